@@ -1,0 +1,37 @@
+//! SeaORM entities of the PolicyVault data model (design handbook, sections 4 and 5).
+//!
+//! One module per table. Every table except `users` is scoped to a tenant. Ids are UUIDs
+//! chosen by the application, timestamps are UTC, JSON columns hold `serde_json::Value`.
+//! The `migration` crate owns the schema; these types describe it.
+
+/// Text-backed enums with a closed set of values (`Role`, `RunOperation`, `RunStatus`, ...).
+pub mod enums;
+/// Short aliases (`Tenants`, `Runs`, ...) for every entity, plus the enums.
+pub mod prelude;
+
+/// Per-user API tokens; only a hash and a display prefix are stored.
+pub mod api_tokens;
+/// Append-only audit trail of a tenant (`restore.live.queued`, ...).
+pub mod audit_events;
+/// Versioned items of a backup set, one row per captured version of a Graph object.
+pub mod backup_items;
+/// Named, user-curated backup collections of a tenant with a policy-type filter.
+pub mod backup_sets;
+/// A user's role in a tenant (`viewer`, `operator`, `admin`).
+pub mod memberships;
+/// Per-recipient notifications about runs.
+pub mod notifications;
+/// Source-tenant Graph object → target-tenant Graph object, written by restores.
+pub mod object_mappings;
+/// One row per item a run acted on; run counts are derived from these.
+pub mod run_items;
+/// The Run Record: state, lease, attempts and counts of one background operation.
+pub mod runs;
+/// Items of a snapshot: one Graph object with its payload and assignments each.
+pub mod snapshot_items;
+/// Point-in-time copies of a tenant's supported Intune objects.
+pub mod snapshots;
+/// Managed customer tenants: Graph endpoints, encrypted credentials and quotas.
+pub mod tenants;
+/// Global user accounts (email and password hash).
+pub mod users;

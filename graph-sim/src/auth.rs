@@ -1,0 +1,254 @@
+//! The Entra client-credentials token endpoint and bearer-token validation. Tokens are
+//! JWT-shaped (some clients peek at `exp`/`tid`) but validated by lookup: they are only ever
+//! meaningful to the simulator that issued them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use chrono::Utc;
+use rand::RngCore;
+use serde_json::json;
+
+use crate::store::{Sim, lock, new_id};
+
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub expires_at: Instant,
+}
+
+/// An OAuth error as Entra answers it.
+fn oauth_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+    let trace = new_id();
+    let correlation = new_id();
+    let now = Utc::now();
+    let body = json!({
+        "error": error,
+        "error_description": format!(
+            "AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {correlation} Timestamp: {}",
+            now.format("%Y-%m-%d %H:%M:%SZ")
+        ),
+        "error_codes": [code],
+        "timestamp": now.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+        "trace_id": trace,
+        "correlation_id": correlation,
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    });
+    (status, no_store(), axum::Json(body)).into_response()
+}
+
+fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache")),
+        (header::PRAGMA, HeaderValue::from_static("no-cache")),
+    ]
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub async fn token(
+    State(sim): State<Arc<Sim>>,
+    Path(tenant_key): Path<String>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        );
+    };
+    let Some(tenant) = sim.tenant(&tenant_key) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            &format!("Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+        );
+    };
+    // Injected token-endpoint failures come before any validation, like an Entra outage.
+    let injected = lock(&tenant).faults.token_failure();
+    if let Some(status) = injected {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let (error, code, text) = match status.as_u16() {
+            400 => ("invalid_request", 90000, "Injected token failure."),
+            401 => ("invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."),
+            429 => ("temporarily_unavailable", 50196, "The server terminated an operation because it encountered a client request loop."),
+            _ => ("temporarily_unavailable", 90033, "A transient error has occurred. Please try again."),
+        };
+        let mut resp = oauth_error(status, error, code, text);
+        if matches!(status.as_u16(), 429 | 503) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        return resp;
+    }
+    let field = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let Some(grant) = field("grant_type") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        );
+    };
+    if grant != "client_credentials" {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            &format!("The app requested an unsupported grant type '{grant}'."),
+        );
+    }
+    let Some(client_id) = field("client_id") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    };
+    let scope = field("scope").unwrap_or_default();
+    if !scope
+        .split_whitespace()
+        .any(|s| s.eq_ignore_ascii_case(GRAPH_SCOPE) || s.eq_ignore_ascii_case("00000003-0000-0000-c000-000000000000/.default"))
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+        );
+    }
+    let (tenant_id, expected_client, expected_secret) = {
+        let t = lock(&tenant);
+        (t.id.clone(), t.client_id.clone(), t.client_secret.clone())
+    };
+    if !client_id.eq_ignore_ascii_case(&expected_client) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant_id}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
+        );
+    }
+    let Some(secret) = field("client_secret") else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000216,
+            "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+        );
+    };
+    if secret != expected_secret {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+        );
+    }
+    let lifetime = sim.config.token_lifetime;
+    let access_token = issue(&sim, &tenant_id, &expected_client, lifetime);
+    let secs = lifetime.as_secs();
+    (
+        StatusCode::OK,
+        no_store(),
+        axum::Json(json!({
+            "token_type": "Bearer",
+            "expires_in": secs,
+            "ext_expires_in": secs,
+            "access_token": access_token,
+        })),
+    )
+        .into_response()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn issue(sim: &Sim, tenant_id: &str, client_id: &str, lifetime: Duration) -> String {
+    let now = Utc::now().timestamp();
+    let header = json!({"typ": "JWT", "alg": "RS256", "kid": "graph-sim"});
+    let claims = json!({
+        "aud": "https://graph.microsoft.com",
+        "iss": format!("https://sts.windows.net/{tenant_id}/"),
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime.as_secs() as i64,
+        "appid": client_id,
+        "tid": tenant_id,
+        "idtyp": "app",
+        "roles": ["DeviceManagementConfiguration.ReadWrite.All", "DeviceManagementServiceConfig.ReadWrite.All", "DeviceManagementApps.ReadWrite.All", "DeviceManagementRBAC.ReadWrite.All"],
+        "ver": "1.0",
+        "uti": new_id(),
+    });
+    let mut sig = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut sig);
+    let token = format!(
+        "{}.{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes()),
+        b64(&sig)
+    );
+    let mut tokens = lock(&sim.tokens);
+    let now = Instant::now();
+    // Expired tokens are useless; dropping them here bounds the table.
+    tokens.retain(|_, t| t.expires_at > now);
+    tokens.insert(
+        token.clone(),
+        TokenInfo {
+            tenant_id: tenant_id.to_string(),
+            client_id: client_id.to_string(),
+            expires_at: now + lifetime,
+        },
+    );
+    token
+}
+
+/// Why a bearer token was refused (the Graph error message).
+pub struct AuthError(pub &'static str);
+
+/// Resolve the `Authorization` header to the tenant and app it was issued for.
+pub fn validate(sim: &Sim, headers: &HeaderMap) -> Result<TokenInfo, AuthError> {
+    let raw = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    let token = match raw.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+        _ if raw.is_empty() => return Err(AuthError("Access token is empty.")),
+        _ => return Err(AuthError("Access token validation failure. Invalid audience.")),
+    };
+    if token.is_empty() {
+        return Err(AuthError("Access token is empty."));
+    }
+    let info = lock(&sim.tokens).get(token).cloned();
+    let Some(info) = info else {
+        return Err(AuthError(if token.split('.').count() == 3 {
+            "Access token validation failure. Invalid audience."
+        } else {
+            "IDX14100: JWT is not well formed, there are no dots (.)."
+        }));
+    };
+    if info.expires_at <= Instant::now() {
+        return Err(AuthError("Lifetime validation failed, the token is expired."));
+    }
+    // A token outlives nothing: a tenant deleted or re-created with another app invalidates it.
+    match sim.tenant(&info.tenant_id) {
+        Some(t) if lock(&t).client_id.eq_ignore_ascii_case(&info.client_id) => Ok(info),
+        _ => Err(AuthError("Access token validation failure. Invalid audience.")),
+    }
+}

@@ -1,0 +1,86 @@
+//! Simulator settings: throttling quotas, time scale, paging, token lifetime, data sources.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Throttling quotas. Defaults are the documented Intune limits: 1,000 requests and 100 writes
+/// per 20 s per app per tenant, 2,000 / 200 per tenant across all apps.
+#[derive(Clone, Debug)]
+pub struct Quotas {
+    /// All requests admitted per window for one app (client id) in one tenant.
+    pub requests_per_window: u32,
+    /// Writes (POST/PUT/PATCH/DELETE) admitted per window for one app in one tenant.
+    pub writes_per_window: u32,
+    /// All requests admitted per window for one tenant, all apps together.
+    pub tenant_requests_per_window: u32,
+    /// Writes admitted per window for one tenant, all apps together.
+    pub tenant_writes_per_window: u32,
+    /// Window length before time scaling.
+    pub window: Duration,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            requests_per_window: 1000,
+            writes_per_window: 100,
+            tenant_requests_per_window: 2000,
+            tenant_writes_per_window: 200,
+            window: Duration::from_secs(20),
+        }
+    }
+}
+
+/// How the simulator behaves; `SimConfig::default()` is Graph as documented.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Throttle windows and `Retry-After` values are divided by this (>= 1 makes tests fast).
+    pub time_scale: f64,
+    /// Enforce the quotas at all.
+    pub throttle: bool,
+    /// Answer 429 without a `Retry-After` header (Graph sometimes does).
+    pub omit_retry_after: bool,
+    pub quotas: Quotas,
+    /// Load the three deterministic demo tenants (contoso, fabrikam, northwind).
+    pub demo: bool,
+    /// Load tenants from `DIR/<tenant>/<collection path>/*.json`.
+    pub fixtures: Option<PathBuf>,
+    /// Lifetime of issued access tokens (Entra: 3599 s).
+    pub token_lifetime: Duration,
+    /// Page size of settings-catalog policies and their `/settings` (Graph: 25, not overridable
+    /// upwards with `$top`).
+    pub page_size: usize,
+    /// Default page size of every other collection.
+    pub default_page_size: usize,
+    /// Largest `$top` honoured on other collections.
+    pub max_page_size: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            time_scale: 1.0,
+            throttle: true,
+            omit_retry_after: false,
+            quotas: Quotas::default(),
+            demo: false,
+            fixtures: None,
+            token_lifetime: Duration::from_secs(3599),
+            page_size: 25,
+            default_page_size: 100,
+            max_page_size: 999,
+        }
+    }
+}
+
+impl SimConfig {
+    /// A real-time duration after applying the time scale.
+    pub(crate) fn scaled(&self, d: Duration) -> Duration {
+        let scale = if self.time_scale.is_finite() && self.time_scale > 0.0 {
+            self.time_scale
+        } else {
+            1.0
+        };
+        d.div_f64(scale)
+    }
+}

@@ -1,0 +1,705 @@
+//! Simulator state: tenants with their objects, journal, stats, faults and throttle windows;
+//! the Microsoft-owned catalogues (templates, ADMX definitions); and the normalisation every
+//! stored object goes through (ids, timestamps, versions, sub-resources).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::auth::TokenInfo;
+use crate::collections::{
+    ALL_DEVICES_ID, ALL_LICENSED_USERS_ID, COLLECTIONS, CollectionSpec, Kind, VersionKind,
+};
+use crate::config::SimConfig;
+use crate::faults::Faults;
+use crate::throttle::Throttle;
+
+/// Lock a mutex, recovering from poisoning: a panicked request must not take the simulator
+/// down with it.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Graph's timestamp format: seven fractional digits, `Z`.
+pub fn graph_time(t: DateTime<Utc>) -> String {
+    format!(
+        "{}.{:07}Z",
+        t.format("%Y-%m-%dT%H:%M:%S"),
+        t.timestamp_subsec_nanos() / 100
+    )
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Graph requests received ($batch sub-requests counted one by one).
+    pub requests: u64,
+    /// Writes admitted (not throttled, not failed by a fault).
+    pub writes: u64,
+    /// Requests answered 429 by the throttle.
+    pub throttled: u64,
+}
+
+/// A tenant as listed by the admin API.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantCreds {
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Objects per collection path, in creation order.
+    pub data: HashMap<&'static str, Vec<Map<String, Value>>>,
+    pub journal: Vec<JournalEntry>,
+    pub stats: Stats,
+    pub faults: Faults,
+    pub throttle: Throttle,
+}
+
+impl Tenant {
+    pub fn new(creds: TenantCreds) -> Self {
+        Self {
+            id: creds.id,
+            name: creds.name,
+            client_id: creds.client_id,
+            client_secret: creds.client_secret,
+            data: HashMap::new(),
+            journal: Vec::new(),
+            stats: Stats::default(),
+            faults: Faults::default(),
+            throttle: Throttle::default(),
+        }
+    }
+
+    pub fn creds(&self) -> TenantCreds {
+        TenantCreds {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+        }
+    }
+
+    pub fn objects(&self, spec: &CollectionSpec) -> &[Map<String, Value>] {
+        self.data.get(spec.path).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn objects_mut(&mut self, spec: &'static CollectionSpec) -> &mut Vec<Map<String, Value>> {
+        self.data.entry(spec.path).or_default()
+    }
+
+    pub fn find(&self, spec: &CollectionSpec, id: &str) -> Option<&Map<String, Value>> {
+        self.objects(spec).iter().find(|o| id_eq(o, id))
+    }
+
+    pub fn find_mut(
+        &mut self,
+        spec: &'static CollectionSpec,
+        id: &str,
+    ) -> Option<&mut Map<String, Value>> {
+        self.objects_mut(spec).iter_mut().find(|o| id_eq(o, id))
+    }
+
+    /// Store an already-normalised object, replacing one with the same id.
+    pub fn insert(&mut self, spec: &'static CollectionSpec, obj: Map<String, Value>) {
+        let id = obj.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let list = self.objects_mut(spec);
+        match list.iter_mut().find(|o| id_eq(o, &id)) {
+            Some(existing) => *existing = obj,
+            None => list.push(obj),
+        }
+    }
+
+    /// A fresh id for a new object: scope tags use small integers, everything else GUIDs.
+    pub fn next_id(&self, spec: &CollectionSpec) -> String {
+        if spec.kind == Kind::ScopeTag {
+            let max = self
+                .objects(spec)
+                .iter()
+                .filter_map(|o| o.get("id")?.as_str()?.parse::<u64>().ok())
+                .max()
+                .unwrap_or(0);
+            return (max + 1).to_string();
+        }
+        new_id()
+    }
+
+    pub fn export(&self) -> Map<String, Value> {
+        COLLECTIONS
+            .iter()
+            .map(|c| {
+                let items = self.objects(c).iter().cloned().map(Value::Object).collect();
+                (c.path.to_string(), Value::Array(items))
+            })
+            .collect()
+    }
+
+    pub fn record(&mut self, method: &str, path: &str, status: u16) {
+        self.journal.push(JournalEntry {
+            method: method.to_string(),
+            path: path.to_string(),
+            status,
+            at: graph_time(Utc::now()),
+        });
+    }
+}
+
+fn id_eq(o: &Map<String, Value>, id: &str) -> bool {
+    // Intune ids are GUIDs and compare case-insensitively.
+    o.get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.eq_ignore_ascii_case(id))
+}
+
+/// Microsoft-owned, tenant-independent data: intent templates and the ADMX catalogue that
+/// definition values bind to.
+#[derive(Default)]
+pub struct Catalog {
+    pub templates: Vec<Map<String, Value>>,
+    pub definitions: HashMap<String, Value>,
+    pub presentations: HashMap<String, Value>,
+}
+
+/// A tenant to create at start-up (from the demo or fixtures).
+pub struct TenantSeed {
+    pub creds: TenantCreds,
+    pub objects: Vec<(&'static CollectionSpec, Value)>,
+}
+
+#[derive(Default)]
+struct Tenants {
+    order: Vec<String>,
+    map: HashMap<String, Arc<Mutex<Tenant>>>,
+    /// id → name, so lookups by name never lock a tenant (the caller may hold one).
+    names: HashMap<String, String>,
+}
+
+pub struct Sim {
+    pub config: SimConfig,
+    tenants: RwLock<Tenants>,
+    pub tokens: Mutex<HashMap<String, TokenInfo>>,
+    pub catalog: RwLock<Catalog>,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig) -> anyhow::Result<Self> {
+        let sim = Self {
+            config,
+            tenants: RwLock::new(Tenants::default()),
+            tokens: Mutex::new(HashMap::new()),
+            catalog: RwLock::new(Catalog::default()),
+        };
+        sim.load_initial()?;
+        Ok(sim)
+    }
+
+    /// (Re)build the start-up state: demo tenants and fixtures; journals, stats and faults
+    /// start empty. Issued tokens stay valid while their tenant still exists with the same
+    /// client id, so a reset does not force clients to re-authenticate.
+    pub fn load_initial(&self) -> anyhow::Result<()> {
+        let mut catalog = Catalog {
+            templates: crate::demo::templates(),
+            ..Catalog::default()
+        };
+        let mut seeds = Vec::new();
+        if self.config.demo {
+            seeds.extend(crate::demo::tenants(&mut catalog));
+        }
+        if let Some(dir) = &self.config.fixtures {
+            for seed in crate::fixtures::load_dir(dir)? {
+                match seeds.iter_mut().find(|s: &&mut TenantSeed| {
+                    s.creds.name.eq_ignore_ascii_case(&seed.creds.name)
+                }) {
+                    Some(existing) => {
+                        existing.creds = TenantCreds {
+                            id: existing.creds.id.clone(),
+                            ..seed.creds
+                        };
+                        existing.objects.extend(seed.objects);
+                    }
+                    None => seeds.push(seed),
+                }
+            }
+        }
+        let mut tenants = Tenants::default();
+        let now = Utc::now();
+        for seed in seeds {
+            let mut tenant = Tenant::new(seed.creds);
+            for (spec, obj) in seed.objects {
+                let obj = import(spec, obj, &tenant, now, &mut catalog).map_err(|e| {
+                    anyhow::anyhow!("tenant '{}', {}: {e}", tenant.name, spec.path)
+                })?;
+                tenant.insert(spec, obj);
+            }
+            tenants.order.push(tenant.id.clone());
+            tenants.names.insert(tenant.id.clone(), tenant.name.clone());
+            tenants
+                .map
+                .insert(tenant.id.clone(), Arc::new(Mutex::new(tenant)));
+        }
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = catalog;
+        *self.tenants.write().unwrap_or_else(|e| e.into_inner()) = tenants;
+        Ok(())
+    }
+
+    /// A tenant by id, or else by name (case-insensitive).
+    pub fn tenant(&self, key: &str) -> Option<Arc<Mutex<Tenant>>> {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = tenants.map.get(key) {
+            return Some(t.clone());
+        }
+        let domain = key.strip_suffix(".onmicrosoft.com").unwrap_or(key);
+        tenants
+            .names
+            .iter()
+            .find(|(id, name)| id.eq_ignore_ascii_case(key) || name.eq_ignore_ascii_case(domain))
+            .and_then(|(id, _)| tenants.map.get(id))
+            .cloned()
+    }
+
+    pub fn list_tenants(&self) -> Vec<TenantCreds> {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        tenants
+            .order
+            .iter()
+            .filter_map(|id| tenants.map.get(id))
+            .map(|t| lock(t).creds())
+            .collect()
+    }
+
+    /// Create or replace a tenant with no objects. Returns true when it was new.
+    pub fn put_tenant(&self, creds: TenantCreds) -> bool {
+        let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        let id = creds.id.clone();
+        tenants.names.insert(id.clone(), creds.name.clone());
+        let created = tenants.map.insert(id.clone(), Arc::new(Mutex::new(Tenant::new(creds)))).is_none();
+        if created {
+            tenants.order.push(id);
+        }
+        created
+    }
+
+    pub fn delete_tenant(&self, id: &str) -> bool {
+        let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        let removed = tenants.map.remove(id).is_some();
+        tenants.names.remove(id);
+        tenants.order.retain(|t| t != id);
+        removed
+    }
+}
+
+/// Keys that are metadata, not data: instance annotations other than `@odata.type`, property
+/// annotations (`x@odata.type`, `assignments@odata.context`, ...) and action descriptors
+/// (`#microsoft.graph.assign`). Exports carry them; the store does not.
+pub fn is_annotation(key: &str) -> bool {
+    (key.starts_with('@') && key != "@odata.type")
+        || (key.contains("@odata.") && !key.starts_with('@') && !key.ends_with("@odata.bind"))
+        || key.starts_with('#')
+}
+
+pub fn strip_annotations(obj: &mut Map<String, Value>) {
+    obj.retain(|k, _| !is_annotation(k));
+}
+
+/// `#microsoft.graph.x` from `x`, `microsoft.graph.x` or `#microsoft.graph.x`.
+pub fn qualify_type(t: &str) -> String {
+    let bare = t.trim_start_matches('#');
+    if bare.contains('.') {
+        format!("#{bare}")
+    } else {
+        format!("#microsoft.graph.{bare}")
+    }
+}
+
+/// Bring an imported object (fixture, admin API, demo, or a validated Graph create) into the
+/// stored shape: ids, timestamps, version, defaults and contained sub-resources. Values that
+/// are present are kept (exports carry real ids and dates).
+pub fn import(
+    spec: &'static CollectionSpec,
+    obj: Value,
+    tenant: &Tenant,
+    now: DateTime<Utc>,
+    catalog: &mut Catalog,
+) -> Result<Map<String, Value>, String> {
+    let mut obj = match obj {
+        Value::Object(m) => m,
+        other => return Err(format!("expected a JSON object, found {}", kind_of(&other))),
+    };
+    strip_annotations(&mut obj);
+    let ty = match obj.get("@odata.type").and_then(Value::as_str) {
+        Some(t) => qualify_type(t),
+        None => format!("#microsoft.graph.{}", spec.base_type),
+    };
+    obj.insert("@odata.type".into(), Value::String(ty));
+    let id = match obj.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => tenant.next_id(spec),
+    };
+    obj.insert("id".into(), Value::String(id.clone()));
+    let ts = Value::String(graph_time(now));
+    if spec.kind != Kind::Intent {
+        obj.entry("createdDateTime").or_insert_with(|| ts.clone());
+    }
+    obj.entry("lastModifiedDateTime").or_insert(ts);
+    match spec.version {
+        VersionKind::Int => {
+            obj.entry("version").or_insert(json!(1));
+        }
+        VersionKind::Str => {
+            obj.entry("version")
+                .or_insert_with(|| Value::String(format!("\"{}\"", uuid::Uuid::new_v4().simple())));
+        }
+        VersionKind::None => {}
+    }
+    if spec.scope_tags {
+        obj.entry("roleScopeTagIds").or_insert_with(|| json!(["0"]));
+    }
+    for nav in spec.navs {
+        let Some(v) = obj.remove(nav.name) else { continue };
+        let items = as_items(v).map_err(|e| format!("{}: {e}", nav.name))?;
+        let items = match nav.name {
+            "assignments" => normalize_assignments(spec, &id, items)?,
+            "settings" if spec.kind == Kind::SettingsCatalog => normalize_catalog_settings(items),
+            "definitionValues" => items
+                .into_iter()
+                .map(|dv| normalize_definition_value(dv, now, catalog))
+                .collect::<Result<_, _>>()?,
+            "scheduledActionsForRule" => normalize_rules(items),
+            _ => items.into_iter().map(with_id).collect(),
+        };
+        obj.insert(nav.name.to_string(), Value::Array(items));
+    }
+    refresh_computed(spec, &mut obj);
+    Ok(obj)
+}
+
+/// Properties the service computes from sub-resources.
+pub fn refresh_computed(spec: &CollectionSpec, obj: &mut Map<String, Value>) {
+    if spec.kind == Kind::SettingsCatalog {
+        let n = obj
+            .get("settings")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        obj.insert("settingCount".into(), json!(n));
+    }
+    if spec.is_assigned {
+        let assigned = obj
+            .get("assignments")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        obj.insert("isAssigned".into(), Value::Bool(assigned));
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A sub-resource as a list of objects. Real exports sometimes hold a single object, or a
+/// `{"value":[..]}` wrapper, where an array belongs.
+fn as_items(v: Value) -> Result<Vec<Map<String, Value>>, String> {
+    let list = match v {
+        Value::Null => Vec::new(),
+        Value::Array(a) => a,
+        Value::Object(mut m) => match m.remove("value") {
+            Some(Value::Array(a)) => a,
+            Some(other) => {
+                m.insert("value".into(), other);
+                vec![Value::Object(m)]
+            }
+            None => vec![Value::Object(m)],
+        },
+        other => return Err(format!("expected an array, found {}", kind_of(&other))),
+    };
+    list.into_iter()
+        .map(|v| match v {
+            Value::Object(mut m) => {
+                strip_annotations(&mut m);
+                Ok(m)
+            }
+            other => Err(format!("expected objects, found {}", kind_of(&other))),
+        })
+        .collect()
+}
+
+fn with_id(mut m: Map<String, Value>) -> Map<String, Value> {
+    if !m.get("id").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+        m.insert("id".into(), Value::String(new_id()));
+    }
+    m
+}
+
+/// The id part Intune derives from an assignment target.
+fn target_key(target: &Map<String, Value>) -> Option<String> {
+    let ty = target.get("@odata.type").and_then(Value::as_str).unwrap_or_default();
+    if ty.ends_with("allDevicesAssignmentTarget") {
+        return Some(ALL_DEVICES_ID.into());
+    }
+    if ty.ends_with("allLicensedUsersAssignmentTarget") {
+        return Some(ALL_LICENSED_USERS_ID.into());
+    }
+    target
+        .get("groupId")
+        .or_else(|| target.get("collectionId"))
+        .or_else(|| target.get("entraObjectId"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+pub fn normalize_assignments(
+    spec: &CollectionSpec,
+    parent_id: &str,
+    items: Vec<Map<String, Value>>,
+) -> Result<Vec<Value>, String> {
+    let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    for mut a in items {
+        let mut target = match a.remove("target") {
+            Some(Value::Object(t)) => t,
+            Some(_) => return Err("assignment target must be an object".into()),
+            None => Map::new(),
+        };
+        strip_annotations(&mut target);
+        if let Some(t) = target.get("@odata.type").and_then(Value::as_str) {
+            let q = qualify_type(t);
+            target.insert("@odata.type".into(), Value::String(q));
+        }
+        if spec.kind != Kind::ScopeTag {
+            target
+                .entry("deviceAndAppManagementAssignmentFilterId")
+                .or_insert(Value::Null);
+            target
+                .entry("deviceAndAppManagementAssignmentFilterType")
+                .or_insert_with(|| json!("none"));
+        }
+        let has_id = a.get("id").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+        if !has_id {
+            let id = match target_key(&target) {
+                Some(k) => format!("{parent_id}{}{k}", spec.assignment_id_sep),
+                None => new_id(),
+            };
+            a.insert("id".into(), Value::String(id));
+        }
+        if spec.kind == Kind::SettingsCatalog {
+            a.entry("source").or_insert_with(|| json!("direct"));
+            a.entry("sourceId").or_insert_with(|| json!(parent_id));
+        }
+        a.insert("target".into(), Value::Object(target));
+        out.push(Value::Object(a));
+    }
+    Ok(out)
+}
+
+fn normalize_catalog_settings(items: Vec<Map<String, Value>>) -> Vec<Value> {
+    // Settings of a policy are numbered "0", "1", ... by the service.
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut s)| {
+            s.insert("id".into(), Value::String(i.to_string()));
+            Value::Object(s)
+        })
+        .collect()
+}
+
+fn normalize_rules(items: Vec<Map<String, Value>>) -> Vec<Value> {
+    items
+        .into_iter()
+        .map(|mut r| {
+            if let Some(cfgs) = r.remove("scheduledActionConfigurations") {
+                let cfgs: Vec<Value> = as_items(cfgs)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| Value::Object(with_id(c)))
+                    .collect();
+                r.insert("scheduledActionConfigurations".into(), Value::Array(cfgs));
+            }
+            Value::Object(with_id(r))
+        })
+        .collect()
+}
+
+/// The id inside an `@odata.bind` URL such as
+/// `https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('id')` (the last
+/// `('...')` or the last path segment).
+pub fn bind_id(url: &str) -> Option<String> {
+    if let Some(end) = url.rfind("')") {
+        let start = url[..end].rfind("('")? + 2;
+        return Some(url[start..end].to_string());
+    }
+    url.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+pub fn normalize_definition_value(
+    mut dv: Map<String, Value>,
+    now: DateTime<Utc>,
+    catalog: &mut Catalog,
+) -> Result<Value, String> {
+    let ts = Value::String(graph_time(now));
+    if let Some(bind) = dv.remove("definition@odata.bind") {
+        let id = bind
+            .as_str()
+            .and_then(bind_id)
+            .ok_or("definition@odata.bind must be a URL naming a definition")?;
+        dv.insert("definition".into(), resolve(&catalog.definitions, &id));
+    }
+    match dv.get_mut("definition") {
+        Some(Value::Object(def)) => {
+            strip_annotations(def);
+            if let Some(id) = def.get("id").and_then(Value::as_str) {
+                catalog
+                    .definitions
+                    .entry(id.to_string())
+                    .or_insert_with(|| Value::Object(def.clone()));
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(_) => return Err("definition must be an object".into()),
+    }
+    dv.entry("createdDateTime").or_insert_with(|| ts.clone());
+    dv.entry("lastModifiedDateTime").or_insert_with(|| ts.clone());
+    dv.entry("configurationType").or_insert_with(|| json!("policy"));
+    dv.entry("enabled").or_insert(Value::Bool(true));
+    let pvs = match dv.remove("presentationValues") {
+        Some(v) => as_items(v)?,
+        None => Vec::new(),
+    };
+    let pvs = pvs
+        .into_iter()
+        .map(|pv| normalize_presentation_value(pv, now, catalog))
+        .collect::<Result<Vec<_>, _>>()?;
+    dv.insert("presentationValues".into(), Value::Array(pvs));
+    Ok(Value::Object(with_id(dv)))
+}
+
+pub fn normalize_presentation_value(
+    mut pv: Map<String, Value>,
+    now: DateTime<Utc>,
+    catalog: &mut Catalog,
+) -> Result<Value, String> {
+    let ts = Value::String(graph_time(now));
+    if let Some(bind) = pv.remove("presentation@odata.bind") {
+        let id = bind
+            .as_str()
+            .and_then(bind_id)
+            .ok_or("presentation@odata.bind must be a URL naming a presentation")?;
+        pv.insert("presentation".into(), resolve(&catalog.presentations, &id));
+    }
+    if let Some(Value::Object(p)) = pv.get_mut("presentation") {
+        strip_annotations(p);
+        if let Some(id) = p.get("id").and_then(Value::as_str) {
+            catalog
+                .presentations
+                .entry(id.to_string())
+                .or_insert_with(|| Value::Object(p.clone()));
+        }
+    }
+    if let Some(t) = pv.get("@odata.type").and_then(Value::as_str) {
+        let q = qualify_type(t);
+        pv.insert("@odata.type".into(), Value::String(q));
+    }
+    pv.entry("createdDateTime").or_insert_with(|| ts.clone());
+    pv.entry("lastModifiedDateTime").or_insert(ts);
+    Ok(Value::Object(with_id(pv)))
+}
+
+/// A catalogue entry, or a stub carrying just the id: the real catalogue is far larger than
+/// ours, and a bind to a definition we never saw is still valid in Graph.
+fn resolve(map: &HashMap<String, Value>, id: &str) -> Value {
+    map.get(id).cloned().unwrap_or_else(|| json!({ "id": id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collections::by_path;
+
+    fn tenant() -> Tenant {
+        Tenant::new(TenantCreds {
+            id: "t".into(),
+            name: "t".into(),
+            client_id: "c".into(),
+            client_secret: "s".into(),
+        })
+    }
+
+    #[test]
+    fn import_assigns_ids_strips_annotations_and_tolerates_object_definition_values() {
+        let spec = by_path("deviceManagement/groupPolicyConfigurations").unwrap();
+        let mut cat = Catalog::default();
+        let obj = json!({
+            "@odata.context": "https://graph.microsoft.com/beta/$metadata#x",
+            "displayName": "ADMX",
+            "roleScopeTagIds@odata.type": "#Collection(String)",
+            "#microsoft.graph.assign": {"target": "x"},
+            "definitionValues": {"enabled": true, "definition": {"id": "def1", "displayName": "D"},
+                "presentationValues": [{"@odata.type": "microsoft.graph.groupPolicyPresentationValueText", "value": "x",
+                    "presentation": {"id": "p1", "label": "L"}}]}
+        });
+        let out = import(spec, obj, &tenant(), Utc::now(), &mut cat).unwrap();
+        assert!(out.get("@odata.context").is_none());
+        assert!(out.get("roleScopeTagIds@odata.type").is_none());
+        assert!(out.get("#microsoft.graph.assign").is_none());
+        assert_eq!(out["@odata.type"], "#microsoft.graph.groupPolicyConfiguration");
+        let dvs = out["definitionValues"].as_array().unwrap();
+        assert_eq!(dvs.len(), 1);
+        assert!(dvs[0]["id"].is_string());
+        assert_eq!(dvs[0]["presentationValues"][0]["@odata.type"], "#microsoft.graph.groupPolicyPresentationValueText");
+        assert!(cat.definitions.contains_key("def1"));
+        assert!(cat.presentations.contains_key("p1"));
+    }
+
+    #[test]
+    fn assignment_ids_follow_intune_convention() {
+        let spec = by_path("deviceManagement/deviceManagementScripts").unwrap();
+        let items = vec![
+            json!({"target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "g1"}}),
+            json!({"target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"}}),
+        ]
+        .into_iter()
+        .map(|v| v.as_object().cloned().unwrap())
+        .collect();
+        let out = normalize_assignments(spec, "p", items).unwrap();
+        assert_eq!(out[0]["id"], "p:g1");
+        assert_eq!(out[1]["id"], format!("p:{ALL_DEVICES_ID}"));
+    }
+
+    #[test]
+    fn bind_ids_parse() {
+        assert_eq!(
+            bind_id("https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('abc')/presentations('p1')").as_deref(),
+            Some("p1")
+        );
+        assert_eq!(bind_id("deviceManagement/groupPolicyDefinitions/abc").as_deref(), Some("abc"));
+    }
+}

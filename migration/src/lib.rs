@@ -1,0 +1,31 @@
+//! SeaORM migrations of the PolicyVault schema, for PostgreSQL and SQLite.
+//!
+//! There is no migration CLI: `policyvault migrate` calls `Migrator::up(&db, None)`.
+//! Indexes and foreign keys are named (`ix_*`, `ux_*`, `fk_*`) so tests and error mapping
+//! can refer to them. Every `down` drops what its `up` created, in reverse order.
+
+pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::*;
+
+/// Naming and building blocks shared by the migrations.
+mod helpers;
+/// `tenants`, `users`, `memberships`, `api_tokens`.
+mod m20261127_000001_accounts;
+/// `snapshots`, `snapshot_items`, `backup_sets`, `backup_items`.
+mod m20261127_000002_content;
+/// `runs`, `run_items`, `notifications`, `audit_events`, `object_mappings`.
+mod m20261127_000003_runs;
+
+/// All PolicyVault migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_accounts::Migration),
+            Box::new(m20261127_000002_content::Migration),
+            Box::new(m20261127_000003_runs::Migration),
+        ]
+    }
+}

@@ -1,0 +1,338 @@
+//! Rows the tests need, inserted through the entities.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus};
+use entity::{
+    api_tokens, audit_events, backup_items, backup_sets, memberships, notifications,
+    object_mappings, run_items, runs, snapshot_items, snapshots, tenants, users,
+};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The current time at the precision both backends keep (PostgreSQL: microseconds).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub async fn insert_tenant(db: &DatabaseConnection, name: &str) -> tenants::Model {
+    let now = now();
+    tenants::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set(name.to_owned()),
+        entra_tenant_id: Set(Uuid::new_v4().to_string()),
+        graph_base_url: Set("https://graph.microsoft.com".to_owned()),
+        login_base_url: Set("https://login.microsoftonline.com".to_owned()),
+        client_id: Set(Uuid::new_v4().to_string()),
+        client_secret_enc: Set("bm90LWEtcmVhbC1zZWNyZXQ=".to_owned()),
+        read_quota: Set(None),
+        write_quota: Set(None),
+        quota_window_secs: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert tenant")
+}
+
+pub async fn insert_user(db: &DatabaseConnection, email: &str) -> users::Model {
+    let now = now();
+    users::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        email: Set(email.to_owned()),
+        password_hash: Set("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert user")
+}
+
+/// A freshly started run: `queued`, no lease, counts left to their column defaults.
+pub fn queued_run(
+    tenant_id: Uuid,
+    initiator_id: Uuid,
+    operation: RunOperation,
+    target_id: Uuid,
+) -> runs::ActiveModel {
+    let now = now();
+    runs::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant_id),
+        operation: Set(operation),
+        target_type: Set("backup_set".to_owned()),
+        target_id: Set(target_id),
+        status: Set(RunStatus::Queued),
+        initiator_id: Set(initiator_id),
+        params: Set(json!({})),
+        max_attempts: Set(3),
+        queued_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// One row in every table, with every nullable column filled in, linked the way the
+/// application links them.
+pub struct Graph {
+    pub tenant: tenants::Model,
+    /// Target of `object_mapping`.
+    pub other_tenant: tenants::Model,
+    /// Member, token owner, author of the content, initiator of the runs.
+    pub operator: users::Model,
+    pub membership: memberships::Model,
+    pub api_token: api_tokens::Model,
+    pub snapshot: snapshots::Model,
+    pub snapshot_item: snapshot_items::Model,
+    pub backup_set: backup_sets::Model,
+    pub backup_item: backup_items::Model,
+    pub run: runs::Model,
+    /// A rerun of `run`.
+    pub child_run: runs::Model,
+    pub run_item: run_items::Model,
+    pub notification: notifications::Model,
+    pub audit_event: audit_events::Model,
+    pub object_mapping: object_mappings::Model,
+}
+
+pub async fn populate(db: &DatabaseConnection) -> Graph {
+    let now = now();
+    let tenant = tenants::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set("Contoso Ltd — Zürich".to_owned()),
+        entra_tenant_id: Set(Uuid::new_v4().to_string()),
+        graph_base_url: Set("http://127.0.0.1:9000/graph".to_owned()),
+        login_base_url: Set("http://127.0.0.1:9000/login".to_owned()),
+        client_id: Set(Uuid::new_v4().to_string()),
+        client_secret_enc: Set("c2VjcmV0LWNpcGhlcnRleHQ=".to_owned()),
+        read_quota: Set(Some(100)),
+        write_quota: Set(Some(10)),
+        quota_window_secs: Set(Some(60)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert tenant");
+    let other_tenant = insert_tenant(db, "fabrikam").await;
+    let operator = insert_user(db, "operator@example.com").await;
+
+    let membership = memberships::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        user_id: Set(operator.id),
+        role: Set(Role::Operator),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert membership");
+    let api_token = api_tokens::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(operator.id),
+        name: Set("ci".to_owned()),
+        token_hash: Set(
+            "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8".to_owned(),
+        ),
+        token_prefix: Set("pv_5e88".to_owned()),
+        created_at: Set(now),
+        last_used_at: Set(Some(now)),
+        revoked_at: Set(Some(now)),
+    }
+    .insert(db)
+    .await
+    .expect("insert api token");
+
+    let run = runs::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        operation: Set(RunOperation::Restore),
+        target_type: Set("backup_set".to_owned()),
+        target_id: Set(Uuid::new_v4()),
+        status: Set(RunStatus::Partial),
+        initiator_id: Set(operator.id),
+        parent_run_id: Set(None),
+        params: Set(json!({"confirm": "Contoso Ltd — Zürich", "policy_types": ["a", "b"]})),
+        attempt: Set(2),
+        max_attempts: Set(3),
+        lease_owner: Set(Some("worker-host-1234-0".to_owned())),
+        lease_token: Set(Some(Uuid::new_v4())),
+        heartbeat_at: Set(Some(now)),
+        queued_at: Set(now),
+        started_at: Set(Some(now)),
+        finished_at: Set(Some(now)),
+        deadline_at: Set(Some(now)),
+        total_items: Set(4),
+        succeeded_items: Set(2),
+        failed_items: Set(1),
+        skipped_items: Set(1),
+        error_code: Set(Some("graph_error".to_owned())),
+        error_context: Set(Some(json!({"http_status": 409, "request_id": "r-1"}))),
+        summary: Set(Some("2 of 4 items restored".to_owned())),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert run");
+    let child_run = runs::ActiveModel {
+        operation: Set(RunOperation::RestoreRerun),
+        target_type: Set("run".to_owned()),
+        target_id: Set(run.id),
+        status: Set(RunStatus::Queued),
+        parent_run_id: Set(Some(run.id)),
+        ..queued_run(tenant.id, operator.id, RunOperation::RestoreRerun, run.id)
+    }
+    .insert(db)
+    .await
+    .expect("insert child run");
+
+    let snapshot = snapshots::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        run_id: Set(Some(Uuid::new_v4())),
+        policy_types: Set(json!(["deviceConfigurations", "deviceCompliancePolicies"])),
+        item_count: Set(1),
+        created_by: Set(Some(operator.id)),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert snapshot");
+    let snapshot_item = snapshot_items::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        snapshot_id: Set(snapshot.id),
+        policy_type: Set("deviceConfigurations".to_owned()),
+        source_id: Set(Uuid::new_v4().to_string()),
+        display_name: Set("Baseline — Windows 11".to_owned()),
+        payload: Set(
+            json!({"displayName": "Baseline", "settings": [{"id": 1, "on": true}], "x": null}),
+        ),
+        assignments: Set(json!([{"target": {"groupId": "g-1"}}])),
+        content_hash: Set("sha256:aa".to_owned()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert snapshot item");
+
+    let backup_set = backup_sets::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        name: Set("Weekly".to_owned()),
+        description: Set(Some("Compliance and configuration".to_owned())),
+        policy_types: Set(json!(["deviceCompliancePolicies"])),
+        created_by: Set(Some(operator.id)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_captured_at: Set(Some(now)),
+    }
+    .insert(db)
+    .await
+    .expect("insert backup set");
+    let backup_item = backup_items::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        backup_set_id: Set(backup_set.id),
+        policy_type: Set("deviceCompliancePolicies".to_owned()),
+        source_id: Set(Uuid::new_v4().to_string()),
+        display_name: Set("Require BitLocker".to_owned()),
+        version: Set(2),
+        payload: Set(json!({"displayName": "Require BitLocker", "bitLockerEnabled": true})),
+        assignments: Set(json!([])),
+        content_hash: Set("sha256:bb".to_owned()),
+        is_latest: Set(true),
+        missing_since: Set(Some(now)),
+        run_id: Set(Some(Uuid::new_v4())),
+        captured_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert backup item");
+
+    let run_item = run_items::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        run_id: Set(run.id),
+        tenant_id: Set(tenant.id),
+        item_key: Set(format!("backup_item:{}", backup_item.id)),
+        policy_type: Set(backup_item.policy_type.clone()),
+        display_name: Set(backup_item.display_name.clone()),
+        source_ref: Set(Some(backup_item.id)),
+        status: Set(RunItemStatus::Failed),
+        action: Set(Some("conflict".to_owned())),
+        error_code: Set(Some("graph_conflict".to_owned())),
+        error_message: Set(Some("HTTP 409 from Graph (request r-1)".to_owned())),
+        diff: Set(Some(json!({"changed": ["bitLockerEnabled"]}))),
+        result_graph_id: Set(Some(Uuid::new_v4().to_string())),
+        write_intent: Set(Some(json!({"method": "PATCH", "attempt": 1}))),
+        attempts: Set(2),
+        started_at: Set(Some(now)),
+        finished_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert run item");
+
+    let notification = notifications::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(operator.id),
+        tenant_id: Set(tenant.id),
+        run_id: Set(Some(run.id)),
+        kind: Set("run_finished".to_owned()),
+        title: Set("Restore finished with failures".to_owned()),
+        body: Set("2 of 4 items restored".to_owned()),
+        created_at: Set(now),
+        read_at: Set(Some(now)),
+    }
+    .insert(db)
+    .await
+    .expect("insert notification");
+    let audit_event = audit_events::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        actor_id: Set(Some(operator.id)),
+        action: Set("restore.live.queued".to_owned()),
+        run_id: Set(Some(run.id)),
+        details: Set(json!({"backup_set_id": backup_set.id})),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert audit event");
+    let object_mapping = object_mappings::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        source_tenant_id: Set(tenant.id),
+        policy_type: Set(backup_item.policy_type.clone()),
+        source_graph_id: Set(backup_item.source_id.clone()),
+        target_tenant_id: Set(other_tenant.id),
+        target_graph_id: Set(Uuid::new_v4().to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert object mapping");
+
+    Graph {
+        tenant,
+        other_tenant,
+        operator,
+        membership,
+        api_token,
+        snapshot,
+        snapshot_item,
+        backup_set,
+        backup_item,
+        run,
+        child_run,
+        run_item,
+        notification,
+        audit_event,
+        object_mapping,
+    }
+}

@@ -1,0 +1,86 @@
+//! The migrations go up, step down one at a time, and go up again, leaving exactly the
+//! expected tables and named indexes at every step.
+
+use std::collections::BTreeSet;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+
+use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
+
+/// Tables of each migration, oldest migration first.
+const TABLES_BY_MIGRATION: [&[&str]; 3] = [
+    &["tenants", "users", "memberships", "api_tokens"],
+    &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
+    &[
+        "runs",
+        "run_items",
+        "notifications",
+        "audit_events",
+        "object_mappings",
+    ],
+];
+
+#[tokio::test]
+async fn sqlite_migrates_up_down_and_up_again() {
+    up_down_up(&sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_migrates_up_down_and_up_again() {
+    with_postgres("postgres_migrates_up_down_and_up_again", |db| async move {
+        up_down_up(&db).await;
+    })
+    .await;
+}
+
+async fn up_down_up(db: &DatabaseConnection) {
+    assert_eq!(
+        TABLES_BY_MIGRATION.concat().len(),
+        TABLES.len(),
+        "every table belongs to one migration"
+    );
+    assert_eq!(Migrator::migrations().len(), TABLES_BY_MIGRATION.len());
+
+    Migrator::up(db, None).await.expect("migrate up");
+    assert_full_schema(db).await;
+    assert!(
+        Migrator::get_pending_migrations(db)
+            .await
+            .expect("pending migrations")
+            .is_empty()
+    );
+
+    // Step down one migration at a time: each `down` drops exactly its own tables.
+    for applied in (0..TABLES_BY_MIGRATION.len()).rev() {
+        Migrator::down(db, Some(1)).await.expect("migrate down");
+        let mut expected = names(["seaql_migrations"]);
+        expected.extend(names(TABLES_BY_MIGRATION[..applied].concat()));
+        assert_eq!(
+            table_names(db).await,
+            expected,
+            "after rolling back to {applied} migrations"
+        );
+    }
+    assert!(index_names(db).await.is_empty(), "no index survives down");
+    assert!(
+        Migrator::get_applied_migrations(db)
+            .await
+            .expect("applied migrations")
+            .is_empty()
+    );
+
+    Migrator::up(db, None).await.expect("migrate up again");
+    assert_full_schema(db).await;
+}
+
+async fn assert_full_schema(db: &DatabaseConnection) {
+    let mut tables = names(TABLES);
+    tables.insert("seaql_migrations".to_owned());
+    assert_eq!(table_names(db).await, tables);
+    assert_eq!(index_names(db).await, names(INDEXES));
+}
+
+fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    names.into_iter().map(str::to_owned).collect()
+}

@@ -1,0 +1,50 @@
+//! Argon2id password hashing with per-hash random salts (PHC strings in the database).
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::domain::Password;
+
+fn hasher() -> Argon2<'static> {
+    // OWASP's argon2id baseline: 19 MiB, 2 iterations, 1 lane.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("static argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn hash(password: &Password) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .expect("argon2 hashing with valid parameters cannot fail")
+        .to_string()
+}
+
+/// Constant-time check of a password against a stored PHC string; false for any bad hash.
+pub fn verify(candidate: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|parsed| {
+            hasher()
+                .verify_password(candidate.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    #[test]
+    fn hash_and_verify() {
+        let pw = Password::parse(SecretString::from("correct horse battery".to_string())).unwrap();
+        let stored = hash(&pw);
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(!stored.contains("correct horse"));
+        assert!(verify("correct horse battery", &stored));
+        assert!(!verify("wrong horse battery", &stored));
+        assert!(!verify("anything", "not-a-phc-string"));
+    }
+}

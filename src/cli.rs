@@ -1,0 +1,178 @@
+//! The command line: process roles (`serve`, `worker`, `all`), `migrate`, `demo` and the
+//! platform-administration commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "policyvault",
+    version,
+    about = "Capture, back up, preview and restore Microsoft Intune configuration for many tenants",
+    long_about = "PolicyVault captures snapshots of Intune configuration, keeps backup sets, \
+previews and performs restores. Every operation runs in the background on a worker fleet.\n\n\
+Configuration: built-in defaults, then config/$PV_ENV.toml, then PV__SECTION__KEY environment \
+variables (e.g. PV__DATABASE__URL, PV__REDIS__URL, PV__SERVER__LISTEN)."
+)]
+pub struct Cli {
+    /// Log as JSON lines (same as PV__LOG__FORMAT=json).
+    #[arg(long, global = true)]
+    pub json_logs: bool,
+
+    /// Directory holding {env}.toml files (default: ./config; env PV_CONFIG_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web UI and JSON API (server.listen).
+    Serve,
+    /// Run a worker: executes queued runs against Microsoft Graph (scale out by starting more).
+    Worker,
+    /// Run the web server and a worker in one process (the single-machine default).
+    All,
+    /// Apply database migrations (or show their state, or roll back).
+    Migrate(MigrateArgs),
+    /// Set up a demo: migrate, create the demo admin and API token, register graph-sim's tenants.
+    Demo(DemoArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage tenant memberships (roles).
+    #[command(subcommand)]
+    Membership(MembershipCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Only print applied and pending migrations.
+    #[arg(long, conflicts_with = "down")]
+    pub status: bool,
+    /// Roll back the last N migrations instead of applying.
+    #[arg(long, value_name = "N")]
+    pub down: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Base URL of a running `graph-sim --demo` whose tenants to register.
+    #[arg(long, default_value = "http://127.0.0.1:8090", value_name = "URL")]
+    pub graph_sim_url: String,
+    /// E-mail of the demo administrator.
+    #[arg(long, default_value = "admin@demo.local")]
+    pub email: String,
+    /// Password for the demo administrator (default: keep the existing one, or generate one).
+    #[arg(long, env = "PV_DEMO_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Where to remember the generated demo password between runs.
+    #[arg(long, default_value = "var/demo-credentials.txt", value_name = "FILE")]
+    pub credentials_file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Register a customer tenant (prints its id).
+    Add(TenantAddArgs),
+    /// List registered tenants.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantAddArgs {
+    /// Display name; live restores must be confirmed by typing it.
+    #[arg(long)]
+    pub name: String,
+    /// The Entra (Azure AD) tenant id or primary domain.
+    #[arg(long)]
+    pub entra_tenant_id: String,
+    /// Application (client) id of the app registration with Intune Graph permissions.
+    #[arg(long)]
+    pub client_id: String,
+    /// Client secret of that app registration (stored encrypted).
+    #[arg(long, env = "PV_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: String,
+    /// Graph base URL (default: graph.graph_base_url, the real Microsoft Graph).
+    #[arg(long, value_name = "URL")]
+    pub graph_base_url: Option<String>,
+    /// Entra login base URL (default: graph.login_base_url, the real Entra endpoint).
+    #[arg(long, value_name = "URL")]
+    pub login_base_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user who can sign in to the web UI.
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[arg(long)]
+    pub email: String,
+    /// Password (at least 12 characters). Prefer --password-stdin on shared machines.
+    #[arg(
+        long,
+        required_unless_present = "password_stdin",
+        conflicts_with = "password_stdin"
+    )]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembershipCommand {
+    /// Give a user a role in a tenant (or change it).
+    Grant(GrantArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    #[arg(long)]
+    pub email: String,
+    /// Tenant id or name.
+    #[arg(long, value_name = "ID_OR_NAME")]
+    pub tenant: String,
+    /// viewer (read), operator (+ capture, backup, preview) or admin (+ live restore, members).
+    #[arg(long)]
+    pub role: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue an API token for a user (printed once; only its hash is stored).
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    #[arg(long)]
+    pub email: String,
+    /// A label to recognise the token by.
+    #[arg(long, default_value = "cli")]
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

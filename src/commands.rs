@@ -1,0 +1,358 @@
+//! What each CLI command does; `main` only parses arguments and reports errors.
+
+use std::io::BufRead;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::cli::{
+    Command, DemoArgs, GrantArgs, MembershipCommand, MigrateArgs, TenantAddArgs, TenantCommand,
+    TokenCommand, UserAddArgs, UserCommand,
+};
+use crate::domain::{Email, Password, Role, TenantName};
+use crate::settings::Settings;
+use crate::startup::{Application, Services, shutdown_signal};
+use crate::store::{self, StoreError, accounts, tenants};
+
+/// A command failure: one line for the operator, exit code 1.
+pub type CmdResult = Result<(), String>;
+
+pub async fn run(command: Command, settings: Settings) -> CmdResult {
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Worker => crate::runs::worker::run_worker_process(connect(settings).await?).await,
+        Command::All => all(settings).await,
+        Command::Migrate(args) => migrate(settings, args).await,
+        Command::Demo(args) => demo(settings, args).await,
+        Command::Tenant(TenantCommand::Add(args)) => tenant_add(settings, args).await,
+        Command::Tenant(TenantCommand::List) => tenant_list(settings).await,
+        Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
+        Command::Membership(MembershipCommand::Grant(args)) => grant(settings, args).await,
+        Command::Token(TokenCommand::Create(args)) => token_create(settings, args.email, args.name)
+            .await
+            .map(|secret| println!("{}", secret.expose_secret())),
+    }
+}
+
+async fn connect(settings: Settings) -> Result<Services, String> {
+    let services = Services::connect(settings).await?;
+    services.require_current_schema().await?;
+    Ok(services)
+}
+
+async fn serve(settings: Settings) -> CmdResult {
+    let services = connect(settings).await?;
+    let app = Application::build(services).await?;
+    println!("PolicyVault listening on http://{}", app.addr());
+    app.run_until(shutdown_signal())
+        .await
+        .map_err(|e| format!("web server failed: {e}"))
+}
+
+async fn all(settings: Settings) -> CmdResult {
+    let services = connect(settings).await?;
+    let app = Application::build(services.clone()).await?;
+    println!("PolicyVault listening on http://{}", app.addr());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let web = tokio::spawn(app.run_until(wait_for(stop_rx.clone())));
+    let worker = tokio::spawn(crate::runs::worker::run_worker(services, wait_for(stop_rx)));
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let web = web.await.map_err(|e| e.to_string())?;
+    let worker = worker.await.map_err(|e| e.to_string())?;
+    web.map_err(|e| format!("web server failed: {e}"))?;
+    worker
+}
+
+async fn wait_for(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn migrate(settings: Settings, args: MigrateArgs) -> CmdResult {
+    use migration::{Migrator, MigratorTrait};
+    let db = store::connect(&settings.database).await?;
+    let fail =
+        |e: sea_orm::DbErr| format!("migration failed: {}", store::first_line(&e.to_string()));
+    if args.status {
+        let applied = Migrator::get_applied_migrations(&db).await.map_err(fail)?;
+        let pending = Migrator::get_pending_migrations(&db).await.map_err(fail)?;
+        for m in applied {
+            println!("applied  {}", m.name());
+        }
+        for m in pending {
+            println!("pending  {}", m.name());
+        }
+        return Ok(());
+    }
+    if let Some(steps) = args.down {
+        Migrator::down(&db, Some(steps)).await.map_err(fail)?;
+        println!("rolled back {steps} migration(s)");
+        return Ok(());
+    }
+    let before = store::pending_migrations(&db).await.map_err(fail)?;
+    store::migrate_up(&db).await.map_err(fail)?;
+    println!("database is current ({before} migration(s) applied now)");
+    Ok(())
+}
+
+/// What the administration commands need: the database and the key, not Redis.
+struct Admin {
+    db: sea_orm::DatabaseConnection,
+    secrets: crate::crypto::SecretBox,
+}
+
+async fn admin_services(settings: Settings) -> Result<Admin, String> {
+    let secrets = crate::crypto::SecretBox::from_settings(&settings).map_err(|e| e.to_string())?;
+    let db = store::connect(&settings.database).await?;
+    store::require_current_schema(&db).await?;
+    Ok(Admin { db, secrets })
+}
+
+fn store_err(what: &str) -> impl Fn(StoreError) -> String + '_ {
+    move |e| match e {
+        StoreError::NotFound => format!("{what} not found"),
+        StoreError::Conflict { .. } => format!("{what} already exists"),
+        other => format!("{what}: {other}"),
+    }
+}
+
+async fn tenant_add(settings: Settings, args: TenantAddArgs) -> CmdResult {
+    let graph_default = settings.graph.graph_base_url.clone();
+    let login_default = settings.graph.login_base_url.clone();
+    let services = admin_services(settings).await?;
+    let new = new_tenant(
+        &args.name,
+        &args.entra_tenant_id,
+        &args.client_id,
+        SecretString::from(args.client_secret),
+        args.graph_base_url.unwrap_or(graph_default),
+        args.login_base_url.unwrap_or(login_default),
+    )?;
+    let tenant = tenants::create(&services.db, &services.secrets, new)
+        .await
+        .map_err(store_err("tenant"))?;
+    println!("{}", tenant.id);
+    Ok(())
+}
+
+fn new_tenant(
+    name: &str,
+    entra_tenant_id: &str,
+    client_id: &str,
+    client_secret: SecretString,
+    graph_base_url: String,
+    login_base_url: String,
+) -> Result<tenants::NewTenant, String> {
+    let name = TenantName::parse(name).map_err(|e| e.to_string())?;
+    for (flag, value) in [
+        ("--entra-tenant-id", entra_tenant_id),
+        ("--client-id", client_id),
+        ("--client-secret", client_secret.expose_secret()),
+    ] {
+        if value.trim().is_empty() {
+            return Err(format!("{flag} must not be empty"));
+        }
+    }
+    for (flag, url) in [
+        ("--graph-base-url", &graph_base_url),
+        ("--login-base-url", &login_base_url),
+    ] {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("{flag} must be an http:// or https:// URL"));
+        }
+    }
+    Ok(tenants::NewTenant {
+        name,
+        entra_tenant_id: entra_tenant_id.trim().to_string(),
+        client_id: client_id.trim().to_string(),
+        client_secret,
+        graph_base_url,
+        login_base_url,
+    })
+}
+
+async fn tenant_list(settings: Settings) -> CmdResult {
+    let services = admin_services(settings).await?;
+    let all = tenants::list_all(&services.db)
+        .await
+        .map_err(store_err("tenants"))?;
+    for t in all {
+        println!("{}\t{}\t{}", t.id, t.name, t.graph_base_url);
+    }
+    Ok(())
+}
+
+async fn user_add(settings: Settings, args: UserAddArgs) -> CmdResult {
+    let email = Email::parse(&args.email).map_err(|e| e.to_string())?;
+    let raw = match args.password {
+        Some(p) => p,
+        None => read_stdin_line()?,
+    };
+    let password = Password::parse(SecretString::from(raw)).map_err(|e| e.to_string())?;
+    let services = admin_services(settings).await?;
+    let user = accounts::create_user(&services.db, &email, &password)
+        .await
+        .map_err(store_err("user"))?;
+    println!("{}", user.id);
+    Ok(())
+}
+
+fn read_stdin_line() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn grant(settings: Settings, args: GrantArgs) -> CmdResult {
+    let email = Email::parse(&args.email).map_err(|e| e.to_string())?;
+    let role: Role = args
+        .role
+        .parse()
+        .map_err(|e: entity::enums::UnknownValue| e.to_string())?;
+    let services = admin_services(settings).await?;
+    let user = accounts::user_by_email(&services.db, &email)
+        .await
+        .map_err(store_err("user"))?;
+    let tenant = tenants::find_by_id_or_name(&services.db, &args.tenant)
+        .await
+        .map_err(store_err("tenant"))?;
+    accounts::grant_membership(&services.db, &tenant, &user, role)
+        .await
+        .map_err(store_err("membership"))?;
+    println!("{} is now {} of {}", email, role, tenant.name);
+    Ok(())
+}
+
+async fn token_create(
+    settings: Settings,
+    email: String,
+    name: String,
+) -> Result<SecretString, String> {
+    let email = Email::parse(&email).map_err(|e| e.to_string())?;
+    let services = admin_services(settings).await?;
+    let user = accounts::user_by_email(&services.db, &email)
+        .await
+        .map_err(store_err("user"))?;
+    let (_, secret) = accounts::create_token(&services.db, &user, &name)
+        .await
+        .map_err(store_err("token"))?;
+    Ok(secret)
+}
+
+#[derive(Deserialize)]
+struct SimTenant {
+    id: String,
+    name: String,
+    client_id: String,
+    client_secret: String,
+}
+
+/// Idempotent demo set-up: safe to run on every start of `scripts/demo.sh`.
+async fn demo(settings: Settings, args: DemoArgs) -> CmdResult {
+    let public_url = settings.server.public_url.clone();
+    let db = store::connect(&settings.database).await?;
+    store::migrate_up(&db)
+        .await
+        .map_err(|e| format!("migration failed: {}", store::first_line(&e.to_string())))?;
+    drop(db);
+    let services = admin_services(settings).await?;
+    let email = Email::parse(&args.email).map_err(|e| e.to_string())?;
+
+    let password = match args.password {
+        Some(p) => p,
+        None => std::fs::read_to_string(&args.credentials_file)
+            .ok()
+            .and_then(|text| text.lines().next().map(str::to_string))
+            .filter(|p| p.len() >= Password::MIN_LEN)
+            .unwrap_or_else(generate_password),
+    };
+    let parsed =
+        Password::parse(SecretString::from(password.clone())).map_err(|e| e.to_string())?;
+    let user = match accounts::find_user_by_email(&services.db, &email)
+        .await
+        .map_err(store_err("user"))?
+    {
+        Some(user) => accounts::set_password(&services.db, user, &parsed).await,
+        None => accounts::create_user(&services.db, &email, &parsed).await,
+    }
+    .map_err(store_err("demo user"))?;
+    remember_password(&args.credentials_file, &password)?;
+
+    let sim_tenants = fetch_sim_tenants(&args.graph_sim_url).await?;
+    let sim_url = args.graph_sim_url.trim_end_matches('/').to_string();
+    let mut names = Vec::new();
+    for sim in sim_tenants {
+        let new = new_tenant(
+            &sim.name,
+            &sim.id,
+            &sim.client_id,
+            SecretString::from(sim.client_secret),
+            sim_url.clone(),
+            sim_url.clone(),
+        )?;
+        let tenant = tenants::upsert_by_name(&services.db, &services.secrets, new)
+            .await
+            .map_err(store_err("tenant"))?;
+        accounts::grant_membership(&services.db, &tenant, &user, Role::Admin)
+            .await
+            .map_err(store_err("membership"))?;
+        names.push(tenant.name);
+    }
+    let (_, token) = accounts::create_token(&services.db, &user, "demo")
+        .await
+        .map_err(store_err("token"))?;
+    println!("PolicyVault demo is set up.");
+    println!("  URL:       {public_url}");
+    println!("  E-mail:    {email}");
+    println!("  Password:  {password}");
+    println!("  API token: {}", token.expose_secret());
+    println!("  Tenants:   {}", names.join(", "));
+    Ok(())
+}
+
+fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn remember_password(path: &std::path::Path, password: &str) -> CmdResult {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, format!("{password}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(())
+}
+
+async fn fetch_sim_tenants(base: &str) -> Result<Vec<SimTenant>, String> {
+    let url = format!("{}/_sim/tenants", base.trim_end_matches('/'));
+    let client = crate::http::client(std::time::Duration::from_secs(10))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach graph-sim at {base}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!(
+            "graph-sim at {base} answered {}",
+            response.status()
+        ));
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| format!("graph-sim at {base} sent an unexpected tenant list: {e}"))
+}

@@ -1,0 +1,32 @@
+//! PolicyVault: capture, back up, preview and restore Microsoft Intune configuration for many
+//! customer tenants, with every operation run in the background by a worker fleet.
+//!
+//! Start with `runs` (the orchestration protocol), `graph` (the Graph contract registry and
+//! client) and `web` (routes).
+
+/// Credentials: argon2id password hashes and API tokens.
+pub mod auth;
+/// The Redis connection: de-duplication keys, quotas, events, job queues.
+pub mod broker;
+/// Command-line definition (clap).
+pub mod cli;
+/// What each command does (`serve`, `worker`, `migrate`, `demo`, admin commands).
+pub mod commands;
+/// Encryption at rest of tenant client secrets.
+pub mod crypto;
+/// Validated newtypes and rules (no web or database types).
+pub mod domain;
+/// Outbound HTTP clients and the TLS provider.
+pub mod http;
+/// Run orchestration: start, claim, progress, finish, reaper, workers.
+pub mod runs;
+/// Layered configuration with `PV__SECTION__KEY` overrides.
+pub mod settings;
+/// Process start-up: services, web application, shutdown signal.
+pub mod startup;
+/// Per-aggregate database queries and connection set-up.
+pub mod store;
+/// The tracing subscriber.
+pub mod telemetry;
+/// HTTP routes, one module per resource.
+pub mod web;

@@ -1,0 +1,335 @@
+//! Layered configuration: built-in defaults → `config/{env}.toml` → `PV__SECTION__KEY`.
+//!
+//! Unknown keys and bad values fail start-up with a message naming the key; secrets are held
+//! in `secrecy` types so neither `Debug` output nor errors can print them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The built-in defaults, compiled in so an installed binary works without a config directory.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration error: {0}")]
+    Invalid(String),
+    #[error("configuration error: `{key}` {problem}")]
+    Key { key: &'static str, problem: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub security: SecuritySettings,
+    pub log: LogSettings,
+    pub worker: WorkerSettings,
+    pub graph: GraphSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// Overrides only the port of `listen` (handy as `PV__SERVER__PORT`).
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub public_url: String,
+}
+
+impl ServerSettings {
+    pub fn listen_addr(&self) -> SocketAddr {
+        let mut addr = self.listen;
+        if let Some(port) = self.port {
+            addr.set_port(port);
+        }
+        addr
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// May carry a password, hence secret.
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    pub key_prefix: String,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    #[serde(default)]
+    pub encryption_key: Option<SecretString>,
+    #[serde(default)]
+    pub encryption_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub create_key_file: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub listen: SocketAddr,
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphSettings {
+    pub graph_base_url: String,
+    pub login_base_url: String,
+    pub request_timeout_secs: u64,
+}
+
+/// Where settings come from; tests build one by hand to avoid touching the process env.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsSource {
+    /// Directory holding `{env}.toml` files; `config` when not given.
+    pub config_dir: Option<PathBuf>,
+    /// Environment name (`PV_ENV`), selects `config/{env}.toml`.
+    pub env: Option<String>,
+    /// Extra `section.key = value` overrides applied last (used by tests and CLI flags).
+    pub overrides: Vec<(String, String)>,
+    /// Read `PV__SECTION__KEY` variables from the process environment.
+    pub use_process_env: bool,
+}
+
+impl SettingsSource {
+    /// The source used by the binary: `PV_CONFIG_DIR`, `PV_ENV` and the process environment.
+    pub fn from_process() -> Self {
+        Self {
+            config_dir: std::env::var_os("PV_CONFIG_DIR").map(PathBuf::from),
+            env: std::env::var("PV_ENV").ok().filter(|e| !e.is_empty()),
+            overrides: Vec::new(),
+            use_process_env: true,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(source: &SettingsSource) -> Result<Self, SettingsError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        let dir = source
+            .config_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("config"));
+        if let Some(env) = &source.env {
+            let path = dir.join(format!("{env}.toml"));
+            if !path.is_file() {
+                return Err(SettingsError::Invalid(format!(
+                    "PV_ENV={env} but {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        if source.use_process_env {
+            builder = builder.add_source(
+                Environment::with_prefix("PV")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            );
+        }
+        for (key, value) in &source.overrides {
+            builder = builder
+                .set_override(key.as_str(), value.as_str())
+                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| SettingsError::Invalid(describe_config_error(&e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let db = self.database.url.expose_secret();
+        if !(db.starts_with("postgres://")
+            || db.starts_with("postgresql://")
+            || db.starts_with("sqlite:"))
+        {
+            return Err(SettingsError::Key {
+                key: "database.url",
+                problem: "must start with postgres://, postgresql:// or sqlite:".into(),
+            });
+        }
+        let redis = self.redis.url.expose_secret();
+        if !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+            return Err(SettingsError::Key {
+                key: "redis.url",
+                problem: "must start with redis:// or rediss://".into(),
+            });
+        }
+        if self.database.max_connections == 0 {
+            return Err(SettingsError::Key {
+                key: "database.max_connections",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if self.worker.concurrency == 0 {
+            return Err(SettingsError::Key {
+                key: "worker.concurrency",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {
+            return Err(SettingsError::Key {
+                key: "redis.key_prefix",
+                problem: "must be a non-empty word without spaces".into(),
+            });
+        }
+        for (key, url) in [
+            ("server.public_url", &self.server.public_url),
+            ("graph.graph_base_url", &self.graph.graph_base_url),
+            ("graph.login_base_url", &self.graph.login_base_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(SettingsError::Key {
+                    key,
+                    problem: format!("must be an http:// or https:// URL, got {url:?}"),
+                });
+            }
+        }
+        if self.security.encryption_key.is_none() && self.security.encryption_key_file.is_none() {
+            return Err(SettingsError::Key {
+                key: "security.encryption_key",
+                problem: "or security.encryption_key_file must be set".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn key_file(&self) -> Option<&Path> {
+        self.security.encryption_key_file.as_deref()
+    }
+}
+
+/// The `config` crate's messages already name the key; strip its wording down to one line
+/// and never echo values of secret keys.
+fn describe_config_error(error: &config::ConfigError) -> String {
+    let text = error.to_string().replace('\n', " ");
+    let lowered = text.to_lowercase();
+    if ["url", "encryption_key"]
+        .iter()
+        .any(|k| lowered.contains(k))
+        && lowered.contains("invalid")
+    {
+        // Values of these keys may be secret: keep the key name, drop the value.
+        if let Some(pos) = text.find(" for key") {
+            return format!("invalid value{}", &text[pos..]);
+        }
+    }
+    text
+}
+
+/// Hides credentials in a URL for messages: `postgres://u:secret@h/db` → `postgres://h/db`.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map(|(_, host)| host).unwrap_or(rest);
+            let rest = rest.split('?').next().unwrap_or(rest);
+            format!("{scheme}://{rest}")
+        }
+        None => url.split('?').next().unwrap_or(url).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(overrides: &[(&str, &str)]) -> SettingsSource {
+        SettingsSource {
+            overrides: overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..SettingsSource::default()
+        }
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::load(&source(&[])).expect("defaults are valid");
+        assert_eq!(s.server.listen_addr().port(), 8080);
+        assert_eq!(s.redis.key_prefix, "pv");
+    }
+
+    #[test]
+    fn bad_port_names_the_key() {
+        let err = Settings::load(&source(&[("server.port", "abc")])).unwrap_err();
+        assert!(err.to_string().contains("server.port"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let err = Settings::load(&source(&[("server.prot", "1")])).unwrap_err();
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn port_override_applies() {
+        let s = Settings::load(&source(&[("server.port", "9999")])).unwrap();
+        assert_eq!(s.server.listen_addr().port(), 9999);
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug_or_errors() {
+        let s = Settings::load(&source(&[
+            ("database.url", "postgres://pv:hunter2@db/pv"),
+            ("security.encryption_key", "c2VjcmV0LWtleQ=="),
+        ]))
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hunter2"));
+        assert!(!debug.contains("c2VjcmV0LWtleQ"));
+        let err =
+            Settings::load(&source(&[("database.url", "mysql://pv:hunter2@db/pv")])).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("database.url"));
+    }
+
+    #[test]
+    fn redact_url_drops_credentials() {
+        assert_eq!(
+            redact_url("postgres://u:p@h:5432/db?x=1"),
+            "postgres://h:5432/db"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6380"),
+            "redis://127.0.0.1:6380"
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! Users, memberships and API tokens.
+
+use chrono::Utc;
+use entity::{api_tokens, memberships, tenants, users};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use super::{StoreError, StoreResult};
+use crate::auth::{password, token};
+use crate::domain::{Email, Password, Role};
+
+pub async fn create_user(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    pw: &Password,
+) -> StoreResult<users::Model> {
+    let now = Utc::now();
+    let user = users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.as_str().to_string()),
+        password_hash: Set(password::hash(pw)),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(user.insert(db).await?)
+}
+
+/// Sets a new password on an existing user (the demo's idempotent set-up uses it).
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    user: users::Model,
+    pw: &Password,
+) -> StoreResult<users::Model> {
+    let mut active: users::ActiveModel = user.into();
+    active.password_hash = Set(password::hash(pw));
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+pub async fn find_user_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> StoreResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?)
+}
+
+pub async fn user_by_email(db: &impl ConnectionTrait, email: &Email) -> StoreResult<users::Model> {
+    find_user_by_email(db, email)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Grants (or changes) a user's role in a tenant.
+pub async fn grant_membership(
+    db: &impl ConnectionTrait,
+    tenant: &tenants::Model,
+    user: &users::Model,
+    role: Role,
+) -> StoreResult<memberships::Model> {
+    let row = memberships::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.id),
+        user_id: Set(user.id),
+        role: Set(role),
+        created_at: Set(Utc::now()),
+    };
+    memberships::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([memberships::Column::TenantId, memberships::Column::UserId])
+                .update_column(memberships::Column::Role)
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    membership(db, tenant.id, user.id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn membership(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Option<memberships::Model>> {
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .filter(memberships::Column::UserId.eq(user_id))
+        .one(db)
+        .await?)
+}
+
+/// Issues an API token for a user; the returned secret is not stored anywhere.
+pub async fn create_token(
+    db: &impl ConnectionTrait,
+    user: &users::Model,
+    name: &str,
+) -> StoreResult<(api_tokens::Model, SecretString)> {
+    let issued = token::issue();
+    let row = api_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        name: Set(name.to_string()),
+        token_hash: Set(issued.hash),
+        token_prefix: Set(issued.display_prefix),
+        created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    };
+    Ok((row.insert(db).await?, issued.secret))
+}
+
+/// The active (not revoked, user not disabled) owner of a presented token.
+pub async fn user_for_token(
+    db: &impl ConnectionTrait,
+    presented: &SecretString,
+) -> StoreResult<Option<users::Model>> {
+    let hash = token::digest(presented.expose_secret());
+    let found = api_tokens::Entity::find()
+        .filter(api_tokens::Column::TokenHash.eq(hash))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(_, user)| user).filter(|u| !u.disabled))
+}
+
+pub async fn revoke_token(db: &impl ConnectionTrait, token_id: Uuid) -> StoreResult<()> {
+    let row = api_tokens::Entity::find_by_id(token_id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let mut active: api_tokens::ActiveModel = row.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    active.update(db).await?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Database access: connecting, and per-aggregate queries over `ConnectionTrait` so each
+//! works on a pool or inside a transaction. Handlers never build ActiveModels themselves.
+
+pub mod accounts;
+pub mod tenants;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use secrecy::ExposeSecret;
+
+use crate::settings::{DatabaseSettings, redact_url};
+
+/// What a query can go wrong with, in terms callers can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint rejected the write; `constraint` names what collided.
+    #[error("already exists ({constraint})")]
+    Conflict { constraint: String },
+    /// A referenced row does not exist (or is still referenced on delete).
+    #[error("refers to a missing record ({0})")]
+    ForeignKey(String),
+    /// A CHECK constraint rejected a value.
+    #[error("value rejected by the database ({0})")]
+    Check(String),
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("database error: {0}")]
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Conflict {
+                constraint: constraint_name(&detail),
+            },
+            Some(SqlErr::ForeignKeyConstraintViolation(detail)) => {
+                StoreError::ForeignKey(constraint_name(&detail))
+            }
+            _ => {
+                let text = err.to_string();
+                let lower = text.to_lowercase();
+                if lower.contains("check constraint") {
+                    StoreError::Check(constraint_name(&text))
+                } else if matches!(err, DbErr::RecordNotFound(_)) {
+                    StoreError::NotFound
+                } else {
+                    StoreError::Db(err)
+                }
+            }
+        }
+    }
+}
+
+impl StoreError {
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+/// Pulls the constraint or column list out of a driver message, keeping no row values.
+fn constraint_name(detail: &str) -> String {
+    // PostgreSQL: `... violates unique constraint "ux_runs_active"`;
+    // SQLite: `UNIQUE constraint failed: runs.tenant_id, runs.operation, ...`.
+    if let Some(start) = detail.find('"') {
+        if let Some(len) = detail[start + 1..].find('"') {
+            return detail[start + 1..start + 1 + len].to_string();
+        }
+    }
+    if let Some(pos) = detail.find("failed: ") {
+        return detail[pos + 8..]
+            .split(['\n', '('])
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+    }
+    "constraint".to_string()
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the pool. SQLite gets WAL and a busy timeout so the web process and workers of an
+/// embedded install can share one file.
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, String> {
+    let url = settings.url.expose_secret().to_string();
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
+        .acquire_timeout(Duration::from_secs(
+            settings.connect_timeout_secs.max(5) * 2,
+        ))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.busy_timeout(Duration::from_secs(10))
+                .journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    if url.starts_with("sqlite:") {
+        ensure_sqlite_dir(&url)?;
+    }
+    Database::connect(options).await.map_err(|e| {
+        format!(
+            "cannot connect to the database at {}: {}",
+            redact_url(&url),
+            first_line(&e.to_string())
+        )
+    })
+}
+
+fn ensure_sqlite_dir(url: &str) -> Result<(), String> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "cannot create the database directory {}: {e}",
+                dir.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+pub(crate) fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Number of migrations this binary knows that the database has not applied.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(Migrator::get_pending_migrations(db).await?.len())
+}
+
+/// Fails unless the schema is current, so a process never runs on an old schema.
+pub async fn require_current_schema(db: &DatabaseConnection) -> Result<(), String> {
+    match pending_migrations(db).await {
+        Ok(0) => Ok(()),
+        Ok(n) => Err(format!(
+            "the database schema is behind by {n} migration(s): run `policyvault migrate`"
+        )),
+        Err(e) => Err(format!(
+            "cannot read the migration state: {}",
+            first_line(&e.to_string())
+        )),
+    }
+}
+
+pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_name;
+
+    #[test]
+    fn constraint_names_are_extracted() {
+        assert_eq!(
+            constraint_name(
+                "error returned from database: duplicate key value violates unique constraint \"ux_runs_active\""
+            ),
+            "ux_runs_active"
+        );
+        assert_eq!(
+            constraint_name("UNIQUE constraint failed: runs.tenant_id, runs.operation"),
+            "runs.tenant_id, runs.operation"
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Managed tenants and their sealed Graph credentials.
+
+use chrono::Utc;
+use entity::tenants;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use super::{StoreError, StoreResult};
+use crate::crypto::SecretBox;
+use crate::domain::TenantName;
+
+/// What registering a tenant takes; the secret is sealed before it reaches the database.
+#[derive(Debug)]
+pub struct NewTenant {
+    pub name: TenantName,
+    pub entra_tenant_id: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub graph_base_url: String,
+    pub login_base_url: String,
+}
+
+/// The associated data that binds a sealed secret to its tenant row.
+fn secret_context(tenant_id: Uuid) -> String {
+    format!("tenant:{tenant_id}:client_secret")
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    secrets: &SecretBox,
+    new: NewTenant,
+) -> StoreResult<tenants::Model> {
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    let row = tenants::ActiveModel {
+        id: Set(id),
+        name: Set(new.name.as_str().to_string()),
+        entra_tenant_id: Set(new.entra_tenant_id),
+        graph_base_url: Set(trim_url(&new.graph_base_url)),
+        login_base_url: Set(trim_url(&new.login_base_url)),
+        client_id: Set(new.client_id),
+        client_secret_enc: Set(secrets.seal(&new.client_secret, &secret_context(id))),
+        read_quota: Set(None),
+        write_quota: Set(None),
+        quota_window_secs: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(row.insert(db).await?)
+}
+
+/// Registers a tenant, or refreshes the endpoints and credentials of the one with that name.
+pub async fn upsert_by_name(
+    db: &impl ConnectionTrait,
+    secrets: &SecretBox,
+    new: NewTenant,
+) -> StoreResult<tenants::Model> {
+    let Some(existing) = find_by_name(db, new.name.as_str()).await? else {
+        return create(db, secrets, new).await;
+    };
+    let context = secret_context(existing.id);
+    let mut active: tenants::ActiveModel = existing.into();
+    active.entra_tenant_id = Set(new.entra_tenant_id);
+    active.graph_base_url = Set(trim_url(&new.graph_base_url));
+    active.login_base_url = Set(trim_url(&new.login_base_url));
+    active.client_id = Set(new.client_id);
+    active.client_secret_enc = Set(secrets.seal(&new.client_secret, &context));
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+pub async fn find_by_name(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> StoreResult<Option<tenants::Model>> {
+    Ok(tenants::Entity::find()
+        .filter(tenants::Column::Name.eq(name.trim()))
+        .one(db)
+        .await?)
+}
+
+/// Looks a tenant up by its id or, failing that, its exact name (CLI convenience).
+pub async fn find_by_id_or_name(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> StoreResult<tenants::Model> {
+    if let Ok(id) = Uuid::parse_str(key.trim()) {
+        if let Some(found) = tenants::Entity::find_by_id(id).one(db).await? {
+            return Ok(found);
+        }
+    }
+    find_by_name(db, key).await?.ok_or(StoreError::NotFound)
+}
+
+pub async fn list_all(db: &impl ConnectionTrait) -> StoreResult<Vec<tenants::Model>> {
+    Ok(tenants::Entity::find()
+        .order_by_asc(tenants::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// Decrypts a tenant's Graph client secret; fails clearly when the key is wrong.
+pub fn client_secret(secrets: &SecretBox, tenant: &tenants::Model) -> StoreResult<SecretString> {
+    Ok(secrets.open(&tenant.client_secret_enc, &secret_context(tenant.id))?)
+}
+
+fn trim_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_string()
+}

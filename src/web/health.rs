@@ -1,0 +1,49 @@
+//! Liveness (`/healthz`) and readiness (`/readyz`: database, Redis, migrations current).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::startup::AppState;
+use crate::store;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = match store::ping(&state.db).await {
+        Ok(()) => match store::pending_migrations(&state.db).await {
+            Ok(0) => "ok".to_string(),
+            Ok(n) => format!("{n} migrations pending: run `policyvault migrate`"),
+            Err(_) => "cannot read migration state".to_string(),
+        },
+        Err(_) => "unreachable".to_string(),
+    };
+    let redis = match state.redis.ping().await {
+        Ok(()) => "ok".to_string(),
+        Err(_) => "unreachable".to_string(),
+    };
+    let ready = database == "ok" && redis == "ok";
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({
+            "status": if ready { "ready" } else { "not_ready" },
+            "checks": {"database": database, "redis": redis},
+        })),
+    )
+}
