@@ -16,6 +16,8 @@ pub mod commands;
 pub mod crypto;
 /// Validated newtypes and rules (no web or database types).
 pub mod domain;
+/// Graph contract registry, client and rate limiter.
+pub mod graph;
 /// Outbound HTTP clients and the TLS provider.
 pub mod http;
 /// Run orchestration: start, claim, progress, finish, reaper, workers.

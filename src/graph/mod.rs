@@ -1,0 +1,2 @@
+//! The Graph layer: the contract registry of supported Intune policy types, the client
+//! (tokens, paging, retries) and the fleet-wide per-tenant rate limiter.
