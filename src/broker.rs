@@ -11,6 +11,7 @@ use crate::settings::{RedisSettings, redact_url};
 
 #[derive(Clone)]
 pub struct Broker {
+    client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
 }
@@ -36,12 +37,13 @@ impl Broker {
             .set_number_of_retries(2);
         let conn = tokio::time::timeout(
             timeout * 3,
-            ConnectionManager::new_with_config(client, config),
+            ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
         .map_err(|_| format!("cannot connect to Redis at {}: timed out", redact_url(url)))?
         .map_err(fail)?;
         let broker = Self {
+            client,
             conn,
             prefix: settings.key_prefix.clone(),
         };
@@ -66,6 +68,11 @@ impl Broker {
 
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    /// A dedicated connection for SUBSCRIBE (pub/sub cannot share the multiplexed one).
+    pub async fn pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
+        self.client.get_async_pubsub().await
     }
 
     /// Deletes every key of this deployment's namespace (tests give each a prefix of its own).

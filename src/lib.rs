@@ -20,6 +20,8 @@ pub mod domain;
 pub mod graph;
 /// Outbound HTTP clients and the TLS provider.
 pub mod http;
+/// One module per operation: capture, backup-set capture, restore, preview, re-run.
+pub mod jobs;
 /// Run orchestration: start, claim, progress, finish, reaper, workers.
 pub mod runs;
 /// Layered configuration with `PV__SECTION__KEY` overrides.

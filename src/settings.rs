@@ -30,6 +30,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub log: LogSettings,
     pub worker: WorkerSettings,
+    pub runs: RunSettings,
     pub graph: GraphSettings,
 }
 
@@ -101,6 +102,19 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub listen: SocketAddr,
     pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    pub max_attempts: i32,
+    pub max_duration_secs: u64,
+    pub heartbeat_secs: u64,
+    pub stale_after_secs: u64,
+    pub reaper_interval_secs: u64,
+    pub repush_after_secs: u64,
+    pub dedupe_ttl_secs: u64,
+    pub tenant_concurrency: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,6 +216,30 @@ impl Settings {
             return Err(SettingsError::Key {
                 key: "worker.concurrency",
                 problem: "must be at least 1".into(),
+            });
+        }
+        let runs = &self.runs;
+        for (key, value) in [
+            ("runs.max_attempts", runs.max_attempts as i64),
+            ("runs.max_duration_secs", runs.max_duration_secs as i64),
+            ("runs.heartbeat_secs", runs.heartbeat_secs as i64),
+            (
+                "runs.reaper_interval_secs",
+                runs.reaper_interval_secs as i64,
+            ),
+            ("runs.tenant_concurrency", runs.tenant_concurrency as i64),
+        ] {
+            if value < 1 {
+                return Err(SettingsError::Key {
+                    key,
+                    problem: "must be at least 1".into(),
+                });
+            }
+        }
+        if runs.stale_after_secs <= runs.heartbeat_secs {
+            return Err(SettingsError::Key {
+                key: "runs.stale_after_secs",
+                problem: "must be greater than runs.heartbeat_secs".into(),
             });
         }
         if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {

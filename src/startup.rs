@@ -41,8 +41,6 @@ impl Services {
     }
 }
 
-pub type AppState = Services;
-
 /// The web application, bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
@@ -74,7 +72,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = crate::web::router(self.services);
+        let app = crate::web::router(crate::web::AppState::new(self.services));
         tracing::info!(addr = %self.addr, "web server listening");
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

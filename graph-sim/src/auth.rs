@@ -49,7 +49,10 @@ fn oauth_error(status: StatusCode, error: &str, code: u32, description: &str) ->
 
 fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     [
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache")),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store, no-cache"),
+        ),
         (header::PRAGMA, HeaderValue::from_static("no-cache")),
     ]
 }
@@ -73,7 +76,9 @@ pub async fn token(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             90002,
-            &format!("Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+            &format!(
+                "Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
         );
     };
     // Injected token-endpoint failures come before any validation, like an Entra outage.
@@ -82,9 +87,21 @@ pub async fn token(
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let (error, code, text) = match status.as_u16() {
             400 => ("invalid_request", 90000, "Injected token failure."),
-            401 => ("invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."),
-            429 => ("temporarily_unavailable", 50196, "The server terminated an operation because it encountered a client request loop."),
-            _ => ("temporarily_unavailable", 90033, "A transient error has occurred. Please try again."),
+            401 => (
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+            ),
+            429 => (
+                "temporarily_unavailable",
+                50196,
+                "The server terminated an operation because it encountered a client request loop.",
+            ),
+            _ => (
+                "temporarily_unavailable",
+                90033,
+                "A transient error has occurred. Please try again.",
+            ),
         };
         let mut resp = oauth_error(status, error, code, text);
         if matches!(status.as_u16(), 429 | 503) {
@@ -119,15 +136,17 @@ pub async fn token(
         );
     };
     let scope = field("scope").unwrap_or_default();
-    if !scope
-        .split_whitespace()
-        .any(|s| s.eq_ignore_ascii_case(GRAPH_SCOPE) || s.eq_ignore_ascii_case("00000003-0000-0000-c000-000000000000/.default"))
-    {
+    if !scope.split_whitespace().any(|s| {
+        s.eq_ignore_ascii_case(GRAPH_SCOPE)
+            || s.eq_ignore_ascii_case("00000003-0000-0000-c000-000000000000/.default")
+    }) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             1002012,
-            &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
         );
     }
     let (tenant_id, expected_client, expected_secret) = {
@@ -139,7 +158,9 @@ pub async fn token(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant_id}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant_id}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
         );
     }
     let Some(secret) = field("client_secret") else {
@@ -155,7 +176,9 @@ pub async fn token(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000215,
-            &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+            &format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
         );
     }
     let lifetime = sim.config.token_lifetime;
@@ -230,7 +253,11 @@ pub fn validate(sim: &Sim, headers: &HeaderMap) -> Result<TokenInfo, AuthError> 
     let token = match raw.split_once(' ') {
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
         _ if raw.is_empty() => return Err(AuthError("Access token is empty.")),
-        _ => return Err(AuthError("Access token validation failure. Invalid audience.")),
+        _ => {
+            return Err(AuthError(
+                "Access token validation failure. Invalid audience.",
+            ));
+        }
     };
     if token.is_empty() {
         return Err(AuthError("Access token is empty."));
@@ -244,11 +271,15 @@ pub fn validate(sim: &Sim, headers: &HeaderMap) -> Result<TokenInfo, AuthError> 
         }));
     };
     if info.expires_at <= Instant::now() {
-        return Err(AuthError("Lifetime validation failed, the token is expired."));
+        return Err(AuthError(
+            "Lifetime validation failed, the token is expired.",
+        ));
     }
     // A token outlives nothing: a tenant deleted or re-created with another app invalidates it.
     match sim.tenant(&info.tenant_id) {
         Some(t) if lock(&t).client_id.eq_ignore_ascii_case(&info.client_id) => Ok(info),
-        _ => Err(AuthError("Access token validation failure. Invalid audience.")),
+        _ => Err(AuthError(
+            "Access token validation failure. Invalid audience.",
+        )),
     }
 }

@@ -172,7 +172,10 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         assign: assign("assignments", AssignReply::Collection),
         assignment_type: "deviceManagementConfigurationPolicyAssignment",
         assignment_id_sep: "_",
-        navs: &[ASSIGNMENTS, nav("settings", &[nav("settingDefinitions", &[])])],
+        navs: &[
+            ASSIGNMENTS,
+            nav("settings", &[nav("settingDefinitions", &[])]),
+        ],
         list_omits: &[],
         version: VersionKind::None,
         scope_tags: true,
@@ -191,6 +194,7 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
                 "updateprofile",
                 "appconfiguration",
                 "managedapp",
+                "comanagementauthority",
             ],
         },
         emit_type: true,
@@ -454,8 +458,17 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         path: "deviceManagement/deviceEnrollmentConfigurations",
         base_type: "deviceEnrollmentConfiguration",
         types: TypeRule::Polymorphic {
-            suffixes: &["configuration"],
-            excluded: &["appconfiguration", "managedapp"],
+            suffixes: &[
+                "limitconfiguration",
+                "restrictionsconfiguration",
+                "restrictionconfiguration",
+                "helloforbusinessconfiguration",
+                "completionpageconfiguration",
+                "authorityconfiguration",
+                "notificationconfiguration",
+                "enrollmentconfiguration",
+            ],
+            excluded: &[],
         },
         emit_type: true,
         key: "displayName",
@@ -544,7 +557,9 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
 /// The collection registered at exactly `path` (case-insensitive, as Graph is).
 pub fn by_path(path: &str) -> Option<&'static CollectionSpec> {
     let path = path.trim_matches('/');
-    COLLECTIONS.iter().find(|c| c.path.eq_ignore_ascii_case(path))
+    COLLECTIONS
+        .iter()
+        .find(|c| c.path.eq_ignore_ascii_case(path))
 }
 
 /// The collection whose path is the longest prefix of `segments`, with how many segments it

@@ -68,7 +68,9 @@ impl FaultSpec {
         if let Some(s) = self.status
             && !(400..=599).contains(&s)
         {
-            return Err(format!("status must be an HTTP error status (400-599), got {s}"));
+            return Err(format!(
+                "status must be an HTTP error status (400-599), got {s}"
+            ));
         }
         if let Some(d) = self.duration_secs
             && !(d.is_finite() && d >= 0.0)
@@ -172,7 +174,8 @@ impl Faults {
             out.delay = Duration::from_millis(l.fixed_ms.unwrap_or(0) + jitter);
         }
         if let Some(o) = self.fire(FaultKind::Outage, method, path) {
-            let ra = (!o.omit_retry_after.unwrap_or(false)).then(|| o.retry_after_secs.unwrap_or(5));
+            let ra =
+                (!o.omit_retry_after.unwrap_or(false)).then(|| o.retry_after_secs.unwrap_or(5));
             out.fail = Some((503, ra));
             out.outage = true;
             return out;
@@ -191,7 +194,8 @@ impl Faults {
     }
 
     pub fn drop_after_commit(&mut self, method: &str, path: &str) -> bool {
-        self.fire(FaultKind::DropAfterCommit, method, path).is_some()
+        self.fire(FaultKind::DropAfterCommit, method, path)
+            .is_some()
     }
 
     /// The status the token endpoint should fail with, if a token fault fires.
@@ -217,10 +221,26 @@ mod tests {
             collection: Some("configurationPolicies".into()),
             ..spec(FaultKind::Outage)
         });
-        assert!(f.before("GET", "/beta/deviceManagement/deviceConfigurations").fail.is_none());
-        assert!(f.before("GET", "/beta/deviceManagement/configurationPolicies").fail.is_some());
-        assert!(f.before("GET", "/beta/deviceManagement/configurationPolicies").fail.is_some());
-        assert!(f.before("GET", "/beta/deviceManagement/configurationPolicies").fail.is_none());
+        assert!(
+            f.before("GET", "/beta/deviceManagement/deviceConfigurations")
+                .fail
+                .is_none()
+        );
+        assert!(
+            f.before("GET", "/beta/deviceManagement/configurationPolicies")
+                .fail
+                .is_some()
+        );
+        assert!(
+            f.before("GET", "/beta/deviceManagement/configurationPolicies")
+                .fail
+                .is_some()
+        );
+        assert!(
+            f.before("GET", "/beta/deviceManagement/configurationPolicies")
+                .fail
+                .is_none()
+        );
         assert!(f.active.is_empty() || f.before("GET", "/x").fail.is_none());
     }
 
@@ -234,9 +254,12 @@ mod tests {
 
     #[test]
     fn validation_rejects_out_of_range() {
-        let bad: FaultSpec = serde_json::from_value(serde_json::json!({"kind": "error_rate", "rate": 2.0})).unwrap();
+        let bad: FaultSpec =
+            serde_json::from_value(serde_json::json!({"kind": "error_rate", "rate": 2.0})).unwrap();
         assert!(bad.validate().is_err());
-        let bad: FaultSpec = serde_json::from_value(serde_json::json!({"kind": "error_rate", "status": 200})).unwrap();
+        let bad: FaultSpec =
+            serde_json::from_value(serde_json::json!({"kind": "error_rate", "status": 200}))
+                .unwrap();
         assert!(bad.validate().is_err());
     }
 }

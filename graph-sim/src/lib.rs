@@ -1,1 +1,33 @@
+//! graph-sim: a stateful simulator of the Microsoft Graph Intune surface and the Entra
+//! token endpoint, for tests, benchmarks and demos. Embed it with [`spawn`] or run the
+//! `graph-sim` binary.
 
+/// `/_sim/` admin API: tenants, seeding, export, journal, stats, faults, reset.
+pub mod admin;
+/// Entra token endpoint and bearer-token validation.
+pub mod auth;
+/// The registry of simulated collections (one declarative row each).
+pub mod collections;
+/// `SimConfig`: quotas, time scale, paging, token lifetime, data sources.
+pub mod config;
+/// The deterministic demo tenants and the built-in catalogues.
+pub mod demo;
+/// Injected faults per tenant.
+pub mod faults;
+/// Fixture directory loading (UTF-8/UTF-16, BOMs, annotations).
+pub mod fixtures;
+/// Graph request pipeline: auth, faults, throttling, journal, `$batch`, responses.
+pub mod graph;
+/// Graph resource semantics: CRUD, paging, expand, assign, sub-resources, actions.
+pub mod handlers;
+/// OData query options and filter evaluation.
+pub mod odata;
+/// HTTP server, accept loop, `spawn` and shutdown.
+pub mod server;
+/// Tenants, objects, catalogues and object normalisation.
+pub mod store;
+/// Intune throttling windows.
+pub mod throttle;
+
+pub use config::{Quotas, SimConfig};
+pub use server::{RunningSim, spawn};

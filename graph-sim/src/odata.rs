@@ -119,15 +119,13 @@ pub fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(a), Some(b)) => {
-                        out.push(a * 16 + b);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(a), Some(b)) => {
+                    out.push(a * 16 + b);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -154,8 +152,20 @@ pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'$' | b'\''
-            | b'(' | b')' | b',' | b'/' | b':' => out.push(b as char),
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'$'
+            | b'\''
+            | b'('
+            | b')'
+            | b','
+            | b'/'
+            | b':' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -188,7 +198,12 @@ pub fn parse_expand(s: &str) -> Result<Expand, String> {
             let (k, v) = opt
                 .split_once('=')
                 .ok_or_else(|| format!("Invalid nested option '{opt}' in $expand."))?;
-            match k.trim().trim_start_matches('$').to_ascii_lowercase().as_str() {
+            match k
+                .trim()
+                .trim_start_matches('$')
+                .to_ascii_lowercase()
+                .as_str()
+            {
                 "expand" => ei.expand = parse_expand(v)?,
                 "select" => ei.select = Some(split_list(v)),
                 _ => {}
@@ -311,10 +326,14 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 }
             }
             toks.push(Tok::Str(lit));
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let start = i;
             i += 1;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '-') {
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '-')
+            {
                 i += 1;
             }
             let text: String = chars[start..i].iter().collect();
@@ -358,7 +377,9 @@ impl Parser {
     fn expect(&mut self, t: Tok) -> Result<(), String> {
         match self.next() {
             Some(x) if x == t => Ok(()),
-            other => Err(format!("Syntax error in $filter: expected {t:?}, found {other:?}.")),
+            other => Err(format!(
+                "Syntax error in $filter: expected {t:?}, found {other:?}."
+            )),
         }
     }
     fn or(&mut self) -> Result<Filter, String> {
@@ -404,12 +425,20 @@ impl Parser {
                     self.expect(Tok::LParen)?;
                     let prop = match self.next() {
                         Some(Tok::Ident(p)) => p,
-                        other => return Err(format!("Expected a property in {name}(), found {other:?}.")),
+                        other => {
+                            return Err(format!(
+                                "Expected a property in {name}(), found {other:?}."
+                            ));
+                        }
                     };
                     self.expect(Tok::Comma)?;
                     let value = match self.next() {
                         Some(Tok::Str(v)) => v,
-                        other => return Err(format!("Expected a string literal in {name}(), found {other:?}.")),
+                        other => {
+                            return Err(format!(
+                                "Expected a string literal in {name}(), found {other:?}."
+                            ));
+                        }
                     };
                     self.expect(Tok::RParen)?;
                     // `startswith(x,'a') eq true` is legal OData.
@@ -432,7 +461,11 @@ impl Parser {
                         "has" => CmpOp::Has,
                         _ => return Err(format!("Unsupported operator '{op}' in $filter.")),
                     },
-                    other => return Err(format!("Expected an operator after '{name}', found {other:?}.")),
+                    other => {
+                        return Err(format!(
+                            "Expected an operator after '{name}', found {other:?}."
+                        ));
+                    }
                 };
                 let value = match self.next() {
                     Some(Tok::Str(s)) => Value::String(s),
@@ -442,7 +475,11 @@ impl Parser {
                     Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("true") => Value::Bool(true),
                     Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
                     Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("null") => Value::Null,
-                    other => return Err(format!("Expected a literal after '{name}', found {other:?}.")),
+                    other => {
+                        return Err(format!(
+                            "Expected a literal after '{name}', found {other:?}."
+                        ));
+                    }
                 };
                 Ok(Filter::Cmp {
                     prop: name,
@@ -463,7 +500,9 @@ pub fn parse_filter(s: &str) -> Result<Filter, String> {
     let mut p = Parser { toks, pos: 0 };
     let f = p.or()?;
     if p.pos < p.toks.len() {
-        return Err(format!("Syntax error in $filter '{s}': unexpected trailing input."));
+        return Err(format!(
+            "Syntax error in $filter '{s}': unexpected trailing input."
+        ));
     }
     Ok(f)
 }
@@ -473,9 +512,11 @@ fn lookup<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     let mut cur: Option<&Value> = None;
     let mut map = obj;
     for part in path.split('/') {
-        let v = map
-            .get(part)
-            .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(part)).map(|(_, v)| v))?;
+        let v = map.get(part).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(part))
+                .map(|(_, v)| v)
+        })?;
         cur = Some(v);
         if let Value::Object(m) = v {
             map = m;
@@ -521,7 +562,10 @@ fn compare(actual: &Value, op: CmpOp, expected: &Value) -> bool {
             }
             Some(a.to_lowercase().cmp(&b.to_lowercase()))
         }
-        (Value::Number(a), Value::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
+        (Value::Number(a), Value::Number(b)) => a
+            .as_f64()
+            .zip(b.as_f64())
+            .and_then(|(a, b)| a.partial_cmp(&b)),
         (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
         (Value::Null, Value::Null) => Some(Ordering::Equal),
         (Value::Array(items), Value::String(_)) if op == CmpOp::Eq => {
@@ -577,21 +621,36 @@ mod tests {
             "startswith(name,'Win') and (technologies has 'mdm' or templateReference/templateFamily eq 'none')",
         )
         .unwrap();
-        assert!(f.matches(&obj(json!({"name": "Windows", "technologies": "mdm,microsoftSense"}))));
+        assert!(f.matches(&obj(
+            json!({"name": "Windows", "technologies": "mdm,microsoftSense"})
+        )));
         assert!(f.matches(&obj(json!({"name": "win", "technologies": "x", "templateReference": {"templateFamily": "none"}}))));
         assert!(!f.matches(&obj(json!({"name": "mac", "technologies": "mdm"}))));
     }
 
     #[test]
     fn bad_filters_are_errors_not_panics() {
-        for bad in ["", "displayName eq", "displayName eq 'x", "(a eq 'b'", "a zz 'b'", "eq eq eq", "))", "startswith(", "%%%"] {
+        for bad in [
+            "",
+            "displayName eq",
+            "displayName eq 'x",
+            "(a eq 'b'",
+            "a zz 'b'",
+            "eq eq eq",
+            "))",
+            "startswith(",
+            "%%%",
+        ] {
             assert!(parse_filter(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn expand_nests() {
-        let e = parse_expand("scheduledActionsForRule($expand=scheduledActionConfigurations),assignments").unwrap();
+        let e = parse_expand(
+            "scheduledActionsForRule($expand=scheduledActionConfigurations),assignments",
+        )
+        .unwrap();
         let s = expand_get(&e, "scheduledactionsforrule").unwrap();
         assert!(expand_get(&s.expand, "scheduledActionConfigurations").is_some());
         assert!(expand_get(&e, "assignments").is_some());
@@ -601,7 +660,10 @@ mod tests {
     #[test]
     fn query_round_trips_skiptoken_and_decodes() {
         let tok = encode_skiptoken(50);
-        let q = parse_query(Some(&format!("$top=10&$skiptoken={tok}&%24filter=name%20eq%20%27a%2Bb%27"))).unwrap();
+        let q = parse_query(Some(&format!(
+            "$top=10&$skiptoken={tok}&%24filter=name%20eq%20%27a%2Bb%27"
+        )))
+        .unwrap();
         assert_eq!(q.top, Some(10));
         assert_eq!(q.offset(), 50);
         assert!(q.filter.unwrap().matches(&obj(json!({"name": "a+b"}))));

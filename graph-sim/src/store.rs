@@ -122,7 +122,11 @@ impl Tenant {
 
     /// Store an already-normalised object, replacing one with the same id.
     pub fn insert(&mut self, spec: &'static CollectionSpec, obj: Map<String, Value>) {
-        let id = obj.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let id = obj
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let list = self.objects_mut(spec);
         match list.iter_mut().find(|o| id_eq(o, &id)) {
             Some(existing) => *existing = obj,
@@ -227,9 +231,10 @@ impl Sim {
         }
         if let Some(dir) = &self.config.fixtures {
             for seed in crate::fixtures::load_dir(dir)? {
-                match seeds.iter_mut().find(|s: &&mut TenantSeed| {
-                    s.creds.name.eq_ignore_ascii_case(&seed.creds.name)
-                }) {
+                match seeds
+                    .iter_mut()
+                    .find(|s: &&mut TenantSeed| s.creds.name.eq_ignore_ascii_case(&seed.creds.name))
+                {
                     Some(existing) => {
                         existing.creds = TenantCreds {
                             id: existing.creds.id.clone(),
@@ -246,9 +251,8 @@ impl Sim {
         for seed in seeds {
             let mut tenant = Tenant::new(seed.creds);
             for (spec, obj) in seed.objects {
-                let obj = import(spec, obj, &tenant, now, &mut catalog).map_err(|e| {
-                    anyhow::anyhow!("tenant '{}', {}: {e}", tenant.name, spec.path)
-                })?;
+                let obj = import(spec, obj, &tenant, now, &mut catalog)
+                    .map_err(|e| anyhow::anyhow!("tenant '{}', {}: {e}", tenant.name, spec.path))?;
                 tenant.insert(spec, obj);
             }
             tenants.order.push(tenant.id.clone());
@@ -292,7 +296,10 @@ impl Sim {
         let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
         let id = creds.id.clone();
         tenants.names.insert(id.clone(), creds.name.clone());
-        let created = tenants.map.insert(id.clone(), Arc::new(Mutex::new(Tenant::new(creds)))).is_none();
+        let created = tenants
+            .map
+            .insert(id.clone(), Arc::new(Mutex::new(Tenant::new(creds))))
+            .is_none();
         if created {
             tenants.order.push(id);
         }
@@ -375,7 +382,9 @@ pub fn import(
         obj.entry("roleScopeTagIds").or_insert_with(|| json!(["0"]));
     }
     for nav in spec.navs {
-        let Some(v) = obj.remove(nav.name) else { continue };
+        let Some(v) = obj.remove(nav.name) else {
+            continue;
+        };
         let items = as_items(v).map_err(|e| format!("{}: {e}", nav.name))?;
         let items = match nav.name {
             "assignments" => normalize_assignments(spec, &id, items)?,
@@ -385,7 +394,10 @@ pub fn import(
                 .map(|dv| normalize_definition_value(dv, now, catalog))
                 .collect::<Result<_, _>>()?,
             "scheduledActionsForRule" => normalize_rules(items),
-            _ => items.into_iter().map(with_id).collect(),
+            _ => items
+                .into_iter()
+                .map(|m| Value::Object(with_id(m)))
+                .collect(),
         };
         obj.insert(nav.name.to_string(), Value::Array(items));
     }
@@ -450,7 +462,11 @@ fn as_items(v: Value) -> Result<Vec<Map<String, Value>>, String> {
 }
 
 fn with_id(mut m: Map<String, Value>) -> Map<String, Value> {
-    if !m.get("id").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+    if !m
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+    {
         m.insert("id".into(), Value::String(new_id()));
     }
     m
@@ -458,7 +474,10 @@ fn with_id(mut m: Map<String, Value>) -> Map<String, Value> {
 
 /// The id part Intune derives from an assignment target.
 fn target_key(target: &Map<String, Value>) -> Option<String> {
-    let ty = target.get("@odata.type").and_then(Value::as_str).unwrap_or_default();
+    let ty = target
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if ty.ends_with("allDevicesAssignmentTarget") {
         return Some(ALL_DEVICES_ID.into());
     }
@@ -498,7 +517,10 @@ pub fn normalize_assignments(
                 .entry("deviceAndAppManagementAssignmentFilterType")
                 .or_insert_with(|| json!("none"));
         }
-        let has_id = a.get("id").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+        let has_id = a
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty());
         if !has_id {
             let id = match target_key(&target) {
                 Some(k) => format!("{parent_id}{}{k}", spec.assignment_id_sep),
@@ -587,8 +609,10 @@ pub fn normalize_definition_value(
         Some(_) => return Err("definition must be an object".into()),
     }
     dv.entry("createdDateTime").or_insert_with(|| ts.clone());
-    dv.entry("lastModifiedDateTime").or_insert_with(|| ts.clone());
-    dv.entry("configurationType").or_insert_with(|| json!("policy"));
+    dv.entry("lastModifiedDateTime")
+        .or_insert_with(|| ts.clone());
+    dv.entry("configurationType")
+        .or_insert_with(|| json!("policy"));
     dv.entry("enabled").or_insert(Value::Bool(true));
     let pvs = match dv.remove("presentationValues") {
         Some(v) => as_items(v)?,
@@ -670,11 +694,17 @@ mod tests {
         assert!(out.get("@odata.context").is_none());
         assert!(out.get("roleScopeTagIds@odata.type").is_none());
         assert!(out.get("#microsoft.graph.assign").is_none());
-        assert_eq!(out["@odata.type"], "#microsoft.graph.groupPolicyConfiguration");
+        assert_eq!(
+            out["@odata.type"],
+            "#microsoft.graph.groupPolicyConfiguration"
+        );
         let dvs = out["definitionValues"].as_array().unwrap();
         assert_eq!(dvs.len(), 1);
         assert!(dvs[0]["id"].is_string());
-        assert_eq!(dvs[0]["presentationValues"][0]["@odata.type"], "#microsoft.graph.groupPolicyPresentationValueText");
+        assert_eq!(
+            dvs[0]["presentationValues"][0]["@odata.type"],
+            "#microsoft.graph.groupPolicyPresentationValueText"
+        );
         assert!(cat.definitions.contains_key("def1"));
         assert!(cat.presentations.contains_key("p1"));
     }
@@ -700,6 +730,9 @@ mod tests {
             bind_id("https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('abc')/presentations('p1')").as_deref(),
             Some("p1")
         );
-        assert_eq!(bind_id("deviceManagement/groupPolicyDefinitions/abc").as_deref(), Some("abc"));
+        assert_eq!(
+            bind_id("deviceManagement/groupPolicyDefinitions/abc").as_deref(),
+            Some("abc")
+        );
     }
 }

@@ -64,7 +64,8 @@ impl Throttle {
         tenant_w.roll(now, len);
 
         let mut wait = Duration::ZERO;
-        if app_w.requests >= q.requests_per_window || (write && app_w.writes >= q.writes_per_window) {
+        if app_w.requests >= q.requests_per_window || (write && app_w.writes >= q.writes_per_window)
+        {
             wait = wait.max(app_w.remaining(now, len));
         }
         if tenant_w.requests >= q.tenant_requests_per_window
@@ -126,7 +127,10 @@ mod tests {
             Decision::Throttled(d) => assert_eq!(d, Duration::from_secs(15)),
             d => panic!("{d:?}"),
         }
-        assert_eq!(t.check(&cfg, "app", false, t0 + Duration::from_secs(20)), Decision::Admit);
+        assert_eq!(
+            t.check(&cfg, "app", false, t0 + Duration::from_secs(20)),
+            Decision::Admit
+        );
     }
 
     #[test]
@@ -136,10 +140,15 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(t.check(&cfg, "a", true, t0), Decision::Admit);
         assert_eq!(t.check(&cfg, "a", true, t0), Decision::Admit);
-        assert!(matches!(t.check(&cfg, "a", true, t0), Decision::Throttled(_)));
+        assert!(matches!(
+            t.check(&cfg, "a", true, t0),
+            Decision::Throttled(_)
+        ));
         assert_eq!(t.check(&cfg, "a", false, t0), Decision::Admit);
         // a has used 3 of the tenant's 8; b may use 5 more.
-        let b = (0..10).filter(|_| t.check(&cfg, "b", false, t0) == Decision::Admit).count();
+        let b = (0..10)
+            .filter(|_| t.check(&cfg, "b", false, t0) == Decision::Admit)
+            .count();
         assert_eq!(b, 5);
     }
 

@@ -1,4 +1,52 @@
-//! Run orchestration: de-duplicated starts, claims, heartbeats, item results, terminal
-//! transitions, and the reaper that gives every run a terminal state.
+//! Run orchestration — the protocol of design section 5.
+//!
+//! * [`start`]: authorize → Redis `SET NX` fast path → Run Record insert guarded by the
+//!   partial unique index (+ notification and audit in the same transaction) → push the job.
+//! * [`lifecycle`]: claim (guarded update, fair share per tenant), heartbeat, item results,
+//!   terminal compare-and-set, notifications, audit, dedupe-key release, live events.
+//! * [`reaper`]: re-pushes queued runs without a live job, re-queues runs of dead workers,
+//!   fails overdue runs — every run reaches a terminal state.
+//! * [`worker`]: the apalis worker process that executes runs.
+//!
+//! The database owns run state, de-duplication, attempts and the terminal guarantee;
+//! Redis only delivers work and live events.
 
+pub mod events;
+pub mod lifecycle;
+pub mod queue;
+pub mod reaper;
+pub mod start;
+pub mod view;
 pub mod worker;
+
+use entity::enums::{Role, RunOperation};
+
+pub use lifecycle::{ExecError, Execution, Orchestrator};
+pub use view::RunView;
+
+/// The membership role an operation needs, at start and again at execution time.
+pub fn required_role(operation: RunOperation) -> Role {
+    match operation {
+        RunOperation::CaptureSnapshot
+        | RunOperation::BackupSetCapture
+        | RunOperation::RestorePreview => Role::Operator,
+        RunOperation::Restore | RunOperation::RestoreRerun => Role::Admin,
+    }
+}
+
+/// A safe error for a run or an item: a stable code plus a short message built only from
+/// whitelisted facts (HTTP status, Graph error code, policy type, request id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafeError {
+    pub code: String,
+    pub message: String,
+}
+
+impl SafeError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,14 +1,258 @@
-//! The worker process (placeholder while the orchestration lands).
+//! The worker process: an apalis monitor with one worker per queue family, each executing up
+//! to `worker.concurrency` runs, plus the reaper and a small health endpoint.
 
-use crate::startup::Services;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-pub async fn run_worker_process(_services: Services) -> Result<(), String> {
-    Err("not yet".into())
+use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, WorkerBuilder, WorkerBuilderExt};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::SafeError;
+use super::lifecycle::{ExecError, Execution, Orchestrator, failure, outcome};
+use super::queue::{Family, RunJob};
+use crate::startup::{Services, shutdown_signal};
+use crate::store::runs as run_store;
+
+/// How long a stopping worker lets in-flight runs finish before handing them back.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Shared by every job a worker process executes.
+#[derive(Clone)]
+struct WorkerState {
+    orchestrator: Orchestrator,
+    /// Runs this process holds a lease on: handed back to the queue if shutdown cuts them off.
+    in_flight: Arc<Mutex<HashMap<Uuid, Uuid>>>,
+    process_name: String,
 }
 
+/// `policyvault worker`: runs until Ctrl-C / SIGTERM.
+pub async fn run_worker_process(services: Services) -> Result<(), String> {
+    let listen = services.settings.worker.listen;
+    let health = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} (worker.listen): {e}"))?;
+    println!(
+        "PolicyVault worker running (health on http://{})",
+        health.local_addr().map_err(|e| e.to_string())?
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let health_task = tokio::spawn(async move {
+        let app = crate::web::health::worker_router();
+        let _ = axum::serve(health, app).await;
+    });
+    let worker = tokio::spawn(run_worker(services, wait_for(stop_rx)));
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let result = worker.await.map_err(|e| e.to_string())?;
+    health_task.abort();
+    result
+}
+
+async fn wait_for(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// Runs the queue workers and the reaper until `stop` resolves, then hands back whatever
+/// could not finish within the grace period.
 pub async fn run_worker(
-    _services: Services,
-    _stop: impl std::future::Future<Output = ()>,
+    services: Services,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    Err("not yet".into())
+    let orchestrator = Orchestrator::new(services);
+    let settings = orchestrator.services.settings.clone();
+    let state = WorkerState {
+        orchestrator: orchestrator.clone(),
+        in_flight: Arc::new(Mutex::new(HashMap::new())),
+        process_name: process_name(),
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let reaper = {
+        let orchestrator = orchestrator.clone();
+        let stop_rx = stop_rx.clone();
+        tokio::spawn(async move { orchestrator.run_reaper(wait_for(stop_rx)).await })
+    };
+
+    let poll = Duration::from_millis(settings.worker.poll_interval_ms.max(10));
+    let concurrency = settings.worker.concurrency;
+    let mut monitor = Monitor::new().shutdown_timeout(SHUTDOWN_GRACE);
+    for family in Family::ALL {
+        let state = state.clone();
+        monitor = monitor.register(move |restarts| {
+            let backend = state
+                .orchestrator
+                .queues
+                .storage(family)
+                .poll_with_interval(poll);
+            WorkerBuilder::new(format!(
+                "{}-{}-{restarts}",
+                state.process_name,
+                family.as_str()
+            ))
+            .backend(backend)
+            .data(state.clone())
+            .concurrency(concurrency)
+            .build(handle_job)
+        });
+    }
+    tracing::info!(
+        worker = %state.process_name,
+        concurrency,
+        "worker started on queues capture, restore, preview"
+    );
+    let signal = async move {
+        stop.await;
+        let _ = stop_tx.send(true);
+        Ok(())
+    };
+    let result = monitor.run_with_signal(signal).await;
+    let _ = reaper.await;
+    hand_back(&state).await;
+    tracing::info!(worker = %state.process_name, "worker stopped");
+    result.map_err(|e| format!("worker monitor failed: {e}"))
+}
+
+/// Unique per process incarnation: host, pid and a random suffix.
+fn process_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let suffix = Uuid::new_v4().simple().to_string();
+    format!("pv-{host}-{}-{}", std::process::id(), &suffix[..6])
+}
+
+/// Re-queues runs this process still holds after the grace period.
+async fn hand_back(state: &WorkerState) {
+    let held: Vec<(Uuid, Uuid)> = state
+        .in_flight
+        .lock()
+        .map(|m| m.iter().map(|(r, l)| (*r, *l)).collect())
+        .unwrap_or_default();
+    let orchestrator = &state.orchestrator;
+    for (run_id, lease) in held {
+        match run_store::requeue(&orchestrator.services.db, run_id, lease).await {
+            Ok(true) => {
+                if let Ok(Some(run)) = run_store::get(&orchestrator.services.db, run_id).await {
+                    let _ = orchestrator.queues.push(&run).await;
+                }
+                tracing::info!(run_id = %run_id, "handed back an unfinished run");
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(run_id = %run_id, error = %e, "could not hand back a run"),
+        }
+    }
+}
+
+/// The apalis handler. Always acknowledges: the run's state lives in the database, and the
+/// reaper re-delivers anything that needs another attempt.
+async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynError> {
+    let worker_name = state.process_name.clone();
+    let orchestrator = state.orchestrator.clone();
+    let claimed = match orchestrator.claim(job.run_id, &worker_name).await {
+        Ok(Some(claimed)) => claimed,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            tracing::warn!(run_id = %job.run_id, error = %e, "claim failed; the reaper will retry");
+            return Ok(());
+        }
+    };
+    let (run, lease) = claimed;
+    if let Ok(mut held) = state.in_flight.lock() {
+        held.insert(run.id, lease);
+    }
+    execute_claimed(&orchestrator, run.clone(), lease).await;
+    if let Ok(mut held) = state.in_flight.lock() {
+        held.remove(&run.id);
+    }
+    Ok(())
+}
+
+#[tracing::instrument(
+    skip_all,
+    fields(run_id = %run.id, tenant_id = %run.tenant_id, operation = run.operation.as_str())
+)]
+async fn execute_claimed(orchestrator: &Orchestrator, run: entity::runs::Model, lease: Uuid) {
+    let started = Instant::now();
+    let db = &orchestrator.services.db;
+    match orchestrator.initiator_still_authorized(&run).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
+            let error = SafeError::new(
+                "authorization_revoked",
+                "the user who started the run no longer has the required role in this tenant",
+            );
+            let _ = orchestrator
+                .finish(&run, Some(lease), failure(run.operation, &error, &counts))
+                .await;
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "authorization check failed; handing the run back");
+            let _ = run_store::requeue(db, run.id, lease).await;
+            return;
+        }
+    }
+
+    let (lost_tx, lost_rx) = watch::channel(false);
+    let heartbeat = spawn_heartbeat(orchestrator.clone(), run.id, lease, lost_tx);
+    let deadline = run
+        .deadline_at
+        .map(|d| (d - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
+        .unwrap_or(Duration::from_secs(
+            orchestrator.services.settings.runs.max_duration_secs,
+        ));
+    let execution = Execution::new(orchestrator.clone(), run.clone(), lease, lost_rx);
+    let result = tokio::time::timeout(deadline, crate::jobs::execute(&execution)).await;
+    heartbeat.abort();
+
+    let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
+    let terminal = match result {
+        Ok(Ok(())) => outcome(run.operation, &counts, started.elapsed()),
+        Ok(Err(ExecError::Failed(error))) => failure(run.operation, &error, &counts),
+        Ok(Err(ExecError::LeaseLost)) => {
+            tracing::warn!("lease lost; another attempt owns the run now");
+            return;
+        }
+        Err(_) => failure(
+            run.operation,
+            &SafeError::new(
+                "timed_out",
+                format!(
+                    "the run exceeded its maximum duration of {} s",
+                    orchestrator.services.settings.runs.max_duration_secs
+                ),
+            ),
+            &counts,
+        ),
+    };
+    if let Err(e) = orchestrator.finish(&run, Some(lease), terminal).await {
+        tracing::error!(error = %e, "could not finish the run; the reaper will");
+    }
+}
+
+fn spawn_heartbeat(
+    orchestrator: Orchestrator,
+    run_id: Uuid,
+    lease: Uuid,
+    lost: watch::Sender<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let every = Duration::from_secs(orchestrator.services.settings.runs.heartbeat_secs);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match run_store::heartbeat(&orchestrator.services.db, run_id, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = lost.send(true);
+                    return;
+                }
+                Err(e) => tracing::warn!(run_id = %run_id, error = %e, "heartbeat failed"),
+            }
+        }
+    })
 }

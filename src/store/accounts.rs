@@ -140,3 +140,43 @@ pub async fn revoke_token(db: &impl ConnectionTrait, token_id: Uuid) -> StoreRes
     active.update(db).await?;
     Ok(())
 }
+
+/// True when the user exists and is not disabled.
+pub async fn user_is_active(db: &impl ConnectionTrait, user_id: Uuid) -> StoreResult<bool> {
+    Ok(users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .is_some_and(|u| !u.disabled))
+}
+
+/// Removes a user's membership of a tenant (access ends at once, also for queued runs).
+pub async fn revoke_membership(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<bool> {
+    let result = memberships::Entity::delete_many()
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .filter(memberships::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Tenants a user belongs to, with the role in each.
+pub async fn tenants_of(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> StoreResult<Vec<(tenants::Model, Role)>> {
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .find_also_related(tenants::Entity)
+        .all(db)
+        .await?;
+    let mut out: Vec<(tenants::Model, Role)> = rows
+        .into_iter()
+        .filter_map(|(m, t)| t.map(|t| (t, m.role)))
+        .collect();
+    out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    Ok(out)
+}

@@ -2,6 +2,9 @@
 //! works on a pool or inside a transaction. Handlers never build ActiveModels themselves.
 
 pub mod accounts;
+pub mod activity;
+pub mod content;
+pub mod runs;
 pub mod tenants;
 
 use std::time::Duration;

@@ -110,3 +110,10 @@ pub fn client_secret(secrets: &SecretBox, tenant: &tenants::Model) -> StoreResul
 fn trim_url(url: &str) -> String {
     url.trim().trim_end_matches('/').to_string()
 }
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<tenants::Model> {
+    tenants::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+}

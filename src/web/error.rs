@@ -12,6 +12,8 @@ use crate::store::StoreError;
 pub enum ApiError {
     #[error("{0}")]
     Validation(String),
+    #[error("{0}")]
+    BadRequest(String),
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -30,6 +32,7 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),

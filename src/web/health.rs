@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::startup::AppState;
+use super::AppState;
 use crate::store;
 
 pub fn router() -> Router<AppState> {
@@ -21,15 +21,15 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = match store::ping(&state.db).await {
-        Ok(()) => match store::pending_migrations(&state.db).await {
+    let database = match store::ping(&state.services().db).await {
+        Ok(()) => match store::pending_migrations(&state.services().db).await {
             Ok(0) => "ok".to_string(),
             Ok(n) => format!("{n} migrations pending: run `policyvault migrate`"),
             Err(_) => "cannot read migration state".to_string(),
         },
         Err(_) => "unreachable".to_string(),
     };
-    let redis = match state.redis.ping().await {
+    let redis = match state.services().redis.ping().await {
         Ok(()) => "ok".to_string(),
         Err(_) => "unreachable".to_string(),
     };
@@ -46,4 +46,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             "checks": {"database": database, "redis": redis},
         })),
     )
+}
+
+/// The worker process's own endpoint: liveness only (it serves no API).
+pub fn worker_router() -> Router {
+    Router::new().route("/healthz", get(healthz))
 }

@@ -1,0 +1,15 @@
+//! Contract tests: the simulator driven over HTTP exactly as Graph clients and outside
+//! checks drive it.
+
+mod helpers;
+
+mod admin;
+mod assign;
+mod batch;
+mod crud;
+mod expand;
+mod faults;
+mod fixtures;
+mod paging;
+mod throttle;
+mod token;

@@ -1,0 +1,336 @@
+//! `GraphError`: a stable machine code plus a short message built only from whitelisted
+//! fields (HTTP status, Graph error code, policy type, request id).
+//!
+//! Nothing else from a request or response ever reaches an error: not the token, not the
+//! client secret, not bodies, not raw headers. Values of the whitelisted fields are checked
+//! character by character, so even a hostile server cannot smuggle text through them.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// What went wrong, as a stable code (stored on runs and run items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// 429 from Graph (after the retry budget).
+    Throttled,
+    /// 5xx / outage (after the retry budget).
+    Unavailable,
+    NotFound,
+    /// 400 / 405 / 422: Graph refused the request as sent.
+    BadRequest,
+    Conflict,
+    /// 401 from Graph, even with a fresh token.
+    Unauthorized,
+    Forbidden,
+    /// The token endpoint refused or failed.
+    TokenFailed,
+    Timeout,
+    /// The connection could not be made or broke before a write was sent, or during a read.
+    Connection,
+    /// A non-idempotent write was sent but its answer was lost: it may have been applied.
+    AmbiguousWrite,
+    /// A success status with a body that is not the JSON Graph promises.
+    MalformedResponse,
+    /// The object handed to a write cannot be written (e.g. an intent without `templateId`).
+    InvalidObject,
+    /// Any other HTTP status.
+    Other,
+}
+
+impl ErrorKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Throttled => "graph_throttled",
+            Self::Unavailable => "graph_unavailable",
+            Self::NotFound => "graph_not_found",
+            Self::BadRequest => "graph_bad_request",
+            Self::Conflict => "graph_conflict",
+            Self::Unauthorized => "graph_unauthorized",
+            Self::Forbidden => "graph_forbidden",
+            Self::TokenFailed => "token_failed",
+            Self::Timeout => "timeout",
+            Self::Connection => "connection_failed",
+            Self::AmbiguousWrite => "ambiguous_write",
+            Self::MalformedResponse => "malformed_response",
+            Self::InvalidObject => "invalid_object",
+            Self::Other => "graph_error",
+        }
+    }
+
+    fn summary(self) -> &'static str {
+        match self {
+            Self::Throttled => "Graph kept throttling the requests",
+            Self::Unavailable => "Graph is unavailable",
+            Self::NotFound => "the object was not found in Graph",
+            Self::BadRequest => "Graph rejected the request",
+            Self::Conflict => "Graph reported a conflict",
+            Self::Unauthorized => "Graph did not accept the app's credentials",
+            Self::Forbidden => "the app lacks the Graph permission for this",
+            Self::TokenFailed => "no access token could be obtained for the tenant",
+            Self::Timeout => "the Graph request timed out",
+            Self::Connection => "Graph could not be reached",
+            Self::AmbiguousWrite => {
+                "the answer to a write was lost: the change may or may not have been applied"
+            }
+            Self::MalformedResponse => "Graph answered with a malformed response",
+            Self::InvalidObject => "the object cannot be written to Graph",
+            Self::Other => "the Graph request failed",
+        }
+    }
+
+    /// The kind Graph's HTTP status stands for.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            400 | 405 | 422 => Self::BadRequest,
+            401 => Self::Unauthorized,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            409 | 412 => Self::Conflict,
+            429 => Self::Throttled,
+            500..=599 => Self::Unavailable,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// A failed Graph operation. `Display` is the safe message; `Debug` shows the same fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphError {
+    kind: ErrorKind,
+    status: Option<u16>,
+    graph_code: Option<String>,
+    request_id: Option<String>,
+    policy_type: Option<&'static str>,
+    retry_after: Option<Duration>,
+    retryable: bool,
+}
+
+impl GraphError {
+    pub fn new(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            status: None,
+            graph_code: None,
+            request_id: None,
+            policy_type: None,
+            retry_after: None,
+            retryable: false,
+        }
+    }
+
+    /// An error from a Graph HTTP answer: only the status, the `error.code` of the Graph
+    /// envelope (or the OAuth `error`) and the request id are kept, each only if it looks
+    /// like what it claims to be.
+    pub fn from_response(status: u16, request_id: Option<&str>, body: &[u8]) -> Self {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        let code = parsed.as_ref().and_then(|v| match v.get("error") {
+            Some(Value::Object(e)) => e.get("code").and_then(Value::as_str),
+            // The token endpoint's OAuth shape: {"error":"invalid_client", ...}
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        });
+        let body_request_id = parsed.as_ref().and_then(|v| {
+            let inner = v.get("error")?;
+            let inner = inner.get("innerError").or_else(|| inner.get("innererror"))?;
+            inner.get("request-id").and_then(Value::as_str)
+        });
+        let mut e = Self::new(ErrorKind::from_status(status));
+        e.status = Some(status);
+        e.graph_code = code.and_then(safe_code);
+        e.request_id = request_id.or(body_request_id).and_then(safe_request_id);
+        e
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The stable machine code, e.g. `graph_throttled`.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    pub fn graph_code(&self) -> Option<&str> {
+        self.graph_code.as_deref()
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    pub fn policy_type(&self) -> Option<&'static str> {
+        self.policy_type
+    }
+
+    /// The `Retry-After` Graph gave with the last answer, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// A write whose answer was lost: look the object up before creating it again.
+    pub fn is_ambiguous_write(&self) -> bool {
+        self.kind == ErrorKind::AmbiguousWrite
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    /// Whether trying again later may succeed (throttling, outages, lost connections).
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// The safe, one-line message: a summary plus the whitelisted fields.
+    pub fn message(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.status {
+            parts.push(format!("HTTP {s}"));
+        }
+        if let Some(c) = &self.graph_code {
+            parts.push(format!("Graph code {c}"));
+        }
+        if let Some(t) = self.policy_type {
+            parts.push(format!("policy type {t}"));
+        }
+        if let Some(r) = &self.request_id {
+            parts.push(format!("request id {r}"));
+        }
+        if parts.is_empty() {
+            self.kind.summary().to_string()
+        } else {
+            format!("{} ({})", self.kind.summary(), parts.join(", "))
+        }
+    }
+
+    pub fn with_policy_type(mut self, policy_type: &'static str) -> Self {
+        self.policy_type = Some(policy_type);
+        self
+    }
+
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    pub(crate) fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    pub(crate) fn with_request_id(mut self, request_id: Option<&str>) -> Self {
+        if let Some(id) = request_id.and_then(safe_request_id) {
+            self.request_id = Some(id);
+        }
+        self
+    }
+}
+
+impl fmt::Display for GraphError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for GraphError {}
+
+/// Graph and OAuth error codes are identifiers (`TooManyRequests`, `invalid_client`).
+fn safe_code(code: &str) -> Option<String> {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    ok.then(|| code.to_string())
+}
+
+/// Request ids are GUIDs.
+fn safe_request_id(id: &str) -> Option<String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    ok.then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_envelope_yields_code_status_and_request_id_only() {
+        let body = br#"{"error":{"code":"BadRequest","message":"client_secret=hunter2 token eyJhbGciOi.secret","innerError":{"request-id":"0b4f6a2e-1f7c-4c2d-9a55-3e4f9d8b7c61","date":"2026-01-01T00:00:00"}}}"#;
+        let e = GraphError::from_response(400, None, body).with_policy_type("deviceConfigurations");
+        assert_eq!(e.code(), "graph_bad_request");
+        assert_eq!(e.graph_code(), Some("BadRequest"));
+        assert_eq!(
+            e.request_id(),
+            Some("0b4f6a2e-1f7c-4c2d-9a55-3e4f9d8b7c61")
+        );
+        let shown = format!("{e} {e:?}");
+        for leak in ["hunter2", "eyJhbGciOi", "secret", "client_secret", "message"] {
+            assert!(!shown.contains(leak), "{leak} leaked: {shown}");
+        }
+        assert!(shown.contains("HTTP 400"));
+        assert!(shown.contains("deviceConfigurations"));
+    }
+
+    #[test]
+    fn hostile_codes_and_request_ids_are_dropped() {
+        let body = br#"{"error":{"code":"Bad Request: password=hunter2","innerError":{"request-id":"not a guid; token=abc"}}}"#;
+        let e = GraphError::from_response(400, Some("Bearer eyJ0eXAi"), body);
+        assert_eq!(e.graph_code(), None);
+        assert_eq!(e.request_id(), None);
+        assert!(!e.to_string().contains("hunter2"));
+        assert!(!e.to_string().contains("eyJ0eXAi"));
+    }
+
+    #[test]
+    fn oauth_error_shape_is_understood() {
+        let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided: s3cr3t"}"#;
+        let e = GraphError::from_response(401, None, body).with_kind(ErrorKind::TokenFailed);
+        assert_eq!(e.code(), "token_failed");
+        assert_eq!(e.graph_code(), Some("invalid_client"));
+        assert!(!e.to_string().contains("s3cr3t"));
+        assert!(!e.to_string().contains("AADSTS"));
+    }
+
+    #[test]
+    fn statuses_map_to_stable_codes() {
+        let cases = [
+            (429, "graph_throttled"),
+            (503, "graph_unavailable"),
+            (502, "graph_unavailable"),
+            (404, "graph_not_found"),
+            (400, "graph_bad_request"),
+            (401, "graph_unauthorized"),
+            (403, "graph_forbidden"),
+            (409, "graph_conflict"),
+            (418, "graph_error"),
+        ];
+        for (status, code) in cases {
+            assert_eq!(ErrorKind::from_status(status).code(), code, "{status}");
+        }
+        assert_eq!(GraphError::new(ErrorKind::AmbiguousWrite).code(), "ambiguous_write");
+        assert!(GraphError::new(ErrorKind::AmbiguousWrite).is_ambiguous_write());
+        assert_eq!(
+            GraphError::new(ErrorKind::Timeout).to_string(),
+            "the Graph request timed out"
+        );
+    }
+}

@@ -1,0 +1,537 @@
+//! Rate limiting toward Graph, per tenant: a governor limiter in each worker process smooths
+//! requests, and a Redis-held sliding-window log makes the tenant's quota hold across the
+//! whole worker fleet. A 429/503 `Retry-After` sets a Redis "blocked until" key so every
+//! worker pauses that tenant, not just the task that was told.
+//!
+//! Keys (all under the deployment prefix):
+//! - `{prefix}:quota:{tenant}:reads:{window_ms}` — sorted set, one member per admitted
+//!   request (every request counts as a read: Intune's limit covers all requests);
+//! - `{prefix}:quota:{tenant}:writes:{window_ms}` — one member per admitted write;
+//! - `{prefix}:quota:{tenant}:blocked` — epoch milliseconds (Redis clock) until which the
+//!   tenant is paused.
+//!
+//! A sliding log, rather than a fixed window, keeps every interval of one window length
+//! under the quota, so our windows need not line up with Graph's. Redis' own clock is the
+//! only clock, so workers on machines with skewed clocks agree. If Redis cannot be reached
+//! the limiter falls back to the process-local limits (and says so in the log): Graph's own
+//! 429 handling still protects the tenant.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, RateLimiter};
+use rand::Rng;
+
+use crate::broker::Broker;
+
+/// A tenant's Graph quota: requests and writes admitted per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub reads: u32,
+    pub writes: u32,
+    pub window: Duration,
+}
+
+impl Quota {
+    /// The documented Intune limits per app per tenant: 1,000 requests and 100 writes per
+    /// 20 seconds.
+    pub const DOCUMENTED: Quota = Quota {
+        reads: 1000,
+        writes: 100,
+        window: Duration::from_secs(20),
+    };
+
+    /// The tenant row's overrides on top of `defaults`.
+    pub fn for_tenant(tenant: &entity::tenants::Model, defaults: Quota) -> Quota {
+        let positive = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0);
+        Quota {
+            reads: positive(tenant.read_quota).unwrap_or(defaults.reads),
+            writes: positive(tenant.write_quota).unwrap_or(defaults.writes),
+            window: positive(tenant.quota_window_secs)
+                .map(|s| Duration::from_secs(u64::from(s)))
+                .unwrap_or(defaults.window),
+        }
+    }
+
+    /// The limits actually used: `margin` of the quota, at least 1.
+    fn effective(&self, margin: f64) -> (u32, u32) {
+        let scale = |q: u32| ((f64::from(q) * margin).floor() as u32).max(1);
+        (scale(self.reads), scale(self.writes).min(scale(self.reads)))
+    }
+
+    fn window_ms(&self) -> u64 {
+        u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+/// Whether a request is a read or a write (POST/PUT/PATCH/DELETE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LimiterOptions {
+    /// Share of the quota to use (0.9 = 90 %), so steady state stays clear of Graph's 429s
+    /// despite latency skew between admission here and arrival there.
+    pub margin: f64,
+}
+
+impl Default for LimiterOptions {
+    fn default() -> Self {
+        Self { margin: 0.9 }
+    }
+}
+
+/// Sliding-window admission of `n` requests against the reads log and, for writes, the
+/// writes log too (atomically: both or neither). Returns 0 when admitted, else the
+/// milliseconds until it could be.
+const ACQUIRE_LUA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local blocked = tonumber(redis.call('GET', KEYS[3]) or '0')
+if blocked > now then return blocked - now end
+local window = tonumber(ARGV[1])
+local n = tonumber(ARGV[4])
+local is_write = ARGV[5] == '1'
+local function wait_for(key, limit)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count + n <= limit then return 0 end
+  local idx = count + n - limit - 1
+  local e = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
+  local w = tonumber(e[2]) + window - now + 1
+  if w < 1 then w = 1 end
+  return w
+end
+local w = wait_for(KEYS[1], tonumber(ARGV[2]))
+if is_write then
+  local w2 = wait_for(KEYS[2], tonumber(ARGV[3]))
+  if w2 > w then w = w2 end
+end
+if w > 0 then return w end
+for i = 1, n do
+  redis.call('ZADD', KEYS[1], now, ARGV[6] .. ':' .. i)
+  if is_write then redis.call('ZADD', KEYS[2], now, ARGV[6] .. ':' .. i) end
+end
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+if is_write then redis.call('PEXPIRE', KEYS[2], window + 1000) end
+return 0
+"#;
+
+/// Extends the tenant's block to now + ARGV[1] ms (never shortens it).
+const BLOCK_LUA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ms = tonumber(ARGV[1])
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now + ms > cur then
+  redis.call('SET', KEYS[1], now + ms, 'PX', ms)
+end
+return 0
+"#;
+
+/// Milliseconds the tenant stays blocked (0 = not blocked).
+const BLOCKED_LUA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur > now then return cur - now end
+return 0
+"#;
+
+type LocalKey = (String, Access, u32, u64);
+
+struct Inner {
+    redis: Option<Broker>,
+    options: LimiterOptions,
+    local: Mutex<HashMap<LocalKey, Arc<DefaultDirectRateLimiter>>>,
+    blocked: Mutex<HashMap<String, Instant>>,
+    waited_nanos: AtomicU64,
+    warned: AtomicBool,
+    acquire: redis::Script,
+    block: redis::Script,
+    blocked_script: redis::Script,
+}
+
+/// The per-process limiter; clone freely (clones share state).
+#[derive(Clone)]
+pub struct Limiter {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("fleet_wide", &self.inner.redis.is_some())
+            .field("margin", &self.inner.options.margin)
+            .finish()
+    }
+}
+
+impl Limiter {
+    /// A limiter whose quotas hold across every process sharing `broker`'s Redis and prefix.
+    pub fn fleet(broker: Broker, options: LimiterOptions) -> Self {
+        Self::build(Some(broker), options)
+    }
+
+    /// A limiter for this process alone (tools, tests without Redis).
+    pub fn local(options: LimiterOptions) -> Self {
+        Self::build(None, options)
+    }
+
+    fn build(redis: Option<Broker>, options: LimiterOptions) -> Self {
+        let margin = if options.margin.is_finite() && options.margin > 0.0 {
+            options.margin.min(1.0)
+        } else {
+            LimiterOptions::default().margin
+        };
+        Self {
+            inner: Arc::new(Inner {
+                redis,
+                options: LimiterOptions { margin },
+                local: Mutex::new(HashMap::new()),
+                blocked: Mutex::new(HashMap::new()),
+                waited_nanos: AtomicU64::new(0),
+                warned: AtomicBool::new(false),
+                acquire: redis::Script::new(ACQUIRE_LUA),
+                block: redis::Script::new(BLOCK_LUA),
+                blocked_script: redis::Script::new(BLOCKED_LUA),
+            }),
+        }
+    }
+
+    /// Total time callers of this limiter have spent waiting for admission.
+    pub fn total_wait(&self) -> Duration {
+        Duration::from_nanos(self.inner.waited_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Waits until `n` requests (a `$batch` counts its sub-requests) of `access` may be sent
+    /// to `tenant`, and returns how long that took.
+    pub async fn acquire(&self, tenant: &str, quota: &Quota, access: Access, n: u32) -> Duration {
+        let start = Instant::now();
+        let (reads, writes) = quota.effective(self.inner.options.margin);
+        let limit = match access {
+            Access::Read => reads,
+            Access::Write => writes,
+        };
+        let n = n.clamp(1, limit);
+        self.wait_local_block(tenant).await;
+        // A write is a request too: it passes the reads limiter as well.
+        self.wait_local_rate(tenant, quota, Access::Read, reads, n.min(reads))
+            .await;
+        if access == Access::Write {
+            self.wait_local_rate(tenant, quota, access, limit, n).await;
+        }
+        if let Some(redis) = &self.inner.redis {
+            loop {
+                match self.try_fleet(redis, tenant, quota, reads, writes, access, n).await {
+                    Ok(0) => break,
+                    Ok(ms) => tokio::time::sleep(with_jitter(Duration::from_millis(ms))).await,
+                    Err(e) => {
+                        if !self.inner.warned.swap(true, Ordering::Relaxed) {
+                            tracing::warn!(error = %e, "Graph quota in Redis unavailable; limiting per process only");
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        let waited = start.elapsed();
+        self.inner.waited_nanos.fetch_add(
+            u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        waited
+    }
+
+    /// Pauses `tenant` for `duration` in this process and, through Redis, fleet-wide.
+    pub async fn block_for(&self, tenant: &str, duration: Duration) {
+        let until = Instant::now() + duration;
+        {
+            let mut blocked = self.inner.blocked.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = blocked.entry(tenant.to_string()).or_insert(until);
+            if *entry < until {
+                *entry = until;
+            }
+        }
+        if let Some(redis) = &self.inner.redis {
+            let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1);
+            let mut conn = redis.connection();
+            let r: redis::RedisResult<i64> = self
+                .inner
+                .block
+                .key(blocked_key(redis, tenant))
+                .arg(ms)
+                .invoke_async(&mut conn)
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "could not record a Graph pause in Redis");
+            }
+        }
+    }
+
+    /// How long `tenant` stays paused fleet-wide (or in this process without Redis).
+    pub async fn blocked_for(&self, tenant: &str) -> Option<Duration> {
+        let local = self.local_block(tenant);
+        let fleet = match &self.inner.redis {
+            Some(redis) => {
+                let mut conn = redis.connection();
+                let ms: i64 = self
+                    .inner
+                    .blocked_script
+                    .key(blocked_key(redis, tenant))
+                    .invoke_async(&mut conn)
+                    .await
+                    .unwrap_or(0);
+                (ms > 0).then(|| Duration::from_millis(ms.unsigned_abs()))
+            }
+            None => None,
+        };
+        local.max(fleet)
+    }
+
+    fn local_block(&self, tenant: &str) -> Option<Duration> {
+        let blocked = self.inner.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        blocked
+            .get(tenant)
+            .map(|until| until.saturating_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+
+    async fn wait_local_block(&self, tenant: &str) {
+        if let Some(d) = self.local_block(tenant) {
+            tokio::time::sleep(with_jitter(d)).await;
+        }
+    }
+
+    /// Governor smoothing: this process alone never goes faster than the tenant's limit,
+    /// with a small burst.
+    async fn wait_local_rate(&self, tenant: &str, quota: &Quota, access: Access, limit: u32, n: u32) {
+        let limiter = {
+            let mut local = self.inner.local.lock().unwrap_or_else(|e| e.into_inner());
+            local
+                .entry((tenant.to_string(), access, limit, quota.window_ms()))
+                .or_insert_with(|| Arc::new(governor_for(quota.window, limit)))
+                .clone()
+        };
+        let Some(n) = NonZeroU32::new(n) else { return };
+        let clock = DefaultClock::default();
+        loop {
+            match limiter.check_n(n) {
+                Ok(Ok(())) => return,
+                Ok(Err(not_until)) => {
+                    tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+                }
+                // More than the burst at once: never admissible as a unit; take what we can.
+                Err(_) => return,
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn try_fleet(
+        &self,
+        redis: &Broker,
+        tenant: &str,
+        quota: &Quota,
+        reads: u32,
+        writes: u32,
+        access: Access,
+        n: u32,
+    ) -> redis::RedisResult<u64> {
+        let window = quota.window_ms();
+        let mut conn = redis.connection();
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let wait: i64 = self
+            .inner
+            .acquire
+            .key(redis.key(&format!("quota:{tenant}:reads:{window}")))
+            .key(redis.key(&format!("quota:{tenant}:writes:{window}")))
+            .key(blocked_key(redis, tenant))
+            .arg(window)
+            .arg(reads)
+            .arg(writes)
+            .arg(n)
+            .arg(if access == Access::Write { "1" } else { "0" })
+            .arg(token)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(wait.max(0).unsigned_abs())
+    }
+}
+
+fn blocked_key(redis: &Broker, tenant: &str) -> String {
+    redis.key(&format!("quota:{tenant}:blocked"))
+}
+
+/// `limit` per `window`, evenly spaced, with a burst of a tenth of the limit (at least a
+/// full `$batch` of 20 when the limit allows it).
+fn governor_for(window: Duration, limit: u32) -> DefaultDirectRateLimiter {
+    let period = (window / limit.max(1)).max(Duration::from_nanos(1));
+    let burst = (limit / 10).max(20).min(limit).max(1);
+    let quota = governor::Quota::with_period(period)
+        .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+    RateLimiter::direct(quota)
+}
+
+/// Up to 10 % (at most 50 ms) extra, so paused workers do not all return at one instant.
+fn with_jitter(d: Duration) -> Duration {
+    let max = (d / 10).min(Duration::from_millis(50));
+    let extra = rand::thread_rng().gen_range(0..=u64::try_from(max.as_micros()).unwrap_or(0));
+    d + Duration::from_micros(extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::RedisSettings;
+    use secrecy::SecretString;
+
+    #[test]
+    fn tenant_overrides_and_margin_apply() {
+        let now = chrono::Utc::now();
+        let mut t = entity::tenants::Model {
+            id: uuid::Uuid::nil(),
+            name: "t".into(),
+            entra_tenant_id: "e".into(),
+            graph_base_url: "https://graph.microsoft.com".into(),
+            login_base_url: "https://login.microsoftonline.com".into(),
+            client_id: "c".into(),
+            client_secret_enc: "x".into(),
+            read_quota: None,
+            write_quota: Some(50),
+            quota_window_secs: Some(10),
+            created_at: now,
+            updated_at: now,
+        };
+        let q = Quota::for_tenant(&t, Quota::DOCUMENTED);
+        assert_eq!(q, Quota { reads: 1000, writes: 50, window: Duration::from_secs(10) });
+        assert_eq!(q.effective(0.9), (900, 45));
+        t.read_quota = Some(-5);
+        assert_eq!(Quota::for_tenant(&t, Quota::DOCUMENTED).reads, 1000);
+        assert_eq!(Quota { reads: 1, writes: 1, window: Duration::from_secs(1) }.effective(0.5), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn local_limiter_spaces_requests_beyond_the_burst() {
+        let limiter = Limiter::local(LimiterOptions { margin: 1.0 });
+        // 20 per 400 ms: burst of 20, then one every 20 ms.
+        let quota = Quota { reads: 20, writes: 5, window: Duration::from_millis(400) };
+        let start = Instant::now();
+        for _ in 0..30 {
+            limiter.acquire("t", &quota, Access::Read, 1).await;
+        }
+        // 10 beyond the burst at 20 ms each.
+        assert!(start.elapsed() >= Duration::from_millis(180), "{:?}", start.elapsed());
+        assert!(limiter.total_wait() >= Duration::from_millis(150));
+    }
+
+    #[tokio::test]
+    async fn local_block_pauses_the_tenant_only() {
+        let limiter = Limiter::local(LimiterOptions::default());
+        limiter.block_for("a", Duration::from_millis(300)).await;
+        assert!(limiter.blocked_for("a").await.is_some());
+        assert!(limiter.blocked_for("b").await.is_none());
+        let q = Quota::DOCUMENTED;
+        let t = Instant::now();
+        limiter.acquire("b", &q, Access::Read, 1).await;
+        assert!(t.elapsed() < Duration::from_millis(100));
+        limiter.acquire("a", &q, Access::Read, 1).await;
+        assert!(t.elapsed() >= Duration::from_millis(250));
+    }
+
+    async fn broker(prefix: &str) -> Option<Broker> {
+        let Ok(url) = std::env::var("PV_TEST_REDIS_URL") else {
+            println!("skipped: PV_TEST_REDIS_URL is not set");
+            return None;
+        };
+        let settings = RedisSettings {
+            url: SecretString::from(url),
+            key_prefix: prefix.to_string(),
+            connect_timeout_secs: 5,
+        };
+        Some(Broker::connect(&settings).await.expect("Redis at PV_TEST_REDIS_URL"))
+    }
+
+    fn test_prefix(name: &str) -> String {
+        format!("pvtest-graph-{name}-{}", uuid::Uuid::new_v4().simple())
+    }
+
+    /// Two workers (two limiters, two connections) sharing one Redis never admit more than
+    /// the quota in any window.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fleet_quota_holds_across_two_limiters() {
+        let prefix = test_prefix("quota");
+        let (Some(a), Some(b)) = (broker(&prefix).await, broker(&prefix).await) else {
+            return;
+        };
+        let cleanup = a.clone();
+        let quota = Quota { reads: 10, writes: 4, window: Duration::from_millis(1000) };
+        let limiters = [
+            Limiter::fleet(a, LimiterOptions { margin: 1.0 }),
+            Limiter::fleet(b, LimiterOptions { margin: 1.0 }),
+        ];
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let limiter = limiters[i % 2].clone();
+            tasks.push(tokio::spawn(async move {
+                let mut admitted = Vec::new();
+                for j in 0..5 {
+                    let access = if (i + j) % 4 == 0 { Access::Write } else { Access::Read };
+                    limiter.acquire("tenant-1", &quota, access, 1).await;
+                    admitted.push((Instant::now(), access));
+                }
+                admitted
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all.sort_by_key(|(t, _)| *t);
+        assert_eq!(all.len(), 40);
+        // Admission happens at Redis time; allow the round trip as slack on our clock.
+        let span = Duration::from_millis(950);
+        for (i, (t0, _)) in all.iter().enumerate() {
+            let in_window: Vec<_> = all[i..].iter().take_while(|(t, _)| *t - *t0 < span).collect();
+            assert!(in_window.len() <= 10, "{} requests within one window", in_window.len());
+            let writes = in_window.iter().filter(|(_, a)| *a == Access::Write).count();
+            assert!(writes <= 4, "{writes} writes within one window");
+        }
+        // 40 requests at 10 per second need at least three full windows.
+        assert!(start.elapsed() >= Duration::from_millis(2900), "{:?}", start.elapsed());
+        cleanup.delete_namespace().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_fleet_block_pauses_every_limiter() {
+        let prefix = test_prefix("block");
+        let (Some(a), Some(b)) = (broker(&prefix).await, broker(&prefix).await) else {
+            return;
+        };
+        let cleanup = a.clone();
+        let first = Limiter::fleet(a, LimiterOptions::default());
+        let second = Limiter::fleet(b, LimiterOptions::default());
+        first.block_for("tenant-1", Duration::from_millis(700)).await;
+        assert!(second.blocked_for("tenant-1").await.is_some());
+        assert!(second.blocked_for("tenant-2").await.is_none());
+        let q = Quota::DOCUMENTED;
+        let waited = second.acquire("tenant-1", &q, Access::Read, 1).await;
+        assert!(waited >= Duration::from_millis(600), "{waited:?}");
+        let waited = second.acquire("tenant-2", &q, Access::Read, 1).await;
+        assert!(waited < Duration::from_millis(200), "{waited:?}");
+        // A shorter block never shortens a longer one.
+        first.block_for("tenant-3", Duration::from_secs(30)).await;
+        first.block_for("tenant-3", Duration::from_millis(1)).await;
+        assert!(second.blocked_for("tenant-3").await.unwrap() > Duration::from_secs(20));
+        cleanup.delete_namespace().await.unwrap();
+    }
+}

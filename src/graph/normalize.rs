@@ -1,0 +1,590 @@
+//! Normalization of Graph objects for storage and comparison: read-only fields stripped per
+//! the contract (sub-resources included), lists Graph gives no order sorted, a content hash
+//! over canonical JSON, masked-secret detection and field-level diffs for previews.
+//!
+//! What is stripped (DESIGN section 6, "Fields peers strip before writing"):
+//! - everywhere: every `@odata.*` annotation except `@odata.type`, property annotations
+//!   (`x@odata.type`, `assignments@odata.context`, `x@odata.bind`), action descriptors (keys
+//!   starting with `#`), `secretReferenceValueId`;
+//! - on the object: `id`, `createdDateTime`, `lastModifiedDateTime`, `modifiedDateTime`,
+//!   `version`, `supportsScopeTags`, `isAssigned`, plus the contract's own read-only fields;
+//! - on every item of a sub-resource (settings, definition values, scheduled actions, ...)
+//!   and of `assignments`: its `id` (tenant-specific), timestamps and `version`, plus the
+//!   sub-resource's own list (`settingDefinitions` inside settings); assignments also lose
+//!   `sourceId` (the policy id);
+//! - catalogue references (an ADMX `definition` / `presentation`) keep their `id`, which is
+//!   the same in every tenant, and lose only timestamps.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::registry::{Contract, SubResource};
+
+const OBJECT_STRIP: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "modifiedDateTime",
+    "version",
+    "supportsScopeTags",
+    "isAssigned",
+];
+
+const ITEM_STRIP: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "modifiedDateTime",
+    "version",
+];
+
+const REFERENCE_STRIP: &[&str] = &["createdDateTime", "lastModifiedDateTime", "modifiedDateTime"];
+
+const ASSIGNMENT_STRIP: &[&str] = &[
+    "id",
+    "sourceId",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "modifiedDateTime",
+];
+
+/// Removed wherever it appears.
+const EVERYWHERE_STRIP: &[&str] = &["secretReferenceValueId"];
+
+/// One Graph object ready for the database: payload and assignments split, hashed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    /// The object's Graph id in the tenant it was read from.
+    pub source_id: Option<String>,
+    /// The value of the contract's match key.
+    pub display_name: String,
+    pub odata_type: Option<String>,
+    /// The object without read-only fields and without `assignments`.
+    pub payload: Value,
+    /// Normalized assignments (always an array).
+    pub assignments: Value,
+    /// SHA-256 (hex) of the canonical payload.
+    pub content_hash: String,
+    /// JSON pointers (into `payload`) of masked secret values (`****`).
+    pub masked_secrets: Vec<String>,
+}
+
+/// Normalizes a raw Graph object (as the client returns it, or from an export).
+pub fn normalize(contract: &Contract, raw: &Value) -> Normalized {
+    let mut payload = strip(contract, raw);
+    let assignments = match payload.as_object_mut().and_then(|m| m.remove("assignments")) {
+        Some(a) => a,
+        None => Value::Array(Vec::new()),
+    };
+    let source_id = raw.get("id").and_then(id_text);
+    let display_name = payload
+        .get(contract.match_key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let odata_type = payload
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Normalized {
+        source_id,
+        display_name,
+        odata_type,
+        content_hash: content_hash(&payload),
+        masked_secrets: masked_secrets(&payload),
+        payload,
+        assignments,
+    }
+}
+
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A copy of `raw` with everything read-only removed and unordered lists sorted. Keeps
+/// `assignments` (normalized) when present. Idempotent.
+pub fn strip(contract: &Contract, raw: &Value) -> Value {
+    let Value::Object(obj) = raw else {
+        return raw.clone();
+    };
+    let mut out = clean_map(obj);
+    for k in OBJECT_STRIP.iter().chain(contract.strip) {
+        out.remove(*k);
+    }
+    strip_subs(&mut out, contract.sub_resources);
+    if let Some(a) = out.remove("assignments") {
+        out.insert("assignments".into(), normalize_assignments(a));
+    }
+    Value::Object(out)
+}
+
+/// Normalized assignments: ids and policy ids dropped, sorted.
+pub fn normalize_assignments(raw: Value) -> Value {
+    let mut items: Vec<Value> = as_items(clean(&raw))
+        .into_iter()
+        .map(|mut m| {
+            for k in ASSIGNMENT_STRIP {
+                m.remove(*k);
+            }
+            Value::Object(m)
+        })
+        .collect();
+    sort_items(&mut items, None);
+    Value::Array(items)
+}
+
+fn strip_subs(obj: &mut Map<String, Value>, subs: &[SubResource]) {
+    for sub in subs {
+        let Some(v) = obj.remove(sub.name) else {
+            continue;
+        };
+        let v = if sub.reference {
+            match v {
+                Value::Object(mut m) => {
+                    for k in REFERENCE_STRIP {
+                        m.remove(*k);
+                    }
+                    Value::Object(m)
+                }
+                other => other,
+            }
+        } else {
+            let mut items: Vec<Value> = as_items(v)
+                .into_iter()
+                .map(|mut m| {
+                    for k in ITEM_STRIP.iter().chain(sub.strip) {
+                        m.remove(*k);
+                    }
+                    strip_subs(&mut m, sub.children);
+                    Value::Object(m)
+                })
+                .collect();
+            sort_items(&mut items, sub.sort_key);
+            Value::Array(items)
+        };
+        obj.insert(sub.name.to_string(), v);
+    }
+}
+
+/// A sub-resource as a list of objects: real exports sometimes hold one object or a
+/// `{"value": [...]}` wrapper where an array belongs.
+fn as_items(v: Value) -> Vec<Map<String, Value>> {
+    let list = match v {
+        Value::Null => Vec::new(),
+        Value::Array(a) => a,
+        Value::Object(mut m) => match m.remove("value") {
+            Some(Value::Array(a)) => a,
+            Some(other) => {
+                m.insert("value".into(), other);
+                vec![Value::Object(m)]
+            }
+            None => vec![Value::Object(m)],
+        },
+        other => vec![other],
+    };
+    list.into_iter()
+        .filter_map(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sort_items(items: &mut [Value], key: Option<&str>) {
+    items.sort_by_cached_key(|item| {
+        let k = key
+            .and_then(|k| lookup(item, k))
+            .map(canonical_json)
+            .unwrap_or_default();
+        (k, canonical_json(item))
+    });
+}
+
+fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('/').try_fold(v, |v, seg| v.get(seg))
+}
+
+/// Whether a key is metadata rather than data.
+pub fn is_annotation(key: &str) -> bool {
+    (key.starts_with('@') && key != "@odata.type")
+        || (!key.starts_with('@') && key.contains("@odata."))
+        || key.starts_with('#')
+}
+
+/// Annotations and everywhere-stripped keys removed, recursively.
+fn clean(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(clean_map(m)),
+        Value::Array(a) => Value::Array(a.iter().map(clean).collect()),
+        other => other.clone(),
+    }
+}
+
+fn clean_map(m: &Map<String, Value>) -> Map<String, Value> {
+    m.iter()
+        .filter(|(k, _)| !is_annotation(k) && !EVERYWHERE_STRIP.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), clean(v)))
+        .collect()
+}
+
+/// JSON with object keys sorted at every level and no insignificant whitespace: equal
+/// content gives equal text whatever order the keys arrived in.
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// SHA-256, hex, of the canonical JSON.
+pub fn content_hash(v: &Value) -> String {
+    let digest = Sha256::digest(canonical_json(v).as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
+/// Graph returns secrets it will not reveal as runs of asterisks; such values cannot be
+/// restored.
+fn is_masked(s: &str) -> bool {
+    let t = s.trim();
+    t.len() >= 4 && t.chars().all(|c| c == '*')
+}
+
+/// JSON pointers of every masked secret value.
+pub fn masked_secrets(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_masked(v, &mut String::new(), &mut out);
+    out
+}
+
+fn collect_masked(v: &Value, path: &mut String, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if is_masked(s) => out.push(path.clone()),
+        Value::Object(m) => {
+            for (k, child) in m {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&escape_pointer(k));
+                collect_masked(child, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                let len = path.len();
+                let _ = write!(path, "/{i}");
+                collect_masked(child, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// One changed field between two normalized objects. `before: None` = added,
+/// `after: None` = removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// JSON pointer of the field.
+    pub path: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Field-level differences from `before` to `after`: objects compared key by key, arrays
+/// item by item (extra items are additions or removals), everything else by value.
+pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    diff_into(before, after, &mut String::new(), &mut out);
+    out
+}
+
+fn diff_into(before: &Value, after: &Value, path: &mut String, out: &mut Vec<FieldChange>) {
+    match (before, after) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&escape_pointer(k));
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => diff_into(x, y, path, out),
+                    (x, y) => out.push(FieldChange {
+                        path: path.clone(),
+                        before: x.cloned(),
+                        after: y.cloned(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let len = path.len();
+                let _ = write!(path, "/{i}");
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => diff_into(x, y, path, out),
+                    (x, y) => out.push(FieldChange {
+                        path: path.clone(),
+                        before: x.cloned(),
+                        after: y.cloned(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(FieldChange {
+            path: path.clone(),
+            before: Some(a.clone()),
+            after: Some(b.clone()),
+        }),
+    }
+}
+
+/// Parses JSON as real exports come: UTF-8, UTF-8 with BOM, or UTF-16 (LE/BE) with BOM.
+pub fn parse_json_bytes(bytes: &[u8]) -> Result<Value, String> {
+    let text = match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).map_err(|e| e.to_string())?,
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes)?,
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes)?,
+        _ => String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())?,
+    };
+    serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))
+}
+
+fn utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Result<String, String> {
+    if bytes.len() % 2 != 0 {
+        return Err("UTF-16 text with an odd number of bytes".into());
+    }
+    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| word([c[0], c[1]])).collect();
+    String::from_utf16(&units).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::registry::get;
+    use serde_json::json;
+
+    fn catalog_policy() -> Value {
+        json!({
+            "@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/configurationPolicies/$entity",
+            "id": "6f1d0a8e-0000-4000-8000-000000000001",
+            "name": "Baseline",
+            "description": "d",
+            "createdDateTime": "2025-01-01T00:00:00Z",
+            "lastModifiedDateTime": "2025-01-02T00:00:00Z",
+            "settingCount": 2,
+            "isAssigned": true,
+            "roleScopeTagIds": ["0"],
+            "roleScopeTagIds@odata.type": "#Collection(String)",
+            "#microsoft.graph.assign": {"target": "x"},
+            "platforms": "windows10",
+            "settings": [
+                {"id": "1", "settingInstance": {"@odata.type": "#microsoft.graph.deviceManagementConfigurationChoiceSettingInstance",
+                    "settingDefinitionId": "b_setting", "choiceSettingValue": {"value": "b_1", "@odata.etag": "x"}},
+                 "settingDefinitions": [{"id": "b_setting"}]},
+                {"id": "0", "settingInstance": {"@odata.type": "#microsoft.graph.deviceManagementConfigurationSimpleSettingInstance",
+                    "settingDefinitionId": "a_setting", "simpleSettingValue": {"value": "****", "secretReferenceValueId": "abc"}}}
+            ],
+            "assignments": [
+                {"id": "6f1d_g1", "source": "direct", "sourceId": "6f1d", "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "g1"}}
+            ]
+        })
+    }
+
+    #[test]
+    fn strips_read_only_fields_annotations_and_sub_resource_ids() {
+        let c = get("configurationPolicies").unwrap();
+        let n = normalize(c, &catalog_policy());
+        let p = n.payload.as_object().unwrap();
+        for gone in [
+            "@odata.context",
+            "id",
+            "createdDateTime",
+            "lastModifiedDateTime",
+            "settingCount",
+            "isAssigned",
+            "roleScopeTagIds@odata.type",
+            "#microsoft.graph.assign",
+            "assignments",
+        ] {
+            assert!(!p.contains_key(gone), "{gone} kept");
+        }
+        assert_eq!(n.source_id.as_deref(), Some("6f1d0a8e-0000-4000-8000-000000000001"));
+        assert_eq!(n.display_name, "Baseline");
+        let settings = p["settings"].as_array().unwrap();
+        // Sorted by setting definition id, ids and settingDefinitions gone.
+        assert_eq!(settings[0]["settingInstance"]["settingDefinitionId"], "a_setting");
+        assert!(settings.iter().all(|s| s.get("id").is_none()));
+        assert!(settings.iter().all(|s| s.get("settingDefinitions").is_none()));
+        // Nested annotations gone, @odata.type kept, secretReferenceValueId gone.
+        assert_eq!(
+            settings[1]["settingInstance"]["choiceSettingValue"],
+            json!({"value": "b_1"})
+        );
+        assert!(settings[0]["settingInstance"]["@odata.type"].is_string());
+        assert!(settings[0]["settingInstance"]["simpleSettingValue"]
+            .get("secretReferenceValueId")
+            .is_none());
+        assert_eq!(
+            n.assignments,
+            json!([{"source": "direct", "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "g1"}}])
+        );
+        assert_eq!(
+            n.masked_secrets,
+            vec!["/settings/0/settingInstance/simpleSettingValue/value".to_string()]
+        );
+    }
+
+    #[test]
+    fn hash_is_stable_across_key_order_ids_and_list_order() {
+        let c = get("configurationPolicies").unwrap();
+        let a = normalize(c, &catalog_policy());
+        // Same content from another tenant: other ids, other key order, other list order.
+        let text = serde_json::to_string(&catalog_policy())
+            .unwrap()
+            .replace("6f1d0a8e-0000-4000-8000-000000000001", "other-id");
+        let mut b_raw: Value = serde_json::from_str(&text).unwrap();
+        b_raw["settings"].as_array_mut().unwrap().reverse();
+        b_raw["settings"][0]["id"] = json!("7");
+        let b = normalize(c, &b_raw);
+        assert_eq!(a.content_hash, b.content_hash);
+        assert_eq!(a.payload, b.payload);
+        assert_eq!(a.content_hash.len(), 64);
+        let mut changed = b_raw.clone();
+        changed["description"] = json!("other");
+        assert_ne!(normalize(c, &changed).content_hash, a.content_hash);
+        // Normalizing twice changes nothing.
+        let again = strip(c, &a.payload);
+        assert_eq!(again, a.payload);
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let a: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[{"z":1,"y":2}],"c":null}}"#).unwrap();
+        assert_eq!(canonical_json(&a), r#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#);
+    }
+
+    #[test]
+    fn admin_template_references_keep_ids_and_object_definition_values_become_arrays() {
+        let c = get("groupPolicyConfigurations").unwrap();
+        let raw = json!({
+            "id": "gp1", "displayName": "ADMX", "@odata.type": "#microsoft.graph.groupPolicyConfiguration",
+            "definitionValues": {"id": "dv1", "enabled": true, "createdDateTime": "x",
+                "definition": {"id": "def1", "displayName": "D", "lastModifiedDateTime": "y", "@odata.context": "z"},
+                "presentationValues": [{"id": "pv1", "@odata.type": "#microsoft.graph.groupPolicyPresentationValueText",
+                    "value": "v", "presentation@odata.bind": "u", "presentation": {"id": "p1", "label": "L"}}]}
+        });
+        let n = normalize(c, &raw);
+        assert_eq!(n.odata_type.as_deref(), Some("#microsoft.graph.groupPolicyConfiguration"));
+        assert_eq!(
+            n.payload["definitionValues"],
+            json!([{"enabled": true, "definition": {"id": "def1", "displayName": "D"},
+                "presentationValues": [{"@odata.type": "#microsoft.graph.groupPolicyPresentationValueText",
+                    "value": "v", "presentation": {"id": "p1", "label": "L"}}]}])
+        );
+    }
+
+    #[test]
+    fn compliance_scheduled_actions_lose_ids_and_keep_content() {
+        let c = get("deviceCompliancePolicies").unwrap();
+        let raw = json!({
+            "id": "c1", "displayName": "C", "version": 3, "@odata.type": "#microsoft.graph.windows10CompliancePolicy",
+            "scheduledActionsForRule": [{"id": "r1", "ruleName": "PasswordRequired",
+                "scheduledActionConfigurations": [{"id": "a1", "actionType": "block", "gracePeriodHours": 0,
+                    "notificationMessageCCList@odata.type": "#Collection(String)", "notificationMessageCCList": []}]}]
+        });
+        let n = normalize(c, &raw);
+        assert_eq!(
+            n.payload,
+            json!({"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "C",
+                "scheduledActionsForRule": [{"ruleName": "PasswordRequired",
+                    "scheduledActionConfigurations": [{"actionType": "block", "gracePeriodHours": 0, "notificationMessageCCList": []}]}]})
+        );
+        assert!(n.masked_secrets.is_empty());
+    }
+
+    #[test]
+    fn masked_secrets_are_found_anywhere_with_escaped_pointers() {
+        let v = json!({"omaSettings": [{"value": "********", "name": "ok"}], "a/b": {"c~d": " **** "}, "x": "***", "y": "a****"});
+        let mut found = masked_secrets(&v);
+        found.sort();
+        assert_eq!(found, vec!["/a~1b/c~0d".to_string(), "/omaSettings/0/value".to_string()]);
+    }
+
+    #[test]
+    fn diff_reports_changed_added_and_removed_fields() {
+        let before = json!({"a": 1, "b": {"c": [1, 2, 3]}, "gone": true, "same": "s"});
+        let after = json!({"a": 2, "b": {"c": [1, 5]}, "new": null, "same": "s"});
+        let changes = diff(&before, &after);
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["/a", "/b/c/1", "/b/c/2", "/gone", "/new"]);
+        assert_eq!(changes[0].before, Some(json!(1)));
+        assert_eq!(changes[0].after, Some(json!(2)));
+        assert_eq!(changes[2].after, None);
+        assert_eq!(changes[3].after, None);
+        assert_eq!(changes[4].before, None);
+        assert_eq!(changes[4].after, Some(Value::Null));
+        assert!(diff(&before, &before).is_empty());
+    }
+
+    #[test]
+    fn exports_in_utf16_and_with_bom_parse() {
+        let text = r#"{"displayName":"Zoë"}"#;
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice(text.as_bytes());
+        for bytes in [le, bom, text.as_bytes().to_vec()] {
+            assert_eq!(parse_json_bytes(&bytes).unwrap()["displayName"], "Zoë");
+        }
+        assert!(parse_json_bytes(b"{").is_err());
+    }
+}

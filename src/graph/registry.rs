@@ -1,0 +1,690 @@
+//! The contract registry: one declarative entry per supported Intune policy type saying how
+//! Graph serves it (collection, sub-resources, read-only fields, match key, create / update /
+//! assign methods). The client, normalization and restores are generic over these entries:
+//! adding a type is adding an entry here (and its tests), never new control flow.
+//!
+//! **Keys.** A contract's key is the last segment of its collection path, exactly as Graph
+//! spells it (`configurationPolicies`, `deviceHealthScripts`, `managedAppPolicies`, ...). Every
+//! collection's last segment is unique, so the key names the collection unambiguously and
+//! needs no second vocabulary; it is what the database stores as `policy_type`. Users may also
+//! type the full collection path, a few friendly aliases (`settingsCatalog`,
+//! `adminTemplates`, ...) or any case: [`parse_types`] turns all of them into keys.
+//!
+//! **Order.** [`all`] lists the types in restore order: scope tags and assignment filters
+//! first, because other objects refer to them.
+
+use std::fmt;
+
+/// Graph API version of a collection. Every peer uses beta; the settings catalog is beta-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    Beta,
+    V1,
+}
+
+impl ApiVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Beta => "beta",
+            Self::V1 => "v1.0",
+        }
+    }
+}
+
+/// How a sub-resource is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    /// Inline through `$expand` on the parent request.
+    Expand,
+    /// Its own paged request `.../{parentId}/{name}` (with `$expand` of its `Expand`
+    /// children), following `@odata.nextLink`.
+    Path,
+}
+
+/// A navigation property stored inline in the object, the way graph-sim's fixtures and
+/// exports hold it (e.g. a settings-catalog policy's `settings` array).
+#[derive(Debug)]
+pub struct SubResource {
+    /// Property name inline, and path segment when fetched by path.
+    pub name: &'static str,
+    pub fetch: Fetch,
+    /// A single object that is a reference to Microsoft's catalogue (an ADMX `definition`
+    /// or `presentation`): its `id` identifies it across tenants and is kept.
+    pub reference: bool,
+    /// Sent inline in the body of a create (and of a PUT update).
+    pub write_inline: bool,
+    /// Item property (a `/`-separated path) that orders the items for comparison; items
+    /// are otherwise ordered by their canonical JSON. Graph gives these lists no meaning
+    /// in their order, and writes can reorder them.
+    pub sort_key: Option<&'static str>,
+    /// Extra keys dropped from every item (besides ids, timestamps and annotations).
+    pub strip: &'static [&'static str],
+    pub children: &'static [SubResource],
+}
+
+/// How a new object is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateMethod {
+    /// `POST {collection}` with the properties and the `write_inline` sub-resources.
+    Post,
+    /// `POST {collection}` with the properties, then `POST /{id}/updateDefinitionValues`
+    /// `{added}` (administrative templates).
+    PostThenDefinitionValues,
+    /// `POST /deviceManagement/templates/{templateId}/createInstance` with
+    /// `{displayName, description, roleScopeTagIds, <settings_param>: settings}` (intents).
+    CreateInstance {
+        template_property: &'static str,
+        settings_param: &'static str,
+    },
+}
+
+/// How an existing object is updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMethod {
+    /// `PATCH /{id}` with the top-level properties (sub-resources are not sent).
+    Patch,
+    /// `PUT /{id}` with the whole object, `write_inline` sub-resources included (settings
+    /// catalog: PATCH cannot change settings).
+    Put,
+    /// `PATCH /{id}`, then `POST /{id}/{action}` `{param: <sub_resource>}` (compliance
+    /// `scheduleActionsForRules`, intents `updateSettings`).
+    PatchThenAction {
+        sub_resource: &'static str,
+        action: &'static str,
+        param: &'static str,
+    },
+    /// `PATCH /{id}`, then `POST /{id}/updateDefinitionValues` `{added, updated, deletedIds}`
+    /// computed against the target's current definition values (administrative templates).
+    PatchThenDefinitionValues,
+}
+
+impl UpdateMethod {
+    /// A short name for reports and tests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Patch => "PATCH",
+            Self::Put => "PUT",
+            Self::PatchThenAction { action, .. } => action,
+            Self::PatchThenDefinitionValues => "updateDefinitionValues",
+        }
+    }
+}
+
+/// How assignments are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignMethod {
+    /// `POST /{id}/assign` `{payload_key: [assignments]}`, replacing all assignments.
+    Action { payload_key: &'static str },
+    /// `POST /{id}/assignments` one assignment at a time, `DELETE` for removed ones
+    /// (Autopilot profiles, whose `assign` action takes device ids).
+    PostEach,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignments {
+    /// Read with `$expand=assignments` or from `/{id}/assignments`.
+    pub fetch: Fetch,
+    pub method: AssignMethod,
+}
+
+/// One supported policy type.
+#[derive(Debug)]
+pub struct Contract {
+    /// Stable key stored as `policy_type`: the collection's last path segment.
+    pub key: &'static str,
+    /// Other names users may type for it.
+    pub aliases: &'static [&'static str],
+    /// Human name for pages.
+    pub label: &'static str,
+    /// Path below the version, e.g. `deviceManagement/configurationPolicies`.
+    pub collection: &'static str,
+    pub api_version: ApiVersion,
+    /// The list omits content (script bodies): GET each item.
+    pub per_item_get: bool,
+    pub sub_resources: &'static [SubResource],
+    /// Read-only top-level properties of this type, stripped besides the common ones.
+    pub strip: &'static [&'static str],
+    /// Properties kept in the stored payload but never sent in an update.
+    pub update_omit: &'static [&'static str],
+    /// Property matched against the target tenant (`displayName`; `name` for the catalog).
+    pub match_key: &'static str,
+    pub create: CreateMethod,
+    pub update: UpdateMethod,
+    pub assignments: Option<Assignments>,
+    /// Carries `roleScopeTagIds`.
+    pub scope_tags: bool,
+    /// Ids of built-in objects, never created, updated or deleted by a restore.
+    pub builtin_ids: &'static [&'static str],
+    /// Ids containing this mark are service defaults: never created or deleted, only
+    /// updated in place when matched.
+    pub default_id_mark: Option<&'static str>,
+}
+
+impl Contract {
+    /// The `$expand` value for a GET of the collection or an item, derived from the
+    /// `Expand` sub-resources and assignments.
+    pub fn expand(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if matches!(self.assignments, Some(a) if a.fetch == Fetch::Expand) {
+            parts.push("assignments".to_string());
+        }
+        parts.extend(expand_clauses(self.sub_resources));
+        (!parts.is_empty()).then(|| parts.join(","))
+    }
+
+    /// Built-in objects are never restored (the scope tag `0`).
+    pub fn is_builtin(&self, id: &str) -> bool {
+        self.builtin_ids.contains(&id)
+    }
+
+    /// Service default objects (enrollment defaults) exist in every tenant: update in place
+    /// only.
+    pub fn is_service_default(&self, id: &str) -> bool {
+        self.default_id_mark.is_some_and(|m| id.contains(m))
+    }
+
+    pub fn sub_resource(&self, name: &str) -> Option<&'static SubResource> {
+        self.sub_resources.iter().find(|s| s.name == name)
+    }
+}
+
+impl SubResource {
+    /// The query of a by-path fetch: `$expand` of its `Expand` children.
+    pub fn path_query(&self) -> Option<String> {
+        let parts = expand_clauses(self.children);
+        (!parts.is_empty()).then(|| format!("$expand={}", parts.join(",")))
+    }
+}
+
+/// `name` or `name($expand=child,...)` for every `Expand` sub-resource.
+fn expand_clauses(subs: &[SubResource]) -> Vec<String> {
+    subs.iter()
+        .filter(|s| s.fetch == Fetch::Expand)
+        .map(|s| {
+            let inner = expand_clauses(s.children);
+            if inner.is_empty() {
+                s.name.to_string()
+            } else {
+                format!("{}($expand={})", s.name, inner.join(","))
+            }
+        })
+        .collect()
+}
+
+const fn sub(name: &'static str, fetch: Fetch) -> SubResource {
+    SubResource {
+        name,
+        fetch,
+        reference: false,
+        write_inline: false,
+        sort_key: None,
+        strip: &[],
+        children: &[],
+    }
+}
+
+const fn reference(name: &'static str) -> SubResource {
+    SubResource {
+        reference: true,
+        ..sub(name, Fetch::Expand)
+    }
+}
+
+const ASSIGN: Option<Assignments> = Some(Assignments {
+    fetch: Fetch::Expand,
+    method: AssignMethod::Action {
+        payload_key: "assignments",
+    },
+});
+
+const fn assign_with(payload_key: &'static str) -> Option<Assignments> {
+    Some(Assignments {
+        fetch: Fetch::Expand,
+        method: AssignMethod::Action { payload_key },
+    })
+}
+
+/// A plain collection: POST, PATCH, `/assign {assignments}`, scope tags, `displayName`.
+const fn plain(key: &'static str, label: &'static str, collection: &'static str) -> Contract {
+    Contract {
+        key,
+        aliases: &[],
+        label,
+        collection,
+        api_version: ApiVersion::Beta,
+        per_item_get: false,
+        sub_resources: &[],
+        strip: &[],
+        update_omit: &[],
+        match_key: "displayName",
+        create: CreateMethod::Post,
+        update: UpdateMethod::Patch,
+        assignments: ASSIGN,
+        scope_tags: true,
+        builtin_ids: &[],
+        default_id_mark: None,
+    }
+}
+
+static CONTRACTS: &[Contract] = &[
+    Contract {
+        aliases: &["scopeTags"],
+        assignments: Some(Assignments {
+            fetch: Fetch::Path,
+            method: AssignMethod::Action {
+                payload_key: "assignments",
+            },
+        }),
+        scope_tags: false,
+        strip: &["isBuiltIn"],
+        builtin_ids: &["0"],
+        ..plain(
+            "roleScopeTags",
+            "Scope tags",
+            "deviceManagement/roleScopeTags",
+        )
+    },
+    Contract {
+        aliases: &["filters"],
+        assignments: None,
+        scope_tags: false,
+        ..plain(
+            "assignmentFilters",
+            "Assignment filters",
+            "deviceManagement/assignmentFilters",
+        )
+    },
+    Contract {
+        aliases: &["settingsCatalog"],
+        sub_resources: &[SubResource {
+            write_inline: true,
+            sort_key: Some("settingInstance/settingDefinitionId"),
+            strip: &["settingDefinitions"],
+            ..sub("settings", Fetch::Path)
+        }],
+        strip: &["settingCount", "creationSource", "priorityMetaData"],
+        match_key: "name",
+        update: UpdateMethod::Put,
+        ..plain(
+            "configurationPolicies",
+            "Settings catalog",
+            "deviceManagement/configurationPolicies",
+        )
+    },
+    plain(
+        "deviceConfigurations",
+        "Device configuration profiles",
+        "deviceManagement/deviceConfigurations",
+    ),
+    Contract {
+        aliases: &["compliancePolicies", "compliance"],
+        sub_resources: &[SubResource {
+            write_inline: true,
+            sort_key: Some("ruleName"),
+            children: &[sub("scheduledActionConfigurations", Fetch::Expand)],
+            ..sub("scheduledActionsForRule", Fetch::Expand)
+        }],
+        update: UpdateMethod::PatchThenAction {
+            sub_resource: "scheduledActionsForRule",
+            action: "scheduleActionsForRules",
+            param: "deviceComplianceScheduledActionForRules",
+        },
+        ..plain(
+            "deviceCompliancePolicies",
+            "Compliance policies",
+            "deviceManagement/deviceCompliancePolicies",
+        )
+    },
+    Contract {
+        aliases: &["adminTemplates", "administrativeTemplates"],
+        sub_resources: &[SubResource {
+            sort_key: Some("definition/id"),
+            children: &[
+                reference("definition"),
+                SubResource {
+                    sort_key: Some("presentation/id"),
+                    children: &[reference("presentation")],
+                    ..sub("presentationValues", Fetch::Path)
+                },
+            ],
+            ..sub("definitionValues", Fetch::Path)
+        }],
+        create: CreateMethod::PostThenDefinitionValues,
+        update: UpdateMethod::PatchThenDefinitionValues,
+        ..plain(
+            "groupPolicyConfigurations",
+            "Administrative templates",
+            "deviceManagement/groupPolicyConfigurations",
+        )
+    },
+    Contract {
+        aliases: &["powershellScripts", "windowsScripts"],
+        per_item_get: true,
+        assignments: assign_with("deviceManagementScriptAssignments"),
+        ..plain(
+            "deviceManagementScripts",
+            "Windows PowerShell scripts",
+            "deviceManagement/deviceManagementScripts",
+        )
+    },
+    Contract {
+        aliases: &["shellScripts", "macosScripts"],
+        per_item_get: true,
+        assignments: assign_with("deviceManagementScriptAssignments"),
+        ..plain(
+            "deviceShellScripts",
+            "macOS shell scripts",
+            "deviceManagement/deviceShellScripts",
+        )
+    },
+    Contract {
+        aliases: &["remediations", "proactiveRemediations"],
+        per_item_get: true,
+        assignments: assign_with("deviceHealthScriptAssignments"),
+        strip: &["highestAvailableVersion"],
+        ..plain(
+            "deviceHealthScripts",
+            "Remediation scripts",
+            "deviceManagement/deviceHealthScripts",
+        )
+    },
+    Contract {
+        aliases: &["autopilotProfiles"],
+        assignments: Some(Assignments {
+            fetch: Fetch::Path,
+            method: AssignMethod::PostEach,
+        }),
+        ..plain(
+            "windowsAutopilotDeploymentProfiles",
+            "Autopilot deployment profiles",
+            "deviceManagement/windowsAutopilotDeploymentProfiles",
+        )
+    },
+    Contract {
+        aliases: &["featureUpdates"],
+        strip: &["deployableContentDisplayName", "endOfSupportDate"],
+        ..plain(
+            "windowsFeatureUpdateProfiles",
+            "Windows feature update profiles",
+            "deviceManagement/windowsFeatureUpdateProfiles",
+        )
+    },
+    Contract {
+        aliases: &["qualityUpdates"],
+        strip: &["releaseDateDisplayName", "deployableContentDisplayName"],
+        ..plain(
+            "windowsQualityUpdateProfiles",
+            "Windows quality update profiles",
+            "deviceManagement/windowsQualityUpdateProfiles",
+        )
+    },
+    Contract {
+        aliases: &["driverUpdates"],
+        strip: &["newUpdates", "deviceReporting", "inventorySyncStatus"],
+        ..plain(
+            "windowsDriverUpdateProfiles",
+            "Windows driver update profiles",
+            "deviceManagement/windowsDriverUpdateProfiles",
+        )
+    },
+    Contract {
+        aliases: &["enrollmentConfigurations", "enrollmentRestrictions"],
+        assignments: assign_with("enrollmentConfigurationAssignments"),
+        default_id_mark: Some("_Default"),
+        ..plain(
+            "deviceEnrollmentConfigurations",
+            "Enrollment configurations",
+            "deviceManagement/deviceEnrollmentConfigurations",
+        )
+    },
+    Contract {
+        aliases: &["securityBaselines", "endpointSecurityIntents"],
+        sub_resources: &[SubResource {
+            sort_key: Some("definitionId"),
+            ..sub("settings", Fetch::Path)
+        }],
+        strip: &["isMigratingToConfigurationPolicy"],
+        update_omit: &["templateId"],
+        create: CreateMethod::CreateInstance {
+            template_property: "templateId",
+            settings_param: "settingsDelta",
+        },
+        update: UpdateMethod::PatchThenAction {
+            sub_resource: "settings",
+            action: "updateSettings",
+            param: "settings",
+        },
+        ..plain(
+            "intents",
+            "Intents (endpoint security, baselines)",
+            "deviceManagement/intents",
+        )
+    },
+    Contract {
+        aliases: &["appConfigurations", "appConfigurationPolicies"],
+        ..plain(
+            "mobileAppConfigurations",
+            "App configuration policies (managed devices)",
+            "deviceAppManagement/mobileAppConfigurations",
+        )
+    },
+    Contract {
+        aliases: &["appProtectionPolicies", "managedAppProtection"],
+        sub_resources: &[SubResource {
+            write_inline: true,
+            sort_key: Some("mobileAppIdentifier"),
+            ..sub("apps", Fetch::Expand)
+        }],
+        strip: &["deployedAppCount", "isAssigned"],
+        ..plain(
+            "managedAppPolicies",
+            "App protection and managed app policies",
+            "deviceAppManagement/managedAppPolicies",
+        )
+    },
+];
+
+/// Every supported policy type, in restore order.
+pub fn all() -> &'static [Contract] {
+    CONTRACTS
+}
+
+/// Every key, in restore order.
+pub fn keys() -> Vec<&'static str> {
+    CONTRACTS.iter().map(|c| c.key).collect()
+}
+
+/// The contract named by a key, an alias or a collection path (any case).
+pub fn get(name: &str) -> Option<&'static Contract> {
+    let name = name.trim().trim_matches('/');
+    CONTRACTS.iter().find(|c| {
+        c.key.eq_ignore_ascii_case(name)
+            || c.collection.eq_ignore_ascii_case(name)
+            || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+/// A policy type name nobody registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPolicyType {
+    pub given: String,
+}
+
+impl fmt::Display for UnknownPolicyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown policy type '{}'; valid types are: {}",
+            self.given.chars().take(80).collect::<String>(),
+            keys().join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownPolicyType {}
+
+/// Turns a user-supplied list of type names into contracts, de-duplicated, in restore
+/// order. An empty list means nothing; callers decide whether that stands for "all".
+pub fn parse_types<S: AsRef<str>>(
+    names: &[S],
+) -> Result<Vec<&'static Contract>, UnknownPolicyType> {
+    let mut wanted = Vec::with_capacity(names.len());
+    for name in names {
+        let c = get(name.as_ref()).ok_or_else(|| UnknownPolicyType {
+            given: name.as_ref().to_string(),
+        })?;
+        wanted.push(c.key);
+    }
+    Ok(CONTRACTS
+        .iter()
+        .filter(|c| wanted.contains(&c.key))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every collection DESIGN section 6 lists.
+    const DESIGN_COLLECTIONS: &[&str] = &[
+        "deviceManagement/deviceConfigurations",
+        "deviceManagement/deviceCompliancePolicies",
+        "deviceManagement/configurationPolicies",
+        "deviceManagement/groupPolicyConfigurations",
+        "deviceManagement/deviceManagementScripts",
+        "deviceManagement/deviceShellScripts",
+        "deviceManagement/deviceHealthScripts",
+        "deviceManagement/windowsAutopilotDeploymentProfiles",
+        "deviceManagement/assignmentFilters",
+        "deviceManagement/roleScopeTags",
+        "deviceManagement/windowsFeatureUpdateProfiles",
+        "deviceManagement/windowsQualityUpdateProfiles",
+        "deviceManagement/windowsDriverUpdateProfiles",
+        "deviceManagement/deviceEnrollmentConfigurations",
+        "deviceManagement/intents",
+        "deviceAppManagement/mobileAppConfigurations",
+        "deviceAppManagement/managedAppPolicies",
+    ];
+
+    #[test]
+    fn every_design_collection_is_registered_once() {
+        for path in DESIGN_COLLECTIONS {
+            let n = all().iter().filter(|c| c.collection == *path).count();
+            assert_eq!(n, 1, "{path}");
+        }
+        assert_eq!(all().len(), DESIGN_COLLECTIONS.len());
+    }
+
+    #[test]
+    fn keys_and_aliases_are_unique_and_keys_are_last_segments() {
+        let mut names: Vec<String> = Vec::new();
+        for c in all() {
+            assert_eq!(Some(c.key), c.collection.rsplit('/').next(), "{}", c.key);
+            assert_eq!(c.api_version, ApiVersion::Beta);
+            for n in std::iter::once(c.key).chain(c.aliases.iter().copied()) {
+                let lower = n.to_ascii_lowercase();
+                assert!(!names.contains(&lower), "duplicate name {n}");
+                names.push(lower);
+            }
+        }
+    }
+
+    #[test]
+    fn expands_match_graph_facts() {
+        let compliance = get("deviceCompliancePolicies").unwrap();
+        assert_eq!(
+            compliance.expand().as_deref(),
+            Some("assignments,scheduledActionsForRule($expand=scheduledActionConfigurations)")
+        );
+        let gp = get("adminTemplates").unwrap();
+        let dv = gp.sub_resource("definitionValues").unwrap();
+        assert_eq!(dv.fetch, Fetch::Path);
+        assert_eq!(dv.path_query().as_deref(), Some("$expand=definition"));
+        let pv = dv
+            .children
+            .iter()
+            .find(|c| c.name == "presentationValues")
+            .unwrap();
+        assert_eq!(pv.path_query().as_deref(), Some("$expand=presentation"));
+        let catalog = get("settingsCatalog").unwrap();
+        assert_eq!(catalog.expand().as_deref(), Some("assignments"));
+        assert_eq!(catalog.sub_resource("settings").unwrap().fetch, Fetch::Path);
+        assert_eq!(get("roleScopeTags").unwrap().expand(), None);
+        assert_eq!(get("assignmentFilters").unwrap().expand(), None);
+    }
+
+    #[test]
+    fn methods_match_graph_facts() {
+        let m = |k: &str| get(k).unwrap();
+        assert_eq!(m("configurationPolicies").update, UpdateMethod::Put);
+        assert_eq!(m("configurationPolicies").match_key, "name");
+        assert_eq!(
+            m("groupPolicyConfigurations").update,
+            UpdateMethod::PatchThenDefinitionValues
+        );
+        assert!(matches!(
+            m("intents").create,
+            CreateMethod::CreateInstance { .. }
+        ));
+        assert_eq!(m("intents").update.name(), "updateSettings");
+        assert_eq!(m("deviceConfigurations").update, UpdateMethod::Patch);
+        let key = |k: &str| match m(k).assignments.map(|a| a.method) {
+            Some(AssignMethod::Action { payload_key }) => payload_key,
+            Some(AssignMethod::PostEach) => "post-each",
+            None => "none",
+        };
+        assert_eq!(
+            key("deviceManagementScripts"),
+            "deviceManagementScriptAssignments"
+        );
+        assert_eq!(
+            key("deviceShellScripts"),
+            "deviceManagementScriptAssignments"
+        );
+        assert_eq!(key("deviceHealthScripts"), "deviceHealthScriptAssignments");
+        assert_eq!(
+            key("deviceEnrollmentConfigurations"),
+            "enrollmentConfigurationAssignments"
+        );
+        assert_eq!(key("deviceConfigurations"), "assignments");
+        assert_eq!(key("windowsAutopilotDeploymentProfiles"), "post-each");
+        assert_eq!(key("assignmentFilters"), "none");
+        for k in [
+            "deviceManagementScripts",
+            "deviceShellScripts",
+            "deviceHealthScripts",
+        ] {
+            assert!(m(k).per_item_get, "{k}");
+        }
+        assert!(m("roleScopeTags").is_builtin("0"));
+        assert!(!m("roleScopeTags").is_builtin("1"));
+        assert!(!m("roleScopeTags").scope_tags);
+    }
+
+    #[test]
+    fn parse_accepts_keys_aliases_paths_and_names_the_valid_keys_on_error() {
+        let got = parse_types(&[
+            "settingsCatalog",
+            "DEVICECONFIGURATIONS",
+            "deviceManagement/roleScopeTags",
+            "configurationPolicies",
+        ])
+        .unwrap();
+        let keys: Vec<&str> = got.iter().map(|c| c.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "roleScopeTags",
+                "configurationPolicies",
+                "deviceConfigurations"
+            ]
+        );
+        let err = parse_types(&["deviceConfigurations", "bogusType"]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("'bogusType'"), "{text}");
+        for c in all() {
+            assert!(text.contains(c.key), "{text}");
+        }
+        assert!(parse_types::<&str>(&[]).unwrap().is_empty());
+    }
+}

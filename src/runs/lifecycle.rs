@@ -1,0 +1,399 @@
+//! The state transitions of a run after it was queued: claim, progress, finish. Each is a
+//! guarded database update followed by its side effects (notification, audit, event, dedupe
+//! key release), which only the writer that won the update performs.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::enums::{RunItemStatus, RunOperation, RunStatus};
+use entity::{run_items, runs};
+use redis::Script;
+use serde_json::json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::SafeError;
+use super::events::{self, RunEvent};
+use super::queue::Queues;
+use super::view::RunView;
+use crate::startup::Services;
+use crate::store::activity::{self, NewAuditEvent, NewNotification};
+use crate::store::runs::{
+    self as run_store, ClaimRefusal, Counts, ItemResult, PlannedItem, Terminal,
+};
+use crate::store::{StoreError, StoreResult, accounts};
+
+/// Everything the orchestration needs: services plus the job queues.
+#[derive(Clone, Debug)]
+pub struct Orchestrator {
+    pub services: Services,
+    pub queues: Queues,
+}
+
+/// Delay before a run refused for its tenant's fair share is offered again.
+const TENANT_BUSY_RETRY: Duration = Duration::from_secs(2);
+
+impl Orchestrator {
+    pub fn new(services: Services) -> Self {
+        let queues = Queues::new(&services.redis);
+        Self { services, queues }
+    }
+
+    pub fn view(&self, run: &runs::Model) -> RunView {
+        RunView::new(run, &self.services.settings.server.public_url)
+    }
+
+    pub async fn publish(&self, kind: &str, run: &runs::Model) {
+        let event = RunEvent {
+            kind: kind.to_string(),
+            tenant_id: run.tenant_id,
+            run: self.view(run),
+        };
+        events::publish(&self.services.redis, &event).await;
+    }
+
+    pub(crate) fn dedupe_key(&self, tenant_id: Uuid, op: RunOperation, target_id: Uuid) -> String {
+        self.services
+            .redis
+            .key(&format!("dedupe:{tenant_id}:{}:{target_id}", op.as_str()))
+    }
+
+    /// Deletes the start's dedupe key only if it still names this run (compare-and-delete).
+    pub(crate) async fn release_dedupe_key(&self, run: &runs::Model) {
+        let key = self.dedupe_key(run.tenant_id, run.operation, run.target_id);
+        let script = Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+        );
+        let mut conn = self.services.redis.connection();
+        let result: redis::RedisResult<i64> = script
+            .key(key)
+            .arg(run.id.to_string())
+            .invoke_async(&mut conn)
+            .await;
+        if let Err(e) = result {
+            // The key expires by itself; the database index stays the authority.
+            tracing::warn!(run_id = %run.id, error = %e, "could not release the dedupe key");
+        }
+    }
+
+    /// `queued → running` for this worker. `None` when there is nothing to do now (someone
+    /// else has it, it is finished, or its tenant is at its fair share and it was re-offered).
+    pub async fn claim(
+        &self,
+        run_id: Uuid,
+        worker: &str,
+    ) -> StoreResult<Option<(runs::Model, Uuid)>> {
+        let settings = &self.services.settings.runs;
+        let lease = Uuid::new_v4();
+        let max = chrono::Duration::seconds(settings.max_duration_secs as i64);
+        match run_store::claim(
+            &self.services.db,
+            run_id,
+            worker,
+            lease,
+            max,
+            settings.tenant_concurrency,
+        )
+        .await?
+        {
+            Ok(run) => {
+                self.notify(&run, "running", "started").await;
+                if run.operation.is_live_restore() {
+                    self.audit(
+                        &run,
+                        "restore.live.started",
+                        json!({"attempt": run.attempt}),
+                    )
+                    .await;
+                }
+                self.publish("state", &run).await;
+                Ok(Some((run, lease)))
+            }
+            Err(ClaimRefusal::TenantBusy) => {
+                if let Some(run) = run_store::get(&self.services.db, run_id).await? {
+                    if let Err(e) = self.queues.push_after(&run, TENANT_BUSY_RETRY).await {
+                        tracing::warn!(run_id = %run_id, error = %e, "re-offer failed; the sweeper will");
+                    }
+                }
+                Ok(None)
+            }
+            Err(ClaimRefusal::NotQueued) => Ok(None),
+        }
+    }
+
+    /// Terminal compare-and-set plus its side effects. `lease = None` is the reaper's form.
+    /// Returns false when another writer finished or took the run first.
+    pub async fn finish(
+        &self,
+        run: &runs::Model,
+        lease: Option<Uuid>,
+        terminal: Terminal,
+    ) -> StoreResult<bool> {
+        if !run_store::finish(&self.services.db, run.id, lease, &terminal).await? {
+            return Ok(false);
+        }
+        let finished = run_store::get(&self.services.db, run.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let verb = match terminal.status {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "finished with some failures",
+            RunStatus::Canceled => "was canceled",
+            _ => "failed",
+        };
+        self.notify(&finished, terminal.status.as_str(), verb).await;
+        if finished.operation.is_live_restore() {
+            self.audit(
+                &finished,
+                "restore.live.finished",
+                json!({
+                    "status": terminal.status.as_str(),
+                    "error_code": terminal.error_code,
+                    "succeeded": finished.succeeded_items,
+                    "failed": finished.failed_items,
+                    "skipped": finished.skipped_items,
+                }),
+            )
+            .await;
+        }
+        self.release_dedupe_key(&finished).await;
+        self.publish("state", &finished).await;
+        tracing::info!(
+            run_id = %finished.id,
+            tenant_id = %finished.tenant_id,
+            operation = finished.operation.as_str(),
+            status = terminal.status.as_str(),
+            "run finished"
+        );
+        Ok(true)
+    }
+
+    /// Notification to the initiator about a state change. Failing to write one must not
+    /// change the run's outcome, so errors are logged.
+    async fn notify(&self, run: &runs::Model, kind: &str, verb: &str) {
+        let label = operation_label(run.operation);
+        let body = run
+            .summary
+            .clone()
+            .unwrap_or_else(|| format!("{label} {verb}."));
+        let result = activity::notify(
+            &self.services.db,
+            NewNotification {
+                user_id: run.initiator_id,
+                tenant_id: run.tenant_id,
+                run_id: Some(run.id),
+                kind: kind.to_string(),
+                title: format!("{label} {verb}"),
+                body,
+            },
+        )
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(run_id = %run.id, error = %e, "could not write a notification");
+        }
+    }
+
+    async fn audit(&self, run: &runs::Model, action: &str, details: serde_json::Value) {
+        let result = activity::audit(
+            &self.services.db,
+            NewAuditEvent {
+                tenant_id: run.tenant_id,
+                actor_id: Some(run.initiator_id),
+                action: action.to_string(),
+                run_id: Some(run.id),
+                details,
+            },
+        )
+        .await;
+        if let Err(e) = result {
+            tracing::error!(run_id = %run.id, error = %e, "could not write an audit event");
+        }
+    }
+
+    /// Whether the run's initiator may still do this (memberships change after queueing).
+    pub async fn initiator_still_authorized(&self, run: &runs::Model) -> StoreResult<bool> {
+        let membership =
+            accounts::membership(&self.services.db, run.tenant_id, run.initiator_id).await?;
+        let active = accounts::user_is_active(&self.services.db, run.initiator_id).await?;
+        Ok(
+            active
+                && membership.is_some_and(|m| m.role.allows(super::required_role(run.operation))),
+        )
+    }
+}
+
+/// A human label for an operation, used in notifications and summaries.
+pub fn operation_label(op: RunOperation) -> &'static str {
+    match op {
+        RunOperation::CaptureSnapshot => "Snapshot capture",
+        RunOperation::BackupSetCapture => "Backup set capture",
+        RunOperation::Restore => "Restore",
+        RunOperation::RestoreRerun => "Restore re-run",
+        RunOperation::RestorePreview => "Restore preview",
+    }
+}
+
+/// The terminal state a run's items imply: all done → succeeded, some failed → partial,
+/// every item failed → failed.
+pub fn outcome(op: RunOperation, counts: &Counts, elapsed: Duration) -> Terminal {
+    let label = operation_label(op);
+    let secs = elapsed.as_secs_f64();
+    let (status, error_code) = if counts.failed == 0 {
+        (RunStatus::Succeeded, None)
+    } else if counts.succeeded + counts.skipped > 0 {
+        (RunStatus::Partial, Some("items_failed".to_string()))
+    } else {
+        (RunStatus::Failed, Some("items_failed".to_string()))
+    };
+    let summary = if counts.total == 0 {
+        format!("{label} finished in {secs:.1} s: nothing to do (0 items).")
+    } else {
+        format!(
+            "{label} {}: {} of {} items succeeded, {} failed, {} skipped, in {secs:.1} s.",
+            match status {
+                RunStatus::Succeeded => "succeeded",
+                RunStatus::Partial => "partly succeeded",
+                _ => "failed",
+            },
+            counts.succeeded,
+            counts.total,
+            counts.failed,
+            counts.skipped
+        )
+    };
+    Terminal {
+        status,
+        error_code,
+        error_context: (counts.failed > 0).then(|| json!({"failed_items": counts.failed})),
+        summary,
+    }
+}
+
+/// A run-level failure (nothing or not everything could be attempted).
+pub fn failure(op: RunOperation, error: &SafeError, counts: &Counts) -> Terminal {
+    Terminal {
+        status: RunStatus::Failed,
+        error_code: Some(error.code.clone()),
+        error_context: Some(json!({"message": error.message})),
+        summary: format!(
+            "{} failed: {} ({} of {} items done).",
+            operation_label(op),
+            error.message,
+            counts.finished(),
+            counts.total
+        ),
+    }
+}
+
+/// Why an execution stopped early.
+#[derive(Debug)]
+pub enum ExecError {
+    /// The whole run failed with a safe error.
+    Failed(SafeError),
+    /// The lease was lost (re-queued by the reaper or finished elsewhere): stop silently.
+    LeaseLost,
+}
+
+impl From<StoreError> for ExecError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "database error during a run");
+        ExecError::Failed(SafeError::new(
+            "database_error",
+            "the run could not record its progress",
+        ))
+    }
+}
+
+/// One claimed run being executed: what an operation's executor works through.
+pub struct Execution {
+    pub orchestrator: Orchestrator,
+    pub run: runs::Model,
+    pub lease: Uuid,
+    lease_lost: watch::Receiver<bool>,
+}
+
+impl Execution {
+    pub fn new(
+        orchestrator: Orchestrator,
+        run: runs::Model,
+        lease: Uuid,
+        lease_lost: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            orchestrator,
+            run,
+            lease,
+            lease_lost,
+        }
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.orchestrator.services
+    }
+
+    /// Fails fast when the lease is gone, so a re-queued run is not worked twice.
+    pub fn check_lease(&self) -> Result<(), ExecError> {
+        if *self.lease_lost.borrow() {
+            Err(ExecError::LeaseLost)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Registers the run's items (pending) so progress has a total; a resumed run keeps its
+    /// existing rows.
+    pub async fn plan(&self, items: &[PlannedItem]) -> Result<(), ExecError> {
+        self.check_lease()?;
+        run_store::plan_items(&self.services().db, &self.run, items).await?;
+        self.publish_progress().await;
+        Ok(())
+    }
+
+    /// Item keys already finished by an earlier attempt: a resumed run skips them.
+    pub async fn finished_items(&self) -> Result<HashSet<String>, ExecError> {
+        let rows = run_store::all_items(&self.services().db, self.run.id).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    RunItemStatus::Succeeded | RunItemStatus::Failed | RunItemStatus::Skipped
+                )
+            })
+            .map(|r| r.item_key)
+            .collect())
+    }
+
+    /// Item rows of this run (with write intents), for executors that resume carefully.
+    pub async fn item_rows(&self) -> Result<Vec<run_items::Model>, ExecError> {
+        Ok(run_store::all_items(&self.services().db, self.run.id).await?)
+    }
+
+    pub async fn record(&self, result: ItemResult) -> Result<(), ExecError> {
+        self.check_lease()?;
+        run_store::record_item(&self.services().db, &self.run, result).await?;
+        self.publish_progress().await;
+        Ok(())
+    }
+
+    pub async fn record_write_intent(
+        &self,
+        item_key: &str,
+        intent: serde_json::Value,
+    ) -> Result<(), ExecError> {
+        self.check_lease()?;
+        run_store::record_write_intent(&self.services().db, self.run.id, item_key, intent).await?;
+        Ok(())
+    }
+
+    async fn publish_progress(&self) {
+        if let Ok(Some(run)) = run_store::get(&self.services().db, self.run.id).await {
+            self.orchestrator.publish("progress", &run).await;
+        }
+    }
+
+    pub fn started_at(&self) -> chrono::DateTime<Utc> {
+        self.run.started_at.unwrap_or_else(Utc::now)
+    }
+}

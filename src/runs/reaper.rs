@@ -1,0 +1,145 @@
+//! The sweeper/reaper: the part of the protocol that turns every failure of delivery or of
+//! a worker into either a new attempt or a terminal state.
+//!
+//! Each tick (one per fleet, by a short Redis lock):
+//! 1. running runs past their deadline → `failed` / `timed_out`;
+//! 2. running runs with a stale heartbeat → re-queued (attempts left) or `failed` /
+//!    `worker_lost`;
+//! 3. queued runs without a live job (Redis flushed, push lost) → pushed again.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::SafeError;
+use super::lifecycle::{Orchestrator, failure};
+use crate::store::StoreResult;
+use crate::store::runs::{self as run_store, Terminal};
+
+/// What one tick did (for logs, tests and metrics).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReaperReport {
+    pub timed_out: u32,
+    pub requeued: u32,
+    pub worker_lost: u32,
+    pub repushed: u32,
+}
+
+impl Orchestrator {
+    /// Runs the reaper until `stop` resolves.
+    pub async fn run_reaper(&self, stop: impl std::future::Future<Output = ()>) {
+        let every = Duration::from_secs(self.services.settings.runs.reaper_interval_secs);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            if !self.take_reaper_turn(every).await {
+                continue;
+            }
+            match self.reap_once().await {
+                Ok(report) if report != ReaperReport::default() => {
+                    tracing::info!(?report, "reaper acted");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reaper tick failed"),
+            }
+        }
+    }
+
+    /// One reaper per fleet per interval; without Redis every process reaps (the updates
+    /// are guarded, so that is only wasteful, not wrong).
+    async fn take_reaper_turn(&self, every: Duration) -> bool {
+        let mut conn = self.services.redis.connection();
+        let got: redis::RedisResult<Option<String>> = redis::cmd("SET")
+            .arg(self.services.redis.key("reaper:turn"))
+            .arg(std::process::id())
+            .arg("NX")
+            .arg("PX")
+            .arg((every.as_millis() as u64).saturating_sub(50).max(100))
+            .query_async(&mut conn)
+            .await;
+        !matches!(got, Ok(None))
+    }
+
+    /// One pass over overdue, stale and undelivered runs.
+    pub async fn reap_once(&self) -> StoreResult<ReaperReport> {
+        let settings = &self.services.settings.runs;
+        let db = &self.services.db;
+        let now = Utc::now();
+        let mut report = ReaperReport::default();
+
+        for run in run_store::overdue(db, now).await? {
+            let counts = run_store::count_items(db, run.id).await?;
+            let error = SafeError::new(
+                "timed_out",
+                format!(
+                    "the run exceeded its maximum duration of {} s",
+                    settings.max_duration_secs
+                ),
+            );
+            if self
+                .finish(&run, None, failure(run.operation, &error, &counts))
+                .await?
+            {
+                report.timed_out += 1;
+            }
+        }
+
+        let stale_before = now - chrono::Duration::seconds(settings.stale_after_secs as i64);
+        for run in run_store::stale(db, stale_before).await? {
+            let Some(lease) = run.lease_token else {
+                continue;
+            };
+            if run.attempt < run.max_attempts {
+                if run_store::requeue(db, run.id, lease).await? {
+                    let requeued = run_store::get(db, run.id).await?.unwrap_or(run.clone());
+                    if let Err(e) = self.queues.push(&requeued).await {
+                        tracing::warn!(run_id = %run.id, error = %e, "re-queue push failed");
+                    }
+                    self.publish("state", &requeued).await;
+                    tracing::warn!(
+                        run_id = %run.id,
+                        tenant_id = %run.tenant_id,
+                        attempt = run.attempt,
+                        owner = run.lease_owner.as_deref().unwrap_or("?"),
+                        "worker lost; run re-queued"
+                    );
+                    report.requeued += 1;
+                }
+            } else {
+                let counts = run_store::count_items(db, run.id).await?;
+                let error = SafeError::new(
+                    "worker_lost",
+                    format!(
+                        "the worker executing the run stopped responding {} time(s)",
+                        run.attempt
+                    ),
+                );
+                let mut terminal: Terminal = failure(run.operation, &error, &counts);
+                terminal.error_context = Some(json!({"attempts": run.attempt}));
+                if self.finish(&run, None, terminal).await? {
+                    report.worker_lost += 1;
+                }
+            }
+        }
+
+        let waiting_before = now - chrono::Duration::seconds(settings.repush_after_secs as i64);
+        for run in run_store::waiting(db, waiting_before).await? {
+            let live = self.queues.has_live_job(&run).await.unwrap_or(true);
+            if live {
+                continue;
+            }
+            match self.queues.push(&run).await {
+                Ok(()) => {
+                    run_store::touch(db, run.id).await?;
+                    report.repushed += 1;
+                }
+                Err(e) => tracing::warn!(run_id = %run.id, error = %e, "re-push failed"),
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,219 @@
+//! Starting a run inside an HTTP request: fast, de-duplicated, and never doing the work.
+
+use entity::enums::RunOperation;
+use entity::runs;
+use redis::AsyncCommands;
+use sea_orm::TransactionTrait;
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+
+use super::lifecycle::{Orchestrator, operation_label};
+use crate::store::activity::{self, NewAuditEvent, NewNotification};
+use crate::store::runs::{self as run_store, NewRun};
+use crate::store::{StoreError, StoreResult};
+
+/// What to start. Authorization and input validation happened before this point.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    pub tenant_id: Uuid,
+    pub operation: RunOperation,
+    pub target_type: &'static str,
+    pub target_id: Uuid,
+    pub initiator_id: Uuid,
+    pub parent_run_id: Option<Uuid>,
+    pub params: Json,
+}
+
+/// The run a start answers with, and whether it already existed.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub run: runs::Model,
+    pub deduplicated: bool,
+}
+
+impl Orchestrator {
+    /// Starts a run, or returns the identical run that is already queued or running.
+    pub async fn start(&self, request: StartRequest) -> StoreResult<Started> {
+        let run_id = Uuid::now_v7();
+        let key = self.dedupe_key(request.tenant_id, request.operation, request.target_id);
+        // Fast path: Redis answers duplicates without touching the database's write path.
+        if let Some(existing) = self.claim_dedupe_key(&key, run_id).await? {
+            return Ok(Started {
+                run: existing,
+                deduplicated: true,
+            });
+        }
+        // Authority: the partial unique index admits one active run per key.
+        for _ in 0..3 {
+            match self.insert_queued(&request, run_id).await {
+                Ok(run) => {
+                    if let Err(e) = self.queues.push(&run).await {
+                        // Committed but not delivered: the sweeper re-pushes queued runs
+                        // that have no live job.
+                        tracing::warn!(run_id = %run.id, error = %e, "push failed after commit");
+                    }
+                    self.publish("state", &run).await;
+                    tracing::info!(
+                        run_id = %run.id,
+                        tenant_id = %run.tenant_id,
+                        operation = run.operation.as_str(),
+                        "run queued"
+                    );
+                    return Ok(Started {
+                        run,
+                        deduplicated: false,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    let active = run_store::find_active(
+                        &self.services.db,
+                        request.tenant_id,
+                        request.operation,
+                        request.target_id,
+                    )
+                    .await?;
+                    if let Some(active) = active {
+                        self.point_dedupe_key(&key, run_id, active.id).await;
+                        return Ok(Started {
+                            run: active,
+                            deduplicated: true,
+                        });
+                    }
+                    // The winner finished between our insert and our look-up: try again.
+                }
+                Err(other) => {
+                    self.point_dedupe_key_away(&key, run_id).await;
+                    return Err(other);
+                }
+            }
+        }
+        Err(StoreError::Conflict {
+            constraint: "ux_runs_active".into(),
+        })
+    }
+
+    /// `SET NX` the dedupe key to our new run id. Returns the existing active run when the
+    /// key names one. A key naming a finished or missing run is stale: we take it over.
+    async fn claim_dedupe_key(&self, key: &str, run_id: Uuid) -> StoreResult<Option<runs::Model>> {
+        let ttl = self.services.settings.runs.dedupe_ttl_secs;
+        let mut conn = self.services.redis.connection();
+        let set: redis::RedisResult<Option<String>> = redis::cmd("SET")
+            .arg(key)
+            .arg(run_id.to_string())
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl)
+            .query_async(&mut conn)
+            .await;
+        match set {
+            Ok(Some(_)) => Ok(None),
+            Ok(None) => {
+                let holder: Option<String> = conn.get(key).await.unwrap_or(None);
+                let Some(holder) = holder.and_then(|h| Uuid::parse_str(&h).ok()) else {
+                    return Ok(None);
+                };
+                match run_store::get(&self.services.db, holder).await? {
+                    Some(run) if !run.status.is_terminal() => Ok(Some(run)),
+                    Some(_) => {
+                        // Stale key of a finished run: replace it (only if unchanged).
+                        let _: redis::RedisResult<()> =
+                            conn.set_ex(key, run_id.to_string(), ttl).await;
+                        Ok(None)
+                    }
+                    // Not committed yet (a concurrent start) or lost: the index decides.
+                    None => Ok(None),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "dedupe fast path unavailable; relying on the database");
+                Ok(None)
+            }
+        }
+    }
+
+    /// After losing to a concurrent start, make the key name the winner.
+    async fn point_dedupe_key(&self, key: &str, ours: Uuid, winner: Uuid) {
+        let ttl = self.services.settings.runs.dedupe_ttl_secs;
+        let mut conn = self.services.redis.connection();
+        let script = redis::Script::new(
+            "local v = redis.call('GET', KEYS[1]) if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end return 1",
+        );
+        let _: redis::RedisResult<i64> = script
+            .key(key)
+            .arg(ours.to_string())
+            .arg(winner.to_string())
+            .arg(ttl)
+            .invoke_async(&mut conn)
+            .await;
+    }
+
+    async fn point_dedupe_key_away(&self, key: &str, ours: Uuid) {
+        let mut conn = self.services.redis.connection();
+        let script = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+        );
+        let _: redis::RedisResult<i64> = script
+            .key(key)
+            .arg(ours.to_string())
+            .invoke_async(&mut conn)
+            .await;
+    }
+
+    /// The Run Record, the initiator's `queued` notification and (live restore) the audit
+    /// event, in one transaction.
+    async fn insert_queued(
+        &self,
+        request: &StartRequest,
+        run_id: Uuid,
+    ) -> StoreResult<runs::Model> {
+        let txn = self.services.db.begin().await?;
+        let run = run_store::insert(
+            &txn,
+            NewRun {
+                id: run_id,
+                tenant_id: request.tenant_id,
+                operation: request.operation,
+                target_type: request.target_type.to_string(),
+                target_id: request.target_id,
+                initiator_id: request.initiator_id,
+                parent_run_id: request.parent_run_id,
+                params: request.params.clone(),
+                max_attempts: self.services.settings.runs.max_attempts,
+            },
+        )
+        .await?;
+        let label = operation_label(run.operation);
+        activity::notify(
+            &txn,
+            NewNotification {
+                user_id: run.initiator_id,
+                tenant_id: run.tenant_id,
+                run_id: Some(run.id),
+                kind: "queued".into(),
+                title: format!("{label} queued"),
+                body: format!("{label} is queued and will start shortly."),
+            },
+        )
+        .await?;
+        if run.operation.is_live_restore() {
+            activity::audit(
+                &txn,
+                NewAuditEvent {
+                    tenant_id: run.tenant_id,
+                    actor_id: Some(run.initiator_id),
+                    action: "restore.live.queued".into(),
+                    run_id: Some(run.id),
+                    details: json!({
+                        "operation": run.operation.as_str(),
+                        "target_type": run.target_type,
+                        "target_id": run.target_id,
+                        "parent_run_id": run.parent_run_id,
+                    }),
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(run)
+    }
+}

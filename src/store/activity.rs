@@ -1,0 +1,142 @@
+//! Notifications to users and the append-only audit trail.
+
+use chrono::Utc;
+use entity::{audit_events, memberships, notifications};
+use sea_orm::prelude::Expr;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::{StoreError, StoreResult};
+
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub user_id: Uuid,
+    pub tenant_id: Uuid,
+    pub run_id: Option<Uuid>,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+}
+
+pub async fn notify(
+    db: &impl ConnectionTrait,
+    new: NewNotification,
+) -> StoreResult<notifications::Model> {
+    let row = notifications::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(new.user_id),
+        tenant_id: Set(new.tenant_id),
+        run_id: Set(new.run_id),
+        kind: Set(new.kind),
+        title: Set(new.title),
+        body: Set(new.body),
+        created_at: Set(Utc::now()),
+        read_at: Set(None),
+    };
+    Ok(row.insert(db).await?)
+}
+
+/// A user's notifications, newest first, limited to tenants they are still a member of.
+pub async fn notifications_for(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    unread_only: bool,
+    before: Option<Uuid>,
+    limit: u64,
+) -> StoreResult<Vec<notifications::Model>> {
+    let member_tenants = sea_orm::sea_query::Query::select()
+        .column(memberships::Column::TenantId)
+        .from(memberships::Entity)
+        .and_where(Expr::col(memberships::Column::UserId).eq(user_id))
+        .to_owned();
+    let mut query = notifications::Entity::find()
+        .filter(notifications::Column::UserId.eq(user_id))
+        .filter(notifications::Column::TenantId.in_subquery(member_tenants));
+    if unread_only {
+        query = query.filter(notifications::Column::ReadAt.is_null());
+    }
+    if let Some(before) = before {
+        query = query.filter(notifications::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(notifications::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn unread_count(db: &impl ConnectionTrait, user_id: Uuid) -> StoreResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(notifications::Entity::find()
+        .filter(notifications::Column::UserId.eq(user_id))
+        .filter(notifications::Column::ReadAt.is_null())
+        .count(db)
+        .await?)
+}
+
+/// Marks one of the user's own notifications read; another user's is not found.
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    id: Uuid,
+) -> StoreResult<notifications::Model> {
+    let row = notifications::Entity::find_by_id(id)
+        .filter(notifications::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if row.read_at.is_some() {
+        return Ok(row);
+    }
+    let mut active: notifications::ActiveModel = row.into();
+    active.read_at = Set(Some(Utc::now()));
+    Ok(active.update(db).await?)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent {
+    pub tenant_id: Uuid,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub run_id: Option<Uuid>,
+    pub details: Json,
+}
+
+pub async fn audit(
+    db: &impl ConnectionTrait,
+    new: NewAuditEvent,
+) -> StoreResult<audit_events::Model> {
+    let row = audit_events::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(new.tenant_id),
+        actor_id: Set(new.actor_id),
+        action: Set(new.action),
+        run_id: Set(new.run_id),
+        details: Set(new.details),
+        created_at: Set(Utc::now()),
+    };
+    Ok(row.insert(db).await?)
+}
+
+pub async fn audit_events(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    before: Option<Uuid>,
+    limit: u64,
+) -> StoreResult<Vec<audit_events::Model>> {
+    let mut query =
+        audit_events::Entity::find().filter(audit_events::Column::TenantId.eq(tenant_id));
+    if let Some(before) = before {
+        query = query.filter(audit_events::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(audit_events::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

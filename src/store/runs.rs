@@ -1,0 +1,650 @@
+//! Run Records and their item rows: the database half of the orchestration protocol.
+//! Every state change here is a guarded (compare-and-set) update.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::{RunItemStatus, RunOperation, RunStatus};
+use entity::{run_items, runs};
+use sea_orm::prelude::Expr;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Alias, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::{StoreError, StoreResult};
+
+/// A run about to be queued.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub operation: RunOperation,
+    pub target_type: String,
+    pub target_id: Uuid,
+    pub initiator_id: Uuid,
+    pub parent_run_id: Option<Uuid>,
+    pub params: Json,
+    pub max_attempts: i32,
+}
+
+/// Inserts a `queued` run. A concurrent start of the same (tenant, operation, target) that
+/// is still active makes this fail with [`StoreError::Conflict`] (partial unique index).
+pub async fn insert(db: &impl ConnectionTrait, new: NewRun) -> StoreResult<runs::Model> {
+    let now = Utc::now();
+    let row = runs::ActiveModel {
+        id: Set(new.id),
+        tenant_id: Set(new.tenant_id),
+        operation: Set(new.operation),
+        target_type: Set(new.target_type),
+        target_id: Set(new.target_id),
+        status: Set(RunStatus::Queued),
+        initiator_id: Set(new.initiator_id),
+        parent_run_id: Set(new.parent_run_id),
+        params: Set(new.params),
+        attempt: Set(0),
+        max_attempts: Set(new.max_attempts),
+        lease_owner: Set(None),
+        lease_token: Set(None),
+        heartbeat_at: Set(None),
+        queued_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        deadline_at: Set(None),
+        total_items: Set(0),
+        succeeded_items: Set(0),
+        failed_items: Set(0),
+        skipped_items: Set(0),
+        error_code: Set(None),
+        error_context: Set(None),
+        summary: Set(None),
+        updated_at: Set(now),
+    };
+    Ok(row.insert(db).await?)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<Option<runs::Model>> {
+    Ok(runs::Entity::find_by_id(id).one(db).await?)
+}
+
+/// A run of one tenant; another tenant's run is simply not found.
+pub async fn get_in_tenant(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> StoreResult<runs::Model> {
+    runs::Entity::find_by_id(id)
+        .filter(runs::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The queued or running run of a (tenant, operation, target), if any.
+pub async fn find_active(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    operation: RunOperation,
+    target_id: Uuid,
+) -> StoreResult<Option<runs::Model>> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::TenantId.eq(tenant_id))
+        .filter(runs::Column::Operation.eq(operation))
+        .filter(runs::Column::TargetId.eq(target_id))
+        .filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+        .one(db)
+        .await?)
+}
+
+/// Filters and keyset cursor of a run list (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub operation: Option<RunOperation>,
+    pub status: Option<RunStatus>,
+    pub before: Option<RunCursor>,
+}
+
+/// Position after the last run of a page: (queued_at, id) of that run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunCursor {
+    pub queued_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl RunCursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.queued_at.timestamp_micros(), self.id.simple())
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (micros, id) = text.split_once('_')?;
+        Some(Self {
+            queued_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    filter: &RunFilter,
+    limit: u64,
+) -> StoreResult<(Vec<runs::Model>, Option<RunCursor>)> {
+    let mut query = runs::Entity::find().filter(runs::Column::TenantId.eq(tenant_id));
+    if let Some(op) = filter.operation {
+        query = query.filter(runs::Column::Operation.eq(op));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(runs::Column::Status.eq(status));
+    }
+    if let Some(cursor) = filter.before {
+        query = query.filter(
+            Condition::any()
+                .add(runs::Column::QueuedAt.lt(cursor.queued_at))
+                .add(
+                    Condition::all()
+                        .add(runs::Column::QueuedAt.eq(cursor.queued_at))
+                        .add(runs::Column::Id.lt(cursor.id)),
+                ),
+        );
+    }
+    let mut rows = query
+        .order_by_desc(runs::Column::QueuedAt)
+        .order_by_desc(runs::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| RunCursor {
+            queued_at: r.queued_at,
+            id: r.id,
+        })
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// Queued and running runs of the given tenants, oldest first.
+pub async fn list_active(
+    db: &impl ConnectionTrait,
+    tenant_ids: &[Uuid],
+) -> StoreResult<Vec<runs::Model>> {
+    if tenant_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(runs::Entity::find()
+        .filter(runs::Column::TenantId.is_in(tenant_ids.iter().copied()))
+        .filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+        .order_by_asc(runs::Column::QueuedAt)
+        .limit(200)
+        .all(db)
+        .await?)
+}
+
+/// Why a claim did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRefusal {
+    /// Someone else has it, or it is already finished: nothing to do.
+    NotQueued,
+    /// The tenant already runs its fair share of the fleet: try again shortly.
+    TenantBusy,
+}
+
+/// `queued → running` for one worker, if the run is still queued and its tenant has fewer
+/// than `tenant_cap` running runs. Sets a fresh lease token, bumps the attempt and fixes the
+/// deadline at the first start.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    owner: &str,
+    lease_token: Uuid,
+    max_duration: Duration,
+    tenant_cap: u32,
+) -> StoreResult<Result<runs::Model, ClaimRefusal>> {
+    let now = Utc::now();
+    let Some(run) = get(db, run_id).await? else {
+        return Ok(Err(ClaimRefusal::NotQueued));
+    };
+    if run.status != RunStatus::Queued {
+        return Ok(Err(ClaimRefusal::NotQueued));
+    }
+    let others = Alias::new("others");
+    let running_in_tenant = Query::select()
+        .expr(Expr::col((others.clone(), runs::Column::Id)).count())
+        .from_as(runs::Entity, others.clone())
+        .and_where(Expr::col((others.clone(), runs::Column::TenantId)).eq(run.tenant_id))
+        .and_where(Expr::col((others, runs::Column::Status)).eq(RunStatus::Running.as_str()))
+        .to_owned();
+    let deadline = run.deadline_at.unwrap_or(now + max_duration);
+    let updated = runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            Expr::value(RunStatus::Running.as_str()),
+        )
+        .col_expr(runs::Column::LeaseOwner, Expr::value(owner))
+        .col_expr(runs::Column::LeaseToken, Expr::value(lease_token))
+        .col_expr(
+            runs::Column::Attempt,
+            Expr::col(runs::Column::Attempt).add(1),
+        )
+        .col_expr(runs::Column::HeartbeatAt, Expr::value(now))
+        .col_expr(
+            runs::Column::StartedAt,
+            Expr::value(run.started_at.unwrap_or(now)),
+        )
+        .col_expr(runs::Column::DeadlineAt, Expr::value(deadline))
+        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::Status.eq(RunStatus::Queued))
+        .filter(Expr::from(running_in_tenant).lt(tenant_cap as i64))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 1 {
+        return Ok(Ok(get(db, run_id).await?.ok_or(StoreError::NotFound)?));
+    }
+    let now_status = get(db, run_id).await?.map(|r| r.status);
+    Ok(Err(if now_status == Some(RunStatus::Queued) {
+        ClaimRefusal::TenantBusy
+    } else {
+        ClaimRefusal::NotQueued
+    }))
+}
+
+/// Proves the lease holder is alive. False means the lease was lost (re-queued or finished).
+pub async fn heartbeat(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    lease_token: Uuid,
+) -> StoreResult<bool> {
+    let now = Utc::now();
+    let updated = runs::Entity::update_many()
+        .col_expr(runs::Column::HeartbeatAt, Expr::value(now))
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::LeaseToken.eq(lease_token))
+        .filter(runs::Column::Status.eq(RunStatus::Running))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Item counts of a run, derived from its item rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub total: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub skipped: i64,
+}
+
+impl Counts {
+    pub fn finished(&self) -> i64 {
+        self.succeeded + self.failed + self.skipped
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StatusCount {
+    status: String,
+    n: i64,
+}
+
+pub async fn count_items(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult<Counts> {
+    let rows = run_items::Entity::find()
+        .select_only()
+        .column(run_items::Column::Status)
+        .column_as(run_items::Column::Id.count(), "n")
+        .filter(run_items::Column::RunId.eq(run_id))
+        .group_by(run_items::Column::Status)
+        .into_model::<StatusCount>()
+        .all(db)
+        .await?;
+    let mut counts = Counts::default();
+    for row in rows {
+        counts.total += row.n;
+        match row.status.parse::<RunItemStatus>() {
+            Ok(RunItemStatus::Succeeded) => counts.succeeded += row.n,
+            Ok(RunItemStatus::Failed) => counts.failed += row.n,
+            Ok(RunItemStatus::Skipped) => counts.skipped += row.n,
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// Copies the derived counts onto the Run Record (what lists and progress bars read).
+pub async fn refresh_counts(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult<Counts> {
+    let counts = count_items(db, run_id).await?;
+    runs::Entity::update_many()
+        .col_expr(runs::Column::TotalItems, Expr::value(counts.total as i32))
+        .col_expr(
+            runs::Column::SucceededItems,
+            Expr::value(counts.succeeded as i32),
+        )
+        .col_expr(runs::Column::FailedItems, Expr::value(counts.failed as i32))
+        .col_expr(
+            runs::Column::SkippedItems,
+            Expr::value(counts.skipped as i32),
+        )
+        .col_expr(runs::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(runs::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(counts)
+}
+
+/// The terminal outcome written by [`finish`].
+#[derive(Debug, Clone)]
+pub struct Terminal {
+    pub status: RunStatus,
+    pub error_code: Option<String>,
+    pub error_context: Option<Json>,
+    pub summary: String,
+}
+
+/// Terminal compare-and-set: only the lease holder of a running run (or, with
+/// `lease_token = None`, whoever finds it still queued/running — the reaper) may finish it.
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    lease_token: Option<Uuid>,
+    terminal: &Terminal,
+) -> StoreResult<bool> {
+    let counts = count_items(db, run_id).await?;
+    let now = Utc::now();
+    let mut update = runs::Entity::update_many()
+        .col_expr(runs::Column::Status, Expr::value(terminal.status.as_str()))
+        .col_expr(runs::Column::FinishedAt, Expr::value(now))
+        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
+        .col_expr(runs::Column::TotalItems, Expr::value(counts.total as i32))
+        .col_expr(
+            runs::Column::SucceededItems,
+            Expr::value(counts.succeeded as i32),
+        )
+        .col_expr(runs::Column::FailedItems, Expr::value(counts.failed as i32))
+        .col_expr(
+            runs::Column::SkippedItems,
+            Expr::value(counts.skipped as i32),
+        )
+        .col_expr(
+            runs::Column::ErrorCode,
+            Expr::value(terminal.error_code.clone()),
+        )
+        .col_expr(
+            runs::Column::ErrorContext,
+            Expr::value(terminal.error_context.clone()),
+        )
+        .col_expr(runs::Column::Summary, Expr::value(terminal.summary.clone()))
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(runs::Column::Id.eq(run_id));
+    update = match lease_token {
+        Some(token) => update
+            .filter(runs::Column::Status.eq(RunStatus::Running))
+            .filter(runs::Column::LeaseToken.eq(token)),
+        None => update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running])),
+    };
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Hands a running run back to the queue (its worker died or shut down), guarded by the
+/// lease it had.
+pub async fn requeue(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    lease_token: Uuid,
+) -> StoreResult<bool> {
+    let now = Utc::now();
+    let updated = runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            Expr::value(RunStatus::Queued.as_str()),
+        )
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(runs::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::Status.eq(RunStatus::Running))
+        .filter(runs::Column::LeaseToken.eq(lease_token))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Marks a queued run as just (re-)pushed so the sweeper leaves it alone for a while.
+pub async fn touch(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult<()> {
+    runs::Entity::update_many()
+        .col_expr(runs::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(runs::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Running runs past their deadline.
+pub async fn overdue(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<runs::Model>> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.eq(RunStatus::Running))
+        .filter(runs::Column::DeadlineAt.lt(now))
+        .limit(100)
+        .all(db)
+        .await?)
+}
+
+/// Running runs whose worker stopped proving it is alive.
+pub async fn stale(
+    db: &impl ConnectionTrait,
+    heartbeat_before: DateTime<Utc>,
+) -> StoreResult<Vec<runs::Model>> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.eq(RunStatus::Running))
+        .filter(runs::Column::HeartbeatAt.lt(heartbeat_before))
+        .limit(100)
+        .all(db)
+        .await?)
+}
+
+/// Queued runs not touched since `before` (candidates for a re-push).
+pub async fn waiting(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> StoreResult<Vec<runs::Model>> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.eq(RunStatus::Queued))
+        .filter(runs::Column::UpdatedAt.lt(before))
+        .order_by_asc(runs::Column::QueuedAt)
+        .limit(500)
+        .all(db)
+        .await?)
+}
+
+pub async fn count_queued(db: &impl ConnectionTrait) -> StoreResult<u64> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.eq(RunStatus::Queued))
+        .count(db)
+        .await?)
+}
+
+// ---- items ----
+
+/// One item a run will act on, registered before work starts so progress has a total.
+#[derive(Debug, Clone)]
+pub struct PlannedItem {
+    pub item_key: String,
+    pub policy_type: String,
+    pub display_name: String,
+    pub source_ref: Option<Uuid>,
+}
+
+/// Registers items as `pending`; items already present (a resumed run) are left untouched.
+pub async fn plan_items(
+    db: &impl ConnectionTrait,
+    run: &runs::Model,
+    items: &[PlannedItem],
+) -> StoreResult<()> {
+    let now = Utc::now();
+    for chunk in items.chunks(200) {
+        let rows = chunk.iter().map(|item| run_items::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            run_id: Set(run.id),
+            tenant_id: Set(run.tenant_id),
+            item_key: Set(item.item_key.clone()),
+            policy_type: Set(item.policy_type.clone()),
+            display_name: Set(item.display_name.clone()),
+            source_ref: Set(item.source_ref),
+            status: Set(RunItemStatus::Pending),
+            action: Set(None),
+            error_code: Set(None),
+            error_message: Set(None),
+            diff: Set(None),
+            result_graph_id: Set(None),
+            write_intent: Set(None),
+            attempts: Set(0),
+            started_at: Set(None),
+            finished_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        run_items::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([run_items::Column::RunId, run_items::Column::ItemKey])
+            .exec(db)
+            .await?;
+    }
+    refresh_counts(db, run.id).await?;
+    Ok(())
+}
+
+/// The result of acting on one item.
+#[derive(Debug, Clone)]
+pub struct ItemResult {
+    pub item_key: String,
+    pub policy_type: String,
+    pub display_name: String,
+    pub source_ref: Option<Uuid>,
+    pub status: RunItemStatus,
+    pub action: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub diff: Option<Json>,
+    pub result_graph_id: Option<String>,
+}
+
+/// Upserts an item's result (by `(run_id, item_key)`) and refreshes the run's counts.
+pub async fn record_item(
+    db: &impl ConnectionTrait,
+    run: &runs::Model,
+    result: ItemResult,
+) -> StoreResult<Counts> {
+    let now = Utc::now();
+    let row = run_items::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        run_id: Set(run.id),
+        tenant_id: Set(run.tenant_id),
+        item_key: Set(result.item_key),
+        policy_type: Set(result.policy_type),
+        display_name: Set(result.display_name),
+        source_ref: Set(result.source_ref),
+        status: Set(result.status),
+        action: Set(result.action),
+        error_code: Set(result.error_code),
+        error_message: Set(result.error_message),
+        diff: Set(result.diff),
+        result_graph_id: Set(result.result_graph_id),
+        write_intent: Set(None),
+        attempts: Set(1),
+        started_at: Set(Some(now)),
+        finished_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    run_items::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([run_items::Column::RunId, run_items::Column::ItemKey])
+                .update_columns([
+                    run_items::Column::Status,
+                    run_items::Column::Action,
+                    run_items::Column::ErrorCode,
+                    run_items::Column::ErrorMessage,
+                    run_items::Column::Diff,
+                    run_items::Column::ResultGraphId,
+                    run_items::Column::FinishedAt,
+                    run_items::Column::UpdatedAt,
+                    run_items::Column::DisplayName,
+                ])
+                .value(
+                    run_items::Column::Attempts,
+                    Expr::col((run_items::Entity, run_items::Column::Attempts)).add(1),
+                )
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    refresh_counts(db, run.id).await
+}
+
+/// Records that a create is about to be sent, so a resumed run knows to look before it
+/// creates again.
+pub async fn record_write_intent(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    item_key: &str,
+    intent: Json,
+) -> StoreResult<()> {
+    run_items::Entity::update_many()
+        .col_expr(run_items::Column::WriteIntent, Expr::value(intent))
+        .col_expr(
+            run_items::Column::Status,
+            Expr::value(RunItemStatus::Running.as_str()),
+        )
+        .col_expr(run_items::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(run_items::Column::RunId.eq(run_id))
+        .filter(run_items::Column::ItemKey.eq(item_key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Items of a run, in key order, with keyset pagination on the item key.
+pub async fn items(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    run_id: Uuid,
+    after_key: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<run_items::Model>> {
+    let mut query = run_items::Entity::find()
+        .filter(run_items::Column::TenantId.eq(tenant_id))
+        .filter(run_items::Column::RunId.eq(run_id));
+    if let Some(key) = after_key {
+        query = query.filter(run_items::Column::ItemKey.gt(key));
+    }
+    Ok(query
+        .order_by_asc(run_items::Column::ItemKey)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Every item row of a run (the executor's resume view).
+pub async fn all_items(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+) -> StoreResult<Vec<run_items::Model>> {
+    Ok(run_items::Entity::find()
+        .filter(run_items::Column::RunId.eq(run_id))
+        .order_by_asc(run_items::Column::ItemKey)
+        .all(db)
+        .await?)
+}

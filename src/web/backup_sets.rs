@@ -1,0 +1,221 @@
+//! Backup sets: create (optionally capturing right away), capture/sync, list, read, items.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use entity::enums::{Role, RunOperation};
+use entity::{backup_items, backup_sets};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::TenantAccess;
+use super::error::ApiError;
+use super::extract::{self, Path, Query, page_limit};
+use super::runs::started_response;
+use super::snapshots::{PageQuery, policy_types};
+use crate::runs::start::{StartRequest, Started};
+use crate::store::{StoreError, content};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tenants/{tenant}/backup-sets", get(list).post(create))
+        .route("/tenants/{tenant}/backup-sets/{id}", get(detail))
+        .route("/tenants/{tenant}/backup-sets/{id}/items", get(items))
+        .route("/tenants/{tenant}/backup-sets/{id}/capture", post(capture))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    description: Option<String>,
+    policy_types: Option<Vec<String>>,
+    #[serde(default)]
+    capture: bool,
+}
+
+fn set_json(s: &backup_sets::Model) -> Value {
+    json!({
+        "id": s.id,
+        "tenant_id": s.tenant_id,
+        "name": s.name,
+        "description": s.description,
+        "policy_types": s.policy_types,
+        "created_by": s.created_by,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "last_captured_at": s.last_captured_at,
+    })
+}
+
+fn item_json(i: &backup_items::Model, with_payload: bool) -> Value {
+    let mut v = json!({
+        "id": i.id,
+        "policy_type": i.policy_type,
+        "source_id": i.source_id,
+        "display_name": i.display_name,
+        "version": i.version,
+        "is_latest": i.is_latest,
+        "missing_since": i.missing_since,
+        "content_hash": i.content_hash,
+        "captured_at": i.captured_at,
+    });
+    if with_payload {
+        v["payload"] = i.payload.clone();
+        v["assignments"] = i.assignments.clone();
+    }
+    v
+}
+
+async fn start_capture(
+    state: &AppState,
+    access: &TenantAccess,
+    set: &backup_sets::Model,
+) -> Result<Started, ApiError> {
+    Ok(state
+        .orchestrator
+        .start(StartRequest {
+            tenant_id: access.tenant_id(),
+            operation: RunOperation::BackupSetCapture,
+            target_type: "backup_set",
+            target_id: set.id,
+            initiator_id: access.user.id(),
+            parent_run_id: None,
+            params: json!({"backup_set_id": set.id}),
+        })
+        .await?)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::Json(body): extract::Json<CreateBody>,
+) -> Result<Response, ApiError> {
+    access.require(Role::Operator)?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::Validation(
+            "name: must be 1 to 200 characters".into(),
+        ));
+    }
+    let description = body
+        .description
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 2000)
+    {
+        return Err(ApiError::Validation(
+            "description: at most 2000 characters".into(),
+        ));
+    }
+    let types = policy_types(body.policy_types)?;
+    let set = content::create_backup_set(
+        &state.services().db,
+        content::NewBackupSet {
+            tenant_id: access.tenant_id(),
+            name: name.to_string(),
+            description,
+            policy_types: types,
+            created_by: access.user.id(),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict { .. } => {
+            ApiError::Conflict(format!("a backup set named {name:?} already exists"))
+        }
+        other => other.into(),
+    })?;
+    let started = if body.capture {
+        Some(start_capture(&state, &access, &set).await?)
+    } else {
+        None
+    };
+    let body = json!({
+        "backup_set": set_json(&set),
+        "run": started.as_ref().map(|s| state.orchestrator.view(&s.run)),
+        "deduplicated": started.as_ref().is_some_and(|s| s.deduplicated),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn capture(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> Result<Response, ApiError> {
+    access.require(Role::Operator)?;
+    let set = content::backup_set(&state.services().db, access.tenant_id(), id).await?;
+    let started = start_capture(&state, &access, &set).await?;
+    Ok(started_response(&state, &started))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = page_limit(q.limit);
+    let rows =
+        content::backup_sets(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|s| s.id))
+        .flatten();
+    Ok(Json(json!({
+        "backup_sets": rows.iter().map(set_json).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> Result<Json<Value>, ApiError> {
+    let set = content::backup_set(&state.services().db, access.tenant_id(), id).await?;
+    Ok(Json(json!({"backup_set": set_json(&set)})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ItemsQuery {
+    limit: Option<u64>,
+    cursor: Option<Uuid>,
+    #[serde(default)]
+    payload: bool,
+    /// Every version instead of the latest of each object.
+    #[serde(default)]
+    all_versions: bool,
+}
+
+async fn items(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+    Query(q): Query<ItemsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let db = &state.services().db;
+    let set = content::backup_set(db, access.tenant_id(), id).await?;
+    let limit = page_limit(q.limit);
+    let rows = content::backup_items(
+        db,
+        access.tenant_id(),
+        set.id,
+        !q.all_versions,
+        q.cursor,
+        limit,
+    )
+    .await?;
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|i| i.id))
+        .flatten();
+    Ok(Json(json!({
+        "items": rows.iter().map(|i| item_json(i, q.payload)).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}

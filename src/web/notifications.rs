@@ -1,0 +1,106 @@
+//! The caller's notifications (list, mark read) and a tenant's audit trail.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use entity::enums::Role;
+use entity::notifications;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::{CurrentUser, TenantAccess};
+use super::error::ApiError;
+use super::extract::{Path, Query, page_limit};
+use crate::store::activity;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/notifications", get(list))
+        .route("/notifications/{id}/read", post(mark_read))
+        .route("/tenants/{tenant}/audit-events", get(audit_events))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    unread: bool,
+    limit: Option<u64>,
+    cursor: Option<Uuid>,
+}
+
+fn notification_json(n: &notifications::Model) -> Value {
+    json!({
+        "id": n.id,
+        "tenant_id": n.tenant_id,
+        "run_id": n.run_id,
+        "kind": n.kind,
+        "title": n.title,
+        "body": n.body,
+        "created_at": n.created_at,
+        "read_at": n.read_at,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let db = &state.services().db;
+    let limit = page_limit(q.limit);
+    let rows = activity::notifications_for(db, user.id(), q.unread, q.cursor, limit).await?;
+    let unread = activity::unread_count(db, user.id()).await?;
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|n| n.id))
+        .flatten();
+    Ok(Json(json!({
+        "notifications": rows.iter().map(notification_json).collect::<Vec<_>>(),
+        "unread": unread,
+        "next_cursor": next,
+    })))
+}
+
+async fn mark_read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    let n = activity::mark_read(&state.services().db, user.id(), id).await?;
+    Ok(Json(json!({"notification": notification_json(&n)})))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    limit: Option<u64>,
+    cursor: Option<Uuid>,
+}
+
+async fn audit_events(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Role::Viewer)?;
+    let limit = page_limit(q.limit);
+    let rows =
+        activity::audit_events(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|e| e.id))
+        .flatten();
+    let events: Vec<Value> = rows
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "actor_id": e.actor_id,
+                "action": e.action,
+                "run_id": e.run_id,
+                "details": e.details,
+                "created_at": e.created_at,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"audit_events": events, "next_cursor": next})))
+}

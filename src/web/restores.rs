@@ -1,0 +1,198 @@
+//! Restores: start a preview or a live restore from a backup set or snapshot, and re-run a
+//! finished restore. Live writes need the admin role and a confirmation naming the tenant.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use entity::enums::{Role, RunItemStatus, RunOperation};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::{TenantAccess, member_access};
+use super::error::ApiError;
+use super::extract::{self, Path};
+use super::runs::started_response;
+use crate::runs::start::StartRequest;
+use crate::store::{StoreError, content, runs as run_store};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tenants/{tenant}/restores", post(start_restore))
+        .route("/tenants/{tenant}/runs/{run}/rerun", post(rerun))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceRef {
+    backup_set_id: Option<Uuid>,
+    snapshot_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    Preview,
+    Live,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestoreBody {
+    source: SourceRef,
+    item_ids: Option<Vec<Uuid>>,
+    mode: Mode,
+    confirm: Option<String>,
+}
+
+/// A live write names the tenant it writes to, exactly as it is called.
+fn check_confirmation(access: &TenantAccess, confirm: Option<&str>) -> Result<(), ApiError> {
+    match confirm.map(str::trim) {
+        Some(c) if c == access.tenant.name => Ok(()),
+        Some(_) => Err(ApiError::Validation(format!(
+            "confirm: type the tenant's name exactly ({:?}) to confirm a live restore",
+            access.tenant.name
+        ))),
+        None => Err(ApiError::Validation(format!(
+            "confirm: a live restore needs \"confirm\": {:?}",
+            access.tenant.name
+        ))),
+    }
+}
+
+async fn start_restore(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::Json(body): extract::Json<RestoreBody>,
+) -> Result<Response, ApiError> {
+    let operation = match body.mode {
+        Mode::Preview => {
+            access.require(Role::Operator)?;
+            RunOperation::RestorePreview
+        }
+        Mode::Live => {
+            access.require(Role::Admin)?;
+            check_confirmation(&access, body.confirm.as_deref())?;
+            RunOperation::Restore
+        }
+    };
+    let db = &state.services().db;
+    // The source may live in another tenant the caller belongs to (cross-tenant restore).
+    let (kind, source_id, source_tenant_id) =
+        match (body.source.backup_set_id, body.source.snapshot_id) {
+            (Some(id), None) => {
+                let found = content::find_backup_set(db, id)
+                    .await?
+                    .ok_or(ApiError::NotFound)?;
+                ("backup_set", found.id, found.tenant_id)
+            }
+            (None, Some(id)) => {
+                let found = content::find_snapshot(db, id)
+                    .await?
+                    .ok_or(ApiError::NotFound)?;
+                ("snapshot", found.id, found.tenant_id)
+            }
+            _ => {
+                return Err(ApiError::Validation(
+                    "source: give exactly one of backup_set_id or snapshot_id".into(),
+                ));
+            }
+        };
+    if source_tenant_id != access.tenant_id() {
+        member_access(&state, access.user.clone(), source_tenant_id).await?;
+    }
+    let item_ids = body.item_ids.unwrap_or_default();
+    if !item_ids.is_empty() {
+        let known = content::source_item_ids(db, kind, source_id).await?;
+        if let Some(missing) = item_ids.iter().find(|id| !known.contains(id)) {
+            return Err(ApiError::Validation(format!(
+                "item_ids: {missing} is not an item of this {}",
+                kind.replace('_', " ")
+            )));
+        }
+    }
+    let started = state
+        .orchestrator
+        .start(StartRequest {
+            tenant_id: access.tenant_id(),
+            operation,
+            target_type: kind,
+            target_id: source_id,
+            initiator_id: access.user.id(),
+            parent_run_id: None,
+            params: json!({
+                "source_kind": kind,
+                "source_id": source_id,
+                "source_tenant_id": source_tenant_id,
+                "item_ids": item_ids,
+            }),
+        })
+        .await?;
+    Ok(started_response(&state, &started))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RerunBody {
+    confirm: Option<String>,
+    #[serde(default)]
+    only_failed: bool,
+}
+
+async fn rerun(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, run_id)): Path<(String, Uuid)>,
+    extract::Json(body): extract::Json<RerunBody>,
+) -> Result<Response, ApiError> {
+    access.require(Role::Admin)?;
+    let db = &state.services().db;
+    let original = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
+    if !original.operation.is_live_restore() {
+        return Err(ApiError::Validation(format!(
+            "only restores can be re-run; this run is a {}",
+            original.operation
+        )));
+    }
+    if !original.status.is_terminal() {
+        return Err(ApiError::Conflict(
+            "the restore is still queued or running; re-run it once it has finished".into(),
+        ));
+    }
+    check_confirmation(&access, body.confirm.as_deref())?;
+    let mut params = original.params.clone();
+    params["only_failed"] = json!(body.only_failed);
+    if body.only_failed {
+        let failed: Vec<Uuid> = run_store::all_items(db, original.id)
+            .await?
+            .into_iter()
+            .filter(|i| i.status == RunItemStatus::Failed)
+            .filter_map(|i| i.source_ref)
+            .collect();
+        if failed.is_empty() {
+            return Err(ApiError::Validation(
+                "only_failed: the restore has no failed items to re-run".into(),
+            ));
+        }
+        params["item_ids"] = json!(failed);
+    }
+    let started = state
+        .orchestrator
+        .start(StartRequest {
+            tenant_id: access.tenant_id(),
+            operation: RunOperation::RestoreRerun,
+            target_type: "run",
+            target_id: original.id,
+            initiator_id: access.user.id(),
+            parent_run_id: Some(original.id),
+            params,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound,
+            other => other.into(),
+        })?;
+    Ok(started_response(&state, &started))
+}

@@ -1,0 +1,147 @@
+//! Snapshots: start a capture, list them, read one and its items.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use entity::enums::{Role, RunOperation};
+use entity::{snapshot_items, snapshots};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::TenantAccess;
+use super::error::ApiError;
+use super::extract::{self, Path, Query, page_limit};
+use super::runs::started_response;
+use crate::graph::registry;
+use crate::runs::start::StartRequest;
+use crate::store::content;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tenants/{tenant}/snapshots", get(list).post(start_capture))
+        .route("/tenants/{tenant}/snapshots/{id}", get(detail))
+        .route("/tenants/{tenant}/snapshots/{id}/items", get(items))
+}
+
+/// Validated policy-type keys; `None` or an empty list means every supported type.
+pub fn policy_types(input: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+    let names = input.unwrap_or_default();
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let contracts = registry::parse_types(&names)
+        .map_err(|e| ApiError::Validation(format!("policy_types: {e}")))?;
+    Ok(contracts.iter().map(|c| c.key.to_string()).collect())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaptureBody {
+    policy_types: Option<Vec<String>>,
+}
+
+async fn start_capture(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::OptionalJson(body): extract::OptionalJson<CaptureBody>,
+) -> Result<Response, ApiError> {
+    access.require(Role::Operator)?;
+    let body = body.unwrap_or(CaptureBody { policy_types: None });
+    let types = policy_types(body.policy_types)?;
+    let started = state
+        .orchestrator
+        .start(StartRequest {
+            tenant_id: access.tenant_id(),
+            operation: RunOperation::CaptureSnapshot,
+            target_type: "tenant",
+            target_id: access.tenant_id(),
+            initiator_id: access.user.id(),
+            parent_run_id: None,
+            params: json!({"policy_types": types}),
+        })
+        .await?;
+    Ok(started_response(&state, &started))
+}
+
+fn snapshot_json(s: &snapshots::Model) -> Value {
+    json!({
+        "id": s.id,
+        "tenant_id": s.tenant_id,
+        "run_id": s.run_id,
+        "policy_types": s.policy_types,
+        "item_count": s.item_count,
+        "created_by": s.created_by,
+        "created_at": s.created_at,
+    })
+}
+
+fn snapshot_item_json(i: &snapshot_items::Model, with_payload: bool) -> Value {
+    let mut v = json!({
+        "id": i.id,
+        "policy_type": i.policy_type,
+        "source_id": i.source_id,
+        "display_name": i.display_name,
+        "content_hash": i.content_hash,
+    });
+    if with_payload {
+        v["payload"] = i.payload.clone();
+        v["assignments"] = i.assignments.clone();
+    }
+    v
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<u64>,
+    pub cursor: Option<Uuid>,
+    #[serde(default)]
+    pub payload: bool,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = page_limit(q.limit);
+    let rows =
+        content::snapshots(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|s| s.id))
+        .flatten();
+    Ok(Json(json!({
+        "snapshots": rows.iter().map(snapshot_json).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> Result<Json<Value>, ApiError> {
+    let s = content::snapshot(&state.services().db, access.tenant_id(), id).await?;
+    Ok(Json(json!({"snapshot": snapshot_json(&s)})))
+}
+
+async fn items(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let db = &state.services().db;
+    let s = content::snapshot(db, access.tenant_id(), id).await?;
+    let limit = page_limit(q.limit);
+    let rows = content::snapshot_items(db, access.tenant_id(), s.id, q.cursor, limit).await?;
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|i| i.id))
+        .flatten();
+    Ok(Json(json!({
+        "items": rows.iter().map(|i| snapshot_item_json(i, q.payload)).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}

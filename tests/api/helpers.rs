@@ -1,0 +1,396 @@
+//! `spawn_app()`: a fresh database (PostgreSQL when `PV_TEST_DATABASE_URL` is set, else a
+//! SQLite file), a Redis key namespace of its own, an embedded graph-sim on port 0, the web
+//! application on port 0 and (optionally) an in-process worker — all through the product's
+//! own start-up path.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use policyvault::domain::{Email, Password, TenantName};
+use policyvault::settings::{Settings, SettingsSource};
+use policyvault::startup::{Application, Services};
+use policyvault::store::{self, accounts, tenants};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+pub use entity::enums::Role;
+
+pub fn redis_url() -> String {
+    std::env::var("PV_TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("PV_TEST_REDIS_URL is not set: run the suite with scripts/test.sh (it starts Redis)")
+    })
+}
+
+/// A fresh database for one test, dropped (PostgreSQL) or deleted (SQLite) at the end.
+pub struct TestDb {
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    file: Option<PathBuf>,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        let name = format!("pv_t_{}", Uuid::new_v4().simple());
+        match std::env::var("PV_TEST_DATABASE_URL") {
+            Ok(admin) => {
+                let db = sea_orm::Database::connect(&admin)
+                    .await
+                    .expect("admin database");
+                sea_orm::ConnectionTrait::execute_unprepared(
+                    &db,
+                    &format!("CREATE DATABASE {name}"),
+                )
+                .await
+                .expect("create test database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Self {
+                    url: format!("{base}/{name}"),
+                    admin_url: Some(admin),
+                    name,
+                    file: None,
+                }
+            }
+            Err(_) => Self::sqlite_named(name),
+        }
+    }
+
+    pub fn sqlite() -> Self {
+        Self::sqlite_named(format!("pv_t_{}", Uuid::new_v4().simple()))
+    }
+
+    fn sqlite_named(name: String) -> Self {
+        let file = std::env::temp_dir().join(format!("{name}.sqlite"));
+        Self {
+            url: format!("sqlite://{}?mode=rwc", file.display()),
+            admin_url: None,
+            name,
+            file: Some(file),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.admin_url.is_some()
+    }
+
+    pub async fn drop_db(&self) {
+        if let Some(admin) = &self.admin_url {
+            if let Ok(db) = sea_orm::Database::connect(admin).await {
+                let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                    &db,
+                    &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+                )
+                .await;
+            }
+        }
+        if let Some(file) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+    }
+}
+
+pub fn settings_for(db_url: &str, prefix: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut overrides: Vec<(String, String)> = vec![
+        ("database.url".into(), db_url.into()),
+        ("redis.url".into(), redis_url()),
+        ("redis.key_prefix".into(), prefix.into()),
+    ];
+    overrides.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::load(&SettingsSource {
+        config_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")),
+        env: Some("test".into()),
+        overrides,
+        use_process_env: false,
+    })
+    .expect("test settings")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub services: Services,
+    pub sim: graph_sim::RunningSim,
+    pub http: reqwest::Client,
+    pub db: TestDb,
+    stop: watch::Sender<bool>,
+    workers: Vec<(
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<Result<(), String>>,
+    )>,
+}
+
+#[derive(Default, Clone)]
+pub struct AppOptions {
+    /// Start an in-process worker.
+    pub worker: bool,
+    pub sim: Option<graph_sim::SimConfig>,
+    pub settings: Vec<(String, String)>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions {
+        worker: true,
+        ..AppOptions::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let db = TestDb::create().await;
+    let prefix = format!("pvt{}", &Uuid::new_v4().simple().to_string()[..10]);
+    let extra: Vec<(&str, &str)> = options
+        .settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let settings = settings_for(&db.url, &prefix, &extra);
+    let services = Services::connect(settings).await.expect("services");
+    store::migrate_up(&services.db).await.expect("migrations");
+    let sim_config = options.sim.clone().unwrap_or_else(|| graph_sim::SimConfig {
+        throttle: false,
+        ..graph_sim::SimConfig::default()
+    });
+    let sim = graph_sim::spawn(sim_config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("graph-sim");
+    let app = Application::build(services.clone()).await.expect("app");
+    let address = format!("http://{}", app.addr());
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(app.run_until(wait(stop_rx)));
+    let mut test_app = TestApp {
+        address,
+        services,
+        sim,
+        http: reqwest::Client::new(),
+        db,
+        stop,
+        workers: Vec::new(),
+    };
+    if options.worker {
+        test_app.start_worker();
+    }
+    test_app
+}
+
+async fn wait(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// A user of a test, with an API token.
+#[derive(Clone)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: Arc<SecretString>,
+}
+
+/// A tenant registered in PolicyVault and in graph-sim.
+#[derive(Clone)]
+pub struct TestTenant {
+    pub id: Uuid,
+    pub name: String,
+    pub sim_id: String,
+}
+
+impl TestApp {
+    pub fn start_worker(&mut self) {
+        let (tx, rx) = watch::channel(false);
+        let services = self.services.clone();
+        let handle = tokio::spawn(policyvault::runs::worker::run_worker(services, wait(rx)));
+        self.workers.push((tx, handle));
+    }
+
+    pub async fn stop_workers(&mut self) {
+        for (tx, handle) in self.workers.drain(..) {
+            let _ = tx.send(true);
+            let _ = handle.await;
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop_workers().await;
+        let _ = self.stop.send(true);
+        let _ = self.services.redis.delete_namespace().await;
+        self.db.drop_db().await;
+    }
+
+    pub fn sim_url(&self) -> String {
+        self.sim.base_url()
+    }
+
+    pub async fn add_user(&self, email: &str) -> TestUser {
+        let email = Email::parse(email).unwrap();
+        let pw = Password::parse(SecretString::from("correct horse battery".to_string())).unwrap();
+        let user = accounts::create_user(&self.services.db, &email, &pw)
+            .await
+            .unwrap();
+        let (_, token) = accounts::create_token(&self.services.db, &user, "test")
+            .await
+            .unwrap();
+        TestUser {
+            id: user.id,
+            email: email.to_string(),
+            token: Arc::new(token),
+        }
+    }
+
+    /// Creates an empty graph-sim tenant and registers it in PolicyVault.
+    pub async fn add_tenant(&self, name: &str) -> TestTenant {
+        let sim_id = Uuid::new_v4().to_string();
+        let client_id = Uuid::new_v4().to_string();
+        let client_secret = format!("sim-secret-{}", Uuid::new_v4().simple());
+        let response = self
+            .http
+            .put(format!("{}/_sim/tenants/{sim_id}", self.sim_url()))
+            .json(&json!({"name": name, "client_id": client_id, "client_secret": client_secret}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "sim tenant: {}",
+            response.status()
+        );
+        let tenant = tenants::create(
+            &self.services.db,
+            &self.services.secrets,
+            tenants::NewTenant {
+                name: TenantName::parse(name).unwrap(),
+                entra_tenant_id: sim_id.clone(),
+                client_id,
+                client_secret: SecretString::from(client_secret),
+                graph_base_url: self.sim_url(),
+                login_base_url: self.sim_url(),
+            },
+        )
+        .await
+        .unwrap();
+        TestTenant {
+            id: tenant.id,
+            name: name.to_string(),
+            sim_id,
+        }
+    }
+
+    pub async fn grant(&self, user: &TestUser, tenant: &TestTenant, role: Role) {
+        let t = tenants::get(&self.services.db, tenant.id).await.unwrap();
+        let u = accounts::user_by_email(&self.services.db, &Email::parse(&user.email).unwrap())
+            .await
+            .unwrap();
+        accounts::grant_membership(&self.services.db, &t, &u, role)
+            .await
+            .unwrap();
+    }
+
+    /// Loads an object into a graph-sim tenant; returns the stored object.
+    pub async fn sim_load(&self, tenant: &TestTenant, collection: &str, object: Value) -> Value {
+        let response = self
+            .http
+            .post(format!(
+                "{}/_sim/tenants/{}/objects",
+                self.sim_url(),
+                tenant.sim_id
+            ))
+            .json(&json!({"collection": collection, "object": object}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201, "sim load");
+        response.json().await.unwrap()
+    }
+
+    pub async fn sim_get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.sim_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sim_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.sim_url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sim_journal(&self, tenant: &TestTenant) -> Vec<Value> {
+        let v = self
+            .sim_get(&format!("/_sim/tenants/{}/journal", tenant.sim_id))
+            .await;
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn sim_stats(&self, tenant: &TestTenant) -> Value {
+        self.sim_get(&format!("/_sim/tenants/{}/stats", tenant.sim_id))
+            .await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.address)
+    }
+
+    pub async fn get(&self, user: &TestUser, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(user.token.expose_secret())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(user.token.expose_secret())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, user: &TestUser, path: &str) -> Value {
+        let response = self.get(user, path).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "GET {path}: {status} {body}");
+        body
+    }
+
+    /// Polls a run until it is terminal; panics with its last state after `timeout`.
+    pub async fn wait_for_terminal(
+        &self,
+        user: &TestUser,
+        tenant: Uuid,
+        run_id: &str,
+        timeout: Duration,
+    ) -> Value {
+        let started = Instant::now();
+        loop {
+            let body = self
+                .get_json(user, &format!("/tenants/{tenant}/runs/{run_id}"))
+                .await;
+            let status = body["run"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if !matches!(status.as_str(), "queued" | "running") {
+                return body["run"].clone();
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "run {run_id} still {status} after {timeout:?}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Black-box tests of PolicyVault against real Redis, PostgreSQL (or SQLite) and graph-sim.
+//! Run through `scripts/test.sh`, which starts the services and sets `PV_TEST_REDIS_URL` and
+//! `PV_TEST_DATABASE_URL`.
+
+mod helpers;
+mod store;
