@@ -58,14 +58,8 @@ fn no_tenant(id: &str) -> Response {
     )
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| {
-        err(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("invalid JSON body: {e}"),
-        )
-    })
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
 async fn list_tenants(State(sim): State<Arc<Sim>>) -> Response {
@@ -93,7 +87,7 @@ async fn put_tenant(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: B
     } else {
         match parse(&body) {
             Ok(r) => r,
-            Err(r) => return r,
+            Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e),
         }
     };
     if id.trim().is_empty() {
@@ -147,7 +141,7 @@ struct PostObject {
 async fn post_object(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: Bytes) -> Response {
     let req: PostObject = match parse(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e),
     };
     let Some(spec) = by_path(&req.collection) else {
         let known: Vec<&str> = COLLECTIONS.iter().map(|c| c.path).collect();
@@ -217,7 +211,7 @@ async fn list_faults(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Res
 async fn add_fault(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: Bytes) -> Response {
     let spec: FaultSpec = match parse(&body) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e),
     };
     if let Err(e) = spec.validate() {
         return err(StatusCode::BAD_REQUEST, "invalid_fault", e);

@@ -209,7 +209,7 @@ pub fn issue(sim: &Sim, tenant_id: &str, client_id: &str, lifetime: Duration) ->
         "iss": format!("https://sts.windows.net/{tenant_id}/"),
         "iat": now,
         "nbf": now,
-        "exp": now + lifetime.as_secs() as i64,
+        "exp": now.saturating_add(lifetime.as_secs().min(i64::MAX as u64) as i64),
         "appid": client_id,
         "tid": tenant_id,
         "idtyp": "app",
@@ -234,7 +234,10 @@ pub fn issue(sim: &Sim, tenant_id: &str, client_id: &str, lifetime: Duration) ->
         TokenInfo {
             tenant_id: tenant_id.to_string(),
             client_id: client_id.to_string(),
-            expires_at: now + lifetime,
+            // A lifetime too long to represent never expires.
+            expires_at: now
+                .checked_add(lifetime)
+                .unwrap_or(now + Duration::from_secs(100 * 365 * 24 * 3600)),
         },
     );
     token

@@ -81,6 +81,7 @@ impl SimConfig {
         } else {
             1.0
         };
-        d.div_f64(scale)
+        // Saturate rather than panic on absurd scales.
+        Duration::try_from_secs_f64(d.as_secs_f64() / scale).unwrap_or(Duration::MAX)
     }
 }

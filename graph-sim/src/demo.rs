@@ -143,7 +143,8 @@ struct GpDef {
 /// The ADMX definitions demo policies use, with their presentations.
 fn gp_catalog() -> Vec<GpDef> {
     let mut g = Gen::new("gp-catalog");
-    let rows: &[(&str, &str, &str, &[(&str, &str)])] = &[
+    type Row<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let rows: &[Row] = &[
         (
             "Allow Microsoft Edge to run in the background",
             "\\Microsoft Edge",

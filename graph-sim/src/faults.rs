@@ -73,9 +73,9 @@ impl FaultSpec {
             ));
         }
         if let Some(d) = self.duration_secs
-            && !(d.is_finite() && d >= 0.0)
+            && !(d.is_finite() && (0.0..=1e7).contains(&d))
         {
-            return Err("duration_secs must be a non-negative number".into());
+            return Err("duration_secs must be a number between 0 and 10000000".into());
         }
         Ok(())
     }
@@ -117,7 +117,8 @@ impl Faults {
             id: crate::store::new_id(),
             expires: spec
                 .duration_secs
-                .map(|s| Instant::now() + Duration::from_secs_f64(s)),
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .and_then(|d| Instant::now().checked_add(d)),
             spec,
             fired: 0,
         };
@@ -171,7 +172,7 @@ impl Faults {
                 0 => 0,
                 j => rand::thread_rng().gen_range(0..=j),
             };
-            out.delay = Duration::from_millis(l.fixed_ms.unwrap_or(0) + jitter);
+            out.delay = Duration::from_millis(l.fixed_ms.unwrap_or(0).saturating_add(jitter));
         }
         if let Some(o) = self.fire(FaultKind::Outage, method, path) {
             let ra =

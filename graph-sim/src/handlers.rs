@@ -194,7 +194,7 @@ pub fn dispatch(
         let bad = segs
             .iter()
             .take(2)
-            .last()
+            .next_back()
             .map(String::as_str)
             .unwrap_or_default();
         return not_found_segment(ctx, bad);
@@ -587,7 +587,12 @@ impl Resource<'_> {
                 Err(e) => return bad_request(self.ctx, e),
             }
         };
-        let id = stored["id"].as_str().unwrap_or_default().to_string();
+        let id = stored
+            .get("id")
+            .unwrap_or(&Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         tenant.insert(self.spec, stored.clone());
         let mut out = project(&stored, self.spec.navs, &Expand::new());
         if !self.spec.emit_type {
@@ -680,7 +685,7 @@ impl Resource<'_> {
             return r;
         }
         if let Some(v) = patch.get(self.spec.key)
-            && !v.as_str().is_some_and(|s| !s.trim().is_empty())
+            && v.as_str().is_none_or(|s| s.trim().is_empty())
         {
             return bad_request(
                 self.ctx,
@@ -831,10 +836,10 @@ impl Resource<'_> {
             }
             if bare.to_ascii_lowercase().contains("group")
                 && bare != "scopeTagGroupAssignmentTarget"
-                && !target
+                && target
                     .get("groupId")
                     .and_then(Value::as_str)
-                    .is_some_and(|g| !g.is_empty())
+                    .is_none_or(str::is_empty)
             {
                 return Err(bad_request(
                     self.ctx,
@@ -1160,7 +1165,12 @@ impl Resource<'_> {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
             .unwrap_or_default();
-        let canonical_id = obj["id"].as_str().unwrap_or(id).to_string();
+        let canonical_id = obj
+            .get("id")
+            .unwrap_or(&Value::Null)
+            .as_str()
+            .unwrap_or(id)
+            .to_string();
         let base_ctx = format!("{}('{canonical_id}')/{}", self.spec.path, nav.name);
         // `$expand` applies to the last segment: check it here unless a nested navigation
         // below an item is addressed (`nested` checks it there).
@@ -1200,8 +1210,8 @@ impl Resource<'_> {
                 };
                 let new_id = new["id"].as_str().unwrap_or_default().to_string();
                 if items.iter().any(|a| {
-                    a["id"]
-                        .as_str()
+                    a.get("id")
+                        .and_then(Value::as_str)
                         .is_some_and(|x| x.eq_ignore_ascii_case(&new_id))
                 }) {
                     return error(
@@ -1255,7 +1265,8 @@ impl Resource<'_> {
             ([], _) => method_not_allowed(self.ctx, self.method, self.path),
             ([sub_id, rest @ ..], method) => {
                 let Some(item) = items.iter().find(|m| {
-                    m["id"]
+                    m.get("id")
+                        .unwrap_or(&Value::Null)
                         .as_str()
                         .is_some_and(|x| x.eq_ignore_ascii_case(sub_id))
                 }) else {
@@ -1358,10 +1369,12 @@ impl Resource<'_> {
             None => self.page(items.iter().collect(), Paging::Large, context, |m| {
                 project(m, nav.children, &expand)
             }),
-            Some(id) => match items
-                .iter()
-                .find(|m| m["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
-            {
+            Some(id) => match items.iter().find(|m| {
+                m.get("id")
+                    .unwrap_or(&Value::Null)
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(id))
+            }) {
                 Some(m) => {
                     let mut out = project(m, nav.children, &expand);
                     out.insert(
@@ -1506,7 +1519,12 @@ fn templates(
         catalog
             .templates
             .iter()
-            .find(|t| t["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
+            .find(|t| {
+                t.get("id")
+                    .unwrap_or(&Value::Null)
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(id))
+            })
             .cloned()
     };
     let intents =
@@ -1557,12 +1575,18 @@ fn templates(
                 "@odata.type".into(),
                 json!("#microsoft.graph.deviceManagementIntent"),
             );
-            intent.insert("displayName".into(), b["displayName"].clone());
+            intent.insert(
+                "displayName".into(),
+                b.get("displayName").unwrap_or(&Value::Null).clone(),
+            );
             intent.insert(
                 "description".into(),
                 b.get("description").cloned().unwrap_or(json!("")),
             );
-            intent.insert("templateId".into(), template["id"].clone());
+            intent.insert(
+                "templateId".into(),
+                template.get("id").unwrap_or(&Value::Null).clone(),
+            );
             if let Some(tags) = b.get("roleScopeTagIds") {
                 intent.insert("roleScopeTagIds".into(), tags.clone());
             }
@@ -1619,7 +1643,11 @@ fn definitions(
                 .values()
                 .filter_map(Value::as_object)
                 .collect();
-            defs.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+            defs.sort_by(|a, b| {
+                a.get("id")
+                    .and_then(Value::as_str)
+                    .cmp(&b.get("id").and_then(Value::as_str))
+            });
             r.page(
                 defs,
                 Paging::Large,

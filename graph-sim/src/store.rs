@@ -462,10 +462,9 @@ fn as_items(v: Value) -> Result<Vec<Map<String, Value>>, String> {
 }
 
 fn with_id(mut m: Map<String, Value>) -> Map<String, Value> {
-    if !m
-        .get("id")
+    if m.get("id")
         .and_then(Value::as_str)
-        .is_some_and(|s| !s.is_empty())
+        .is_none_or(str::is_empty)
     {
         m.insert("id".into(), Value::String(new_id()));
     }

@@ -29,7 +29,10 @@ impl Window {
     }
 
     fn remaining(&self, now: Instant, len: Duration) -> Duration {
-        (self.start + len).saturating_duration_since(now)
+        match self.start.checked_add(len) {
+            Some(end) => end.saturating_duration_since(now),
+            None => Duration::MAX,
+        }
     }
 }
 

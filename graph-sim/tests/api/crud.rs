@@ -464,3 +464,82 @@ async fn admin_template_definition_values_update_in_place() {
         .await;
     assert_graph_error(&bad, 400, "BadRequest");
 }
+
+#[tokio::test]
+async fn garbage_input_gets_client_errors_never_a_crash() {
+    let s = spawn_demo().await;
+    let (t, tok) = s.demo_token("contoso").await;
+    let id = t["id"].as_str().unwrap();
+    let paths = [
+        "/beta/deviceManagement/configurationPolicies?$filter=(((",
+        "/beta/deviceManagement/configurationPolicies?$filter=name%20eq%20'%E2%82",
+        "/beta/deviceManagement/configurationPolicies?$expand=settings(",
+        "/beta/deviceManagement/configurationPolicies?$expand=)(",
+        "/beta/deviceManagement/configurationPolicies?$top=99999999999999999999999",
+        "/beta/deviceManagement/configurationPolicies?$skip=-1",
+        "/beta/deviceManagement/configurationPolicies?$orderby=",
+        "/beta/deviceManagement/configurationPolicies?%",
+        "/beta/deviceManagement/configurationPolicies('",
+        "/beta/deviceManagement/configurationPolicies()/settings/x/y/z",
+        "/beta/deviceManagement/deviceCompliancePolicies/x/microsoft.graph.nothing/assign",
+        "/beta/%FF%FE/deviceManagement",
+        "/beta//deviceManagement//configurationPolicies",
+        "/beta/$batch",
+    ];
+    for p in paths {
+        let r = s.get(&tok, p).await;
+        assert!(
+            r.status.is_client_error() || r.status.is_success(),
+            "{p}: {}",
+            r.status
+        );
+    }
+    let bodies = [
+        (
+            "/beta/$batch",
+            json!({"requests": [{"id": {}, "method": 5, "url": []}]}),
+        ),
+        ("/beta/$batch", json!({"requests": "x"})),
+        (
+            "/beta/deviceManagement/configurationPolicies",
+            json!({"name": 5}),
+        ),
+        (
+            "/beta/deviceManagement/configurationPolicies",
+            json!({"name": "x", "settings": 5}),
+        ),
+        (
+            "/beta/deviceManagement/configurationPolicies",
+            json!({"name": "x", "settings": [1, 2]}),
+        ),
+        (
+            "/beta/deviceManagement/groupPolicyConfigurations",
+            json!({"displayName": "x", "definitionValues": [{"definition@odata.bind": 5}]}),
+        ),
+        (
+            "/beta/deviceManagement/deviceCompliancePolicies",
+            json!({"@odata.type": 7, "displayName": "x"}),
+        ),
+    ];
+    for (p, b) in bodies {
+        let r = s.post(&tok, p, b.clone()).await;
+        assert!(r.status.is_client_error(), "{p} {b}: {}", r.status);
+    }
+    for f in [
+        json!({"kind": "latency", "fixed_ms": u64::MAX, "jitter_ms": u64::MAX, "count": 0}),
+        json!({"kind": "outage", "duration_secs": 1e300}),
+    ] {
+        let r = s
+            .admin(Method::POST, &format!("/_sim/tenants/{id}/faults"), Some(f))
+            .await;
+        assert!(r.status.is_success() || r.status.is_client_error());
+    }
+    s.admin(Method::DELETE, &format!("/_sim/tenants/{id}/faults"), None)
+        .await;
+    assert_eq!(
+        s.get(&tok, "/beta/deviceManagement/configurationPolicies")
+            .await
+            .status,
+        200
+    );
+}

@@ -7,7 +7,7 @@ use crate::helpers::*;
 fn config(requests: u32, writes: u32, omit: bool) -> SimConfig {
     SimConfig {
         demo: true,
-        time_scale: 20.0, // 20 s window → 1 s
+        time_scale: 10.0, // 20 s window → 2 s
         omit_retry_after: omit,
         quotas: Quotas {
             requests_per_window: requests,
@@ -35,7 +35,7 @@ async fn admits_the_quota_per_window_then_429_with_retry_after() {
     }
     let elapsed = started.elapsed();
     assert!(
-        elapsed < Duration::from_millis(900),
+        elapsed < Duration::from_millis(1800),
         "the burst must fit in one window ({elapsed:?})"
     );
     assert!((9..=11).contains(&admitted), "admitted {admitted}");
@@ -43,9 +43,9 @@ async fn admits_the_quota_per_window_then_429_with_retry_after() {
     for r in &throttled {
         assert_graph_error(r, 429, "TooManyRequests");
         let ra: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
-        assert_eq!(
-            ra, 1,
-            "Retry-After is the scaled remaining window, rounded up"
+        assert!(
+            (1..=2).contains(&ra),
+            "Retry-After: the scaled remaining window, rounded up: {ra}"
         );
     }
     let stats = s.stats(t["id"].as_str().unwrap()).await;
@@ -55,7 +55,7 @@ async fn admits_the_quota_per_window_then_429_with_retry_after() {
     );
     assert_eq!(stats["requests"], 25);
     // After the window, requests are admitted again.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
         s.get(&tok, "/beta/deviceManagement/roleScopeTags")
             .await

@@ -1,0 +1,218 @@
+//! The orchestration protocol end to end: de-duplicated starts, the sweeper, authorization
+//! re-checks at execution time, timeouts, notifications.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{AppOptions, Role, spawn_app, spawn_app_with};
+
+const TERMINAL_WAIT: Duration = Duration::from_secs(60);
+
+fn no_worker() -> AppOptions {
+    AppOptions {
+        worker: false,
+        ..AppOptions::default()
+    }
+}
+
+async fn load_some_policies(app: &crate::helpers::TestApp, tenant: &crate::helpers::TestTenant, n: usize) {
+    for i in 0..n {
+        app.sim_load(
+            tenant,
+            "deviceManagement/deviceConfigurations",
+            json!({
+                "@odata.type": "#microsoft.graph.windows10GeneralConfiguration",
+                "displayName": format!("Policy {i}"),
+                "passwordRequired": i % 2 == 0,
+            }),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_identical_starts_make_exactly_one_run() {
+    let mut app = spawn_app_with(no_worker()).await;
+    let tenant = app.add_tenant("Contoso").await;
+    let user = app.add_user("op@example.com").await;
+    app.grant(&user, &tenant, Role::Operator).await;
+    load_some_policies(&app, &tenant, 3).await;
+    let path = format!("/tenants/{}/snapshots", tenant.id);
+
+    let answers = join_all((0..200).map(|_| app.post(&user, &path, json!({})))).await;
+    let mut ids = std::collections::HashSet::new();
+    let mut created = 0;
+    for response in answers {
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert!(status == 202 || status == 200, "{status} {body}");
+        if status == 202 {
+            created += 1;
+            assert_eq!(body["deduplicated"], false);
+        } else {
+            assert_eq!(body["deduplicated"], true);
+        }
+        ids.insert(body["run"]["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "every answer names the same run");
+    assert_eq!(created, 1, "exactly one start created a run");
+    let runs = app.get_json(&user, &format!("/tenants/{}/runs", tenant.id)).await;
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1);
+
+    app.start_worker();
+    let run_id = ids.into_iter().next().unwrap();
+    let run = app.wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+
+    let again = app.post(&user, &path, json!({})).await;
+    assert_eq!(again.status().as_u16(), 202, "a start after the terminal state is new");
+    let again: Value = again.json().await.unwrap();
+    assert_ne!(again["run"]["id"].as_str().unwrap(), run_id);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn flushed_redis_neither_duplicates_nor_loses_a_queued_run() {
+    let mut app = spawn_app_with(no_worker()).await;
+    let tenant = app.add_tenant("Fabrikam").await;
+    let user = app.add_user("op@example.com").await;
+    app.grant(&user, &tenant, Role::Operator).await;
+    load_some_policies(&app, &tenant, 2).await;
+    let path = format!("/tenants/{}/snapshots", tenant.id);
+
+    let first: Value = app.post(&user, &path, json!({})).await.json().await.unwrap();
+    let run_id = first["run"]["id"].as_str().unwrap().to_string();
+    // Redis loses everything of ours: the dedupe key and the queued job.
+    app.services.redis.delete_namespace().await.unwrap();
+
+    let duplicate = app.post(&user, &path, json!({})).await;
+    assert_eq!(duplicate.status().as_u16(), 200);
+    let duplicate: Value = duplicate.json().await.unwrap();
+    assert_eq!(duplicate["deduplicated"], true);
+    assert_eq!(duplicate["run"]["id"].as_str().unwrap(), run_id);
+
+    // The job is gone; the sweeper must notice and push it again.
+    app.services.redis.delete_namespace().await.unwrap();
+    app.start_worker();
+    let run = app.wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["total"], 2);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn revoked_membership_fails_the_run_without_touching_graph() {
+    let mut app = spawn_app_with(no_worker()).await;
+    let tenant = app.add_tenant("Northwind").await;
+    let user = app.add_user("op@example.com").await;
+    app.grant(&user, &tenant, Role::Operator).await;
+    load_some_policies(&app, &tenant, 2).await;
+
+    let started: Value = app
+        .post(&user, &format!("/tenants/{}/snapshots", tenant.id), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run_id = started["run"]["id"].as_str().unwrap().to_string();
+    policyvault::store::accounts::revoke_membership(&app.services.db, tenant.id, user.id)
+        .await
+        .unwrap();
+    let requests_before = app.sim_stats(&tenant).await["requests"].as_u64().unwrap();
+    app.start_worker();
+
+    // The user can no longer read the run through the API; read it from the database.
+    let run = wait_terminal_in_db(&app, &run_id).await;
+    assert_eq!(run.status, entity::enums::RunStatus::Failed);
+    assert_eq!(run.error_code.as_deref(), Some("authorization_revoked"));
+    assert!(run.summary.as_deref().unwrap_or_default().contains("no longer"));
+    let requests_after = app.sim_stats(&tenant).await["requests"].as_u64().unwrap();
+    assert_eq!(requests_before, requests_after, "graph-sim saw a request from a revoked run");
+    app.shutdown().await;
+}
+
+pub async fn wait_terminal_in_db(app: &crate::helpers::TestApp, run_id: &str) -> entity::runs::Model {
+    let id = uuid::Uuid::parse_str(run_id).unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let run = policyvault::store::runs::get(&app.services.db, id).await.unwrap().unwrap();
+        if run.status.is_terminal() {
+            return run;
+        }
+        assert!(started.elapsed() < TERMINAL_WAIT, "run still {}", run.status);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_hung_run_fails_timed_out_within_its_maximum_duration() {
+    let app = spawn_app_with(AppOptions {
+        worker: true,
+        settings: vec![("runs.max_duration_secs".into(), "3".into())],
+        ..AppOptions::default()
+    })
+    .await;
+    let tenant = app.add_tenant("Hung").await;
+    let user = app.add_user("op@example.com").await;
+    app.grant(&user, &tenant, Role::Operator).await;
+    load_some_policies(&app, &tenant, 1).await;
+    // Every Graph answer now takes a minute: the worker hangs on it.
+    let fault = app
+        .sim_post(
+            &format!("/_sim/tenants/{}/faults", tenant.sim_id),
+            json!({"kind": "latency", "fixed_ms": 60_000, "jitter_ms": 0}),
+        )
+        .await;
+    assert!(fault.status().is_success());
+
+    let started = std::time::Instant::now();
+    let body: Value = app
+        .post(&user, &format!("/tenants/{}/snapshots", tenant.id), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run_id = body["run"]["id"].as_str().unwrap().to_string();
+    let run = app.wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT).await;
+    assert_eq!(run["status"], "failed");
+    assert_eq!(run["error_code"], "timed_out");
+    assert!(run["summary"].as_str().unwrap().contains("maximum duration"), "{run}");
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_initiator_is_notified_of_every_transition() {
+    let app = spawn_app().await;
+    let tenant = app.add_tenant("Notified").await;
+    let user = app.add_user("op@example.com").await;
+    app.grant(&user, &tenant, Role::Operator).await;
+    load_some_policies(&app, &tenant, 2).await;
+
+    let body: Value = app
+        .post(&user, &format!("/tenants/{}/snapshots", tenant.id), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run_id = body["run"]["id"].as_str().unwrap().to_string();
+    let run = app.wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT).await;
+    assert_eq!(run["status"], "succeeded");
+    assert!(run["summary"].as_str().unwrap().contains("2 of 2"), "{run}");
+
+    let notes = app.get_json(&user, "/notifications").await;
+    let kinds: Vec<&str> = notes["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["run_id"] == run_id.as_str())
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["queued", "running", "succeeded"] {
+        assert!(kinds.contains(&kind), "missing {kind} in {kinds:?}");
+    }
+    assert_eq!(notes["unread"].as_u64().unwrap(), kinds.len() as u64);
+    app.shutdown().await;
+}
