@@ -133,7 +133,9 @@ impl GraphError {
         });
         let body_request_id = parsed.as_ref().and_then(|v| {
             let inner = v.get("error")?;
-            let inner = inner.get("innerError").or_else(|| inner.get("innererror"))?;
+            let inner = inner
+                .get("innerError")
+                .or_else(|| inner.get("innererror"))?;
             inner.get("request-id").and_then(Value::as_str)
         });
         let mut e = Self::new(ErrorKind::from_status(status));
@@ -262,9 +264,8 @@ fn safe_code(code: &str) -> Option<String> {
 
 /// Request ids are GUIDs.
 fn safe_request_id(id: &str) -> Option<String> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let ok =
+        !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     ok.then(|| id.to_string())
 }
 
@@ -278,12 +279,15 @@ mod tests {
         let e = GraphError::from_response(400, None, body).with_policy_type("deviceConfigurations");
         assert_eq!(e.code(), "graph_bad_request");
         assert_eq!(e.graph_code(), Some("BadRequest"));
-        assert_eq!(
-            e.request_id(),
-            Some("0b4f6a2e-1f7c-4c2d-9a55-3e4f9d8b7c61")
-        );
+        assert_eq!(e.request_id(), Some("0b4f6a2e-1f7c-4c2d-9a55-3e4f9d8b7c61"));
         let shown = format!("{e} {e:?}");
-        for leak in ["hunter2", "eyJhbGciOi", "secret", "client_secret", "message"] {
+        for leak in [
+            "hunter2",
+            "eyJhbGciOi",
+            "secret",
+            "client_secret",
+            "message",
+        ] {
             assert!(!shown.contains(leak), "{leak} leaked: {shown}");
         }
         assert!(shown.contains("HTTP 400"));
@@ -326,7 +330,10 @@ mod tests {
         for (status, code) in cases {
             assert_eq!(ErrorKind::from_status(status).code(), code, "{status}");
         }
-        assert_eq!(GraphError::new(ErrorKind::AmbiguousWrite).code(), "ambiguous_write");
+        assert_eq!(
+            GraphError::new(ErrorKind::AmbiguousWrite).code(),
+            "ambiguous_write"
+        );
         assert!(GraphError::new(ErrorKind::AmbiguousWrite).is_ambiguous_write());
         assert_eq!(
             GraphError::new(ErrorKind::Timeout).to_string(),

@@ -64,7 +64,9 @@ impl Quota {
     }
 
     fn window_ms(&self) -> u64 {
-        u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX).max(1)
+        u64::try_from(self.window.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 }
 
@@ -223,14 +225,18 @@ impl Limiter {
         let n = n.clamp(1, limit);
         self.wait_local_block(tenant).await;
         // A write is a request too: it passes the reads limiter as well.
-        self.wait_local_rate(tenant, quota, Access::Read, reads, n.min(reads))
+        self.wait_local_rate(tenant, quota, Access::Read, reads, quota.reads, n)
             .await;
         if access == Access::Write {
-            self.wait_local_rate(tenant, quota, access, limit, n).await;
+            self.wait_local_rate(tenant, quota, access, limit, quota.writes, n)
+                .await;
         }
         if let Some(redis) = &self.inner.redis {
             loop {
-                match self.try_fleet(redis, tenant, quota, reads, writes, access, n).await {
+                match self
+                    .try_fleet(redis, tenant, quota, reads, writes, access, n)
+                    .await
+                {
                     Ok(0) => break,
                     Ok(ms) => tokio::time::sleep(with_jitter(Duration::from_millis(ms))).await,
                     Err(e) => {
@@ -261,7 +267,9 @@ impl Limiter {
             }
         }
         if let Some(redis) = &self.inner.redis {
-            let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1);
+            let ms = u64::try_from(duration.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1);
             let mut conn = redis.connection();
             let r: redis::RedisResult<i64> = self
                 .inner
@@ -310,25 +318,38 @@ impl Limiter {
         }
     }
 
-    /// Governor smoothing: this process alone never goes faster than the tenant's limit,
-    /// with a small burst.
-    async fn wait_local_rate(&self, tenant: &str, quota: &Quota, access: Access, limit: u32, n: u32) {
+    /// Governor smoothing: this process alone sends at most `limit` per window, evenly
+    /// spaced, with a burst no larger than the quota's headroom above `limit` — so even
+    /// without Redis no window of Graph's sees more than the quota from one process.
+    async fn wait_local_rate(
+        &self,
+        tenant: &str,
+        quota: &Quota,
+        access: Access,
+        limit: u32,
+        raw_quota: u32,
+        n: u32,
+    ) {
+        let burst = raw_quota.saturating_sub(limit).clamp(1, limit.max(1));
         let limiter = {
             let mut local = self.inner.local.lock().unwrap_or_else(|e| e.into_inner());
             local
                 .entry((tenant.to_string(), access, limit, quota.window_ms()))
-                .or_insert_with(|| Arc::new(governor_for(quota.window, limit)))
+                .or_insert_with(|| Arc::new(governor_for(quota.window, limit, burst)))
                 .clone()
         };
-        let Some(n) = NonZeroU32::new(n) else { return };
         let clock = DefaultClock::default();
-        loop {
-            match limiter.check_n(n) {
-                Ok(Ok(())) => return,
+        let mut remaining = n;
+        while remaining > 0 {
+            let step = remaining.min(burst);
+            let Some(cells) = NonZeroU32::new(step) else {
+                return;
+            };
+            match limiter.check_n(cells) {
+                Ok(Ok(())) => remaining -= step,
                 Ok(Err(not_until)) => {
                     tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
                 }
-                // More than the burst at once: never admissible as a unit; take what we can.
                 Err(_) => return,
             }
         }
@@ -370,11 +391,9 @@ fn blocked_key(redis: &Broker, tenant: &str) -> String {
     redis.key(&format!("quota:{tenant}:blocked"))
 }
 
-/// `limit` per `window`, evenly spaced, with a burst of a tenth of the limit (at least a
-/// full `$batch` of 20 when the limit allows it).
-fn governor_for(window: Duration, limit: u32) -> DefaultDirectRateLimiter {
+/// `limit` per `window`, evenly spaced, with `burst`.
+fn governor_for(window: Duration, limit: u32, burst: u32) -> DefaultDirectRateLimiter {
     let period = (window / limit.max(1)).max(Duration::from_nanos(1));
-    let burst = (limit / 10).max(20).min(limit).max(1);
     let quota = governor::Quota::with_period(period)
         .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN))
         .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
@@ -412,25 +431,56 @@ mod tests {
             updated_at: now,
         };
         let q = Quota::for_tenant(&t, Quota::DOCUMENTED);
-        assert_eq!(q, Quota { reads: 1000, writes: 50, window: Duration::from_secs(10) });
+        assert_eq!(
+            q,
+            Quota {
+                reads: 1000,
+                writes: 50,
+                window: Duration::from_secs(10)
+            }
+        );
         assert_eq!(q.effective(0.9), (900, 45));
         t.read_quota = Some(-5);
         assert_eq!(Quota::for_tenant(&t, Quota::DOCUMENTED).reads, 1000);
-        assert_eq!(Quota { reads: 1, writes: 1, window: Duration::from_secs(1) }.effective(0.5), (1, 1));
+        assert_eq!(
+            Quota {
+                reads: 1,
+                writes: 1,
+                window: Duration::from_secs(1)
+            }
+            .effective(0.5),
+            (1, 1)
+        );
     }
 
     #[tokio::test]
     async fn local_limiter_spaces_requests_beyond_the_burst() {
-        let limiter = Limiter::local(LimiterOptions { margin: 1.0 });
-        // 20 per 400 ms: burst of 20, then one every 20 ms.
-        let quota = Quota { reads: 20, writes: 5, window: Duration::from_millis(400) };
+        let limiter = Limiter::local(LimiterOptions { margin: 0.8 });
+        // 16 of 20 per 400 ms: a burst of 4, then one every 25 ms.
+        let quota = Quota {
+            reads: 20,
+            writes: 5,
+            window: Duration::from_millis(400),
+        };
         let start = Instant::now();
-        for _ in 0..30 {
+        for _ in 0..14 {
             limiter.acquire("t", &quota, Access::Read, 1).await;
         }
-        // 10 beyond the burst at 20 ms each.
-        assert!(start.elapsed() >= Duration::from_millis(180), "{:?}", start.elapsed());
-        assert!(limiter.total_wait() >= Duration::from_millis(150));
+        // 10 beyond the burst at 25 ms each.
+        assert!(
+            start.elapsed() >= Duration::from_millis(225),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(limiter.total_wait() >= Duration::from_millis(200));
+        // A $batch larger than the burst is admitted in steps, not refused or waved through.
+        let t = Instant::now();
+        limiter.acquire("t", &quota, Access::Read, 12).await;
+        assert!(
+            t.elapsed() >= Duration::from_millis(200),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[tokio::test]
@@ -457,7 +507,11 @@ mod tests {
             key_prefix: prefix.to_string(),
             connect_timeout_secs: 5,
         };
-        Some(Broker::connect(&settings).await.expect("Redis at PV_TEST_REDIS_URL"))
+        Some(
+            Broker::connect(&settings)
+                .await
+                .expect("Redis at PV_TEST_REDIS_URL"),
+        )
     }
 
     fn test_prefix(name: &str) -> String {
@@ -473,7 +527,11 @@ mod tests {
             return;
         };
         let cleanup = a.clone();
-        let quota = Quota { reads: 10, writes: 4, window: Duration::from_millis(1000) };
+        let quota = Quota {
+            reads: 10,
+            writes: 4,
+            window: Duration::from_millis(1000),
+        };
         let limiters = [
             Limiter::fleet(a, LimiterOptions { margin: 1.0 }),
             Limiter::fleet(b, LimiterOptions { margin: 1.0 }),
@@ -485,7 +543,11 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 let mut admitted = Vec::new();
                 for j in 0..5 {
-                    let access = if (i + j) % 4 == 0 { Access::Write } else { Access::Read };
+                    let access = if (i + j) % 4 == 0 {
+                        Access::Write
+                    } else {
+                        Access::Read
+                    };
                     limiter.acquire("tenant-1", &quota, access, 1).await;
                     admitted.push((Instant::now(), access));
                 }
@@ -501,13 +563,27 @@ mod tests {
         // Admission happens at Redis time; allow the round trip as slack on our clock.
         let span = Duration::from_millis(950);
         for (i, (t0, _)) in all.iter().enumerate() {
-            let in_window: Vec<_> = all[i..].iter().take_while(|(t, _)| *t - *t0 < span).collect();
-            assert!(in_window.len() <= 10, "{} requests within one window", in_window.len());
-            let writes = in_window.iter().filter(|(_, a)| *a == Access::Write).count();
+            let in_window: Vec<_> = all[i..]
+                .iter()
+                .take_while(|(t, _)| *t - *t0 < span)
+                .collect();
+            assert!(
+                in_window.len() <= 10,
+                "{} requests within one window",
+                in_window.len()
+            );
+            let writes = in_window
+                .iter()
+                .filter(|(_, a)| *a == Access::Write)
+                .count();
             assert!(writes <= 4, "{writes} writes within one window");
         }
         // 40 requests at 10 per second need at least three full windows.
-        assert!(start.elapsed() >= Duration::from_millis(2900), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(2900),
+            "{:?}",
+            start.elapsed()
+        );
         cleanup.delete_namespace().await.unwrap();
     }
 
@@ -520,7 +596,9 @@ mod tests {
         let cleanup = a.clone();
         let first = Limiter::fleet(a, LimiterOptions::default());
         let second = Limiter::fleet(b, LimiterOptions::default());
-        first.block_for("tenant-1", Duration::from_millis(700)).await;
+        first
+            .block_for("tenant-1", Duration::from_millis(700))
+            .await;
         assert!(second.blocked_for("tenant-1").await.is_some());
         assert!(second.blocked_for("tenant-2").await.is_none());
         let q = Quota::DOCUMENTED;

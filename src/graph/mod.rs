@@ -1,3 +1,29 @@
 //! The Graph layer: the contract registry of supported Intune policy types, the client
 //! (tokens, paging, retries) and the fleet-wide per-tenant rate limiter.
+//!
+//! - [`registry`]: one declarative entry per policy type; everything else is generic over it.
+//! - [`normalize`]: stripping, canonical hashing, masked secrets, diffs.
+//! - [`client`]: [`GraphClient`] (reads + writes) and [`ReadOnlyGraph`] (reads only).
+//! - [`limiter`]: governor per process plus a Redis-held quota per tenant.
+//! - [`token`]: client-credentials tokens, cached per tenant app.
+//! - [`error`]: [`GraphError`], a stable code and a safe message.
+
+pub mod client;
+pub mod error;
+pub mod limiter;
+pub mod normalize;
+mod payload;
 pub mod registry;
+pub mod retry;
+pub mod token;
+
+#[cfg(test)]
+mod sim_tests;
+
+pub use client::{GraphClient, GraphMetrics, GraphOptions, GraphShared, ReadOnlyGraph};
+pub use error::{ErrorKind, GraphError};
+pub use limiter::{Access, Limiter, LimiterOptions, Quota};
+pub use normalize::{FieldChange, Normalized};
+pub use registry::{Contract, UnknownPolicyType};
+pub use retry::RetryPolicy;
+pub use token::TokenCache;

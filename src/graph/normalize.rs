@@ -41,7 +41,11 @@ const ITEM_STRIP: &[&str] = &[
     "version",
 ];
 
-const REFERENCE_STRIP: &[&str] = &["createdDateTime", "lastModifiedDateTime", "modifiedDateTime"];
+const REFERENCE_STRIP: &[&str] = &[
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "modifiedDateTime",
+];
 
 const ASSIGNMENT_STRIP: &[&str] = &[
     "id",
@@ -75,7 +79,10 @@ pub struct Normalized {
 /// Normalizes a raw Graph object (as the client returns it, or from an export).
 pub fn normalize(contract: &Contract, raw: &Value) -> Normalized {
     let mut payload = strip(contract, raw);
-    let assignments = match payload.as_object_mut().and_then(|m| m.remove("assignments")) {
+    let assignments = match payload
+        .as_object_mut()
+        .and_then(|m| m.remove("assignments"))
+    {
         Some(a) => a,
         None => Value::Array(Vec::new()),
     };
@@ -117,6 +124,14 @@ pub fn strip(contract: &Contract, raw: &Value) -> Value {
     let mut out = clean_map(obj);
     for k in OBJECT_STRIP.iter().chain(contract.strip) {
         out.remove(*k);
+    }
+    if let Some(t) = contract.implicit_type
+        && out
+            .get("@odata.type")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.eq_ignore_ascii_case(t))
+    {
+        out.remove("@odata.type");
     }
     strip_subs(&mut out, contract.sub_resources);
     if let Some(a) = out.remove("assignments") {
@@ -390,7 +405,9 @@ fn diff_into(before: &Value, after: &Value, path: &mut String, out: &mut Vec<Fie
 /// Parses JSON as real exports come: UTF-8, UTF-8 with BOM, or UTF-16 (LE/BE) with BOM.
 pub fn parse_json_bytes(bytes: &[u8]) -> Result<Value, String> {
     let text = match bytes {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).map_err(|e| e.to_string())?,
+        [0xEF, 0xBB, 0xBF, rest @ ..] => {
+            String::from_utf8(rest.to_vec()).map_err(|e| e.to_string())?
+        }
         [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes)?,
         [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes)?,
         _ => String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())?,
@@ -422,6 +439,7 @@ mod tests {
             "lastModifiedDateTime": "2025-01-02T00:00:00Z",
             "settingCount": 2,
             "isAssigned": true,
+            "@odata.type": "#microsoft.graph.deviceManagementConfigurationPolicy",
             "roleScopeTagIds": ["0"],
             "roleScopeTagIds@odata.type": "#Collection(String)",
             "#microsoft.graph.assign": {"target": "x"},
@@ -454,25 +472,38 @@ mod tests {
             "roleScopeTagIds@odata.type",
             "#microsoft.graph.assign",
             "assignments",
+            "@odata.type",
         ] {
             assert!(!p.contains_key(gone), "{gone} kept");
         }
-        assert_eq!(n.source_id.as_deref(), Some("6f1d0a8e-0000-4000-8000-000000000001"));
+        assert_eq!(
+            n.source_id.as_deref(),
+            Some("6f1d0a8e-0000-4000-8000-000000000001")
+        );
         assert_eq!(n.display_name, "Baseline");
         let settings = p["settings"].as_array().unwrap();
         // Sorted by setting definition id, ids and settingDefinitions gone.
-        assert_eq!(settings[0]["settingInstance"]["settingDefinitionId"], "a_setting");
+        assert_eq!(
+            settings[0]["settingInstance"]["settingDefinitionId"],
+            "a_setting"
+        );
         assert!(settings.iter().all(|s| s.get("id").is_none()));
-        assert!(settings.iter().all(|s| s.get("settingDefinitions").is_none()));
+        assert!(
+            settings
+                .iter()
+                .all(|s| s.get("settingDefinitions").is_none())
+        );
         // Nested annotations gone, @odata.type kept, secretReferenceValueId gone.
         assert_eq!(
             settings[1]["settingInstance"]["choiceSettingValue"],
             json!({"value": "b_1"})
         );
         assert!(settings[0]["settingInstance"]["@odata.type"].is_string());
-        assert!(settings[0]["settingInstance"]["simpleSettingValue"]
-            .get("secretReferenceValueId")
-            .is_none());
+        assert!(
+            settings[0]["settingInstance"]["simpleSettingValue"]
+                .get("secretReferenceValueId")
+                .is_none()
+        );
         assert_eq!(
             n.assignments,
             json!([{"source": "direct", "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "g1"}}])
@@ -508,8 +539,12 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
-        let a: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[{"z":1,"y":2}],"c":null}}"#).unwrap();
-        assert_eq!(canonical_json(&a), r#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#);
+        let a: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"d":[{"z":1,"y":2}],"c":null}}"#).unwrap();
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#
+        );
     }
 
     #[test]
@@ -523,7 +558,10 @@ mod tests {
                     "value": "v", "presentation@odata.bind": "u", "presentation": {"id": "p1", "label": "L"}}]}
         });
         let n = normalize(c, &raw);
-        assert_eq!(n.odata_type.as_deref(), Some("#microsoft.graph.groupPolicyConfiguration"));
+        assert_eq!(
+            n.odata_type.as_deref(),
+            Some("#microsoft.graph.groupPolicyConfiguration")
+        );
         assert_eq!(
             n.payload["definitionValues"],
             json!([{"enabled": true, "definition": {"id": "def1", "displayName": "D"},
@@ -556,7 +594,10 @@ mod tests {
         let v = json!({"omaSettings": [{"value": "********", "name": "ok"}], "a/b": {"c~d": " **** "}, "x": "***", "y": "a****"});
         let mut found = masked_secrets(&v);
         found.sort();
-        assert_eq!(found, vec!["/a~1b/c~0d".to_string(), "/omaSettings/0/value".to_string()]);
+        assert_eq!(
+            found,
+            vec!["/a~1b/c~0d".to_string(), "/omaSettings/0/value".to_string()]
+        );
     }
 
     #[test]

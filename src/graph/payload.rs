@@ -9,9 +9,7 @@ use super::registry::{Contract, CreateMethod, UpdateMethod};
 /// The object's own properties: no sub-resources, no assignments.
 fn properties(contract: &Contract, obj: &Map<String, Value>) -> Map<String, Value> {
     obj.iter()
-        .filter(|(k, _)| {
-            k.as_str() != "assignments" && contract.sub_resource(k).is_none()
-        })
+        .filter(|(k, _)| k.as_str() != "assignments" && contract.sub_resource(k).is_none())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -110,7 +108,10 @@ fn definition_bind(graph_root: &str, definition_id: &str) -> String {
 }
 
 fn id_of<'a>(v: &'a Value, reference: &str) -> Option<&'a str> {
-    v.get(reference)?.get("id")?.as_str().filter(|s| !s.is_empty())
+    v.get(reference)?
+        .get("id")?
+        .as_str()
+        .filter(|s| !s.is_empty())
 }
 
 /// A definition value as `updateDefinitionValues` takes it: the catalogue references as
@@ -197,7 +198,9 @@ pub(crate) fn definition_values_update(
     let mut updated = Vec::new();
     for d in desired {
         let def_id = id_of(d, "definition").ok_or_else(|| invalid(contract))?;
-        let matched = current.iter().find(|c| id_of(c, "definition") == Some(def_id));
+        let matched = current
+            .iter()
+            .find(|c| id_of(c, "definition") == Some(def_id));
         let w = definition_value_write(graph_root, d, matched).ok_or_else(|| invalid(contract))?;
         if matched.is_some() {
             updated.push(w);
@@ -226,14 +229,22 @@ pub(crate) fn definition_values_update(
 /// Percent-encodes one URL path segment.
 pub(crate) fn encode_segment(s: &str) -> String {
     encode(s, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':' | b'@' | b'(' | b')' | b'\'' | b',')
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b':' | b'@' | b'(' | b')' | b'\'' | b','
+            )
     })
 }
 
 /// Percent-encodes one query value.
 pub(crate) fn encode_query(s: &str) -> String {
     encode(s, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'\'' | b'(' | b')' | b',' | b'$' | b'=' | b'/')
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b'\'' | b'(' | b')' | b',' | b'$' | b'=' | b'/'
+            )
     })
 }
 
@@ -267,17 +278,26 @@ mod tests {
     #[test]
     fn post_creates_carry_inline_sub_resources_and_patches_do_not() {
         let c = get("deviceCompliancePolicies").unwrap();
-        let o = obj(json!({"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "C",
-            "scheduledActionsForRule": [{"ruleName": "r"}], "assignments": [{"target": {}}]}));
+        let o = obj(
+            json!({"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "C",
+            "scheduledActionsForRule": [{"ruleName": "r"}], "assignments": [{"target": {}}]}),
+        );
         let (path, body) = create_request(c, &o).unwrap();
         assert_eq!(path, "deviceManagement/deviceCompliancePolicies");
         assert!(body.get("scheduledActionsForRule").is_some());
         assert!(body.get("assignments").is_none());
         let patch = update_body(c, &o);
         assert!(patch.get("scheduledActionsForRule").is_none());
-        assert_eq!(patch["@odata.type"], "#microsoft.graph.windows10CompliancePolicy");
         assert_eq!(
-            action_body(&o, "scheduledActionsForRule", "deviceComplianceScheduledActionForRules"),
+            patch["@odata.type"],
+            "#microsoft.graph.windows10CompliancePolicy"
+        );
+        assert_eq!(
+            action_body(
+                &o,
+                "scheduledActionsForRule",
+                "deviceComplianceScheduledActionForRules"
+            ),
             json!({"deviceComplianceScheduledActionForRules": [{"ruleName": "r"}]})
         );
     }
@@ -292,8 +312,10 @@ mod tests {
     #[test]
     fn intents_are_created_from_their_template_and_never_patch_it() {
         let c = get("intents").unwrap();
-        let o = obj(json!({"displayName": "I", "description": "d", "templateId": "tmpl-1", "roleScopeTagIds": ["0"],
-            "settings": [{"definitionId": "x", "valueJson": "true"}]}));
+        let o = obj(
+            json!({"displayName": "I", "description": "d", "templateId": "tmpl-1", "roleScopeTagIds": ["0"],
+            "settings": [{"definitionId": "x", "valueJson": "true"}]}),
+        );
         let (path, body) = create_request(c, &o).unwrap();
         assert_eq!(path, "deviceManagement/templates/tmpl-1/createInstance");
         assert_eq!(
@@ -318,13 +340,18 @@ mod tests {
               {"@odata.type": "#microsoft.graph.groupPolicyPresentationValueDecimal", "value": 3, "presentation": {"id": "p2"}}]},
             {"id": "s2", "enabled": false, "definition": {"id": "d2"}, "presentationValues": []}
         ]});
-        let desired = normalize(c, &source).payload["definitionValues"].as_array().unwrap().clone();
+        let desired = normalize(c, &source).payload["definitionValues"]
+            .as_array()
+            .unwrap()
+            .clone();
         let current = vec![
             json!({"id": "t1", "definition": {"id": "d1"}, "presentationValues": [{"id": "tp1", "presentation": {"id": "p1"}, "value": "old"}]}),
             json!({"id": "t3", "definition": {"id": "d3"}, "presentationValues": []}),
         ];
         let root = "https://graph.microsoft.com/beta";
-        let body = definition_values_update(c, root, &desired, &current).unwrap().unwrap();
+        let body = definition_values_update(c, root, &desired, &current)
+            .unwrap()
+            .unwrap();
         assert_eq!(body["deletedIds"], json!(["t3"]));
         assert_eq!(body["updated"][0]["id"], "t1");
         let pvs = body["updated"][0]["presentationValues"].as_array().unwrap();
@@ -340,13 +367,20 @@ mod tests {
         );
         assert_eq!(body["added"][0]["enabled"], false);
         assert!(body["added"][0].get("definition").is_none());
-        assert!(definition_values_update(c, root, &[], &[]).unwrap().is_none());
+        assert!(
+            definition_values_update(c, root, &[], &[])
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn odata_literals_and_encoding() {
         assert_eq!(odata_string("O'Brien"), "'O''Brien'");
-        assert_eq!(encode_query("name eq 'A&B #1'"), "name%20eq%20'A%26B%20%231'");
+        assert_eq!(
+            encode_query("name eq 'A&B #1'"),
+            "name%20eq%20'A%26B%20%231'"
+        );
         assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
         assert_eq!(assign_body("k", &[json!(1)]), json!({"k": [1]}));
     }

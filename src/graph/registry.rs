@@ -148,6 +148,9 @@ pub struct Contract {
     pub update_omit: &'static [&'static str],
     /// Property matched against the target tenant (`displayName`; `name` for the catalog).
     pub match_key: &'static str,
+    /// The `@odata.type` Graph leaves out of this collection's answers (it is not
+    /// polymorphic) while exports carry it: dropped in normalization so both compare equal.
+    pub implicit_type: Option<&'static str>,
     pub create: CreateMethod,
     pub update: UpdateMethod,
     pub assignments: Option<Assignments>,
@@ -257,6 +260,7 @@ const fn plain(key: &'static str, label: &'static str, collection: &'static str)
         strip: &[],
         update_omit: &[],
         match_key: "displayName",
+        implicit_type: None,
         create: CreateMethod::Post,
         update: UpdateMethod::Patch,
         assignments: ASSIGN,
@@ -304,6 +308,7 @@ static CONTRACTS: &[Contract] = &[
         }],
         strip: &["settingCount", "creationSource", "priorityMetaData"],
         match_key: "name",
+        implicit_type: Some("#microsoft.graph.deviceManagementConfigurationPolicy"),
         update: UpdateMethod::Put,
         ..plain(
             "configurationPolicies",

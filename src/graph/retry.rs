@@ -35,9 +35,7 @@ impl RetryPolicy {
     /// `min(max_delay, base_delay * 2^retry)`.
     pub fn ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX);
-        self.base_delay
-            .saturating_mul(factor)
-            .min(self.max_delay)
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
 
     /// Full jitter: uniform in `[0, ceiling(retry)]`, so retrying clients spread out.
@@ -104,7 +102,10 @@ mod tests {
     #[test]
     fn retry_after_wins_over_backoff_but_is_capped() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay(0, Some(Duration::from_secs(3))), Duration::from_secs(3));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
         assert_eq!(p.delay(0, Some(Duration::from_secs(3600))), p.max_delay);
         assert!(p.delay(2, None) <= p.ceiling(2));
     }
@@ -114,7 +115,10 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_470); // 07:27:50
         assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("1.5", now), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
             Some(Duration::from_secs(10))

@@ -51,7 +51,9 @@ impl Credentials {
 
     fn cache_key(&self) -> (String, String, String) {
         (
-            self.login_base_url.trim_end_matches('/').to_ascii_lowercase(),
+            self.login_base_url
+                .trim_end_matches('/')
+                .to_ascii_lowercase(),
             self.entra_tenant_id.to_ascii_lowercase(),
             self.client_id.to_ascii_lowercase(),
         )
@@ -64,7 +66,11 @@ impl Credentials {
 pub fn scope_for(graph_base_url: &str) -> String {
     let trimmed = graph_base_url.trim().trim_end_matches('/');
     let (scheme, rest) = trimmed.split_once("://").unwrap_or(("https", trimmed));
-    let host = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    let host = rest
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let microsoft = [
         "graph.microsoft.com",
         "graph.microsoft.us",
@@ -185,21 +191,17 @@ impl TokenCache {
             .or_else(|| resp.headers().get("x-ms-request-id"))
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|_| failed().retryable(true))?;
+        let body = resp.bytes().await.map_err(|_| failed().retryable(true))?;
         if !(200..300).contains(&status) {
             let transient = status == 429 || status >= 500;
-            return Err(GraphError::from_response(status, request_id.as_deref(), &body)
-                .with_kind(ErrorKind::TokenFailed)
-                .retryable(transient));
+            return Err(
+                GraphError::from_response(status, request_id.as_deref(), &body)
+                    .with_kind(ErrorKind::TokenFailed)
+                    .retryable(transient),
+            );
         }
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
-            failed()
-                .with_status(status)
-                .retryable(true)
-        })?;
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|_| failed().with_status(status).retryable(true))?;
         let secs = match parsed.expires_in {
             Some(serde_json::Value::Number(n)) => n.as_u64(),
             Some(serde_json::Value::String(s)) => s.parse().ok(),

@@ -1,9 +1,66 @@
-//! The work runs exist for, one module per operation: each turns a claimed run into item
-//! results through the Graph layer.
+//! The work runs exist for, one module per kind of operation: each turns a claimed run into
+//! item results through the Graph layer. `execute` is the dispatcher the worker calls.
 
-use crate::runs::{ExecError, Execution};
+mod capture;
+mod restore;
+
+use serde_json::Value;
+
+use crate::graph::{GraphClient, GraphError};
+use crate::runs::{ExecError, Execution, SafeError};
+use crate::store::tenants;
+use entity::enums::RunOperation;
 
 pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
-    let _ = execution;
-    todo!()
+    match execution.run.operation {
+        RunOperation::CaptureSnapshot => capture::capture_snapshot(execution).await,
+        RunOperation::BackupSetCapture => capture::capture_backup_set(execution).await,
+        RunOperation::Restore | RunOperation::RestoreRerun => restore::restore(execution).await,
+        RunOperation::RestorePreview => restore::preview(execution).await,
+    }
+}
+
+/// The Graph client of a tenant, with its secret decrypted for this run only.
+async fn client_for(
+    execution: &Execution,
+    tenant_id: uuid::Uuid,
+) -> Result<GraphClient, ExecError> {
+    let services = execution.services();
+    let tenant = tenants::get(&services.db, tenant_id).await?;
+    let secret = tenants::client_secret(&services.secrets, &tenant).map_err(|e| {
+        tracing::error!(error = %e, "tenant secret unreadable");
+        ExecError::Failed(SafeError::new(
+            "secret_unreadable",
+            "the tenant's client secret cannot be decrypted with the configured key",
+        ))
+    })?;
+    Ok(GraphClient::new(&tenant, secret, &execution.graph))
+}
+
+/// A Graph error as a safe item/run error (its message holds whitelisted facts only).
+fn safe(error: &GraphError) -> SafeError {
+    SafeError::new(error.code(), error.message())
+}
+
+/// Errors after which no further call to this tenant can succeed in this run.
+fn is_fatal(error: &GraphError) -> bool {
+    matches!(
+        error.code(),
+        "token_failed" | "graph_unauthorized" | "graph_forbidden"
+    )
+}
+
+fn string_list(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn item_key(policy_type: &str, source_id: &str) -> String {
+    format!("{policy_type}/{source_id}")
 }

@@ -17,6 +17,7 @@ use super::SafeError;
 use super::events::{self, RunEvent};
 use super::queue::Queues;
 use super::view::RunView;
+use crate::graph::GraphShared;
 use crate::startup::Services;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{
@@ -308,6 +309,8 @@ impl From<StoreError> for ExecError {
 /// One claimed run being executed: what an operation's executor works through.
 pub struct Execution {
     pub orchestrator: Orchestrator,
+    /// The worker process's Graph connections, token cache and rate limiter.
+    pub graph: GraphShared,
     pub run: runs::Model,
     pub lease: Uuid,
     lease_lost: watch::Receiver<bool>,
@@ -316,12 +319,14 @@ pub struct Execution {
 impl Execution {
     pub fn new(
         orchestrator: Orchestrator,
+        graph: GraphShared,
         run: runs::Model,
         lease: Uuid,
         lease_lost: watch::Receiver<bool>,
     ) -> Self {
         Self {
             orchestrator,
+            graph,
             run,
             lease,
             lease_lost,

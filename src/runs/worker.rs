@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::SafeError;
 use super::lifecycle::{ExecError, Execution, Orchestrator, failure, outcome};
 use super::queue::{Family, RunJob};
+use crate::graph::{GraphShared, Limiter, LimiterOptions};
 use crate::startup::{Services, shutdown_signal};
 use crate::store::runs as run_store;
 
@@ -22,6 +23,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 #[derive(Clone)]
 struct WorkerState {
     orchestrator: Orchestrator,
+    graph: GraphShared,
     /// Runs this process holds a lease on: handed back to the queue if shutdown cuts them off.
     in_flight: Arc<Mutex<HashMap<Uuid, Uuid>>>,
     process_name: String,
@@ -62,8 +64,14 @@ pub async fn run_worker(
 ) -> Result<(), String> {
     let orchestrator = Orchestrator::new(services);
     let settings = orchestrator.services.settings.clone();
+    let limiter = Limiter::fleet(
+        orchestrator.services.redis.clone(),
+        LimiterOptions::default(),
+    );
+    let graph = GraphShared::from_settings(&settings.graph, limiter)?;
     let state = WorkerState {
         orchestrator: orchestrator.clone(),
+        graph,
         in_flight: Arc::new(Mutex::new(HashMap::new())),
         process_name: process_name(),
     };
@@ -164,7 +172,7 @@ async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynE
     if let Ok(mut held) = state.in_flight.lock() {
         held.insert(run.id, lease);
     }
-    execute_claimed(&orchestrator, run.clone(), lease).await;
+    execute_claimed(&orchestrator, &state.graph, run.clone(), lease).await;
     if let Ok(mut held) = state.in_flight.lock() {
         held.remove(&run.id);
     }
@@ -175,7 +183,12 @@ async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynE
     skip_all,
     fields(run_id = %run.id, tenant_id = %run.tenant_id, operation = run.operation.as_str())
 )]
-async fn execute_claimed(orchestrator: &Orchestrator, run: entity::runs::Model, lease: Uuid) {
+async fn execute_claimed(
+    orchestrator: &Orchestrator,
+    graph: &GraphShared,
+    run: entity::runs::Model,
+    lease: Uuid,
+) {
     let started = Instant::now();
     let db = &orchestrator.services.db;
     match orchestrator.initiator_still_authorized(&run).await {
@@ -206,7 +219,13 @@ async fn execute_claimed(orchestrator: &Orchestrator, run: entity::runs::Model, 
         .unwrap_or(Duration::from_secs(
             orchestrator.services.settings.runs.max_duration_secs,
         ));
-    let execution = Execution::new(orchestrator.clone(), run.clone(), lease, lost_rx);
+    let execution = Execution::new(
+        orchestrator.clone(),
+        graph.clone(),
+        run.clone(),
+        lease,
+        lost_rx,
+    );
     let result = tokio::time::timeout(deadline, crate::jobs::execute(&execution)).await;
     heartbeat.abort();
 

@@ -163,6 +163,18 @@ pub async fn snapshot_items(
         .await?)
 }
 
+/// Every item of a snapshot (the restore source).
+pub async fn all_snapshot_items(
+    db: &impl ConnectionTrait,
+    snapshot_id: Uuid,
+) -> StoreResult<Vec<snapshot_items::Model>> {
+    Ok(snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
+        .order_by_asc(snapshot_items::Column::Id)
+        .all(db)
+        .await?)
+}
+
 // ---- backup sets ----
 
 #[derive(Debug, Clone)]

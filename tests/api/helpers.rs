@@ -165,7 +165,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         address,
         services,
         sim,
-        http: reqwest::Client::new(),
+        http: policyvault::http::client(Duration::from_secs(120)).expect("http client"),
         db,
         stop,
         workers: Vec::new(),

@@ -3,4 +3,5 @@
 //! `PV_TEST_DATABASE_URL`.
 
 mod helpers;
+mod orchestration;
 mod store;

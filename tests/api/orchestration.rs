@@ -17,7 +17,11 @@ fn no_worker() -> AppOptions {
     }
 }
 
-async fn load_some_policies(app: &crate::helpers::TestApp, tenant: &crate::helpers::TestTenant, n: usize) {
+async fn load_some_policies(
+    app: &crate::helpers::TestApp,
+    tenant: &crate::helpers::TestTenant,
+    n: usize,
+) {
     for i in 0..n {
         app.sim_load(
             tenant,
@@ -58,16 +62,24 @@ async fn concurrent_identical_starts_make_exactly_one_run() {
     }
     assert_eq!(ids.len(), 1, "every answer names the same run");
     assert_eq!(created, 1, "exactly one start created a run");
-    let runs = app.get_json(&user, &format!("/tenants/{}/runs", tenant.id)).await;
+    let runs = app
+        .get_json(&user, &format!("/tenants/{}/runs", tenant.id))
+        .await;
     assert_eq!(runs["runs"].as_array().unwrap().len(), 1);
 
     app.start_worker();
     let run_id = ids.into_iter().next().unwrap();
-    let run = app.wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT).await;
+    let run = app
+        .wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT)
+        .await;
     assert_eq!(run["status"], "succeeded", "{run}");
 
     let again = app.post(&user, &path, json!({})).await;
-    assert_eq!(again.status().as_u16(), 202, "a start after the terminal state is new");
+    assert_eq!(
+        again.status().as_u16(),
+        202,
+        "a start after the terminal state is new"
+    );
     let again: Value = again.json().await.unwrap();
     assert_ne!(again["run"]["id"].as_str().unwrap(), run_id);
     app.shutdown().await;
@@ -82,7 +94,12 @@ async fn flushed_redis_neither_duplicates_nor_loses_a_queued_run() {
     load_some_policies(&app, &tenant, 2).await;
     let path = format!("/tenants/{}/snapshots", tenant.id);
 
-    let first: Value = app.post(&user, &path, json!({})).await.json().await.unwrap();
+    let first: Value = app
+        .post(&user, &path, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let run_id = first["run"]["id"].as_str().unwrap().to_string();
     // Redis loses everything of ours: the dedupe key and the queued job.
     app.services.redis.delete_namespace().await.unwrap();
@@ -96,7 +113,9 @@ async fn flushed_redis_neither_duplicates_nor_loses_a_queued_run() {
     // The job is gone; the sweeper must notice and push it again.
     app.services.redis.delete_namespace().await.unwrap();
     app.start_worker();
-    let run = app.wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT).await;
+    let run = app
+        .wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT)
+        .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["counts"]["total"], 2);
     app.shutdown().await;
@@ -111,7 +130,11 @@ async fn revoked_membership_fails_the_run_without_touching_graph() {
     load_some_policies(&app, &tenant, 2).await;
 
     let started: Value = app
-        .post(&user, &format!("/tenants/{}/snapshots", tenant.id), json!({}))
+        .post(
+            &user,
+            &format!("/tenants/{}/snapshots", tenant.id),
+            json!({}),
+        )
         .await
         .json()
         .await
@@ -127,21 +150,39 @@ async fn revoked_membership_fails_the_run_without_touching_graph() {
     let run = wait_terminal_in_db(&app, &run_id).await;
     assert_eq!(run.status, entity::enums::RunStatus::Failed);
     assert_eq!(run.error_code.as_deref(), Some("authorization_revoked"));
-    assert!(run.summary.as_deref().unwrap_or_default().contains("no longer"));
+    assert!(
+        run.summary
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no longer")
+    );
     let requests_after = app.sim_stats(&tenant).await["requests"].as_u64().unwrap();
-    assert_eq!(requests_before, requests_after, "graph-sim saw a request from a revoked run");
+    assert_eq!(
+        requests_before, requests_after,
+        "graph-sim saw a request from a revoked run"
+    );
     app.shutdown().await;
 }
 
-pub async fn wait_terminal_in_db(app: &crate::helpers::TestApp, run_id: &str) -> entity::runs::Model {
+pub async fn wait_terminal_in_db(
+    app: &crate::helpers::TestApp,
+    run_id: &str,
+) -> entity::runs::Model {
     let id = uuid::Uuid::parse_str(run_id).unwrap();
     let started = std::time::Instant::now();
     loop {
-        let run = policyvault::store::runs::get(&app.services.db, id).await.unwrap().unwrap();
+        let run = policyvault::store::runs::get(&app.services.db, id)
+            .await
+            .unwrap()
+            .unwrap();
         if run.status.is_terminal() {
             return run;
         }
-        assert!(started.elapsed() < TERMINAL_WAIT, "run still {}", run.status);
+        assert!(
+            started.elapsed() < TERMINAL_WAIT,
+            "run still {}",
+            run.status
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -169,17 +210,33 @@ async fn a_hung_run_fails_timed_out_within_its_maximum_duration() {
 
     let started = std::time::Instant::now();
     let body: Value = app
-        .post(&user, &format!("/tenants/{}/snapshots", tenant.id), json!({}))
+        .post(
+            &user,
+            &format!("/tenants/{}/snapshots", tenant.id),
+            json!({}),
+        )
         .await
         .json()
         .await
         .unwrap();
     let run_id = body["run"]["id"].as_str().unwrap().to_string();
-    let run = app.wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT).await;
+    let run = app
+        .wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT)
+        .await;
     assert_eq!(run["status"], "failed");
     assert_eq!(run["error_code"], "timed_out");
-    assert!(run["summary"].as_str().unwrap().contains("maximum duration"), "{run}");
-    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(
+        run["summary"]
+            .as_str()
+            .unwrap()
+            .contains("maximum duration"),
+        "{run}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
     app.shutdown().await;
 }
 
@@ -192,13 +249,19 @@ async fn the_initiator_is_notified_of_every_transition() {
     load_some_policies(&app, &tenant, 2).await;
 
     let body: Value = app
-        .post(&user, &format!("/tenants/{}/snapshots", tenant.id), json!({}))
+        .post(
+            &user,
+            &format!("/tenants/{}/snapshots", tenant.id),
+            json!({}),
+        )
         .await
         .json()
         .await
         .unwrap();
     let run_id = body["run"]["id"].as_str().unwrap().to_string();
-    let run = app.wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT).await;
+    let run = app
+        .wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT)
+        .await;
     assert_eq!(run["status"], "succeeded");
     assert!(run["summary"].as_str().unwrap().contains("2 of 2"), "{run}");
 

@@ -1,0 +1,218 @@
+//! `capture_snapshot` and `backup_set_capture`: read every object of the chosen policy types
+//! (reads only), normalize and hash it, and store it — as snapshot items, or as new backup
+//! item versions when the content changed (marking objects that disappeared).
+
+use std::collections::{HashMap, HashSet};
+
+use entity::enums::RunItemStatus;
+use entity::{backup_items, backup_sets, snapshots};
+
+use super::{client_for, is_fatal, item_key, safe, string_list};
+use crate::graph::normalize::Normalized;
+use crate::graph::{Contract, ReadOnlyGraph, registry};
+use crate::runs::{ExecError, Execution, SafeError};
+use crate::store::content::{self, CapturedObject, SyncOutcome};
+use crate::store::runs::{ItemResult, PlannedItem};
+
+/// Where captured objects go.
+enum Sink {
+    Snapshot(snapshots::Model),
+    BackupSet {
+        set: backup_sets::Model,
+        /// Latest items before this capture, by item key.
+        previous: HashMap<String, backup_items::Model>,
+    },
+}
+
+pub async fn capture_snapshot(execution: &Execution) -> Result<(), ExecError> {
+    let run = &execution.run;
+    let types = string_list(&run.params["policy_types"]);
+    let contracts = contracts(&types)?;
+    let keys: Vec<String> = contracts.iter().map(|c| c.key.to_string()).collect();
+    let snapshot = content::snapshot_for_run(
+        &execution.services().db,
+        run.tenant_id,
+        run.id,
+        &keys,
+        run.initiator_id,
+    )
+    .await?;
+    let snapshot_id = snapshot.id;
+    capture(execution, &contracts, Sink::Snapshot(snapshot)).await?;
+    content::seal_snapshot(&execution.services().db, snapshot_id).await?;
+    Ok(())
+}
+
+pub async fn capture_backup_set(execution: &Execution) -> Result<(), ExecError> {
+    let run = &execution.run;
+    let db = &execution.services().db;
+    let set = content::backup_set(db, run.tenant_id, run.target_id)
+        .await
+        .map_err(|_| {
+            ExecError::Failed(SafeError::new(
+                "backup_set_missing",
+                "the backup set no longer exists",
+            ))
+        })?;
+    let contracts = contracts(&string_list(&set.policy_types))?;
+    let previous = content::latest_backup_items(db, set.id)
+        .await?
+        .into_iter()
+        .map(|item| (item_key(&item.policy_type, &item.source_id), item))
+        .collect();
+    let set_id = set.id;
+    capture(execution, &contracts, Sink::BackupSet { set, previous }).await?;
+    content::touch_backup_set(db, set_id).await?;
+    Ok(())
+}
+
+fn contracts(types: &[String]) -> Result<Vec<&'static Contract>, ExecError> {
+    if types.is_empty() {
+        return Ok(registry::all().iter().collect());
+    }
+    registry::parse_types(types)
+        .map_err(|e| ExecError::Failed(SafeError::new("invalid_policy_types", e.to_string())))
+}
+
+async fn capture(
+    execution: &Execution,
+    contracts: &[&'static Contract],
+    sink: Sink,
+) -> Result<(), ExecError> {
+    let client = client_for(execution, execution.run.tenant_id).await?;
+    let graph: ReadOnlyGraph = client.read_only();
+    let done = execution.finished_items().await?;
+    for contract in contracts {
+        execution.check_lease()?;
+        let objects = match graph.list_normalized(contract).await {
+            Ok(objects) => objects,
+            Err(error) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
+            Err(error) => {
+                // One type failing must not lose the others: record it and go on.
+                execution
+                    .record(ItemResult {
+                        item_key: contract.key.to_string(),
+                        policy_type: contract.key.to_string(),
+                        display_name: contract.label.to_string(),
+                        source_ref: None,
+                        status: RunItemStatus::Failed,
+                        action: Some("list".into()),
+                        error_code: Some(error.code().to_string()),
+                        error_message: Some(error.message()),
+                        diff: None,
+                        result_graph_id: None,
+                    })
+                    .await?;
+                continue;
+            }
+        };
+        let objects: Vec<(String, Normalized)> = objects
+            .into_iter()
+            .filter_map(|n| {
+                let id = n.source_id.clone()?;
+                Some((item_key(contract.key, &id), n))
+            })
+            .collect();
+        let planned: Vec<PlannedItem> = objects
+            .iter()
+            .map(|(key, n)| PlannedItem {
+                item_key: key.clone(),
+                policy_type: contract.key.to_string(),
+                display_name: n.display_name.clone(),
+                source_ref: None,
+            })
+            .collect();
+        execution.plan(&planned).await?;
+        let mut seen = HashSet::new();
+        for (key, n) in objects {
+            seen.insert(key.clone());
+            if done.contains(&key) {
+                continue;
+            }
+            let object = CapturedObject {
+                policy_type: contract.key.to_string(),
+                source_id: n.source_id.clone().unwrap_or_default(),
+                display_name: n.display_name.clone(),
+                payload: n.payload,
+                assignments: n.assignments,
+                content_hash: n.content_hash,
+            };
+            let (action, source_ref) = store(execution, &sink, &object).await?;
+            execution
+                .record(ItemResult {
+                    item_key: key,
+                    policy_type: object.policy_type,
+                    display_name: object.display_name,
+                    source_ref: Some(source_ref),
+                    status: RunItemStatus::Succeeded,
+                    action: Some(action.into()),
+                    error_code: None,
+                    error_message: None,
+                    diff: None,
+                    result_graph_id: Some(object.source_id),
+                })
+                .await?;
+        }
+        if let Sink::BackupSet { previous, .. } = &sink {
+            mark_missing(execution, contract, previous, &seen, &done).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores one object; returns the item action and the stored row's id.
+async fn store(
+    execution: &Execution,
+    sink: &Sink,
+    object: &CapturedObject,
+) -> Result<(&'static str, uuid::Uuid), ExecError> {
+    let db = &execution.services().db;
+    match sink {
+        Sink::Snapshot(snapshot) => {
+            let item = content::add_snapshot_item(db, snapshot, object).await?;
+            Ok(("captured", item.id))
+        }
+        Sink::BackupSet { set, .. } => {
+            let (outcome, item) =
+                content::sync_backup_item(db, set, object, execution.run.id).await?;
+            let action = match outcome {
+                SyncOutcome::Added => "added",
+                SyncOutcome::NewVersion => "new_version",
+                SyncOutcome::Unchanged => "unchanged",
+            };
+            Ok((action, item.id))
+        }
+    }
+}
+
+/// Objects of this type in the set that the tenant no longer has: kept, marked missing.
+async fn mark_missing(
+    execution: &Execution,
+    contract: &Contract,
+    previous: &HashMap<String, backup_items::Model>,
+    seen: &HashSet<String>,
+    done: &HashSet<String>,
+) -> Result<(), ExecError> {
+    let db = &execution.services().db;
+    for (key, item) in previous {
+        if item.policy_type != contract.key || seen.contains(key) || done.contains(key) {
+            continue;
+        }
+        content::mark_backup_item_missing(db, item.id).await?;
+        execution
+            .record(ItemResult {
+                item_key: key.clone(),
+                policy_type: item.policy_type.clone(),
+                display_name: item.display_name.clone(),
+                source_ref: Some(item.id),
+                status: RunItemStatus::Skipped,
+                action: Some("missing".into()),
+                error_code: None,
+                error_message: Some("no longer in the tenant; kept in the backup set".into()),
+                diff: None,
+                result_graph_id: Some(item.source_id.clone()),
+            })
+            .await?;
+    }
+    Ok(())
+}
