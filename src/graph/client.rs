@@ -147,8 +147,9 @@ impl GraphShared {
 
 struct Core {
     shared: GraphShared,
-    /// Our tenant id: the limiter's key.
-    tenant_key: String,
+    /// The limiter's key: Graph's quotas are per app per Entra tenant, so two tenant rows
+    /// for the same app and directory share one.
+    quota_key: String,
     /// e.g. `https://graph.microsoft.com` (no version, no trailing slash).
     graph_base: String,
     /// `scheme://host[:port]` of `graph_base`: `@odata.nextLink`s must stay on it, or the
@@ -174,7 +175,7 @@ pub struct GraphClient {
 impl std::fmt::Debug for ReadOnlyGraph {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadOnlyGraph")
-            .field("tenant", &self.core.tenant_key)
+            .field("tenant", &self.core.quota_key)
             .field("graph_base", &self.core.graph_base)
             .finish()
     }
@@ -183,7 +184,7 @@ impl std::fmt::Debug for ReadOnlyGraph {
 impl std::fmt::Debug for GraphClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GraphClient")
-            .field("tenant", &self.reads.core.tenant_key)
+            .field("tenant", &self.reads.core.quota_key)
             .field("graph_base", &self.reads.core.graph_base)
             .finish()
     }
@@ -240,7 +241,11 @@ impl GraphClient {
             reads: ReadOnlyGraph {
                 core: Arc::new(Core {
                     shared: shared.clone(),
-                    tenant_key: tenant.id.to_string(),
+                    quota_key: format!(
+                        "{}:{}",
+                        tenant.entra_tenant_id.trim().to_ascii_lowercase(),
+                        tenant.client_id.trim().to_ascii_lowercase()
+                    ),
                     origin: origin_of(&graph_base),
                     graph_base,
                     creds,
@@ -443,9 +448,10 @@ impl GraphClient {
 }
 
 impl ReadOnlyGraph {
-    /// Our id of the tenant this client reads.
-    pub fn tenant_key(&self) -> &str {
-        &self.core.tenant_key
+    /// The key this client's requests count against in the limiter
+    /// (`{entra tenant}:{client id}`).
+    pub fn quota_key(&self) -> &str {
+        &self.core.quota_key
     }
 
     /// Every object of the type, whole: all pages, per-item content, sub-resources and
@@ -884,7 +890,7 @@ impl Core {
             if let Some(ra) =
                 header("Retry-After").and_then(|v| parse_retry_after(v, SystemTime::now()))
             {
-                self.shared.limiter.block_for(&self.tenant_key, ra).await;
+                self.shared.limiter.block_for(&self.quota_key, ra).await;
             }
             return self.get_one(path, contract).await;
         }
@@ -967,7 +973,7 @@ impl Core {
             );
             match err.retry_after() {
                 // The whole fleet pauses this tenant; the next admission waits it out.
-                Some(ra) => self.shared.limiter.block_for(&self.tenant_key, ra).await,
+                Some(ra) => self.shared.limiter.block_for(&self.quota_key, ra).await,
                 None => {
                     tokio::time::sleep(delay).await;
                     self.shared.counters.backoff_nanos.fetch_add(
@@ -983,7 +989,7 @@ impl Core {
         let policy_type = call.policy_type;
         self.shared
             .limiter
-            .acquire(&self.tenant_key, &self.quota, call.access, call.permits)
+            .acquire(&self.quota_key, &self.quota, call.access, call.permits)
             .await;
         let token = match self
             .shared

@@ -636,7 +636,7 @@ async fn an_outage_past_the_retry_budget_fails_with_a_safe_error_in_bounded_time
         .await
         .unwrap_err();
     assert!(
-        start.elapsed() < Duration::from_secs(3),
+        start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
     );

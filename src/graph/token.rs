@@ -49,7 +49,7 @@ impl Credentials {
         )
     }
 
-    fn cache_key(&self) -> (String, String, String) {
+    fn cache_key(&self) -> CacheKey {
         (
             self.login_base_url
                 .trim_end_matches('/')
@@ -91,10 +91,13 @@ struct Cached {
 
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
+/// (login base, Entra tenant, client id), lower-case.
+type CacheKey = (String, String, String);
+
 /// The process-wide token cache; clone freely (clones share the cache).
 #[derive(Clone, Default)]
 pub struct TokenCache {
-    slots: Arc<Mutex<HashMap<(String, String, String), Slot>>>,
+    slots: Arc<Mutex<HashMap<CacheKey, Slot>>>,
     fetches: Arc<AtomicU64>,
 }
 

@@ -5,3 +5,4 @@
 mod helpers;
 mod orchestration;
 mod store;
+mod operations;
