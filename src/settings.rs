@@ -123,6 +123,11 @@ pub struct GraphSettings {
     pub graph_base_url: String,
     pub login_base_url: String,
     pub request_timeout_secs: u64,
+    /// No retry of a Graph call starts after this many seconds since its first attempt.
+    pub retry_budget_secs: u64,
+    /// After this many consecutive items of a run fail because Graph is unavailable for the
+    /// tenant (outage, throttling, timeouts), the remaining items are not attempted.
+    pub outage_item_limit: u32,
 }
 
 /// Where settings come from; tests build one by hand to avoid touching the process env.

@@ -554,6 +554,12 @@ fn scope_tags(t: &mut TenantGen) {
         "North America",
         "Kiosk devices",
         "Finance",
+        "APAC",
+        "Retail stores",
+        "Executives",
+        "Field engineers",
+        "Contractors",
+        "Lab devices",
     ]
     .iter()
     .enumerate()
@@ -1670,7 +1676,7 @@ mod tests {
             assert_eq!(x.objects.len(), y.objects.len());
             assert_eq!(x.objects[10].1, y.objects[10].1);
             assert!(
-                (140..=170).contains(&x.objects.len()),
+                (150..=180).contains(&x.objects.len()),
                 "{}",
                 x.objects.len()
             );

@@ -47,7 +47,10 @@ impl GraphOptions {
     pub fn from_settings(settings: &GraphSettings) -> Self {
         Self {
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy {
+                max_elapsed: Duration::from_secs(settings.retry_budget_secs),
+                ..RetryPolicy::default()
+            },
             batch_size: MAX_BATCH,
             default_quota: Quota::DOCUMENTED,
         }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use entity::enums::RunItemStatus;
 use entity::{backup_items, backup_sets, snapshots};
 
-use super::{client_for, is_fatal, item_key, safe, string_list};
+use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
 use crate::graph::normalize::Normalized;
 use crate::graph::{Contract, ReadOnlyGraph, registry};
 use crate::runs::{ExecError, Execution, SafeError};
@@ -82,13 +82,22 @@ async fn capture(
     let client = client_for(execution, execution.run.tenant_id).await?;
     let graph: ReadOnlyGraph = client.read_only();
     let done = execution.finished_items().await?;
+    let mut breaker = OutageBreaker::new(execution);
     for contract in contracts {
         execution.check_lease()?;
-        let objects = match graph.list_normalized(contract).await {
+        let listed = if breaker.is_open() {
+            Err(None)
+        } else {
+            let listed = graph.list_normalized(contract).await;
+            breaker.observe(listed.as_ref().err());
+            listed.map_err(Some)
+        };
+        let objects = match listed {
             Ok(objects) => objects,
-            Err(error) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
+            Err(Some(error)) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
             Err(error) => {
                 // One type failing must not lose the others: record it and go on.
+                let error = error.map(|e| safe(&e)).unwrap_or_else(|| breaker.error());
                 execution
                     .record(ItemResult {
                         item_key: contract.key.to_string(),
@@ -97,8 +106,8 @@ async fn capture(
                         source_ref: None,
                         status: RunItemStatus::Failed,
                         action: Some("list".into()),
-                        error_code: Some(error.code().to_string()),
-                        error_message: Some(error.message()),
+                        error_code: Some(error.code),
+                        error_message: Some(error.message),
                         diff: None,
                         result_graph_id: None,
                     })

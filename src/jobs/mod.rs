@@ -64,3 +64,48 @@ fn string_list(value: &Value) -> Vec<String> {
 fn item_key(policy_type: &str, source_id: &str) -> String {
     format!("{policy_type}/{source_id}")
 }
+
+/// Stops a run from grinding through every remaining item while its tenant's Graph is down:
+/// after `graph.outage_item_limit` consecutive items failed for unavailability, the rest
+/// are recorded as not attempted, so the run ends within a bounded time.
+struct OutageBreaker {
+    limit: u32,
+    consecutive: u32,
+}
+
+impl OutageBreaker {
+    fn new(execution: &Execution) -> Self {
+        Self {
+            limit: execution.services().settings.graph.outage_item_limit.max(1),
+            consecutive: 0,
+        }
+    }
+
+    fn observe(&mut self, error: Option<&GraphError>) {
+        match error {
+            Some(e) if is_unavailability(e) => self.consecutive += 1,
+            _ => self.consecutive = 0,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.consecutive >= self.limit
+    }
+
+    fn error(&self) -> SafeError {
+        SafeError::new(
+            "tenant_unavailable",
+            format!(
+                "not attempted: Graph was unavailable for this tenant ({} consecutive items failed)",
+                self.consecutive
+            ),
+        )
+    }
+}
+
+fn is_unavailability(error: &GraphError) -> bool {
+    matches!(
+        error.code(),
+        "graph_unavailable" | "graph_throttled" | "timeout" | "connection_failed"
+    )
+}

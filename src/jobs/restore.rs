@@ -9,7 +9,7 @@ use entity::enums::RunItemStatus;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{client_for, is_fatal, item_key, safe, string_list};
+use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
 use crate::graph::normalize::{self, FieldChange};
 use crate::graph::{Contract, GraphClient, GraphError, ReadOnlyGraph, registry};
 use crate::runs::{ExecError, Execution, SafeError};
@@ -316,16 +316,25 @@ pub async fn preview(execution: &Execution) -> Result<(), ExecError> {
     let reader: ReadOnlyGraph = client_for(execution, plan.target_tenant).await?.read_only();
     plan_items(execution, &plan).await?;
     let done = execution.finished_items().await?;
+    let mut breaker = OutageBreaker::new(execution);
     for item in &plan.items {
         if done.contains(&item.key()) {
             continue;
         }
         execution.check_lease()?;
+        if breaker.is_open() {
+            execution
+                .record(failed(item, "preview", &breaker.error()))
+                .await?;
+            continue;
+        }
         let Some(contract) = registry::get(&item.policy_type) else {
             execution.record(unsupported(item)).await?;
             continue;
         };
-        let result = match decide(execution, &reader, &plan, contract, item).await {
+        let decision = decide(execution, &reader, &plan, contract, item).await;
+        breaker.observe(decision.as_ref().err());
+        let result = match decision {
             Ok(decision) => preview_result(item, decision),
             Err(error) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
             Err(error) => failed(item, "preview", &safe(&error)),
@@ -400,6 +409,7 @@ pub async fn restore(execution: &Execution) -> Result<(), ExecError> {
     let client = client_for(execution, plan.target_tenant).await?;
     plan_items(execution, &plan).await?;
     let rows = execution.item_rows().await?;
+    let mut breaker = OutageBreaker::new(execution);
     for item in &plan.items {
         let key = item.key();
         let row = rows.iter().find(|r| r.item_key == key);
@@ -412,11 +422,19 @@ pub async fn restore(execution: &Execution) -> Result<(), ExecError> {
             continue;
         }
         execution.check_lease()?;
+        if breaker.is_open() {
+            execution
+                .record(failed(item, "restore", &breaker.error()))
+                .await?;
+            continue;
+        }
         let Some(contract) = registry::get(&item.policy_type) else {
             execution.record(unsupported(item)).await?;
             continue;
         };
-        let result = match restore_item(execution, &client, &plan, contract, item).await {
+        let outcome = restore_item(execution, &client, &plan, contract, item).await;
+        breaker.observe(outcome.as_ref().err());
+        let result = match outcome {
             Ok(result) => result,
             Err(error) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
             Err(error) => failed(item, "restore", &safe(&error)),

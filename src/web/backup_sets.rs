@@ -185,6 +185,7 @@ async fn detail(
 #[derive(Debug, Deserialize)]
 struct ItemsQuery {
     limit: Option<u64>,
+    #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     cursor: Option<Uuid>,
     #[serde(default)]
     payload: bool,

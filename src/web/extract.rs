@@ -105,3 +105,17 @@ where
 pub fn page_limit(limit: Option<u64>) -> u64 {
     limit.unwrap_or(50).clamp(1, 200)
 }
+
+/// A UUID query value where an empty string means "not given" (`?cursor=` on a first page).
+pub fn opt_uuid<'de, D>(deserializer: D) -> Result<Option<uuid::Uuid>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => uuid::Uuid::parse_str(t)
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("cursor: not a cursor this API issued")),
+    }
+}

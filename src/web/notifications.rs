@@ -27,6 +27,7 @@ struct ListQuery {
     #[serde(default)]
     unread: bool,
     limit: Option<u64>,
+    #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     cursor: Option<Uuid>,
 }
 
@@ -74,6 +75,7 @@ async fn mark_read(
 #[derive(Debug, Deserialize)]
 struct PageQuery {
     limit: Option<u64>,
+    #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     cursor: Option<Uuid>,
 }
 

@@ -96,6 +96,7 @@ fn snapshot_item_json(i: &snapshot_items::Model, with_payload: bool) -> Value {
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     pub limit: Option<u64>,
+    #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     pub cursor: Option<Uuid>,
     #[serde(default)]
     pub payload: bool,

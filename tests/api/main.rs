@@ -3,6 +3,6 @@
 //! `PV_TEST_DATABASE_URL`.
 
 mod helpers;
+mod operations;
 mod orchestration;
 mod store;
-mod operations;
