@@ -146,22 +146,14 @@ enum Decision {
     Create,
 }
 
-/// The payload to write into the target: scope tags only stay within their own tenant.
-fn desired_payload(item: &SourceItem, contract: &Contract, same_tenant: bool) -> Value {
-    let mut payload = item.payload.clone();
-    if !same_tenant && contract.scope_tags {
-        if let Some(obj) = payload.as_object_mut() {
-            obj.remove("roleScopeTagIds");
-        }
-    }
-    payload
-}
-
-fn comparable(mut payload: Value, contract: &Contract, same_tenant: bool) -> Value {
-    if !same_tenant && contract.scope_tags {
-        if let Some(obj) = payload.as_object_mut() {
-            obj.remove("roleScopeTagIds");
-        }
+/// A payload as it is written to (and compared in) the target: scope tag ids only mean
+/// something in their own tenant, so across tenants they are left out.
+fn for_target(mut payload: Value, contract: &Contract, same_tenant: bool) -> Value {
+    if !same_tenant
+        && contract.scope_tags
+        && let Some(obj) = payload.as_object_mut()
+    {
+        obj.remove("roleScopeTagIds");
     }
     payload
 }
@@ -251,8 +243,8 @@ async fn decide(
     };
     let current = normalize::normalize(contract, &target);
     let target_id = current.source_id.clone().unwrap_or_default();
-    let wanted = comparable(item.payload.clone(), contract, same);
-    let have = comparable(current.payload.clone(), contract, same);
+    let wanted = for_target(item.payload.clone(), contract, same);
+    let have = for_target(current.payload.clone(), contract, same);
     let assign = same
         && contract.assignments.is_some()
         && normalize::canonical_json(&normalize::normalize_assignments(item.assignments.clone()))
@@ -452,7 +444,7 @@ async fn restore_item(
     item: &SourceItem,
 ) -> Result<ItemResult, GraphError> {
     let same = plan.same_tenant();
-    let desired = desired_payload(item, contract, same);
+    let desired = for_target(item.payload.clone(), contract, same);
     let decision = decide(execution, &client.read_only(), plan, contract, item).await?;
     let base = base_result(item);
     let (action, target_id, assign) = match decision {
@@ -539,10 +531,10 @@ async fn create_once(
         .and_then(|rows| rows.into_iter().find(|r| r.item_key == key))
         .is_some_and(|r| r.write_intent.is_some());
     let odata_type = item.payload.get("@odata.type").and_then(Value::as_str);
-    if intent_recorded {
-        if let Some(id) = look_up_created(client, contract, item, odata_type).await? {
-            return Ok(id);
-        }
+    if intent_recorded
+        && let Some(id) = look_up_created(client, contract, item, odata_type).await?
+    {
+        return Ok(id);
     }
     let _ = execution
         .record_write_intent(

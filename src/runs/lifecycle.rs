@@ -112,10 +112,10 @@ impl Orchestrator {
                 Ok(Some((run, lease)))
             }
             Err(ClaimRefusal::TenantBusy) => {
-                if let Some(run) = run_store::get(&self.services.db, run_id).await? {
-                    if let Err(e) = self.queues.push_after(&run, TENANT_BUSY_RETRY).await {
-                        tracing::warn!(run_id = %run_id, error = %e, "re-offer failed; the sweeper will");
-                    }
+                if let Some(run) = run_store::get(&self.services.db, run_id).await?
+                    && let Err(e) = self.queues.push_after(&run, TENANT_BUSY_RETRY).await
+                {
+                    tracing::warn!(run_id = %run_id, error = %e, "re-offer failed; the sweeper will");
                 }
                 Ok(None)
             }

@@ -70,10 +70,10 @@ impl StoreError {
 fn constraint_name(detail: &str) -> String {
     // PostgreSQL: `... violates unique constraint "ux_runs_active"`;
     // SQLite: `UNIQUE constraint failed: runs.tenant_id, runs.operation, ...`.
-    if let Some(start) = detail.find('"') {
-        if let Some(len) = detail[start + 1..].find('"') {
-            return detail[start + 1..start + 1 + len].to_string();
-        }
+    if let Some(start) = detail.find('"')
+        && let Some(len) = detail[start + 1..].find('"')
+    {
+        return detail[start + 1..start + 1 + len].to_string();
     }
     if let Some(pos) = detail.find("failed: ") {
         return detail[pos + 8..]

@@ -87,10 +87,10 @@ pub async fn find_by_id_or_name(
     db: &impl ConnectionTrait,
     key: &str,
 ) -> StoreResult<tenants::Model> {
-    if let Ok(id) = Uuid::parse_str(key.trim()) {
-        if let Some(found) = tenants::Entity::find_by_id(id).one(db).await? {
-            return Ok(found);
-        }
+    if let Ok(id) = Uuid::parse_str(key.trim())
+        && let Some(found) = tenants::Entity::find_by_id(id).one(db).await?
+    {
+        return Ok(found);
     }
     find_by_name(db, key).await?.ok_or(StoreError::NotFound)
 }

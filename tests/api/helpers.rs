@@ -77,14 +77,14 @@ impl TestDb {
     }
 
     pub async fn drop_db(&self) {
-        if let Some(admin) = &self.admin_url {
-            if let Ok(db) = sea_orm::Database::connect(admin).await {
-                let _ = sea_orm::ConnectionTrait::execute_unprepared(
-                    &db,
-                    &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-                )
-                .await;
-            }
+        if let Some(admin) = &self.admin_url
+            && let Ok(db) = sea_orm::Database::connect(admin).await
+        {
+            let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                &db,
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            )
+            .await;
         }
         if let Some(file) = &self.file {
             for suffix in ["", "-wal", "-shm"] {
@@ -110,6 +110,9 @@ pub fn settings_for(db_url: &str, prefix: &str, extra: &[(&str, &str)]) -> Setti
     .expect("test settings")
 }
 
+/// A worker running inside the test process: its stop switch and task.
+type InProcessWorker = (watch::Sender<bool>, tokio::task::JoinHandle<Result<(), String>>);
+
 pub struct TestApp {
     pub address: String,
     pub services: Services,
@@ -117,10 +120,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: TestDb,
     stop: watch::Sender<bool>,
-    workers: Vec<(
-        watch::Sender<bool>,
-        tokio::task::JoinHandle<Result<(), String>>,
-    )>,
+    workers: Vec<InProcessWorker>,
 }
 
 #[derive(Default, Clone)]
