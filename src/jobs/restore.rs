@@ -531,8 +531,7 @@ async fn create_once(
         .and_then(|rows| rows.into_iter().find(|r| r.item_key == key))
         .is_some_and(|r| r.write_intent.is_some());
     let odata_type = item.payload.get("@odata.type").and_then(Value::as_str);
-    if intent_recorded
-        && let Some(id) = look_up_created(client, contract, item, odata_type).await?
+    if intent_recorded && let Some(id) = look_up_created(client, contract, item, odata_type).await?
     {
         return Ok(id);
     }

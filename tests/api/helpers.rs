@@ -111,7 +111,10 @@ pub fn settings_for(db_url: &str, prefix: &str, extra: &[(&str, &str)]) -> Setti
 }
 
 /// A worker running inside the test process: its stop switch and task.
-type InProcessWorker = (watch::Sender<bool>, tokio::task::JoinHandle<Result<(), String>>);
+type InProcessWorker = (
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<Result<(), String>>,
+);
 
 pub struct TestApp {
     pub address: String,
@@ -139,7 +142,43 @@ pub async fn spawn_app() -> TestApp {
     .await
 }
 
+/// Every log line the product writes during the test run, for the secret scan.
+pub static CAPTURED_LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct CapturedWriter;
+
+impl std::io::Write for CapturedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut logs) = CAPTURED_LOGS.lock() {
+            // Bounded: the scan needs what the product logs, not every repetition of it.
+            if logs.len() < 64 * 1024 * 1024 {
+                logs.extend_from_slice(buf);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures the product's logs (debug level) once per test binary.
+pub fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                "debug,hyper=info,hyper_util=info,h2=info,sqlx=warn,tower=info,reqwest=debug",
+            )
+            .with_writer(|| CapturedWriter)
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    capture_logs();
     let db = TestDb::create().await;
     let prefix = format!("pvt{}", &Uuid::new_v4().simple().to_string()[..10]);
     let extra: Vec<(&str, &str)> = options

@@ -5,4 +5,5 @@
 mod helpers;
 mod operations;
 mod orchestration;
+mod secrets;
 mod store;

@@ -23,7 +23,7 @@ fn demo_app() -> AppOptions {
 }
 
 /// Registers graph-sim's demo tenant `name` in PolicyVault.
-async fn register_demo_tenant(app: &TestApp, name: &str) -> TestTenant {
+pub async fn register_demo_tenant(app: &TestApp, name: &str) -> TestTenant {
     let tenants = app.sim_get("/_sim/tenants").await;
     let sim = tenants
         .as_array()
@@ -55,7 +55,7 @@ async fn register_demo_tenant(app: &TestApp, name: &str) -> TestTenant {
     }
 }
 
-async fn start(app: &TestApp, user: &TestUser, path: &str, body: Value) -> String {
+pub async fn start(app: &TestApp, user: &TestUser, path: &str, body: Value) -> String {
     let response = app.post(user, path, body).await;
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
@@ -63,7 +63,7 @@ async fn start(app: &TestApp, user: &TestUser, path: &str, body: Value) -> Strin
     body["run"]["id"].as_str().unwrap().to_string()
 }
 
-async fn all_items(
+pub async fn all_items(
     app: &TestApp,
     user: &TestUser,
     tenant: &TestTenant,
@@ -89,7 +89,7 @@ async fn all_items(
     }
 }
 
-async fn capture(app: &TestApp, user: &TestUser, tenant: &TestTenant) -> (String, Value) {
+pub async fn capture(app: &TestApp, user: &TestUser, tenant: &TestTenant) -> (String, Value) {
     let run_id = start(
         app,
         user,
@@ -101,7 +101,7 @@ async fn capture(app: &TestApp, user: &TestUser, tenant: &TestTenant) -> (String
     (run_id, run)
 }
 
-async fn snapshot_of_run(
+pub async fn snapshot_of_run(
     app: &TestApp,
     user: &TestUser,
     tenant: &TestTenant,

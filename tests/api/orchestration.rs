@@ -279,3 +279,116 @@ async fn the_initiator_is_notified_of_every_transition() {
     assert_eq!(notes["unread"].as_u64().unwrap(), kinds.len() as u64);
     app.shutdown().await;
 }
+
+/// Starts `policyvault worker` as a separate process on the app's database and Redis.
+fn spawn_worker_process(app: &crate::helpers::TestApp) -> std::process::Child {
+    use secrecy::ExposeSecret;
+    let settings = &app.services.settings;
+    std::process::Command::new(env!("CARGO_BIN_EXE_policyvault"))
+        .arg("worker")
+        .env("PV_ENV", "test")
+        .env(
+            "PV_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+        )
+        .env("PV__DATABASE__URL", settings.database.url.expose_secret())
+        .env("PV__REDIS__URL", settings.redis.url.expose_secret())
+        .env("PV__REDIS__KEY_PREFIX", &settings.redis.key_prefix)
+        .env("PV__WORKER__LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("worker process")
+}
+
+#[tokio::test]
+async fn a_killed_worker_hands_its_run_to_another_without_repeating_writes() {
+    let mut app = spawn_app_with(AppOptions {
+        worker: true,
+        sim: Some(graph_sim::SimConfig {
+            demo: true,
+            throttle: false,
+            ..graph_sim::SimConfig::default()
+        }),
+        ..AppOptions::default()
+    })
+    .await;
+    let source = crate::operations::register_demo_tenant(&app, "contoso").await;
+    let target = app.add_tenant("Kill Target").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &source, Role::Admin).await;
+    app.grant(&admin, &target, Role::Admin).await;
+    let (capture_id, _) = crate::operations::capture(&app, &admin, &source).await;
+    let snapshot = crate::operations::snapshot_of_run(&app, &admin, &source, &capture_id).await;
+    app.stop_workers().await;
+
+    // Slow Graph down so the restore is still running when its worker dies.
+    let r = app
+        .sim_post(
+            &format!("/_sim/tenants/{}/faults", target.sim_id),
+            json!({"kind": "latency", "fixed_ms": 15, "jitter_ms": 5}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let mut doomed = spawn_worker_process(&app);
+    let body: Value = app
+        .post(
+            &admin,
+            &format!("/tenants/{}/restores", target.id),
+            json!({"source": {"snapshot_id": snapshot["id"]}, "mode": "live", "confirm": target.name}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run_id = body["run"]["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    loop {
+        let run = app
+            .get_json(&admin, &format!("/tenants/{}/runs/{run_id}", target.id))
+            .await;
+        if run["run"]["counts"]["succeeded"].as_u64().unwrap_or(0) >= 10 {
+            assert_eq!(run["run"]["status"], "running");
+            break;
+        }
+        assert!(
+            started.elapsed() < TERMINAL_WAIT,
+            "the worker process never progressed: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    doomed.kill().expect("SIGKILL the worker");
+    let _ = doomed.wait();
+
+    app.start_worker();
+    let run = app
+        .wait_for_terminal(&admin, target.id, &run_id, TERMINAL_WAIT * 3)
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(
+        run["attempt"], 2,
+        "a second attempt finished the run: {run}"
+    );
+
+    let items = crate::operations::all_items(&app, &admin, &target, &run_id).await;
+    let created = items.iter().filter(|i| i["action"] == "created").count();
+    let collections: Vec<String> = policyvault::graph::registry::all()
+        .iter()
+        .map(|c| format!("/beta/{}", c.collection))
+        .collect();
+    let creates = app
+        .sim_journal(&target)
+        .await
+        .into_iter()
+        .filter(|e| e["method"] == "POST" && e["status"].as_u64().is_some_and(|s| s < 300))
+        .filter(|e| {
+            let path = e["path"].as_str().unwrap_or_default();
+            collections.iter().any(|c| c == path) || path.ends_with("/createInstance")
+        })
+        .count();
+    assert_eq!(
+        creates, created,
+        "graph-sim saw {creates} creates for {created} created items"
+    );
+    app.shutdown().await;
+}
