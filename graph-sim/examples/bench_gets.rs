@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let (count, mut latencies, elapsed) = client_rt.block_on(async move {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(concurrency * 2)
             .build()?;

@@ -26,6 +26,7 @@ pub fn local() -> SocketAddr {
 pub async fn spawn_with(config: SimConfig) -> TestSim {
     let sim = graph_sim::spawn(config, local()).await.expect("sim starts");
     let base = sim.base_url();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
