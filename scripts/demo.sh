@@ -22,8 +22,9 @@ start_background() { # NAME PIDFILE LOG CMD...
   log "$name started (pid $(cat "$pidfile"), log $logfile)"
 }
 
+STOP=0
 trap stop_all EXIT
-trap 'echo; log "stopping"; exit 0' INT TERM
+trap 'STOP=1' INT TERM
 
 ensure_rust
 ensure_redis
@@ -50,8 +51,15 @@ wait_for_port 8080 60 "policyvault"
 
 log "PolicyVault is running at http://127.0.0.1:8080 (graph-sim at http://$SIM_ADDR)"
 log "press Ctrl-C to stop"
-while kill -0 "$(cat "$VAR/policyvault.pid")" 2>/dev/null \
+while [ "$STOP" = 0 ] && kill -0 "$(cat "$VAR/policyvault.pid")" 2>/dev/null \
   && kill -0 "$(cat "$VAR/graph-sim.pid")" 2>/dev/null; do
   sleep 1
 done
+# A Ctrl-C reaches our children too; give our own trap the moment to land.
+sleep 0.5
+if [ "$STOP" = 1 ]; then
+  echo
+  log "stopping"
+  exit 0
+fi
 die "a process stopped unexpectedly; see $VAR/policyvault.log and $VAR/graph-sim.log"

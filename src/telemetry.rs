@@ -1,5 +1,7 @@
 //! The tracing subscriber, built once per process: pretty for people, JSON for shippers.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -13,6 +15,7 @@ pub fn init(log: &LogSettings, force_json: bool) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_span_events(FmtSpan::NONE);
     let result = if force_json || log.format == LogFormat::Json {
