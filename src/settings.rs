@@ -80,6 +80,18 @@ pub struct SecuritySettings {
     pub encryption_key_file: Option<PathBuf>,
     #[serde(default)]
     pub create_key_file: bool,
+    /// A browser session ends after this long without a request.
+    pub session_idle_secs: u64,
+    /// A browser session ends this long after sign-in, however active.
+    pub session_max_secs: u64,
+    /// Failed sign-ins of one account within the window before further attempts get 429.
+    pub login_max_failures_per_account: u32,
+    /// Failed sign-ins from one client address within the window before it gets 429.
+    pub login_max_failures_per_address: u32,
+    /// Length of the failure-counting window, counted from the first failure.
+    pub login_failure_window_secs: u64,
+    /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -241,6 +253,30 @@ impl Settings {
                 });
             }
         }
+        let security = &self.security;
+        for (key, value) in [
+            ("security.session_idle_secs", security.session_idle_secs),
+            ("security.session_max_secs", security.session_max_secs),
+            (
+                "security.login_max_failures_per_account",
+                u64::from(security.login_max_failures_per_account),
+            ),
+            (
+                "security.login_max_failures_per_address",
+                u64::from(security.login_max_failures_per_address),
+            ),
+            (
+                "security.login_failure_window_secs",
+                security.login_failure_window_secs,
+            ),
+        ] {
+            if value < 1 {
+                return Err(SettingsError::Key {
+                    key,
+                    problem: "must be at least 1".into(),
+                });
+            }
+        }
         if runs.stale_after_secs <= runs.heartbeat_secs {
             return Err(SettingsError::Key {
                 key: "runs.stale_after_secs",
@@ -340,6 +376,19 @@ mod tests {
     fn unknown_key_is_rejected() {
         let err = Settings::load(&source(&[("server.prot", "1")])).unwrap_err();
         assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn session_and_throttle_defaults() {
+        let s = Settings::load(&source(&[])).unwrap();
+        assert_eq!(s.security.session_idle_secs, 7200);
+        assert_eq!(s.security.login_max_failures_per_account, 5);
+        assert!(!s.security.trust_forwarded_for);
+        let err = Settings::load(&source(&[("security.session_idle_secs", "0")])).unwrap_err();
+        assert!(
+            err.to_string().contains("security.session_idle_secs"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! SeaORM entities of the PolicyVault data model (design handbook, sections 4 and 5).
 //!
-//! One module per table. Every table except `users` is scoped to a tenant. Ids are UUIDs
-//! chosen by the application, timestamps are UTC, JSON columns hold `serde_json::Value`.
+//! One module per table. Every table except `users`, `api_tokens` and `sessions` is scoped
+//! to a tenant. Ids are UUIDs chosen by the application, timestamps are UTC, JSON columns
+//! hold `serde_json::Value`.
 //! The `migration` crate owns the schema; these types describe it.
 
 /// Text-backed enums with a closed set of values (`Role`, `RunOperation`, `RunStatus`, ...).
@@ -27,6 +28,8 @@ pub mod object_mappings;
 pub mod run_items;
 /// The Run Record: state, lease, attempts and counts of one background operation.
 pub mod runs;
+/// Browser sessions; only a hash of the session id is stored.
+pub mod sessions;
 /// Items of a snapshot: one Graph object with its payload and assignments each.
 pub mod snapshot_items;
 /// Point-in-time copies of a tenant's supported Intune objects.

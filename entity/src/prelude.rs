@@ -10,6 +10,7 @@ pub use crate::notifications::Entity as Notifications;
 pub use crate::object_mappings::Entity as ObjectMappings;
 pub use crate::run_items::Entity as RunItems;
 pub use crate::runs::Entity as Runs;
+pub use crate::sessions::Entity as Sessions;
 pub use crate::snapshot_items::Entity as SnapshotItems;
 pub use crate::snapshots::Entity as Snapshots;
 pub use crate::tenants::Entity as Tenants;

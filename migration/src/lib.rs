@@ -15,6 +15,8 @@ mod m20261127_000001_accounts;
 mod m20261127_000002_content;
 /// `runs`, `run_items`, `notifications`, `audit_events`, `object_mappings`.
 mod m20261127_000003_runs;
+/// `sessions` (browser sign-ins).
+mod m20261127_000004_sessions;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -26,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_accounts::Migration),
             Box::new(m20261127_000002_content::Migration),
             Box::new(m20261127_000003_runs::Migration),
+            Box::new(m20261127_000004_sessions::Migration),
         ]
     }
 }

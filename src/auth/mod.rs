@@ -1,4 +1,7 @@
-//! Credentials: argon2id password hashes and API tokens (random, shown once, stored hashed).
+//! Credentials: argon2id password hashes, API tokens (random, shown once, stored hashed),
+//! browser session ids with their CSRF tokens, and login throttling.
 
 pub mod password;
+pub mod session;
+pub mod throttle;
 pub mod token;

@@ -31,6 +31,21 @@ pub fn verify(candidate: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Does the work of [`verify`] without an account to check against, so the time a failed
+/// sign-in takes does not tell which e-mail addresses have accounts. Always false.
+pub fn verify_without_account(candidate: &str) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let stored = DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher()
+            .hash_password(b"no account has this password", &salt)
+            .expect("argon2 hashing with valid parameters cannot fail")
+            .to_string()
+    });
+    let _ = verify(candidate, stored);
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::SecretString;
@@ -46,5 +61,6 @@ mod tests {
         assert!(verify("correct horse battery", &stored));
         assert!(!verify("wrong horse battery", &stored));
         assert!(!verify("anything", "not-a-phc-string"));
+        assert!(!verify_without_account("correct horse battery"));
     }
 }

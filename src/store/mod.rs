@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activity;
 pub mod content;
 pub mod runs;
+pub mod sessions;
 pub mod tenants;
 
 use std::time::Duration;

@@ -1,10 +1,19 @@
 //! Who is calling, and what they may do in the tenant a path names. Tenant scoping is
-//! enforced here, once: handlers of tenant resources take a [`TenantAccess`], which only
-//! exists for members, and query with its tenant id.
+//! enforced once, by the route table's guard ([`super::routes::enforce`]), which puts a
+//! [`TenantAccess`] in the request only for members with the declared role; handlers of
+//! tenant resources take that [`TenantAccess`] and query with its tenant id.
+//!
+//! A caller authenticates with an API token (`Authorization: Bearer pv_...`) or with the
+//! `pv_session` cookie of a browser session. A token always wins: a request that carries
+//! one is judged by it alone.
 
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::Role;
 use entity::{tenants, users};
 use secrecy::SecretString;
@@ -12,18 +21,144 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::{accounts, tenants as tenant_store};
+use crate::auth::session as session_id;
+use crate::store::{accounts, sessions, tenants as tenant_store};
 
-/// An authenticated, enabled user.
+/// An authenticated, enabled user, and how they authenticated.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub user: users::Model,
+    pub via: Via,
+}
+
+/// The credential a request was authenticated with.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// An API token: not an ambient credential, so no CSRF token is needed.
+    Token,
+    /// A browser session cookie: changes need the session's CSRF token.
+    Session(SessionRef),
+}
+
+/// The session behind a cookie-authenticated request.
+#[derive(Clone)]
+pub struct SessionRef {
+    pub id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    /// The presented session id, kept only to derive the CSRF token.
+    secret: Arc<SecretString>,
+}
+
+impl std::fmt::Debug for SessionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRef")
+            .field("id", &self.id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionRef {
+    /// The token forms and `X-CSRF-Token` headers of this session must carry.
+    pub fn csrf_token(&self) -> String {
+        session_id::csrf_token(&self.secret)
+    }
+
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        session_id::csrf_matches(&self.secret, presented)
+    }
 }
 
 impl CurrentUser {
     pub fn id(&self) -> Uuid {
         self.user.id
     }
+
+    pub fn session(&self) -> Option<&SessionRef> {
+        match &self.via {
+            Via::Session(session) => Some(session),
+            Via::Token => None,
+        }
+    }
+}
+
+/// What the credentials of a request amount to.
+#[derive(Debug)]
+pub enum Authentication {
+    User(CurrentUser),
+    /// No credentials; `stale_cookie` when a session cookie named no live session (the
+    /// answer then clears it).
+    Anonymous {
+        stale_cookie: bool,
+    },
+}
+
+/// Authenticates a request by its API token or session cookie. A present but invalid token
+/// is an error (401); a missing or dead cookie is anonymity.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authentication, ApiError> {
+    let db = &state.services().db;
+    if let Some(header) = parts.headers.get(AUTHORIZATION) {
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized)?;
+        let user = accounts::user_for_token(db, &SecretString::from(token.to_string()))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        return Ok(Authentication::User(CurrentUser {
+            user,
+            via: Via::Token,
+        }));
+    }
+    let Some(cookie) = session_cookie(&parts.headers) else {
+        return Ok(Authentication::Anonymous {
+            stale_cookie: false,
+        });
+    };
+    let security = &state.services().settings.security;
+    let idle = Duration::seconds(security.session_idle_secs as i64);
+    let now = Utc::now();
+    let Some((session, user)) = sessions::find_active(db, &cookie, idle, now).await? else {
+        return Ok(Authentication::Anonymous { stale_cookie: true });
+    };
+    // Record activity at a fraction of the idle window, not on every request.
+    let touch_every = (idle / 10).min(Duration::seconds(60));
+    if now - session.last_seen_at >= touch_every {
+        sessions::touch(db, session.id, now).await?;
+    }
+    Ok(Authentication::User(CurrentUser {
+        user,
+        via: Via::Session(SessionRef {
+            id: session.id,
+            expires_at: session.expires_at,
+            secret: Arc::new(cookie),
+        }),
+    }))
+}
+
+/// The value of the `pv_session` cookie, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<SecretString> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == session_id::COOKIE)
+        .map(|(_, value)| SecretString::from(value.trim_matches('"').to_string()))
+}
+
+/// The CSRF token a request carries in its `X-CSRF-Token` header, if any.
+pub fn csrf_header(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-csrf-token")
+        .and_then(|v: &HeaderValue| v.to_str().ok())
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -33,27 +168,23 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Routes of the route table find the user the guard authenticated.
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(user.clone());
         }
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized)?;
-        let user =
-            accounts::user_for_token(&state.services().db, &SecretString::from(token.to_string()))
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
-        let current = CurrentUser { user };
-        parts.extensions.insert(current.clone());
-        Ok(current)
+        // Anywhere else, authenticate here; without the guard a form body cannot be read,
+        // so a cookie-authenticated change must carry the CSRF header.
+        let Authentication::User(user) = authenticate(parts, state).await? else {
+            return Err(ApiError::Unauthorized);
+        };
+        if let Some(session) = user.session()
+            && !parts.method.is_safe()
+            && !csrf_header(&parts.headers).is_some_and(|t| session.csrf_matches(t))
+        {
+            return Err(ApiError::CsrfFailed);
+        }
+        parts.extensions.insert(user.clone());
+        Ok(user)
     }
 }
 
@@ -90,10 +221,21 @@ impl FromRequestParts<AppState> for TenantAccess {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(access) = parts.extensions.get::<TenantAccess>() {
+            return Ok(access.clone());
+        }
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        let tenant_key = tenant_segment(parts).ok_or(ApiError::NotFound)?;
-        let tenant_id = Uuid::parse_str(&tenant_key).map_err(|_| ApiError::NotFound)?;
-        member_access(state, user, tenant_id).await
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let tenant_id = params
+            .iter()
+            .find(|(name, _)| *name == "tenant")
+            .and_then(|(_, value)| Uuid::parse_str(value).ok())
+            .ok_or(ApiError::NotFound)?;
+        let access = member_access(state, user, tenant_id).await?;
+        parts.extensions.insert(access.clone());
+        Ok(access)
     }
 }
 
@@ -113,16 +255,4 @@ pub async fn member_access(
         tenant,
         role: membership.role,
     })
-}
-
-/// The raw `{tenant}` segment of `/api/v1/tenants/{tenant}/...`.
-fn tenant_segment(parts: &Parts) -> Option<String> {
-    let path = parts.uri.path();
-    let rest = path
-        .strip_prefix("/api/v1/tenants/")
-        .or_else(|| path.strip_prefix("/tenants/"))?;
-    rest.split('/')
-        .next()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }

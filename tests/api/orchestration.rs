@@ -281,7 +281,7 @@ async fn the_initiator_is_notified_of_every_transition() {
 }
 
 /// Starts `policyvault worker` as a separate process on the app's database and Redis.
-fn spawn_worker_process(app: &crate::helpers::TestApp) -> std::process::Child {
+pub fn spawn_worker_process(app: &crate::helpers::TestApp) -> std::process::Child {
     use secrecy::ExposeSecret;
     let settings = &app.services.settings;
     std::process::Command::new(env!("CARGO_BIN_EXE_policyvault"))

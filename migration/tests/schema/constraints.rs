@@ -37,6 +37,7 @@ async fn deleting_a_tenant_deletes_everything_it_owns(db: &DatabaseConnection) {
     // Users are global, and the other tenant only lost its mapping.
     assert_eq!(count(db, Users).await, 1, "users");
     assert_eq!(count(db, ApiTokens).await, 1, "api_tokens");
+    assert_eq!(count(db, Sessions).await, 1, "sessions");
     assert_eq!(count(db, Tenants).await, 1, "tenants");
 }
 
@@ -97,6 +98,7 @@ async fn deleting_a_user_deletes_their_access_and_keeps_their_content(db: &Datab
 
     assert_eq!(count(db, Memberships).await, 0, "memberships");
     assert_eq!(count(db, ApiTokens).await, 0, "api_tokens");
+    assert_eq!(count(db, Sessions).await, 0, "sessions");
     assert_eq!(count(db, Notifications).await, 0, "notifications");
     let snapshot: snapshots::Model = find(db, Snapshots, g.snapshot.id).await;
     assert_eq!(snapshot.created_by, None);

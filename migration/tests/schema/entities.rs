@@ -31,6 +31,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         Users => g.operator,
         Memberships => g.membership,
         ApiTokens => g.api_token,
+        Sessions => g.session,
         Snapshots => g.snapshot,
         SnapshotItems => g.snapshot_item,
         BackupSets => g.backup_set,

@@ -4,7 +4,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus};
 use entity::{
     api_tokens, audit_events, backup_items, backup_sets, memberships, notifications,
-    object_mappings, run_items, runs, snapshot_items, snapshots, tenants, users,
+    object_mappings, run_items, runs, sessions, snapshot_items, snapshots, tenants, users,
 };
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::json;
@@ -85,6 +85,7 @@ pub struct Graph {
     pub operator: users::Model,
     pub membership: memberships::Model,
     pub api_token: api_tokens::Model,
+    pub session: sessions::Model,
     pub snapshot: snapshots::Model,
     pub snapshot_item: snapshot_items::Model,
     pub backup_set: backup_sets::Model,
@@ -145,6 +146,21 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
     .insert(db)
     .await
     .expect("insert api token");
+    let session = sessions::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(operator.id),
+        token_hash: Set(
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
+        ),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + chrono::Duration::hours(12)),
+        ip_address: Set(Some("192.0.2.7".to_owned())),
+        user_agent: Set(Some("Mozilla/5.0 (X11; Linux x86_64)".to_owned())),
+    }
+    .insert(db)
+    .await
+    .expect("insert session");
 
     let run = runs::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -324,6 +340,7 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
         operator,
         membership,
         api_token,
+        session,
         snapshot,
         snapshot_item,
         backup_set,

@@ -42,7 +42,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Every table the migrations create.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "api_tokens",
     "audit_events",
     "backup_items",
@@ -52,6 +52,7 @@ pub const TABLES: [&str; 13] = [
     "object_mappings",
     "run_items",
     "runs",
+    "sessions",
     "snapshot_items",
     "snapshots",
     "tenants",
@@ -59,7 +60,7 @@ pub const TABLES: [&str; 13] = [
 ];
 
 /// Every named index the migrations create (primary keys aside).
-pub const INDEXES: [&str; 27] = [
+pub const INDEXES: [&str; 30] = [
     "ix_api_tokens_user",
     "ix_audit_events_tenant_created",
     "ix_backup_items_tenant_set_type",
@@ -75,6 +76,8 @@ pub const INDEXES: [&str; 27] = [
     "ix_runs_tenant_operation_queued",
     "ix_runs_tenant_queued",
     "ix_runs_tenant_status_queued",
+    "ix_sessions_expires_at",
+    "ix_sessions_user",
     "ix_snapshot_items_tenant_snapshot",
     "ix_snapshots_tenant_created",
     "ux_api_tokens_token_hash",
@@ -84,6 +87,7 @@ pub const INDEXES: [&str; 27] = [
     "ux_object_mappings_source_target",
     "ux_run_items_run_item_key",
     "ux_runs_active",
+    "ux_sessions_token_hash",
     "ux_snapshot_items_snapshot_type_source",
     "ux_tenants_name",
     "ux_users_email",

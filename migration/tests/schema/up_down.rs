@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 3] = [
+const TABLES_BY_MIGRATION: [&[&str]; 4] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -19,6 +19,7 @@ const TABLES_BY_MIGRATION: [&[&str]; 3] = [
         "audit_events",
         "object_mappings",
     ],
+    &["sessions"],
 ];
 
 #[tokio::test]
