@@ -114,6 +114,8 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub listen: SocketAddr,
     pub poll_interval_ms: u64,
+    /// How long a stopping worker lets in-flight runs finish before handing them back.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

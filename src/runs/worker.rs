@@ -16,9 +16,6 @@ use crate::graph::{GraphShared, Limiter, LimiterOptions};
 use crate::startup::{Services, shutdown_signal};
 use crate::store::runs as run_store;
 
-/// How long a stopping worker lets in-flight runs finish before handing them back.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
-
 /// Shared by every job a worker process executes.
 #[derive(Clone)]
 struct WorkerState {
@@ -84,7 +81,8 @@ pub async fn run_worker(
 
     let poll = Duration::from_millis(settings.worker.poll_interval_ms.max(10));
     let concurrency = settings.worker.concurrency;
-    let mut monitor = Monitor::new().shutdown_timeout(SHUTDOWN_GRACE);
+    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
+    let mut monitor = Monitor::new().shutdown_timeout(grace);
     for family in Family::ALL {
         let state = state.clone();
         monitor = monitor.register(move |restarts| {

@@ -282,9 +282,17 @@ async fn the_initiator_is_notified_of_every_transition() {
 
 /// Starts `policyvault worker` as a separate process on the app's database and Redis.
 pub fn spawn_worker_process(app: &crate::helpers::TestApp) -> std::process::Child {
+    spawn_worker_process_with(app, &[])
+}
+
+pub fn spawn_worker_process_with(
+    app: &crate::helpers::TestApp,
+    env: &[(&str, &str)],
+) -> std::process::Child {
     use secrecy::ExposeSecret;
     let settings = &app.services.settings;
     std::process::Command::new(env!("CARGO_BIN_EXE_policyvault"))
+        .envs(env.iter().copied())
         .arg("worker")
         .env("PV_ENV", "test")
         .env(
@@ -390,5 +398,81 @@ async fn a_killed_worker_hands_its_run_to_another_without_repeating_writes() {
         creates, created,
         "graph-sim saw {creates} creates for {created} created items"
     );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stopping_worker_hands_unfinished_runs_back_at_once() {
+    let mut app = spawn_app_with(AppOptions {
+        worker: true,
+        sim: Some(graph_sim::SimConfig {
+            demo: true,
+            throttle: false,
+            ..graph_sim::SimConfig::default()
+        }),
+        ..AppOptions::default()
+    })
+    .await;
+    let source = crate::operations::register_demo_tenant(&app, "fabrikam").await;
+    let target = app.add_tenant("Handback Target").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &source, Role::Admin).await;
+    app.grant(&admin, &target, Role::Admin).await;
+    let (capture_id, _) = crate::operations::capture(&app, &admin, &source).await;
+    let snapshot = crate::operations::snapshot_of_run(&app, &admin, &source, &capture_id).await;
+    app.stop_workers().await;
+    app.sim_post(
+        &format!("/_sim/tenants/{}/faults", target.sim_id),
+        json!({"kind": "latency", "fixed_ms": 15, "jitter_ms": 5}),
+    )
+    .await;
+
+    let mut worker = spawn_worker_process_with(&app, &[("PV__WORKER__SHUTDOWN_GRACE_SECS", "1")]);
+    let run_id = crate::operations::start(
+        &app,
+        &admin,
+        &format!("/tenants/{}/restores", target.id),
+        json!({"source": {"snapshot_id": snapshot["id"]}, "mode": "live", "confirm": target.name}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    loop {
+        let run = app
+            .get_json(&admin, &format!("/tenants/{}/runs/{run_id}", target.id))
+            .await;
+        if run["run"]["counts"]["succeeded"].as_u64().unwrap_or(0) >= 5 {
+            break;
+        }
+        assert!(started.elapsed() < TERMINAL_WAIT, "no progress: {run}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopping = std::time::Instant::now();
+    let status = worker.wait().unwrap();
+    assert!(
+        status.success(),
+        "the worker exits cleanly on SIGTERM: {status}"
+    );
+    assert!(stopping.elapsed() < Duration::from_secs(10));
+
+    // No reaper ran (no worker is left): the stopping worker itself handed the run back.
+    let id = uuid::Uuid::parse_str(&run_id).unwrap();
+    let run = policyvault::store::runs::get(&app.services.db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, entity::enums::RunStatus::Queued);
+    assert!(run.lease_token.is_none());
+
+    app.start_worker();
+    let run = app
+        .wait_for_terminal(&admin, target.id, &run_id, TERMINAL_WAIT * 3)
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["attempt"], 2);
     app.shutdown().await;
 }
