@@ -1,0 +1,80 @@
+//! The binary's behaviour for operators: bad configuration and unreachable services give a
+//! one-line error and a non-zero exit, never a panic; every command has `--help`.
+
+use std::process::{Command, Output};
+
+fn policyvault(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = std::env::temp_dir().join(format!("pv-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_policyvault"))
+        .args(args)
+        .current_dir(&dir)
+        .env_remove("PV_ENV")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run policyvault");
+    let _ = std::fs::remove_dir_all(&dir);
+    output
+}
+
+fn assert_one_line_failure(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "{needle:?} not in {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+}
+
+#[test]
+fn a_bad_config_value_names_the_key() {
+    let output = policyvault(&["migrate"], &[("PV__SERVER__PORT", "abc")]);
+    assert_one_line_failure(&output, "server.port");
+    let output = policyvault(&["migrate"], &[("PV__WORKER__CONCURRENCY", "0")]);
+    assert_one_line_failure(&output, "worker.concurrency");
+    let output = policyvault(&["migrate"], &[("PV__SERVER__NOPE", "1")]);
+    assert_one_line_failure(&output, "nope");
+}
+
+#[test]
+fn an_unreachable_database_is_one_line_without_its_password() {
+    let output = policyvault(
+        &["migrate"],
+        &[("PV__DATABASE__URL", "postgres://pv:hunter2@127.0.0.1:1/pv")],
+    );
+    assert_one_line_failure(
+        &output,
+        "cannot connect to the database at postgres://127.0.0.1:1/pv",
+    );
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("hunter2"));
+}
+
+#[test]
+fn an_unreachable_redis_is_one_line() {
+    let output = policyvault(&["serve"], &[("PV__REDIS__URL", "redis://127.0.0.1:1")]);
+    assert_one_line_failure(&output, "cannot connect to Redis at redis://127.0.0.1:1");
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["worker", "--help"],
+        vec!["all", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["tenant", "add", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["membership", "grant", "--help"],
+        vec!["token", "create", "--help"],
+    ] {
+        let output = policyvault(&args, &[]);
+        assert!(output.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage:"),
+            "{args:?}"
+        );
+    }
+}
