@@ -8,8 +8,9 @@ use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -199,7 +200,7 @@ pub enum ClaimRefusal {
 /// than `tenant_cap` running runs. Sets a fresh lease token, bumps the attempt and fixes the
 /// deadline at the first start.
 pub async fn claim(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     run_id: Uuid,
     owner: &str,
     lease_token: Uuid,
@@ -221,6 +222,18 @@ pub async fn claim(
         .and_where(Expr::col((others, runs::Column::Status)).eq(RunStatus::Running.as_str()))
         .to_owned();
     let deadline = run.deadline_at.unwrap_or(now + max_duration);
+    // Concurrent claims of one tenant's runs must not both see "below the cap": on
+    // PostgreSQL they serialize on a per-tenant advisory lock (SQLite serializes writers).
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let key = i64::from_be_bytes(run.tenant_id.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
     let updated = runs::Entity::update_many()
         .col_expr(
             runs::Column::Status,
@@ -242,8 +255,9 @@ pub async fn claim(
         .filter(runs::Column::Id.eq(run_id))
         .filter(runs::Column::Status.eq(RunStatus::Queued))
         .filter(Expr::from(running_in_tenant).lt(tenant_cap as i64))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     if updated.rows_affected == 1 {
         return Ok(Ok(get(db, run_id).await?.ok_or(StoreError::NotFound)?));
     }

@@ -476,3 +476,108 @@ async fn a_stopping_worker_hands_unfinished_runs_back_at_once() {
     assert_eq!(run["attempt"], 2);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_tenant_cannot_take_every_worker_slot() {
+    let app = spawn_app_with(AppOptions {
+        worker: true,
+        settings: vec![
+            ("runs.tenant_concurrency".into(), "1".into()),
+            ("worker.concurrency".into(), "4".into()),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+    let busy = app.add_tenant("Busy").await;
+    let quiet = app.add_tenant("Quiet").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &busy, Role::Admin).await;
+    app.grant(&admin, &quiet, Role::Admin).await;
+    load_some_policies(&app, &busy, 3).await;
+    load_some_policies(&app, &quiet, 3).await;
+    app.sim_post(
+        &format!("/_sim/tenants/{}/faults", busy.sim_id),
+        json!({"kind": "latency", "fixed_ms": 300, "jitter_ms": 0}),
+    )
+    .await;
+
+    // Three runs of the busy tenant (different operations/targets) and one of the quiet one.
+    let mut busy_runs = Vec::new();
+    busy_runs.push(
+        crate::operations::start(
+            &app,
+            &admin,
+            &format!("/tenants/{}/snapshots", busy.id),
+            json!({}),
+        )
+        .await,
+    );
+    for name in ["A", "B"] {
+        let created: Value = app
+            .post(
+                &admin,
+                &format!("/tenants/{}/backup-sets", busy.id),
+                json!({"name": name, "capture": true}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        busy_runs.push(created["run"]["id"].as_str().unwrap().to_string());
+    }
+    let quiet_run = crate::operations::start(
+        &app,
+        &admin,
+        &format!("/tenants/{}/snapshots", quiet.id),
+        json!({}),
+    )
+    .await;
+
+    let mut max_running = 0;
+    let mut quiet_done_while_busy_active = false;
+    let started = std::time::Instant::now();
+    loop {
+        let active = app.get_json(&admin, "/runs/active").await;
+        let running_busy = active["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["tenant_id"] == busy.id.to_string().as_str() && r["status"] == "running")
+            .count();
+        max_running = max_running.max(running_busy);
+        let busy_active = active["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["tenant_id"] == busy.id.to_string().as_str());
+        let quiet_state = app
+            .get_json(&admin, &format!("/tenants/{}/runs/{quiet_run}", quiet.id))
+            .await;
+        if quiet_state["run"]["status"] == "succeeded" && busy_active {
+            quiet_done_while_busy_active = true;
+        }
+        if !busy_active {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "busy runs never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        max_running, 1,
+        "the busy tenant ran {max_running} runs at once"
+    );
+    assert!(
+        quiet_done_while_busy_active,
+        "the quiet tenant waited for the busy one"
+    );
+    for run_id in &busy_runs {
+        let run = app
+            .wait_for_terminal(&admin, busy.id, run_id, TERMINAL_WAIT)
+            .await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+    }
+    app.shutdown().await;
+}
