@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
 use crate::helpers::{AppOptions, Role, TestApp, TestTenant, spawn_app_with};
-use crate::operations::{capture, register_demo_tenant, snapshot_of_run, start};
+use crate::operations::{register_demo_tenant, snapshot_of_run, start};
 use crate::orchestration::spawn_worker_process;
 
 /// graph-sim windows are 20 s / TIME_SCALE; tenants get the same window so both agree.

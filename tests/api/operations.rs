@@ -119,6 +119,30 @@ pub async fn snapshot_of_run(
         .expect("the capture's snapshot")
 }
 
+/// A captured demo tenant and an empty restore target, both administered by one admin.
+pub struct RestoreSetup {
+    pub source: TestTenant,
+    pub target: TestTenant,
+    pub admin: TestUser,
+    pub snapshot: Value,
+}
+
+pub async fn restore_setup(app: &TestApp, source: &str, target: &str) -> RestoreSetup {
+    let source = register_demo_tenant(app, source).await;
+    let target = app.add_tenant(target).await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &source, Role::Admin).await;
+    app.grant(&admin, &target, Role::Admin).await;
+    let (capture_id, _) = capture(app, &admin, &source).await;
+    let snapshot = snapshot_of_run(app, &admin, &source, &capture_id).await;
+    RestoreSetup {
+        source,
+        target,
+        admin,
+        snapshot,
+    }
+}
+
 /// Every snapshot item's payload by (type, name), comparable across tenants: scope tags are
 /// tenant-specific and not carried across, so they are left out.
 async fn payloads(
@@ -162,18 +186,16 @@ async fn payloads(
 #[tokio::test]
 async fn capture_restore_into_an_empty_tenant_and_capture_again_round_trips() {
     let app = spawn_app_with(demo_app()).await;
-    let source = register_demo_tenant(&app, "contoso").await;
-    let target = app.add_tenant("Empty Target").await;
-    let admin = app.add_user("admin@example.com").await;
-    app.grant(&admin, &source, Role::Admin).await;
-    app.grant(&admin, &target, Role::Admin).await;
-
-    let (capture_id, run) = capture(&app, &admin, &source).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    let total = run["counts"]["total"].as_u64().unwrap();
+    let RestoreSetup {
+        source,
+        target,
+        admin,
+        snapshot,
+    } = restore_setup(&app, "contoso", "Empty Target").await;
+    let total = snapshot["item_count"].as_u64().unwrap();
     assert!(total >= 150, "demo tenant has {total} objects");
-    let snapshot = snapshot_of_run(&app, &admin, &source, &capture_id).await;
-    let types: std::collections::BTreeSet<String> = all_items(&app, &admin, &source, &capture_id)
+    let capture_id = snapshot["run_id"].as_str().unwrap();
+    let types: std::collections::BTreeSet<String> = all_items(&app, &admin, &source, capture_id)
         .await
         .iter()
         .map(|i| i["policy_type"].as_str().unwrap().to_string())
@@ -322,13 +344,12 @@ async fn a_preview_under_faults_never_writes_and_stays_readable() {
 #[tokio::test]
 async fn lost_create_answers_do_not_duplicate_objects() {
     let app = spawn_app_with(demo_app()).await;
-    let source = register_demo_tenant(&app, "contoso").await;
-    let target = app.add_tenant("Drop Target").await;
-    let admin = app.add_user("admin@example.com").await;
-    app.grant(&admin, &source, Role::Admin).await;
-    app.grant(&admin, &target, Role::Admin).await;
-    let (capture_id, _) = capture(&app, &admin, &source).await;
-    let snapshot = snapshot_of_run(&app, &admin, &source, &capture_id).await;
+    let RestoreSetup {
+        target,
+        admin,
+        snapshot,
+        ..
+    } = restore_setup(&app, "contoso", "Drop Target").await;
 
     let r = app
         .sim_post(
@@ -375,13 +396,12 @@ async fn lost_create_answers_do_not_duplicate_objects() {
 #[tokio::test]
 async fn an_outage_mid_restore_ends_with_safe_item_errors_in_bounded_time() {
     let app = spawn_app_with(demo_app()).await;
-    let source = register_demo_tenant(&app, "contoso").await;
-    let target = app.add_tenant("Outage Target").await;
-    let admin = app.add_user("admin@example.com").await;
-    app.grant(&admin, &source, Role::Admin).await;
-    app.grant(&admin, &target, Role::Admin).await;
-    let (capture_id, _) = capture(&app, &admin, &source).await;
-    let snapshot = snapshot_of_run(&app, &admin, &source, &capture_id).await;
+    let RestoreSetup {
+        target,
+        admin,
+        snapshot,
+        ..
+    } = restore_setup(&app, "contoso", "Outage Target").await;
 
     let started = std::time::Instant::now();
     let run_id = start(

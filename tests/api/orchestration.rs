@@ -321,13 +321,12 @@ async fn a_killed_worker_hands_its_run_to_another_without_repeating_writes() {
         ..AppOptions::default()
     })
     .await;
-    let source = crate::operations::register_demo_tenant(&app, "contoso").await;
-    let target = app.add_tenant("Kill Target").await;
-    let admin = app.add_user("admin@example.com").await;
-    app.grant(&admin, &source, Role::Admin).await;
-    app.grant(&admin, &target, Role::Admin).await;
-    let (capture_id, _) = crate::operations::capture(&app, &admin, &source).await;
-    let snapshot = crate::operations::snapshot_of_run(&app, &admin, &source, &capture_id).await;
+    let crate::operations::RestoreSetup {
+        target,
+        admin,
+        snapshot,
+        ..
+    } = crate::operations::restore_setup(&app, "contoso", "Kill Target").await;
     app.stop_workers().await;
 
     // Slow Graph down so the restore is still running when its worker dies.
@@ -413,13 +412,12 @@ async fn a_stopping_worker_hands_unfinished_runs_back_at_once() {
         ..AppOptions::default()
     })
     .await;
-    let source = crate::operations::register_demo_tenant(&app, "fabrikam").await;
-    let target = app.add_tenant("Handback Target").await;
-    let admin = app.add_user("admin@example.com").await;
-    app.grant(&admin, &source, Role::Admin).await;
-    app.grant(&admin, &target, Role::Admin).await;
-    let (capture_id, _) = crate::operations::capture(&app, &admin, &source).await;
-    let snapshot = crate::operations::snapshot_of_run(&app, &admin, &source, &capture_id).await;
+    let crate::operations::RestoreSetup {
+        target,
+        admin,
+        snapshot,
+        ..
+    } = crate::operations::restore_setup(&app, "fabrikam", "Handback Target").await;
     app.stop_workers().await;
     app.sim_post(
         &format!("/_sim/tenants/{}/faults", target.sim_id),
