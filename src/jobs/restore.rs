@@ -302,11 +302,35 @@ async fn plan_items(execution: &Execution, plan: &Plan) -> Result<(), ExecError>
     execution.plan(&planned).await
 }
 
-/// `restore_preview`: decisions only, persisted per item. Holds no writing client.
+/// What a restore run may do to the target: a preview holds only a reader, so it cannot
+/// write; a live restore holds the writing client.
+enum Access {
+    Preview(ReadOnlyGraph),
+    Live(GraphClient),
+}
+
+/// `restore_preview`: decisions only, persisted per item.
 pub async fn preview(execution: &Execution) -> Result<(), ExecError> {
     let plan = load_plan(execution).await?;
-    let reader: ReadOnlyGraph = client_for(execution, plan.target_tenant).await?.read_only();
-    plan_items(execution, &plan).await?;
+    let reader = client_for(execution, plan.target_tenant).await?.read_only();
+    run_items(execution, &plan, &Access::Preview(reader)).await
+}
+
+/// `restore` and `restore_rerun`: decide, then write.
+pub async fn restore(execution: &Execution) -> Result<(), ExecError> {
+    let plan = load_plan(execution).await?;
+    let client = client_for(execution, plan.target_tenant).await?;
+    run_items(execution, &plan, &Access::Live(client)).await
+}
+
+/// Works through the plan's items (skipping those an earlier attempt finished), recording a
+/// result for each, and stops calling Graph once the outage breaker opens.
+async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Result<(), ExecError> {
+    let action = match access {
+        Access::Preview(_) => "preview",
+        Access::Live(_) => "restore",
+    };
+    plan_items(execution, plan).await?;
     let done = execution.finished_items().await?;
     let mut breaker = OutageBreaker::new(execution);
     for item in &plan.items {
@@ -316,7 +340,7 @@ pub async fn preview(execution: &Execution) -> Result<(), ExecError> {
         execution.check_lease()?;
         if breaker.is_open() {
             execution
-                .record(failed(item, "preview", &breaker.error()))
+                .record(failed(item, action, &breaker.error()))
                 .await?;
             continue;
         }
@@ -324,12 +348,17 @@ pub async fn preview(execution: &Execution) -> Result<(), ExecError> {
             execution.record(unsupported(item)).await?;
             continue;
         };
-        let decision = decide(execution, &reader, &plan, contract, item).await;
-        breaker.observe(decision.as_ref().err());
-        let result = match decision {
-            Ok(decision) => preview_result(item, decision),
+        let outcome = match access {
+            Access::Preview(reader) => decide(execution, reader, plan, contract, item)
+                .await
+                .map(|decision| preview_result(item, decision)),
+            Access::Live(client) => restore_item(execution, client, plan, contract, item).await,
+        };
+        breaker.observe(outcome.as_ref().err());
+        let result = match outcome {
+            Ok(result) => result,
             Err(error) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
-            Err(error) => failed(item, "preview", &safe(&error)),
+            Err(error) => failed(item, action, &safe(&error)),
         };
         execution.record(result).await?;
     }
@@ -393,47 +422,6 @@ fn preview_result(item: &SourceItem, decision: Decision) -> ItemResult {
             ..base
         },
     }
-}
-
-/// `restore` and `restore_rerun`: decide, then write.
-pub async fn restore(execution: &Execution) -> Result<(), ExecError> {
-    let plan = load_plan(execution).await?;
-    let client = client_for(execution, plan.target_tenant).await?;
-    plan_items(execution, &plan).await?;
-    let rows = execution.item_rows().await?;
-    let mut breaker = OutageBreaker::new(execution);
-    for item in &plan.items {
-        let key = item.key();
-        let row = rows.iter().find(|r| r.item_key == key);
-        if row.is_some_and(|r| {
-            matches!(
-                r.status,
-                RunItemStatus::Succeeded | RunItemStatus::Failed | RunItemStatus::Skipped
-            )
-        }) {
-            continue;
-        }
-        execution.check_lease()?;
-        if breaker.is_open() {
-            execution
-                .record(failed(item, "restore", &breaker.error()))
-                .await?;
-            continue;
-        }
-        let Some(contract) = registry::get(&item.policy_type) else {
-            execution.record(unsupported(item)).await?;
-            continue;
-        };
-        let outcome = restore_item(execution, &client, &plan, contract, item).await;
-        breaker.observe(outcome.as_ref().err());
-        let result = match outcome {
-            Ok(result) => result,
-            Err(error) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
-            Err(error) => failed(item, "restore", &safe(&error)),
-        };
-        execution.record(result).await?;
-    }
-    Ok(())
 }
 
 async fn restore_item(
