@@ -510,27 +510,7 @@ pub async fn plan_items(
 ) -> StoreResult<()> {
     let now = Utc::now();
     for chunk in items.chunks(200) {
-        let rows = chunk.iter().map(|item| run_items::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            run_id: Set(run.id),
-            tenant_id: Set(run.tenant_id),
-            item_key: Set(item.item_key.clone()),
-            policy_type: Set(item.policy_type.clone()),
-            display_name: Set(item.display_name.clone()),
-            source_ref: Set(item.source_ref),
-            status: Set(RunItemStatus::Pending),
-            action: Set(None),
-            error_code: Set(None),
-            error_message: Set(None),
-            diff: Set(None),
-            result_graph_id: Set(None),
-            write_intent: Set(None),
-            attempts: Set(0),
-            started_at: Set(None),
-            finished_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        let rows = chunk.iter().map(|item| pending_row(run, item.clone(), now));
         run_items::Entity::insert_many(rows)
             .on_conflict_do_nothing_on([run_items::Column::RunId, run_items::Column::ItemKey])
             .exec(db)
@@ -538,6 +518,31 @@ pub async fn plan_items(
     }
     refresh_counts(db, run.id).await?;
     Ok(())
+}
+
+/// A new item row, not yet worked on.
+fn pending_row(run: &runs::Model, item: PlannedItem, now: DateTime<Utc>) -> run_items::ActiveModel {
+    run_items::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        run_id: Set(run.id),
+        tenant_id: Set(run.tenant_id),
+        item_key: Set(item.item_key),
+        policy_type: Set(item.policy_type),
+        display_name: Set(item.display_name),
+        source_ref: Set(item.source_ref),
+        status: Set(RunItemStatus::Pending),
+        action: Set(None),
+        error_code: Set(None),
+        error_message: Set(None),
+        diff: Set(None),
+        result_graph_id: Set(None),
+        write_intent: Set(None),
+        attempts: Set(0),
+        started_at: Set(None),
+        finished_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
 }
 
 /// The result of acting on one item.
@@ -562,26 +567,23 @@ pub async fn record_item(
     result: ItemResult,
 ) -> StoreResult<Counts> {
     let now = Utc::now();
+    let planned = PlannedItem {
+        item_key: result.item_key,
+        policy_type: result.policy_type,
+        display_name: result.display_name,
+        source_ref: result.source_ref,
+    };
     let row = run_items::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        run_id: Set(run.id),
-        tenant_id: Set(run.tenant_id),
-        item_key: Set(result.item_key),
-        policy_type: Set(result.policy_type),
-        display_name: Set(result.display_name),
-        source_ref: Set(result.source_ref),
         status: Set(result.status),
         action: Set(result.action),
         error_code: Set(result.error_code),
         error_message: Set(result.error_message),
         diff: Set(result.diff),
         result_graph_id: Set(result.result_graph_id),
-        write_intent: Set(None),
         attempts: Set(1),
         started_at: Set(Some(now)),
         finished_at: Set(Some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ..pending_row(run, planned, now)
     };
     run_items::Entity::insert(row)
         .on_conflict(
