@@ -4,7 +4,8 @@
 //! Start with `runs` (the orchestration protocol), `graph` (the Graph contract registry and
 //! client) and `web` (routes).
 
-/// Credentials: argon2id password hashes and API tokens.
+/// Credentials: argon2id password hashes, API tokens, session ids and CSRF tokens, login
+/// throttling.
 pub mod auth;
 /// The Redis connection: de-duplication keys, quotas, events, job queues.
 pub mod broker;
@@ -32,5 +33,5 @@ pub mod startup;
 pub mod store;
 /// The tracing subscriber.
 pub mod telemetry;
-/// HTTP routes, one module per resource.
+/// HTTP routes, one module per resource, declared in one route table with their access.
 pub mod web;

@@ -74,9 +74,13 @@ impl Application {
     ) -> std::io::Result<()> {
         let app = crate::web::router(crate::web::AppState::new(self.services));
         tracing::info!(addr = %self.addr, "web server listening");
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        // The peer address feeds per-address login throttling.
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         tracing::info!("web server stopped");
         Ok(())
     }

@@ -1,11 +1,52 @@
-//! Login throttling: failed sign-ins counted per account and per client address in Redis
+//! Login throttling: sign-in attempts counted per account and per client address in Redis
 //! (fixed windows that start at the first failure), shared by every web process.
+//!
+//! An attempt is counted atomically *before* its password is checked, and a success takes it
+//! back, so a burst of parallel guesses gets no more password checks than the limit allows.
 
-use redis::RedisResult;
+use std::sync::Arc;
+
+use redis::{RedisResult, Script};
 
 use super::token;
 use crate::broker::Broker;
 use crate::settings::SecuritySettings;
+
+/// KEYS: account counter, address counter. ARGV: window secs, account limit, address limit.
+/// Returns 0 when the attempt may go ahead (and counts it), else the seconds to wait.
+const BEGIN_LUA: &str = r"
+local account = tonumber(redis.call('GET', KEYS[1]) or '0')
+local address = tonumber(redis.call('GET', KEYS[2]) or '0')
+local window = tonumber(ARGV[1])
+local wait = 0
+if account >= tonumber(ARGV[2]) then
+  wait = math.max(wait, redis.call('TTL', KEYS[1]))
+end
+if address >= tonumber(ARGV[3]) then
+  wait = math.max(wait, redis.call('TTL', KEYS[2]))
+end
+if account >= tonumber(ARGV[2]) or address >= tonumber(ARGV[3]) then
+  if wait < 1 then wait = window end
+  return wait
+end
+for _, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then
+    redis.call('EXPIRE', key, window)
+  end
+end
+return 0
+";
+
+/// KEYS: account counter, address counter. A success clears the account's failures and
+/// takes its own attempt back from the address.
+const SUCCEED_LUA: &str = r"
+redis.call('DEL', KEYS[1])
+local address = tonumber(redis.call('GET', KEYS[2]) or '0')
+if address > 0 then
+  redis.call('DECR', KEYS[2])
+end
+return 0
+";
 
 #[derive(Clone)]
 pub struct LoginThrottle {
@@ -13,16 +54,16 @@ pub struct LoginThrottle {
     per_account: u32,
     per_address: u32,
     window_secs: u64,
+    scripts: Arc<(Script, Script)>,
 }
 
 /// Whether a sign-in may be attempted now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// Go ahead; the attempt has been counted as a failure until [`LoginThrottle::succeeded`].
     Allowed,
     /// Too many recent failures: refuse (even the right password) for this many seconds.
-    Throttled {
-        retry_after_secs: u64,
-    },
+    Throttled { retry_after_secs: u64 },
 }
 
 impl LoginThrottle {
@@ -32,6 +73,7 @@ impl LoginThrottle {
             per_account: settings.login_max_failures_per_account,
             per_address: settings.login_max_failures_per_address,
             window_secs: settings.login_failure_window_secs,
+            scripts: Arc::new((Script::new(BEGIN_LUA), Script::new(SUCCEED_LUA))),
         }
     }
 
@@ -47,74 +89,37 @@ impl LoginThrottle {
         self.broker.key(&format!("login:fail:address:{address}"))
     }
 
-    pub async fn check(&self, login: &str, address: &str) -> RedisResult<Verdict> {
-        let account = self.account_key(login);
-        let addr = self.address_key(address);
+    /// Counts an attempt unless the account or the address is over its limit.
+    pub async fn begin(&self, login: &str, address: &str) -> RedisResult<Verdict> {
         let mut conn = self.broker.connection();
-        let (account_failures, address_failures, account_ttl, address_ttl): (
-            Option<u64>,
-            Option<u64>,
-            i64,
-            i64,
-        ) = redis::pipe()
-            .get(&account)
-            .get(&addr)
-            .ttl(&account)
-            .ttl(&addr)
-            .query_async(&mut conn)
+        let wait: i64 = self
+            .scripts
+            .0
+            .key(self.account_key(login))
+            .key(self.address_key(address))
+            .arg(self.window_secs)
+            .arg(self.per_account)
+            .arg(self.per_address)
+            .invoke_async(&mut conn)
             .await?;
-        let mut retry_after = 0;
-        if account_failures.unwrap_or(0) >= u64::from(self.per_account) {
-            retry_after = retry_after.max(self.remaining(account_ttl));
-        }
-        if address_failures.unwrap_or(0) >= u64::from(self.per_address) {
-            retry_after = retry_after.max(self.remaining(address_ttl));
-        }
-        Ok(if retry_after > 0 {
+        Ok(if wait > 0 {
             Verdict::Throttled {
-                retry_after_secs: retry_after,
+                retry_after_secs: wait.unsigned_abs(),
             }
         } else {
             Verdict::Allowed
         })
     }
 
-    fn remaining(&self, ttl: i64) -> u64 {
-        // -1 (no expiry) cannot happen with the atomic SET .. EX NX below; treat it as a
-        // full window rather than forever.
-        if ttl > 0 {
-            ttl as u64
-        } else {
-            self.window_secs
-        }
-    }
-
-    pub async fn record_failure(&self, login: &str, address: &str) -> RedisResult<()> {
+    /// The attempt succeeded: clear the account's failures, uncount it from the address.
+    pub async fn succeeded(&self, login: &str, address: &str) -> RedisResult<()> {
         let mut conn = self.broker.connection();
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for key in [self.account_key(login), self.address_key(address)] {
-            // The window starts with the first failure: create the counter with its expiry,
-            // then count; later failures only count.
-            pipe.cmd("SET")
-                .arg(&key)
-                .arg(0)
-                .arg("EX")
-                .arg(self.window_secs)
-                .arg("NX")
-                .ignore()
-                .incr(&key, 1)
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut conn).await
-    }
-
-    /// A successful sign-in clears the account's failures (not the address's).
-    pub async fn record_success(&self, login: &str) -> RedisResult<()> {
-        let mut conn = self.broker.connection();
-        redis::cmd("DEL")
-            .arg(self.account_key(login))
-            .query_async::<()>(&mut conn)
+        self.scripts
+            .1
+            .key(self.account_key(login))
+            .key(self.address_key(address))
+            .invoke_async::<i64>(&mut conn)
             .await
+            .map(|_| ())
     }
 }

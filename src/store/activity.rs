@@ -41,6 +41,15 @@ pub async fn notify(
     Ok(row.insert(db).await?)
 }
 
+/// Ids of the tenants a user is a member of, as a subquery.
+fn member_tenants(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(memberships::Column::TenantId)
+        .from(memberships::Entity)
+        .and_where(Expr::col(memberships::Column::UserId).eq(user_id))
+        .to_owned()
+}
+
 /// A user's notifications, newest first, limited to tenants they are still a member of.
 pub async fn notifications_for(
     db: &impl ConnectionTrait,
@@ -49,14 +58,9 @@ pub async fn notifications_for(
     before: Option<Uuid>,
     limit: u64,
 ) -> StoreResult<Vec<notifications::Model>> {
-    let member_tenants = sea_orm::sea_query::Query::select()
-        .column(memberships::Column::TenantId)
-        .from(memberships::Entity)
-        .and_where(Expr::col(memberships::Column::UserId).eq(user_id))
-        .to_owned();
     let mut query = notifications::Entity::find()
         .filter(notifications::Column::UserId.eq(user_id))
-        .filter(notifications::Column::TenantId.in_subquery(member_tenants));
+        .filter(notifications::Column::TenantId.in_subquery(member_tenants(user_id)));
     if unread_only {
         query = query.filter(notifications::Column::ReadAt.is_null());
     }
@@ -70,16 +74,19 @@ pub async fn notifications_for(
         .await?)
 }
 
+/// Unread notifications of a user, counted like [`notifications_for`] lists them.
 pub async fn unread_count(db: &impl ConnectionTrait, user_id: Uuid) -> StoreResult<u64> {
     use sea_orm::PaginatorTrait;
     Ok(notifications::Entity::find()
         .filter(notifications::Column::UserId.eq(user_id))
+        .filter(notifications::Column::TenantId.in_subquery(member_tenants(user_id)))
         .filter(notifications::Column::ReadAt.is_null())
         .count(db)
         .await?)
 }
 
-/// Marks one of the user's own notifications read; another user's is not found.
+/// Marks one of the user's own notifications read; another user's, or one of a tenant the
+/// user has left, is not found.
 pub async fn mark_read(
     db: &impl ConnectionTrait,
     user_id: Uuid,
@@ -87,6 +94,7 @@ pub async fn mark_read(
 ) -> StoreResult<notifications::Model> {
     let row = notifications::Entity::find_by_id(id)
         .filter(notifications::Column::UserId.eq(user_id))
+        .filter(notifications::Column::TenantId.in_subquery(member_tenants(user_id)))
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)?;

@@ -1,10 +1,9 @@
 //! Backup sets: create (optionally capturing right away), capture/sync, list, read, items.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use entity::enums::{Role, RunOperation};
 use entity::{backup_items, backup_sets};
 use serde::Deserialize;
@@ -15,17 +14,25 @@ use super::AppState;
 use super::auth::TenantAccess;
 use super::error::ApiError;
 use super::extract::{self, Path, Query, page_limit};
+use super::routes::{Access, Routes};
 use super::runs::started_response;
 use super::snapshots::{PageQuery, policy_types};
 use crate::runs::start::{StartRequest, Started};
 use crate::store::{StoreError, content};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenants/{tenant}/backup-sets", get(list).post(create))
-        .route("/tenants/{tenant}/backup-sets/{id}", get(detail))
-        .route("/tenants/{tenant}/backup-sets/{id}/items", get(items))
-        .route("/tenants/{tenant}/backup-sets/{id}/capture", post(capture))
+pub fn routes() -> Routes {
+    const VIEWER: Access = Access::Tenant(Role::Viewer);
+    const OPERATOR: Access = Access::Tenant(Role::Operator);
+    Routes::new()
+        .get("/tenants/{tenant}/backup-sets", VIEWER, list)
+        .post("/tenants/{tenant}/backup-sets", OPERATOR, create)
+        .get("/tenants/{tenant}/backup-sets/{id}", VIEWER, detail)
+        .get("/tenants/{tenant}/backup-sets/{id}/items", VIEWER, items)
+        .post(
+            "/tenants/{tenant}/backup-sets/{id}/capture",
+            OPERATOR,
+            capture,
+        )
 }
 
 #[derive(Debug, Deserialize)]

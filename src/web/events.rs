@@ -5,10 +5,8 @@ use std::collections::HashSet;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -16,13 +14,14 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::CurrentUser;
 use super::error::ApiError;
+use super::routes::{Access, Routes};
 use crate::store::accounts;
 
 /// How often an open stream re-reads the caller's memberships.
 const MEMBERSHIP_REFRESH: Duration = Duration::from_secs(10);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/events", get(stream))
+pub fn routes() -> Routes {
+    Routes::new().get("/events", Access::User, stream)
 }
 
 async fn member_tenants(state: &AppState, user_id: Uuid) -> HashSet<Uuid> {

@@ -8,12 +8,13 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
+use super::routes::{Access, Routes};
 use crate::store;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/healthz", Access::Public, healthz)
+        .get("/readyz", Access::Public, readyz)
 }
 
 async fn healthz() -> impl IntoResponse {

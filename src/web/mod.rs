@@ -1,5 +1,6 @@
-//! HTTP: one module per resource, each owning its `router()`; `router()` here merges them
-//! and adds the shared layers.
+//! HTTP: one module per resource, each declaring its routes (method, path, [`Access`]) in
+//! `routes()`; [`routes`] here merges them into the one route table that both builds the
+//! router and is published by [`route_table`], and [`router`] adds the access guard.
 
 pub mod auth;
 pub mod backup_sets;
@@ -9,12 +10,16 @@ pub mod extract;
 pub mod health;
 pub mod notifications;
 pub mod restores;
+pub mod routes;
 pub mod runs;
+pub mod session;
 pub mod snapshots;
 pub mod tenants;
 
 use axum::Router;
 use tokio::sync::broadcast;
+
+pub use routes::{Access, RouteInfo, Routes};
 
 use crate::runs::Orchestrator;
 use crate::runs::events::RunEvent;
@@ -42,18 +47,36 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(tenants::router())
-        .merge(snapshots::router())
-        .merge(backup_sets::router())
-        .merge(restores::router())
-        .merge(runs::router())
-        .merge(notifications::router())
-        .merge(events::router());
-    Router::new()
-        .merge(health::router())
+/// Every route of the web process, with its access.
+pub fn routes() -> Routes {
+    let api = Routes::new()
+        .merge(session::api_routes())
+        .merge(tenants::routes())
+        .merge(snapshots::routes())
+        .merge(backup_sets::routes())
+        .merge(restores::routes())
+        .merge(runs::routes())
+        .merge(notifications::routes())
+        .merge(events::routes());
+    Routes::new()
+        .merge(health::routes())
+        .merge(session::page_routes())
         .nest("/api/v1", api)
+}
+
+/// The published route table: exactly the routes [`router`] serves (the access-matrix test
+/// walks it).
+pub fn route_table() -> Vec<RouteInfo> {
+    routes().table()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, table) = routes().into_parts();
+    router
+        .route_layer(axum::middleware::from_fn_with_state(
+            routes::Guard::new(state.clone(), table),
+            routes::enforce,
+        ))
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
 }

@@ -1,8 +1,7 @@
 //! The caller's notifications (list, mark read) and a tenant's audit trail.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use entity::enums::Role;
 use entity::notifications;
 use serde::Deserialize;
@@ -13,13 +12,18 @@ use super::AppState;
 use super::auth::{CurrentUser, TenantAccess};
 use super::error::ApiError;
 use super::extract::{Path, Query, page_limit};
+use super::routes::{Access, Routes};
 use crate::store::activity;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/notifications", get(list))
-        .route("/notifications/{id}/read", post(mark_read))
-        .route("/tenants/{tenant}/audit-events", get(audit_events))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/notifications", Access::User, list)
+        .post("/notifications/{id}/read", Access::User, mark_read)
+        .get(
+            "/tenants/{tenant}/audit-events",
+            Access::Tenant(Role::Viewer),
+            audit_events,
+        )
 }
 
 #[derive(Debug, Deserialize)]

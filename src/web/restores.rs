@@ -1,10 +1,8 @@
 //! Restores: start a preview or a live restore from a backup set or snapshot, and re-run a
 //! finished restore. Live writes need the admin role and a confirmation naming the tenant.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::post;
 use entity::enums::{Role, RunItemStatus, RunOperation};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,14 +12,24 @@ use super::AppState;
 use super::auth::{TenantAccess, member_access};
 use super::error::ApiError;
 use super::extract::{self, Path};
+use super::routes::{Access, Routes};
 use super::runs::started_response;
 use crate::runs::start::StartRequest;
 use crate::store::{StoreError, content, runs as run_store};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenants/{tenant}/restores", post(start_restore))
-        .route("/tenants/{tenant}/runs/{run}/rerun", post(rerun))
+pub fn routes() -> Routes {
+    Routes::new()
+        // Previews need operator; a live restore (same route) needs admin, checked below.
+        .post(
+            "/tenants/{tenant}/restores",
+            Access::Tenant(Role::Operator),
+            start_restore,
+        )
+        .post(
+            "/tenants/{tenant}/runs/{run}/rerun",
+            Access::Tenant(Role::Admin),
+            rerun,
+        )
 }
 
 #[derive(Debug, Deserialize)]

@@ -322,10 +322,18 @@ mod tests {
     #[test]
     fn the_application_table_is_consistent() {
         let table = crate::web::route_table();
-        assert!(table.iter().any(|r| r.path == "/api/v1/tenants/{tenant}/runs"
-            && r.method == Method::GET
-            && r.access == Access::Tenant(Role::Viewer)));
-        assert!(table.iter().any(|r| r.path == "/healthz" && r.access == Access::Public));
+        assert!(
+            table
+                .iter()
+                .any(|r| r.path == "/api/v1/tenants/{tenant}/runs"
+                    && r.method == Method::GET
+                    && r.access == Access::Tenant(Role::Viewer))
+        );
+        assert!(
+            table
+                .iter()
+                .any(|r| r.path == "/healthz" && r.access == Access::Public)
+        );
         for route in &table {
             assert!(route.path.starts_with('/'), "{route:?}");
         }

@@ -1,11 +1,10 @@
 //! Run Records: list, detail, items, the active-runs feed, and the shared "start" answer.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use entity::enums::{RunOperation, RunStatus};
+use entity::enums::{Role, RunOperation, RunStatus};
 use entity::run_items;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,16 +14,18 @@ use super::AppState;
 use super::auth::{CurrentUser, TenantAccess};
 use super::error::ApiError;
 use super::extract::{Path, Query, page_limit};
+use super::routes::{Access, Routes};
 use crate::runs::start::Started;
 use crate::store::accounts;
 use crate::store::runs::{self as run_store, RunCursor, RunFilter};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenants/{tenant}/runs", get(list))
-        .route("/tenants/{tenant}/runs/{run}", get(detail))
-        .route("/tenants/{tenant}/runs/{run}/items", get(items))
-        .route("/runs/active", get(active))
+pub fn routes() -> Routes {
+    const VIEWER: Access = Access::Tenant(Role::Viewer);
+    Routes::new()
+        .get("/tenants/{tenant}/runs", VIEWER, list)
+        .get("/tenants/{tenant}/runs/{run}", VIEWER, detail)
+        .get("/tenants/{tenant}/runs/{run}/items", VIEWER, items)
+        .get("/runs/active", Access::User, active)
 }
 
 /// 202 + the new run, or 200 + the identical run already queued/running.

@@ -121,8 +121,9 @@ async fn sign_in(
         tracing::error!(error = %e, "login throttle unavailable");
         ApiError::Unavailable("sign-in is unavailable right now; try again shortly".into())
     };
+    // Counts this attempt as a failure up front; only a success takes it back.
     if let Verdict::Throttled { retry_after_secs } = throttle
-        .check(login, &client.address)
+        .begin(login, &client.address)
         .await
         .map_err(unavailable)?
     {
@@ -147,10 +148,6 @@ async fn sign_in(
     let user = match (verified, user) {
         (true, Some(user)) => user,
         (_, user) => {
-            throttle
-                .record_failure(login, &client.address)
-                .await
-                .map_err(unavailable)?;
             tracing::info!(
                 user_id = ?user.map(|u| u.id),
                 client = %client.address,
@@ -159,7 +156,10 @@ async fn sign_in(
             return Err(ApiError::InvalidCredentials);
         }
     };
-    throttle.record_success(login).await.map_err(unavailable)?;
+    throttle
+        .succeeded(login, &client.address)
+        .await
+        .map_err(unavailable)?;
     let now = Utc::now();
     let idle = Duration::seconds(security.session_idle_secs as i64);
     if let Err(e) = sessions::purge_expired(&services.db, idle, now).await {
@@ -271,10 +271,9 @@ async fn logout_json(
     if let Some(session) = user.session() {
         sessions::delete(&state.services().db, session.id).await?;
         tracing::info!(user_id = %user.id(), session = %session.id, "signed out");
-        response.headers_mut().insert(
-            SET_COOKIE,
-            clear_session_cookie(&state.services().settings),
-        );
+        response
+            .headers_mut()
+            .insert(SET_COOKIE, clear_session_cookie(&state.services().settings));
     }
     Ok(response)
 }
@@ -293,17 +292,13 @@ struct LoginForm {
     next: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct LogoutForm {}
-
 /// Where to go after signing in: a local path only (no `//host` or `/\host` escapes).
 fn safe_next(next: Option<&str>) -> String {
     match next.map(str::trim) {
         Some(n)
             if n.starts_with('/')
                 && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.chars().any(|c| c.is_control() || c == '\\') =>
+                && n.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
         {
             n.to_string()
         }
@@ -380,21 +375,19 @@ async fn login_form(
     }
 }
 
+/// `POST /logout`; the guard has already checked the form's CSRF token.
 async fn logout_form(
     State(state): State<AppState>,
     user: CurrentUser,
-    // The guard has already checked the form's CSRF token.
-    _form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     if let Some(session) = user.session() {
         sessions::delete(&state.services().db, session.id).await?;
         tracing::info!(user_id = %user.id(), session = %session.id, "signed out");
     }
     let mut response = redirect("/login");
-    response.headers_mut().insert(
-        SET_COOKIE,
-        clear_session_cookie(&state.services().settings),
-    );
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, clear_session_cookie(&state.services().settings));
     Ok(response)
 }
 
@@ -569,10 +562,9 @@ pub(super) fn unauthenticated(parts: &Parts, state: &AppState, stale_cookie: boo
         redirect("/login")
     };
     if stale_cookie {
-        response.headers_mut().insert(
-            SET_COOKIE,
-            clear_session_cookie(&state.services().settings),
-        );
+        response
+            .headers_mut()
+            .insert(SET_COOKIE, clear_session_cookie(&state.services().settings));
     }
     response
 }
@@ -637,7 +629,15 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/tenants/x?y=1")), "/tenants/x?y=1");
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "x", ""] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "x",
+            "",
+            "/caf\u{e9}",
+            "/a b",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");
@@ -645,7 +645,10 @@ mod tests {
 
     #[test]
     fn escaping_and_encoding() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
         assert_eq!(encode_query_value("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
         assert_eq!(decode_form_value("a+b%2Fc%3d%"), "a b/c=%");
         assert_eq!(decode_form_value("csrf_token"), "csrf_token");

@@ -1,9 +1,8 @@
 //! Snapshots: start a capture, list them, read one and its items.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use entity::enums::{Role, RunOperation};
 use entity::{snapshot_items, snapshots};
 use serde::Deserialize;
@@ -14,16 +13,23 @@ use super::AppState;
 use super::auth::TenantAccess;
 use super::error::ApiError;
 use super::extract::{self, Path, Query, page_limit};
+use super::routes::{Access, Routes};
 use super::runs::started_response;
 use crate::graph::registry;
 use crate::runs::start::StartRequest;
 use crate::store::content;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenants/{tenant}/snapshots", get(list).post(start_capture))
-        .route("/tenants/{tenant}/snapshots/{id}", get(detail))
-        .route("/tenants/{tenant}/snapshots/{id}/items", get(items))
+pub fn routes() -> Routes {
+    const VIEWER: Access = Access::Tenant(Role::Viewer);
+    Routes::new()
+        .get("/tenants/{tenant}/snapshots", VIEWER, list)
+        .post(
+            "/tenants/{tenant}/snapshots",
+            Access::Tenant(Role::Operator),
+            start_capture,
+        )
+        .get("/tenants/{tenant}/snapshots/{id}", VIEWER, detail)
+        .get("/tenants/{tenant}/snapshots/{id}/items", VIEWER, items)
 }
 
 /// Validated policy-type keys; `None` or an empty list means every supported type.

@@ -1,17 +1,17 @@
 //! `GET /tenants`: the tenants the caller belongs to, with their role.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::CurrentUser;
 use super::error::ApiError;
+use super::routes::{Access, Routes};
 use crate::store::accounts;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/tenants", get(list))
+pub fn routes() -> Routes {
+    Routes::new().get("/tenants", Access::User, list)
 }
 
 async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Value>, ApiError> {

@@ -2,6 +2,7 @@
 //! Run through `scripts/test.sh`, which starts the services and sets `PV_TEST_REDIS_URL` and
 //! `PV_TEST_DATABASE_URL`.
 
+mod auth;
 mod cli;
 mod fleet;
 mod helpers;
