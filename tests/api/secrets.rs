@@ -34,6 +34,7 @@ async fn dump_tables(app: &TestApp) -> String {
         entity::notifications::Entity,
         entity::audit_events::Entity,
         entity::object_mappings::Entity,
+        entity::sessions::Entity,
     );
     out
 }
