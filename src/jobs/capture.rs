@@ -131,7 +131,9 @@ async fn capture(
                 source_ref: None,
             })
             .collect();
-        execution.plan(&planned).await?;
+        if !planned.is_empty() {
+            execution.plan(&planned).await?;
+        }
         let mut seen = HashSet::new();
         for (key, n) in objects {
             seen.insert(key.clone());

@@ -1,0 +1,412 @@
+//! Benchmark 1 of the orchestration issue: start latency.
+//!
+//! C concurrent clients send capture starts (`POST /api/v1/tenants/{id}/snapshots`) for D
+//! seconds against the real application — PostgreSQL, Redis, the de-duplication fast path,
+//! the partial unique index, the apalis push — picking one of T tenants at random. The first
+//! start of each tenant creates a run (202); every later one finds it queued and is
+//! de-duplicated (200). By default no worker runs, so runs stay queued and the mix is
+//! "T unique targets, the rest duplicates"; `--workers K` runs K in-process workers (against
+//! graph-sim) so runs finish and later starts of the same tenant create new runs again.
+//! Afterwards the database is checked for duplicate active runs (must be 0).
+//!
+//! Then the same load runs against a bare axum endpoint in the same process that answers 202
+//! with a small JSON body, as a baseline for what HTTP and the client cost on this machine.
+//!
+//! Prints figures; asserts nothing about speed.
+//!
+//! ```text
+//! cargo run --release --example bench_starts -- --clients 32 --seconds 10 --tenants 200
+//! ```
+
+#[path = "bench_common/mod.rs"]
+mod bench_common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use bench_common::{Bench, BenchTenant, Role, ms, percentile, print_heading, print_table};
+use clap::Parser;
+use futures_util::StreamExt;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use uuid::Uuid;
+
+/// Unmeasured `GET /api/v1/tenants` load before each measured phase.
+const WARM_UP: Duration = Duration::from_secs(1);
+
+#[derive(Parser, Debug)]
+#[command(about = "Start latency: the real start path next to a bare axum 202")]
+struct Args {
+    /// Concurrent clients.
+    #[arg(long, env = "PV_BENCH_CLIENTS", default_value_t = 32)]
+    clients: usize,
+    /// Seconds of load per target (app, then baseline).
+    #[arg(long, env = "PV_BENCH_SECONDS", default_value_t = 10)]
+    seconds: u64,
+    /// Tenants the starts are spread over (each one's first start creates a run).
+    #[arg(long, env = "PV_BENCH_TENANTS", default_value_t = 200)]
+    tenants: usize,
+    /// In-process workers executing the runs (0: runs stay queued).
+    #[arg(long, env = "PV_BENCH_WORKERS", default_value_t = 0)]
+    workers: usize,
+}
+
+impl Args {
+    fn command(&self) -> String {
+        format!(
+            "cargo run --release --example bench_starts -- --clients {} --seconds {} --tenants {} --workers {}",
+            self.clients, self.seconds, self.tenants, self.workers
+        )
+    }
+}
+
+/// One answered (or failed, status 0) request.
+#[derive(Clone, Copy)]
+struct Sample {
+    micros: u32,
+    status: u16,
+}
+
+struct LoadResult {
+    samples: Vec<Sample>,
+    elapsed: Duration,
+}
+
+impl LoadResult {
+    fn sorted_latencies(&self, filter: impl Fn(u16) -> bool) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .samples
+            .iter()
+            .filter(|s| filter(s.status))
+            .map(|s| s.micros)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn count(&self, status: u16) -> usize {
+        self.samples.iter().filter(|s| s.status == status).count()
+    }
+
+    fn per_sec(&self) -> f64 {
+        self.samples.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+fn us(micros: u32) -> String {
+    ms(Duration::from_micros(u64::from(micros)))
+}
+
+/// What the clients send.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Request {
+    /// `POST /api/v1/tenants/{random tenant}/snapshots`: the measured start.
+    Start,
+    /// `GET /api/v1/tenants`: opens HTTP and database connections without starting anything.
+    WarmUp,
+}
+
+/// `clients` tasks send `request` until `duration` has passed; each waits for the whole
+/// answer before sending its next request.
+async fn load(
+    http: &reqwest::Client,
+    base: &str,
+    tenants: Arc<Vec<Uuid>>,
+    token: Arc<String>,
+    clients: usize,
+    duration: Duration,
+    request: Request,
+) -> LoadResult {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::with_capacity(clients);
+    for client in 0..clients {
+        let http = http.clone();
+        let base = base.to_string();
+        let tenants = tenants.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(0x5eed + client as u64);
+            let mut samples = Vec::with_capacity(4096);
+            while Instant::now() < deadline {
+                let tenant = tenants[rng.gen_range(0..tenants.len())];
+                let builder = match request {
+                    Request::Start => http
+                        .post(format!("{base}/api/v1/tenants/{tenant}/snapshots"))
+                        .json(&json!({})),
+                    Request::WarmUp => http.get(format!("{base}/api/v1/tenants")),
+                };
+                let t0 = Instant::now();
+                let status = match builder.bearer_auth(token.as_str()).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        match response.bytes().await {
+                            Ok(_) => status,
+                            Err(_) => 0,
+                        }
+                    }
+                    Err(_) => 0,
+                };
+                let micros = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+                samples.push(Sample { micros, status });
+            }
+            samples
+        }));
+    }
+    let mut samples = Vec::new();
+    for task in tasks {
+        if let Ok(part) = task.await {
+            samples.extend(part);
+        }
+    }
+    LoadResult {
+        samples,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The baseline: an axum endpoint on the same path that answers 202 with a small JSON body.
+async fn spawn_bare_axum() -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
+    async fn accepted(
+        axum::extract::Path(tenant): axum::extract::Path<Uuid>,
+    ) -> (StatusCode, axum::Json<serde_json::Value>) {
+        (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({
+                "run": {"id": Uuid::now_v7(), "tenant_id": tenant, "status": "queued"},
+                "deduplicated": false
+            })),
+        )
+    }
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/tenants/{tenant}/snapshots",
+            axum::routing::post(accepted),
+        )
+        .route(
+            "/api/v1/tenants",
+            axum::routing::get(|| async { axum::Json(json!({"tenants": []})) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok((format!("http://{addr}"), tx))
+}
+
+async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
+    let user = bench.add_user("bench@example.com").await?;
+    let names: Vec<String> = (0..args.tenants)
+        .map(|i| format!("Bench Tenant {i:04}"))
+        .collect();
+    let tenants: Vec<BenchTenant> = futures_util::stream::iter(names.iter())
+        .map(|name| bench.add_tenant(name))
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    for tenant in &tenants {
+        bench.grant(&user, tenant, Role::Operator).await?;
+    }
+    for _ in 0..args.workers {
+        bench.start_worker().await?;
+    }
+    let ids = Arc::new(tenants.iter().map(|t| t.id()).collect::<Vec<_>>());
+    let token = Arc::new(user.token.expose_secret().to_string());
+    let duration = Duration::from_secs(args.seconds);
+
+    // Connections (HTTP keep-alive, the database pool) are opened before the clock starts.
+    load(
+        &bench.http,
+        &bench.address,
+        ids.clone(),
+        token.clone(),
+        args.clients,
+        WARM_UP,
+        Request::WarmUp,
+    )
+    .await;
+    let app = load(
+        &bench.http,
+        &bench.address,
+        ids.clone(),
+        token.clone(),
+        args.clients,
+        duration,
+        Request::Start,
+    )
+    .await;
+
+    // Checked after the load: more than one queued/running run per key would be a
+    // de-duplication failure.
+    let duplicates = bench
+        .scalar(
+            "SELECT count(*)::bigint FROM (SELECT tenant_id, operation, target_id FROM runs \
+             WHERE status IN ('queued','running') GROUP BY tenant_id, operation, target_id \
+             HAVING count(*) > 1) d",
+        )
+        .await?;
+    let runs_total = bench.scalar("SELECT count(*)::bigint FROM runs").await?;
+    let runs_active = bench
+        .scalar("SELECT count(*)::bigint FROM runs WHERE status IN ('queued','running')")
+        .await?;
+
+    let (base, stop_bare) = spawn_bare_axum().await?;
+    load(
+        &bench.http,
+        &base,
+        ids.clone(),
+        token.clone(),
+        args.clients,
+        WARM_UP,
+        Request::WarmUp,
+    )
+    .await;
+    let bare = load(
+        &bench.http,
+        &base,
+        ids.clone(),
+        token,
+        args.clients,
+        duration,
+        Request::Start,
+    )
+    .await;
+    let _ = stop_bare.send(());
+
+    print_heading(
+        &format!(
+            "bench_starts: {} clients x {} s of capture starts over {} tenants, {} worker(s)",
+            args.clients, args.seconds, args.tenants, args.workers
+        ),
+        &args.command(),
+    );
+    println!(
+        "   app: POST /api/v1/tenants/{{id}}/snapshots (auth, SET NX, run insert under the partial \
+         unique index, apalis push); PostgreSQL pool {} connections",
+        bench.settings.database.max_connections
+    );
+    println!(
+        "   baseline: bare axum POST on the same path answering 202 + small JSON, same process"
+    );
+    println!(
+        "   each side gets {} s of unmeasured GET /api/v1/tenants first (opens connections)",
+        WARM_UP.as_secs()
+    );
+    println!();
+    let all = |r: &LoadResult| r.sorted_latencies(|_| true);
+    let (app_all, bare_all) = (all(&app), all(&bare));
+    let ok = |s: u16| s == 200 || s == 202;
+    let errors = |r: &LoadResult| r.samples.iter().filter(|s| !ok(s.status)).count();
+    let row = |name: &str, a: String, b: String| vec![name.to_string(), a, b];
+    let mut rows = vec![
+        row(
+            "requests",
+            app.samples.len().to_string(),
+            bare.samples.len().to_string(),
+        ),
+        row(
+            "starts/s",
+            format!("{:.0}", app.per_sec()),
+            format!("{:.0}", bare.per_sec()),
+        ),
+    ];
+    for (label, q) in [("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)] {
+        rows.push(row(
+            label,
+            us(percentile(&app_all, q)),
+            us(percentile(&bare_all, q)),
+        ));
+    }
+    rows.push(row(
+        "202 new run",
+        app.count(202).to_string(),
+        bare.count(202).to_string(),
+    ));
+    rows.push(row(
+        "200 deduplicated",
+        app.count(200).to_string(),
+        bare.count(200).to_string(),
+    ));
+    rows.push(row(
+        "other/errors",
+        errors(&app).to_string(),
+        errors(&bare).to_string(),
+    ));
+    print_table(&["", "app", "bare axum"], &rows);
+
+    println!();
+    println!("   app latency by answer:");
+    let new = app.sorted_latencies(|s| s == 202);
+    let dup = app.sorted_latencies(|s| s == 200);
+    let by = |name: &str, v: &[u32]| {
+        vec![
+            name.to_string(),
+            v.len().to_string(),
+            us(percentile(v, 0.50)),
+            us(percentile(v, 0.95)),
+            us(percentile(v, 0.99)),
+        ]
+    };
+    print_table(
+        &["", "n", "p50", "p95", "p99"],
+        &[by("202 new run", &new), by("200 deduplicated", &dup)],
+    );
+    println!();
+    println!(
+        "   database after the load: {runs_total} runs, {runs_active} queued/running, \
+         duplicate active runs (same tenant, operation, target): {duplicates}"
+    );
+    if duplicates != 0 {
+        println!("   !! duplicate active runs found: de-duplication is broken");
+    }
+    let other: Vec<String> = {
+        let mut codes: Vec<u16> = app
+            .samples
+            .iter()
+            .filter(|s| !ok(s.status))
+            .map(|s| s.status)
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes.iter().map(|c| c.to_string()).collect()
+    };
+    if !other.is_empty() {
+        println!(
+            "   app answered other statuses (0 = transport error): {}",
+            other.join(", ")
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.clients > 0 && args.tenants > 0,
+        "clients and tenants must be > 0"
+    );
+    let overrides: Vec<(String, String)> = vec![
+        ("worker.concurrency".into(), "8".into()),
+        ("runs.tenant_concurrency".into(), "8".into()),
+    ];
+    let sim = (args.workers > 0).then(|| graph_sim::SimConfig {
+        throttle: false,
+        ..graph_sim::SimConfig::default()
+    });
+    let mut bench = Bench::start(&overrides, sim).await?;
+    let result = run(&mut bench, &args).await;
+    bench.shutdown().await;
+    result
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs PolicyVault's benchmarks (release build) against throwaway Redis and PostgreSQL
+# servers on project ports (Redis 6392, PostgreSQL 5442, data under var/bench/), prints their
+# figures (also saved to var/bench/results-*.txt) and stops what it started, also on failure
+# or Ctrl-C. Re-runnable. Benchmarks print figures; they assert nothing about speed.
+#
+#   scripts/bench.sh                   # all three: starts, pipeline, intune
+#   scripts/bench.sh starts intune     # a selection
+#
+# Sizes come from the examples' defaults or PV_BENCH_* variables, e.g. PV_BENCH_CLIENTS,
+# PV_BENCH_SECONDS, PV_BENCH_TENANTS, PV_BENCH_RUNS, PV_BENCH_WORKERS, PV_BENCH_CONCURRENCY,
+# PV_BENCH_OBJECTS, PV_BENCH_TIME_SCALE (see `cargo run --release --example bench_X -- --help`).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$PV_ROOT"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/policyvault-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+REDIS_PORT="${PV_BENCH_REDIS_PORT:-6392}"
+PG_PORT="${PV_BENCH_PG_PORT:-5442}"
+VAR="$PV_ROOT/var/bench"
+
+benches=("$@")
+[ ${#benches[@]} -gt 0 ] || benches=(starts pipeline intune)
+for b in "${benches[@]}"; do
+  case "$b" in
+    starts | pipeline | intune) ;;
+    *) die "unknown benchmark '$b' (choose from: starts pipeline intune)" ;;
+  esac
+done
+
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+ensure_rust
+ensure_redis
+ensure_postgres
+
+examples=()
+for b in "${benches[@]}"; do examples+=(--example "bench_$b"); done
+log "cargo build --release ${examples[*]}"
+cargo build --release --quiet "${examples[@]}"
+
+log "starting Redis on 127.0.0.1:$REDIS_PORT"
+start_redis "$REDIS_PORT" "$VAR/redis"
+log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+start_postgres "$PG_PORT" "$VAR/pg"
+
+export PV_BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+export PV_BENCH_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+
+results="$VAR/results-$(date +%Y%m%d-%H%M%S).txt"
+: >"$results"
+for b in "${benches[@]}"; do
+  log "bench_$b"
+  if ! cargo run --release --quiet --example "bench_$b" 2>&1 | tee -a "$results"; then
+    die "bench_$b failed (see $results)"
+  fi
+done
+log "figures saved to $results"
