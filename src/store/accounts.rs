@@ -180,3 +180,21 @@ pub async fn tenants_of(
     out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     Ok(out)
 }
+
+/// A tenant's members with their roles, by e-mail.
+pub async fn members_of(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> StoreResult<Vec<(users::Model, Role)>> {
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .find_also_related(users::Entity)
+        .all(db)
+        .await?;
+    let mut out: Vec<(users::Model, Role)> = rows
+        .into_iter()
+        .filter_map(|(m, u)| u.map(|u| (u, m.role)))
+        .collect();
+    out.sort_by(|a, b| a.0.email.cmp(&b.0.email));
+    Ok(out)
+}

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod memberships;
 pub mod notifications;
 pub mod restores;
 pub mod routes;
@@ -52,6 +53,7 @@ pub fn routes() -> Routes {
     let api = Routes::new()
         .merge(session::api_routes())
         .merge(tenants::routes())
+        .merge(memberships::routes())
         .merge(snapshots::routes())
         .merge(backup_sets::routes())
         .merge(restores::routes())

@@ -175,6 +175,9 @@ struct TenantIds {
     backup_set: String,
     /// A finished live restore (re-runnable).
     restore_run: String,
+    /// A member whose membership the matrix may change and remove.
+    spare_user: String,
+    spare_email: String,
     runs: Vec<String>,
 }
 
@@ -204,6 +207,7 @@ fn fill(route: &RouteInfo, a: &TenantIds, notification: &str) -> String {
             ("{id}", "backup-sets") => a.backup_set.clone(),
             ("{id}", "notifications") => notification.to_string(),
             ("{run}", _) => a.restore_run.clone(),
+            ("{user}", "memberships") => a.spare_user.clone(),
             (s, _) if s.starts_with('{') => panic!(
                 "the access matrix cannot fill {s} in {} {}: add it to `fill` in tests/api/auth.rs",
                 route.method, route.path
@@ -227,6 +231,8 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(json!({"name": format!("Matrix set {n}")}))
     } else if path.ends_with("/restores") {
         Body::Json(json!({"source": {"snapshot_id": a.snapshot}, "mode": "preview"}))
+    } else if path.ends_with("/memberships") {
+        Body::Json(json!({"email": a.spare_email, "role": "viewer"}))
     } else if path.ends_with("/rerun") {
         Body::Json(json!({"confirm": a.name}))
     } else if path.ends_with("/capture") || path.ends_with("/read") {
@@ -388,10 +394,15 @@ async fn world() -> World {
             backup_set,
             restore_run: restore.clone(),
             runs: vec![capture, set_capture, restore],
+            ..TenantIds::default()
         });
     }
     let b = ids.pop().unwrap();
-    let a = ids.pop().unwrap();
+    let mut a = ids.pop().unwrap();
+    let spare = app.add_user("spare@contoso.example").await;
+    app.grant(&spare, &tenant_a, Role::Viewer).await;
+    a.spare_user = spare.id.to_string();
+    a.spare_email = spare.email.clone();
 
     // Every user gets a notification of their own (viewers start nothing).
     let mut notifications = HashMap::new();
@@ -441,10 +452,17 @@ async fn every_route_answers_each_caller_by_its_declared_access() {
         "some route needs admin"
     );
     // The roles of the issue, independent of the table: a viewer reads everything of a
-    // tenant, and nothing that changes a tenant is open to a viewer.
+    // tenant (but member management, an admin's job), and nothing that changes a tenant is
+    // open to a viewer.
     for route in &table {
         if let Access::Tenant(role) = route.access {
-            if route.method == Method::GET {
+            if route.path.contains("/memberships") {
+                assert_eq!(
+                    role,
+                    Role::Admin,
+                    "{route:?}: members are managed by admins"
+                );
+            } else if route.method == Method::GET {
                 assert_eq!(role, Role::Viewer, "{route:?}: reads are for viewers");
             } else {
                 assert!(
@@ -1384,5 +1402,106 @@ async fn a_user_who_leaves_a_tenant_no_longer_sees_its_notifications() {
     // And the tenant's resources are gone with the membership.
     let runs = app.get(&user, &format!("/tenants/{}/runs", left.id)).await;
     assert_eq!(runs.status(), 404);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn admins_manage_members_and_keep_at_least_one_admin() {
+    let app = spawn_app_with(app_with(&[])).await;
+    let tenant = app.add_tenant("Members").await;
+    let admin = app.add_user("admin@members.example").await;
+    let newcomer = app.add_user("new@members.example").await;
+    app.grant(&admin, &tenant, Role::Admin).await;
+    let base = format!("/tenants/{}/memberships", tenant.id);
+
+    let put = |body: Value| {
+        let app = &app;
+        let admin = &admin;
+        let url = app.url(&base);
+        async move {
+            app.http
+                .put(url)
+                .bearer_auth(admin.token.expose_secret())
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let granted = put(json!({"email": newcomer.email, "role": "operator"})).await;
+    assert_eq!(granted.status().as_u16(), 200);
+    let members = app.get_json(&admin, &base).await;
+    let roles: Vec<(String, String)> = members["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["email"].as_str().unwrap().into(),
+                m["role"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        roles.contains(&(newcomer.email.clone(), "operator".into())),
+        "{roles:?}"
+    );
+    // The newcomer can now start a capture.
+    let started = app
+        .post(
+            &newcomer,
+            &format!("/tenants/{}/snapshots", tenant.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(started.status().as_u16(), 202);
+
+    assert_eq!(
+        put(json!({"email": "nobody@members.example", "role": "viewer"}))
+            .await
+            .status()
+            .as_u16(),
+        422
+    );
+    assert_eq!(
+        put(json!({"email": newcomer.email, "role": "owner"}))
+            .await
+            .status()
+            .as_u16(),
+        422
+    );
+    // The last admin can neither step down nor be removed.
+    assert_eq!(
+        put(json!({"email": admin.email, "role": "viewer"}))
+            .await
+            .status()
+            .as_u16(),
+        409
+    );
+    let removed_self = app
+        .http
+        .delete(app.url(&format!("{base}/{}", admin.id)))
+        .bearer_auth(admin.token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed_self.status().as_u16(), 409);
+
+    let removed = app
+        .http
+        .delete(app.url(&format!("{base}/{}", newcomer.id)))
+        .bearer_auth(admin.token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 204);
+    let gone = app
+        .get(&newcomer, &format!("/tenants/{}/runs", tenant.id))
+        .await;
+    assert_eq!(
+        gone.status().as_u16(),
+        404,
+        "a removed member no longer sees the tenant"
+    );
     app.shutdown().await;
 }

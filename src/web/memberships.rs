@@ -1,0 +1,119 @@
+//! A tenant's members: admins list them, grant or change roles of existing users, and remove
+//! members. A tenant always keeps at least one admin.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use entity::enums::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::TenantAccess;
+use super::error::ApiError;
+use super::extract::{self, Path};
+use super::routes::{Access, Routes};
+use crate::domain::Email;
+use crate::store::accounts;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/tenants/{tenant}/memberships",
+            Access::Tenant(Role::Admin),
+            list,
+        )
+        .put(
+            "/tenants/{tenant}/memberships",
+            Access::Tenant(Role::Admin),
+            grant,
+        )
+        .delete(
+            "/tenants/{tenant}/memberships/{user}",
+            Access::Tenant(Role::Admin),
+            remove,
+        )
+}
+
+async fn list(
+    State(state): State<AppState>,
+    access: TenantAccess,
+) -> Result<Json<Value>, ApiError> {
+    let members = accounts::members_of(&state.services().db, access.tenant_id()).await?;
+    let members: Vec<Value> = members
+        .iter()
+        .map(|(user, role)| json!({"user_id": user.id, "email": user.email, "role": role.as_str()}))
+        .collect();
+    Ok(Json(json!({"memberships": members})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantBody {
+    email: String,
+    role: String,
+}
+
+async fn grant(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::Json(body): extract::Json<GrantBody>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&body.email)?;
+    let role: Role = body
+        .role
+        .parse()
+        .map_err(|e: entity::enums::UnknownValue| ApiError::Validation(format!("role: {e}")))?;
+    let db = &state.services().db;
+    let user = accounts::find_user_by_email(db, &email)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Validation(format!(
+                "email: no user {email} exists; create users with `policyvault user add`"
+            ))
+        })?;
+    if role != Role::Admin {
+        refuse_losing_the_last_admin(&state, &access, user.id).await?;
+    }
+    let membership = accounts::grant_membership(db, &access.tenant, &user, role).await?;
+    tracing::info!(tenant_id = %access.tenant_id(), user_id = %user.id, role = role.as_str(), by = %access.user.id(), "membership granted");
+    Ok((
+        StatusCode::OK,
+        Json(json!({"membership": {"user_id": user.id, "email": user.email, "role": membership.role.as_str()}})),
+    )
+        .into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, user_id)): Path<(String, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    refuse_losing_the_last_admin(&state, &access, user_id).await?;
+    // Idempotent: removing someone who is not (or no longer) a member is already done.
+    accounts::revoke_membership(&state.services().db, access.tenant_id(), user_id).await?;
+    tracing::info!(tenant_id = %access.tenant_id(), user_id = %user_id, by = %access.user.id(), "membership removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// 409 when the change would leave the tenant without an admin.
+async fn refuse_losing_the_last_admin(
+    state: &AppState,
+    access: &TenantAccess,
+    user_id: Uuid,
+) -> Result<(), ApiError> {
+    let members = accounts::members_of(&state.services().db, access.tenant_id()).await?;
+    let admins: Vec<Uuid> = members
+        .iter()
+        .filter(|(_, role)| *role == Role::Admin)
+        .map(|(u, _)| u.id)
+        .collect();
+    if admins == [user_id] {
+        return Err(ApiError::Conflict(
+            "a tenant keeps at least one admin; make someone else admin first".into(),
+        ));
+    }
+    Ok(())
+}
