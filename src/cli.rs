@@ -154,6 +154,23 @@ pub struct GrantArgs {
 pub enum TokenCommand {
     /// Issue an API token for a user (printed once; only its hash is stored).
     Create(TokenCreateArgs),
+    /// List a user's API tokens (id, name, prefix, created, last used, revoked).
+    List(TokenListArgs),
+    /// Revoke an API token by its id (refused from the next request on).
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenListArgs {
+    #[arg(long)]
+    pub email: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's id, as `token list` shows it.
+    #[arg(long)]
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

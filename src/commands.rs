@@ -28,6 +28,8 @@ pub async fn run(command: Command, settings: Settings) -> CmdResult {
         Command::Tenant(TenantCommand::List) => tenant_list(settings).await,
         Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
         Command::Membership(MembershipCommand::Grant(args)) => grant(settings, args).await,
+        Command::Token(TokenCommand::List(args)) => token_list(settings, &args.email).await,
+        Command::Token(TokenCommand::Revoke(args)) => token_revoke(settings, &args.id).await,
         Command::Token(TokenCommand::Create(args)) => token_create(settings, args.email, args.name)
             .await
             .map(|secret| println!("{}", secret.expose_secret())),
@@ -240,6 +242,43 @@ async fn token_create(
         .await
         .map_err(store_err("token"))?;
     Ok(secret)
+}
+
+async fn token_list(settings: Settings, email: &str) -> CmdResult {
+    let email = Email::parse(email).map_err(|e| e.to_string())?;
+    let services = admin_services(settings).await?;
+    let user = accounts::user_by_email(&services.db, &email)
+        .await
+        .map_err(store_err("user"))?;
+    let tokens = accounts::tokens_of(&services.db, user.id)
+        .await
+        .map_err(store_err("tokens"))?;
+    println!("id\tname\tprefix\tcreated\tlast used\trevoked");
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+    };
+    for t in tokens {
+        println!(
+            "{}\t{}\t{}…\t{}\t{}\t{}",
+            t.id,
+            t.name,
+            t.token_prefix,
+            t.created_at.to_rfc3339(),
+            when(t.last_used_at),
+            when(t.revoked_at)
+        );
+    }
+    Ok(())
+}
+
+async fn token_revoke(settings: Settings, id: &str) -> CmdResult {
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| format!("{id:?} is not a token id"))?;
+    let services = admin_services(settings).await?;
+    accounts::revoke_token(&services.db, id)
+        .await
+        .map_err(store_err("token"))?;
+    println!("token {id} revoked");
+    Ok(())
 }
 
 #[derive(Deserialize)]

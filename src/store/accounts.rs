@@ -198,3 +198,16 @@ pub async fn members_of(
     out.sort_by(|a, b| a.0.email.cmp(&b.0.email));
     Ok(out)
 }
+
+/// A user's API tokens, newest first (hashes only; the secrets were shown once).
+pub async fn tokens_of(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> StoreResult<Vec<api_tokens::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(api_tokens::Entity::find()
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .order_by_desc(api_tokens::Column::CreatedAt)
+        .all(db)
+        .await?)
+}

@@ -69,6 +69,8 @@ fn every_command_has_help() {
         vec!["user", "add", "--help"],
         vec!["membership", "grant", "--help"],
         vec!["token", "create", "--help"],
+        vec!["token", "list", "--help"],
+        vec!["token", "revoke", "--help"],
     ] {
         let output = policyvault(&args, &[]);
         assert!(output.status.success(), "{args:?}");
@@ -77,4 +79,58 @@ fn every_command_has_help() {
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn tokens_can_be_listed_and_revoked_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("pv-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_policyvault"))
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("PV_ENV")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    run(&["migrate"]);
+    run(&[
+        "user",
+        "add",
+        "--email",
+        "ops@example.com",
+        "--password",
+        "long enough password",
+    ]);
+    let token = run(&[
+        "token",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--name",
+        "ci",
+    ]);
+    assert!(token.trim().starts_with("pv_"));
+    let listed = run(&["token", "list", "--email", "ops@example.com"]);
+    assert!(
+        !listed.contains(token.trim()),
+        "the secret is shown once only"
+    );
+    let row = listed
+        .lines()
+        .find(|l| l.contains("\tci\t"))
+        .expect("the token is listed");
+    let id = row.split('\t').next().unwrap();
+    assert!(row.ends_with("\t-"), "not revoked yet: {row}");
+    run(&["token", "revoke", "--id", id]);
+    let listed = run(&["token", "list", "--email", "ops@example.com"]);
+    let row = listed.lines().find(|l| l.contains("\tci\t")).unwrap();
+    assert!(!row.ends_with("\t-"), "revoked: {row}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
