@@ -23,6 +23,8 @@ pub mod graph;
 pub mod http;
 /// One module per operation: capture, backup-set capture, restore, preview, re-run.
 pub mod jobs;
+/// Prometheus metrics: process-wide counters and the `/metrics` scrape.
+pub mod metrics;
 /// Run orchestration: start, claim, progress, finish, reaper, workers.
 pub mod runs;
 /// Layered configuration with `PV__SECTION__KEY` overrides.

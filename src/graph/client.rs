@@ -26,6 +26,7 @@ use super::payload::{self, encode_query, encode_segment, odata_string};
 use super::registry::{ApiVersion, AssignMethod, Contract, Fetch, SubResource, UpdateMethod};
 use super::retry::{RetryPolicy, parse_retry_after};
 use super::token::{Credentials, TokenCache, scope_for};
+use crate::metrics;
 use crate::settings::GraphSettings;
 
 /// Graph's `$batch` limit.
@@ -888,6 +889,7 @@ impl Core {
                 .counters
                 .throttled
                 .fetch_add(1, Ordering::Relaxed);
+            metrics::graph_throttled();
         }
         if matches!(status, 429 | 502 | 503 | 504) || status == 0 {
             if let Some(ra) =
@@ -967,6 +969,7 @@ impl Core {
                 return Err(err);
             }
             self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+            metrics::graph_retry();
             tracing::debug!(
                 code = err.code(),
                 status = err.status(),
@@ -979,6 +982,7 @@ impl Core {
                 Some(ra) => self.shared.limiter.block_for(&self.quota_key, ra).await,
                 None => {
                     tokio::time::sleep(delay).await;
+                    metrics::graph_backoff(delay);
                     self.shared.counters.backoff_nanos.fetch_add(
                         u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX),
                         Ordering::Relaxed,
@@ -990,10 +994,12 @@ impl Core {
 
     async fn attempt(&self, call: &Call<'_>) -> Attempt {
         let policy_type = call.policy_type;
-        self.shared
+        let waited = self
+            .shared
             .limiter
             .acquire(&self.quota_key, &self.quota, call.access, call.permits)
             .await;
+        metrics::graph_limiter_wait(waited);
         let token = match self
             .shared
             .tokens
@@ -1020,9 +1026,13 @@ impl Core {
             .fetch_add(1, Ordering::Relaxed);
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return transport_failure(call, &e),
+            Err(e) => {
+                metrics::graph_response(None);
+                return transport_failure(call, &e);
+            }
         };
         let status = resp.status().as_u16();
+        metrics::graph_response(Some(status));
         let headers = resp.headers();
         let request_id = headers
             .get("request-id")
@@ -1074,6 +1084,7 @@ impl Core {
                         .counters
                         .throttled
                         .fetch_add(1, Ordering::Relaxed);
+                    metrics::graph_throttled();
                 }
                 Attempt::Retry(err.retryable(true))
             }

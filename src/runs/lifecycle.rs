@@ -18,6 +18,7 @@ use super::events::{self, RunEvent};
 use super::queue::Queues;
 use super::view::RunView;
 use crate::graph::GraphShared;
+use crate::metrics;
 use crate::startup::Services;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{
@@ -74,7 +75,7 @@ impl Orchestrator {
             .await;
         if let Err(e) = result {
             // The key expires by itself; the database index stays the authority.
-            tracing::warn!(run_id = %run.id, error = %e, "could not release the dedupe key");
+            tracing::warn!(error = %e, "could not release the dedupe key");
         }
     }
 
@@ -99,6 +100,9 @@ impl Orchestrator {
         .await?
         {
             Ok(run) => {
+                // The caller's run span learns the tenant only now.
+                tracing::Span::current()
+                    .record("tenant_id", tracing::field::display(run.tenant_id));
                 self.notify(&run, "running", "started").await;
                 if run.operation.is_live_restore() {
                     self.audit(
@@ -115,7 +119,7 @@ impl Orchestrator {
                 if let Some(run) = run_store::get(&self.services.db, run_id).await?
                     && let Err(e) = self.queues.push_after(&run, TENANT_BUSY_RETRY).await
                 {
-                    tracing::warn!(run_id = %run_id, error = %e, "re-offer failed; the sweeper will");
+                    tracing::warn!(error = %e, "re-offer failed; the sweeper will");
                 }
                 Ok(None)
             }
@@ -125,6 +129,9 @@ impl Orchestrator {
 
     /// Terminal compare-and-set plus its side effects. `lease = None` is the reaper's form.
     /// Returns false when another writer finished or took the run first.
+    ///
+    /// Like [`Orchestrator::claim`], called inside the run's span (see [`run_span`]), which
+    /// gives its log lines `run_id`, `tenant_id` and `operation`.
     pub async fn finish(
         &self,
         run: &runs::Model,
@@ -160,13 +167,16 @@ impl Orchestrator {
         }
         self.release_dedupe_key(&finished).await;
         self.publish("state", &finished).await;
-        tracing::info!(
-            run_id = %finished.id,
-            tenant_id = %finished.tenant_id,
-            operation = finished.operation.as_str(),
-            status = terminal.status.as_str(),
-            "run finished"
+        let began = finished.started_at.unwrap_or(finished.queued_at);
+        let duration = (finished.finished_at.unwrap_or_else(Utc::now) - began)
+            .to_std()
+            .unwrap_or_default();
+        metrics::run_finished(
+            finished.operation.as_str(),
+            terminal.status.as_str(),
+            duration,
         );
+        tracing::info!(status = terminal.status.as_str(), "run finished");
         Ok(true)
     }
 
@@ -191,7 +201,7 @@ impl Orchestrator {
         )
         .await;
         if let Err(e) = result {
-            tracing::warn!(run_id = %run.id, error = %e, "could not write a notification");
+            tracing::warn!(error = %e, "could not write a notification");
         }
     }
 
@@ -208,7 +218,7 @@ impl Orchestrator {
         )
         .await;
         if let Err(e) = result {
-            tracing::error!(run_id = %run.id, error = %e, "could not write an audit event");
+            tracing::error!(error = %e, "could not write an audit event");
         }
     }
 
@@ -222,6 +232,22 @@ impl Orchestrator {
                 && membership.is_some_and(|m| m.role.allows(super::required_role(run.operation))),
         )
     }
+}
+
+/// The span every log line about one run is written in: `run_id`, `tenant_id` and
+/// `operation` once per line, whichever process writes it. `tenant_id` may be left empty
+/// and recorded later (a claim learns it from the row).
+pub fn run_span(run_id: Uuid, tenant_id: Option<Uuid>, operation: RunOperation) -> tracing::Span {
+    let span = tracing::info_span!(
+        "run",
+        %run_id,
+        tenant_id = tracing::field::Empty,
+        operation = operation.as_str(),
+    );
+    if let Some(tenant_id) = tenant_id {
+        span.record("tenant_id", tracing::field::display(tenant_id));
+    }
+    span
 }
 
 /// A human label for an operation, used in notifications and summaries.
@@ -377,7 +403,9 @@ impl Execution {
 
     pub async fn record(&self, result: ItemResult) -> Result<(), ExecError> {
         self.check_lease()?;
+        let outcome = result.status.as_str();
         run_store::record_item(&self.services().db, &self.run, result).await?;
+        metrics::run_item(outcome);
         self.publish_progress().await;
         Ok(())
     }

@@ -10,10 +10,13 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use entity::runs;
 use serde_json::json;
+use tracing::Instrument;
 
 use super::SafeError;
-use super::lifecycle::{Orchestrator, failure};
+use super::lifecycle::{Orchestrator, failure, run_span};
+use crate::metrics;
 use crate::store::StoreResult;
 use crate::store::runs::{self as run_store, Terminal};
 
@@ -72,74 +75,110 @@ impl Orchestrator {
         let mut report = ReaperReport::default();
 
         for run in run_store::overdue(db, now).await? {
-            let counts = run_store::count_items(db, run.id).await?;
-            let error = SafeError::new(
-                "timed_out",
-                format!(
-                    "the run exceeded its maximum duration of {} s",
-                    settings.max_duration_secs
-                ),
-            );
-            if self
-                .finish(&run, None, failure(run.operation, &error, &counts))
-                .await?
-            {
+            if self.time_out(&run).instrument(span_of(&run)).await? {
                 report.timed_out += 1;
             }
         }
 
         let stale_before = now - chrono::Duration::seconds(settings.stale_after_secs as i64);
         for run in run_store::stale(db, stale_before).await? {
-            let Some(lease) = run.lease_token else {
-                continue;
-            };
-            if run.attempt < run.max_attempts {
-                if run_store::requeue(db, run.id, lease).await? {
-                    let requeued = run_store::get(db, run.id).await?.unwrap_or(run.clone());
-                    if let Err(e) = self.queues.push(&requeued).await {
-                        tracing::warn!(run_id = %run.id, error = %e, "re-queue push failed");
-                    }
-                    self.publish("state", &requeued).await;
-                    tracing::warn!(
-                        run_id = %run.id,
-                        tenant_id = %run.tenant_id,
-                        attempt = run.attempt,
-                        owner = run.lease_owner.as_deref().unwrap_or("?"),
-                        "worker lost; run re-queued"
-                    );
-                    report.requeued += 1;
-                }
-            } else {
-                let counts = run_store::count_items(db, run.id).await?;
-                let error = SafeError::new(
-                    "worker_lost",
-                    format!(
-                        "the worker executing the run stopped responding {} time(s)",
-                        run.attempt
-                    ),
-                );
-                let mut terminal: Terminal = failure(run.operation, &error, &counts);
-                terminal.error_context = Some(json!({"attempts": run.attempt}));
-                if self.finish(&run, None, terminal).await? {
-                    report.worker_lost += 1;
-                }
+            match self.recover(&run).instrument(span_of(&run)).await? {
+                Some(Recovery::Requeued) => report.requeued += 1,
+                Some(Recovery::WorkerLost) => report.worker_lost += 1,
+                None => {}
             }
         }
 
         let waiting_before = now - chrono::Duration::seconds(settings.repush_after_secs as i64);
         for run in run_store::waiting(db, waiting_before).await? {
-            let live = self.queues.has_live_job(&run).await.unwrap_or(true);
-            if live {
-                continue;
-            }
-            match self.queues.push(&run).await {
-                Ok(()) => {
-                    run_store::touch(db, run.id).await?;
-                    report.repushed += 1;
-                }
-                Err(e) => tracing::warn!(run_id = %run.id, error = %e, "re-push failed"),
+            if self.repush(&run).instrument(span_of(&run)).await? {
+                report.repushed += 1;
             }
         }
+        metrics::reaper_actions("timed_out", report.timed_out);
+        metrics::reaper_actions("requeued", report.requeued);
+        metrics::reaper_actions("worker_lost", report.worker_lost);
+        metrics::reaper_actions("repushed", report.repushed);
         Ok(report)
     }
+
+    /// A running run past its deadline → `failed` / `timed_out`.
+    async fn time_out(&self, run: &runs::Model) -> StoreResult<bool> {
+        let counts = run_store::count_items(&self.services.db, run.id).await?;
+        let error = SafeError::new(
+            "timed_out",
+            format!(
+                "the run exceeded its maximum duration of {} s",
+                self.services.settings.runs.max_duration_secs
+            ),
+        );
+        self.finish(run, None, failure(run.operation, &error, &counts))
+            .await
+    }
+
+    /// A running run whose worker stopped heartbeating: another attempt, or `worker_lost`.
+    async fn recover(&self, run: &runs::Model) -> StoreResult<Option<Recovery>> {
+        let db = &self.services.db;
+        let Some(lease) = run.lease_token else {
+            return Ok(None);
+        };
+        if run.attempt < run.max_attempts {
+            if !run_store::requeue(db, run.id, lease).await? {
+                return Ok(None);
+            }
+            let requeued = run_store::get(db, run.id).await?.unwrap_or(run.clone());
+            if let Err(e) = self.queues.push(&requeued).await {
+                tracing::warn!(error = %e, "re-queue push failed");
+            }
+            self.publish("state", &requeued).await;
+            tracing::warn!(
+                attempt = run.attempt,
+                owner = run.lease_owner.as_deref().unwrap_or("?"),
+                "worker lost; run re-queued"
+            );
+            return Ok(Some(Recovery::Requeued));
+        }
+        let counts = run_store::count_items(db, run.id).await?;
+        let error = SafeError::new(
+            "worker_lost",
+            format!(
+                "the worker executing the run stopped responding {} time(s)",
+                run.attempt
+            ),
+        );
+        let mut terminal: Terminal = failure(run.operation, &error, &counts);
+        terminal.error_context = Some(json!({"attempts": run.attempt}));
+        Ok(self
+            .finish(run, None, terminal)
+            .await?
+            .then_some(Recovery::WorkerLost))
+    }
+
+    /// A queued run without a live job (Redis flushed, push lost) → pushed again.
+    async fn repush(&self, run: &runs::Model) -> StoreResult<bool> {
+        let live = self.queues.has_live_job(run).await.unwrap_or(true);
+        if live {
+            return Ok(false);
+        }
+        match self.queues.push(run).await {
+            Ok(()) => {
+                run_store::touch(&self.services.db, run.id).await?;
+                tracing::info!("queued run without a live job pushed again");
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "re-push failed");
+                Ok(false)
+            }
+        }
+    }
+}
+
+enum Recovery {
+    Requeued,
+    WorkerLost,
+}
+
+fn span_of(run: &runs::Model) -> tracing::Span {
+    run_span(run.id, Some(run.tenant_id), run.operation)
 }

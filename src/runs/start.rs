@@ -5,9 +5,11 @@ use entity::runs;
 use redis::AsyncCommands;
 use sea_orm::TransactionTrait;
 use serde_json::{Value as Json, json};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::lifecycle::{Orchestrator, operation_label};
+use crate::metrics;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{self as run_store, NewRun};
 use crate::store::{StoreError, StoreResult};
@@ -34,10 +36,31 @@ pub struct Started {
 impl Orchestrator {
     /// Starts a run, or returns the identical run that is already queued or running.
     pub async fn start(&self, request: StartRequest) -> StoreResult<Started> {
+        let operation = request.operation.as_str();
+        // Every line of the start carries the run's fields once, from this span; `run_id` is
+        // filled in when it is known (ours, or the one we were de-duplicated to).
+        let span = tracing::info_span!(
+            "start_run",
+            run_id = tracing::field::Empty,
+            tenant_id = %request.tenant_id,
+            operation,
+        );
+        let started = self.start_in_span(request).instrument(span).await?;
+        if started.deduplicated {
+            metrics::run_deduplicated(operation);
+        } else {
+            metrics::run_started(operation);
+        }
+        Ok(started)
+    }
+
+    async fn start_in_span(&self, request: StartRequest) -> StoreResult<Started> {
         let run_id = Uuid::now_v7();
         let key = self.dedupe_key(request.tenant_id, request.operation, request.target_id);
         // Fast path: Redis answers duplicates without touching the database's write path.
         if let Some(existing) = self.claim_dedupe_key(&key, run_id).await? {
+            record_run_id(existing.id);
+            tracing::debug!("start de-duplicated to the active run");
             return Ok(Started {
                 run: existing,
                 deduplicated: true,
@@ -47,18 +70,14 @@ impl Orchestrator {
         for _ in 0..3 {
             match self.insert_queued(&request, run_id).await {
                 Ok(run) => {
+                    record_run_id(run.id);
                     if let Err(e) = self.queues.push(&run).await {
                         // Committed but not delivered: the sweeper re-pushes queued runs
                         // that have no live job.
-                        tracing::warn!(run_id = %run.id, error = %e, "push failed after commit");
+                        tracing::warn!(error = %e, "push failed after commit");
                     }
                     self.publish("state", &run).await;
-                    tracing::info!(
-                        run_id = %run.id,
-                        tenant_id = %run.tenant_id,
-                        operation = run.operation.as_str(),
-                        "run queued"
-                    );
+                    tracing::info!("run queued");
                     return Ok(Started {
                         run,
                         deduplicated: false,
@@ -73,6 +92,8 @@ impl Orchestrator {
                     )
                     .await?;
                     if let Some(active) = active {
+                        record_run_id(active.id);
+                        tracing::debug!("start de-duplicated to the active run");
                         self.point_dedupe_key(&key, run_id, active.id).await;
                         return Ok(Started {
                             run: active,
@@ -216,4 +237,8 @@ impl Orchestrator {
         txn.commit().await?;
         Ok(run)
     }
+}
+
+fn record_run_id(run_id: Uuid) {
+    tracing::Span::current().record("run_id", tracing::field::display(run_id));
 }

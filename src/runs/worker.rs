@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, WorkerBuilder, WorkerBuilderExt};
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SafeError;
-use super::lifecycle::{ExecError, Execution, Orchestrator, failure, outcome};
+use super::lifecycle::{ExecError, Execution, Orchestrator, failure, outcome, run_span};
 use super::queue::{Family, RunJob};
 use crate::graph::{GraphShared, Limiter, LimiterOptions};
 use crate::startup::{Services, shutdown_signal};
@@ -37,8 +38,8 @@ pub async fn run_worker_process(services: Services) -> Result<(), String> {
         health.local_addr().map_err(|e| e.to_string())?
     );
     let (stop_tx, stop_rx) = watch::channel(false);
+    let app = crate::web::health::worker_router(services.clone());
     let health_task = tokio::spawn(async move {
-        let app = crate::web::health::worker_router();
         let _ = axum::serve(health, app).await;
     });
     let worker = tokio::spawn(run_worker(services, wait_for(stop_rx)));
@@ -141,12 +142,15 @@ async fn hand_back(state: &WorkerState) {
     let orchestrator = &state.orchestrator;
     for (run_id, lease) in held {
         match run_store::requeue(&orchestrator.services.db, run_id, lease).await {
-            Ok(true) => {
-                if let Ok(Some(run)) = run_store::get(&orchestrator.services.db, run_id).await {
+            Ok(true) => match run_store::get(&orchestrator.services.db, run_id).await {
+                Ok(Some(run)) => {
                     let _ = orchestrator.queues.push(&run).await;
+                    let _span = run_span(run.id, Some(run.tenant_id), run.operation).entered();
+                    tracing::info!("handed back an unfinished run");
                 }
-                tracing::info!(run_id = %run_id, "handed back an unfinished run");
-            }
+                // The reaper re-pushes a queued run without a live job.
+                _ => tracing::info!(run_id = %run_id, "handed back an unfinished run"),
+            },
             Ok(false) => {}
             Err(e) => tracing::warn!(run_id = %run_id, error = %e, "could not hand back a run"),
         }
@@ -158,11 +162,17 @@ async fn hand_back(state: &WorkerState) {
 async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynError> {
     let worker_name = state.process_name.clone();
     let orchestrator = state.orchestrator.clone();
-    let claimed = match orchestrator.claim(job.run_id, &worker_name).await {
+    let claim_span = run_span(job.run_id, None, job.operation);
+    let claimed = match orchestrator
+        .claim(job.run_id, &worker_name)
+        .instrument(claim_span.clone())
+        .await
+    {
         Ok(Some(claimed)) => claimed,
         Ok(None) => return Ok(()),
         Err(e) => {
-            tracing::warn!(run_id = %job.run_id, error = %e, "claim failed; the reaper will retry");
+            claim_span
+                .in_scope(|| tracing::warn!(error = %e, "claim failed; the reaper will retry"));
             return Ok(());
         }
     };
@@ -170,17 +180,18 @@ async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynE
     if let Ok(mut held) = state.in_flight.lock() {
         held.insert(run.id, lease);
     }
-    execute_claimed(&orchestrator, &state.graph, run.clone(), lease).await;
+    let span = run_span(run.id, Some(run.tenant_id), run.operation);
+    execute_claimed(&orchestrator, &state.graph, run.clone(), lease)
+        .instrument(span)
+        .await;
     if let Ok(mut held) = state.in_flight.lock() {
         held.remove(&run.id);
     }
     Ok(())
 }
 
-#[tracing::instrument(
-    skip_all,
-    fields(run_id = %run.id, tenant_id = %run.tenant_id, operation = run.operation.as_str())
-)]
+/// Runs inside the run's span (see [`run_span`]): every line it and the executors write
+/// carries `run_id`, `tenant_id` and `operation`.
 async fn execute_claimed(
     orchestrator: &Orchestrator,
     graph: &GraphShared,
@@ -259,17 +270,21 @@ fn spawn_heartbeat(
     lost: watch::Sender<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(orchestrator.services.settings.runs.heartbeat_secs);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(every).await;
-            match run_store::heartbeat(&orchestrator.services.db, run_id, lease).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    let _ = lost.send(true);
-                    return;
+    tokio::spawn(
+        async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match run_store::heartbeat(&orchestrator.services.db, run_id, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let _ = lost.send(true);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
                 }
-                Err(e) => tracing::warn!(run_id = %run_id, error = %e, "heartbeat failed"),
             }
         }
-    })
+        // The spawned task keeps the run's span, so its lines carry the run's fields.
+        .in_current_span(),
+    )
 }

@@ -491,6 +491,18 @@ pub async fn count_queued(db: &impl ConnectionTrait) -> StoreResult<u64> {
         .await?)
 }
 
+/// When the oldest still-queued run was queued (`None` when nothing is queued).
+pub async fn oldest_queued_at(db: &impl ConnectionTrait) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(runs::Entity::find()
+        .select_only()
+        .column(runs::Column::QueuedAt)
+        .filter(runs::Column::Status.eq(RunStatus::Queued))
+        .order_by_asc(runs::Column::QueuedAt)
+        .into_tuple::<DateTime<Utc>>()
+        .one(db)
+        .await?)
+}
+
 // ---- items ----
 
 /// One item a run will act on, registered before work starts so progress has a total.

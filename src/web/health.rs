@@ -1,7 +1,8 @@
-//! Liveness (`/healthz`) and readiness (`/readyz`: database, Redis, migrations current).
+//! Liveness (`/healthz`), readiness (`/readyz`: database, Redis, migrations current) and
+//! Prometheus metrics (`/metrics`).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -9,12 +10,20 @@ use serde_json::json;
 
 use super::AppState;
 use super::routes::{Access, Routes};
-use crate::store;
+use crate::runs::queue::Queues;
+use crate::startup::Services;
+use crate::{metrics, store};
 
 pub fn routes() -> Routes {
     Routes::new()
         .get("/healthz", Access::Public, healthz)
         .get("/readyz", Access::Public, readyz)
+        .get("/metrics", Access::Public, web_metrics)
+}
+
+async fn web_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let body = metrics::scrape(state.services(), &state.orchestrator.queues).await;
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -49,7 +58,16 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// The worker process's own endpoint: liveness only (it serves no API).
-pub fn worker_router() -> Router {
-    Router::new().route("/healthz", get(healthz))
+/// The worker process's own endpoint: liveness and metrics (it serves no API).
+pub fn worker_router(services: Services) -> Router {
+    let queues = Queues::new(&services.redis);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(worker_metrics))
+        .with_state((services, queues))
+}
+
+async fn worker_metrics(State((services, queues)): State<(Services, Queues)>) -> impl IntoResponse {
+    let body = metrics::scrape(&services, &queues).await;
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod fleet;
 mod helpers;
+mod metrics;
 mod operations;
 mod orchestration;
 mod secrets;
