@@ -27,6 +27,26 @@ struct SourceItem {
     assignments: Value,
 }
 
+/// Both restore sources carry the same fields; one conversion each keeps them in step.
+macro_rules! source_item_from {
+    ($($model:path),*) => {$(
+        impl From<$model> for SourceItem {
+            fn from(r: $model) -> Self {
+                Self {
+                    id: r.id,
+                    policy_type: r.policy_type,
+                    source_id: r.source_id,
+                    display_name: r.display_name,
+                    payload: r.payload,
+                    assignments: r.assignments,
+                }
+            }
+        }
+    )*};
+}
+
+source_item_from!(entity::snapshot_items::Model, entity::backup_items::Model);
+
 impl SourceItem {
     fn key(&self) -> String {
         item_key(&self.policy_type, &self.source_id)
@@ -69,35 +89,19 @@ async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
             .await?
             .ok_or_else(missing)?;
         let rows = content::all_snapshot_items(db, snapshot.id).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| SourceItem {
-                id: r.id,
-                policy_type: r.policy_type,
-                source_id: r.source_id,
-                display_name: r.display_name,
-                payload: r.payload,
-                assignments: r.assignments,
-            })
-            .collect::<Vec<_>>();
-        (snapshot.tenant_id, items)
+        (
+            snapshot.tenant_id,
+            rows.into_iter().map(SourceItem::from).collect::<Vec<_>>(),
+        )
     } else {
         let set = content::find_backup_set(db, source_id)
             .await?
             .ok_or_else(missing)?;
         let rows = content::latest_backup_items(db, set.id).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| SourceItem {
-                id: r.id,
-                policy_type: r.policy_type,
-                source_id: r.source_id,
-                display_name: r.display_name,
-                payload: r.payload,
-                assignments: r.assignments,
-            })
-            .collect::<Vec<_>>();
-        (set.tenant_id, items)
+        (
+            set.tenant_id,
+            rows.into_iter().map(SourceItem::from).collect(),
+        )
     };
     if !wanted.is_empty() {
         items.retain(|i| wanted.contains(&i.id));
