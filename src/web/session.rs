@@ -15,7 +15,7 @@ use axum::http::header::{
     SET_COOKIE, USER_AGENT, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Json};
 use chrono::{Duration, Utc};
@@ -321,8 +321,19 @@ async fn login_page(
 async fn login_form(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    // Login CSRF (signing a victim in to the attacker's account): browsers name the page a
+    // form was posted from, and a sign-in may only come from our own.
+    if is_cross_site(&headers, &state.services().settings) {
+        return login_page_response(
+            StatusCode::FORBIDDEN,
+            "/",
+            "",
+            Some("Sign in from PolicyVault's own sign-in page."),
+        );
+    }
     let Ok(Form(form)) = form else {
         return login_page_response(
             StatusCode::BAD_REQUEST,
@@ -419,6 +430,34 @@ async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Respon
         ));
     }
     Ok(page(StatusCode::OK, "Home", &body))
+}
+
+/// True when the browser says the request comes from another site: `Sec-Fetch-Site:
+/// cross-site`, or an `Origin` whose host is neither this request's host nor the public URL's.
+fn is_cross_site(headers: &HeaderMap, settings: &Settings) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    let Some(origin) = header("origin") else {
+        return false;
+    };
+    let host_of = |url: &str| {
+        url.split_once("://").map(|(_, rest)| {
+            rest.split('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        })
+    };
+    let origin_host = match host_of(origin) {
+        Some(host) => host,
+        // `Origin: null` (sandboxed or privacy-stripped): not provably ours.
+        None => return true,
+    };
+    let own_host = header("host").map(str::to_ascii_lowercase);
+    let public_host = host_of(&settings.server.public_url);
+    Some(&origin_host) != own_host.as_ref() && Some(&origin_host) != public_host.as_ref()
 }
 
 fn login_page_response(

@@ -1505,3 +1505,35 @@ async fn admins_manage_members_and_keep_at_least_one_admin() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_sign_in_form_refuses_posts_from_other_sites() {
+    let app = spawn_app_with(app_with(&[])).await;
+    let user = app.add_user("someone@example.com").await;
+    let post = |origin: Option<&'static str>, fetch_site: Option<&'static str>| {
+        let mut request = client()
+            .post(format!("{}/login", app.address))
+            .form(&[("email", user.email.as_str()), ("password", PASSWORD)]);
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request.send()
+    };
+    let evil = post(Some("https://evil.example"), None).await.unwrap();
+    assert_eq!(evil.status(), 403);
+    assert!(
+        set_cookie(&evil).is_none(),
+        "no session for a cross-site sign-in"
+    );
+    let cross = post(None, Some("cross-site")).await.unwrap();
+    assert_eq!(cross.status(), 403);
+    let own = post(Some("http://127.0.0.1"), Some("same-origin"))
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 303, "the public URL's own origin signs in");
+    assert!(set_cookie(&own).is_some());
+    app.shutdown().await;
+}
