@@ -35,5 +35,6 @@ pub mod startup;
 pub mod store;
 /// The tracing subscriber.
 pub mod telemetry;
-/// HTTP routes, one module per resource, declared in one route table with their access.
+/// HTTP routes, one module per resource, declared in one route table with their access;
+/// the OpenAPI document (`web::openapi`) is generated from that table.
 pub mod web;

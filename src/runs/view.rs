@@ -6,7 +6,7 @@ use entity::runs;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RunCounts {
     pub total: i32,
     pub succeeded: i32,
@@ -14,7 +14,7 @@ pub struct RunCounts {
     pub skipped: i32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RunView {
     pub id: Uuid,
     pub tenant_id: Uuid,

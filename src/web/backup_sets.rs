@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use entity::enums::{Role, RunOperation};
 use entity::{backup_items, backup_sets};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -14,10 +15,12 @@ use super::AppState;
 use super::auth::TenantAccess;
 use super::error::ApiError;
 use super::extract::{self, Path, Query, page_limit};
+use super::openapi::{Doc, shape};
 use super::routes::{Access, Routes};
-use super::runs::started_response;
+use super::runs::{started_doc, started_response};
 use super::snapshots::{PageQuery, policy_types};
 use crate::runs::start::{StartRequest, Started};
+use crate::runs::view::RunView;
 use crate::store::{StoreError, content};
 
 pub fn routes() -> Routes {
@@ -25,20 +28,98 @@ pub fn routes() -> Routes {
     const OPERATOR: Access = Access::Tenant(Role::Operator);
     Routes::new()
         .get("/tenants/{tenant}/backup-sets", VIEWER, list)
+        .doc(
+            Doc::new("List the tenant's backup sets")
+                .query::<PageQuery>()
+                .returns_shape(
+                    200,
+                    "A page of backup sets",
+                    shape::page("backup_sets", set_shape(), shape::uuid()),
+                ),
+        )
         .post("/tenants/{tenant}/backup-sets", OPERATOR, create)
+        .doc(
+            Doc::new("Create a backup set (with `capture: true`, start capturing it)")
+                .body::<CreateBody>()
+                .returns::<CreatedBody>(
+                    201,
+                    "The backup set, and the capture run if one was started",
+                ),
+        )
         .get("/tenants/{tenant}/backup-sets/{id}", VIEWER, detail)
+        .doc(Doc::new("Read one backup set").returns_shape(
+            200,
+            "The backup set",
+            shape::object(&[("backup_set", set_shape())]),
+        ))
         .get("/tenants/{tenant}/backup-sets/{id}/items", VIEWER, items)
+        .doc(
+            Doc::new("List a backup set's items (latest versions unless `all_versions`)")
+                .query::<ItemsQuery>()
+                .returns_shape(
+                    200,
+                    "A page of items",
+                    shape::page("items", item_shape(), shape::uuid()),
+                ),
+        )
         .post(
             "/tenants/{tenant}/backup-sets/{id}/capture",
             OPERATOR,
             capture,
         )
+        .doc(started_doc("Capture (sync) the backup set now"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+struct CreatedBody {
+    #[schemars(schema_with = "set_schema")]
+    backup_set: Value,
+    run: Option<RunView>,
+    deduplicated: bool,
+}
+
+fn set_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::Schema::try_from(set_shape()).expect("a backup set shape is an object schema")
+}
+
+fn set_shape() -> Value {
+    use shape::{any, datetime, nullable, object, string, uuid};
+    object(&[
+        ("id", uuid()),
+        ("tenant_id", uuid()),
+        ("name", string()),
+        ("description", nullable(string())),
+        ("policy_types", any()),
+        ("created_by", nullable(uuid())),
+        ("created_at", datetime()),
+        ("updated_at", datetime()),
+        ("last_captured_at", nullable(datetime())),
+    ])
+}
+
+/// Without `payload` and `assignments` unless asked for.
+fn item_shape() -> Value {
+    use shape::{boolean, datetime, integer, nullable, object, string, uuid};
+    object(&[
+        ("id", uuid()),
+        ("policy_type", string()),
+        ("source_id", string()),
+        ("display_name", string()),
+        ("version", integer()),
+        ("is_latest", boolean()),
+        ("missing_since", nullable(datetime())),
+        ("content_hash", string()),
+        ("captured_at", datetime()),
+    ])
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    /// Unique in the tenant.
+    #[schemars(length(min = 1, max = 200))]
     name: String,
+    #[schemars(length(max = 2000))]
     description: Option<String>,
     policy_types: Option<Vec<String>>,
     #[serde(default)]
@@ -144,11 +225,11 @@ async fn create(
     } else {
         None
     };
-    let body = json!({
-        "backup_set": set_json(&set),
-        "run": started.as_ref().map(|s| state.orchestrator.view(&s.run)),
-        "deduplicated": started.as_ref().is_some_and(|s| s.deduplicated),
-    });
+    let body = CreatedBody {
+        backup_set: set_json(&set),
+        run: started.as_ref().map(|s| state.orchestrator.view(&s.run)),
+        deduplicated: started.as_ref().is_some_and(|s| s.deduplicated),
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -189,8 +270,9 @@ async fn detail(
     Ok(Json(json!({"backup_set": set_json(&set)})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 struct ItemsQuery {
+    /// Page size, 1 to 200 (default 50).
     limit: Option<u64>,
     #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     cursor: Option<Uuid>,

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::CurrentUser;
 use super::error::ApiError;
+use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use crate::store::accounts;
 
@@ -21,7 +22,11 @@ use crate::store::accounts;
 const MEMBERSHIP_REFRESH: Duration = Duration::from_secs(10);
 
 pub fn routes() -> Routes {
-    Routes::new().get("/events", Access::User, stream)
+    Routes::new().get("/events", Access::User, stream).doc(
+        Doc::new("Server-Sent Events of run changes in the caller's tenants").event_stream(
+            "An endless stream; each event's `event` is its kind and its data a JSON object",
+        ),
+    )
 }
 
 async fn member_tenants(state: &AppState, user_id: Uuid) -> HashSet<Uuid> {

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use entity::enums::Role;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -14,6 +15,7 @@ use super::AppState;
 use super::auth::TenantAccess;
 use super::error::ApiError;
 use super::extract::{self, Path};
+use super::openapi::{Doc, shape};
 use super::routes::{Access, Routes};
 use crate::domain::Email;
 use crate::store::accounts;
@@ -25,16 +27,39 @@ pub fn routes() -> Routes {
             Access::Tenant(Role::Admin),
             list,
         )
+        .doc(Doc::new("List the tenant's members").returns_shape(
+            200,
+            "The members",
+            shape::object(&[("memberships", shape::array(member_shape()))]),
+        ))
         .put(
             "/tenants/{tenant}/memberships",
             Access::Tenant(Role::Admin),
             grant,
+        )
+        .doc(
+            Doc::new("Grant an existing user a role in the tenant, or change it")
+                .body::<GrantBody>()
+                .returns_shape(
+                    200,
+                    "The membership",
+                    shape::object(&[("membership", member_shape())]),
+                ),
         )
         .delete(
             "/tenants/{tenant}/memberships/{user}",
             Access::Tenant(Role::Admin),
             remove,
         )
+        .doc(Doc::new("Remove a member (idempotent)").no_content("Removed, or was no member"))
+}
+
+fn member_shape() -> Value {
+    shape::object(&[
+        ("user_id", shape::uuid()),
+        ("email", shape::string()),
+        ("role", shape::string()),
+    ])
 }
 
 async fn list(
@@ -49,10 +74,12 @@ async fn list(
     Ok(Json(json!({"memberships": members})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GrantBody {
+    /// Of a user that exists (`policyvault user add`).
     email: String,
+    #[schemars(extend("enum" = ["viewer", "operator", "admin"]))]
     role: String,
 }
 

@@ -1,6 +1,7 @@
 //! HTTP: one module per resource, each declaring its routes (method, path, [`Access`]) in
 //! `routes()`; [`routes`] here merges them into the one route table that both builds the
-//! router and is published by [`route_table`], and [`router`] adds the access guard.
+//! router and is published by [`route_table`], and [`router`] adds the access guard. The
+//! OpenAPI document ([`openapi`]) is generated from the same table.
 
 pub mod auth;
 pub mod backup_sets;
@@ -10,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod memberships;
 pub mod notifications;
+pub mod openapi;
 pub mod restores;
 pub mod routes;
 pub mod runs;
@@ -59,10 +61,12 @@ pub fn routes() -> Routes {
         .merge(restores::routes())
         .merge(runs::routes())
         .merge(notifications::routes())
-        .merge(events::routes());
+        .merge(events::routes())
+        .merge(openapi::routes());
     Routes::new()
         .merge(health::routes())
         .merge(session::page_routes())
+        .merge(openapi::page_routes())
         .nest("/api/v1", api)
 }
 

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use entity::enums::Role;
 use entity::notifications;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -12,24 +13,82 @@ use super::AppState;
 use super::auth::{CurrentUser, TenantAccess};
 use super::error::ApiError;
 use super::extract::{Path, Query, page_limit};
+use super::openapi::{Doc, shape};
 use super::routes::{Access, Routes};
 use crate::store::activity;
 
 pub fn routes() -> Routes {
     Routes::new()
         .get("/notifications", Access::User, list)
+        .doc(
+            Doc::new("The caller's notifications, newest first")
+                .query::<ListQuery>()
+                .returns_shape(
+                    200,
+                    "A page of notifications, and the unread count",
+                    shape::object(&[
+                        ("notifications", shape::array(notification_shape())),
+                        ("unread", shape::integer()),
+                        ("next_cursor", shape::nullable(shape::uuid())),
+                    ]),
+                ),
+        )
         .post("/notifications/{id}/read", Access::User, mark_read)
+        .doc(
+            Doc::new("Mark one of the caller's notifications read").returns_shape(
+                200,
+                "The notification",
+                shape::object(&[("notification", notification_shape())]),
+            ),
+        )
         .get(
             "/tenants/{tenant}/audit-events",
             Access::Tenant(Role::Viewer),
             audit_events,
         )
+        .doc(
+            Doc::new("The tenant's audit trail, newest first")
+                .query::<PageQuery>()
+                .returns_shape(
+                    200,
+                    "A page of audit events",
+                    shape::page("audit_events", audit_shape(), shape::uuid()),
+                ),
+        )
 }
 
-#[derive(Debug, Deserialize)]
+fn notification_shape() -> Value {
+    use shape::{datetime, nullable, object, string, uuid};
+    object(&[
+        ("id", uuid()),
+        ("tenant_id", uuid()),
+        ("run_id", nullable(uuid())),
+        ("kind", string()),
+        ("title", string()),
+        ("body", string()),
+        ("created_at", datetime()),
+        ("read_at", nullable(datetime())),
+    ])
+}
+
+fn audit_shape() -> Value {
+    use shape::{any, datetime, nullable, object, string, uuid};
+    object(&[
+        ("id", uuid()),
+        ("actor_id", nullable(uuid())),
+        ("action", string()),
+        ("run_id", nullable(uuid())),
+        ("details", any()),
+        ("created_at", datetime()),
+    ])
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 struct ListQuery {
+    /// Only unread ones.
     #[serde(default)]
     unread: bool,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<u64>,
     #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     cursor: Option<Uuid>,
@@ -76,8 +135,9 @@ async fn mark_read(
     Ok(Json(json!({"notification": notification_json(&n)})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
     limit: Option<u64>,
     #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     cursor: Option<Uuid>,

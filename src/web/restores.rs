@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use entity::enums::{Role, RunItemStatus, RunOperation};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -13,7 +14,7 @@ use super::auth::{TenantAccess, member_access};
 use super::error::ApiError;
 use super::extract::{self, Path};
 use super::routes::{Access, Routes};
-use super::runs::started_response;
+use super::runs::{started_doc, started_response};
 use crate::runs::start::StartRequest;
 use crate::store::{StoreError, content, runs as run_store};
 
@@ -25,33 +26,44 @@ pub fn routes() -> Routes {
             Access::Tenant(Role::Operator),
             start_restore,
         )
+        .doc(
+            started_doc("Start a restore preview, or (admin, confirmed) a live restore")
+                .body::<RestoreBody>(),
+        )
         .post(
             "/tenants/{tenant}/runs/{run}/rerun",
             Access::Tenant(Role::Admin),
             rerun,
         )
+        .doc(
+            started_doc("Re-run a finished live restore (optionally only its failed items)")
+                .body::<RerunBody>(),
+        )
 }
 
-#[derive(Debug, Deserialize)]
+/// Exactly one of the two.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SourceRef {
     backup_set_id: Option<Uuid>,
     snapshot_id: Option<Uuid>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Mode {
     Preview,
     Live,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RestoreBody {
     source: SourceRef,
+    /// Items of the source to restore; absent or empty means all.
     item_ids: Option<Vec<Uuid>>,
     mode: Mode,
+    /// A live restore needs the target tenant's name, exactly.
     confirm: Option<String>,
 }
 
@@ -141,9 +153,10 @@ async fn start_restore(
     Ok(started_response(&state, &started))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RerunBody {
+    /// The tenant's name, exactly.
     confirm: Option<String>,
     #[serde(default)]
     only_failed: bool,

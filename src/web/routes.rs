@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::{self, Authentication, member_access};
 use super::error::ApiError;
+use super::openapi::Doc;
 use super::session;
 
 /// Who may call a route.
@@ -63,6 +64,8 @@ pub(super) fn is_api_path(path: &str) -> bool {
 struct Entry {
     info: RouteInfo,
     handler: MethodRouter<AppState>,
+    /// What the OpenAPI document says about the route (see [`Routes::doc`]).
+    doc: Option<Doc>,
 }
 
 /// Route declarations of one resource module (or of the whole application, once merged).
@@ -140,7 +143,25 @@ impl Routes {
                 access,
             },
             handler,
+            doc: None,
         });
+        self
+    }
+
+    /// Describes the route declared last, for the OpenAPI document ([`super::openapi`]).
+    #[track_caller]
+    pub fn doc(mut self, doc: Doc) -> Self {
+        let entry = self
+            .entries
+            .last_mut()
+            .expect("Routes::doc describes the route declared just before it");
+        assert!(
+            entry.doc.is_none(),
+            "route {} {} is described twice",
+            entry.info.method,
+            entry.info.path
+        );
+        entry.doc = Some(doc);
         self
     }
 
@@ -181,11 +202,16 @@ impl Routes {
         self.entries.iter().map(|e| e.info.clone()).collect()
     }
 
+    /// The declarations with their descriptions, in declaration order.
+    pub fn operations(self) -> Vec<(RouteInfo, Option<Doc>)> {
+        self.entries.into_iter().map(|e| (e.info, e.doc)).collect()
+    }
+
     /// The router of exactly the declared routes, and the access table [`enforce`] reads.
     pub(super) fn into_parts(self) -> (Router<AppState>, AccessTable) {
         let mut table = AccessTable::default();
         let mut router = Router::new();
-        for Entry { info, handler } in self.entries {
+        for Entry { info, handler, .. } in self.entries {
             router = router.route(&info.path, handler);
             table.paths.insert(info.path.clone());
             table.access.insert((info.method, info.path), info.access);
@@ -336,6 +362,20 @@ mod tests {
         );
         for route in &table {
             assert!(route.path.starts_with('/'), "{route:?}");
+        }
+    }
+
+    #[test]
+    fn every_json_api_route_is_described() {
+        for (route, doc) in crate::web::routes().operations() {
+            if route.path.starts_with("/api/v1/") {
+                assert!(
+                    doc.is_some(),
+                    "{} {} has no .doc(..)",
+                    route.method,
+                    route.path
+                );
+            }
         }
     }
 }

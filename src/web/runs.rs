@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use entity::enums::{Role, RunOperation, RunStatus};
 use entity::run_items;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -14,8 +15,10 @@ use super::AppState;
 use super::auth::{CurrentUser, TenantAccess};
 use super::error::ApiError;
 use super::extract::{Path, Query, page_limit};
+use super::openapi::{Doc, shape};
 use super::routes::{Access, Routes};
 use crate::runs::start::Started;
+use crate::runs::view::RunView;
 use crate::store::accounts;
 use crate::store::runs::{self as run_store, RunCursor, RunFilter};
 
@@ -23,9 +26,67 @@ pub fn routes() -> Routes {
     const VIEWER: Access = Access::Tenant(Role::Viewer);
     Routes::new()
         .get("/tenants/{tenant}/runs", VIEWER, list)
+        .doc(
+            Doc::new("List the tenant's runs, newest first")
+                .query::<ListQuery>()
+                .returns::<RunList>(200, "A page of runs"),
+        )
         .get("/tenants/{tenant}/runs/{run}", VIEWER, detail)
+        .doc(Doc::new("Read one run").returns::<RunBody>(200, "The run"))
         .get("/tenants/{tenant}/runs/{run}/items", VIEWER, items)
+        .doc(
+            Doc::new("List a run's items")
+                .query::<ItemsQuery>()
+                .returns_shape(
+                    200,
+                    "A page of items",
+                    shape::page("items", item_shape(), shape::string()),
+                ),
+        )
         .get("/runs/active", Access::User, active)
+        .doc(
+            Doc::new("Queued and running runs of every tenant the caller belongs to")
+                .returns::<ActiveRuns>(200, "The active runs"),
+        )
+}
+
+/// The answer of every route that starts a run.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StartedBody {
+    pub run: RunView,
+    /// True when an identical run was already queued or running and is answered instead.
+    pub deduplicated: bool,
+}
+
+/// The answer of every route that starts a run: 202 for a new run, 200 for a duplicate.
+pub fn started_doc(summary: &'static str) -> Doc {
+    Doc::new(summary)
+        .returns::<StartedBody>(202, "The run was queued")
+        .returns::<StartedBody>(200, "An identical run is already queued or running")
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct RunList {
+    runs: Vec<RunView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct RunBody {
+    run: RunView,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct ActiveRun {
+    #[serde(flatten)]
+    run: RunView,
+    tenant_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct ActiveRuns {
+    runs: Vec<ActiveRun>,
 }
 
 /// 202 + the new run, or 200 + the identical run already queued/running.
@@ -35,17 +96,20 @@ pub fn started_response(state: &AppState, started: &Started) -> Response {
     } else {
         StatusCode::ACCEPTED
     };
-    let body = json!({
-        "run": state.orchestrator.view(&started.run),
-        "deduplicated": started.deduplicated,
-    });
+    let body = StartedBody {
+        run: state.orchestrator.view(&started.run),
+        deduplicated: started.deduplicated,
+    };
     (status, Json(body)).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 struct ListQuery {
+    /// e.g. `capture_snapshot`, `restore_preview`.
     operation: Option<String>,
+    /// e.g. `queued`, `running`, `succeeded`, `failed`.
     status: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<u64>,
     cursor: Option<String>,
 }
@@ -54,7 +118,7 @@ async fn list(
     State(state): State<AppState>,
     access: TenantAccess,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunList>, ApiError> {
     let filter = RunFilter {
         operation: parse_opt::<RunOperation>(query.operation.as_deref())?,
         status: parse_opt::<RunStatus>(query.status.as_deref())?,
@@ -69,9 +133,10 @@ async fn list(
     let (rows, next) =
         run_store::list(&state.services().db, access.tenant_id(), &filter, limit).await?;
     let runs: Vec<_> = rows.iter().map(|r| state.orchestrator.view(r)).collect();
-    Ok(Json(
-        json!({"runs": runs, "next_cursor": next.map(|c| c.encode())}),
-    ))
+    Ok(Json(RunList {
+        runs,
+        next_cursor: next.map(|c| c.encode()),
+    }))
 }
 
 fn parse_opt<T>(text: Option<&str>) -> Result<Option<T>, ApiError>
@@ -91,15 +156,37 @@ async fn detail(
     State(state): State<AppState>,
     access: TenantAccess,
     Path((_, run_id)): Path<(String, Uuid)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunBody>, ApiError> {
     let run = run_store::get_in_tenant(&state.services().db, access.tenant_id(), run_id).await?;
-    Ok(Json(json!({"run": state.orchestrator.view(&run)})))
+    Ok(Json(RunBody {
+        run: state.orchestrator.view(&run),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 struct ItemsQuery {
+    /// Page size, 1 to 200 (default 50).
     limit: Option<u64>,
     cursor: Option<String>,
+}
+
+fn item_shape() -> Value {
+    use shape::{any, integer, nullable, object, string, uuid};
+    object(&[
+        ("id", uuid()),
+        ("item_key", string()),
+        ("policy_type", string()),
+        ("display_name", string()),
+        ("source_ref", nullable(uuid())),
+        ("status", string()),
+        ("action", nullable(string())),
+        ("error_code", nullable(string())),
+        ("error_message", nullable(string())),
+        ("diff", any()),
+        ("result_graph_id", nullable(string())),
+        ("attempts", integer()),
+        ("finished_at", nullable(shape::datetime())),
+    ])
 }
 
 pub fn item_json(item: &run_items::Model) -> Value {
@@ -144,22 +231,23 @@ async fn items(
     Ok(Json(json!({"items": items, "next_cursor": next})))
 }
 
-async fn active(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Value>, ApiError> {
+async fn active(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<ActiveRuns>, ApiError> {
     let db = &state.services().db;
     let tenants = accounts::tenants_of(db, user.id()).await?;
     let ids: Vec<Uuid> = tenants.iter().map(|(t, _)| t.id).collect();
     let rows = run_store::list_active(db, &ids).await?;
-    let runs: Vec<Value> = rows
+    let runs = rows
         .iter()
-        .map(|r| {
-            let name = tenants
+        .map(|r| ActiveRun {
+            run: state.orchestrator.view(r),
+            tenant_name: tenants
                 .iter()
                 .find(|(t, _)| t.id == r.tenant_id)
-                .map(|(t, _)| t.name.as_str());
-            let mut v = serde_json::to_value(state.orchestrator.view(r)).unwrap_or(Value::Null);
-            v["tenant_name"] = json!(name);
-            v
+                .map(|(t, _)| t.name.clone()),
         })
         .collect();
-    Ok(Json(json!({"runs": runs})))
+    Ok(Json(ActiveRuns { runs }))
 }

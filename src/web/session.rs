@@ -28,6 +28,7 @@ use super::AppState;
 use super::auth::{self, Authentication, CurrentUser};
 use super::error::ApiError;
 use super::extract::{self, Query};
+use super::openapi::Doc;
 use super::routes::{Access, Routes, is_api_path};
 use crate::auth::password;
 use crate::auth::session as session_id;
@@ -52,8 +53,33 @@ pub fn page_routes() -> Routes {
 pub fn api_routes() -> Routes {
     Routes::new()
         .get("/session", Access::User, current)
+        .doc(
+            Doc::new("Who is signed in, their tenants, and the session's CSRF token")
+                .returns_shape(200, "The session", session_shape()),
+        )
         .post("/session", Access::Public, login_json)
+        .doc(
+            Doc::new("Sign in: sets the session cookie and answers the session")
+                .body::<LoginBody>()
+                .returns_shape(200, "Signed in", session_shape())
+                .error(429)
+                .error(503),
+        )
         .delete("/session", Access::User, logout_json)
+        .doc(Doc::new("Sign out (a no-op for API-token requests)").no_content("Signed out"))
+}
+
+fn session_shape() -> Value {
+    use super::openapi::shape::{array, nullable, object, string, uuid};
+    object(&[
+        ("user", object(&[("id", uuid()), ("email", string())])),
+        (
+            "auth",
+            json!({"type": "string", "enum": ["session", "token"]}),
+        ),
+        ("csrf_token", nullable(string())),
+        ("tenants", array(super::tenants::tenant_shape())),
+    ])
 }
 
 // ---- the client ----
@@ -208,10 +234,11 @@ fn cookie_header(settings: &Settings, value: &str, max_age: u64) -> HeaderValue 
 
 // ---- the JSON API ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     email: String,
+    #[schemars(with = "String")]
     password: SecretString,
 }
 

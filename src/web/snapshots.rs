@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use entity::enums::{Role, RunOperation};
 use entity::{snapshot_items, snapshots};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -13,8 +14,9 @@ use super::AppState;
 use super::auth::TenantAccess;
 use super::error::ApiError;
 use super::extract::{self, Path, Query, page_limit};
+use super::openapi::{Doc, shape};
 use super::routes::{Access, Routes};
-use super::runs::started_response;
+use super::runs::{started_doc, started_response};
 use crate::graph::registry;
 use crate::runs::start::StartRequest;
 use crate::store::content;
@@ -23,13 +25,62 @@ pub fn routes() -> Routes {
     const VIEWER: Access = Access::Tenant(Role::Viewer);
     Routes::new()
         .get("/tenants/{tenant}/snapshots", VIEWER, list)
+        .doc(
+            Doc::new("List the tenant's snapshots, newest first")
+                .query::<PageQuery>()
+                .returns_shape(
+                    200,
+                    "A page of snapshots",
+                    shape::page("snapshots", snapshot_shape(), shape::uuid()),
+                ),
+        )
         .post(
             "/tenants/{tenant}/snapshots",
             Access::Tenant(Role::Operator),
             start_capture,
         )
+        .doc(started_doc("Start capturing a snapshot of the tenant").optional_body::<CaptureBody>())
         .get("/tenants/{tenant}/snapshots/{id}", VIEWER, detail)
+        .doc(Doc::new("Read one snapshot").returns_shape(
+            200,
+            "The snapshot",
+            shape::object(&[("snapshot", snapshot_shape())]),
+        ))
         .get("/tenants/{tenant}/snapshots/{id}/items", VIEWER, items)
+        .doc(
+            Doc::new("List a snapshot's items (with `payload=true`, their content)")
+                .query::<PageQuery>()
+                .returns_shape(
+                    200,
+                    "A page of items",
+                    shape::page("items", item_shape(), shape::uuid()),
+                ),
+        )
+}
+
+fn snapshot_shape() -> Value {
+    use shape::{any, datetime, integer, nullable, object, uuid};
+    object(&[
+        ("id", uuid()),
+        ("tenant_id", uuid()),
+        ("run_id", nullable(uuid())),
+        ("policy_types", any()),
+        ("item_count", integer()),
+        ("created_by", nullable(uuid())),
+        ("created_at", datetime()),
+    ])
+}
+
+/// Without `payload` and `assignments` unless asked for.
+fn item_shape() -> Value {
+    use shape::{object, string, uuid};
+    object(&[
+        ("id", uuid()),
+        ("policy_type", string()),
+        ("source_id", string()),
+        ("display_name", string()),
+        ("content_hash", string()),
+    ])
 }
 
 /// Validated policy-type keys; `None` or an empty list means every supported type.
@@ -43,9 +94,10 @@ pub fn policy_types(input: Option<Vec<String>>) -> Result<Vec<String>, ApiError>
     Ok(contracts.iter().map(|c| c.key.to_string()).collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CaptureBody {
+    /// Policy-type keys to capture; absent or empty means every supported type.
     policy_types: Option<Vec<String>>,
 }
 
@@ -99,11 +151,14 @@ fn snapshot_item_json(i: &snapshot_items::Model, with_payload: bool) -> Value {
     v
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
     pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
     #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     pub cursor: Option<Uuid>,
+    /// Include each item's stored payload and assignments.
     #[serde(default)]
     pub payload: bool,
 }

@@ -7,6 +7,7 @@ mod cli;
 mod fleet;
 mod helpers;
 mod metrics;
+mod openapi;
 mod operations;
 mod orchestration;
 mod secrets;

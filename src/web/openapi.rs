@@ -1,0 +1,497 @@
+//! The OpenAPI 3.1 document of the JSON API (`GET /api/v1/openapi.json`) and its browsable
+//! page (`GET /api/docs`).
+//!
+//! The document is generated from the route table, not written by hand: every `/api/v1`
+//! route of [`super::routes`] becomes an operation (method, path, path parameters from its
+//! `{..}` segments, security from its [`Access`]), described by the [`Doc`] its module
+//! attached with [`Routes::doc`](super::Routes::doc). Request bodies, query parameters and
+//! typed answers are JSON Schemas derived from the Rust types with `schemars`; answers built
+//! ad hoc with `json!` are described by [`shape`]. Every error answer references the one
+//! `ErrorBody` schema, the type [`ApiError`](super::error::ApiError) renders.
+
+use std::sync::OnceLock;
+
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::{JsonSchema, Schema};
+use serde_json::{Map, Value, json};
+
+use super::error::ErrorBody;
+use super::routes::{Access, RouteInfo, Routes};
+use super::session::escape;
+
+/// Where the document is served; the page links to it.
+pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/openapi.json", Access::Public, openapi_json)
+        .doc(
+            Doc::new("This OpenAPI 3.1 document, generated from the route table").returns_shape(
+                200,
+                "The document",
+                shape::object(&[("openapi", shape::string()), ("paths", shape::any_object())]),
+            ),
+        )
+}
+
+/// The browsable page (outside `/api/v1`: it is HTML, not part of the JSON API).
+pub fn page_routes() -> Routes {
+    Routes::new().get("/api/docs", Access::Public, docs_page)
+}
+
+type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn reference<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+fn inline<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    T::json_schema(generator)
+}
+
+/// A JSON Schema: derived from a Rust type, or written out for a `json!` answer.
+enum Shape {
+    Typed(SchemaFn),
+    Inline(Value),
+}
+
+struct Answer {
+    status: u16,
+    description: &'static str,
+    content_type: &'static str,
+    schema: Option<Shape>,
+}
+
+/// What the document says about one route besides its method, path and access.
+pub struct Doc {
+    summary: &'static str,
+    body: Option<(SchemaFn, bool)>,
+    query: Option<SchemaFn>,
+    answers: Vec<Answer>,
+    errors: Vec<u16>,
+}
+
+impl Doc {
+    pub fn new(summary: &'static str) -> Self {
+        Self {
+            summary,
+            body: None,
+            query: None,
+            answers: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A required JSON body of type `T`.
+    pub fn body<T: JsonSchema>(mut self) -> Self {
+        self.body = Some((reference::<T>, true));
+        self
+    }
+
+    /// A JSON body of type `T` that may be left out altogether.
+    pub fn optional_body<T: JsonSchema>(mut self) -> Self {
+        self.body = Some((reference::<T>, false));
+        self
+    }
+
+    /// Query parameters: the fields of `T`.
+    pub fn query<T: JsonSchema>(mut self) -> Self {
+        self.query = Some(inline::<T>);
+        self
+    }
+
+    /// A JSON answer of type `T`.
+    pub fn returns<T: JsonSchema>(mut self, status: u16, description: &'static str) -> Self {
+        self.answers.push(Answer {
+            status,
+            description,
+            content_type: "application/json",
+            schema: Some(Shape::Typed(reference::<T>)),
+        });
+        self
+    }
+
+    /// A JSON answer built ad hoc, described by a [`shape`].
+    pub fn returns_shape(mut self, status: u16, description: &'static str, schema: Value) -> Self {
+        self.answers.push(Answer {
+            status,
+            description,
+            content_type: "application/json",
+            schema: Some(Shape::Inline(schema)),
+        });
+        self
+    }
+
+    /// An answer without a body.
+    pub fn no_content(mut self, description: &'static str) -> Self {
+        self.answers.push(Answer {
+            status: 204,
+            description,
+            content_type: "",
+            schema: None,
+        });
+        self
+    }
+
+    /// A `text/event-stream` answer.
+    pub fn event_stream(mut self, description: &'static str) -> Self {
+        self.answers.push(Answer {
+            status: 200,
+            description,
+            content_type: "text/event-stream",
+            // One event: its `event` field names the kind, `data` is the JSON payload.
+            schema: Some(Shape::Inline(shape::object(&[
+                ("event", shape::string()),
+                ("data", shape::string()),
+            ]))),
+        });
+        self
+    }
+
+    /// An error answer the route gives beyond those its declaration implies.
+    pub fn error(mut self, status: u16) -> Self {
+        self.errors.push(status);
+        self
+    }
+}
+
+/// Schemas of answers built with `json!`: objects whose listed properties are all present.
+pub mod shape {
+    use serde_json::{Map, Value, json};
+
+    pub fn object(properties: &[(&str, Value)]) -> Value {
+        let props: Map<String, Value> = properties
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let required: Vec<&str> = properties.iter().map(|(k, _)| *k).collect();
+        json!({"type": "object", "properties": props, "required": required})
+    }
+
+    pub fn any_object() -> Value {
+        json!({"type": "object"})
+    }
+
+    /// Any JSON value (stored Graph payloads, audit details).
+    pub fn any() -> Value {
+        json!({})
+    }
+
+    pub fn string() -> Value {
+        json!({"type": "string"})
+    }
+
+    pub fn uuid() -> Value {
+        json!({"type": "string", "format": "uuid"})
+    }
+
+    pub fn datetime() -> Value {
+        json!({"type": "string", "format": "date-time"})
+    }
+
+    pub fn integer() -> Value {
+        json!({"type": "integer"})
+    }
+
+    pub fn boolean() -> Value {
+        json!({"type": "boolean"})
+    }
+
+    pub fn array(items: Value) -> Value {
+        json!({"type": "array", "items": items})
+    }
+
+    /// `schema` or `null`.
+    pub fn nullable(schema: Value) -> Value {
+        match schema.get("type").and_then(Value::as_str) {
+            Some(t) => {
+                let mut s = schema.clone();
+                s["type"] = json!([t, "null"]);
+                s
+            }
+            None => json!({"anyOf": [schema, {"type": "null"}]}),
+        }
+    }
+
+    /// `{<key>: [item..], next_cursor: cursor | null}`.
+    pub fn page(key: &str, item: Value, cursor: Value) -> Value {
+        object(&[(key, array(item)), ("next_cursor", nullable(cursor))])
+    }
+}
+
+fn error_description(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed request (not JSON, wrong content type)",
+        401 => "Not signed in: no or an invalid API token or session cookie",
+        403 => "Signed in but not allowed (role too low, or missing CSRF token)",
+        404 => "No such resource, or not visible to the caller",
+        409 => "Conflicts with the current state",
+        422 => "Well-formed but invalid input",
+        429 => "Too many attempts; see Retry-After",
+        503 => "Temporarily unavailable",
+        _ => "Error",
+    }
+}
+
+/// The document, built once per process.
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| build(super::routes().operations()))
+}
+
+fn document_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| serde_json::to_string_pretty(document()).unwrap_or_default())
+}
+
+fn generator(settings: SchemaSettings) -> SchemaGenerator {
+    settings
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator()
+}
+
+fn build(operations: Vec<(RouteInfo, Option<Doc>)>) -> Value {
+    // Bodies and queries are read (serde's deserialize rules: defaults make fields
+    // optional); answers are written.
+    let mut read = generator(SchemaSettings::draft2020_12().for_deserialize());
+    let mut written = generator(SchemaSettings::draft2020_12().for_serialize());
+    let error_schema = written.subschema_for::<ErrorBody>().to_value();
+
+    let mut paths = Map::new();
+    for (route, doc) in operations {
+        if !route.path.starts_with("/api/v1/") {
+            continue;
+        }
+        let doc = doc.unwrap_or_else(|| Doc::new(""));
+        let mut parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| {
+                json!({"name": name, "in": "path", "required": true,
+                       "schema": {"type": "string", "format": "uuid"}})
+            })
+            .collect();
+        let has_path_params = !parameters.is_empty();
+        if let Some(query) = doc.query {
+            parameters.extend(query_parameters(query(&mut read).to_value()));
+        }
+
+        let mut op = Map::new();
+        op.insert("operationId".into(), json!(operation_id(&route)));
+        op.insert("summary".into(), json!(doc.summary));
+        op.insert("tags".into(), json!([tag(&route.path)]));
+        if !parameters.is_empty() {
+            op.insert("parameters".into(), json!(parameters));
+        }
+        if let Some((body, required)) = doc.body {
+            op.insert(
+                "requestBody".into(),
+                json!({"required": required,
+                       "content": {"application/json": {"schema": body(&mut read).to_value()}}}),
+            );
+        }
+
+        let mut responses = Map::new();
+        for answer in doc.answers {
+            let mut response = json!({"description": answer.description});
+            if let Some(schema) = answer.schema {
+                let schema = match schema {
+                    Shape::Typed(f) => f(&mut written).to_value(),
+                    Shape::Inline(v) => v,
+                };
+                response["content"] = json!({answer.content_type: {"schema": schema}});
+            }
+            responses.insert(answer.status.to_string(), response);
+        }
+        let mut errors = doc.errors;
+        if doc.body.is_some() || doc.query.is_some() {
+            errors.extend([400, 422]);
+        }
+        if route.access != Access::Public {
+            errors.extend([401, 403]);
+        }
+        if has_path_params {
+            errors.push(404);
+        }
+        if route.method != axum::http::Method::GET {
+            errors.push(409);
+        }
+        errors.sort_unstable();
+        errors.dedup();
+        for status in errors {
+            responses.insert(
+                status.to_string(),
+                json!({"description": error_description(status),
+                       "content": {"application/json": {"schema": error_schema}}}),
+            );
+        }
+        op.insert("responses".into(), Value::Object(responses));
+        op.insert(
+            "security".into(),
+            if route.access == Access::Public {
+                json!([])
+            } else {
+                json!([{"bearerAuth": []}, {"sessionCookie": []}])
+            },
+        );
+
+        let item = paths.entry(route.path.clone()).or_insert_with(|| json!({}));
+        item[route.method.as_str().to_ascii_lowercase()] = Value::Object(op);
+    }
+
+    let mut schemas = read.take_definitions(true);
+    schemas.extend(written.take_definitions(true));
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "PolicyVault API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Backup, preview and restore of Microsoft Intune configuration. \
+                Authenticate with `Authorization: Bearer pv_...` (an API token) or the \
+                `pv_session` cookie of a browser session; cookie-authenticated changes also \
+                need the session's `X-CSRF-Token` header. Errors are \
+                `{\"error\": {\"code\", \"message\"}}`.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "An API token (`policyvault token create`)"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "pv_session"},
+            },
+        },
+    })
+}
+
+/// One query parameter per property of the query type. An absent parameter is how a
+/// client says "none", so `null` is not offered as a value.
+fn query_parameters(schema: Value) -> Vec<Value> {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema["properties"].as_object() else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .map(|(name, property)| {
+            let mut property = property.clone();
+            if let Some(types) = property["type"].as_array() {
+                let types: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                property["type"] = if types.len() == 1 {
+                    types[0].clone()
+                } else {
+                    json!(types)
+                };
+            }
+            json!({"name": name, "in": "query", "required": required.contains(&name.as_str()),
+                   "schema": property})
+        })
+        .collect()
+}
+
+fn operation_id(route: &RouteInfo) -> String {
+    let path: String = route
+        .path
+        .trim_start_matches("/api/v1/")
+        .split('/')
+        .map(|s| {
+            s.trim_matches(|c| c == '{' || c == '}')
+                .replace(['-', '.'], "_")
+        })
+        .collect::<Vec<_>>()
+        .join("_");
+    format!("{}_{path}", route.method.as_str().to_ascii_lowercase())
+}
+
+/// The resource a path belongs to: `runs` for `/api/v1/tenants/{tenant}/runs/{run}`.
+fn tag(path: &str) -> String {
+    let rest = path.trim_start_matches("/api/v1/");
+    let rest = rest
+        .strip_prefix("tenants/{tenant}/")
+        .unwrap_or(rest)
+        .split('/')
+        .next()
+        .unwrap_or(rest);
+    rest.to_string()
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_text(),
+    )
+}
+
+/// A plain listing of the operations, rendered here: the page loads nothing from elsewhere.
+async fn docs_page() -> impl IntoResponse {
+    let doc = document();
+    let mut rows = String::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, item) in paths {
+            let Some(item) = item.as_object() else {
+                continue;
+            };
+            for (method, op) in item {
+                let params: Vec<String> = op["parameters"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .map(|p| {
+                                format!(
+                                    "{} ({})",
+                                    p["name"].as_str().unwrap_or(""),
+                                    p["in"].as_str().unwrap_or("")
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let statuses: Vec<&String> = op["responses"]
+                    .as_object()
+                    .map(|r| r.keys().collect())
+                    .unwrap_or_default();
+                let auth = if op["security"].as_array().is_some_and(Vec::is_empty) {
+                    "public"
+                } else {
+                    "token or session"
+                };
+                rows.push_str(&format!(
+                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td>\
+                         <td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    escape(&method.to_ascii_uppercase()),
+                    escape(path),
+                    escape(op["summary"].as_str().unwrap_or("")),
+                    escape(&params.join(", ")),
+                    escape(
+                        &statuses
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                    auth,
+                ));
+            }
+        }
+    }
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>PolicyVault API</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}\
+         </style></head><body><h1>PolicyVault API {}</h1>\
+         <p>The machine-readable contract is <a href=\"{DOCUMENT_PATH}\">{DOCUMENT_PATH}</a> \
+         (OpenAPI 3.1; request and answer schemas are in it). Authenticate with \
+         <code>Authorization: Bearer pv_...</code>.</p>\
+         <table><tr><th>Method</th><th>Path</th><th>Summary</th><th>Parameters</th>\
+         <th>Statuses</th><th>Auth</th></tr>\n{rows}</table></body></html>",
+        escape(doc["info"]["version"].as_str().unwrap_or(""))
+    );
+    (StatusCode::OK, Html(body))
+}
