@@ -340,6 +340,25 @@ async fn run_to_end(
 }
 
 /// Two tenants with content: A (viewer, operator, admin) and B (the outsider is its admin).
+/// A notification of the user's own in the tenant; returns its id.
+async fn notify(app: &TestApp, user_id: Uuid, tenant_id: Uuid, title: String) -> String {
+    activity::notify(
+        &app.services.db,
+        activity::NewNotification {
+            user_id,
+            tenant_id,
+            run_id: None,
+            kind: "test".into(),
+            title,
+            body: String::new(),
+        },
+    )
+    .await
+    .unwrap()
+    .id
+    .to_string()
+}
+
 async fn world() -> World {
     let app = spawn_app_with(app_with(&[])).await;
     let tenant_a = app.add_tenant("Contoso").await;
@@ -412,20 +431,8 @@ async fn world() -> World {
         (&admin, &tenant_a),
         (&outsider, &tenant_b),
     ] {
-        let n = activity::notify(
-            &app.services.db,
-            activity::NewNotification {
-                user_id: user.id,
-                tenant_id: tenant.id,
-                run_id: None,
-                kind: "test".into(),
-                title: format!("Hello {}", user.email),
-                body: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-        notifications.insert(user.id, n.id.to_string());
+        let id = notify(&app, user.id, tenant.id, format!("Hello {}", user.email)).await;
+        notifications.insert(user.id, id);
     }
     World {
         app,
@@ -1355,20 +1362,8 @@ async fn a_user_who_leaves_a_tenant_no_longer_sees_its_notifications() {
     app.grant(&user, &left, Role::Viewer).await;
     let mut ids = HashMap::new();
     for tenant in [&kept, &left] {
-        let n = activity::notify(
-            &app.services.db,
-            activity::NewNotification {
-                user_id: user.id,
-                tenant_id: tenant.id,
-                run_id: None,
-                kind: "test".into(),
-                title: format!("About {}", tenant.name),
-                body: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-        ids.insert(tenant.id, n.id.to_string());
+        let id = notify(&app, user.id, tenant.id, format!("About {}", tenant.name)).await;
+        ids.insert(tenant.id, id);
     }
     let before = app.get_json(&user, "/notifications").await;
     assert_eq!(before["unread"], 2, "{before}");
