@@ -252,9 +252,7 @@ async fn list(
     let limit = page_limit(q.limit);
     let rows =
         content::backup_sets(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|s| s.id))
-        .flatten();
+    let next = super::extract::next_cursor(&rows, limit, |s| s.id);
     Ok(Json(json!({
         "backup_sets": rows.iter().map(set_json).collect::<Vec<_>>(),
         "next_cursor": next,
@@ -301,9 +299,7 @@ async fn items(
         limit,
     )
     .await?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|i| i.id))
-        .flatten();
+    let next = super::extract::next_cursor(&rows, limit, |i| i.id);
     Ok(Json(json!({
         "items": rows.iter().map(|i| item_json(i, q.payload)).collect::<Vec<_>>(),
         "next_cursor": next,

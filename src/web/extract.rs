@@ -106,6 +106,15 @@ pub fn page_limit(limit: Option<u64>) -> u64 {
     limit.unwrap_or(50).clamp(1, 200)
 }
 
+/// The cursor of the next page: the last row's key when the page came back full.
+pub fn next_cursor<T, K>(rows: &[T], limit: u64, key: impl Fn(&T) -> K) -> Option<K> {
+    if rows.len() as u64 == limit {
+        rows.last().map(key)
+    } else {
+        None
+    }
+}
+
 /// A UUID query value where an empty string means "not given" (`?cursor=` on a first page).
 pub fn opt_uuid<'de, D>(deserializer: D) -> Result<Option<uuid::Uuid>, D::Error>
 where

@@ -116,9 +116,7 @@ async fn list(
     let limit = page_limit(q.limit);
     let rows = activity::notifications_for(db, user.id(), q.unread, q.cursor, limit).await?;
     let unread = activity::unread_count(db, user.id()).await?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|n| n.id))
-        .flatten();
+    let next = super::extract::next_cursor(&rows, limit, |n| n.id);
     Ok(Json(json!({
         "notifications": rows.iter().map(notification_json).collect::<Vec<_>>(),
         "unread": unread,
@@ -152,9 +150,7 @@ async fn audit_events(
     let limit = page_limit(q.limit);
     let rows =
         activity::audit_events(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|e| e.id))
-        .flatten();
+    let next = super::extract::next_cursor(&rows, limit, |e| e.id);
     let events: Vec<Value> = rows
         .iter()
         .map(|e| {

@@ -224,9 +224,7 @@ async fn items(
         limit,
     )
     .await?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|r| r.item_key.clone()))
-        .flatten();
+    let next = super::extract::next_cursor(&rows, limit, |r| r.item_key.clone());
     let items: Vec<Value> = rows.iter().map(item_json).collect();
     Ok(Json(json!({"items": items, "next_cursor": next})))
 }

@@ -171,9 +171,7 @@ async fn list(
     let limit = page_limit(q.limit);
     let rows =
         content::snapshots(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|s| s.id))
-        .flatten();
+    let next = super::extract::next_cursor(&rows, limit, |s| s.id);
     Ok(Json(json!({
         "snapshots": rows.iter().map(snapshot_json).collect::<Vec<_>>(),
         "next_cursor": next,
@@ -199,9 +197,7 @@ async fn items(
     let s = content::snapshot(db, access.tenant_id(), id).await?;
     let limit = page_limit(q.limit);
     let rows = content::snapshot_items(db, access.tenant_id(), s.id, q.cursor, limit).await?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|i| i.id))
-        .flatten();
+    let next = super::extract::next_cursor(&rows, limit, |i| i.id);
     Ok(Json(json!({
         "items": rows.iter().map(|i| snapshot_item_json(i, q.payload)).collect::<Vec<_>>(),
         "next_cursor": next,
