@@ -10,7 +10,7 @@ use crate::helpers::{AppOptions, Role, TestApp, TestTenant, TestUser, spawn_app_
 
 const WAIT: Duration = Duration::from_secs(240);
 
-fn demo_app() -> AppOptions {
+pub fn demo_app() -> AppOptions {
     AppOptions {
         worker: true,
         sim: Some(graph_sim::SimConfig {

@@ -311,16 +311,7 @@ pub fn spawn_worker_process_with(
 
 #[tokio::test]
 async fn a_killed_worker_hands_its_run_to_another_without_repeating_writes() {
-    let mut app = spawn_app_with(AppOptions {
-        worker: true,
-        sim: Some(graph_sim::SimConfig {
-            demo: true,
-            throttle: false,
-            ..graph_sim::SimConfig::default()
-        }),
-        ..AppOptions::default()
-    })
-    .await;
+    let mut app = spawn_app_with(crate::operations::demo_app()).await;
     let crate::operations::RestoreSetup {
         target,
         admin,
@@ -402,16 +393,7 @@ async fn a_killed_worker_hands_its_run_to_another_without_repeating_writes() {
 
 #[tokio::test]
 async fn a_stopping_worker_hands_unfinished_runs_back_at_once() {
-    let mut app = spawn_app_with(AppOptions {
-        worker: true,
-        sim: Some(graph_sim::SimConfig {
-            demo: true,
-            throttle: false,
-            ..graph_sim::SimConfig::default()
-        }),
-        ..AppOptions::default()
-    })
-    .await;
+    let mut app = spawn_app_with(crate::operations::demo_app()).await;
     let crate::operations::RestoreSetup {
         target,
         admin,
