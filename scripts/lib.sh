@@ -50,6 +50,13 @@ ensure_redis() {
   command -v redis-server >/dev/null || apt_install redis-server
 }
 
+# Headless Chromium and its WebDriver server, for the browser tests (tests/api/webdriver.rs).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || apt_install chromium chromium-driver
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] \
+    || die "/usr/bin/chromium or /usr/bin/chromedriver not found after install"
+}
+
 # port_free PORT: true when nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

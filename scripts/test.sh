@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of PolicyVault against throwaway Redis and PostgreSQL servers
-# on project ports (Redis 6391, PostgreSQL 5441, data under var/test/). Installs what is
-# missing on Debian, stops what it started (also on failure or Ctrl-C), exits non-zero on
-# any failure. Re-runnable.
+# on project ports (Redis 6391, PostgreSQL 5441, data under var/test/) and headless
+# Chromium. Installs what is missing on Debian, stops what it started (also on failure or
+# Ctrl-C), exits non-zero on any failure. Re-runnable.
 #
 # Last, a bounded property-based run against the OpenAPI document: schemathesis (from PyPI,
 # into a venv under var/test/) generates bodies, path ids and query values for every
@@ -27,6 +27,7 @@ trap 'exit 130' INT TERM
 ensure_rust
 ensure_redis
 ensure_postgres
+ensure_chromium
 
 log "starting Redis on 127.0.0.1:$REDIS_PORT"
 start_redis "$REDIS_PORT" "$VAR/redis"
@@ -35,6 +36,9 @@ start_postgres "$PG_PORT" "$VAR/pg"
 
 export PV_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 export PV_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+# The browser tests start one chromedriver per test binary, driving headless Chromium.
+export PV_CHROMEDRIVER=/usr/bin/chromedriver
+export PV_CHROMIUM=/usr/bin/chromium
 
 log "cargo fmt --check"
 cargo fmt --all --check

@@ -211,3 +211,18 @@ pub async fn tokens_of(
         .all(db)
         .await?)
 }
+
+/// E-mail addresses of the given users, by id (for showing who started or did something).
+pub async fn emails_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[Uuid],
+) -> StoreResult<std::collections::HashMap<Uuid, String>> {
+    if user_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = users::Entity::find()
+        .filter(users::Column::Id.is_in(user_ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|u| (u.id, u.email)).collect())
+}

@@ -106,6 +106,17 @@ pub async fn mark_read(
     Ok(active.update(db).await?)
 }
 
+/// Marks every unread notification of the user read; returns how many changed.
+pub async fn mark_all_read(db: &impl ConnectionTrait, user_id: Uuid) -> StoreResult<u64> {
+    let result = notifications::Entity::update_many()
+        .col_expr(notifications::Column::ReadAt, Expr::value(Some(Utc::now())))
+        .filter(notifications::Column::UserId.eq(user_id))
+        .filter(notifications::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 #[derive(Debug, Clone)]
 pub struct NewAuditEvent {
     pub tenant_id: Uuid,

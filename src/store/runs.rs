@@ -170,6 +170,21 @@ pub async fn list(
     Ok((rows, next))
 }
 
+/// Re-runs started from a run of the tenant, oldest first.
+pub async fn reruns_of(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    run_id: Uuid,
+) -> StoreResult<Vec<runs::Model>> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::TenantId.eq(tenant_id))
+        .filter(runs::Column::ParentRunId.eq(run_id))
+        .order_by_asc(runs::Column::QueuedAt)
+        .limit(100)
+        .all(db)
+        .await?)
+}
+
 /// Queued and running runs of the given tenants, oldest first.
 pub async fn list_active(
     db: &impl ConnectionTrait,

@@ -113,19 +113,6 @@ fn item_shape() -> Value {
     ])
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    /// Unique in the tenant.
-    #[schemars(length(min = 1, max = 200))]
-    name: String,
-    #[schemars(length(max = 2000))]
-    description: Option<String>,
-    policy_types: Option<Vec<String>>,
-    #[serde(default)]
-    capture: bool,
-}
-
 fn set_json(s: &backup_sets::Model) -> Value {
     json!({
         "id": s.id,
@@ -159,11 +146,13 @@ fn item_json(i: &backup_items::Model, with_payload: bool) -> Value {
     v
 }
 
-async fn start_capture(
+/// Starts (or joins) a capture of the backup set.
+pub(super) async fn start_capture(
     state: &AppState,
     access: &TenantAccess,
     set: &backup_sets::Model,
 ) -> Result<Started, ApiError> {
+    access.require(Role::Operator)?;
     Ok(state
         .orchestrator
         .start(StartRequest {
@@ -183,6 +172,35 @@ async fn create(
     access: TenantAccess,
     extract::Json(body): extract::Json<CreateBody>,
 ) -> Result<Response, ApiError> {
+    let (set, started) = create_backup_set(&state, &access, body).await?;
+    let body = CreatedBody {
+        backup_set: set_json(&set),
+        run: started.as_ref().map(|s| state.orchestrator.view(&s.run)),
+        deduplicated: started.as_ref().is_some_and(|s| s.deduplicated),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// What creating a backup set takes, from the API's JSON or the web UI's form.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateBody {
+    /// Unique in the tenant.
+    #[schemars(length(min = 1, max = 200))]
+    pub name: String,
+    #[schemars(length(max = 2000))]
+    pub description: Option<String>,
+    pub policy_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub capture: bool,
+}
+
+/// Creates a backup set and, when asked, starts its first capture.
+pub(super) async fn create_backup_set(
+    state: &AppState,
+    access: &TenantAccess,
+    body: CreateBody,
+) -> Result<(backup_sets::Model, Option<Started>), ApiError> {
     access.require(Role::Operator)?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -221,16 +239,11 @@ async fn create(
         other => other.into(),
     })?;
     let started = if body.capture {
-        Some(start_capture(&state, &access, &set).await?)
+        Some(start_capture(state, access, &set).await?)
     } else {
         None
     };
-    let body = CreatedBody {
-        backup_set: set_json(&set),
-        run: started.as_ref().map(|s| state.orchestrator.view(&s.run)),
-        deduplicated: started.as_ref().is_some_and(|s| s.deduplicated),
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok((set, started))
 }
 
 async fn capture(
@@ -238,7 +251,6 @@ async fn capture(
     access: TenantAccess,
     Path((_, id)): Path<(String, Uuid)>,
 ) -> Result<Response, ApiError> {
-    access.require(Role::Operator)?;
     let set = content::backup_set(&state.services().db, access.tenant_id(), id).await?;
     let started = start_capture(&state, &access, &set).await?;
     Ok(started_response(&state, &started))

@@ -89,17 +89,25 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// Status, code and the message a client may see. An internal error's cause chain is
+    /// logged here (inside the request span) and never shown.
+    pub fn public_parts(&self) -> (StatusCode, &'static str, String) {
         let (status, code) = self.parts();
-        let message = match &self {
+        let message = match self {
             ApiError::Internal(cause) => {
-                // The cause chain stays in the log (inside the request span), never the body.
                 tracing::error!(error = format!("{cause:#}"), "request failed");
                 "an internal error occurred".to_string()
             }
             other => other.to_string(),
         };
+        (status, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.public_parts();
         let mut response = (
             status,
             Json(ErrorBody {

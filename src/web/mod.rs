@@ -18,6 +18,7 @@ pub mod runs;
 pub mod session;
 pub mod snapshots;
 pub mod tenants;
+pub mod ui;
 
 use axum::Router;
 use tokio::sync::broadcast;
@@ -66,6 +67,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .merge(health::routes())
         .merge(session::page_routes())
+        .merge(ui::routes())
         .merge(openapi::page_routes())
         .nest("/api/v1", api)
 }
@@ -83,6 +85,16 @@ pub fn router(state: AppState) -> Router {
             routes::Guard::new(state.clone(), table),
             routes::enforce,
         ))
-        .fallback(|| async { error::ApiError::NotFound })
+        .fallback(not_found)
         .with_state(state)
+}
+
+/// Unknown paths: JSON for the API, a page for everything else.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if routes::is_api_path(uri.path()) {
+        error::ApiError::NotFound.into_response()
+    } else {
+        ui::error_page(error::ApiError::NotFound, false)
+    }
 }

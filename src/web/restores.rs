@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::extract::{self, Path};
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
-use crate::runs::start::StartRequest;
+use crate::runs::start::{StartRequest, Started};
 use crate::store::{StoreError, content, runs as run_store};
 
 pub fn routes() -> Routes {
@@ -44,27 +44,27 @@ pub fn routes() -> Routes {
 /// Exactly one of the two.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SourceRef {
-    backup_set_id: Option<Uuid>,
-    snapshot_id: Option<Uuid>,
+pub(super) struct SourceRef {
+    pub backup_set_id: Option<Uuid>,
+    pub snapshot_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-enum Mode {
+pub(super) enum Mode {
     Preview,
     Live,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RestoreBody {
-    source: SourceRef,
+pub(super) struct RestoreBody {
+    pub source: SourceRef,
     /// Items of the source to restore; absent or empty means all.
-    item_ids: Option<Vec<Uuid>>,
-    mode: Mode,
+    pub item_ids: Option<Vec<Uuid>>,
+    pub mode: Mode,
     /// A live restore needs the target tenant's name, exactly.
-    confirm: Option<String>,
+    pub confirm: Option<String>,
 }
 
 /// A live write names the tenant it writes to, exactly as it is called.
@@ -87,6 +87,16 @@ async fn start_restore(
     access: TenantAccess,
     extract::Json(body): extract::Json<RestoreBody>,
 ) -> Result<Response, ApiError> {
+    let started = restore(&state, &access, body).await?;
+    Ok(started_response(&state, &started))
+}
+
+/// Starts (or joins) a preview or a live restore into the tenant of `access`.
+pub(super) async fn restore(
+    state: &AppState,
+    access: &TenantAccess,
+    body: RestoreBody,
+) -> Result<Started, ApiError> {
     let operation = match body.mode {
         Mode::Preview => {
             access.require(Role::Operator)?;
@@ -94,7 +104,7 @@ async fn start_restore(
         }
         Mode::Live => {
             access.require(Role::Admin)?;
-            check_confirmation(&access, body.confirm.as_deref())?;
+            check_confirmation(access, body.confirm.as_deref())?;
             RunOperation::Restore
         }
     };
@@ -121,7 +131,7 @@ async fn start_restore(
             }
         };
     if source_tenant_id != access.tenant_id() {
-        member_access(&state, access.user.clone(), source_tenant_id).await?;
+        member_access(state, access.user.clone(), source_tenant_id).await?;
     }
     let item_ids = body.item_ids.unwrap_or_default();
     if !item_ids.is_empty() {
@@ -150,16 +160,16 @@ async fn start_restore(
             }),
         })
         .await?;
-    Ok(started_response(&state, &started))
+    Ok(started)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RerunBody {
+pub(super) struct RerunBody {
     /// The tenant's name, exactly.
-    confirm: Option<String>,
+    pub confirm: Option<String>,
     #[serde(default)]
-    only_failed: bool,
+    pub only_failed: bool,
 }
 
 async fn rerun(
@@ -168,6 +178,17 @@ async fn rerun(
     Path((_, run_id)): Path<(String, Uuid)>,
     extract::Json(body): extract::Json<RerunBody>,
 ) -> Result<Response, ApiError> {
+    let started = rerun_restore(&state, &access, run_id, body).await?;
+    Ok(started_response(&state, &started))
+}
+
+/// Re-runs a finished live restore of the tenant of `access` (all items, or the failed ones).
+pub(super) async fn rerun_restore(
+    state: &AppState,
+    access: &TenantAccess,
+    run_id: Uuid,
+    body: RerunBody,
+) -> Result<Started, ApiError> {
     access.require(Role::Admin)?;
     let db = &state.services().db;
     let original = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
@@ -182,7 +203,7 @@ async fn rerun(
             "the restore is still queued or running; re-run it once it has finished".into(),
         ));
     }
-    check_confirmation(&access, body.confirm.as_deref())?;
+    check_confirmation(access, body.confirm.as_deref())?;
     let mut params = original.params.clone();
     params["only_failed"] = json!(body.only_failed);
     if body.only_failed {
@@ -215,5 +236,5 @@ async fn rerun(
             StoreError::NotFound => ApiError::NotFound,
             other => other.into(),
         })?;
-    Ok(started_response(&state, &started))
+    Ok(started)
 }

@@ -276,13 +276,22 @@ pub(super) async fn enforce(State(guard): State<Guard>, request: Request, next: 
 
     let state = &guard.state;
     let (mut parts, body) = request.into_parts();
+    let is_page = !is_api_path(parts.uri.path());
+    // Pages answer refusals with a page, the API with JSON.
+    let refuse = |e: ApiError| {
+        if is_page {
+            super::ui::error_page(e, false)
+        } else {
+            e.into_response()
+        }
+    };
     let user = match auth::authenticate(&parts, state).await {
         Ok(Authentication::User(user)) => user,
         Ok(Authentication::Anonymous { stale_cookie }) => {
             return session::unauthenticated(&parts, state, stale_cookie);
         }
         Err(ApiError::Unauthorized) => return session::unauthenticated(&parts, state, false),
-        Err(other) => return other.into_response(),
+        Err(other) => return refuse(other),
     };
     let body = if user.session().is_some() && !method.is_safe() {
         match session::check_csrf(&parts, body, &user).await {
@@ -303,14 +312,14 @@ pub(super) async fn enforce(State(guard): State<Guard>, request: Request, next: 
             Err(_) => None,
         };
         let Some(tenant_id) = tenant else {
-            return ApiError::NotFound.into_response();
+            return refuse(ApiError::NotFound);
         };
         let tenant_access = match member_access(state, user, tenant_id).await {
             Ok(access) => access,
-            Err(e) => return e.into_response(),
+            Err(e) => return refuse(e),
         };
         if let Err(e) = tenant_access.require(role) {
-            return e.into_response();
+            return refuse(e);
         }
         parts.extensions.insert(tenant_access);
     }

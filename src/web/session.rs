@@ -2,21 +2,17 @@
 //! JSON session API (`GET`/`POST`/`DELETE /api/v1/session`), the `pv_session` cookie, the
 //! CSRF check of cookie-authenticated changes and login throttling.
 //!
-//! The pages here are deliberately plain HTML strings without scripts; the web UI restyles
-//! them. `GET /` is a minimal signed-in landing page until the web UI replaces it.
+//! The sign-in page is a template of the web UI ([`super::ui`]) without scripts.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, RETRY_AFTER,
-    SET_COOKIE, USER_AGENT, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
-};
+use axum::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use chrono::{Duration, Utc};
 use entity::users;
@@ -40,10 +36,9 @@ use crate::store::{accounts, sessions};
 /// Largest form body read for its CSRF field.
 const FORM_LIMIT: usize = 1024 * 1024;
 
-/// The sign-in and sign-out pages, and the signed-in landing page.
+/// The sign-in and sign-out pages.
 pub fn page_routes() -> Routes {
     Routes::new()
-        .get("/", Access::User, home)
         .get("/login", Access::Public, login_page)
         .post("/login", Access::Public, login_form)
         .post("/logout", Access::User, logout_form)
@@ -429,36 +424,6 @@ async fn logout_form(
     Ok(response)
 }
 
-async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Response, ApiError> {
-    let tenants = accounts::tenants_of(&state.services().db, user.id()).await?;
-    let mut body = format!(
-        "<h1>PolicyVault</h1>\n<p>Signed in as <strong>{}</strong>.</p>\n",
-        escape(&user.user.email)
-    );
-    if tenants.is_empty() {
-        body.push_str("<p>You are not a member of any tenant yet.</p>\n");
-    } else {
-        body.push_str("<h2>Your tenants</h2>\n<ul>\n");
-        for (tenant, role) in &tenants {
-            body.push_str(&format!(
-                "<li>{} <span>({})</span></li>\n",
-                escape(&tenant.name),
-                role.as_str()
-            ));
-        }
-        body.push_str("</ul>\n");
-    }
-    if let Some(session) = user.session() {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/logout\">\n\
-             <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\n\
-             <button type=\"submit\">Sign out</button>\n</form>\n",
-            escape(&session.csrf_token())
-        ));
-    }
-    Ok(page(StatusCode::OK, "Home", &body))
-}
-
 /// True when the browser says the request comes from another site: `Sec-Fetch-Site:
 /// cross-site`, or an `Origin` whose host is neither this request's host nor the public URL's.
 fn is_cross_site(headers: &HeaderMap, settings: &Settings) -> bool {
@@ -487,64 +452,43 @@ fn is_cross_site(headers: &HeaderMap, settings: &Settings) -> bool {
     Some(&origin_host) != own_host.as_ref() && Some(&origin_host) != public_host.as_ref()
 }
 
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    next: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
 fn login_page_response(
     status: StatusCode,
     next: &str,
     email: &str,
     error: Option<&str>,
 ) -> Response {
-    let error_html = error
-        .map(|e| {
-            format!(
-                "<p id=\"login-error\" role=\"alert\"><strong>{}</strong></p>\n",
-                escape(e)
-            )
-        })
-        .unwrap_or_default();
-    let described = if error.is_some() {
-        " aria-describedby=\"login-error\" aria-invalid=\"true\""
-    } else {
-        ""
+    use askama::Template;
+    let page = LoginPage {
+        next,
+        email: email.trim(),
+        error,
     };
-    let body = format!(
-        "<h1>Sign in to PolicyVault</h1>\n{error_html}\
-         <form method=\"post\" action=\"/login\">\n\
-         <input type=\"hidden\" name=\"next\" value=\"{next}\">\n\
-         <p><label for=\"email\">E-mail address</label><br>\n\
-         <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" \
-         required autofocus value=\"{email}\"{described}></p>\n\
-         <p><label for=\"password\">Password</label><br>\n\
-         <input id=\"password\" name=\"password\" type=\"password\" \
-         autocomplete=\"current-password\" required{described}></p>\n\
-         <p><button type=\"submit\">Sign in</button></p>\n</form>\n",
-        next = escape(next),
-        email = escape(email.trim()),
-    );
-    page(status, "Sign in", &body)
+    match page.render() {
+        Ok(body) => super::ui::html(status, body),
+        Err(e) => ApiError::Internal(anyhow::anyhow!("template: {e}")).into_response(),
+    }
 }
 
-/// A complete HTML page with the headers every page gets (no caching, no framing).
+/// A minimal page (the CSRF refusal) with the headers every page gets.
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{} · PolicyVault</title>\n</head>\n<body>\n<main>\n{body}</main>\n\
+         <link rel=\"stylesheet\" href=\"/static/app.css\">\n\
+         <title>{} · PolicyVault</title>\n</head>\n<body>\n<main class=\"narrow\">\n{body}</main>\n\
          </body>\n</html>\n",
         escape(title)
     );
-    let mut response = (status, Html(html)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    response
+    super::ui::html(status, html)
 }
 
 fn redirect(location: &str) -> Response {

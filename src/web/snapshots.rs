@@ -18,7 +18,7 @@ use super::openapi::{Doc, shape};
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
 use crate::graph::registry;
-use crate::runs::start::StartRequest;
+use crate::runs::start::{StartRequest, Started};
 use crate::store::content;
 
 pub fn routes() -> Routes {
@@ -106,10 +106,20 @@ async fn start_capture(
     access: TenantAccess,
     extract::OptionalJson(body): extract::OptionalJson<CaptureBody>,
 ) -> Result<Response, ApiError> {
-    access.require(Role::Operator)?;
     let body = body.unwrap_or(CaptureBody { policy_types: None });
-    let types = policy_types(body.policy_types)?;
-    let started = state
+    let started = capture_snapshot(&state, &access, body.policy_types).await?;
+    Ok(started_response(&state, &started))
+}
+
+/// Starts (or joins) a snapshot capture of the tenant: the API's and the web UI's start.
+pub(super) async fn capture_snapshot(
+    state: &AppState,
+    access: &TenantAccess,
+    policy_types: Option<Vec<String>>,
+) -> Result<Started, ApiError> {
+    access.require(Role::Operator)?;
+    let types = self::policy_types(policy_types)?;
+    Ok(state
         .orchestrator
         .start(StartRequest {
             tenant_id: access.tenant_id(),
@@ -120,8 +130,7 @@ async fn start_capture(
             parent_run_id: None,
             params: json!({"policy_types": types}),
         })
-        .await?;
-    Ok(started_response(&state, &started))
+        .await?)
 }
 
 fn snapshot_json(s: &snapshots::Model) -> Value {

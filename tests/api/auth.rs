@@ -225,6 +225,20 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         return Body::Empty;
     }
     let path = route.path.as_str();
+    if !path.starts_with("/api/") {
+        // Pages take forms; the CSRF token travels in the header in the matrix.
+        let field = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let fields = if path.ends_with("/backup-sets") {
+            vec![field("name", &format!("Matrix page set {n}"))]
+        } else if path.ends_with("/restore/preview") {
+            vec![field("source", &format!("snapshot:{}", a.snapshot))]
+        } else if path.ends_with("/rerun") || path.ends_with("/restore/live") {
+            vec![field("confirm", &a.name), field("items", "all")]
+        } else {
+            Vec::new()
+        };
+        return Body::Form(fields);
+    }
     if path.ends_with("/snapshots") {
         Body::Json(json!({}))
     } else if path.ends_with("/backup-sets") {
@@ -237,9 +251,6 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(json!({"confirm": a.name}))
     } else if path.ends_with("/capture") || path.ends_with("/read") {
         Body::Empty
-    } else if !path.starts_with("/api/") {
-        // Pages take forms; the CSRF token travels in the header in the matrix.
-        Body::Form(Vec::new())
     } else {
         Body::Json(json!({}))
     }
@@ -872,8 +883,20 @@ async fn pages_redirect_to_a_sign_in_form_that_sets_a_hardened_cookie() {
     }
     assert!(!cookie.contains("Secure"), "http public URL: {cookie}");
     let pair = cookie.split(';').next().unwrap().to_string();
-    let page = client()
+    let home = client()
         .get(format!("{}/", app.address))
+        .header(header::COOKIE, &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        home.status(),
+        303,
+        "a user without tenants is shown the list"
+    );
+    assert_eq!(home.headers()[header::LOCATION], "/tenants");
+    let page = client()
+        .get(format!("{}/tenants", app.address))
         .header(header::COOKIE, &pair)
         .send()
         .await

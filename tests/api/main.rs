@@ -3,6 +3,8 @@
 //! `PV_TEST_DATABASE_URL`.
 
 mod auth;
+mod browser;
+mod browser_smoke;
 mod cli;
 mod fleet;
 mod helpers;
@@ -12,3 +14,4 @@ mod operations;
 mod orchestration;
 mod secrets;
 mod store;
+mod webdriver;

@@ -1,0 +1,164 @@
+//! Notifications (the bell's list, mark read) and a tenant's audit log.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::view::{pretty, run_path, time};
+use super::{FormData, PageError, Shell, redirect, render};
+use crate::store::{accounts, activity as store};
+use crate::web::AppState;
+use crate::web::auth::{CurrentUser, TenantAccess};
+use crate::web::extract::{Path, Query, next_cursor, opt_uuid};
+
+const PAGE: u64 = 50;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    #[serde(default, deserialize_with = "opt_uuid")]
+    cursor: Option<Uuid>,
+    /// `unread` shows only unread notifications.
+    show: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    shell: Shell,
+    rows: Vec<NotificationRow>,
+    unread_only: bool,
+    next: Option<String>,
+}
+
+struct NotificationRow {
+    id: Uuid,
+    title: String,
+    body: String,
+    kind: String,
+    tenant_name: String,
+    at: String,
+    unread: bool,
+    run_url: Option<String>,
+}
+
+/// `/notifications`: the user's notifications, newest first.
+pub(super) async fn notifications(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let shell = Shell::new(&state, &user, None, "Notifications").await?;
+    let unread_only = query.show.as_deref() == Some("unread");
+    let rows = store::notifications_for(
+        &state.services().db,
+        user.id(),
+        unread_only,
+        query.cursor,
+        PAGE,
+    )
+    .await?;
+    let show = if unread_only { "show=unread&" } else { "" };
+    let next =
+        next_cursor(&rows, PAGE, |n| n.id).map(|c| format!("/notifications?{show}cursor={c}"));
+    let rows = rows
+        .iter()
+        .map(|n| NotificationRow {
+            id: n.id,
+            title: n.title.clone(),
+            body: n.body.clone(),
+            kind: n.kind.replace('_', " "),
+            tenant_name: shell
+                .tenants
+                .iter()
+                .find(|t| t.id == n.tenant_id)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            at: time(n.created_at),
+            unread: n.read_at.is_none(),
+            run_url: n.run_id.map(|r| run_path(n.tenant_id, r)),
+        })
+        .collect();
+    render(&NotificationsPage {
+        shell,
+        rows,
+        unread_only,
+        next,
+    })
+}
+
+/// Where to go after marking read: back to the list, or on to the notification's run.
+fn back(form: &FormData) -> String {
+    match form.get("next") {
+        Some(next) if next.starts_with('/') && !next.starts_with("//") => next.to_string(),
+        _ => "/notifications".to_string(),
+    }
+}
+
+/// `POST /notifications/{id}/read`.
+pub(super) async fn read_one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    store::mark_read(&state.services().db, user.id(), id).await?;
+    Ok(redirect(&back(&form)))
+}
+
+/// `POST /notifications/read-all`.
+pub(super) async fn read_all(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    form: FormData,
+) -> Result<Response, PageError> {
+    store::mark_all_read(&state.services().db, user.id()).await?;
+    Ok(redirect(&back(&form)))
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    shell: Shell,
+    rows: Vec<AuditRow>,
+    next: Option<String>,
+}
+
+struct AuditRow {
+    at: String,
+    actor: String,
+    action: String,
+    run_url: Option<String>,
+    details: String,
+}
+
+/// `/tenants/{tenant}/audit`: who did what in the tenant, newest first.
+pub(super) async fn audit(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let db = &state.services().db;
+    let tenant_id = access.tenant_id();
+    let rows = store::audit_events(db, tenant_id, query.cursor, PAGE).await?;
+    let actors: Vec<Uuid> = rows.iter().filter_map(|e| e.actor_id).collect();
+    let emails = accounts::emails_of(db, &actors).await?;
+    let next = next_cursor(&rows, PAGE, |e| e.id)
+        .map(|c| format!("/tenants/{tenant_id}/audit?cursor={c}"));
+    let rows = rows
+        .iter()
+        .map(|e| AuditRow {
+            at: time(e.created_at),
+            actor: e
+                .actor_id
+                .and_then(|id| emails.get(&id).cloned())
+                .unwrap_or_else(|| "system".to_string()),
+            action: e.action.clone(),
+            run_url: e.run_id.map(|r| run_path(tenant_id, r)),
+            details: pretty(&e.details),
+        })
+        .collect();
+    let shell = Shell::new(&state, &access.user, Some(&access), "Audit log").await?;
+    render(&AuditPage { shell, rows, next })
+}

@@ -1,0 +1,322 @@
+//! Snapshots and backup sets: lists, details with items and their JSON, and their starts.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::view::{Badge, encode, opt_time, pretty, time};
+use super::{FormData, PageError, Shell, redirect, render, started};
+use crate::graph::registry;
+use crate::store::{accounts, content};
+use crate::web::AppState;
+use crate::web::auth::TenantAccess;
+use crate::web::backup_sets::{self as set_api, CreateBody};
+use crate::web::error::ApiError;
+use crate::web::extract::{Path, Query, next_cursor, opt_uuid};
+use crate::web::snapshots as snapshot_api;
+
+/// Items and sets per page.
+const PAGE: u64 = 50;
+
+/// A policy type's label, e.g. "Settings catalog policy".
+fn type_label(key: &str) -> String {
+    registry::get(key).map_or_else(|| key.to_string(), |c| c.label.to_string())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PageQuery {
+    #[serde(default, deserialize_with = "opt_uuid")]
+    cursor: Option<Uuid>,
+    /// `all`: every version of a backup set's items.
+    versions: Option<String>,
+    /// A run this page's action just started (`?run=`), to confirm it.
+    #[serde(default, deserialize_with = "opt_uuid")]
+    run: Option<Uuid>,
+}
+
+// ---- snapshots ----
+
+#[derive(Template)]
+#[template(path = "snapshots.html")]
+struct SnapshotsPage {
+    shell: Shell,
+    rows: Vec<SnapshotRow>,
+    next: Option<String>,
+}
+
+struct SnapshotRow {
+    url: String,
+    created_at: String,
+    items: i32,
+    types: usize,
+    created_by: String,
+    run_url: Option<String>,
+}
+
+pub(super) async fn snapshots(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let shell = Shell::new(&state, &access.user, Some(&access), "Snapshots").await?;
+    let db = &state.services().db;
+    let tenant_id = access.tenant_id();
+    let rows = content::snapshots(db, tenant_id, query.cursor, PAGE).await?;
+    let creators: Vec<Uuid> = rows.iter().filter_map(|s| s.created_by).collect();
+    let emails = accounts::emails_of(db, &creators).await?;
+    let next = next_cursor(&rows, PAGE, |s| s.id)
+        .map(|c| format!("/tenants/{tenant_id}/snapshots?cursor={c}"));
+    let rows = rows
+        .iter()
+        .map(|s| SnapshotRow {
+            url: format!("/tenants/{tenant_id}/snapshots/{}", s.id),
+            created_at: time(s.created_at),
+            items: s.item_count,
+            types: s.policy_types.as_array().map_or(0, Vec::len),
+            created_by: s
+                .created_by
+                .and_then(|id| emails.get(&id).cloned())
+                .unwrap_or_default(),
+            run_url: s.run_id.map(|r| super::view::run_path(tenant_id, r)),
+        })
+        .collect();
+    render(&SnapshotsPage { shell, rows, next })
+}
+
+/// `POST /tenants/{tenant}/snapshots`: capture a snapshot now.
+pub(super) async fn capture(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+    _form: FormData,
+) -> Result<Response, PageError> {
+    let fail = PageError::for_request(&headers);
+    let run = snapshot_api::capture_snapshot(&state, &access, None)
+        .await
+        .map_err(fail)?;
+    started(&headers, &run)
+}
+
+#[derive(Template)]
+#[template(path = "snapshot.html")]
+struct SnapshotPage {
+    shell: Shell,
+    created_at: String,
+    item_count: i32,
+    run_url: Option<String>,
+    restore_url: String,
+    items: Vec<ItemRow>,
+    next: Option<String>,
+}
+
+/// An item of a snapshot or backup set, with its stored JSON.
+struct ItemRow {
+    policy_type: String,
+    name: String,
+    source_id: String,
+    version: Option<i32>,
+    latest: bool,
+    missing: Option<String>,
+    captured_at: String,
+    json: String,
+}
+
+pub(super) async fn snapshot(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let db = &state.services().db;
+    let tenant_id = access.tenant_id();
+    let snapshot = content::snapshot(db, tenant_id, id).await?;
+    let rows = content::snapshot_items(db, tenant_id, snapshot.id, query.cursor, PAGE).await?;
+    let next = next_cursor(&rows, PAGE, |i| i.id)
+        .map(|c| format!("/tenants/{tenant_id}/snapshots/{id}?cursor={c}"));
+    let items = rows
+        .iter()
+        .map(|i| ItemRow {
+            policy_type: type_label(&i.policy_type),
+            name: i.display_name.clone(),
+            source_id: i.source_id.clone(),
+            version: None,
+            latest: true,
+            missing: None,
+            captured_at: time(i.created_at),
+            json: pretty(&serde_json::json!({
+                "payload": i.payload,
+                "assignments": i.assignments,
+            })),
+        })
+        .collect();
+    let title = format!("Snapshot of {}", time(snapshot.created_at));
+    let shell = Shell::new(&state, &access.user, Some(&access), title).await?;
+    render(&SnapshotPage {
+        shell,
+        created_at: time(snapshot.created_at),
+        item_count: snapshot.item_count,
+        run_url: snapshot.run_id.map(|r| super::view::run_path(tenant_id, r)),
+        restore_url: format!(
+            "/tenants/{tenant_id}/restore?source={}",
+            encode(&format!("snapshot:{}", snapshot.id))
+        ),
+        items,
+        next,
+    })
+}
+
+// ---- backup sets ----
+
+#[derive(Template)]
+#[template(path = "backup_sets.html")]
+struct BackupSetsPage {
+    shell: Shell,
+    rows: Vec<SetRow>,
+    next: Option<String>,
+}
+
+struct SetRow {
+    url: String,
+    name: String,
+    description: String,
+    last_captured_at: String,
+    created_at: String,
+}
+
+pub(super) async fn backup_sets(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let shell = Shell::new(&state, &access.user, Some(&access), "Backup sets").await?;
+    let tenant_id = access.tenant_id();
+    let rows = content::backup_sets(&state.services().db, tenant_id, query.cursor, PAGE).await?;
+    let next = next_cursor(&rows, PAGE, |s| s.id)
+        .map(|c| format!("/tenants/{tenant_id}/backup-sets?cursor={c}"));
+    let rows = rows
+        .iter()
+        .map(|s| SetRow {
+            url: format!("/tenants/{tenant_id}/backup-sets/{}", s.id),
+            name: s.name.clone(),
+            description: s.description.clone().unwrap_or_default(),
+            last_captured_at: opt_time(s.last_captured_at),
+            created_at: time(s.created_at),
+        })
+        .collect();
+    render(&BackupSetsPage { shell, rows, next })
+}
+
+/// `POST /tenants/{tenant}/backup-sets`: create a set, capturing it now when ticked.
+pub(super) async fn create_set(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let body = CreateBody {
+        name: form.get("name").unwrap_or_default().to_string(),
+        description: form.get("description").map(str::to_string),
+        policy_types: None,
+        capture: form.checked("capture"),
+    };
+    let (set, run) = set_api::create_backup_set(&state, &access, body).await?;
+    let mut url = format!("/tenants/{}/backup-sets/{}", access.tenant_id(), set.id);
+    if let Some(run) = run {
+        url.push_str(&format!("?run={}", run.run.id));
+    }
+    Ok(redirect(&url))
+}
+
+#[derive(Template)]
+#[template(path = "backup_set.html")]
+struct BackupSetPage {
+    shell: Shell,
+    id: Uuid,
+    name: String,
+    description: String,
+    created_at: String,
+    last_captured_at: String,
+    all_versions: bool,
+    items: Vec<ItemRow>,
+    next: Option<String>,
+    restore_url: String,
+    /// The capture this page's form just started.
+    started: Option<(String, Badge)>,
+}
+
+pub(super) async fn backup_set(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let db = &state.services().db;
+    let tenant_id = access.tenant_id();
+    let set = content::backup_set(db, tenant_id, id).await?;
+    let all_versions = query.versions.as_deref() == Some("all");
+    let rows =
+        content::backup_items(db, tenant_id, set.id, !all_versions, query.cursor, PAGE).await?;
+    let versions = if all_versions { "&versions=all" } else { "" };
+    let next = next_cursor(&rows, PAGE, |i| i.id)
+        .map(|c| format!("/tenants/{tenant_id}/backup-sets/{id}?cursor={c}{versions}"));
+    let items = rows
+        .iter()
+        .map(|i| ItemRow {
+            policy_type: type_label(&i.policy_type),
+            name: i.display_name.clone(),
+            source_id: i.source_id.clone(),
+            version: Some(i.version),
+            latest: i.is_latest,
+            missing: i.missing_since.map(time),
+            captured_at: time(i.captured_at),
+            json: pretty(&serde_json::json!({
+                "payload": i.payload,
+                "assignments": i.assignments,
+            })),
+        })
+        .collect();
+    let started = match query.run {
+        Some(run_id) => crate::store::runs::get_in_tenant(db, tenant_id, run_id)
+            .await
+            .ok()
+            .map(|r| (super::view::run_path(tenant_id, r.id), Badge::run(r.status))),
+        None => None,
+    };
+    let shell = Shell::new(&state, &access.user, Some(&access), set.name.clone()).await?;
+    render(&BackupSetPage {
+        shell,
+        id: set.id,
+        name: set.name.clone(),
+        description: set.description.clone().unwrap_or_default(),
+        created_at: time(set.created_at),
+        last_captured_at: opt_time(set.last_captured_at),
+        all_versions,
+        items,
+        next,
+        restore_url: format!(
+            "/tenants/{tenant_id}/restore?source={}",
+            encode(&format!("backup_set:{}", set.id))
+        ),
+        started,
+    })
+}
+
+/// `POST /tenants/{tenant}/backup-sets/{id}/capture`: capture (sync) the set now.
+pub(super) async fn capture_set(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, Uuid)>,
+    _form: FormData,
+) -> Result<Response, PageError> {
+    let fail = PageError::for_request(&headers);
+    let set = content::backup_set(&state.services().db, access.tenant_id(), id)
+        .await
+        .map_err(|e| fail(ApiError::from(e)))?;
+    let run = set_api::start_capture(&state, &access, &set)
+        .await
+        .map_err(&fail)?;
+    started(&headers, &run)
+}

@@ -1,0 +1,347 @@
+//! Runs: the filtered list, a run's page (live progress, item results, previews' diffs,
+//! re-runs) and the active runs of all the user's tenants (the header widget's page).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::response::Response;
+use entity::enums::{RunOperation, RunStatus};
+use entity::{run_items, runs};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::view::{self, Badge, RunRow, opt_time, pretty};
+use super::{PageError, Shell, path_and_query, render};
+use crate::store::accounts;
+use crate::store::runs::{self as run_store, RunCursor, RunFilter};
+use crate::web::AppState;
+use crate::web::auth::{CurrentUser, TenantAccess};
+use crate::web::error::ApiError;
+use crate::web::extract::{Path, Query};
+
+const PAGE: u64 = 50;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    operation: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "runs.html")]
+struct RunsPage {
+    shell: Shell,
+    runs: Vec<RunRow>,
+    operations: Vec<(&'static str, &'static str, bool)>,
+    statuses: Vec<(&'static str, bool)>,
+    filtered: bool,
+    next: Option<String>,
+}
+
+fn parse_filter<T: std::str::FromStr>(
+    text: Option<&str>,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::Validation(format!("{what}: {t:?} is not a choice here"))),
+        None => Ok(None),
+    }
+}
+
+/// `/tenants/{tenant}/runs`: newest first, filtered by operation and status.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let operation = parse_filter::<RunOperation>(query.operation.as_deref(), "operation")?;
+    let status = parse_filter::<RunStatus>(query.status.as_deref(), "status")?;
+    let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(RunCursor::decode(c).ok_or_else(|| {
+            ApiError::Validation("cursor: not a page link this site made".into())
+        })?),
+        None => None,
+    };
+    let db = &state.services().db;
+    let tenant_id = access.tenant_id();
+    let filter = RunFilter {
+        operation,
+        status,
+        before,
+    };
+    let (rows, next) = run_store::list(db, tenant_id, &filter, PAGE).await?;
+    let initiators: Vec<Uuid> = rows.iter().map(|r| r.initiator_id).collect();
+    let emails = accounts::emails_of(db, &initiators).await?;
+    let runs = rows
+        .iter()
+        .map(|r| RunRow::new(r, emails.get(&r.initiator_id).map_or("", String::as_str)))
+        .collect();
+    let mut base = format!("/tenants/{tenant_id}/runs?");
+    if let Some(op) = operation {
+        base.push_str(&format!("operation={}&", op.as_str()));
+    }
+    if let Some(st) = status {
+        base.push_str(&format!("status={}&", st.as_str()));
+    }
+    let next = next.map(|c| format!("{base}cursor={}", c.encode()));
+    let operations = [
+        RunOperation::CaptureSnapshot,
+        RunOperation::BackupSetCapture,
+        RunOperation::RestorePreview,
+        RunOperation::Restore,
+        RunOperation::RestoreRerun,
+    ]
+    .into_iter()
+    .map(|op| {
+        (
+            op.as_str(),
+            view::operation_label(op),
+            Some(op) == operation,
+        )
+    })
+    .collect();
+    let statuses = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Succeeded,
+        RunStatus::Partial,
+        RunStatus::Failed,
+        RunStatus::Canceled,
+    ]
+    .into_iter()
+    .map(|st| (st.as_str(), Some(st) == status))
+    .collect();
+    let shell = Shell::new(&state, &access.user, Some(&access), "Runs").await?;
+    render(&RunsPage {
+        shell,
+        runs,
+        operations,
+        statuses,
+        filtered: operation.is_some() || status.is_some(),
+        next,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DetailQuery {
+    /// `new` or `existing`: the start that led here.
+    started: Option<String>,
+    /// Item page cursor (the last item key of the previous page).
+    after: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "run.html")]
+struct RunPage {
+    shell: Shell,
+    self_url: String,
+    run: RunRow,
+    status: String,
+    tenant_name: String,
+    started: Option<String>,
+    started_at: String,
+    attempt: String,
+    error_code: String,
+    error_context: String,
+    is_preview: bool,
+    counts: Vec<(String, Badge, usize)>,
+    items: Vec<ItemRow>,
+    next_items: Option<String>,
+    parent: Option<RunRow>,
+    reruns: Vec<RunRow>,
+    /// The live restore of this preview (admin, finished preview).
+    can_restore_live: bool,
+    /// Re-run this live restore (admin, finished).
+    can_rerun: bool,
+    has_failed: bool,
+}
+
+struct ItemRow {
+    policy_type: String,
+    name: String,
+    status: Badge,
+    action: Option<Badge>,
+    error: String,
+    changes: Vec<(String, String, String)>,
+    assignments_change: bool,
+    other_diff: String,
+    target_id: String,
+}
+
+fn compact(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "—".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+impl ItemRow {
+    fn new(item: &run_items::Model) -> Self {
+        let mut changes = Vec::new();
+        let mut assignments_change = false;
+        let mut other_diff = String::new();
+        match &item.diff {
+            Some(diff) if diff.get("changes").is_some() => {
+                for change in diff["changes"].as_array().into_iter().flatten() {
+                    changes.push((
+                        change["path"].as_str().unwrap_or_default().to_string(),
+                        compact(change.get("before")),
+                        compact(change.get("after")),
+                    ));
+                }
+                assignments_change = diff["assignments"].as_bool().unwrap_or(false);
+            }
+            Some(diff) => other_diff = pretty(diff),
+            None => {}
+        }
+        let error = match (&item.error_code, &item.error_message) {
+            (Some(code), Some(message)) => format!("{message} ({code})"),
+            (Some(code), None) => code.clone(),
+            (None, Some(message)) => message.clone(),
+            (None, None) => String::new(),
+        };
+        Self {
+            policy_type: crate::graph::registry::get(&item.policy_type)
+                .map_or_else(|| item.policy_type.clone(), |c| c.label.to_string()),
+            name: item.display_name.clone(),
+            status: Badge::word(item.status.as_str()),
+            action: item.action.as_deref().map(Badge::word),
+            error,
+            changes,
+            assignments_change,
+            other_diff,
+            target_id: item.result_graph_id.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// `/tenants/{tenant}/runs/{run}`: everything about one run, following it live.
+pub(super) async fn detail(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, run_id)): Path<(String, Uuid)>,
+    Query(query): Query<DetailQuery>,
+    parts: Parts,
+) -> Result<Response, PageError> {
+    let db = &state.services().db;
+    let tenant_id = access.tenant_id();
+    let run = run_store::get_in_tenant(db, tenant_id, run_id).await?;
+    let parent = match run.parent_run_id {
+        Some(id) => run_store::get_in_tenant(db, tenant_id, id).await.ok(),
+        None => None,
+    };
+    let reruns = run_store::reruns_of(db, tenant_id, run.id).await?;
+    let mut people: Vec<Uuid> = vec![run.initiator_id];
+    people.extend(parent.iter().map(|p| p.initiator_id));
+    people.extend(reruns.iter().map(|r| r.initiator_id));
+    let emails = accounts::emails_of(db, &people).await?;
+    let who = |r: &runs::Model| emails.get(&r.initiator_id).cloned().unwrap_or_default();
+
+    let items = run_store::items(
+        db,
+        tenant_id,
+        run.id,
+        query.after.as_deref().filter(|a| !a.is_empty()),
+        PAGE,
+    )
+    .await?;
+    let next_items =
+        crate::web::extract::next_cursor(&items, PAGE, |i| i.item_key.clone()).map(|key| {
+            format!(
+                "{}?after={}",
+                view::run_path(tenant_id, run.id),
+                view::encode(&key)
+            )
+        });
+    // Outcome counts by action (previews) or status, over every item of the run.
+    let all = run_store::all_items(db, run.id).await?;
+    let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
+    for item in &all {
+        let key = match (&run.operation, &item.action) {
+            (RunOperation::RestorePreview, Some(action)) => action.clone(),
+            _ => item.status.as_str().to_string(),
+        };
+        *by_outcome.entry(key).or_default() += 1;
+    }
+    let counts = by_outcome
+        .into_iter()
+        .map(|(key, n)| (key.replace('_', " "), Badge::word(&key), n))
+        .collect();
+    let has_failed = all
+        .iter()
+        .any(|i| i.status == entity::enums::RunItemStatus::Failed);
+
+    let finished_ok = matches!(run.status, RunStatus::Succeeded | RunStatus::Partial);
+    let is_admin = access.role.allows(entity::enums::Role::Admin);
+    let is_preview = run.operation == RunOperation::RestorePreview;
+    let is_live = run.operation.is_live_restore();
+    let mut shell = Shell::new(
+        &state,
+        &access.user,
+        Some(&access),
+        format!(
+            "{} {}",
+            view::operation_label(run.operation),
+            &run.id.simple().to_string()[..8]
+        ),
+    )
+    .await?;
+    let active = !run.status.is_terminal();
+    if active {
+        shell.live_run = run.id.to_string();
+        shell.noscript_refresh = true;
+    }
+    let started = match query.started.as_deref() {
+        Some("new") => Some(format!("{} queued.", view::operation_label(run.operation))),
+        Some("existing") => Some(format!(
+            "An identical {} was already queued or running; this is that run.",
+            view::operation_label(run.operation).to_lowercase()
+        )),
+        _ => None,
+    };
+    render(&RunPage {
+        shell,
+        self_url: path_and_query(&parts),
+        run: RunRow::new(&run, &who(&run)),
+        status: run.status.as_str().to_string(),
+        tenant_name: access.tenant.name.clone(),
+        started,
+        started_at: opt_time(run.started_at),
+        attempt: format!("{} of {}", run.attempt.max(1), run.max_attempts),
+        error_code: run.error_code.clone().unwrap_or_default(),
+        error_context: run.error_context.as_ref().map(pretty).unwrap_or_default(),
+        is_preview,
+        counts,
+        items: items.iter().map(ItemRow::new).collect(),
+        next_items,
+        parent: parent.as_ref().map(|p| RunRow::new(p, &who(p))),
+        reruns: reruns.iter().map(|r| RunRow::new(r, &who(r))).collect(),
+        can_restore_live: is_preview && finished_ok && is_admin,
+        can_rerun: is_live && run.status.is_terminal() && is_admin,
+        has_failed,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "active.html")]
+struct ActivePage {
+    shell: Shell,
+}
+
+/// `/runs/active`: queued and running runs of all the user's tenants (also the source the
+/// header widget refreshes itself from).
+pub(super) async fn active(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, PageError> {
+    let shell = Shell::new(&state, &user, None, "Active runs").await?;
+    render(&ActivePage { shell })
+}

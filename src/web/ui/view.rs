@@ -1,0 +1,241 @@
+//! What templates display, prepared in Rust: labels, status badges (text and symbol, never
+//! colour alone), times and progress.
+
+use chrono::{DateTime, Utc};
+use entity::enums::{Role, RunOperation, RunStatus};
+use entity::{runs, tenants};
+use uuid::Uuid;
+
+pub fn operation_label(op: RunOperation) -> &'static str {
+    crate::runs::lifecycle::operation_label(op)
+}
+
+pub fn run_path(tenant_id: Uuid, run_id: Uuid) -> String {
+    format!("/tenants/{tenant_id}/runs/{run_id}")
+}
+
+/// `2026-11-27 03:10:05 UTC`.
+pub fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+pub fn opt_time(at: Option<DateTime<Utc>>) -> String {
+    at.map(time).unwrap_or_else(|| "—".to_string())
+}
+
+/// `4.2 s`, `3 min 5 s`, `1 h 2 min`.
+pub fn duration(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let ms = (to - from).num_milliseconds().max(0);
+    let secs = ms / 1000;
+    if secs < 60 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else if secs < 3600 {
+        format!("{} min {} s", secs / 60, secs % 60)
+    } else {
+        format!("{} h {} min", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+/// A status as a badge: a symbol and a word, with a colour only as a third cue.
+#[derive(Debug, Clone)]
+pub struct Badge {
+    pub class: &'static str,
+    pub symbol: &'static str,
+    pub label: String,
+}
+
+impl Badge {
+    pub fn run(status: RunStatus) -> Self {
+        let (class, symbol) = match status {
+            RunStatus::Queued => ("queued", "◷"),
+            RunStatus::Running => ("running", "▶"),
+            RunStatus::Succeeded => ("ok", "✓"),
+            RunStatus::Failed => ("bad", "✗"),
+            RunStatus::Partial => ("warn", "◐"),
+            RunStatus::Canceled => ("muted", "■"),
+        };
+        Self {
+            class,
+            symbol,
+            label: status.as_str().replace('_', " "),
+        }
+    }
+
+    /// An item's status or action (`would_create`, `conflict`, …).
+    pub fn word(word: &str) -> Self {
+        let (class, symbol) = match word {
+            "succeeded" | "created" | "updated" | "captured" | "would_create" => ("ok", "✓"),
+            "would_update" => ("warn", "✎"),
+            "unchanged" | "skipped" | "skip" => ("muted", "="),
+            "failed" | "conflict" => ("bad", "✗"),
+            "running" => ("running", "▶"),
+            "pending" => ("queued", "◷"),
+            _ => ("muted", "•"),
+        };
+        Self {
+            class,
+            symbol,
+            label: word.replace('_', " "),
+        }
+    }
+}
+
+/// Items done of total.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub done: i32,
+    pub total: i32,
+    pub percent: i32,
+    /// `12 of 40 items` (or `counting items…` before the total is known).
+    pub text: String,
+}
+
+impl Progress {
+    pub fn of(run: &runs::Model) -> Self {
+        let done = run.succeeded_items + run.failed_items + run.skipped_items;
+        let total = run.total_items.max(done);
+        let percent = if total > 0 { done * 100 / total } else { 0 };
+        let text = if total == 0 {
+            if run.status.is_terminal() {
+                "no items".to_string()
+            } else {
+                "counting items…".to_string()
+            }
+        } else {
+            format!("{done} of {total} items")
+        };
+        Self {
+            done,
+            total,
+            percent,
+            text,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantLink {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub can_operate: bool,
+}
+
+impl TenantLink {
+    pub fn new(tenant: &tenants::Model, role: Role) -> Self {
+        Self {
+            id: tenant.id,
+            name: tenant.name.clone(),
+            role: role.as_str().to_string(),
+            can_operate: role.allows(Role::Operator),
+        }
+    }
+}
+
+/// One run in a list.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub id: Uuid,
+    pub short_id: String,
+    pub url: String,
+    pub operation: &'static str,
+    pub badge: Badge,
+    pub active: bool,
+    pub queued_at: String,
+    pub finished_at: String,
+    pub took: String,
+    pub progress: Progress,
+    pub initiator: String,
+    pub summary: String,
+}
+
+impl RunRow {
+    pub fn new(run: &runs::Model, initiator: &str) -> Self {
+        let took = match (run.started_at, run.finished_at) {
+            (Some(start), Some(end)) => duration(start, end),
+            (Some(start), None) => format!("{} so far", duration(start, Utc::now())),
+            _ => "—".to_string(),
+        };
+        Self {
+            id: run.id,
+            short_id: run.id.simple().to_string()[..8].to_string(),
+            url: run_path(run.tenant_id, run.id),
+            operation: operation_label(run.operation),
+            badge: Badge::run(run.status),
+            active: !run.status.is_terminal(),
+            queued_at: time(run.queued_at),
+            finished_at: opt_time(run.finished_at),
+            took,
+            progress: Progress::of(run),
+            initiator: initiator.to_string(),
+            summary: run.summary.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// A run in the header's active-runs widget.
+#[derive(Debug, Clone)]
+pub struct ActiveRunRow {
+    pub tenant_name: String,
+    pub run: RunRow,
+}
+
+impl ActiveRunRow {
+    pub fn new(run: &runs::Model, tenant_name: &str) -> Self {
+        Self {
+            tenant_name: tenant_name.to_string(),
+            run: RunRow::new(run, ""),
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// Pretty-printed JSON for a `<pre>` block.
+pub fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(
+            duration(t0, t0 + chrono::Duration::milliseconds(4200)),
+            "4.2 s"
+        );
+        assert_eq!(
+            duration(t0, t0 + chrono::Duration::seconds(185)),
+            "3 min 5 s"
+        );
+        assert_eq!(
+            duration(t0, t0 + chrono::Duration::seconds(3720)),
+            "1 h 2 min"
+        );
+        assert_eq!(duration(t0 + chrono::Duration::seconds(1), t0), "0.0 s");
+    }
+
+    #[test]
+    fn badges_carry_words_not_only_colours() {
+        let b = Badge::run(RunStatus::Partial);
+        assert_eq!((b.symbol, b.label.as_str()), ("◐", "partial"));
+        let b = Badge::word("would_update");
+        assert_eq!(b.label, "would update");
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}
