@@ -667,15 +667,63 @@ pub async fn items(
     after_key: Option<&str>,
     limit: u64,
 ) -> StoreResult<Vec<run_items::Model>> {
+    items_with(db, tenant_id, run_id, None, after_key, limit).await
+}
+
+/// Which items of a run to list: those with a status, or with an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Status(RunItemStatus),
+    Action(String),
+}
+
+/// Like [`items`], only the items with `outcome` when given.
+pub async fn items_with(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    run_id: Uuid,
+    outcome: Option<&ItemOutcome>,
+    after_key: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<run_items::Model>> {
     let mut query = run_items::Entity::find()
         .filter(run_items::Column::TenantId.eq(tenant_id))
         .filter(run_items::Column::RunId.eq(run_id));
+    match outcome {
+        Some(ItemOutcome::Status(status)) => {
+            query = query.filter(run_items::Column::Status.eq(*status));
+        }
+        Some(ItemOutcome::Action(action)) => {
+            query = query.filter(run_items::Column::Action.eq(action.as_str()));
+        }
+        None => {}
+    }
     if let Some(key) = after_key {
         query = query.filter(run_items::Column::ItemKey.gt(key));
     }
     Ok(query
         .order_by_asc(run_items::Column::ItemKey)
         .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// How many items of a run have each (status, action), counted in the database.
+pub async fn item_outcomes(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    run_id: Uuid,
+) -> StoreResult<Vec<(RunItemStatus, Option<String>, i64)>> {
+    Ok(run_items::Entity::find()
+        .select_only()
+        .column(run_items::Column::Status)
+        .column(run_items::Column::Action)
+        .column_as(Expr::col(run_items::Column::Id).count(), "n")
+        .filter(run_items::Column::TenantId.eq(tenant_id))
+        .filter(run_items::Column::RunId.eq(run_id))
+        .group_by(run_items::Column::Status)
+        .group_by(run_items::Column::Action)
+        .into_tuple()
         .all(db)
         .await?)
 }

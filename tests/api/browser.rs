@@ -375,6 +375,32 @@ async fn a_preview_then_a_confirmed_live_restore() {
     let snapshot = snapshot_of_run(&app, &admin, &source, &capture_id).await;
     let snapshot_id = snapshot["id"].as_str().unwrap();
 
+    // The target already has one policy of the same name with other settings (a would-be
+    // update) and two policies sharing another name (a conflict).
+    let configurations = "deviceManagement/deviceConfigurations";
+    app.sim_load(
+        &target,
+        configurations,
+        json!({
+            "@odata.type": "#microsoft.graph.androidWorkProfileGeneralDeviceConfiguration",
+            "displayName": "Android - Work profile",
+            "passwordRequired": false,
+            "workProfileBlockScreenCapture": true,
+        }),
+    )
+    .await;
+    for _ in 0..2 {
+        app.sim_load(
+            &target,
+            configurations,
+            json!({
+                "@odata.type": "#microsoft.graph.androidDeviceOwnerGeneralDeviceConfiguration",
+                "displayName": "Android - Fully managed",
+            }),
+        )
+        .await;
+    }
+
     let browser = Browser::start("restore").await.unwrap();
     sign_in(&browser, &app, &admin.email).await;
     browser
@@ -433,6 +459,50 @@ async fn a_preview_then_a_confirmed_live_restore() {
         .await
         .unwrap();
     assert_eq!(progress, format!("{0} of {0} items", items - 3));
+    let outcomes = browser.find(".counts").await.unwrap().text().await.unwrap();
+    for outcome in ["would create", "would update", "conflict"] {
+        assert!(outcomes.contains(outcome), "{outcomes}");
+    }
+    // The would-be update, alone, with its field-level diff.
+    browser
+        .find("a.outcome[href*='outcome=would_update']")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("#outcome-filter", WAIT).await.unwrap();
+    let rows = browser.find_all("#items > tbody > tr").await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0]
+            .text()
+            .await
+            .unwrap()
+            .contains("Android - Work profile")
+    );
+    rows[0]
+        .find("details.diff summary")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let diff = browser
+        .find("table.diff")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(diff.contains("/passwordRequired"), "{diff}");
+    browser
+        .execute(
+            "document.querySelector('.counts').scrollIntoView(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
     browser
         .screenshot(screenshot("preview-results.png"))
         .await
@@ -487,6 +557,54 @@ async fn a_preview_then_a_confirmed_live_restore() {
     let created = browser.find_all("#items .badge.ok").await.unwrap().len();
     assert!(created > 0, "no item was created");
     assert!(app.sim_journal(&target).await.len() > journal_before);
+    assert_eq!(status, "partial", "the conflicting policy fails");
+    let restore_url = browser.current_url().await.unwrap();
+
+    // Re-run only the failed item; the re-run and the original link to each other.
+    let failed_only = browser.find("#rerun-failed").await.unwrap();
+    assert_eq!(failed_only.property("checked").await.unwrap(), json!(true));
+    browser
+        .find("#confirm-rerun")
+        .await
+        .unwrap()
+        .send_keys(&target.name)
+        .await
+        .unwrap();
+    browser
+        .find("#start-rerun")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let queued = browser
+        .wait_for_text("#rerun-status", "Restore re-run queued", WAIT)
+        .await
+        .unwrap();
+    queued
+        .find("a.run-link")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until_finished(&browser).await;
+    let progress = browser
+        .find("#progress-text")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(progress, "1 of 1 items");
+    let parent = browser.find("#parent-run").await.unwrap();
+    let parent_href = parent.attr("href").await.unwrap().unwrap();
+    assert!(
+        restore_url.ends_with(&parent_href),
+        "{restore_url} {parent_href}"
+    );
+    parent.click().await.unwrap();
+    browser.wait_for(".rerun-link", WAIT).await.unwrap();
 
     // The live restore is in the tenant's audit log, with who started it.
     browser

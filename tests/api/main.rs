@@ -12,6 +12,7 @@ mod metrics;
 mod openapi;
 mod operations;
 mod orchestration;
+mod pages;
 mod secrets;
 mod store;
 mod webdriver;

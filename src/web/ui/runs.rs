@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
-use entity::enums::{RunOperation, RunStatus};
+use entity::enums::{RunItemStatus, RunOperation, RunStatus};
 use entity::{run_items, runs};
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::view::{self, Badge, RunRow, opt_time, pretty};
 use super::{PageError, Shell, path_and_query, render};
 use crate::store::accounts;
-use crate::store::runs::{self as run_store, RunCursor, RunFilter};
+use crate::store::runs::{self as run_store, ItemOutcome, RunCursor, RunFilter};
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, TenantAccess};
 use crate::web::error::ApiError;
@@ -135,6 +135,8 @@ pub(super) struct DetailQuery {
     started: Option<String>,
     /// Item page cursor (the last item key of the previous page).
     after: Option<String>,
+    /// Only items with this outcome: an action for previews (`would_update`), else a status.
+    outcome: Option<String>,
 }
 
 #[derive(Template)]
@@ -151,7 +153,9 @@ struct RunPage {
     error_code: String,
     error_context: String,
     is_preview: bool,
-    counts: Vec<(String, Badge, usize)>,
+    counts: Vec<OutcomeCount>,
+    /// The outcome the item list is narrowed to.
+    outcome: Option<Badge>,
     items: Vec<ItemRow>,
     next_items: Option<String>,
     parent: Option<RunRow>,
@@ -161,6 +165,13 @@ struct RunPage {
     /// Re-run this live restore (admin, finished).
     can_rerun: bool,
     has_failed: bool,
+}
+
+/// How many items of a run ended one way, linking to just those items.
+struct OutcomeCount {
+    badge: Badge,
+    count: usize,
+    url: String,
 }
 
 struct ItemRow {
@@ -177,7 +188,8 @@ struct ItemRow {
 
 fn compact(value: Option<&Value>) -> String {
     match value {
-        None | Some(Value::Null) => "—".to_string(),
+        None => "(not set)".to_string(),
+        Some(Value::Null) => "null".to_string(),
         Some(Value::String(s)) => s.clone(),
         Some(v) => v.to_string(),
     }
@@ -245,43 +257,73 @@ pub(super) async fn detail(
     let emails = accounts::emails_of(db, &people).await?;
     let who = |r: &runs::Model| emails.get(&r.initiator_id).cloned().unwrap_or_default();
 
-    let items = run_store::items(
+    let is_preview = run.operation == RunOperation::RestorePreview;
+    let outcome = match query
+        .outcome
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+    {
+        None => None,
+        Some(action) if is_preview => {
+            if !action.chars().all(|c| c.is_ascii_lowercase() || c == '_') || action.len() > 40 {
+                return Err(
+                    ApiError::Validation(format!("outcome: {action:?} is not an outcome")).into(),
+                );
+            }
+            Some(ItemOutcome::Action(action.to_string()))
+        }
+        Some(status) => Some(ItemOutcome::Status(status.parse().map_err(|_| {
+            ApiError::Validation(format!("outcome: {status:?} is not an item status"))
+        })?)),
+    };
+    let run_url = view::run_path(tenant_id, run.id);
+    let outcome_query = |key: &str| format!("outcome={}", view::encode(key));
+    let items = run_store::items_with(
         db,
         tenant_id,
         run.id,
+        outcome.as_ref(),
         query.after.as_deref().filter(|a| !a.is_empty()),
         PAGE,
     )
     .await?;
     let next_items =
         crate::web::extract::next_cursor(&items, PAGE, |i| i.item_key.clone()).map(|key| {
-            format!(
-                "{}?after={}",
-                view::run_path(tenant_id, run.id),
-                view::encode(&key)
-            )
+            let mut url = format!("{run_url}?after={}", view::encode(&key));
+            if let Some(o) = query.outcome.as_deref().filter(|_| outcome.is_some()) {
+                url.push_str(&format!("&{}", outcome_query(o.trim())));
+            }
+            url
         });
     // Outcome counts by action (previews) or status, over every item of the run.
-    let all = run_store::all_items(db, run.id).await?;
+    let outcomes = run_store::item_outcomes(db, tenant_id, run.id).await?;
     let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
-    for item in &all {
-        let key = match (&run.operation, &item.action) {
-            (RunOperation::RestorePreview, Some(action)) => action.clone(),
-            _ => item.status.as_str().to_string(),
+    for (status, action, count) in &outcomes {
+        let key = match (is_preview, action) {
+            (true, Some(action)) => action.clone(),
+            _ => status.as_str().to_string(),
         };
-        *by_outcome.entry(key).or_default() += 1;
+        *by_outcome.entry(key).or_default() += *count as usize;
     }
+    let has_failed = outcomes
+        .iter()
+        .any(|(status, _, count)| *status == RunItemStatus::Failed && *count > 0);
     let counts = by_outcome
         .into_iter()
-        .map(|(key, n)| (key.replace('_', " "), Badge::word(&key), n))
+        .map(|(key, count)| OutcomeCount {
+            badge: Badge::word(&key),
+            count,
+            url: format!("{run_url}?{}#items-heading", outcome_query(&key)),
+        })
         .collect();
-    let has_failed = all
-        .iter()
-        .any(|i| i.status == entity::enums::RunItemStatus::Failed);
+    let outcome = outcome.map(|o| match o {
+        ItemOutcome::Action(action) => Badge::word(&action),
+        ItemOutcome::Status(status) => Badge::word(status.as_str()),
+    });
 
     let finished_ok = matches!(run.status, RunStatus::Succeeded | RunStatus::Partial);
     let is_admin = access.role.allows(entity::enums::Role::Admin);
-    let is_preview = run.operation == RunOperation::RestorePreview;
     let is_live = run.operation.is_live_restore();
     let mut shell = Shell::new(
         &state,
@@ -320,6 +362,7 @@ pub(super) async fn detail(
         error_context: run.error_context.as_ref().map(pretty).unwrap_or_default(),
         is_preview,
         counts,
+        outcome,
         items: items.iter().map(ItemRow::new).collect(),
         next_items,
         parent: parent.as_ref().map(|p| RunRow::new(p, &who(p))),

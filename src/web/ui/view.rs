@@ -64,7 +64,12 @@ impl Badge {
     /// An item's status or action (`would_create`, `conflict`, …).
     pub fn word(word: &str) -> Self {
         let (class, symbol) = match word {
-            "succeeded" | "created" | "updated" | "captured" | "would_create" => ("ok", "✓"),
+            "succeeded"
+            | "created"
+            | "updated"
+            | "assignments_updated"
+            | "captured"
+            | "would_create" => ("ok", "✓"),
             "would_update" => ("warn", "✎"),
             "unchanged" | "skipped" | "skip" => ("muted", "="),
             "failed" | "conflict" => ("bad", "✗"),

@@ -1,0 +1,463 @@
+//! The web UI's pages over plain HTTP, as a browser without JavaScript uses them: forms that
+//! start runs answer with a redirect to the run's page, which says it was queued (or that an
+//! identical run already was); mistakes answer with pages, never JSON or a 500; lists page
+//! and filter; htmx requests get fragments.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::enums::{RunOperation, RunStatus};
+use policyvault::store::runs::{self as run_store, NewRun};
+use reqwest::{StatusCode, header};
+use sea_orm::prelude::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{AppOptions, Role, TestApp, TestTenant, TestUser, spawn_app_with};
+
+const PASSWORD: &str = "correct horse battery";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A cookie-holding client that never follows redirects.
+struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Visitor {
+    async fn sign_in(app: &TestApp, email: &str) -> Self {
+        policyvault::http::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = http
+            .post(format!("{}/login", app.address))
+            .form(&[("email", email), ("password", PASSWORD), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let cookie = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let session: Value = http
+            .get(format!("{}/api/v1/session", app.address))
+            .header(header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Self {
+            http,
+            base: app.address.clone(),
+            cookie,
+            csrf: session["csrf_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
+        let status = response.status();
+        let content_type = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+        (status, response.text().await.unwrap())
+    }
+
+    /// Posts a form with the session's CSRF token, as the page's form would.
+    async fn post(&self, path: &str, fields: &[(&str, &str)], htmx: bool) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie)
+            .form(&form);
+        if htmx {
+            request = request.header("HX-Request", "true");
+        }
+        request.send().await.unwrap()
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn world(worker: bool) -> (TestApp, TestTenant, TestUser, TestUser) {
+    let app = spawn_app_with(AppOptions {
+        worker,
+        ..AppOptions::default()
+    })
+    .await;
+    let tenant = app.add_tenant("Contoso").await;
+    for i in 0..2 {
+        app.sim_load(
+            &tenant,
+            "deviceManagement/deviceConfigurations",
+            json!({
+                "@odata.type": "#microsoft.graph.windows10GeneralConfiguration",
+                "displayName": format!("Policy {i}"),
+            }),
+        )
+        .await;
+    }
+    let admin = app.add_user("admin@contoso.example").await;
+    let viewer = app.add_user("viewer@contoso.example").await;
+    app.grant(&admin, &tenant, Role::Admin).await;
+    app.grant(&viewer, &tenant, Role::Viewer).await;
+    (app, tenant, admin, viewer)
+}
+
+#[tokio::test]
+async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
+    let (app, tenant, admin, viewer) = world(true).await;
+    let t = tenant.id;
+    let browser = Visitor::sign_in(&app, &admin.email).await;
+    // Keep the capture running long enough to be started twice.
+    app.sim_post(
+        &format!("/_sim/tenants/{}/faults", tenant.sim_id),
+        json!({"kind": "latency", "fixed_ms": 300}),
+    )
+    .await;
+
+    // A start: 303 to the run's page, which says it was queued.
+    let first = browser
+        .post(&format!("/tenants/{t}/snapshots"), &[], false)
+        .await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let run_page = location(&first);
+    assert!(
+        run_page.starts_with(&format!("/tenants/{t}/runs/")),
+        "{run_page}"
+    );
+    assert!(run_page.ends_with("?started=new"), "{run_page}");
+    let (status, html) = browser.page(&run_page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Snapshot capture queued."), "{html}");
+    // An active run's page reloads itself when scripts are off.
+    assert!(
+        html.contains("<noscript><meta http-equiv=\"refresh\""),
+        "{html}"
+    );
+
+    // The same start again: the existing run, said so.
+    let again = browser
+        .post(&format!("/tenants/{t}/snapshots"), &[], false)
+        .await;
+    let existing = location(&again);
+    assert_eq!(
+        existing.split('?').next(),
+        run_page.split('?').next(),
+        "one run"
+    );
+    assert!(existing.ends_with("?started=existing"), "{existing}");
+    let (_, html) = browser.page(&existing).await;
+    assert!(html.contains("was already queued or running"), "{html}");
+    // htmx gets the confirmation as a fragment with the run's link.
+    let fragment = browser
+        .post(&format!("/tenants/{t}/snapshots"), &[], true)
+        .await;
+    assert_eq!(fragment.status(), StatusCode::OK);
+    let fragment = fragment.text().await.unwrap();
+    assert!(fragment.contains("is already"), "{fragment}");
+    assert!(
+        fragment.contains(&format!("href=\"{}\"", run_page.split('?').next().unwrap())),
+        "{fragment}"
+    );
+    assert!(!fragment.contains("<html"), "{fragment}");
+
+    let run_id = run_page
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    app.wait_for_terminal(&admin, t, run_id, WAIT).await;
+    let (_, html) = browser.page(run_page.split('?').next().unwrap()).await;
+    assert!(html.contains("data-status=\"succeeded\""), "{html}");
+    assert!(
+        !html.contains("http-equiv=\"refresh\""),
+        "finished runs stay put"
+    );
+    assert!(html.contains("2 of 2 items"), "{html}");
+
+    // A backup set created with "capture now": its page links the capture run.
+    let created = browser
+        .post(
+            &format!("/tenants/{t}/backup-sets"),
+            &[("name", "Weekly baseline"), ("capture", "true")],
+            false,
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let set_page = location(&created);
+    assert!(set_page.contains("?run="), "{set_page}");
+    let (_, html) = browser.page(&set_page).await;
+    assert!(html.contains("View its run"), "{html}");
+    assert!(html.contains("Weekly baseline"), "{html}");
+
+    // Mistakes: pages that say what is wrong, with the right status.
+    let duplicate = browser
+        .post(
+            &format!("/tenants/{t}/backup-sets"),
+            &[("name", "Weekly baseline")],
+            false,
+        )
+        .await;
+    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+    assert!(duplicate.text().await.unwrap().contains("already exists"));
+    let blank = browser
+        .post(
+            &format!("/tenants/{t}/backup-sets"),
+            &[("name", " ")],
+            false,
+        )
+        .await;
+    assert_eq!(blank.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, html) = browser
+        .page(&format!("/tenants/{t}/runs?status=bogus"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Please check your input"), "{html}");
+    let (status, _) = browser
+        .page(&format!("/tenants/{t}/runs?cursor=nonsense"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = browser
+        .page(&format!("/tenants/{t}/runs/{run_id}?outcome=bogus"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = browser
+        .page(&format!("/tenants/{t}/restore?source=x"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = browser
+        .page(&format!(
+            "/tenants/{t}/restore?source=snapshot:{}",
+            Uuid::new_v4()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let snapshot = app
+        .get_json(&admin, &format!("/tenants/{t}/snapshots"))
+        .await["snapshots"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let none_ticked = browser
+        .post(
+            &format!("/tenants/{t}/restore/preview"),
+            &[("source", &format!("snapshot:{snapshot}"))],
+            false,
+        )
+        .await;
+    assert_eq!(none_ticked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        none_ticked
+            .text()
+            .await
+            .unwrap()
+            .contains("tick at least one item")
+    );
+    let no_csrf = browser
+        .http
+        .post(format!("{}/tenants/{t}/snapshots", app.address))
+        .header(header::COOKIE, &browser.cookie)
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+    let (status, html) = browser.page("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Not found"), "{html}");
+
+    // The choose-source form: its target moves into the path.
+    let chosen = browser
+        .get(&format!("/restore?target={t}&source=snapshot:{snapshot}"))
+        .await;
+    assert_eq!(
+        location(&chosen),
+        format!("/tenants/{t}/restore?source=snapshot%3A{snapshot}")
+    );
+    let (_, html) = browser.page(&location(&chosen)).await;
+    assert_eq!(html.matches("name=\"item_id\"").count(), 2, "{html}");
+
+    // A viewer reads, but the pages offer no starts and the forms are refused.
+    let reader = Visitor::sign_in(&app, &viewer.email).await;
+    let (status, html) = reader.page(&format!("/tenants/{t}")).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("id=\"capture-now\""), "{html}");
+    let (_, html) = reader.page(&format!("/tenants/{t}/restore")).await;
+    assert!(html.contains("needs the operator role"), "{html}");
+    let refused = reader
+        .post(&format!("/tenants/{t}/snapshots"), &[], false)
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("Not allowed"));
+
+    // Notifications: the bell counts them; "mark all read" empties it.
+    let (_, html) = browser.page("/notifications").await;
+    assert!(html.contains("Snapshot capture succeeded"), "{html}");
+    assert!(!html.contains("id=\"unread-count\">0<"), "{html}");
+    let read = browser.post("/notifications/read-all", &[], false).await;
+    assert_eq!(location(&read), "/notifications");
+    let (_, html) = browser.page("/notifications").await;
+    assert!(html.contains("id=\"unread-count\">0<"), "{html}");
+
+    // Pages are not cached or framed, and run no inline script.
+    let response = browser.get(&format!("/tenants/{t}")).await;
+    let headers = response.headers();
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    // Assets are public and cacheable.
+    for (asset, kind) in [
+        ("/static/htmx.min.js", "text/javascript"),
+        ("/static/app.js", "text/javascript"),
+        ("/static/app.css", "text/css"),
+    ] {
+        let response = browser
+            .http
+            .get(format!("{}{asset}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+        assert!(content_type.starts_with(kind), "{asset}: {content_type}");
+        assert!(
+            response.headers()[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .starts_with("public")
+        );
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_runs_list_filters_and_pages() {
+    let (app, tenant, admin, _) = world(false).await;
+    let db = &app.services.db;
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        let operation = if i % 2 == 0 {
+            RunOperation::CaptureSnapshot
+        } else {
+            RunOperation::RestorePreview
+        };
+        let run = run_store::insert(
+            db,
+            NewRun {
+                id: Uuid::now_v7(),
+                tenant_id: tenant.id,
+                operation,
+                target_type: "tenant".into(),
+                target_id: Uuid::new_v4(),
+                initiator_id: admin.id,
+                parent_run_id: None,
+                params: json!({}),
+                max_attempts: 3,
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(run.id);
+    }
+    entity::runs::Entity::update_many()
+        .col_expr(
+            entity::runs::Column::Status,
+            Expr::value(RunStatus::Succeeded),
+        )
+        .col_expr(
+            entity::runs::Column::FinishedAt,
+            Expr::value(Some(Utc::now())),
+        )
+        .filter(entity::runs::Column::Id.is_in(ids.clone()))
+        .exec(db)
+        .await
+        .unwrap();
+
+    let browser = Visitor::sign_in(&app, &admin.email).await;
+    let t = tenant.id;
+    let mut path = format!("/tenants/{t}/runs");
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, html) = browser.page(&path).await;
+        assert_eq!(status, 200);
+        pages += 1;
+        seen.extend(
+            html.match_indices("<tr data-run=\"")
+                .map(|(i, m)| html[i + m.len()..i + m.len() + 36].to_string()),
+        );
+        match html.split("class=\"pager\"><a href=\"").nth(1) {
+            Some(rest) => path = rest.split('"').next().unwrap().replace("&#38;", "&"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 120);
+    let mut newest_first: Vec<String> = ids.iter().rev().map(Uuid::to_string).collect();
+    assert_eq!(seen, newest_first);
+
+    let (_, html) = browser
+        .page(&format!(
+            "/tenants/{t}/runs?operation=restore_preview&status=succeeded"
+        ))
+        .await;
+    assert_eq!(html.matches("<tr data-run=").count(), 50);
+    assert!(!html.contains(">Snapshot capture <"), "filtered");
+    assert!(
+        html.contains("operation=restore_preview&#38;status=succeeded&#38;cursor="),
+        "{}",
+        html.split("pager").nth(1).unwrap_or_default()
+    );
+    let (_, html) = browser
+        .page(&format!("/tenants/{t}/runs?status=failed"))
+        .await;
+    assert!(html.contains("No runs match these filters"), "{html}");
+    newest_first.truncate(10);
+    let (_, html) = browser.page(&format!("/tenants/{t}")).await;
+    for id in &newest_first {
+        assert!(
+            html.contains(id.as_str()),
+            "the dashboard lists recent run {id}"
+        );
+    }
+    app.shutdown().await;
+}
