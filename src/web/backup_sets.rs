@@ -208,6 +208,11 @@ pub(super) async fn create_backup_set(
             "name: must be 1 to 200 characters".into(),
         ));
     }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::Validation(
+            "name: must not contain control characters".into(),
+        ));
+    }
     let description = body
         .description
         .map(|d| d.trim().to_string())
@@ -218,6 +223,15 @@ pub(super) async fn create_backup_set(
     {
         return Err(ApiError::Validation(
             "description: at most 2000 characters".into(),
+        ));
+    }
+    if description.as_ref().is_some_and(|d| {
+        d.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    }) {
+        return Err(ApiError::Validation(
+            "description: must not contain control characters other than line breaks and tabs"
+                .into(),
         ));
     }
     let types = policy_types(body.policy_types)?;

@@ -559,8 +559,27 @@ fn decode_form_value(text: &str) -> String {
 /// sign-in form for pages. A dead session cookie is cleared on the way.
 pub(super) fn unauthenticated(parts: &Parts, state: &AppState, stale_cookie: bool) -> Response {
     let path = parts.uri.path();
+    let htmx = parts.headers.get("hx-request").is_some_and(|v| v == "true");
     let mut response = if is_api_path(path) {
         ApiError::Unauthorized.into_response()
+    } else if htmx {
+        // A page's background refresh after the session ended: htmx sends the whole page to
+        // the sign-in form (a redirect would be followed and swapped into the page).
+        let current = parts
+            .headers
+            .get("hx-current-url")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
+            .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or("/");
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            "/login?next={}",
+            encode_query_value(&safe_next(Some(current)))
+        )) {
+            response.headers_mut().insert("hx-redirect", value);
+        }
+        response
     } else if parts.method.is_safe() {
         let target = parts
             .uri

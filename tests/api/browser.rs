@@ -23,6 +23,22 @@ fn screenshot(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Ids (or tags) of visible form controls that no label, `aria-label` or
+/// `aria-labelledby` names.
+const UNLABELLED_CONTROLS: &str = "return [...document.querySelectorAll(\
+    'input:not([type=hidden]), select, textarea')]\
+    .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label') \
+        && !e.getAttribute('aria-labelledby'))\
+    .map(e => e.id || e.outerHTML);";
+
+/// The innermost elements that reach past the window's right edge (empty when the page
+/// fits its width).
+const SIDEWAYS_OVERFLOW: &str = "const w = document.documentElement.clientWidth;\
+    if (document.documentElement.scrollWidth <= w) return [];\
+    return [...document.querySelectorAll('body *')]\
+    .filter(e => e.getBoundingClientRect().right > w + 1 && e.children.length === 0)\
+    .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 40));";
+
 fn page(app: &TestApp, path: &str) -> String {
     format!("{}{path}", app.address)
 }
@@ -39,13 +55,7 @@ async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    browser
-        .find("form button[type=submit]")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "form button[type=submit]").await;
     browser
         .wait_for_text("header .who", email, WAIT)
         .await
@@ -108,6 +118,40 @@ async fn wait_until_finished(browser: &Browser) -> String {
         .unwrap_or_default()
 }
 
+async fn click(browser: &Browser, selector: &str) {
+    browser
+        .find(selector)
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types the tenant's name into a confirmation field, submits, waits for the confirmation
+/// in `status` and follows its link to the new run.
+async fn confirm_and_follow(
+    browser: &Browser,
+    field: &str,
+    name: &str,
+    button: &str,
+    status: &str,
+    needle: &str,
+) {
+    let input = browser.find(field).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(name).await.unwrap();
+    click(browser, button).await;
+    let queued = browser.wait_for_text(status, needle, WAIT).await.unwrap();
+    queued
+        .find("a.run-link")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn heading(browser: &Browser) -> String {
     browser.find("h1").await.unwrap().text().await.unwrap()
 }
@@ -129,23 +173,11 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
     sign_in(&browser, &app, &admin.email).await;
     // Two tenants: the list to choose from, each with its latest run.
     assert_eq!(heading(&browser).await, "Your tenants");
-    browser
-        .find(&format!("main a[href='/tenants/{}']", contoso.id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, &format!("main a[href='/tenants/{}']", contoso.id)).await;
     browser.wait_for_text("h1", "contoso", WAIT).await.unwrap();
 
     // Start a capture: "queued" at once, with a link to its run.
-    browser
-        .find("#capture-now")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#capture-now").await;
     let confirmation = browser
         .wait_for_text("#start-status", "queued", WAIT)
         .await
@@ -209,22 +241,23 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
         .unwrap();
 
     // A notification appears: the bell counts it without a reload, the list shows it.
+    let unread = policyvault::store::activity::unread_count(&app.services.db, admin.id)
+        .await
+        .unwrap();
+    assert!(
+        unread > unread_before,
+        "the finished run notified its initiator"
+    );
     browser
-        .wait_for_text("#unread-count", &(unread_before + 1).to_string(), WAIT)
+        .wait_for_text("#unread-count", &unread.to_string(), WAIT)
         .await
         .expect("the bell counts the new notification");
-    browser.find("#bell").await.unwrap().click().await.unwrap();
+    click(&browser, "#bell").await;
     browser
         .wait_for_text(".notification.unread", "Snapshot capture succeeded", WAIT)
         .await
         .unwrap();
-    browser
-        .find("#read-all")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#read-all").await;
     browser
         .wait_for_text("#unread-count", "0", WAIT)
         .await
@@ -289,6 +322,10 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
     let text = item.text().await.unwrap();
     assert!(text.contains("Snapshot capture"), "{text}");
     browser
+        .wait_for_text("#active-runs li", " of ", WAIT)
+        .await
+        .expect("the widget shows the run's progress");
+    browser
         .screenshot(screenshot("dashboard.png"))
         .await
         .unwrap();
@@ -309,7 +346,8 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
         assert!(!body.contains("Northwind"), "{path}: {body}");
     }
 
-    // Graph is down: every page still renders (pages never call Graph).
+    // Graph is down: every page still renders (pages never call Graph), here on a tablet.
+    browser.set_window_size(820, 1180).await.unwrap();
     for tenant in [&contoso, &fabrikam] {
         app.sim_post(
             &format!("/_sim/tenants/{}/faults", tenant.sim_id),
@@ -347,6 +385,11 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         let h1 = heading(&browser).await;
         assert!(h1.contains(title), "{path} during the outage: {h1}");
+        // Every control has a label, and a tablet-wide window needs no sideways scrolling.
+        let unlabelled = browser.execute(UNLABELLED_CONTROLS, vec![]).await.unwrap();
+        assert_eq!(unlabelled, json!([]), "{path}: controls without a label");
+        let overflow = browser.execute(SIDEWAYS_OVERFLOW, vec![]).await.unwrap();
+        assert_eq!(overflow, json!([]), "{path}: wider than a tablet's screen");
     }
     let requests_before = app.sim_stats(&contoso).await["requests"].clone();
     browser
@@ -408,20 +451,14 @@ async fn a_preview_then_a_confirmed_live_restore() {
         .await
         .unwrap();
     // Step 1: the source (from the other tenant) and the target.
+    click(&browser, &format!("#from option[value='{}']", source.id)).await;
+    click(&browser, "#show-sources").await;
     browser
-        .find(&format!("input[value='snapshot:{snapshot_id}']"))
-        .await
-        .unwrap()
-        .click()
+        .wait_for_text("legend", "contoso", WAIT)
         .await
         .unwrap();
-    browser
-        .find("#choose-source")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, &format!("input[value='snapshot:{snapshot_id}']")).await;
+    click(&browser, "#choose-source").await;
     // Step 2: the items, all ticked; leave three out.
     browser.wait_for("#start-preview", WAIT).await.unwrap();
     let boxes = browser.find_all("input[name=item_id]").await.unwrap();
@@ -431,13 +468,7 @@ async fn a_preview_then_a_confirmed_live_restore() {
         checkbox.click().await.unwrap();
     }
     let journal_before = app.sim_journal(&target).await.len();
-    browser
-        .find("#start-preview")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#start-preview").await;
     browser
         .wait_for_text("#started", "Restore preview queued", WAIT)
         .await
@@ -464,13 +495,7 @@ async fn a_preview_then_a_confirmed_live_restore() {
         assert!(outcomes.contains(outcome), "{outcomes}");
     }
     // The would-be update, alone, with its field-level diff.
-    browser
-        .find("a.outcome[href*='outcome=would_update']")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "a.outcome[href*='outcome=would_update']").await;
     browser.wait_for("#outcome-filter", WAIT).await.unwrap();
     let rows = browser.find_all("#items > tbody > tr").await.unwrap();
     assert_eq!(rows.len(), 1);
@@ -516,39 +541,21 @@ async fn a_preview_then_a_confirmed_live_restore() {
     // Live restore: the wrong name is refused in place; the tenant's name starts it.
     let confirm = browser.find("#confirm-live").await.unwrap();
     confirm.send_keys("tailspin").await.unwrap();
-    browser
-        .find("#start-live")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#start-live").await;
     browser
         .wait_for_text("#live-status", "type the tenant's name exactly", WAIT)
         .await
         .unwrap();
     assert!(runs_of(&app, &admin, &target, "restore").await.is_empty());
-    let confirm = browser.find("#confirm-live").await.unwrap();
-    confirm.clear().await.unwrap();
-    confirm.send_keys(&target.name).await.unwrap();
-    browser
-        .find("#start-live")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let queued = browser
-        .wait_for_text("#live-status", "Restore queued", WAIT)
-        .await
-        .unwrap();
-    queued
-        .find("a.run-link")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    confirm_and_follow(
+        &browser,
+        "#confirm-live",
+        &target.name,
+        "#start-live",
+        "#live-status",
+        "Restore queued",
+    )
+    .await;
     let status = wait_until_finished(&browser).await;
     assert!(
         matches!(status.as_str(), "succeeded" | "partial"),
@@ -563,31 +570,15 @@ async fn a_preview_then_a_confirmed_live_restore() {
     // Re-run only the failed item; the re-run and the original link to each other.
     let failed_only = browser.find("#rerun-failed").await.unwrap();
     assert_eq!(failed_only.property("checked").await.unwrap(), json!(true));
-    browser
-        .find("#confirm-rerun")
-        .await
-        .unwrap()
-        .send_keys(&target.name)
-        .await
-        .unwrap();
-    browser
-        .find("#start-rerun")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let queued = browser
-        .wait_for_text("#rerun-status", "Restore re-run queued", WAIT)
-        .await
-        .unwrap();
-    queued
-        .find("a.run-link")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    confirm_and_follow(
+        &browser,
+        "#confirm-rerun",
+        &target.name,
+        "#start-rerun",
+        "#rerun-status",
+        "Restore re-run queued",
+    )
+    .await;
     wait_until_finished(&browser).await;
     let progress = browser
         .find("#progress-text")

@@ -214,7 +214,11 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
     let created = browser
         .post(
             &format!("/tenants/{t}/backup-sets"),
-            &[("name", "Weekly baseline"), ("capture", "true")],
+            &[
+                ("name", "Weekly baseline"),
+                ("description", "Every Monday.\r\nKeep twelve weeks."),
+                ("capture", "true"),
+            ],
             false,
         )
         .await;
@@ -235,6 +239,15 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
         .await;
     assert_eq!(duplicate.status(), StatusCode::CONFLICT);
     assert!(duplicate.text().await.unwrap().contains("already exists"));
+    let nul = browser
+        .post(
+            &format!("/tenants/{t}/backup-sets"),
+            &[("name", "Weekly\u{0}baseline")],
+            false,
+        )
+        .await;
+    assert_eq!(nul.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(nul.text().await.unwrap().contains("control characters"));
     let blank = browser
         .post(
             &format!("/tenants/{t}/backup-sets"),
@@ -333,6 +346,24 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
     assert_eq!(location(&read), "/notifications");
     let (_, html) = browser.page("/notifications").await;
     assert!(html.contains("id=\"unread-count\">0<"), "{html}");
+
+    // A page's background refresh after its session ended sends the page to sign-in.
+    let expired = browser
+        .http
+        .get(format!("{}/runs/active", app.address))
+        .header("HX-Request", "true")
+        .header(
+            "HX-Current-URL",
+            format!("{}/tenants/{t}/runs", app.address),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        expired.headers()["hx-redirect"],
+        format!("/login?next=/tenants/{t}/runs").as_str()
+    );
 
     // Pages are not cached or framed, and run no inline script.
     let response = browser.get(&format!("/tenants/{t}")).await;

@@ -273,6 +273,13 @@ impl Browser {
         self.session.command("/refresh", json!({})).await
     }
 
+    /// Resizes the window (the viewport is a little smaller), e.g. to a tablet's width.
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        self.session
+            .command("/window/rect", json!({ "width": width, "height": height }))
+            .await
+    }
+
     pub async fn title(&self) -> Result<String> {
         self.session.get_string("/title").await
     }

@@ -7,9 +7,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::view::{Badge, encode, opt_time, pretty, time};
+use super::view::{Badge, encode, item_json, opt_time, policy_type_label, time};
 use super::{FormData, PageError, Shell, redirect, render, started};
-use crate::graph::registry;
 use crate::store::{accounts, content};
 use crate::web::AppState;
 use crate::web::auth::TenantAccess;
@@ -20,11 +19,6 @@ use crate::web::snapshots as snapshot_api;
 
 /// Items and sets per page.
 const PAGE: u64 = 50;
-
-/// A policy type's label, e.g. "Settings catalog policy".
-fn type_label(key: &str) -> String {
-    registry::get(key).map_or_else(|| key.to_string(), |c| c.label.to_string())
-}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct PageQuery {
@@ -139,17 +133,14 @@ pub(super) async fn snapshot(
     let items = rows
         .iter()
         .map(|i| ItemRow {
-            policy_type: type_label(&i.policy_type),
+            policy_type: policy_type_label(&i.policy_type),
             name: i.display_name.clone(),
             source_id: i.source_id.clone(),
             version: None,
             latest: true,
             missing: None,
             captured_at: time(i.created_at),
-            json: pretty(&serde_json::json!({
-                "payload": i.payload,
-                "assignments": i.assignments,
-            })),
+            json: item_json(&i.payload, &i.assignments),
         })
         .collect();
     let title = format!("Snapshot of {}", time(snapshot.created_at));
@@ -264,17 +255,14 @@ pub(super) async fn backup_set(
     let items = rows
         .iter()
         .map(|i| ItemRow {
-            policy_type: type_label(&i.policy_type),
+            policy_type: policy_type_label(&i.policy_type),
             name: i.display_name.clone(),
             source_id: i.source_id.clone(),
             version: Some(i.version),
             latest: i.is_latest,
             missing: i.missing_since.map(time),
             captured_at: time(i.captured_at),
-            json: pretty(&serde_json::json!({
-                "payload": i.payload,
-                "assignments": i.assignments,
-            })),
+            json: item_json(&i.payload, &i.assignments),
         })
         .collect();
     let started = match query.run {

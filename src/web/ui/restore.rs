@@ -11,7 +11,7 @@ use entity::enums::{Role, RunOperation, RunStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::view::{TenantLink, encode, opt_time, time};
+use super::view::{TenantLink, encode, opt_time, policy_type_label, time};
 use super::{FormData, PageError, Shell, redirect, render, started};
 use crate::store::{content, runs as run_store};
 use crate::web::AppState;
@@ -94,7 +94,8 @@ struct RestorePage {
     shell: Shell,
     /// Tenants the user may restore into (operator or admin).
     targets: Vec<TenantLink>,
-    /// Step 1: sources to choose from, by tenant.
+    /// Step 1: the tenant whose sources are listed, and its sources.
+    from: Uuid,
     sources: Vec<SourceGroup>,
     /// Step 2: the chosen source and its items.
     chosen: Option<Chosen>,
@@ -127,6 +128,9 @@ struct ChosenItem {
 #[derive(Debug, Deserialize)]
 pub(super) struct SourceQuery {
     source: Option<String>,
+    /// The tenant whose sources step 1 lists (default: this one).
+    #[serde(default, deserialize_with = "crate::web::extract::opt_uuid")]
+    from: Option<Uuid>,
 }
 
 /// `GET /tenants/{tenant}/restore[?source=]`: choose the source, then its items.
@@ -152,7 +156,9 @@ pub(super) async fn page(
     let (sources, chosen) = match query.source.as_deref().filter(|s| !s.trim().is_empty()) {
         None => {
             let mut groups = Vec::new();
-            for tenant in &shell.tenants {
+            // One tenant's sources at a time: an MSP may have hundreds of tenants.
+            let from = query.from.unwrap_or(access.tenant_id());
+            for tenant in shell.tenants.iter().filter(|t| t.id == from) {
                 let mut options = Vec::new();
                 for set in content::backup_sets(db, tenant.id, None, SOURCES_PER_TENANT).await? {
                     options.push(SourceOption {
@@ -168,12 +174,10 @@ pub(super) async fn page(
                         detail: format!("{} items", snap.item_count),
                     });
                 }
-                if !options.is_empty() {
-                    groups.push(SourceGroup {
-                        tenant_name: tenant.name.clone(),
-                        options,
-                    });
-                }
+                groups.push(SourceGroup {
+                    tenant_name: tenant.name.clone(),
+                    options,
+                });
             }
             (groups, None)
         }
@@ -186,6 +190,7 @@ pub(super) async fn page(
         }
     };
     render(&RestorePage {
+        from: query.from.unwrap_or(access.tenant_id()),
         shell,
         targets,
         sources,
@@ -197,9 +202,6 @@ pub(super) async fn page(
 /// not found.
 async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<Chosen, PageError> {
     let db = &state.services().db;
-    let label_of = |key: &str| {
-        crate::graph::registry::get(key).map_or_else(|| key.to_string(), |c| c.label.to_string())
-    };
     let (tenant_id, label, items) = match source {
         Source::Snapshot(id) => {
             let snap = content::find_snapshot(db, id)
@@ -211,7 +213,7 @@ async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<
                 .into_iter()
                 .map(|i| ChosenItem {
                     id: i.id,
-                    policy_type: label_of(&i.policy_type),
+                    policy_type: policy_type_label(&i.policy_type),
                     name: i.display_name,
                 })
                 .collect();
@@ -232,7 +234,7 @@ async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<
                 .filter(|i| i.missing_since.is_none())
                 .map(|i| ChosenItem {
                     id: i.id,
-                    policy_type: label_of(&i.policy_type),
+                    policy_type: policy_type_label(&i.policy_type),
                     name: i.display_name,
                 })
                 .collect();

@@ -221,8 +221,7 @@ impl ItemRow {
             (None, None) => String::new(),
         };
         Self {
-            policy_type: crate::graph::registry::get(&item.policy_type)
-                .map_or_else(|| item.policy_type.clone(), |c| c.label.to_string()),
+            policy_type: view::policy_type_label(&item.policy_type),
             name: item.display_name.clone(),
             status: Badge::word(item.status.as_str()),
             action: item.action.as_deref().map(Badge::word),

@@ -10,6 +10,16 @@ pub fn operation_label(op: RunOperation) -> &'static str {
     crate::runs::lifecycle::operation_label(op)
 }
 
+/// A policy type's label, e.g. "Settings catalog policy" (the key itself if unknown).
+pub fn policy_type_label(key: &str) -> String {
+    crate::graph::registry::get(key).map_or_else(|| key.to_string(), |c| c.label.to_string())
+}
+
+/// An item's stored payload and assignments, pretty-printed for its "Show JSON" block.
+pub fn item_json(payload: &serde_json::Value, assignments: &serde_json::Value) -> String {
+    pretty(&serde_json::json!({"payload": payload, "assignments": assignments}))
+}
+
 pub fn run_path(tenant_id: Uuid, run_id: Uuid) -> String {
     format!("/tenants/{tenant_id}/runs/{run_id}")
 }
