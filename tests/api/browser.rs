@@ -152,6 +152,25 @@ async fn confirm_and_follow(
         .unwrap();
 }
 
+/// Waits until a progress text counts items (`20 items so far`, `12 of 40 items`).
+async fn wait_for_items(browser: &Browser, selector: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let text = match browser.find(selector).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(" items so far") || text.contains(" of ") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{selector} counted no items: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn heading(browser: &Browser) -> String {
     browser.find("h1").await.unwrap().text().await.unwrap()
 }
@@ -206,13 +225,10 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
         .await
         .unwrap();
     browser
-        .wait_for_text("#progress-text", " of ", WAIT)
-        .await
-        .expect("progress with a total");
-    browser
         .wait_for("#run-live[data-status=running]", WAIT)
         .await
         .unwrap();
+    wait_for_items(&browser, "#progress-text").await;
     browser
         .screenshot(screenshot("run-running.png"))
         .await
@@ -296,6 +312,27 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
     let newest = runs[0]["id"].as_str().unwrap().to_string();
     app.wait_for_terminal(&admin, contoso.id, &newest, WAIT)
         .await;
+    // The button disables itself the moment it is clicked, before any answer.
+    let disabled = browser
+        .execute(
+            "const b = document.querySelector('#capture-now'); b.click(); return b.disabled;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(disabled, json!(true), "the start button stays clickable");
+    let mut runs = runs_of(&app, &admin, &contoso, "capture_snapshot").await;
+    for _ in 0..50 {
+        if runs.len() == before + 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        runs = runs_of(&app, &admin, &contoso, "capture_snapshot").await;
+    }
+    assert_eq!(runs.len(), before + 2, "the single click started a run");
+    let newest = runs[0]["id"].as_str().unwrap().to_string();
+    app.wait_for_terminal(&admin, contoso.id, &newest, WAIT)
+        .await;
 
     // The header's widget shows a run of another tenant while it runs, without a reload.
     browser
@@ -321,10 +358,7 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
         .expect("the widget lists the other tenant's run");
     let text = item.text().await.unwrap();
     assert!(text.contains("Snapshot capture"), "{text}");
-    browser
-        .wait_for_text("#active-runs li", " of ", WAIT)
-        .await
-        .expect("the widget shows the run's progress");
+    wait_for_items(&browser, "#active-runs li").await;
     browser
         .screenshot(screenshot("dashboard.png"))
         .await

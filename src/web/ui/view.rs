@@ -101,7 +101,10 @@ pub struct Progress {
     pub done: i32,
     pub total: i32,
     pub percent: i32,
-    /// `12 of 40 items` (or `counting items…` before the total is known).
+    /// False while the total is still growing (a capture discovers its items as it lists
+    /// them): the bar then shows activity, not a fraction.
+    pub known_total: bool,
+    /// `12 of 40 items`, `20 items so far` or `counting items…`.
     pub text: String,
 }
 
@@ -109,20 +112,20 @@ impl Progress {
     pub fn of(run: &runs::Model) -> Self {
         let done = run.succeeded_items + run.failed_items + run.skipped_items;
         let total = run.total_items.max(done);
+        let active = !run.status.is_terminal();
+        let known_total = !(active && done >= total);
         let percent = if total > 0 { done * 100 / total } else { 0 };
-        let text = if total == 0 {
-            if run.status.is_terminal() {
-                "no items".to_string()
-            } else {
-                "counting items…".to_string()
-            }
-        } else {
-            format!("{done} of {total} items")
+        let text = match (total, known_total) {
+            (0, _) if active => "counting items…".to_string(),
+            (0, _) => "no items".to_string(),
+            (_, false) => format!("{done} items so far"),
+            (_, true) => format!("{done} of {total} items"),
         };
         Self {
             done,
             total,
             percent,
+            known_total,
             text,
         }
     }
@@ -243,6 +246,51 @@ mod tests {
             "1 h 2 min"
         );
         assert_eq!(duration(t0 + chrono::Duration::seconds(1), t0), "0.0 s");
+    }
+
+    #[test]
+    fn progress_says_so_when_the_total_is_still_growing() {
+        let mut run = runs::Model {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            operation: RunOperation::CaptureSnapshot,
+            target_type: "tenant".into(),
+            target_id: Uuid::nil(),
+            status: RunStatus::Running,
+            initiator_id: Uuid::nil(),
+            parent_run_id: None,
+            params: serde_json::json!({}),
+            attempt: 1,
+            max_attempts: 3,
+            lease_owner: None,
+            lease_token: None,
+            heartbeat_at: None,
+            queued_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+            deadline_at: None,
+            total_items: 0,
+            succeeded_items: 0,
+            failed_items: 0,
+            skipped_items: 0,
+            error_code: None,
+            error_context: None,
+            summary: None,
+            updated_at: Utc::now(),
+        };
+        assert_eq!(Progress::of(&run).text, "counting items…");
+        (run.total_items, run.succeeded_items) = (20, 20);
+        let p = Progress::of(&run);
+        assert_eq!((p.text.as_str(), p.known_total), ("20 items so far", false));
+        (run.total_items, run.succeeded_items, run.failed_items) = (40, 11, 1);
+        let p = Progress::of(&run);
+        assert_eq!((p.text.as_str(), p.percent), ("12 of 40 items", 30));
+        run.status = RunStatus::Succeeded;
+        (run.total_items, run.succeeded_items, run.failed_items) = (40, 40, 0);
+        assert_eq!(Progress::of(&run).text, "40 of 40 items");
+        run.total_items = 0;
+        run.succeeded_items = 0;
+        assert_eq!(Progress::of(&run).text, "no items");
     }
 
     #[test]
