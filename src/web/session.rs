@@ -315,7 +315,7 @@ struct LoginForm {
 }
 
 /// Where to go after signing in: a local path only (no `//host` or `/\host` escapes).
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next.map(str::trim) {
         Some(n)
             if n.starts_with('/')

@@ -88,11 +88,11 @@ pub(super) async fn notifications(
     })
 }
 
-/// Where to go after marking read: back to the list, or on to the notification's run.
+/// Where to go after marking read: back to the list, or to a local page the form names.
 fn back(form: &FormData) -> String {
     match form.get("next") {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") => next.to_string(),
-        _ => "/notifications".to_string(),
+        Some(next) => crate::web::session::safe_next(Some(next)),
+        None => "/notifications".to_string(),
     }
 }
 
