@@ -119,10 +119,16 @@ impl RunCursor {
         format!("{}_{}", self.queued_at.timestamp_micros(), self.id.simple())
     }
 
+    /// `None` for text this type did not encode, including times no run can have (the
+    /// databases reject years outside their range).
     pub fn decode(text: &str) -> Option<Self> {
         let (micros, id) = text.split_once('_')?;
+        let queued_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        if !(1970..=9999).contains(&chrono::Datelike::year(&queued_at)) {
+            return None;
+        }
         Some(Self {
-            queued_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            queued_at,
             id: Uuid::parse_str(id).ok()?,
         })
     }
@@ -168,6 +174,19 @@ pub async fn list(
         None
     };
     Ok((rows, next))
+}
+
+/// How many runs of the given tenants are queued or running.
+pub async fn count_active(db: &impl ConnectionTrait, tenant_ids: &[Uuid]) -> StoreResult<u64> {
+    use sea_orm::PaginatorTrait;
+    if tenant_ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(runs::Entity::find()
+        .filter(runs::Column::TenantId.is_in(tenant_ids.iter().copied()))
+        .filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+        .count(db)
+        .await?)
 }
 
 /// Re-runs started from a run of the tenant, oldest first.
@@ -670,11 +689,13 @@ pub async fn items(
     items_with(db, tenant_id, run_id, None, after_key, limit).await
 }
 
-/// Which items of a run to list: those with a status, or with an action.
+/// Which items of a run to list: those with a status, with an action, or with a status
+/// and no action yet (a preview's items before or without a decision).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemOutcome {
     Status(RunItemStatus),
     Action(String),
+    StatusWithoutAction(RunItemStatus),
 }
 
 /// Like [`items`], only the items with `outcome` when given.
@@ -695,6 +716,11 @@ pub async fn items_with(
         }
         Some(ItemOutcome::Action(action)) => {
             query = query.filter(run_items::Column::Action.eq(action.as_str()));
+        }
+        Some(ItemOutcome::StatusWithoutAction(status)) => {
+            query = query
+                .filter(run_items::Column::Status.eq(*status))
+                .filter(run_items::Column::Action.is_null());
         }
         None => {}
     }

@@ -24,7 +24,8 @@ const MEMBERSHIP_REFRESH: Duration = Duration::from_secs(10);
 pub fn routes() -> Routes {
     Routes::new().get("/events", Access::User, stream).doc(
         Doc::new("Server-Sent Events of run changes in the caller's tenants").event_stream(
-            "An endless stream; each event's `event` is its kind and its data a JSON object",
+            "An endless stream; each event's `event` is its kind (`state`, `progress`, or \
+             `resync` when the client fell behind and should re-read) and its data a JSON object",
         ),
     )
 }
@@ -48,7 +49,15 @@ async fn stream(
         loop {
             let event = match receiver.recv().await {
                 Ok(event) => event,
-                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Lagged(skipped)) => {
+                    // This client fell behind and missed events: tell it to re-read.
+                    tracing::debug!(skipped, "event stream lagged; asking the client to resync");
+                    let resync = Event::default().event("resync").data("{}");
+                    if tx.send(Ok(resync)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 Err(RecvError::Closed) => return,
             };
             if refreshed.elapsed() > MEMBERSHIP_REFRESH {

@@ -128,3 +128,14 @@ where
             .map_err(|_| serde::de::Error::custom("cursor: not a cursor this API issued")),
     }
 }
+
+/// A text cursor this API issued (an item key): absent when blank; refused when it could not
+/// be one (too long, or with control characters the database would reject).
+pub fn key_cursor<'a>(text: Option<&'a str>, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match text.filter(|t| !t.is_empty()) {
+        Some(t) if t.len() > 512 || t.chars().any(char::is_control) => Err(ApiError::Validation(
+            format!("{field}: not a cursor this site issued"),
+        )),
+        other => Ok(other),
+    }
+}

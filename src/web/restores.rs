@@ -204,6 +204,14 @@ pub(super) async fn rerun_restore(
         ));
     }
     check_confirmation(access, body.confirm.as_deref())?;
+    // A cross-tenant restore reads the source tenant's content again: the caller must still
+    // be a member there, as for the first start.
+    let source_tenant = original.params["source_tenant_id"]
+        .as_str()
+        .and_then(|id| Uuid::parse_str(id).ok());
+    if let Some(source_tenant) = source_tenant.filter(|t| *t != access.tenant_id()) {
+        member_access(state, access.user.clone(), source_tenant).await?;
+    }
     let mut params = original.params.clone();
     params["only_failed"] = json!(body.only_failed);
     if body.only_failed {

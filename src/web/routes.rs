@@ -277,10 +277,11 @@ pub(super) async fn enforce(State(guard): State<Guard>, request: Request, next: 
     let state = &guard.state;
     let (mut parts, body) = request.into_parts();
     let is_page = !is_api_path(parts.uri.path());
-    // Pages answer refusals with a page, the API with JSON.
+    let htmx = super::ui::is_htmx(&parts.headers);
+    // Pages answer refusals with a page (htmx with a fragment), the API with JSON.
     let refuse = |e: ApiError| {
         if is_page {
-            super::ui::error_page(e, false)
+            super::ui::error_page(e, htmx)
         } else {
             e.into_response()
         }

@@ -220,7 +220,7 @@ async fn items(
         db,
         access.tenant_id(),
         run.id,
-        query.cursor.as_deref().filter(|c| !c.is_empty()),
+        super::extract::key_cursor(query.cursor.as_deref(), "cursor")?,
         limit,
     )
     .await?;

@@ -612,6 +612,8 @@ pub(super) async fn check_csrf(
         tracing::warn!(user_id = %user.id(), path = %parts.uri.path(), "CSRF check failed");
         if is_api_path(parts.uri.path()) {
             ApiError::CsrfFailed.into_response()
+        } else if super::ui::is_htmx(&parts.headers) {
+            super::ui::error_page(ApiError::CsrfFailed, true)
         } else {
             page(
                 StatusCode::FORBIDDEN,

@@ -239,6 +239,17 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
         .await
         .unwrap();
     assert_eq!(marker, json!("same page"), "the page was reloaded");
+    // The header refreshed itself meanwhile; the tab still names this page.
+    let title = browser.title().await.unwrap();
+    assert!(title.starts_with("Snapshot capture "), "{title}");
+    assert_eq!(
+        browser
+            .execute("return document.body.dataset.runId || null;", vec![])
+            .await
+            .unwrap(),
+        json!(null),
+        "a finished run's page stops following it"
+    );
     let progress = browser
         .find("#progress-text")
         .await
@@ -529,7 +540,7 @@ async fn a_preview_then_a_confirmed_live_restore() {
         assert!(outcomes.contains(outcome), "{outcomes}");
     }
     // The would-be update, alone, with its field-level diff.
-    click(&browser, "a.outcome[href*='outcome=would_update']").await;
+    click(&browser, "#outcome-action-would_update").await;
     browser.wait_for("#outcome-filter", WAIT).await.unwrap();
     let rows = browser.find_all("#items > tbody > tr").await.unwrap();
     assert_eq!(rows.len(), 1);

@@ -509,6 +509,17 @@ async fn rerun_of_failed_items_links_to_the_original() {
         )
         .await;
     assert_eq!(refused.status().as_u16(), 422);
+    // An admin of the target who cannot read the source tenant cannot re-run it either.
+    let target_admin = app.add_user("target-admin@example.com").await;
+    app.grant(&target_admin, &target, Role::Admin).await;
+    let outsider = app
+        .post(
+            &target_admin,
+            &format!("/tenants/{}/runs/{restore_id}/rerun", target.id),
+            json!({"confirm": target.name, "only_failed": true}),
+        )
+        .await;
+    assert_eq!(outsider.status().as_u16(), 404);
 
     let cleared = app
         .http

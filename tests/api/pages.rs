@@ -265,10 +265,40 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
         .page(&format!("/tenants/{t}/runs?cursor=nonsense"))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for query in [
+        "outcome=bogus",
+        "outcome=action:created",
+        "outcome=status:nope",
+        "after=%00",
+    ] {
+        let (status, _) = browser
+            .page(&format!("/tenants/{t}/runs/{run_id}?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+    }
+    let (_, html) = browser
+        .page(&format!(
+            "/tenants/{t}/runs/{run_id}?outcome=status:succeeded"
+        ))
+        .await;
+    assert!(html.contains("id=\"outcome-filter\""), "{html}");
+    assert_eq!(
+        html.matches("<td>Device configuration profiles</td>")
+            .count(),
+        2
+    );
+    let far_past = format!("-8000000000000000000_{}", Uuid::nil().simple());
     let (status, _) = browser
-        .page(&format!("/tenants/{t}/runs/{run_id}?outcome=bogus"))
+        .page(&format!("/tenants/{t}/runs?cursor={far_past}"))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Malformed ids and queries answer with pages too.
+    let (status, _) = browser.page(&format!("/tenants/{t}/runs/not-a-run")).await;
+    assert!(status.is_client_error(), "{status}");
+    let (status, _) = browser
+        .page(&format!("/tenants/{t}/snapshots?cursor=x"))
+        .await;
+    assert!(status.is_client_error(), "{status}");
     let (status, _) = browser
         .page(&format!("/tenants/{t}/restore?source=x"))
         .await;
@@ -337,6 +367,16 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(refused.text().await.unwrap().contains("Not allowed"));
+    // htmx gets the refusal as a fragment for the status area.
+    let refused = reader
+        .post(&format!("/tenants/{t}/snapshots"), &[], true)
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let fragment = refused.text().await.unwrap();
+    assert!(
+        fragment.starts_with("<p class=\"notice bad\" role=\"alert\">"),
+        "{fragment}"
+    );
 
     // Notifications: the bell counts them; "mark all read" empties it.
     let (_, html) = browser.page("/notifications").await;

@@ -1,7 +1,10 @@
 // PolicyVault's progressive enhancement. Pages work without it; with it:
 // - run pages and the header's active-runs widget and bell follow the run event stream
 //   (`/api/v1/events`, Server-Sent Events) through htmx triggers `pv:run` and `pv:runs`;
-//   while the stream is down they poll every 5 s instead;
+//   while the stream is down they poll every 5 s, and every 30 s in any case (an event can
+//   be lost);
+// - refreshed regions keep open <details> open, and a run's new status is announced once;
+// - a start whose request fails says so in its status area;
 // - a plain form (one not driven by htmx) submits once: a second click is ignored and its
 //   buttons disable themselves (htmx forms use `hx-disabled-elt`).
 (function () {
@@ -13,18 +16,18 @@
     body.dispatchEvent(new CustomEvent(name));
   }
 
-  // Coalesces bursts of events into one refresh per 300 ms.
-  function soon(name) {
+  // Coalesces bursts of events into one refresh per `delay` ms.
+  function soon(name, delay) {
     if (pending[name]) return;
     pending[name] = setTimeout(function () {
       pending[name] = null;
       fire(name);
-    }, 300);
+    }, delay);
   }
 
   function refreshAll() {
-    soon("pv:runs");
-    if (body.dataset.runId) soon("pv:run");
+    soon("pv:runs", 300);
+    if (body.dataset.runId) soon("pv:run", 300);
   }
 
   var poll = null;
@@ -44,8 +47,9 @@
     } catch (_) {
       return;
     }
-    soon("pv:runs");
-    if (data.run && data.run.id === body.dataset.runId) soon("pv:run");
+    // The header lists every tenant's runs: state changes at once, progress at most 1/s.
+    soon("pv:runs", event.type === "state" ? 300 : 1000);
+    if (data.run && data.run.id === body.dataset.runId) soon("pv:run", 300);
   }
 
   // Browsers allow six connections per host over HTTP/1.1; a stream left open by a page in
@@ -59,6 +63,8 @@
     stream = new EventSource("/api/v1/events");
     stream.addEventListener("state", onRunEvent);
     stream.addEventListener("progress", onRunEvent);
+    // The server skipped events (this client fell behind): catch up.
+    stream.addEventListener("resync", refreshAll);
     stream.onopen = function () {
       stopPolling();
       body.dataset.live = "stream";
@@ -70,6 +76,7 @@
 
   if (document.getElementById("live-header")) {
     connect();
+    setInterval(refreshAll, 30000);
     window.addEventListener("pagehide", function () {
       if (stream) stream.close();
       stream = null;
@@ -79,6 +86,51 @@
       if (event.persisted && !stream) connect();
     });
   }
+
+  // Refreshed regions: keep what the reader opened, and say when a run's status changes.
+  var openDetails = [];
+  var runStatus = null;
+  body.addEventListener("htmx:beforeSwap", function (event) {
+    openDetails = Array.prototype.map.call(
+      event.detail.target.querySelectorAll("details[open][id]"),
+      function (d) {
+        return d.id;
+      }
+    );
+    var live = document.getElementById("run-live");
+    runStatus = live ? live.dataset.status : null;
+  });
+  body.addEventListener("htmx:afterSettle", function () {
+    openDetails.forEach(function (id) {
+      var d = document.getElementById(id);
+      if (d) d.open = true;
+    });
+    openDetails = [];
+    var live = document.getElementById("run-live");
+    if (live && runStatus && live.dataset.status !== runStatus) {
+      var announcer = document.getElementById("announcer");
+      if (announcer) announcer.textContent = "The run is now " + live.dataset.status + ".";
+    }
+    // A finished run's page has nothing left to follow.
+    if (live && !live.hasAttribute("hx-trigger")) delete body.dataset.runId;
+  });
+
+  // A start whose request failed (5xx or no answer) says so where its answer would go.
+  function failed(event) {
+    var target = event.detail.target;
+    if (!target || !/-status$/.test(target.id || "")) return;
+    target.innerHTML = "";
+    var p = document.createElement("p");
+    p.className = "notice bad";
+    p.setAttribute("role", "alert");
+    p.textContent =
+      event.type === "htmx:sendError"
+        ? "PolicyVault could not be reached. Check your connection and try again."
+        : "Something went wrong on our side (" + event.detail.xhr.status + "). Try again.";
+    target.appendChild(p);
+  }
+  body.addEventListener("htmx:responseError", failed);
+  body.addEventListener("htmx:sendError", failed);
 
   document.addEventListener(
     "submit",

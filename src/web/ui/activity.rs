@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::view::{pretty, run_path, time};
 use super::{FormData, PageError, Shell, redirect, render};
+use super::{Path, Query};
 use crate::store::{accounts, activity as store};
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, TenantAccess};
-use crate::web::extract::{Path, Query, next_cursor, opt_uuid};
+use crate::web::extract::{next_cursor, opt_uuid};
 
 const PAGE: u64 = 50;
 
@@ -27,6 +28,8 @@ pub(super) struct ListQuery {
 #[template(path = "notifications.html")]
 struct NotificationsPage {
     shell: Shell,
+    /// This page (with its filter and cursor), where marking read returns to.
+    self_url: String,
     rows: Vec<NotificationRow>,
     unread_only: bool,
     next: Option<String>,
@@ -48,6 +51,7 @@ pub(super) async fn notifications(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(query): Query<ListQuery>,
+    parts: axum::http::request::Parts,
 ) -> Result<Response, PageError> {
     let shell = Shell::new(&state, &user, None, "Notifications").await?;
     let unread_only = query.show.as_deref() == Some("unread");
@@ -81,6 +85,7 @@ pub(super) async fn notifications(
         })
         .collect();
     render(&NotificationsPage {
+        self_url: super::path_and_query(&parts),
         shell,
         rows,
         unread_only,
@@ -159,6 +164,8 @@ pub(super) async fn audit(
             details: pretty(&e.details),
         })
         .collect();
-    let shell = Shell::new(&state, &access.user, Some(&access), "Audit log").await?;
+    let shell = Shell::new(&state, &access.user, Some(&access), "Audit log")
+        .await?
+        .in_section("audit");
     render(&AuditPage { shell, rows, next })
 }

@@ -9,12 +9,13 @@ use uuid::Uuid;
 
 use super::view::{Badge, encode, item_json, opt_time, policy_type_label, time};
 use super::{FormData, PageError, Shell, redirect, render, started};
+use super::{Path, Query};
 use crate::store::{accounts, content};
 use crate::web::AppState;
 use crate::web::auth::TenantAccess;
 use crate::web::backup_sets::{self as set_api, CreateBody};
 use crate::web::error::ApiError;
-use crate::web::extract::{Path, Query, next_cursor, opt_uuid};
+use crate::web::extract::{next_cursor, opt_uuid};
 use crate::web::snapshots as snapshot_api;
 
 /// Items and sets per page.
@@ -29,6 +30,8 @@ pub(super) struct PageQuery {
     /// A run this page's action just started (`?run=`), to confirm it.
     #[serde(default, deserialize_with = "opt_uuid")]
     run: Option<Uuid>,
+    /// `failed`: the capture asked for on creation did not start.
+    capture: Option<String>,
 }
 
 // ---- snapshots ----
@@ -55,7 +58,9 @@ pub(super) async fn snapshots(
     access: TenantAccess,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let shell = Shell::new(&state, &access.user, Some(&access), "Snapshots").await?;
+    let shell = Shell::new(&state, &access.user, Some(&access), "Snapshots")
+        .await?
+        .in_section("snapshots");
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
     let rows = content::snapshots(db, tenant_id, query.cursor, PAGE).await?;
@@ -144,7 +149,9 @@ pub(super) async fn snapshot(
         })
         .collect();
     let title = format!("Snapshot of {}", time(snapshot.created_at));
-    let shell = Shell::new(&state, &access.user, Some(&access), title).await?;
+    let shell = Shell::new(&state, &access.user, Some(&access), title)
+        .await?
+        .in_section("snapshots");
     render(&SnapshotPage {
         shell,
         created_at: time(snapshot.created_at),
@@ -182,7 +189,9 @@ pub(super) async fn backup_sets(
     access: TenantAccess,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let shell = Shell::new(&state, &access.user, Some(&access), "Backup sets").await?;
+    let shell = Shell::new(&state, &access.user, Some(&access), "Backup sets")
+        .await?
+        .in_section("backup-sets");
     let tenant_id = access.tenant_id();
     let rows = content::backup_sets(&state.services().db, tenant_id, query.cursor, PAGE).await?;
     let next = next_cursor(&rows, PAGE, |s| s.id)
@@ -210,12 +219,19 @@ pub(super) async fn create_set(
         name: form.get("name").unwrap_or_default().to_string(),
         description: form.get("description").map(str::to_string),
         policy_types: None,
-        capture: form.checked("capture"),
+        capture: false,
     };
-    let (set, run) = set_api::create_backup_set(&state, &access, body).await?;
+    let (set, _) = set_api::create_backup_set(&state, &access, body).await?;
     let mut url = format!("/tenants/{}/backup-sets/{}", access.tenant_id(), set.id);
-    if let Some(run) = run {
-        url.push_str(&format!("?run={}", run.run.id));
+    // The set exists either way; a capture that could not start is said on its page.
+    if form.checked("capture") {
+        match set_api::start_capture(&state, &access, &set).await {
+            Ok(run) => url.push_str(&format!("?run={}", run.run.id)),
+            Err(e) => {
+                tracing::warn!(error = %e, set = %set.id, "capture of a new backup set did not start");
+                url.push_str("?capture=failed");
+            }
+        }
     }
     Ok(redirect(&url))
 }
@@ -235,6 +251,7 @@ struct BackupSetPage {
     restore_url: String,
     /// The capture this page's form just started.
     started: Option<(String, Badge)>,
+    capture_failed: bool,
 }
 
 pub(super) async fn backup_set(
@@ -272,7 +289,9 @@ pub(super) async fn backup_set(
             .map(|r| (super::view::run_path(tenant_id, r.id), Badge::run(r.status))),
         None => None,
     };
-    let shell = Shell::new(&state, &access.user, Some(&access), set.name.clone()).await?;
+    let shell = Shell::new(&state, &access.user, Some(&access), set.name.clone())
+        .await?
+        .in_section("backup-sets");
     render(&BackupSetPage {
         shell,
         id: set.id,
@@ -288,6 +307,7 @@ pub(super) async fn backup_set(
             encode(&format!("backup_set:{}", set.id))
         ),
         started,
+        capture_failed: query.capture.as_deref() == Some("failed"),
     })
 }
 

@@ -166,7 +166,7 @@ pub(super) fn redirect(location: &str) -> Response {
 }
 
 /// True for requests htmx makes (they get page fragments instead of redirects).
-fn is_htmx(headers: &HeaderMap) -> bool {
+pub(super) fn is_htmx(headers: &HeaderMap) -> bool {
     headers.get("hx-request").is_some_and(|v| v == "true")
 }
 
@@ -260,8 +260,12 @@ pub(super) struct Shell {
     pub tenants: Vec<TenantLink>,
     /// The tenant the page belongs to.
     pub tenant: Option<TenantLink>,
+    /// Active runs, oldest first (at most 200), and how many there are in all.
     pub active: Vec<ActiveRunRow>,
+    pub active_total: u64,
     pub unread: u64,
+    /// The tenant navigation's current tab (`runs`, `snapshots`, …).
+    pub section: &'static str,
     /// The run a run page follows live (`data-run-id`), if any.
     pub live_run: String,
     /// Reload the page every few seconds when scripts are off (an active run's page).
@@ -280,6 +284,7 @@ impl Shell {
         let memberships = accounts::tenants_of(db, user.id()).await?;
         let ids: Vec<_> = memberships.iter().map(|(t, _)| t.id).collect();
         let active = run_store::list_active(db, &ids).await?;
+        let active_total = run_store::count_active(db, &ids).await?;
         let unread = activity_store::unread_count(db, user.id()).await?;
         let tenants: Vec<TenantLink> = memberships
             .iter()
@@ -303,11 +308,19 @@ impl Shell {
             tenant: tenant.map(|a| TenantLink::new(&a.tenant, a.role)),
             tenants,
             active,
+            active_total,
             unread,
+            section: "",
             live_run: String::new(),
             noscript_refresh: false,
             asset_version: ASSET_VERSION,
         })
+    }
+
+    /// Marks the tenant navigation's current tab.
+    pub fn in_section(mut self, section: &'static str) -> Self {
+        self.section = section;
+        self
     }
 
     pub fn is_current(&self, link: &TenantLink) -> bool {
@@ -426,5 +439,41 @@ impl FormData {
 
     fn checked(&self, name: &str) -> bool {
         self.get(name).is_some_and(|v| v != "false" && v != "0")
+    }
+}
+
+// ---- path and query ----
+
+/// A page's path parameters; a malformed one (e.g. not a UUID) answers with a page.
+pub(super) struct Path<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
+where
+    crate::web::extract::Path<T>: axum::extract::FromRequestParts<S, Rejection = ApiError>,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let crate::web::extract::Path(value) =
+            crate::web::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// A page's query string; a malformed one answers with a page.
+pub(super) struct Query<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
+where
+    crate::web::extract::Query<T>: axum::extract::FromRequestParts<S, Rejection = ApiError>,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let crate::web::extract::Query(value) =
+            crate::web::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
     }
 }

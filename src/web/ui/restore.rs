@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use super::view::{TenantLink, encode, opt_time, policy_type_label, time};
 use super::{FormData, PageError, Shell, redirect, render, started};
+use super::{Path, Query};
 use crate::store::{content, runs as run_store};
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, TenantAccess, member_access};
 use crate::web::error::ApiError;
-use crate::web::extract::{Path, Query};
 use crate::web::restores::{self as restore_api, Mode, RerunBody, RestoreBody, SourceRef};
 
 /// Sources offered per tenant.
@@ -145,7 +145,8 @@ pub(super) async fn page(
         Some(&access),
         format!("Restore into {}", access.tenant.name),
     )
-    .await?;
+    .await?
+    .in_section("restore");
     let targets = shell
         .tenants
         .iter()
@@ -320,12 +321,26 @@ pub(super) async fn live(
         Some("backup_set") => Source::BackupSet(source_id),
         _ => Source::Snapshot(source_id),
     };
-    let item_ids = params["item_ids"]
+    let item_ids: Vec<Uuid> = params["item_ids"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|id| id.as_str().and_then(|id| Uuid::parse_str(id).ok()))
         .collect();
+    // A backup set captured again since the preview has new versions of its items: what the
+    // preview showed is no longer what would be restored.
+    if let Source::BackupSet(set_id) = source {
+        let current = content::source_item_ids(&state.services().db, "backup_set", set_id)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        if item_ids.iter().any(|id| !current.contains(id)) {
+            return Err(fail(ApiError::Conflict(
+                "the backup set was captured again since this preview; preview it again to \
+                 restore its current versions"
+                    .into(),
+            )));
+        }
+    }
     let run = restore_api::restore(
         &state,
         &access,

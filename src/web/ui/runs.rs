@@ -15,12 +15,12 @@ use uuid::Uuid;
 
 use super::view::{self, Badge, RunRow, opt_time, pretty};
 use super::{PageError, Shell, path_and_query, render};
+use super::{Path, Query};
 use crate::store::accounts;
 use crate::store::runs::{self as run_store, ItemOutcome, RunCursor, RunFilter};
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, TenantAccess};
 use crate::web::error::ApiError;
-use crate::web::extract::{Path, Query};
 
 const PAGE: u64 = 50;
 
@@ -118,7 +118,9 @@ pub(super) async fn list(
     .into_iter()
     .map(|st| (st.as_str(), Some(st) == status))
     .collect();
-    let shell = Shell::new(&state, &access.user, Some(&access), "Runs").await?;
+    let shell = Shell::new(&state, &access.user, Some(&access), "Runs")
+        .await?
+        .in_section("runs");
     render(&RunsPage {
         shell,
         runs,
@@ -172,9 +174,12 @@ struct OutcomeCount {
     badge: Badge,
     count: usize,
     url: String,
+    /// For the link's id: `action-would_update`, `status-failed`.
+    id: String,
 }
 
 struct ItemRow {
+    id: Uuid,
     policy_type: String,
     name: String,
     status: Badge,
@@ -221,6 +226,7 @@ impl ItemRow {
             (None, None) => String::new(),
         };
         Self {
+            id: item.id,
             policy_type: view::policy_type_label(&item.policy_type),
             name: item.display_name.clone(),
             status: Badge::word(item.status.as_str()),
@@ -257,68 +263,83 @@ pub(super) async fn detail(
     let who = |r: &runs::Model| emails.get(&r.initiator_id).cloned().unwrap_or_default();
 
     let is_preview = run.operation == RunOperation::RestorePreview;
-    let outcome = match query
+    // Previews are counted by what they would do (`action:would_update`), other runs, and a
+    // preview's items without a decision, by status (`status:failed`).
+    let outcome_key = |status: RunItemStatus, action: Option<&str>| match (is_preview, action) {
+        (true, Some(action)) => format!("action:{action}"),
+        _ => format!("status:{status}"),
+    };
+    let bad_outcome = |text: &str| {
+        PageError::from(ApiError::Validation(format!(
+            "outcome: {text:?} is not an outcome of this run"
+        )))
+    };
+    let outcome_text = query
         .outcome
         .as_deref()
         .map(str::trim)
-        .filter(|o| !o.is_empty())
-    {
+        .filter(|o| !o.is_empty());
+    let outcome = match outcome_text.map(|o| o.split_once(':')) {
         None => None,
-        Some(action) if is_preview => {
-            if !action.chars().all(|c| c.is_ascii_lowercase() || c == '_') || action.len() > 40 {
-                return Err(
-                    ApiError::Validation(format!("outcome: {action:?} is not an outcome")).into(),
-                );
-            }
+        Some(Some(("action", action)))
+            if is_preview
+                && !action.is_empty()
+                && action.len() <= 40
+                && action.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+        {
             Some(ItemOutcome::Action(action.to_string()))
         }
-        Some(status) => Some(ItemOutcome::Status(status.parse().map_err(|_| {
-            ApiError::Validation(format!("outcome: {status:?} is not an item status"))
-        })?)),
+        Some(Some(("status", status))) => {
+            let status: RunItemStatus = status
+                .parse()
+                .map_err(|_| bad_outcome(outcome_text.unwrap_or_default()))?;
+            Some(if is_preview {
+                ItemOutcome::StatusWithoutAction(status)
+            } else {
+                ItemOutcome::Status(status)
+            })
+        }
+        Some(_) => return Err(bad_outcome(outcome_text.unwrap_or_default())),
     };
+    // The item cursor is an item key this page made: printable and short.
+    let after = crate::web::extract::key_cursor(query.after.as_deref(), "after")?;
     let run_url = view::run_path(tenant_id, run.id);
     let outcome_query = |key: &str| format!("outcome={}", view::encode(key));
-    let items = run_store::items_with(
-        db,
-        tenant_id,
-        run.id,
-        outcome.as_ref(),
-        query.after.as_deref().filter(|a| !a.is_empty()),
-        PAGE,
-    )
-    .await?;
+    let items = run_store::items_with(db, tenant_id, run.id, outcome.as_ref(), after, PAGE).await?;
     let next_items =
         crate::web::extract::next_cursor(&items, PAGE, |i| i.item_key.clone()).map(|key| {
             let mut url = format!("{run_url}?after={}", view::encode(&key));
-            if let Some(o) = query.outcome.as_deref().filter(|_| outcome.is_some()) {
-                url.push_str(&format!("&{}", outcome_query(o.trim())));
+            if let Some(o) = outcome_text.filter(|_| outcome.is_some()) {
+                url.push_str(&format!("&{}", outcome_query(o)));
             }
             url
         });
-    // Outcome counts by action (previews) or status, over every item of the run.
+    // Outcome counts over every item of the run.
     let outcomes = run_store::item_outcomes(db, tenant_id, run.id).await?;
     let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
     for (status, action, count) in &outcomes {
-        let key = match (is_preview, action) {
-            (true, Some(action)) => action.clone(),
-            _ => status.as_str().to_string(),
-        };
-        *by_outcome.entry(key).or_default() += *count as usize;
+        *by_outcome
+            .entry(outcome_key(*status, action.as_deref()))
+            .or_default() += *count as usize;
     }
     let has_failed = outcomes
         .iter()
         .any(|(status, _, count)| *status == RunItemStatus::Failed && *count > 0);
+    let word = |key: &str| key.split_once(':').map_or(key, |(_, w)| w).to_string();
     let counts = by_outcome
         .into_iter()
         .map(|(key, count)| OutcomeCount {
-            badge: Badge::word(&key),
+            badge: Badge::word(&word(&key)),
             count,
             url: format!("{run_url}?{}#items-heading", outcome_query(&key)),
+            id: key.replace(':', "-"),
         })
         .collect();
     let outcome = outcome.map(|o| match o {
         ItemOutcome::Action(action) => Badge::word(&action),
-        ItemOutcome::Status(status) => Badge::word(status.as_str()),
+        ItemOutcome::Status(status) | ItemOutcome::StatusWithoutAction(status) => {
+            Badge::word(status.as_str())
+        }
     });
 
     let finished_ok = matches!(run.status, RunStatus::Succeeded | RunStatus::Partial);
@@ -334,7 +355,8 @@ pub(super) async fn detail(
             &run.id.simple().to_string()[..8]
         ),
     )
-    .await?;
+    .await?
+    .in_section("runs");
     let active = !run.status.is_terminal();
     if active {
         shell.live_run = run.id.to_string();

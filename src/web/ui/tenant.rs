@@ -98,7 +98,8 @@ pub(super) async fn dashboard(
         Some(&access),
         access.tenant.name.clone(),
     )
-    .await?;
+    .await?
+    .in_section("dashboard");
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
     let mut latest = Vec::with_capacity(OPERATIONS.len());
