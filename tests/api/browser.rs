@@ -262,6 +262,11 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
         .split_once(" of ")
         .expect("n of m items");
     assert_eq!(done, total, "{progress}");
+    // The header follows it too.
+    browser
+        .wait_for_text("#active-runs", "No active runs", WAIT)
+        .await
+        .expect("the header's widget drops the finished run");
     browser
         .screenshot(screenshot("run-finished.png"))
         .await

@@ -16,13 +16,20 @@
     body.dispatchEvent(new CustomEvent(name));
   }
 
-  // Coalesces bursts of events into one refresh per `delay` ms.
+  // Coalesces bursts of events into one refresh within `delay` ms (a sooner request moves a
+  // later pending one forward).
   function soon(name, delay) {
-    if (pending[name]) return;
-    pending[name] = setTimeout(function () {
-      pending[name] = null;
-      fire(name);
-    }, delay);
+    var due = Date.now() + delay;
+    var current = pending[name];
+    if (current && current.due <= due) return;
+    if (current) clearTimeout(current.timer);
+    pending[name] = {
+      due: due,
+      timer: setTimeout(function () {
+        pending[name] = null;
+        fire(name);
+      }, delay),
+    };
   }
 
   function refreshAll() {
