@@ -2,7 +2,7 @@
 //! customer tenants, with every operation run in the background by a worker fleet.
 //!
 //! Start with `runs` (the orchestration protocol), `graph` (the Graph contract registry and
-//! client) and `web` (routes).
+//! client) and `web` (routes, the JSON API and the web UI).
 
 /// Credentials: argon2id password hashes, API tokens, session ids and CSRF tokens, login
 /// throttling.
@@ -36,5 +36,7 @@ pub mod store;
 /// The tracing subscriber.
 pub mod telemetry;
 /// HTTP routes, one module per resource, declared in one route table with their access;
-/// the OpenAPI document (`web::openapi`) is generated from that table.
+/// the OpenAPI document (`web::openapi`) is generated from that table, and the admin web UI
+/// (`web::ui`: askama templates in `src/web/templates`, assets in `src/web/static`) lives
+/// beside the JSON API.
 pub mod web;
