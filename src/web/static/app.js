@@ -59,8 +59,9 @@
     if (data.run && data.run.id === body.dataset.runId) soon("pv:run", 300);
   }
 
-  // Browsers allow six connections per host over HTTP/1.1; a stream left open by a page in
-  // the back/forward cache would hold one, so a page closes its stream when it is hidden.
+  // Browsers allow six connections per host over HTTP/1.1, shared by all tabs. Only a page
+  // that is shown holds a stream: a background tab or a page in the back/forward cache
+  // closes its stream, and reconnects (and catches up) when it is shown again.
   var stream = null;
   function connect() {
     if (!window.EventSource) {
@@ -81,16 +82,24 @@
     stream.onerror = startPolling;
   }
 
+  function disconnect() {
+    if (stream) stream.close();
+    stream = null;
+    stopPolling();
+  }
+
   if (document.getElementById("live-header")) {
-    connect();
-    setInterval(refreshAll, 30000);
-    window.addEventListener("pagehide", function () {
-      if (stream) stream.close();
-      stream = null;
-      stopPolling();
-    });
+    if (document.visibilityState !== "hidden") connect();
+    setInterval(function () {
+      if (stream) refreshAll();
+    }, 30000);
+    window.addEventListener("pagehide", disconnect);
     window.addEventListener("pageshow", function (event) {
       if (event.persisted && !stream) connect();
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") disconnect();
+      else if (!stream) connect();
     });
   }
 
