@@ -276,9 +276,14 @@ async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = page_limit(q.limit);
-    let rows =
-        content::backup_sets(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
-    let next = super::extract::next_cursor(&rows, limit, |s| s.id);
+    let mut rows = content::backup_sets(
+        &state.services().db,
+        access.tenant_id(),
+        q.cursor,
+        limit + 1,
+    )
+    .await?;
+    let next = super::extract::next_cursor(&mut rows, limit, |s| s.id);
     Ok(Json(json!({
         "backup_sets": rows.iter().map(set_json).collect::<Vec<_>>(),
         "next_cursor": next,
@@ -316,16 +321,16 @@ async fn items(
     let db = &state.services().db;
     let set = content::backup_set(db, access.tenant_id(), id).await?;
     let limit = page_limit(q.limit);
-    let rows = content::backup_items(
+    let mut rows = content::backup_items(
         db,
         access.tenant_id(),
         set.id,
         !q.all_versions,
         q.cursor,
-        limit,
+        limit + 1,
     )
     .await?;
-    let next = super::extract::next_cursor(&rows, limit, |i| i.id);
+    let next = super::extract::next_cursor(&mut rows, limit, |i| i.id);
     Ok(Json(json!({
         "items": rows.iter().map(|i| item_json(i, q.payload)).collect::<Vec<_>>(),
         "next_cursor": next,

@@ -106,9 +106,12 @@ pub fn page_limit(limit: Option<u64>) -> u64 {
     limit.unwrap_or(50).clamp(1, 200)
 }
 
-/// The cursor of the next page: the last row's key when the page came back full.
-pub fn next_cursor<T, K>(rows: &[T], limit: u64, key: impl Fn(&T) -> K) -> Option<K> {
-    if rows.len() as u64 == limit {
+/// The cursor of the next page. `rows` was read with `limit + 1`: when the extra row came
+/// back there is a next page, so the extra row is dropped and the last kept row's key is the
+/// cursor; otherwise this is the last page (never a link to an empty one).
+pub fn next_cursor<T, K>(rows: &mut Vec<T>, limit: u64, key: impl Fn(&T) -> K) -> Option<K> {
+    if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
         rows.last().map(key)
     } else {
         None

@@ -114,9 +114,10 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let db = &state.services().db;
     let limit = page_limit(q.limit);
-    let rows = activity::notifications_for(db, user.id(), q.unread, q.cursor, limit).await?;
+    let mut rows =
+        activity::notifications_for(db, user.id(), q.unread, q.cursor, limit + 1).await?;
     let unread = activity::unread_count(db, user.id()).await?;
-    let next = super::extract::next_cursor(&rows, limit, |n| n.id);
+    let next = super::extract::next_cursor(&mut rows, limit, |n| n.id);
     Ok(Json(json!({
         "notifications": rows.iter().map(notification_json).collect::<Vec<_>>(),
         "unread": unread,
@@ -148,9 +149,14 @@ async fn audit_events(
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Viewer)?;
     let limit = page_limit(q.limit);
-    let rows =
-        activity::audit_events(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
-    let next = super::extract::next_cursor(&rows, limit, |e| e.id);
+    let mut rows = activity::audit_events(
+        &state.services().db,
+        access.tenant_id(),
+        q.cursor,
+        limit + 1,
+    )
+    .await?;
+    let next = super::extract::next_cursor(&mut rows, limit, |e| e.id);
     let events: Vec<Value> = rows
         .iter()
         .map(|e| {

@@ -216,15 +216,15 @@ async fn items(
     let db = &state.services().db;
     let run = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
     let limit = page_limit(query.limit);
-    let rows = run_store::items(
+    let mut rows = run_store::items(
         db,
         access.tenant_id(),
         run.id,
         super::extract::key_cursor(query.cursor.as_deref(), "cursor")?,
-        limit,
+        limit + 1,
     )
     .await?;
-    let next = super::extract::next_cursor(&rows, limit, |r| r.item_key.clone());
+    let next = super::extract::next_cursor(&mut rows, limit, |r| r.item_key.clone());
     let items: Vec<Value> = rows.iter().map(item_json).collect();
     Ok(Json(json!({"items": items, "next_cursor": next})))
 }

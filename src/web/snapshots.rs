@@ -178,9 +178,14 @@ async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = page_limit(q.limit);
-    let rows =
-        content::snapshots(&state.services().db, access.tenant_id(), q.cursor, limit).await?;
-    let next = super::extract::next_cursor(&rows, limit, |s| s.id);
+    let mut rows = content::snapshots(
+        &state.services().db,
+        access.tenant_id(),
+        q.cursor,
+        limit + 1,
+    )
+    .await?;
+    let next = super::extract::next_cursor(&mut rows, limit, |s| s.id);
     Ok(Json(json!({
         "snapshots": rows.iter().map(snapshot_json).collect::<Vec<_>>(),
         "next_cursor": next,
@@ -205,8 +210,9 @@ async fn items(
     let db = &state.services().db;
     let s = content::snapshot(db, access.tenant_id(), id).await?;
     let limit = page_limit(q.limit);
-    let rows = content::snapshot_items(db, access.tenant_id(), s.id, q.cursor, limit).await?;
-    let next = super::extract::next_cursor(&rows, limit, |i| i.id);
+    let mut rows =
+        content::snapshot_items(db, access.tenant_id(), s.id, q.cursor, limit + 1).await?;
+    let next = super::extract::next_cursor(&mut rows, limit, |i| i.id);
     Ok(Json(json!({
         "items": rows.iter().map(|i| snapshot_item_json(i, q.payload)).collect::<Vec<_>>(),
         "next_cursor": next,

@@ -316,6 +316,22 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
         .as_str()
         .unwrap()
         .to_string();
+    // A page that is exactly full is the last one when nothing follows it.
+    let items = format!("/tenants/{t}/snapshots/{snapshot}/items");
+    let whole = app.get_json(&admin, &format!("{items}?limit=2")).await;
+    assert_eq!(whole["items"].as_array().unwrap().len(), 2);
+    assert_eq!(whole["next_cursor"], Value::Null, "{whole}");
+    let first = app.get_json(&admin, &format!("{items}?limit=1")).await;
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    let second = app
+        .get_json(&admin, &format!("{items}?limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
+    assert_eq!(second["next_cursor"], Value::Null, "{second}");
     let none_ticked = browser
         .post(
             &format!("/tenants/{t}/restore/preview"),

@@ -55,17 +55,17 @@ pub(super) async fn notifications(
 ) -> Result<Response, PageError> {
     let shell = Shell::new(&state, &user, None, "Notifications").await?;
     let unread_only = query.show.as_deref() == Some("unread");
-    let rows = store::notifications_for(
+    let mut rows = store::notifications_for(
         &state.services().db,
         user.id(),
         unread_only,
         query.cursor,
-        PAGE,
+        PAGE + 1,
     )
     .await?;
     let show = if unread_only { "show=unread&" } else { "" };
     let next =
-        next_cursor(&rows, PAGE, |n| n.id).map(|c| format!("/notifications?{show}cursor={c}"));
+        next_cursor(&mut rows, PAGE, |n| n.id).map(|c| format!("/notifications?{show}cursor={c}"));
     let rows = rows
         .iter()
         .map(|n| NotificationRow {
@@ -146,10 +146,10 @@ pub(super) async fn audit(
 ) -> Result<Response, PageError> {
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
-    let rows = store::audit_events(db, tenant_id, query.cursor, PAGE).await?;
+    let mut rows = store::audit_events(db, tenant_id, query.cursor, PAGE + 1).await?;
     let actors: Vec<Uuid> = rows.iter().filter_map(|e| e.actor_id).collect();
     let emails = accounts::emails_of(db, &actors).await?;
-    let next = next_cursor(&rows, PAGE, |e| e.id)
+    let next = next_cursor(&mut rows, PAGE, |e| e.id)
         .map(|c| format!("/tenants/{tenant_id}/audit?cursor={c}"));
     let rows = rows
         .iter()

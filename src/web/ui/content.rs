@@ -63,10 +63,10 @@ pub(super) async fn snapshots(
         .in_section("snapshots");
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
-    let rows = content::snapshots(db, tenant_id, query.cursor, PAGE).await?;
+    let mut rows = content::snapshots(db, tenant_id, query.cursor, PAGE + 1).await?;
     let creators: Vec<Uuid> = rows.iter().filter_map(|s| s.created_by).collect();
     let emails = accounts::emails_of(db, &creators).await?;
-    let next = next_cursor(&rows, PAGE, |s| s.id)
+    let next = next_cursor(&mut rows, PAGE, |s| s.id)
         .map(|c| format!("/tenants/{tenant_id}/snapshots?cursor={c}"));
     let rows = rows
         .iter()
@@ -132,8 +132,9 @@ pub(super) async fn snapshot(
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
     let snapshot = content::snapshot(db, tenant_id, id).await?;
-    let rows = content::snapshot_items(db, tenant_id, snapshot.id, query.cursor, PAGE).await?;
-    let next = next_cursor(&rows, PAGE, |i| i.id)
+    let mut rows =
+        content::snapshot_items(db, tenant_id, snapshot.id, query.cursor, PAGE + 1).await?;
+    let next = next_cursor(&mut rows, PAGE, |i| i.id)
         .map(|c| format!("/tenants/{tenant_id}/snapshots/{id}?cursor={c}"));
     let items = rows
         .iter()
@@ -193,8 +194,9 @@ pub(super) async fn backup_sets(
         .await?
         .in_section("backup-sets");
     let tenant_id = access.tenant_id();
-    let rows = content::backup_sets(&state.services().db, tenant_id, query.cursor, PAGE).await?;
-    let next = next_cursor(&rows, PAGE, |s| s.id)
+    let mut rows =
+        content::backup_sets(&state.services().db, tenant_id, query.cursor, PAGE + 1).await?;
+    let next = next_cursor(&mut rows, PAGE, |s| s.id)
         .map(|c| format!("/tenants/{tenant_id}/backup-sets?cursor={c}"));
     let rows = rows
         .iter()
@@ -264,10 +266,10 @@ pub(super) async fn backup_set(
     let tenant_id = access.tenant_id();
     let set = content::backup_set(db, tenant_id, id).await?;
     let all_versions = query.versions.as_deref() == Some("all");
-    let rows =
-        content::backup_items(db, tenant_id, set.id, !all_versions, query.cursor, PAGE).await?;
+    let mut rows =
+        content::backup_items(db, tenant_id, set.id, !all_versions, query.cursor, PAGE + 1).await?;
     let versions = if all_versions { "&versions=all" } else { "" };
-    let next = next_cursor(&rows, PAGE, |i| i.id)
+    let next = next_cursor(&mut rows, PAGE, |i| i.id)
         .map(|c| format!("/tenants/{tenant_id}/backup-sets/{id}?cursor={c}{versions}"));
     let items = rows
         .iter()

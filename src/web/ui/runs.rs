@@ -305,9 +305,10 @@ pub(super) async fn detail(
     let after = crate::web::extract::key_cursor(query.after.as_deref(), "after")?;
     let run_url = view::run_path(tenant_id, run.id);
     let outcome_query = |key: &str| format!("outcome={}", view::encode(key));
-    let items = run_store::items_with(db, tenant_id, run.id, outcome.as_ref(), after, PAGE).await?;
-    let next_items =
-        crate::web::extract::next_cursor(&items, PAGE, |i| i.item_key.clone()).map(|key| {
+    let mut items =
+        run_store::items_with(db, tenant_id, run.id, outcome.as_ref(), after, PAGE + 1).await?;
+    let next_items = crate::web::extract::next_cursor(&mut items, PAGE, |i| i.item_key.clone())
+        .map(|key| {
             let mut url = format!("{run_url}?after={}", view::encode(&key));
             if let Some(o) = outcome_text.filter(|_| outcome.is_some()) {
                 url.push_str(&format!("&{}", outcome_query(o)));
