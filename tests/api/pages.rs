@@ -370,6 +370,70 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
     );
     let (_, html) = browser.page(&location(&chosen)).await;
     assert_eq!(html.matches("name=\"item_id\"").count(), 2, "{html}");
+    let item_ids: Vec<String> = html
+        .match_indices("name=\"item_id\" value=\"")
+        .map(|(i, m)| html[i + m.len()..i + m.len() + 36].to_string())
+        .collect();
+
+    // Preview, then the live restore, without JavaScript: each form leads to its run's page.
+    let source = format!("snapshot:{snapshot}");
+    let preview = browser
+        .post(
+            &format!("/tenants/{t}/restore/preview"),
+            &[
+                ("source", source.as_str()),
+                ("item_id", item_ids[0].as_str()),
+            ],
+            false,
+        )
+        .await;
+    let preview_page = location(&preview);
+    assert!(preview_page.ends_with("?started=new"), "{preview_page}");
+    let preview_id = preview_page
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    let finished = app.wait_for_terminal(&admin, t, preview_id, WAIT).await;
+    assert_eq!(
+        finished["counts"]["total"], 1,
+        "one item ticked: {finished}"
+    );
+    let (_, html) = browser.page(preview_page.split('?').next().unwrap()).await;
+    assert!(html.contains("id=\"confirm-live\""), "{html}");
+    let wrong = browser
+        .post(
+            &format!("/tenants/{t}/restore/live"),
+            &[("preview_run", preview_id), ("confirm", "contoso")],
+            false,
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text().await.unwrap().contains("type the tenant"));
+    let live = browser
+        .post(
+            &format!("/tenants/{t}/restore/live"),
+            &[("preview_run", preview_id), ("confirm", &tenant.name)],
+            false,
+        )
+        .await;
+    assert_eq!(live.status(), StatusCode::SEE_OTHER);
+    let live_page = location(&live);
+    let live_id = live_page
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    assert_ne!(live_id, preview_id);
+    let (_, html) = browser.page(&live_page).await;
+    assert!(html.contains("Restore queued."), "{html}");
+    let restored = app.wait_for_terminal(&admin, t, live_id, WAIT).await;
+    assert_eq!(restored["operation"], "restore");
+    assert_eq!(restored["counts"]["total"], 1, "{restored}");
 
     // A viewer reads, but the pages offer no starts and the forms are refused.
     let reader = Visitor::sign_in(&app, &viewer.email).await;
