@@ -230,32 +230,26 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
     assert!(html.contains("Weekly baseline"), "{html}");
 
     // Mistakes: pages that say what is wrong, with the right status.
-    let duplicate = browser
-        .post(
-            &format!("/tenants/{t}/backup-sets"),
-            &[("name", "Weekly baseline")],
-            false,
-        )
-        .await;
-    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
-    assert!(duplicate.text().await.unwrap().contains("already exists"));
-    let nul = browser
-        .post(
-            &format!("/tenants/{t}/backup-sets"),
-            &[("name", "Weekly\u{0}baseline")],
-            false,
-        )
-        .await;
-    assert_eq!(nul.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(nul.text().await.unwrap().contains("control characters"));
-    let blank = browser
-        .post(
-            &format!("/tenants/{t}/backup-sets"),
-            &[("name", " ")],
-            false,
-        )
-        .await;
-    assert_eq!(blank.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for (name, status, says) in [
+        ("Weekly baseline", StatusCode::CONFLICT, "already exists"),
+        (
+            "Weekly\u{0}baseline",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "control characters",
+        ),
+        (" ", StatusCode::UNPROCESSABLE_ENTITY, "1 to 200 characters"),
+    ] {
+        let refused = browser
+            .post(
+                &format!("/tenants/{t}/backup-sets"),
+                &[("name", name)],
+                false,
+            )
+            .await;
+        assert_eq!(refused.status(), status, "{name:?}");
+        let html = refused.text().await.unwrap();
+        assert!(html.contains(says), "{name:?}: {html}");
+    }
     let (status, html) = browser
         .page(&format!("/tenants/{t}/runs?status=bogus"))
         .await;
