@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Body;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, SET_COOKIE, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ use super::error::ApiError;
 use super::extract::{self, Query};
 use super::openapi::Doc;
 use super::routes::{Access, Routes, is_api_path};
+use super::ui::redirect;
 use crate::auth::password;
 use crate::auth::session as session_id;
 use crate::auth::throttle::{LoginThrottle, Verdict};
@@ -491,14 +492,6 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     super::ui::html(status, html)
 }
 
-fn redirect(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
-}
-
 /// HTML-escapes text for element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -559,7 +552,7 @@ fn decode_form_value(text: &str) -> String {
 /// sign-in form for pages. A dead session cookie is cleared on the way.
 pub(super) fn unauthenticated(parts: &Parts, state: &AppState, stale_cookie: bool) -> Response {
     let path = parts.uri.path();
-    let htmx = parts.headers.get("hx-request").is_some_and(|v| v == "true");
+    let htmx = super::ui::is_htmx(&parts.headers);
     let mut response = if is_api_path(path) {
         ApiError::Unauthorized.into_response()
     } else if htmx {
