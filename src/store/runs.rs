@@ -204,7 +204,10 @@ pub async fn reruns_of(
         .await?)
 }
 
-/// Queued and running runs of the given tenants, oldest first.
+/// Most runs [`list_active`] answers with.
+pub const ACTIVE_LIMIT: u64 = 200;
+
+/// Queued and running runs of the given tenants, oldest first (at most [`ACTIVE_LIMIT`]).
 pub async fn list_active(
     db: &impl ConnectionTrait,
     tenant_ids: &[Uuid],
@@ -216,7 +219,7 @@ pub async fn list_active(
         .filter(runs::Column::TenantId.is_in(tenant_ids.iter().copied()))
         .filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
         .order_by_asc(runs::Column::QueuedAt)
-        .limit(200)
+        .limit(ACTIVE_LIMIT)
         .all(db)
         .await?)
 }

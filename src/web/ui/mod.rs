@@ -284,7 +284,12 @@ impl Shell {
         let memberships = accounts::tenants_of(db, user.id()).await?;
         let ids: Vec<_> = memberships.iter().map(|(t, _)| t.id).collect();
         let active = run_store::list_active(db, &ids).await?;
-        let active_total = run_store::count_active(db, &ids).await?;
+        // Counted only when the list is cut off: otherwise the list is the count.
+        let active_total = if active.len() as u64 >= run_store::ACTIVE_LIMIT {
+            run_store::count_active(db, &ids).await?
+        } else {
+            active.len() as u64
+        };
         let unread = activity_store::unread_count(db, user.id()).await?;
         let tenants: Vec<TenantLink> = memberships
             .iter()

@@ -203,12 +203,12 @@ pub(super) async fn page(
 /// not found.
 async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<Chosen, PageError> {
     let db = &state.services().db;
-    let (tenant_id, label, items) = match source {
+    let (tenant_name, label, items) = match source {
         Source::Snapshot(id) => {
             let snap = content::find_snapshot(db, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            member_access(state, user.clone(), snap.tenant_id).await?;
+            let access = member_access(state, user.clone(), snap.tenant_id).await?;
             let items = content::all_snapshot_items(db, snap.id)
                 .await?
                 .into_iter()
@@ -219,7 +219,7 @@ async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<
                 })
                 .collect();
             (
-                snap.tenant_id,
+                access.tenant.name,
                 format!("Snapshot of {}", time(snap.created_at)),
                 items,
             )
@@ -228,7 +228,7 @@ async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<
             let set = content::find_backup_set(db, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            member_access(state, user.clone(), set.tenant_id).await?;
+            let access = member_access(state, user.clone(), set.tenant_id).await?;
             let items = content::latest_backup_items(db, set.id)
                 .await?
                 .into_iter()
@@ -239,14 +239,17 @@ async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<
                     name: i.display_name,
                 })
                 .collect();
-            (set.tenant_id, format!("Backup set “{}”", set.name), items)
+            (
+                access.tenant.name,
+                format!("Backup set “{}”", set.name),
+                items,
+            )
         }
     };
-    let tenant = crate::store::tenants::get(db, tenant_id).await?;
     Ok(Chosen {
         value: source.form_value(),
         label,
-        tenant_name: tenant.name,
+        tenant_name,
         items,
     })
 }

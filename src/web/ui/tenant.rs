@@ -55,7 +55,7 @@ pub(super) async fn list(
             active: shell
                 .active
                 .iter()
-                .filter(|a| a.run.url.starts_with(&format!("/tenants/{}/", tenant.id)))
+                .filter(|a| a.tenant_id == tenant.id)
                 .count(),
         });
     }

@@ -194,6 +194,7 @@ impl RunRow {
 /// A run in the header's active-runs widget.
 #[derive(Debug, Clone)]
 pub struct ActiveRunRow {
+    pub tenant_id: Uuid,
     pub tenant_name: String,
     pub run: RunRow,
 }
@@ -201,6 +202,7 @@ pub struct ActiveRunRow {
 impl ActiveRunRow {
     pub fn new(run: &runs::Model, tenant_name: &str) -> Self {
         Self {
+            tenant_id: run.tenant_id,
             tenant_name: tenant_name.to_string(),
             run: RunRow::new(run, ""),
         }
