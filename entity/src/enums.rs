@@ -30,6 +30,7 @@ pub enum RunOperation {
     Restore,
     RestoreRerun,
     RestorePreview,
+    RestoreUndo,
 }
 
 /// Run lifecycle: `queued → running → succeeded | failed | partial` (`canceled` reserved).
@@ -127,6 +128,7 @@ text_enum!(RunOperation, "operation", [
     Restore => "restore",
     RestoreRerun => "restore_rerun",
     RestorePreview => "restore_preview",
+    RestoreUndo => "restore_undo",
 ]);
 text_enum!(RunStatus, "run status", [
     Queued => "queued",
@@ -163,6 +165,12 @@ impl RunOperation {
     /// Live restores write to a customer tenant: they need a typed confirmation and audit.
     pub fn is_live_restore(self) -> bool {
         matches!(self, RunOperation::Restore | RunOperation::RestoreRerun)
+    }
+
+    /// Operations that write to a customer tenant (live restores and their undo): typed
+    /// confirmation, the admin role, audit events and a pre-restore copy.
+    pub fn writes_to_tenant(self) -> bool {
+        self.is_live_restore() || self == RunOperation::RestoreUndo
     }
 }
 

@@ -26,6 +26,12 @@ pub struct Model {
     pub error_code: Option<String>,
     /// Short safe message built from whitelisted fields only.
     pub error_message: Option<String>,
+    /// Whitelisted context of the error: HTTP status, Graph code, request id and Graph's
+    /// own message (truncated, control characters removed, secrets redacted).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub error_context: Option<Json>,
+    /// How a restore found the item's target: `mapping`, `same_id`, `name` or `none`.
+    pub match_kind: Option<String>,
     /// Preview diff between the stored item and the target tenant's object.
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub diff: Option<Json>,

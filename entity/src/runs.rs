@@ -2,7 +2,7 @@
 //!
 //! The database, not the job queue, owns run state. A partial unique index
 //! (`ux_runs_active` on `(tenant_id, operation, target_id) WHERE status IN ('queued',
-//! 'running')`) makes "one active run per target" an invariant; the counts are derived from
+//! 'running')`, `selection_digest`) makes "one active run per target" an invariant; the counts are derived from
 //! `run_items`.
 
 use sea_orm::entity::prelude::*;
@@ -19,6 +19,9 @@ pub struct Model {
     /// What `target_id` names: `tenant`, `backup_set`, `snapshot` or `run`.
     pub target_type: String,
     pub target_id: Uuid,
+    /// Digest of the item selection (and mode options) the run acts on; part of the
+    /// de-duplication key, empty for runs that act on everything of their target.
+    pub selection_digest: String,
     pub status: RunStatus,
     pub initiator_id: Uuid,
     /// The run this one re-runs or follows from (e.g. a rerun of a restore).
@@ -27,6 +30,9 @@ pub struct Model {
     pub params: Json,
     /// Claims so far; the claim increments it.
     pub attempt: i32,
+    /// The last attempt that recorded an item result: `max_attempts` bounds the attempts
+    /// in a row without progress, not all attempts.
+    pub progress_attempt: i32,
     pub max_attempts: i32,
     /// Worker holding the lease while `running`.
     pub lease_owner: Option<String>,
@@ -42,6 +48,14 @@ pub struct Model {
     pub succeeded_items: i32,
     pub failed_items: i32,
     pub skipped_items: i32,
+    /// Outcome counts by action (previews count what they would do), derived from items.
+    pub created_items: i32,
+    pub updated_items: i32,
+    pub unchanged_items: i32,
+    pub conflict_items: i32,
+    pub deleted_items: i32,
+    /// The snapshot holding the target's objects as they were before this run changed them.
+    pub pre_restore_snapshot_id: Option<Uuid>,
     /// Safe error code (never secrets or raw responses).
     pub error_code: Option<String>,
     /// Whitelisted context of the error (HTTP status, Graph error code, request id, ...).

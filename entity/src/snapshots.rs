@@ -14,6 +14,9 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub policy_types: Json,
     pub item_count: i32,
+    /// `capture` (a capture run's copy of the tenant) or `pre_restore` (the target's objects
+    /// as a restore found them, before it changed them).
+    pub purpose: String,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }

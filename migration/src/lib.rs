@@ -17,6 +17,9 @@ mod m20261127_000002_content;
 mod m20261127_000003_runs;
 /// `sessions` (browser sign-ins).
 mod m20261127_000004_sessions;
+/// Selection digests, progress attempts, pre-restore copies, outcome counts, item match and
+/// error context, snapshot purpose, the `restore_undo` operation.
+mod m20261201_000005_restore_trust;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -29,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_content::Migration),
             Box::new(m20261127_000003_runs::Migration),
             Box::new(m20261127_000004_sessions::Migration),
+            Box::new(m20261201_000005_restore_trust::Migration),
         ]
     }
 }

@@ -1,9 +1,12 @@
 //! `GraphError`: a stable machine code plus a short message built only from whitelisted
-//! fields (HTTP status, Graph error code, policy type, request id).
+//! fields (HTTP status, Graph error code, policy type, request id) and Graph's own
+//! `error.message`, sanitized.
 //!
 //! Nothing else from a request or response ever reaches an error: not the token, not the
-//! client secret, not bodies, not raw headers. Values of the whitelisted fields are checked
-//! character by character, so even a hostile server cannot smuggle text through them.
+//! client secret, not bodies, not raw headers. Codes and request ids are checked character
+//! by character; Graph's message — what people need to fix a rejected write — is cut to
+//! 300 characters, loses control characters, and has anything that looks like a token, a
+//! key or a secret replaced by `[redacted]` (see [`sanitize_message`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -101,6 +104,8 @@ pub struct GraphError {
     kind: ErrorKind,
     status: Option<u16>,
     graph_code: Option<String>,
+    /// Graph's `error.message`, sanitized.
+    graph_message: Option<String>,
     request_id: Option<String>,
     policy_type: Option<&'static str>,
     retry_after: Option<Duration>,
@@ -113,6 +118,7 @@ impl GraphError {
             kind,
             status: None,
             graph_code: None,
+            graph_message: None,
             request_id: None,
             policy_type: None,
             retry_after: None,
@@ -138,9 +144,14 @@ impl GraphError {
                 .or_else(|| inner.get("innererror"))?;
             inner.get("request-id").and_then(Value::as_str)
         });
+        let message = parsed.as_ref().and_then(|v| match v.get("error") {
+            Some(Value::Object(e)) => e.get("message").and_then(Value::as_str),
+            _ => None,
+        });
         let mut e = Self::new(ErrorKind::from_status(status));
         e.status = Some(status);
         e.graph_code = code.and_then(safe_code);
+        e.graph_message = message.and_then(sanitize_message);
         e.request_id = request_id.or(body_request_id).and_then(safe_request_id);
         e
     }
@@ -164,6 +175,22 @@ impl GraphError {
 
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
+    }
+
+    /// Graph's own explanation, sanitized (see [`sanitize_message`]).
+    pub fn graph_message(&self) -> Option<&str> {
+        self.graph_message.as_deref()
+    }
+
+    /// The whitelisted facts as JSON (an item's or run's `error_context`).
+    pub fn context(&self) -> Value {
+        serde_json::json!({
+            "status": self.status,
+            "graph_code": self.graph_code,
+            "graph_message": self.graph_message,
+            "request_id": self.request_id,
+            "policy_type": self.policy_type,
+        })
     }
 
     pub fn policy_type(&self) -> Option<&'static str> {
@@ -204,11 +231,16 @@ impl GraphError {
         if let Some(r) = &self.request_id {
             parts.push(format!("request id {r}"));
         }
-        if parts.is_empty() {
+        let mut text = if parts.is_empty() {
             self.kind.summary().to_string()
         } else {
             format!("{} ({})", self.kind.summary(), parts.join(", "))
+        };
+        if let Some(m) = &self.graph_message {
+            text.push_str(": ");
+            text.push_str(m);
         }
+        text
     }
 
     pub fn with_policy_type(mut self, policy_type: &'static str) -> Self {
@@ -262,6 +294,115 @@ fn safe_code(code: &str) -> Option<String> {
     ok.then(|| code.to_string())
 }
 
+/// Most characters of Graph's message that are kept.
+const MESSAGE_LIMIT: usize = 300;
+
+/// Names whose values are never shown (`client_secret=...`, `password: ...`).
+const SENSITIVE_NAMES: &[&str] = &[
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "token",
+    "key",
+    "signature",
+    "sig",
+    "assertion",
+    "credential",
+    "authorization",
+    "bearer",
+    "cookie",
+];
+
+/// Graph's message as it may be stored and shown: control characters become spaces, words
+/// that look like tokens or secrets (JWTs, `Bearer` values, values of secret-named fields,
+/// long random-looking strings) become `[redacted]`, and the result is cut to 300
+/// characters. `None` when nothing readable is left.
+pub fn sanitize_message(raw: &str) -> Option<String> {
+    // Bounded work on hostile input; redaction happens before the cut, so a secret is
+    // never shortened into something that no longer looks like one.
+    let bounded: String = raw
+        .chars()
+        .take(MESSAGE_LIMIT * 4)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut redact_next = false;
+    for word in bounded.split_whitespace() {
+        let bare = word.trim_matches(|c: char| "\"'`,.;()[]{}<>".contains(c));
+        let lower = bare.to_ascii_lowercase();
+        if lower == "bearer" || lower == "basic" {
+            out.push(word.into());
+            redact_next = true;
+            continue;
+        }
+        if redact_next {
+            out.push(REDACTED.into());
+            redact_next = false;
+            continue;
+        }
+        if let Some((name, value)) = split_assignment(bare) {
+            if is_sensitive_name(name) {
+                if value.is_empty() {
+                    redact_next = true;
+                    out.push(word.into());
+                } else {
+                    out.push(format!("{}{}", &bare[..bare.len() - value.len()], REDACTED));
+                }
+                continue;
+            }
+            if looks_secret(value) {
+                out.push(format!("{}{}", &bare[..bare.len() - value.len()], REDACTED));
+                continue;
+            }
+        }
+        if looks_secret(bare) {
+            out.push(REDACTED.into());
+        } else {
+            out.push(word.into());
+        }
+    }
+    let joined = out.join(" ");
+    let mut cut: String = joined.chars().take(MESSAGE_LIMIT).collect();
+    if cut.len() < joined.len() {
+        cut.push('…');
+    }
+    (!cut.trim().is_empty()).then_some(cut)
+}
+
+const REDACTED: &str = "[redacted]";
+
+/// `name=value` or `name:value` (also with quotes around either).
+fn split_assignment(word: &str) -> Option<(&str, &str)> {
+    let at = word.find(['=', ':'])?;
+    let name = word[..at].trim_matches(|c: char| "\"'".contains(c));
+    let value = word[at + 1..].trim_matches(|c: char| "\"'=:".contains(c));
+    (!name.is_empty()).then_some((name, value))
+}
+
+fn is_sensitive_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SENSITIVE_NAMES
+        .iter()
+        .any(|s| lower.ends_with(s))
+}
+
+/// JWTs, and long strings mixing upper case, lower case and digits with no spaces — the
+/// shape of access tokens, client secrets and keys (GUIDs and setting ids have one case).
+fn looks_secret(word: &str) -> bool {
+    if word.starts_with("eyJ") && word.len() >= 10 {
+        return true;
+    }
+    let long = word.chars().count() >= 24;
+    let charset = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+/=_~.-".contains(c));
+    let upper = word.chars().any(|c| c.is_ascii_uppercase());
+    let lower = word.chars().any(|c| c.is_ascii_lowercase());
+    let digit = word.chars().any(|c| c.is_ascii_digit());
+    long && charset && upper && lower && digit
+}
+
 /// Request ids are GUIDs.
 fn safe_request_id(id: &str) -> Option<String> {
     let ok =
@@ -274,24 +415,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn graph_envelope_yields_code_status_and_request_id_only() {
+    fn graph_envelope_yields_code_status_request_id_and_a_sanitized_message() {
         let body = br#"{"error":{"code":"BadRequest","message":"client_secret=hunter2 token eyJhbGciOi.secret","innerError":{"request-id":"0b4f6a2e-1f7c-4c2d-9a55-3e4f9d8b7c61","date":"2026-01-01T00:00:00"}}}"#;
         let e = GraphError::from_response(400, None, body).with_policy_type("deviceConfigurations");
         assert_eq!(e.code(), "graph_bad_request");
         assert_eq!(e.graph_code(), Some("BadRequest"));
         assert_eq!(e.request_id(), Some("0b4f6a2e-1f7c-4c2d-9a55-3e4f9d8b7c61"));
-        let shown = format!("{e} {e:?}");
-        for leak in [
-            "hunter2",
-            "eyJhbGciOi",
-            "secret",
-            "client_secret",
-            "message",
-        ] {
+        assert_eq!(
+            e.graph_message(),
+            Some("client_secret=[redacted] token [redacted]")
+        );
+        let shown = format!("{e} {e:?} {}", e.context());
+        for leak in ["hunter2", "eyJhbGciOi", ".secret", "2026-01-01"] {
             assert!(!shown.contains(leak), "{leak} leaked: {shown}");
         }
         assert!(shown.contains("HTTP 400"));
         assert!(shown.contains("deviceConfigurations"));
+    }
+
+    #[test]
+    fn graph_messages_keep_what_people_act_on_and_lose_what_looks_secret() {
+        let kept = "Property 'omaSettings' of type 'device_vendor_msft_policy_config_x' is invalid for 6f1d0a8e-0000-4000-8000-000000000001.";
+        assert_eq!(sanitize_message(kept).as_deref(), Some(kept));
+        let cases = [
+            ("Authorization: Bearer abc.def.ghi failed", "abc.def.ghi"),
+            ("password: hunter2 rejected", "hunter2"),
+            ("\"apiKey\":\"k-12345\"", "k-12345"),
+            ("secret Zx8Q~aB3dEfGhIjKlMnOpQrStUv12 used", "Zx8Q~aB3dEfGhIjKlMnOpQrStUv12"),
+            ("token=eyJ0eXAiOiJKV1Qi", "eyJ0eXAi"),
+        ];
+        for (raw, secret) in cases {
+            let clean = sanitize_message(raw).unwrap();
+            assert!(!clean.contains(secret), "{secret} kept in {clean}");
+            assert!(clean.contains("[redacted]"), "{clean}");
+        }
+        let noisy = sanitize_message("line one\r\nline\u{7} two\u{0}").unwrap();
+        assert_eq!(noisy, "line one line two");
+        let long = "word ".repeat(200);
+        let cut = sanitize_message(&long).unwrap();
+        assert!(cut.chars().count() <= 301, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert_eq!(sanitize_message(" \u{1} "), None);
     }
 
     #[test]

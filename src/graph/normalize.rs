@@ -1,6 +1,11 @@
 //! Normalization of Graph objects for storage and comparison: read-only fields stripped per
-//! the contract (sub-resources included), lists Graph gives no order sorted, a content hash
-//! over canonical JSON, masked-secret detection and field-level diffs for previews.
+//! the contract (sub-resources included), a content hash over canonical JSON, masked-secret
+//! detection and field-level diffs for previews.
+//!
+//! Stored payloads keep Graph's order of settings and sub-resources: a restore writes them
+//! back as they were captured, so tools that compare by position see no change. Lists Graph
+//! gives no meaningful order are sorted only inside [`comparable`] — what hashes and diffs
+//! read.
 //!
 //! What is stripped (DESIGN section 6, "Fields peers strip before writing"):
 //! - everywhere: every `@odata.*` annotation except `@odata.type`, property annotations
@@ -100,7 +105,7 @@ pub fn normalize(contract: &Contract, raw: &Value) -> Normalized {
         source_id,
         display_name,
         odata_type,
-        content_hash: content_hash(&payload),
+        content_hash: hash(contract, &payload),
         masked_secrets: masked_secrets(&payload),
         payload,
         assignments,
@@ -115,7 +120,7 @@ fn id_text(v: &Value) -> Option<String> {
     }
 }
 
-/// A copy of `raw` with everything read-only removed and unordered lists sorted. Keeps
+/// A copy of `raw` with everything read-only removed, in Graph's order. Keeps
 /// `assignments` (normalized) when present. Idempotent.
 pub fn strip(contract: &Contract, raw: &Value) -> Value {
     let Value::Object(obj) = raw else {
@@ -171,7 +176,7 @@ fn strip_subs(obj: &mut Map<String, Value>, subs: &[SubResource]) {
                 other => other,
             }
         } else {
-            let mut items: Vec<Value> = as_items(v)
+            let items: Vec<Value> = as_items(v)
                 .into_iter()
                 .map(|mut m| {
                     for k in ITEM_STRIP.iter().chain(sub.strip) {
@@ -181,11 +186,42 @@ fn strip_subs(obj: &mut Map<String, Value>, subs: &[SubResource]) {
                     Value::Object(m)
                 })
                 .collect();
-            sort_items(&mut items, sub.sort_key);
             Value::Array(items)
         };
         obj.insert(sub.name.to_string(), v);
     }
+}
+
+/// The form two payloads are compared in: sub-resource lists (settings, definition values,
+/// scheduled actions, ...) sorted by their identity, at every level. Used for hashes and
+/// diffs only, never written.
+pub fn comparable(contract: &Contract, payload: &Value) -> Value {
+    let mut out = payload.clone();
+    if let Value::Object(obj) = &mut out {
+        sort_subs(obj, contract.sub_resources);
+    }
+    out
+}
+
+fn sort_subs(obj: &mut Map<String, Value>, subs: &[SubResource]) {
+    for sub in subs {
+        if sub.reference {
+            continue;
+        }
+        if let Some(Value::Array(items)) = obj.get_mut(sub.name) {
+            for item in items.iter_mut() {
+                if let Value::Object(m) = item {
+                    sort_subs(m, sub.children);
+                }
+            }
+            sort_items(items, sub.sort_key);
+        }
+    }
+}
+
+/// The content hash of a normalized payload: SHA-256 of its [`comparable`] form.
+pub fn hash(contract: &Contract, payload: &Value) -> String {
+    content_hash(&comparable(contract, payload))
 }
 
 /// A sub-resource as a list of objects: real exports sometimes hold one object or a
@@ -482,10 +518,10 @@ mod tests {
         );
         assert_eq!(n.display_name, "Baseline");
         let settings = p["settings"].as_array().unwrap();
-        // Sorted by setting definition id, ids and settingDefinitions gone.
+        // Graph's order kept, ids and settingDefinitions gone.
         assert_eq!(
             settings[0]["settingInstance"]["settingDefinitionId"],
-            "a_setting"
+            "b_setting"
         );
         assert!(settings.iter().all(|s| s.get("id").is_none()));
         assert!(
@@ -495,12 +531,12 @@ mod tests {
         );
         // Nested annotations gone, @odata.type kept, secretReferenceValueId gone.
         assert_eq!(
-            settings[1]["settingInstance"]["choiceSettingValue"],
+            settings[0]["settingInstance"]["choiceSettingValue"],
             json!({"value": "b_1"})
         );
-        assert!(settings[0]["settingInstance"]["@odata.type"].is_string());
+        assert!(settings[1]["settingInstance"]["@odata.type"].is_string());
         assert!(
-            settings[0]["settingInstance"]["simpleSettingValue"]
+            settings[1]["settingInstance"]["simpleSettingValue"]
                 .get("secretReferenceValueId")
                 .is_none()
         );
@@ -510,7 +546,7 @@ mod tests {
         );
         assert_eq!(
             n.masked_secrets,
-            vec!["/settings/0/settingInstance/simpleSettingValue/value".to_string()]
+            vec!["/settings/1/settingInstance/simpleSettingValue/value".to_string()]
         );
     }
 
@@ -527,7 +563,13 @@ mod tests {
         b_raw["settings"][0]["id"] = json!("7");
         let b = normalize(c, &b_raw);
         assert_eq!(a.content_hash, b.content_hash);
-        assert_eq!(a.payload, b.payload);
+        // Each keeps the order it came in; only the comparable forms are equal.
+        assert_ne!(a.payload, b.payload);
+        assert_eq!(comparable(c, &a.payload), comparable(c, &b.payload));
+        assert_eq!(
+            b.payload["settings"][0]["settingInstance"]["settingDefinitionId"],
+            "a_setting"
+        );
         assert_eq!(a.content_hash.len(), 64);
         let mut changed = b_raw.clone();
         changed["description"] = json!("other");

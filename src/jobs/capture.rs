@@ -108,6 +108,8 @@ async fn capture(
                         action: Some("list".into()),
                         error_code: Some(error.code),
                         error_message: Some(error.message),
+                        error_context: error.context,
+                        match_kind: None,
                         diff: None,
                         result_graph_id: None,
                     })
@@ -159,6 +161,8 @@ async fn capture(
                     action: Some(action.into()),
                     error_code: None,
                     error_message: None,
+                    error_context: None,
+                    match_kind: None,
                     diff: None,
                     result_graph_id: Some(object.source_id),
                 })
@@ -220,6 +224,8 @@ async fn mark_missing(
                 action: Some("missing".into()),
                 error_code: None,
                 error_message: Some("no longer in the tenant; kept in the backup set".into()),
+                error_context: None,
+                match_kind: None,
                 diff: None,
                 result_graph_id: Some(item.source_id.clone()),
             })

@@ -3,6 +3,7 @@
 
 mod capture;
 mod restore;
+mod undo;
 
 use serde_json::Value;
 
@@ -17,6 +18,7 @@ pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
         RunOperation::BackupSetCapture => capture::capture_backup_set(execution).await,
         RunOperation::Restore | RunOperation::RestoreRerun => restore::restore(execution).await,
         RunOperation::RestorePreview => restore::preview(execution).await,
+        RunOperation::RestoreUndo => undo::undo(execution).await,
     }
 }
 
@@ -37,9 +39,10 @@ async fn client_for(
     Ok(GraphClient::new(&tenant, secret, &execution.graph))
 }
 
-/// A Graph error as a safe item/run error (its message holds whitelisted facts only).
+/// A Graph error as a safe item/run error (its message and context hold whitelisted facts
+/// and Graph's sanitized message only).
 fn safe(error: &GraphError) -> SafeError {
-    SafeError::new(error.code(), error.message())
+    SafeError::new(error.code(), error.message()).with_context(error.context())
 }
 
 /// Errors after which no further call to this tenant can succeed in this run.

@@ -1,30 +1,43 @@
 //! `restore`, `restore_rerun` and `restore_preview`.
 //!
-//! Matching is shared and read-only ([`decide`] takes a [`ReadOnlyGraph`]): the target is the
-//! mapped object, else (same tenant) the source object itself, else the single object with
-//! the same match key. A preview only ever holds a `ReadOnlyGraph`, so it cannot write;
-//! a live restore applies the decision with a [`GraphClient`].
+//! Every item's target is decided by one function, [`decide`], shared by preview and live
+//! restore, by identity first and by name only when nothing else claims the object:
+//! 1. the object mapping of (source tenant, policy type, source id) — `match: mapping`;
+//! 2. in the same tenant, the source id itself — `same_id`;
+//! 3. one object with the same match key and `@odata.type` that no other source item of
+//!    this run and no mapping of another source id claims — `name`; several such objects
+//!    are a `conflict` listing their ids, never a silent pick;
+//! 4. otherwise the object is created — `none`.
+//!
+//! A preview only ever holds a [`ReadOnlyGraph`], so it cannot write; a live restore keeps a
+//! copy of every object it is about to change (the run's pre-restore snapshot, which undo
+//! reads) and records the mapping of every object it wrote. A mapping that cannot be read or
+//! written fails the item (retryable) instead of being taken for "no mapping", which would
+//! duplicate the object on the next attempt.
+
+use std::collections::{HashMap, HashSet};
 
 use entity::enums::RunItemStatus;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
-use crate::graph::normalize::{self, FieldChange};
+use super::{OutageBreaker, client_for, is_fatal, item_key, safe};
+use crate::graph::normalize::{self, FieldChange, Normalized};
 use crate::graph::{Contract, GraphClient, GraphError, ReadOnlyGraph, registry};
 use crate::runs::{ExecError, Execution, SafeError};
-use crate::store::content;
+use crate::store::content::{self, CapturedObject};
 use crate::store::runs::{ItemResult, PlannedItem};
+use crate::store::{StoreError, StoreResult};
 
 /// One object of the restore source (a backup item's latest version or a snapshot item).
 #[derive(Debug, Clone)]
-struct SourceItem {
-    id: Uuid,
-    policy_type: String,
-    source_id: String,
-    display_name: String,
-    payload: Value,
-    assignments: Value,
+pub(super) struct SourceItem {
+    pub id: Uuid,
+    pub policy_type: String,
+    pub source_id: String,
+    pub display_name: String,
+    pub payload: Value,
+    pub assignments: Value,
 }
 
 /// Both restore sources carry the same fields; one conversion each keeps them in step.
@@ -48,7 +61,7 @@ macro_rules! source_item_from {
 source_item_from!(entity::snapshot_items::Model, entity::backup_items::Model);
 
 impl SourceItem {
-    fn key(&self) -> String {
+    pub fn key(&self) -> String {
         item_key(&self.policy_type, &self.source_id)
     }
 }
@@ -57,13 +70,21 @@ impl SourceItem {
 struct Plan {
     source_tenant: Uuid,
     target_tenant: Uuid,
+    /// The selected items, in restore order.
     items: Vec<SourceItem>,
+    /// (policy type, source id) → item key of every item of the source, selected or not:
+    /// in the same tenant each of those objects belongs to its own item.
+    source_objects: HashMap<(String, String), String>,
 }
 
 impl Plan {
     fn same_tenant(&self) -> bool {
         self.source_tenant == self.target_tenant
     }
+}
+
+fn invalid_spec(message: &str) -> ExecError {
+    ExecError::Failed(SafeError::new("invalid_run_spec", message))
 }
 
 async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
@@ -75,54 +96,114 @@ async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
             "the backup set or snapshot to restore from no longer exists",
         ))
     };
-    let kind = params["source_kind"].as_str().unwrap_or_default();
     let source_id = params["source_id"]
         .as_str()
         .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(missing)?;
-    let wanted: Vec<Uuid> = string_list(&params["item_ids"])
+        .ok_or_else(|| invalid_spec("the run names no valid source id"))?;
+    let wanted: Option<HashSet<Uuid>> = match &params["item_ids"] {
+        Value::Null => None,
+        Value::Array(ids) => Some(
+            ids.iter()
+                .map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                .collect::<Option<HashSet<Uuid>>>()
+                .ok_or_else(|| invalid_spec("the run's item selection is malformed"))?,
+        ),
+        _ => return Err(invalid_spec("the run's item selection is malformed")),
+    };
+    let (source_tenant, all) = match params["source_kind"].as_str() {
+        Some("snapshot") => {
+            let snapshot = content::find_snapshot(db, source_id)
+                .await?
+                .ok_or_else(missing)?;
+            let rows = content::all_snapshot_items(db, snapshot.id).await?;
+            (
+                snapshot.tenant_id,
+                rows.into_iter().map(SourceItem::from).collect::<Vec<_>>(),
+            )
+        }
+        Some("backup_set") => {
+            let set = content::find_backup_set(db, source_id)
+                .await?
+                .ok_or_else(missing)?;
+            let rows = content::latest_backup_items(db, set.id).await?;
+            (
+                set.tenant_id,
+                rows.into_iter().map(SourceItem::from).collect(),
+            )
+        }
+        _ => return Err(invalid_spec("the run names an unknown kind of source")),
+    };
+    let source_objects = all
         .iter()
-        .filter_map(|s| Uuid::parse_str(s).ok())
+        .map(|i| ((i.policy_type.clone(), i.source_id.clone()), i.key()))
         .collect();
-    let (source_tenant, mut items) = if kind == "snapshot" {
-        let snapshot = content::find_snapshot(db, source_id)
-            .await?
-            .ok_or_else(missing)?;
-        let rows = content::all_snapshot_items(db, snapshot.id).await?;
-        (
-            snapshot.tenant_id,
-            rows.into_iter().map(SourceItem::from).collect::<Vec<_>>(),
-        )
-    } else {
-        let set = content::find_backup_set(db, source_id)
-            .await?
-            .ok_or_else(missing)?;
-        let rows = content::latest_backup_items(db, set.id).await?;
-        (
-            set.tenant_id,
-            rows.into_iter().map(SourceItem::from).collect(),
-        )
+    let mut items: Vec<SourceItem> = match &wanted {
+        Some(ids) => all.into_iter().filter(|i| ids.contains(&i.id)).collect(),
+        None => all,
     };
-    if !wanted.is_empty() {
-        items.retain(|i| wanted.contains(&i.id));
+    if let Some(ids) = &wanted
+        && items.len() < ids.len()
+    {
+        // Backup sets are versioned: a selected item replaced by a newer version since the
+        // start is restored in its newer version rather than silently dropped.
+        tracing::warn!(
+            selected = ids.len(),
+            found = items.len(),
+            "some selected items are no longer in the source"
+        );
     }
-    // Restore order: the registry's (scope tags and filters before what refers to them).
-    let order = |t: &str| {
-        registry::all()
-            .iter()
-            .position(|c| c.key == t)
-            .unwrap_or(usize::MAX)
-    };
-    items.sort_by(|a, b| {
-        order(&a.policy_type)
-            .cmp(&order(&b.policy_type))
-            .then_with(|| a.source_id.cmp(&b.source_id))
-    });
+    sort_for_restore(&mut items);
     Ok(Plan {
         source_tenant,
         target_tenant: execution.run.tenant_id,
         items,
+        source_objects,
     })
+}
+
+/// Restore order: the registry's (scope tags and filters before what refers to them), then
+/// source id, so every attempt and every preview walks the items in the same order.
+pub(super) fn sort_for_restore(items: &mut [SourceItem]) {
+    items.sort_by(|a, b| {
+        registry_position(&a.policy_type)
+            .cmp(&registry_position(&b.policy_type))
+            .then_with(|| a.source_id.cmp(&b.source_id))
+    });
+}
+
+pub(super) fn registry_position(policy_type: &str) -> usize {
+    registry::all()
+        .iter()
+        .position(|c| c.key == policy_type)
+        .unwrap_or(usize::MAX)
+}
+
+/// How an item's target was found (`run_items.match_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    Mapping,
+    SameId,
+    Name,
+    None,
+}
+
+impl Match {
+    fn as_str(self) -> &'static str {
+        match self {
+            Match::Mapping => "mapping",
+            Match::SameId => "same_id",
+            Match::Name => "name",
+            Match::None => "none",
+        }
+    }
+}
+
+/// The target object an item resolves to, as it is now.
+#[derive(Debug)]
+struct Target {
+    id: String,
+    how: Match,
+    current: Normalized,
 }
 
 /// What restoring one item means for the target tenant.
@@ -133,21 +214,317 @@ enum Decision {
         code: &'static str,
         message: String,
     },
-    /// Cannot be restored as it stands.
-    Conflict(SafeError),
-    Unchanged {
-        target_id: String,
+    /// Cannot be restored as it stands; `candidates` are the target ids that matched.
+    Conflict {
+        error: SafeError,
+        candidates: Vec<String>,
     },
-    /// Same content; only the assignments differ (same tenant).
-    AssignOnly {
-        target_id: String,
-    },
+    Unchanged(Target),
+    /// Content and/or assignments differ.
     Update {
-        target_id: String,
+        target: Target,
         diff: Vec<FieldChange>,
         assign: bool,
     },
-    Create,
+    /// No target: create one. `adopt` is the object an earlier attempt of this run already
+    /// created for the item (its answer was lost).
+    Create { adopt: Option<String> },
+}
+
+/// Why an item could not be decided or written.
+#[derive(Debug)]
+enum Failure {
+    Graph(GraphError),
+    /// The object mapping (or the pre-restore copy) could not be read or written.
+    Store(SafeError),
+}
+
+impl From<GraphError> for Failure {
+    fn from(e: GraphError) -> Self {
+        Failure::Graph(e)
+    }
+}
+
+fn store_failure(what: &'static str) -> impl FnOnce(StoreError) -> Failure {
+    move |e| {
+        tracing::warn!(error = %e, what, "database error for one item");
+        Failure::Store(SafeError::new(
+            "mapping_failed",
+            format!("the {what} could not be read or written; nothing was changed for this item, re-run it"),
+        ))
+    }
+}
+
+/// Which target objects belong to which item of this run: an object another item
+/// resolved to (or created) is never matched by name again.
+#[derive(Debug, Default)]
+struct Claims {
+    by_target: HashMap<(String, String), String>,
+}
+
+impl Claims {
+    fn claim(&mut self, policy_type: &str, target_id: &str, item_key: &str) {
+        self.by_target
+            .insert((policy_type.into(), target_id.into()), item_key.into());
+    }
+
+    fn holder(&self, policy_type: &str, target_id: &str) -> Option<&str> {
+        self.by_target
+            .get(&(policy_type.to_string(), target_id.to_string()))
+            .map(String::as_str)
+    }
+}
+
+/// What the decision reads besides Graph: the plan, this run's claims and the create
+/// intents an earlier attempt recorded.
+struct Context<'a> {
+    execution: &'a Execution,
+    plan: &'a Plan,
+    claims: Claims,
+    /// Item key → target ids that matched the item's name when its create was sent.
+    create_intents: HashMap<String, Vec<String>>,
+}
+
+impl<'a> Context<'a> {
+    async fn new(execution: &'a Execution, plan: &'a Plan) -> Result<Self, ExecError> {
+        let mut claims = Claims::default();
+        let mut create_intents = HashMap::new();
+        for row in execution.item_rows().await? {
+            if let Some(id) = &row.result_graph_id {
+                claims.claim(&row.policy_type, id, &row.item_key);
+            }
+            if let Some(intent) = &row.write_intent
+                && intent["op"] == "create"
+            {
+                let existing = intent["existing"]
+                    .as_array()
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                create_intents.insert(row.item_key.clone(), existing);
+            }
+        }
+        Ok(Self {
+            execution,
+            plan,
+            claims,
+            create_intents,
+        })
+    }
+
+    fn db(&self) -> &sea_orm::DatabaseConnection {
+        &self.execution.services().db
+    }
+
+    /// Whether `target_id` belongs to something other than `item`: another item of this
+    /// run, another object of the source (same tenant), or a mapping of another source id.
+    async fn claimed_by_other(
+        &self,
+        contract: &Contract,
+        item: &SourceItem,
+        target_id: &str,
+    ) -> Result<bool, Failure> {
+        let key = item.key();
+        if self
+            .claims
+            .holder(contract.key, target_id)
+            .is_some_and(|holder| holder != key)
+        {
+            return Ok(true);
+        }
+        if self.plan.same_tenant()
+            && target_id != item.source_id
+            && self
+                .plan
+                .source_objects
+                .contains_key(&(contract.key.to_string(), target_id.to_string()))
+        {
+            return Ok(true);
+        }
+        let claimants = content::mapping_claimants(
+            self.db(),
+            self.plan.target_tenant,
+            contract.key,
+            target_id,
+        )
+        .await
+        .map_err(store_failure("object mapping"))?;
+        Ok(claimants
+            .iter()
+            .any(|(tenant, id)| !(*tenant == self.plan.source_tenant && *id == item.source_id)))
+    }
+}
+
+/// Reads an object by id; `None` when Graph no longer has it.
+pub(super) async fn get_existing(
+    reader: &ReadOnlyGraph,
+    contract: &Contract,
+    id: &str,
+) -> Result<Option<Value>, GraphError> {
+    match reader.get(contract, id).await {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn target_of(contract: &Contract, raw: &Value, how: Match) -> Target {
+    let current = normalize::normalize(contract, raw);
+    Target {
+        id: current.source_id.clone().unwrap_or_default(),
+        how,
+        current,
+    }
+}
+
+/// What the item resolves to in the target tenant: a target, a create (possibly adopting
+/// what an earlier attempt created), or a conflict.
+async fn resolve(
+    ctx: &Context<'_>,
+    reader: &ReadOnlyGraph,
+    contract: &'static Contract,
+    item: &SourceItem,
+) -> Result<Result<Option<Target>, Decision>, Failure> {
+    let plan = ctx.plan;
+    let mapped = content::mapping(
+        ctx.db(),
+        plan.source_tenant,
+        &item.policy_type,
+        &item.source_id,
+        plan.target_tenant,
+    )
+    .await
+    .map_err(store_failure("object mapping"))?;
+    // A mapping to an object another item of this run already holds is not trusted (two
+    // source objects mapped to one target — what name matching used to do): this item
+    // then gets an object of its own.
+    let key = item.key();
+    if let Some(mapped) = mapped
+        && ctx
+            .claims
+            .holder(contract.key, &mapped.target_graph_id)
+            .is_none_or(|holder| holder == key)
+        && let Some(found) = get_existing(reader, contract, &mapped.target_graph_id).await?
+    {
+        return Ok(Ok(Some(target_of(contract, &found, Match::Mapping))));
+    }
+    if plan.same_tenant()
+        && let Some(found) = get_existing(reader, contract, &item.source_id).await?
+    {
+        return Ok(Ok(Some(target_of(contract, &found, Match::SameId))));
+    }
+    let odata_type = item.payload.get("@odata.type").and_then(Value::as_str);
+    let found = reader
+        .find_matches(contract, &item.display_name, odata_type)
+        .await?;
+    let mut unclaimed = Vec::new();
+    for object in found {
+        let Some(id) = object.get("id").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        if !ctx.claimed_by_other(contract, item, &id).await? {
+            unclaimed.push((id, object));
+        }
+    }
+    // A create of this item was sent by an earlier attempt and its answer lost: the object
+    // that appeared since is that create.
+    if let Some(existing) = ctx.create_intents.get(&item.key()) {
+        let new: Vec<&String> = unclaimed
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| !existing.contains(id))
+            .collect();
+        if let [adopt] = new.as_slice() {
+            return Ok(Err(Decision::Create {
+                adopt: Some((*adopt).clone()),
+            }));
+        }
+        unclaimed.retain(|(id, _)| existing.contains(id));
+    }
+    match unclaimed.len() {
+        0 => Ok(Ok(None)),
+        1 => {
+            let (_, object) = unclaimed.remove(0);
+            Ok(Ok(Some(target_of(contract, &object, Match::Name))))
+        }
+        n => {
+            let candidates: Vec<String> = unclaimed.into_iter().map(|(id, _)| id).collect();
+            Ok(Err(Decision::Conflict {
+                error: SafeError::new(
+                    "ambiguous_match",
+                    format!(
+                        "{n} objects of policy type {} in the target tenant have this name and none is mapped to this item ({}); rename or remove the extra ones, then re-run",
+                        contract.key,
+                        candidates.join(", ")
+                    ),
+                ),
+                candidates,
+            }))
+        }
+    }
+}
+
+/// The one decision function of preview and live restore.
+async fn decide(
+    ctx: &Context<'_>,
+    reader: &ReadOnlyGraph,
+    contract: &'static Contract,
+    item: &SourceItem,
+) -> Result<Decision, Failure> {
+    if contract.is_builtin(&item.source_id) {
+        return Ok(Decision::Skip {
+            code: "builtin",
+            message: "built-in objects exist in every tenant and are never restored".into(),
+        });
+    }
+    let masked = normalize::masked_secrets(&item.payload);
+    if !masked.is_empty() {
+        return Ok(Decision::Conflict {
+            error: SafeError::new(
+                "secret_not_restorable",
+                format!(
+                    "the captured object has {} masked secret value(s); Graph never returns secrets, so they cannot be restored",
+                    masked.len()
+                ),
+            ),
+            candidates: Vec::new(),
+        });
+    }
+    let same = ctx.plan.same_tenant();
+    let target = match resolve(ctx, reader, contract, item).await? {
+        Ok(target) => target,
+        Err(decision) => return Ok(decision),
+    };
+    let Some(target) = target else {
+        if contract.is_service_default(&item.source_id) {
+            return Ok(Decision::Skip {
+                code: "service_default_missing",
+                message: "service default objects are only updated in place, never created".into(),
+            });
+        }
+        return Ok(Decision::Create { adopt: None });
+    };
+    let wanted = for_target(item.payload.clone(), contract, same);
+    let have = for_target(target.current.payload.clone(), contract, same);
+    let assign = same
+        && contract.assignments.is_some()
+        && normalize::canonical_json(&normalize::normalize_assignments(item.assignments.clone()))
+            != normalize::canonical_json(&target.current.assignments);
+    if normalize::hash(contract, &wanted) == normalize::hash(contract, &have) && !assign {
+        return Ok(Decision::Unchanged(target));
+    }
+    let diff = normalize::diff(
+        &normalize::comparable(contract, &have),
+        &normalize::comparable(contract, &wanted),
+    );
+    Ok(Decision::Update {
+        target,
+        diff,
+        assign,
+    })
 }
 
 /// A payload as it is written to (and compared in) the target: scope tag ids only mean
@@ -162,134 +539,43 @@ fn for_target(mut payload: Value, contract: &Contract, same_tenant: bool) -> Val
     payload
 }
 
-async fn find_target(
-    execution: &Execution,
-    reader: &ReadOnlyGraph,
-    plan: &Plan,
-    contract: &'static Contract,
-    item: &SourceItem,
-) -> Result<Result<Option<Value>, SafeError>, GraphError> {
-    let db = &execution.services().db;
-    let mapped = content::mapping(
-        db,
-        plan.source_tenant,
-        &item.policy_type,
-        &item.source_id,
-        plan.target_tenant,
-    )
-    .await
-    .ok()
-    .flatten();
-    let mut candidates: Vec<String> = mapped.map(|m| m.target_graph_id).into_iter().collect();
-    if plan.same_tenant() {
-        candidates.push(item.source_id.clone());
-    }
-    for id in candidates {
-        match reader.get(contract, &id).await {
-            Ok(found) => return Ok(Ok(Some(found))),
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let odata_type = item.payload.get("@odata.type").and_then(Value::as_str);
-    let mut found = reader
-        .find_matches(contract, &item.display_name, odata_type)
-        .await?;
-    match found.len() {
-        0 => Ok(Ok(None)),
-        1 => Ok(Ok(found.pop())),
-        n => Ok(Err(SafeError::new(
-            "ambiguous_match",
-            format!(
-                "{n} objects of policy type {} in the target tenant have this name; rename or remove the extra ones",
-                contract.key
-            ),
-        ))),
-    }
-}
-
-async fn decide(
-    execution: &Execution,
-    reader: &ReadOnlyGraph,
-    plan: &Plan,
-    contract: &'static Contract,
-    item: &SourceItem,
-) -> Result<Decision, GraphError> {
-    if contract.is_builtin(&item.source_id) {
-        return Ok(Decision::Skip {
-            code: "builtin",
-            message: "built-in objects exist in every tenant and are never restored".into(),
-        });
-    }
-    let masked = normalize::masked_secrets(&item.payload);
-    if !masked.is_empty() {
-        return Ok(Decision::Conflict(SafeError::new(
-            "secret_not_restorable",
-            format!(
-                "the captured object has {} masked secret value(s); Graph never returns secrets, so they cannot be restored",
-                masked.len()
-            ),
-        )));
-    }
-    let same = plan.same_tenant();
-    let target = match find_target(execution, reader, plan, contract, item).await? {
-        Ok(target) => target,
-        Err(conflict) => return Ok(Decision::Conflict(conflict)),
-    };
-    let Some(target) = target else {
-        if contract.is_service_default(&item.source_id) {
-            return Ok(Decision::Skip {
-                code: "service_default_missing",
-                message: "service default objects are only updated in place, never created".into(),
-            });
-        }
-        return Ok(Decision::Create);
-    };
-    let current = normalize::normalize(contract, &target);
-    let target_id = current.source_id.clone().unwrap_or_default();
-    let wanted = for_target(item.payload.clone(), contract, same);
-    let have = for_target(current.payload.clone(), contract, same);
-    let assign = same
-        && contract.assignments.is_some()
-        && normalize::canonical_json(&normalize::normalize_assignments(item.assignments.clone()))
-            != normalize::canonical_json(&current.assignments);
-    if normalize::content_hash(&wanted) == normalize::content_hash(&have) {
-        return Ok(if assign {
-            Decision::AssignOnly { target_id }
-        } else {
-            Decision::Unchanged { target_id }
-        });
-    }
-    Ok(Decision::Update {
-        target_id,
-        diff: normalize::diff(&have, &wanted),
-        assign,
-    })
-}
-
-fn base_result(item: &SourceItem) -> ItemResult {
+pub(super) fn base_result(
+    key: String,
+    policy_type: &str,
+    name: &str,
+    source: Option<Uuid>,
+) -> ItemResult {
     ItemResult {
-        item_key: item.key(),
-        policy_type: item.policy_type.clone(),
-        display_name: item.display_name.clone(),
-        source_ref: Some(item.id),
+        item_key: key,
+        policy_type: policy_type.to_string(),
+        display_name: name.to_string(),
+        source_ref: source,
         status: RunItemStatus::Succeeded,
         action: None,
         error_code: None,
         error_message: None,
+        error_context: None,
+        match_kind: None,
         diff: None,
         result_graph_id: None,
     }
 }
 
+fn base(item: &SourceItem) -> ItemResult {
+    base_result(item.key(), &item.policy_type, &item.display_name, Some(item.id))
+}
+
+pub(super) fn failed_result(mut result: ItemResult, action: &str, error: &SafeError) -> ItemResult {
+    result.status = RunItemStatus::Failed;
+    result.action = Some(action.into());
+    result.error_code = Some(error.code.clone());
+    result.error_message = Some(error.message.clone());
+    result.error_context = error.context.clone();
+    result
+}
+
 fn failed(item: &SourceItem, action: &str, error: &SafeError) -> ItemResult {
-    ItemResult {
-        status: RunItemStatus::Failed,
-        action: Some(action.into()),
-        error_code: Some(error.code.clone()),
-        error_message: Some(error.message.clone()),
-        ..base_result(item)
-    }
+    failed_result(base(item), action, error)
 }
 
 async fn plan_items(execution: &Execution, plan: &Plan) -> Result<(), ExecError> {
@@ -320,7 +606,7 @@ pub async fn preview(execution: &Execution) -> Result<(), ExecError> {
     run_items(execution, &plan, &Access::Preview(reader)).await
 }
 
-/// `restore` and `restore_rerun`: decide, then write.
+/// `restore` and `restore_rerun`: decide, keep a pre-restore copy, then write.
 pub async fn restore(execution: &Execution) -> Result<(), ExecError> {
     let plan = load_plan(execution).await?;
     let client = client_for(execution, plan.target_tenant).await?;
@@ -336,6 +622,7 @@ async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Resul
     };
     plan_items(execution, plan).await?;
     let done = execution.finished_items().await?;
+    let mut ctx = Context::new(execution, plan).await?;
     let mut breaker = OutageBreaker::new(execution);
     for item in &plan.items {
         if done.contains(&item.key()) {
@@ -353,17 +640,26 @@ async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Resul
             continue;
         };
         let outcome = match access {
-            Access::Preview(reader) => decide(execution, reader, plan, contract, item)
+            Access::Preview(reader) => decide(&ctx, reader, contract, item)
                 .await
                 .map(|decision| preview_result(item, decision)),
-            Access::Live(client) => restore_item(execution, client, plan, contract, item).await,
+            Access::Live(client) => restore_item(&ctx, client, contract, item).await,
         };
-        breaker.observe(outcome.as_ref().err());
+        breaker.observe(match &outcome {
+            Err(Failure::Graph(e)) => Some(e),
+            _ => None,
+        });
         let result = match outcome {
             Ok(result) => result,
-            Err(error) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
-            Err(error) => failed(item, action, &safe(&error)),
+            Err(Failure::Graph(error)) if is_fatal(&error) => {
+                return Err(ExecError::Failed(safe(&error)));
+            }
+            Err(Failure::Graph(error)) => failed(item, action, &safe(&error)),
+            Err(Failure::Store(error)) => failed(item, action, &error),
         };
+        if let Some(id) = &result.result_graph_id {
+            ctx.claims.claim(&item.policy_type, id, &item.key());
+        }
         execution.record(result).await?;
     }
     Ok(())
@@ -383,106 +679,176 @@ fn unsupported(item: &SourceItem) -> ItemResult {
     )
 }
 
+fn conflict_result(item: &SourceItem, error: SafeError, candidates: Vec<String>, live: bool) -> ItemResult {
+    ItemResult {
+        // A preview that finds a conflict did its job; a live restore that meets one did
+        // not restore the item.
+        status: if live {
+            RunItemStatus::Failed
+        } else {
+            RunItemStatus::Skipped
+        },
+        action: Some("conflict".into()),
+        error_code: Some(error.code),
+        error_message: Some(error.message),
+        diff: (!candidates.is_empty()).then(|| json!({"candidates": candidates})),
+        ..base(item)
+    }
+}
+
+fn skip_result(item: &SourceItem, code: &str, message: String) -> ItemResult {
+    ItemResult {
+        status: RunItemStatus::Skipped,
+        action: Some("skip".into()),
+        error_code: Some(code.into()),
+        error_message: Some(message),
+        ..base(item)
+    }
+}
+
 fn preview_result(item: &SourceItem, decision: Decision) -> ItemResult {
-    let base = base_result(item);
     match decision {
-        Decision::Skip { code, message } => ItemResult {
-            status: RunItemStatus::Skipped,
-            action: Some("skip".into()),
-            error_code: Some(code.into()),
-            error_message: Some(message),
-            ..base
-        },
-        Decision::Conflict(error) => ItemResult {
-            status: RunItemStatus::Skipped,
-            action: Some("conflict".into()),
-            error_code: Some(error.code),
-            error_message: Some(error.message),
-            ..base
-        },
-        Decision::Unchanged { target_id } => ItemResult {
+        Decision::Skip { code, message } => skip_result(item, code, message),
+        Decision::Conflict { error, candidates } => {
+            conflict_result(item, error, candidates, false)
+        }
+        Decision::Unchanged(target) => ItemResult {
             action: Some("unchanged".into()),
-            result_graph_id: Some(target_id),
-            ..base
-        },
-        Decision::AssignOnly { target_id } => ItemResult {
-            action: Some("would_update".into()),
-            diff: Some(json!({"changes": [], "assignments": true})),
-            result_graph_id: Some(target_id),
-            ..base
+            match_kind: Some(target.how.as_str().into()),
+            result_graph_id: Some(target.id),
+            ..base(item)
         },
         Decision::Update {
-            target_id,
+            target,
             diff,
             assign,
         } => ItemResult {
             action: Some("would_update".into()),
+            match_kind: Some(target.how.as_str().into()),
             diff: Some(json!({"changes": diff, "assignments": assign})),
-            result_graph_id: Some(target_id),
-            ..base
+            result_graph_id: Some(target.id),
+            ..base(item)
         },
-        Decision::Create => ItemResult {
+        Decision::Create { adopt } => ItemResult {
             action: Some("would_create".into()),
-            ..base
+            match_kind: Some(Match::None.as_str().into()),
+            result_graph_id: adopt,
+            ..base(item)
         },
     }
 }
 
-async fn restore_item(
+/// Records the mapping of a written object; failing to is an error of the item, since
+/// without it the next restore could create the object again.
+async fn remember(
+    ctx: &Context<'_>,
+    item: &SourceItem,
+    target_id: &str,
+) -> Result<(), Failure> {
+    let plan = ctx.plan;
+    let mut last = None;
+    for pause in [0u64, 200, 1000] {
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        match content::upsert_mapping(
+            ctx.db(),
+            plan.source_tenant,
+            &item.policy_type,
+            &item.source_id,
+            plan.target_tenant,
+            target_id,
+        )
+        .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(store_failure("object mapping")(
+        last.unwrap_or(StoreError::NotFound),
+    ))
+}
+
+/// Keeps the object's state before this run changes it (the run's pre-restore snapshot).
+pub(super) async fn keep_copy(
     execution: &Execution,
+    contract: &Contract,
+    target_id: &str,
+    current: &Normalized,
+) -> StoreResult<()> {
+    let db = &execution.services().db;
+    let snapshot = content::pre_restore_snapshot(db, &execution.run).await?;
+    content::keep_pre_restore_copy(
+        db,
+        &snapshot,
+        &CapturedObject {
+            policy_type: contract.key.to_string(),
+            source_id: target_id.to_string(),
+            display_name: current.display_name.clone(),
+            payload: current.payload.clone(),
+            assignments: current.assignments.clone(),
+            content_hash: current.content_hash.clone(),
+        },
+    )
+    .await
+}
+
+async fn restore_item(
+    ctx: &Context<'_>,
     client: &GraphClient,
-    plan: &Plan,
     contract: &'static Contract,
     item: &SourceItem,
-) -> Result<ItemResult, GraphError> {
-    let same = plan.same_tenant();
+) -> Result<ItemResult, Failure> {
+    let execution = ctx.execution;
+    let same = ctx.plan.same_tenant();
     let desired = for_target(item.payload.clone(), contract, same);
-    let decision = decide(execution, &client.read_only(), plan, contract, item).await?;
-    let base = base_result(item);
-    let (action, target_id, assign) = match decision {
-        Decision::Skip { .. } | Decision::Conflict(_) => {
-            let preview = preview_result(item, decision);
-            return Ok(match preview.action.as_deref() {
-                Some("conflict") => ItemResult {
-                    status: RunItemStatus::Failed,
-                    action: Some("restore".into()),
-                    ..preview
-                },
-                _ => preview,
-            });
+    let decision = decide(ctx, &client.read_only(), contract, item).await?;
+    let (action, how, target_id, assign) = match decision {
+        Decision::Skip { code, message } => return Ok(skip_result(item, code, message)),
+        Decision::Conflict { error, candidates } => {
+            return Ok(conflict_result(item, error, candidates, true));
         }
-        Decision::Unchanged { target_id } => ("unchanged", target_id, false),
-        Decision::AssignOnly { target_id } => ("assignments_updated", target_id, true),
+        Decision::Unchanged(target) => ("unchanged", target.how, target.id, false),
         Decision::Update {
-            target_id, assign, ..
+            target,
+            diff,
+            assign,
         } => {
-            client.update(contract, &target_id, &desired).await?;
-            ("updated", target_id, assign)
+            keep_copy(execution, contract, &target.id, &target.current)
+                .await
+                .map_err(store_failure("pre-restore copy"))?;
+            if !diff.is_empty() {
+                client.update(contract, &target.id, &desired).await?;
+            }
+            let action = if diff.is_empty() {
+                "assignments_updated"
+            } else {
+                "updated"
+            };
+            (action, target.how, target.id, assign)
         }
-        Decision::Create => {
-            let id = create_once(execution, client, contract, item, &desired).await?;
+        Decision::Create { adopt } => {
+            let id = match adopt {
+                Some(id) => id,
+                None => create_once(ctx, client, contract, item, &desired).await?,
+            };
             let assign = same && has_assignments(item);
-            ("created", id, assign)
+            ("created", Match::None, id, assign)
         }
     };
+    // The mapping first: once it exists, no later attempt can take the object for another.
+    remember(ctx, item, &target_id).await.map_err(|failure| {
+        tracing::warn!(target_id, "object written but its mapping was not recorded");
+        failure
+    })?;
     if assign {
         client
             .assign(contract, &target_id, &item.assignments)
             .await?;
     }
-    let db = &execution.services().db;
-    let _ = content::upsert_mapping(
-        db,
-        plan.source_tenant,
-        &item.policy_type,
-        &item.source_id,
-        plan.target_tenant,
-        &target_id,
-    )
-    .await;
     let skipped_links = !same && (has_assignments(item) || has_scope_tags(item));
     Ok(ItemResult {
         action: Some(action.into()),
+        match_kind: Some(how.as_str().into()),
         result_graph_id: Some(target_id),
         diff: skipped_links.then(|| {
             json!({
@@ -491,7 +857,7 @@ async fn restore_item(
                 "reason": "assignments and scope tags are only restored into the tenant they were captured from",
             })
         }),
-        ..base
+        ..base(item)
     })
 }
 
@@ -506,70 +872,75 @@ fn has_scope_tags(item: &SourceItem) -> bool {
         .is_some_and(|tags| tags.iter().any(|t| t.as_str() != Some("0")))
 }
 
-/// Creates the object at most once: the intent is recorded first, and after a lost answer
-/// (or on a resumed run that recorded an intent) the object is looked up before creating.
+/// Creates the object at most once. The intent (with the ids that already carried the
+/// item's name) is recorded first; after a lost answer the object that appeared since is
+/// taken as ours instead of creating again. A resumed attempt finds it the same way (see
+/// [`resolve`]).
 async fn create_once(
-    execution: &Execution,
+    ctx: &Context<'_>,
     client: &GraphClient,
     contract: &'static Contract,
     item: &SourceItem,
     desired: &Value,
-) -> Result<String, GraphError> {
-    let key = item.key();
-    let intent_recorded = execution
-        .item_rows()
-        .await
-        .ok()
-        .and_then(|rows| rows.into_iter().find(|r| r.item_key == key))
-        .is_some_and(|r| r.write_intent.is_some());
+) -> Result<String, Failure> {
     let odata_type = item.payload.get("@odata.type").and_then(Value::as_str);
-    if intent_recorded && let Some(id) = look_up_created(client, contract, item, odata_type).await?
-    {
-        return Ok(id);
-    }
-    let _ = execution
+    let existing = matching_ids(client, contract, item, odata_type).await?;
+    ctx.execution
         .record_write_intent(
-            &key,
-            json!({"op": "create", "policy_type": contract.key, "at": chrono::Utc::now()}),
-        )
-        .await;
-    match client.create(contract, desired).await {
-        Ok(created) => created
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| {
-                GraphError::new(crate::graph::ErrorKind::MalformedResponse)
-                    .with_policy_type(contract.key)
+            &item.key(),
+            json!({
+                "op": "create",
+                "policy_type": contract.key,
+                "existing": existing,
+                "at": chrono::Utc::now(),
             }),
+        )
+        .await
+        .map_err(|_| {
+            Failure::Store(SafeError::new(
+                "mapping_failed",
+                "the create could not be recorded before sending it; nothing was changed, re-run the item",
+            ))
+        })?;
+    match client.create(contract, desired).await {
+        Ok(created) => created_id(contract, &created).map_err(Failure::Graph),
         Err(error) if error.is_ambiguous_write() => {
-            match look_up_created(client, contract, item, odata_type).await? {
-                Some(id) => Ok(id),
-                None => {
+            let now = matching_ids(client, contract, item, odata_type).await?;
+            let new: Vec<&String> = now.iter().filter(|id| !existing.contains(id)).collect();
+            match new.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => {
                     let created = client.create(contract, desired).await?;
-                    created
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .ok_or(error)
+                    created_id(contract, &created).map_err(Failure::Graph)
                 }
+                _ => Err(Failure::Graph(error)),
             }
         }
-        Err(error) => Err(error),
+        Err(error) => Err(Failure::Graph(error)),
     }
 }
 
-async fn look_up_created(
+fn created_id(contract: &'static Contract, created: &Value) -> Result<String, GraphError> {
+    created
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            GraphError::new(crate::graph::ErrorKind::MalformedResponse)
+                .with_policy_type(contract.key)
+        })
+}
+
+async fn matching_ids(
     client: &GraphClient,
     contract: &'static Contract,
     item: &SourceItem,
     odata_type: Option<&str>,
-) -> Result<Option<String>, GraphError> {
-    let found = client
+) -> Result<Vec<String>, GraphError> {
+    Ok(client
         .find_matches(contract, &item.display_name, odata_type)
-        .await?;
-    Ok(match found.as_slice() {
-        [one] => one.get("id").and_then(Value::as_str).map(str::to_string),
-        _ => None,
-    })
+        .await?
+        .iter()
+        .filter_map(|o| o.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect())
 }

@@ -55,15 +55,29 @@ impl Orchestrator {
         events::publish(&self.services.redis, &event).await;
     }
 
-    pub(crate) fn dedupe_key(&self, tenant_id: Uuid, op: RunOperation, target_id: Uuid) -> String {
-        self.services
-            .redis
-            .key(&format!("dedupe:{tenant_id}:{}:{target_id}", op.as_str()))
+    pub(crate) fn dedupe_key(
+        &self,
+        tenant_id: Uuid,
+        op: RunOperation,
+        target_id: Uuid,
+        selection_digest: &str,
+    ) -> String {
+        let mut key = format!("dedupe:{tenant_id}:{}:{target_id}", op.as_str());
+        if !selection_digest.is_empty() {
+            key.push(':');
+            key.push_str(selection_digest);
+        }
+        self.services.redis.key(&key)
     }
 
     /// Deletes the start's dedupe key only if it still names this run (compare-and-delete).
     pub(crate) async fn release_dedupe_key(&self, run: &runs::Model) {
-        let key = self.dedupe_key(run.tenant_id, run.operation, run.target_id);
+        let key = self.dedupe_key(
+            run.tenant_id,
+            run.operation,
+            run.target_id,
+            &run.selection_digest,
+        );
         let script = Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
@@ -104,10 +118,10 @@ impl Orchestrator {
                 tracing::Span::current()
                     .record("tenant_id", tracing::field::display(run.tenant_id));
                 self.notify(&run, "running", "started").await;
-                if run.operation.is_live_restore() {
+                if run.operation.writes_to_tenant() {
                     self.audit(
                         &run,
-                        "restore.live.started",
+                        &format!("{}.started", super::audit_prefix(run.operation)),
                         json!({"attempt": run.attempt}),
                     )
                     .await;
@@ -151,16 +165,22 @@ impl Orchestrator {
             _ => "failed",
         };
         self.notify(&finished, terminal.status.as_str(), verb).await;
-        if finished.operation.is_live_restore() {
+        if finished.operation.writes_to_tenant() {
             self.audit(
                 &finished,
-                "restore.live.finished",
+                &format!("{}.finished", super::audit_prefix(finished.operation)),
                 json!({
                     "status": terminal.status.as_str(),
                     "error_code": terminal.error_code,
                     "succeeded": finished.succeeded_items,
                     "failed": finished.failed_items,
                     "skipped": finished.skipped_items,
+                    "created": finished.created_items,
+                    "updated": finished.updated_items,
+                    "unchanged": finished.unchanged_items,
+                    "conflict": finished.conflict_items,
+                    "deleted": finished.deleted_items,
+                    "pre_restore_snapshot_id": finished.pre_restore_snapshot_id,
                 }),
             )
             .await;
@@ -258,6 +278,7 @@ pub fn operation_label(op: RunOperation) -> &'static str {
         RunOperation::Restore => "Restore",
         RunOperation::RestoreRerun => "Restore re-run",
         RunOperation::RestorePreview => "Restore preview",
+        RunOperation::RestoreUndo => "Restore undo",
     }
 }
 
@@ -277,16 +298,13 @@ pub fn outcome(op: RunOperation, counts: &Counts, elapsed: Duration) -> Terminal
         format!("{label} finished in {secs:.1} s: nothing to do (0 items).")
     } else {
         format!(
-            "{label} {}: {} of {} items succeeded, {} failed, {} skipped, in {secs:.1} s.",
+            "{label} {}: {} in {secs:.1} s.",
             match status {
                 RunStatus::Succeeded => "succeeded",
                 RunStatus::Partial => "partly succeeded",
                 _ => "failed",
             },
-            counts.succeeded,
-            counts.total,
-            counts.failed,
-            counts.skipped
+            tally(op, counts),
         )
     };
     Terminal {
@@ -297,6 +315,41 @@ pub fn outcome(op: RunOperation, counts: &Counts, elapsed: Duration) -> Terminal
     }
 }
 
+/// "12 items: 5 created, 4 updated, ..." — what a run did, in the words of its operation.
+pub fn tally(op: RunOperation, counts: &Counts) -> String {
+    let parts: Vec<String> = match op {
+        RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture => vec![
+            format!("{} succeeded", counts.succeeded),
+            format!("{} failed", counts.failed),
+            format!("{} skipped", counts.skipped),
+        ],
+        RunOperation::RestorePreview => vec![
+            format!("would create {}", counts.created),
+            format!("would update {}", counts.updated),
+            format!("{} unchanged", counts.unchanged),
+            format!("{} conflict", counts.conflict),
+            format!("{} skipped", counts.skipped - counts.conflict.min(counts.skipped)),
+            format!("{} failed", counts.failed),
+        ],
+        RunOperation::Restore | RunOperation::RestoreRerun => vec![
+            format!("{} created", counts.created),
+            format!("{} updated", counts.updated),
+            format!("{} unchanged", counts.unchanged),
+            format!("{} conflict", counts.conflict),
+            format!("{} skipped", counts.skipped),
+            format!("{} failed", counts.failed - counts.conflict.min(counts.failed)),
+        ],
+        RunOperation::RestoreUndo => vec![
+            format!("{} reverted", counts.updated),
+            format!("{} deleted", counts.deleted),
+            format!("{} unchanged", counts.unchanged),
+            format!("{} skipped", counts.skipped),
+            format!("{} failed", counts.failed),
+        ],
+    };
+    format!("{} items: {}", counts.total, parts.join(", "))
+}
+
 /// A run-level failure (nothing or not everything could be attempted).
 pub fn failure(op: RunOperation, error: &SafeError, counts: &Counts) -> Terminal {
     Terminal {
@@ -304,11 +357,12 @@ pub fn failure(op: RunOperation, error: &SafeError, counts: &Counts) -> Terminal
         error_code: Some(error.code.clone()),
         error_context: Some(json!({"message": error.message})),
         summary: format!(
-            "{} failed: {} ({} of {} items done).",
+            "{} failed: {} ({} of {} items done; {}).",
             operation_label(op),
             error.message,
             counts.finished(),
-            counts.total
+            counts.total,
+            tally(op, counts),
         ),
     }
 }

@@ -30,16 +30,29 @@ pub fn required_role(operation: RunOperation) -> Role {
         RunOperation::CaptureSnapshot
         | RunOperation::BackupSetCapture
         | RunOperation::RestorePreview => Role::Operator,
-        RunOperation::Restore | RunOperation::RestoreRerun => Role::Admin,
+        RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
+            Role::Admin
+        }
+    }
+}
+
+/// The audit action prefix of an operation that writes to a tenant: `restore.live` for
+/// restores and re-runs, `restore.undo` for undo (`.queued`, `.started`, `.finished`).
+pub fn audit_prefix(operation: RunOperation) -> &'static str {
+    match operation {
+        RunOperation::RestoreUndo => "restore.undo",
+        _ => "restore.live",
     }
 }
 
 /// A safe error for a run or an item: a stable code plus a short message built only from
-/// whitelisted facts (HTTP status, Graph error code, policy type, request id).
+/// whitelisted facts (HTTP status, Graph error code, policy type, request id, Graph's own
+/// sanitized message), and those facts as JSON for pages and the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafeError {
     pub code: String,
     pub message: String,
+    pub context: Option<serde_json::Value>,
 }
 
 impl SafeError {
@@ -47,6 +60,12 @@ impl SafeError {
         Self {
             code: code.into(),
             message: message.into(),
+            context: None,
         }
+    }
+
+    pub fn with_context(mut self, context: serde_json::Value) -> Self {
+        self.context = Some(context);
+        self
     }
 }

@@ -35,7 +35,9 @@ impl Family {
     pub fn of(operation: RunOperation) -> Self {
         match operation {
             RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture => Family::Capture,
-            RunOperation::Restore | RunOperation::RestoreRerun => Family::Restore,
+            RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
+                Family::Restore
+            }
             RunOperation::RestorePreview => Family::Preview,
         }
     }

@@ -3,8 +3,8 @@
 //!
 //! Each tick (one per fleet, by a short Redis lock):
 //! 1. running runs past their deadline → `failed` / `timed_out`;
-//! 2. running runs with a stale heartbeat → re-queued (attempts left) or `failed` /
-//!    `worker_lost`;
+//! 2. running runs with a stale heartbeat → re-queued, or `failed` / `worker_lost` after
+//!    `runs.max_attempts` attempts in a row that recorded no new item result;
 //! 3. queued runs without a live job (Redis flushed, push lost) → pushed again.
 
 use std::time::Duration;
@@ -122,7 +122,10 @@ impl Orchestrator {
         let Some(lease) = run.lease_token else {
             return Ok(None);
         };
-        if run.attempt < run.max_attempts {
+        // Attempts that recorded new item results are progress: only attempts in a row
+        // without any count against the limit.
+        let without_progress = run.attempt - run.progress_attempt;
+        if without_progress < run.max_attempts {
             if !run_store::requeue(db, run.id, lease).await? {
                 return Ok(None);
             }
@@ -142,12 +145,14 @@ impl Orchestrator {
         let error = SafeError::new(
             "worker_lost",
             format!(
-                "the worker executing the run stopped responding {} time(s)",
-                run.attempt
+                "the worker executing the run stopped responding {without_progress} time(s) in a row without progress"
             ),
         );
         let mut terminal: Terminal = failure(run.operation, &error, &counts);
-        terminal.error_context = Some(json!({"attempts": run.attempt}));
+        terminal.error_context = Some(json!({
+            "attempts": run.attempt,
+            "attempts_without_progress": without_progress,
+        }));
         Ok(self
             .finish(run, None, terminal)
             .await?

@@ -21,6 +21,8 @@ pub struct StartRequest {
     pub operation: RunOperation,
     pub target_type: &'static str,
     pub target_id: Uuid,
+    /// Which part of the target the run acts on ([`selection_digest`]); empty for all.
+    pub selection_digest: String,
     pub initiator_id: Uuid,
     pub parent_run_id: Option<Uuid>,
     pub params: Json,
@@ -56,7 +58,12 @@ impl Orchestrator {
 
     async fn start_in_span(&self, request: StartRequest) -> StoreResult<Started> {
         let run_id = Uuid::now_v7();
-        let key = self.dedupe_key(request.tenant_id, request.operation, request.target_id);
+        let key = self.dedupe_key(
+            request.tenant_id,
+            request.operation,
+            request.target_id,
+            &request.selection_digest,
+        );
         // Fast path: Redis answers duplicates without touching the database's write path.
         if let Some(existing) = self.claim_dedupe_key(&key, run_id).await? {
             record_run_id(existing.id);
@@ -89,6 +96,7 @@ impl Orchestrator {
                         request.tenant_id,
                         request.operation,
                         request.target_id,
+                        &request.selection_digest,
                     )
                     .await?;
                     if let Some(active) = active {
@@ -196,6 +204,7 @@ impl Orchestrator {
                 operation: request.operation,
                 target_type: request.target_type.to_string(),
                 target_id: request.target_id,
+                selection_digest: request.selection_digest.clone(),
                 initiator_id: request.initiator_id,
                 parent_run_id: request.parent_run_id,
                 params: request.params.clone(),
@@ -216,19 +225,21 @@ impl Orchestrator {
             },
         )
         .await?;
-        if run.operation.is_live_restore() {
+        if run.operation.writes_to_tenant() {
             activity::audit(
                 &txn,
                 NewAuditEvent {
                     tenant_id: run.tenant_id,
                     actor_id: Some(run.initiator_id),
-                    action: "restore.live.queued".into(),
+                    action: format!("{}.queued", super::audit_prefix(run.operation)),
                     run_id: Some(run.id),
                     details: json!({
                         "operation": run.operation.as_str(),
                         "target_type": run.target_type,
                         "target_id": run.target_id,
                         "parent_run_id": run.parent_run_id,
+                        "selection_digest": run.selection_digest,
+                        "params": run.params,
                     }),
                 },
             )
@@ -237,6 +248,37 @@ impl Orchestrator {
         txn.commit().await?;
         Ok(run)
     }
+}
+
+/// The digest that tells two selections of one target apart: SHA-256 (hex) of the sorted,
+/// de-duplicated item ids and any option that changes what the run does. `None` (the
+/// whole target) is the empty digest.
+pub fn selection_digest(item_ids: Option<&[Uuid]>, options: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let Some(ids) = item_ids else {
+        return if options.is_empty() {
+            String::new()
+        } else {
+            hex(&Sha256::digest(options.join("\n").as_bytes()))
+        };
+    };
+    let mut ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut text = ids.join(",");
+    for option in options {
+        text.push('\n');
+        text.push_str(option);
+    }
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 fn record_run_id(run_id: Uuid) {

@@ -6,12 +6,50 @@ use entity::runs;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Item counts by status and by what was done (a preview counts what it would do; an undo
+/// counts reverted objects as updated).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RunCounts {
     pub total: i32,
     pub succeeded: i32,
     pub failed: i32,
     pub skipped: i32,
+    pub created: i32,
+    pub updated: i32,
+    pub unchanged: i32,
+    pub conflict: i32,
+    pub deleted: i32,
+}
+
+/// Which part of its target a run acts on: everything, or a selection of items named by
+/// its digest (two starts with the same digest are one run).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct RunSelection {
+    pub all: bool,
+    /// How many items were selected (`null` for all).
+    pub item_count: Option<usize>,
+    /// SHA-256 of the sorted item ids; empty for all.
+    pub digest: String,
+}
+
+impl RunSelection {
+    pub fn of(run: &runs::Model) -> Self {
+        let ids = run.params.get("item_ids").and_then(|v| v.as_array());
+        Self {
+            all: ids.is_none(),
+            item_count: ids.map(Vec::len),
+            digest: run.selection_digest.clone(),
+        }
+    }
+
+    /// The selected item ids of a run (`None` for all).
+    pub fn item_ids(run: &runs::Model) -> Option<Vec<Uuid>> {
+        run.params.get("item_ids")?.as_array().map(|ids| {
+            ids.iter()
+                .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                .collect()
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
@@ -29,6 +67,10 @@ pub struct RunView {
     pub finished_at: Option<DateTime<Utc>>,
     pub attempt: i32,
     pub counts: RunCounts,
+    pub selection: RunSelection,
+    /// The snapshot of the target's objects as this run found them before changing them
+    /// (live restores, re-runs and undo); what undo puts back.
+    pub pre_restore_snapshot_id: Option<Uuid>,
     pub error_code: Option<String>,
     pub error_context: Option<serde_json::Value>,
     pub summary: Option<String>,
@@ -56,7 +98,14 @@ impl RunView {
                 succeeded: run.succeeded_items,
                 failed: run.failed_items,
                 skipped: run.skipped_items,
+                created: run.created_items,
+                updated: run.updated_items,
+                unchanged: run.unchanged_items,
+                conflict: run.conflict_items,
+                deleted: run.deleted_items,
             },
+            selection: RunSelection::of(run),
+            pre_restore_snapshot_id: run.pre_restore_snapshot_id,
             error_code: run.error_code.clone(),
             error_context: run.error_context.clone(),
             summary: run.summary.clone(),

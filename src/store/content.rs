@@ -36,24 +36,138 @@ pub async fn snapshot_for_run(
     policy_types: &[String],
     created_by: Uuid,
 ) -> StoreResult<snapshots::Model> {
-    if let Some(existing) = snapshots::Entity::find()
-        .filter(snapshots::Column::TenantId.eq(tenant_id))
-        .filter(snapshots::Column::RunId.eq(run_id))
-        .one(db)
-        .await?
-    {
+    run_snapshot(
+        db,
+        tenant_id,
+        run_id,
+        SNAPSHOT_CAPTURE,
+        Json::from(policy_types.to_vec()),
+        created_by,
+    )
+    .await
+}
+
+/// `snapshots.purpose` of a capture run's snapshot.
+pub const SNAPSHOT_CAPTURE: &str = "capture";
+/// `snapshots.purpose` of the copy a live restore (or undo) takes of the target's objects
+/// before it changes them.
+pub const SNAPSHOT_PRE_RESTORE: &str = "pre_restore";
+
+/// The snapshot of `purpose` that run `run_id` fills, created on first use.
+async fn run_snapshot(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    run_id: Uuid,
+    purpose: &str,
+    policy_types: Json,
+    created_by: Uuid,
+) -> StoreResult<snapshots::Model> {
+    let find = || {
+        snapshots::Entity::find()
+            .filter(snapshots::Column::TenantId.eq(tenant_id))
+            .filter(snapshots::Column::RunId.eq(run_id))
+            .filter(snapshots::Column::Purpose.eq(purpose))
+    };
+    if let Some(existing) = find().one(db).await? {
         return Ok(existing);
     }
     let row = snapshots::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
         run_id: Set(Some(run_id)),
-        policy_types: Set(Json::from(policy_types.to_vec())),
+        policy_types: Set(policy_types),
         item_count: Set(0),
+        purpose: Set(purpose.to_string()),
         created_by: Set(Some(created_by)),
         created_at: Set(Utc::now()),
     };
     Ok(row.insert(db).await?)
+}
+
+/// The pre-restore snapshot of a writing run (created on its first update) and the run's
+/// link to it.
+pub async fn pre_restore_snapshot(
+    db: &impl ConnectionTrait,
+    run: &entity::runs::Model,
+) -> StoreResult<snapshots::Model> {
+    let snapshot = run_snapshot(
+        db,
+        run.tenant_id,
+        run.id,
+        SNAPSHOT_PRE_RESTORE,
+        Json::Array(Vec::new()),
+        run.initiator_id,
+    )
+    .await?;
+    entity::runs::Entity::update_many()
+        .col_expr(
+            entity::runs::Column::PreRestoreSnapshotId,
+            Expr::value(snapshot.id),
+        )
+        .filter(entity::runs::Column::Id.eq(run.id))
+        .exec(db)
+        .await?;
+    Ok(snapshot)
+}
+
+/// Adds an object to a pre-restore snapshot unless it already holds that object: the
+/// first copy is the state before the run, and a resumed run must not replace it with
+/// the state its own earlier attempt wrote.
+pub async fn keep_pre_restore_copy(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+    object: &CapturedObject,
+) -> StoreResult<()> {
+    let row = snapshot_items::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(snapshot.tenant_id),
+        snapshot_id: Set(snapshot.id),
+        policy_type: Set(object.policy_type.clone()),
+        source_id: Set(object.source_id.clone()),
+        display_name: Set(object.display_name.clone()),
+        payload: Set(object.payload.clone()),
+        assignments: Set(object.assignments.clone()),
+        content_hash: Set(object.content_hash.clone()),
+        created_at: Set(Utc::now()),
+    };
+    snapshot_items::Entity::insert(row)
+        .on_conflict_do_nothing_on([
+            snapshot_items::Column::SnapshotId,
+            snapshot_items::Column::PolicyType,
+            snapshot_items::Column::SourceId,
+        ])
+        .exec(db)
+        .await?;
+    let mut types: Vec<String> = snapshot_items::Entity::find()
+        .select_only()
+        .column(snapshot_items::Column::PolicyType)
+        .distinct()
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    types.sort();
+    snapshots::Entity::update_many()
+        .col_expr(snapshots::Column::PolicyTypes, Expr::value(Json::from(types)))
+        .filter(snapshots::Column::Id.eq(snapshot.id))
+        .exec(db)
+        .await?;
+    seal_snapshot(db, snapshot.id).await
+}
+
+/// One item of a snapshot by the Graph id it was captured with.
+pub async fn snapshot_item_by_source(
+    db: &impl ConnectionTrait,
+    snapshot_id: Uuid,
+    policy_type: &str,
+    source_id: &str,
+) -> StoreResult<Option<snapshot_items::Model>> {
+    Ok(snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
+        .filter(snapshot_items::Column::PolicyType.eq(policy_type))
+        .filter(snapshot_items::Column::SourceId.eq(source_id))
+        .one(db)
+        .await?)
 }
 
 pub async fn add_snapshot_item(
@@ -456,6 +570,41 @@ pub async fn upsert_mapping(
             ])
             .to_owned(),
         )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The (source tenant, source Graph id) pairs mapped to a target object: who claims it.
+pub async fn mapping_claimants(
+    db: &impl ConnectionTrait,
+    target_tenant_id: Uuid,
+    policy_type: &str,
+    target_graph_id: &str,
+) -> StoreResult<Vec<(Uuid, String)>> {
+    Ok(object_mappings::Entity::find()
+        .select_only()
+        .column(object_mappings::Column::SourceTenantId)
+        .column(object_mappings::Column::SourceGraphId)
+        .filter(object_mappings::Column::TargetTenantId.eq(target_tenant_id))
+        .filter(object_mappings::Column::PolicyType.eq(policy_type))
+        .filter(object_mappings::Column::TargetGraphId.eq(target_graph_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Forgets every mapping to a target object (it was deleted).
+pub async fn delete_mappings_to(
+    db: &impl ConnectionTrait,
+    target_tenant_id: Uuid,
+    policy_type: &str,
+    target_graph_id: &str,
+) -> StoreResult<()> {
+    object_mappings::Entity::delete_many()
+        .filter(object_mappings::Column::TargetTenantId.eq(target_tenant_id))
+        .filter(object_mappings::Column::PolicyType.eq(policy_type))
+        .filter(object_mappings::Column::TargetGraphId.eq(target_graph_id))
         .exec(db)
         .await?;
     Ok(())

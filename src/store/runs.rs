@@ -25,6 +25,8 @@ pub struct NewRun {
     pub operation: RunOperation,
     pub target_type: String,
     pub target_id: Uuid,
+    /// Part of the de-duplication key (see [`runs::Model::selection_digest`]).
+    pub selection_digest: String,
     pub initiator_id: Uuid,
     pub parent_run_id: Option<Uuid>,
     pub params: Json,
@@ -41,11 +43,13 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewRun) -> StoreResult<runs:
         operation: Set(new.operation),
         target_type: Set(new.target_type),
         target_id: Set(new.target_id),
+        selection_digest: Set(new.selection_digest),
         status: Set(RunStatus::Queued),
         initiator_id: Set(new.initiator_id),
         parent_run_id: Set(new.parent_run_id),
         params: Set(new.params),
         attempt: Set(0),
+        progress_attempt: Set(0),
         max_attempts: Set(new.max_attempts),
         lease_owner: Set(None),
         lease_token: Set(None),
@@ -58,6 +62,12 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewRun) -> StoreResult<runs:
         succeeded_items: Set(0),
         failed_items: Set(0),
         skipped_items: Set(0),
+        created_items: Set(0),
+        updated_items: Set(0),
+        unchanged_items: Set(0),
+        conflict_items: Set(0),
+        deleted_items: Set(0),
+        pre_restore_snapshot_id: Set(None),
         error_code: Set(None),
         error_context: Set(None),
         summary: Set(None),
@@ -83,17 +93,19 @@ pub async fn get_in_tenant(
         .ok_or(StoreError::NotFound)
 }
 
-/// The queued or running run of a (tenant, operation, target), if any.
+/// The queued or running run of a (tenant, operation, target, selection), if any.
 pub async fn find_active(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     operation: RunOperation,
     target_id: Uuid,
+    selection_digest: &str,
 ) -> StoreResult<Option<runs::Model>> {
     Ok(runs::Entity::find()
         .filter(runs::Column::TenantId.eq(tenant_id))
         .filter(runs::Column::Operation.eq(operation))
         .filter(runs::Column::TargetId.eq(target_id))
+        .filter(runs::Column::SelectionDigest.eq(selection_digest))
         .filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
         .one(db)
         .await?)
@@ -323,24 +335,75 @@ pub async fn heartbeat(
     Ok(updated.rows_affected == 1)
 }
 
-/// Item counts of a run, derived from its item rows.
+/// Item counts of a run, derived from its item rows: by status, and by what was done
+/// (a preview counts what it would do).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub total: i64,
     pub succeeded: i64,
     pub failed: i64,
     pub skipped: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub conflict: i64,
+    pub deleted: i64,
 }
 
 impl Counts {
     pub fn finished(&self) -> i64 {
         self.succeeded + self.failed + self.skipped
     }
+
+    fn add(&mut self, status: Option<RunItemStatus>, action: Option<&str>, n: i64) {
+        self.total += n;
+        match status {
+            Some(RunItemStatus::Succeeded) => self.succeeded += n,
+            Some(RunItemStatus::Failed) => self.failed += n,
+            Some(RunItemStatus::Skipped) => self.skipped += n,
+            _ => {}
+        }
+        match action.map(ItemAction::of) {
+            Some(ItemAction::Created) => self.created += n,
+            Some(ItemAction::Updated) => self.updated += n,
+            Some(ItemAction::Unchanged) => self.unchanged += n,
+            Some(ItemAction::Conflict) => self.conflict += n,
+            Some(ItemAction::Deleted) => self.deleted += n,
+            _ => {}
+        }
+    }
+}
+
+/// What an item's action counts as in a run's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemAction {
+    Created,
+    Updated,
+    Unchanged,
+    Conflict,
+    Deleted,
+    Other,
+}
+
+impl ItemAction {
+    pub fn of(action: &str) -> Self {
+        match action {
+            "created" | "would_create" => Self::Created,
+            "updated" | "would_update" | "assignments_updated" | "reverted" | "would_revert" => {
+                Self::Updated
+            }
+            "unchanged" => Self::Unchanged,
+            "conflict" => Self::Conflict,
+            "deleted" | "would_delete" => Self::Deleted,
+            _ => Self::Other,
+        }
+    }
 }
 
 #[derive(Debug, FromQueryResult)]
-struct StatusCount {
+struct OutcomeCount {
     status: String,
+    action: Option<String>,
     n: i64,
 }
 
@@ -348,44 +411,58 @@ pub async fn count_items(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult
     let rows = run_items::Entity::find()
         .select_only()
         .column(run_items::Column::Status)
+        .column(run_items::Column::Action)
         .column_as(run_items::Column::Id.count(), "n")
         .filter(run_items::Column::RunId.eq(run_id))
         .group_by(run_items::Column::Status)
-        .into_model::<StatusCount>()
+        .group_by(run_items::Column::Action)
+        .into_model::<OutcomeCount>()
         .all(db)
         .await?;
     let mut counts = Counts::default();
     for row in rows {
-        counts.total += row.n;
-        match row.status.parse::<RunItemStatus>() {
-            Ok(RunItemStatus::Succeeded) => counts.succeeded += row.n,
-            Ok(RunItemStatus::Failed) => counts.failed += row.n,
-            Ok(RunItemStatus::Skipped) => counts.skipped += row.n,
-            _ => {}
-        }
+        counts.add(row.status.parse().ok(), row.action.as_deref(), row.n);
     }
     Ok(counts)
 }
 
 /// Copies the derived counts onto the Run Record (what lists and progress bars read).
-pub async fn refresh_counts(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult<Counts> {
+/// `progressed`: an item result was just recorded, so this attempt made progress.
+pub async fn refresh_counts(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    progressed: bool,
+) -> StoreResult<Counts> {
     let counts = count_items(db, run_id).await?;
-    runs::Entity::update_many()
-        .col_expr(runs::Column::TotalItems, Expr::value(counts.total as i32))
-        .col_expr(
-            runs::Column::SucceededItems,
-            Expr::value(counts.succeeded as i32),
-        )
-        .col_expr(runs::Column::FailedItems, Expr::value(counts.failed as i32))
-        .col_expr(
-            runs::Column::SkippedItems,
-            Expr::value(counts.skipped as i32),
-        )
+    let mut update = with_counts(runs::Entity::update_many(), &counts)
         .col_expr(runs::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(runs::Column::Id.eq(run_id))
-        .exec(db)
-        .await?;
+        .filter(runs::Column::Id.eq(run_id));
+    if progressed {
+        update = update.col_expr(
+            runs::Column::ProgressAttempt,
+            Expr::col(runs::Column::Attempt).into(),
+        );
+    }
+    update.exec(db).await?;
     Ok(counts)
+}
+
+/// Sets every count column of the Run Record from `counts`.
+fn with_counts(
+    update: sea_orm::UpdateMany<runs::Entity>,
+    counts: &Counts,
+) -> sea_orm::UpdateMany<runs::Entity> {
+    let n = |v: i64| Expr::value(v as i32);
+    update
+        .col_expr(runs::Column::TotalItems, n(counts.total))
+        .col_expr(runs::Column::SucceededItems, n(counts.succeeded))
+        .col_expr(runs::Column::FailedItems, n(counts.failed))
+        .col_expr(runs::Column::SkippedItems, n(counts.skipped))
+        .col_expr(runs::Column::CreatedItems, n(counts.created))
+        .col_expr(runs::Column::UpdatedItems, n(counts.updated))
+        .col_expr(runs::Column::UnchangedItems, n(counts.unchanged))
+        .col_expr(runs::Column::ConflictItems, n(counts.conflict))
+        .col_expr(runs::Column::DeletedItems, n(counts.deleted))
 }
 
 /// The terminal outcome written by [`finish`].
@@ -399,28 +476,20 @@ pub struct Terminal {
 
 /// Terminal compare-and-set: only the lease holder of a running run (or, with
 /// `lease_token = None`, whoever finds it still queued/running — the reaper) may finish it.
+/// Items the run never finished are recorded as failed `not_attempted` (so a re-run of the
+/// failed items includes them) and the summary says how many.
 pub async fn finish(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     run_id: Uuid,
     lease_token: Option<Uuid>,
     terminal: &Terminal,
 ) -> StoreResult<bool> {
-    let counts = count_items(db, run_id).await?;
+    let txn = db.begin().await?;
     let now = Utc::now();
     let mut update = runs::Entity::update_many()
         .col_expr(runs::Column::Status, Expr::value(terminal.status.as_str()))
         .col_expr(runs::Column::FinishedAt, Expr::value(now))
         .col_expr(runs::Column::UpdatedAt, Expr::value(now))
-        .col_expr(runs::Column::TotalItems, Expr::value(counts.total as i32))
-        .col_expr(
-            runs::Column::SucceededItems,
-            Expr::value(counts.succeeded as i32),
-        )
-        .col_expr(runs::Column::FailedItems, Expr::value(counts.failed as i32))
-        .col_expr(
-            runs::Column::SkippedItems,
-            Expr::value(counts.skipped as i32),
-        )
         .col_expr(
             runs::Column::ErrorCode,
             Expr::value(terminal.error_code.clone()),
@@ -429,7 +498,6 @@ pub async fn finish(
             runs::Column::ErrorContext,
             Expr::value(terminal.error_context.clone()),
         )
-        .col_expr(runs::Column::Summary, Expr::value(terminal.summary.clone()))
         .col_expr(
             runs::Column::LeaseOwner,
             Expr::value(Option::<String>::None),
@@ -441,7 +509,43 @@ pub async fn finish(
             .filter(runs::Column::LeaseToken.eq(token)),
         None => update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running])),
     };
-    Ok(update.exec(db).await?.rows_affected == 1)
+    if update.exec(&txn).await?.rows_affected != 1 {
+        return Ok(false);
+    }
+    let left = run_items::Entity::update_many()
+        .col_expr(
+            run_items::Column::Status,
+            Expr::value(RunItemStatus::Failed.as_str()),
+        )
+        .col_expr(run_items::Column::Action, Expr::value("not_attempted"))
+        .col_expr(run_items::Column::ErrorCode, Expr::value("not_attempted"))
+        .col_expr(
+            run_items::Column::ErrorMessage,
+            Expr::value(format!(
+                "not attempted: the run ended early ({})",
+                terminal.error_code.as_deref().unwrap_or("stopped")
+            )),
+        )
+        .col_expr(run_items::Column::FinishedAt, Expr::value(now))
+        .col_expr(run_items::Column::UpdatedAt, Expr::value(now))
+        .filter(run_items::Column::RunId.eq(run_id))
+        .filter(run_items::Column::Status.is_in([RunItemStatus::Pending, RunItemStatus::Running]))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let counts = count_items(&txn, run_id).await?;
+    let summary = if left > 0 {
+        format!("{} {left} item(s) not attempted.", terminal.summary)
+    } else {
+        terminal.summary.clone()
+    };
+    with_counts(runs::Entity::update_many(), &counts)
+        .col_expr(runs::Column::Summary, Expr::value(summary))
+        .filter(runs::Column::Id.eq(run_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// Hands a running run back to the queue (its worker died or shut down), guarded by the
@@ -565,7 +669,7 @@ pub async fn plan_items(
             .exec(db)
             .await?;
     }
-    refresh_counts(db, run.id).await?;
+    refresh_counts(db, run.id, false).await?;
     Ok(())
 }
 
@@ -583,6 +687,8 @@ fn pending_row(run: &runs::Model, item: PlannedItem, now: DateTime<Utc>) -> run_
         action: Set(None),
         error_code: Set(None),
         error_message: Set(None),
+        error_context: Set(None),
+        match_kind: Set(None),
         diff: Set(None),
         result_graph_id: Set(None),
         write_intent: Set(None),
@@ -605,6 +711,10 @@ pub struct ItemResult {
     pub action: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// Whitelisted context of the error (see [`run_items::Model::error_context`]).
+    pub error_context: Option<Json>,
+    /// How a restore matched the item's target (`mapping`, `same_id`, `name`, `none`).
+    pub match_kind: Option<String>,
     pub diff: Option<Json>,
     pub result_graph_id: Option<String>,
 }
@@ -627,6 +737,8 @@ pub async fn record_item(
         action: Set(result.action),
         error_code: Set(result.error_code),
         error_message: Set(result.error_message),
+        error_context: Set(result.error_context),
+        match_kind: Set(result.match_kind),
         diff: Set(result.diff),
         result_graph_id: Set(result.result_graph_id),
         attempts: Set(1),
@@ -642,6 +754,8 @@ pub async fn record_item(
                     run_items::Column::Action,
                     run_items::Column::ErrorCode,
                     run_items::Column::ErrorMessage,
+                    run_items::Column::ErrorContext,
+                    run_items::Column::MatchKind,
                     run_items::Column::Diff,
                     run_items::Column::ResultGraphId,
                     run_items::Column::FinishedAt,
@@ -656,7 +770,7 @@ pub async fn record_item(
         )
         .exec(db)
         .await?;
-    refresh_counts(db, run.id).await
+    refresh_counts(db, run.id, true).await
 }
 
 /// Records that a create is about to be sent, so a resumed run knows to look before it

@@ -160,6 +160,7 @@ pub(super) async fn start_capture(
             operation: RunOperation::BackupSetCapture,
             target_type: "backup_set",
             target_id: set.id,
+            selection_digest: String::new(),
             initiator_id: access.user.id(),
             parent_run_id: None,
             params: json!({"backup_set_id": set.id}),

@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::extract::{self, Path};
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
-use crate::runs::start::{StartRequest, Started};
+use crate::runs::start::{StartRequest, Started, selection_digest};
 use crate::store::{StoreError, content, runs as run_store};
 
 pub fn routes() -> Routes {
@@ -39,6 +39,18 @@ pub fn routes() -> Routes {
             started_doc("Re-run a finished live restore (optionally only its failed items)")
                 .body::<RerunBody>(),
         )
+        .post(
+            "/tenants/{tenant}/runs/{run}/undo",
+            Access::Tenant(Role::Admin),
+            undo,
+        )
+        .doc(
+            started_doc(
+                "Undo a finished live restore: put updated objects back to their pre-restore \
+                 state and (optionally) delete the objects it created",
+            )
+            .body::<UndoBody>(),
+        )
 }
 
 /// Exactly one of the two.
@@ -60,7 +72,7 @@ pub(super) enum Mode {
 #[serde(deny_unknown_fields)]
 pub(super) struct RestoreBody {
     pub source: SourceRef,
-    /// Items of the source to restore; absent or empty means all.
+    /// Items of the source to restore; absent means all, an empty list is refused.
     pub item_ids: Option<Vec<Uuid>>,
     pub mode: Mode,
     /// A live restore needs the target tenant's name, exactly.
@@ -133,16 +145,27 @@ pub(super) async fn restore(
     if source_tenant_id != access.tenant_id() {
         member_access(state, access.user.clone(), source_tenant_id).await?;
     }
-    let item_ids = body.item_ids.unwrap_or_default();
-    if !item_ids.is_empty() {
-        let known = content::source_item_ids(db, kind, source_id).await?;
-        if let Some(missing) = item_ids.iter().find(|id| !known.contains(id)) {
-            return Err(ApiError::Validation(format!(
-                "item_ids: {missing} is not an item of this {}",
-                kind.replace('_', " ")
-            )));
+    let item_ids = match body.item_ids {
+        Some(ids) if ids.is_empty() => {
+            return Err(ApiError::Validation(
+                "item_ids: select at least one item (leave item_ids out to restore everything)"
+                    .into(),
+            ));
         }
-    }
+        Some(mut ids) => {
+            let known = content::source_item_ids(db, kind, source_id).await?;
+            if let Some(missing) = ids.iter().find(|id| !known.contains(id)) {
+                return Err(ApiError::Validation(format!(
+                    "item_ids: {missing} is not an item of this {}",
+                    kind.replace('_', " ")
+                )));
+            }
+            ids.sort();
+            ids.dedup();
+            Some(ids)
+        }
+        None => None,
+    };
     let started = state
         .orchestrator
         .start(StartRequest {
@@ -150,6 +173,7 @@ pub(super) async fn restore(
             operation,
             target_type: kind,
             target_id: source_id,
+            selection_digest: selection_digest(item_ids.as_deref(), &[]),
             initiator_id: access.user.id(),
             parent_run_id: None,
             params: json!({
@@ -214,8 +238,10 @@ pub(super) async fn rerun_restore(
     }
     let mut params = original.params.clone();
     params["only_failed"] = json!(body.only_failed);
+    let mut selection = None;
     if body.only_failed {
-        let failed: Vec<Uuid> = run_store::all_items(db, original.id)
+        // Failed items include those the restore never attempted (it ended early).
+        let mut failed: Vec<Uuid> = run_store::all_items(db, original.id)
             .await?
             .into_iter()
             .filter(|i| i.status == RunItemStatus::Failed)
@@ -226,7 +252,10 @@ pub(super) async fn rerun_restore(
                 "only_failed: the restore has no failed items to re-run".into(),
             ));
         }
+        failed.sort();
+        failed.dedup();
         params["item_ids"] = json!(failed);
+        selection = Some(failed);
     }
     let started = state
         .orchestrator
@@ -235,9 +264,90 @@ pub(super) async fn rerun_restore(
             operation: RunOperation::RestoreRerun,
             target_type: "run",
             target_id: original.id,
+            selection_digest: selection_digest(selection.as_deref(), &[]),
             initiator_id: access.user.id(),
             parent_run_id: Some(original.id),
             params,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound,
+            other => other.into(),
+        })?;
+    Ok(started)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UndoBody {
+    /// The tenant's name, exactly.
+    pub confirm: Option<String>,
+    /// Also delete the objects the restore created (only those, by their recorded ids).
+    #[serde(default)]
+    pub delete_created: bool,
+}
+
+async fn undo(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, run_id)): Path<(String, Uuid)>,
+    extract::Json(body): extract::Json<UndoBody>,
+) -> Result<Response, ApiError> {
+    let started = undo_restore(&state, &access, run_id, body).await?;
+    Ok(started_response(&state, &started))
+}
+
+/// Starts a `restore_undo` of a finished live restore of the tenant of `access`.
+pub(super) async fn undo_restore(
+    state: &AppState,
+    access: &TenantAccess,
+    run_id: Uuid,
+    body: UndoBody,
+) -> Result<Started, ApiError> {
+    access.require(Role::Admin)?;
+    let db = &state.services().db;
+    let original = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
+    if original.operation == RunOperation::RestoreUndo {
+        return Err(ApiError::Validation(match original.pre_restore_snapshot_id {
+            Some(snapshot) => format!(
+                "an undo is undone by restoring its pre-restore snapshot {snapshot} into this tenant"
+            ),
+            None => "this undo changed nothing, so there is nothing to undo".into(),
+        }));
+    }
+    if !original.operation.is_live_restore() {
+        return Err(ApiError::Validation(format!(
+            "only live restores can be undone; this run is a {}",
+            original.operation
+        )));
+    }
+    if !original.status.is_terminal() {
+        return Err(ApiError::Conflict(
+            "the restore is still queued or running; undo it once it has finished".into(),
+        ));
+    }
+    check_confirmation(access, body.confirm.as_deref())?;
+    if original.updated_items == 0 && original.created_items == 0 {
+        return Err(ApiError::Validation(
+            "the restore neither updated nor created anything, so there is nothing to undo".into(),
+        ));
+    }
+    let started = state
+        .orchestrator
+        .start(StartRequest {
+            tenant_id: access.tenant_id(),
+            operation: RunOperation::RestoreUndo,
+            target_type: "run",
+            target_id: original.id,
+            // One undo of a restore at a time, whatever it was asked to delete.
+            selection_digest: String::new(),
+            initiator_id: access.user.id(),
+            parent_run_id: Some(original.id),
+            params: json!({
+                "original_run_id": original.id,
+                "delete_created": body.delete_created,
+                "pre_restore_snapshot_id": original.pre_restore_snapshot_id,
+            }),
         })
         .await
         .map_err(|e| match e {

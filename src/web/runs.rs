@@ -56,6 +56,9 @@ pub struct StartedBody {
     pub run: RunView,
     /// True when an identical run was already queued or running and is answered instead.
     pub deduplicated: bool,
+    /// The item ids the run acts on (`null`: all items of its target) — for a
+    /// de-duplicated start, the selection this start shares with the run.
+    pub item_ids: Option<Vec<uuid::Uuid>>,
 }
 
 /// The answer of every route that starts a run: 202 for a new run, 200 for a duplicate.
@@ -99,6 +102,7 @@ pub fn started_response(state: &AppState, started: &Started) -> Response {
     let body = StartedBody {
         run: state.orchestrator.view(&started.run),
         deduplicated: started.deduplicated,
+        item_ids: crate::runs::view::RunSelection::item_ids(&started.run),
     };
     (status, Json(body)).into_response()
 }
@@ -182,6 +186,8 @@ fn item_shape() -> Value {
         ("action", nullable(string())),
         ("error_code", nullable(string())),
         ("error_message", nullable(string())),
+        ("error_context", any()),
+        ("match", nullable(string())),
         ("diff", any()),
         ("result_graph_id", nullable(string())),
         ("attempts", integer()),
@@ -200,6 +206,8 @@ pub fn item_json(item: &run_items::Model) -> Value {
         "action": item.action,
         "error_code": item.error_code,
         "error_message": item.error_message,
+        "error_context": item.error_context,
+        "match": item.match_kind,
         "diff": item.diff,
         "result_graph_id": item.result_graph_id,
         "attempts": item.attempts,

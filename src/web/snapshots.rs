@@ -126,6 +126,7 @@ pub(super) async fn capture_snapshot(
             operation: RunOperation::CaptureSnapshot,
             target_type: "tenant",
             target_id: access.tenant_id(),
+            selection_digest: String::new(),
             initiator_id: access.user.id(),
             parent_run_id: None,
             params: json!({"policy_types": types}),

@@ -322,7 +322,12 @@ pub(super) async fn live(
         })?;
     let source = match params["source_kind"].as_str() {
         Some("backup_set") => Source::BackupSet(source_id),
-        _ => Source::Snapshot(source_id),
+        Some("snapshot") => Source::Snapshot(source_id),
+        _ => {
+            return Err(fail(ApiError::Internal(anyhow::anyhow!(
+                "preview with an unknown source kind"
+            ))));
+        }
     };
     let item_ids: Vec<Uuid> = params["item_ids"]
         .as_array()
@@ -349,7 +354,8 @@ pub(super) async fn live(
         &access,
         RestoreBody {
             source: source.reference(),
-            item_ids: Some(item_ids),
+            // A preview of everything restores everything.
+            item_ids: (!item_ids.is_empty()).then_some(item_ids),
             mode: Mode::Live,
             confirm: form.get("confirm").map(str::to_string),
         },

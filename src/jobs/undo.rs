@@ -1,0 +1,282 @@
+//! `restore_undo`: puts back what a finished live restore (or re-run) changed.
+//!
+//! Every object the restore updated is written back to its state in the restore's
+//! pre-restore snapshot; with `delete_created`, every object it created is deleted — by the
+//! Graph id the restore recorded, never by name. The undo keeps its own pre-restore copy of
+//! everything it changes or deletes, so undoing an undo is a plain restore of that snapshot.
+
+use entity::enums::RunItemStatus;
+use entity::run_items;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::restore::{base_result, failed_result, get_existing, keep_copy, registry_position};
+use super::{OutageBreaker, client_for, is_fatal, safe};
+use crate::graph::normalize;
+use crate::graph::{Contract, GraphClient, GraphError, registry};
+use crate::runs::{ExecError, Execution, SafeError};
+use crate::store::content;
+use crate::store::runs::{self as run_store, ItemResult, PlannedItem};
+
+/// What the undo does to one object the restore touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Revert,
+    Delete,
+    Keep,
+}
+
+struct Work {
+    step: Step,
+    row: run_items::Model,
+    target_id: String,
+}
+
+fn invalid_spec(message: &str) -> ExecError {
+    ExecError::Failed(SafeError::new("invalid_run_spec", message))
+}
+
+pub async fn undo(execution: &Execution) -> Result<(), ExecError> {
+    let params = &execution.run.params;
+    let db = &execution.services().db;
+    let original_id = params["original_run_id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| invalid_spec("the undo names no valid restore run"))?;
+    let delete_created = params["delete_created"]
+        .as_bool()
+        .ok_or_else(|| invalid_spec("the undo does not say whether to delete created objects"))?;
+    let original = run_store::get_in_tenant(db, execution.run.tenant_id, original_id)
+        .await
+        .map_err(|_| {
+            ExecError::Failed(SafeError::new(
+                "source_missing",
+                "the restore to undo no longer exists",
+            ))
+        })?;
+    let work = plan(
+        run_store::all_items(db, original.id).await?,
+        delete_created,
+    );
+    let planned: Vec<PlannedItem> = work
+        .iter()
+        .map(|w| PlannedItem {
+            item_key: w.row.item_key.clone(),
+            policy_type: w.row.policy_type.clone(),
+            display_name: w.row.display_name.clone(),
+            source_ref: w.row.source_ref,
+        })
+        .collect();
+    execution.plan(&planned).await?;
+    let done = execution.finished_items().await?;
+    let client = client_for(execution, execution.run.tenant_id).await?;
+    let mut breaker = OutageBreaker::new(execution);
+    for w in &work {
+        if done.contains(&w.row.item_key) {
+            continue;
+        }
+        execution.check_lease()?;
+        let base = base_result(
+            w.row.item_key.clone(),
+            &w.row.policy_type,
+            &w.row.display_name,
+            w.row.source_ref,
+        );
+        let action = match w.step {
+            Step::Revert => "revert",
+            Step::Delete => "delete",
+            Step::Keep => "keep",
+        };
+        if breaker.is_open() {
+            execution
+                .record(failed_result(base, action, &breaker.error()))
+                .await?;
+            continue;
+        }
+        let Some(contract) = registry::get(&w.row.policy_type) else {
+            let error = SafeError::new(
+                "unsupported_policy_type",
+                format!(
+                    "policy type {} is not supported by this version",
+                    w.row.policy_type
+                ),
+            );
+            execution.record(failed_result(base, action, &error)).await?;
+            continue;
+        };
+        let outcome = match w.step {
+            Step::Keep => Ok(Ok(ItemResult {
+                status: RunItemStatus::Skipped,
+                action: Some("kept".into()),
+                error_message: Some(
+                    "created by the restore and kept (the undo was asked not to delete created objects)"
+                        .into(),
+                ),
+                result_graph_id: Some(w.target_id.clone()),
+                ..base.clone()
+            })),
+            Step::Revert => {
+                revert(execution, &client, contract, &original, w, base.clone()).await
+            }
+            Step::Delete => delete(execution, &client, contract, w, base.clone()).await,
+        };
+        breaker.observe(outcome.as_ref().err());
+        let result = match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(error)) => failed_result(base, action, &error),
+            Err(error) if is_fatal(&error) => return Err(ExecError::Failed(safe(&error))),
+            Err(error) => failed_result(base, action, &safe(&error)),
+        };
+        execution.record(result).await?;
+    }
+    Ok(())
+}
+
+/// The objects the restore changed, in reverse restore order (what refers to scope tags
+/// and filters goes before them).
+fn plan(rows: Vec<run_items::Model>, delete_created: bool) -> Vec<Work> {
+    let mut work: Vec<Work> = rows
+        .into_iter()
+        .filter(|r| r.status == RunItemStatus::Succeeded)
+        .filter_map(|row| {
+            let step = match row.action.as_deref() {
+                Some("updated" | "assignments_updated") => Step::Revert,
+                Some("created") if delete_created => Step::Delete,
+                Some("created") => Step::Keep,
+                _ => return None,
+            };
+            let target_id = row.result_graph_id.clone()?;
+            Some(Work {
+                step,
+                row,
+                target_id,
+            })
+        })
+        .collect();
+    work.sort_by(|a, b| {
+        registry_position(&b.row.policy_type)
+            .cmp(&registry_position(&a.row.policy_type))
+            .then_with(|| a.row.item_key.cmp(&b.row.item_key))
+    });
+    work
+}
+
+fn copy_failed() -> SafeError {
+    SafeError::new(
+        "mapping_failed",
+        "the undo could not keep a copy of the object before changing it; nothing was changed, re-run the undo",
+    )
+}
+
+/// Writes the object back to its pre-restore state.
+async fn revert(
+    execution: &Execution,
+    client: &GraphClient,
+    contract: &'static Contract,
+    original: &entity::runs::Model,
+    w: &Work,
+    base: ItemResult,
+) -> Result<Result<ItemResult, SafeError>, GraphError> {
+    let db = &execution.services().db;
+    let before = match original.pre_restore_snapshot_id {
+        Some(snapshot) => {
+            content::snapshot_item_by_source(db, snapshot, contract.key, &w.target_id)
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
+    let Some(before) = before else {
+        return Ok(Err(SafeError::new(
+            "no_pre_restore_copy",
+            "the restore kept no copy of this object before updating it, so it cannot be put back",
+        )));
+    };
+    let Some(raw) = get_existing(&client.read_only(), contract, &w.target_id).await? else {
+        return Ok(Err(SafeError::new(
+            "target_missing",
+            format!(
+                "the object {} no longer exists in the tenant; restore it from the pre-restore snapshot {}",
+                w.target_id, before.snapshot_id
+            ),
+        )));
+    };
+    let current = normalize::normalize(contract, &raw);
+    let content_differs = normalize::hash(contract, &current.payload) != before.content_hash;
+    let assign = contract.assignments.is_some()
+        && normalize::canonical_json(&normalize::normalize_assignments(before.assignments.clone()))
+            != normalize::canonical_json(&current.assignments);
+    if !content_differs && !assign {
+        return Ok(Ok(ItemResult {
+            action: Some("unchanged".into()),
+            result_graph_id: Some(w.target_id.clone()),
+            ..base
+        }));
+    }
+    if keep_copy(execution, contract, &w.target_id, &current)
+        .await
+        .is_err()
+    {
+        return Ok(Err(copy_failed()));
+    }
+    let diff = normalize::diff(
+        &normalize::comparable(contract, &current.payload),
+        &normalize::comparable(contract, &before.payload),
+    );
+    if content_differs {
+        client.update(contract, &w.target_id, &before.payload).await?;
+    }
+    if assign {
+        client
+            .assign(contract, &w.target_id, &before.assignments)
+            .await?;
+    }
+    Ok(Ok(ItemResult {
+        action: Some("reverted".into()),
+        result_graph_id: Some(w.target_id.clone()),
+        diff: Some(json!({"changes": diff, "assignments": assign})),
+        ..base
+    }))
+}
+
+/// Deletes an object the restore created, by the id it recorded.
+async fn delete(
+    execution: &Execution,
+    client: &GraphClient,
+    contract: &'static Contract,
+    w: &Work,
+    base: ItemResult,
+) -> Result<Result<ItemResult, SafeError>, GraphError> {
+    let db = &execution.services().db;
+    let found = get_existing(&client.read_only(), contract, &w.target_id).await?;
+    if let Some(raw) = &found {
+        let current = normalize::normalize(contract, raw);
+        if keep_copy(execution, contract, &w.target_id, &current)
+            .await
+            .is_err()
+        {
+            return Ok(Err(copy_failed()));
+        }
+        match client.delete(contract, &w.target_id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if content::delete_mappings_to(db, execution.run.tenant_id, contract.key, &w.target_id)
+        .await
+        .is_err()
+    {
+        tracing::warn!("deleted object's mapping not removed; the next restore re-checks it");
+    }
+    Ok(Ok(ItemResult {
+        action: Some("deleted".into()),
+        result_graph_id: Some(w.target_id.clone()),
+        error_message: found
+            .is_none()
+            .then(|| "already gone from the tenant".to_string()),
+        diff: None::<Value>,
+        ..base
+    }))
+}
