@@ -533,6 +533,7 @@ async fn the_runs_list_filters_and_pages() {
                 operation,
                 target_type: "tenant".into(),
                 target_id: Uuid::new_v4(),
+                selection_digest: String::new(),
                 initiator_id: admin.id,
                 parent_run_id: None,
                 params: json!({}),

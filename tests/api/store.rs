@@ -42,6 +42,7 @@ fn new_run(tenant: Uuid, user: Uuid, target: Uuid) -> NewRun {
         operation: RunOperation::CaptureSnapshot,
         target_type: "tenant".into(),
         target_id: target,
+        selection_digest: String::new(),
         initiator_id: user,
         parent_run_id: None,
         params: json!({}),
@@ -128,7 +129,7 @@ async fn exercise(db: &DatabaseConnection) {
         "{missing_user:?}"
     );
     assert_eq!(
-        run_store::find_active(db, tenant.id, RunOperation::CaptureSnapshot, tenant.id)
+        run_store::find_active(db, tenant.id, RunOperation::CaptureSnapshot, tenant.id, "")
             .await
             .unwrap()
             .map(|r| r.id),
@@ -186,6 +187,8 @@ async fn exercise(db: &DatabaseConnection) {
                 action: Some("captured".into()),
                 error_code: None,
                 error_message: None,
+                error_context: None,
+                match_kind: None,
                 diff: None,
                 result_graph_id: None,
             },

@@ -1,4 +1,5 @@
-//! `ux_runs_active`: at most one queued or running run per (tenant, operation, target).
+//! `ux_runs_active`: at most one queued or running run per (tenant, operation, target,
+//! selection digest).
 //!
 //! This index is the authority behind "already queued/running" when Redis has lost its
 //! de-duplication key, so a concurrent start must fail with a unique violation.
@@ -13,7 +14,32 @@ use crate::fixtures::{insert_tenant, insert_user, queued_run};
 on_both_backends!(
     second_active_run_for_a_target_is_rejected_until_the_first_finishes,
     other_operations_targets_and_tenants_are_independent,
+    selections_of_one_target_are_independent_and_undo_is_an_operation,
 );
+
+async fn selections_of_one_target_are_independent_and_undo_is_an_operation(
+    db: &DatabaseConnection,
+) {
+    let tenant = insert_tenant(db, "contoso").await;
+    let user = insert_user(db, "operator@example.com").await;
+    let target = Uuid::new_v4();
+    let with = |digest: &str| runs::ActiveModel {
+        selection_digest: Set(digest.to_owned()),
+        ..queued_run(tenant.id, user.id, RunOperation::RestorePreview, target)
+    };
+    with("aa").insert(db).await.expect("a preview of one selection");
+    with("bb")
+        .insert(db)
+        .await
+        .expect("a preview of another selection of the same source");
+    with("").insert(db).await.expect("a preview of everything");
+    assert_active_conflict(db, with("aa").insert(db).await);
+    let undo = queued_run(tenant.id, user.id, RunOperation::RestoreUndo, target)
+        .insert(db)
+        .await
+        .expect("restore_undo passes ck_runs_operation");
+    assert_eq!(undo.operation, RunOperation::RestoreUndo);
+}
 
 async fn second_active_run_for_a_target_is_rejected_until_the_first_finishes(
     db: &DatabaseConnection,

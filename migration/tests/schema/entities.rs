@@ -84,6 +84,19 @@ async fn column_defaults_apply(db: &DatabaseConnection) {
         ),
         (0, 0, 0, 0, 0)
     );
+    assert_eq!(
+        (
+            run.progress_attempt,
+            run.created_items,
+            run.updated_items,
+            run.unchanged_items,
+            run.conflict_items,
+            run.deleted_items
+        ),
+        (0, 0, 0, 0, 0, 0)
+    );
+    assert_eq!(run.selection_digest, "");
+    assert_eq!(run.pre_restore_snapshot_id, None);
     assert_eq!(run.parent_run_id, None);
     assert_eq!(run.lease_token, None);
     assert_eq!(run.error_context, None);
@@ -112,6 +125,7 @@ async fn column_defaults_apply(db: &DatabaseConnection) {
     .await
     .expect("insert a snapshot without `item_count`");
     assert_eq!(snapshot.item_count, 0);
+    assert_eq!(snapshot.purpose, "capture");
 
     let item = run_items::ActiveModel {
         id: Set(Uuid::new_v4()),
