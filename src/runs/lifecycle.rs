@@ -315,14 +315,16 @@ pub fn outcome(op: RunOperation, counts: &Counts, elapsed: Duration) -> Terminal
     }
 }
 
-/// "12 items: 5 created, 4 updated, ..." — what a run did, in the words of its operation.
+/// "12 items: 5 created, 4 updated, ..." (captures: "12 of 12 items succeeded, ...") — what
+/// a run did, in the words of its operation.
 pub fn tally(op: RunOperation, counts: &Counts) -> String {
     let parts: Vec<String> = match op {
-        RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture => vec![
-            format!("{} succeeded", counts.succeeded),
-            format!("{} failed", counts.failed),
-            format!("{} skipped", counts.skipped),
-        ],
+        RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture => {
+            return format!(
+                "{} of {} items succeeded, {} failed, {} skipped",
+                counts.succeeded, counts.total, counts.failed, counts.skipped
+            );
+        }
         RunOperation::RestorePreview => vec![
             format!("would create {}", counts.created),
             format!("would update {}", counts.updated),

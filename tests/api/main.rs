@@ -13,6 +13,7 @@ mod openapi;
 mod operations;
 mod orchestration;
 mod pages;
+mod restore_trust;
 mod secrets;
 mod store;
 mod webdriver;

@@ -607,3 +607,11 @@ async fn the_runs_list_filters_and_pages() {
     }
     app.shutdown().await;
 }
+
+/// The HTML of a page as `email` (signed in with the test password) sees it.
+pub async fn page_of(app: &TestApp, email: &str, path: &str) -> String {
+    let visitor = Visitor::sign_in(app, email).await;
+    let (status, html) = visitor.page(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {html}");
+    html
+}
