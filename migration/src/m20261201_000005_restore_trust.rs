@@ -70,7 +70,11 @@ fn in_list(values: &[&str]) -> String {
 /// SQLite cannot, so its stored table definition is rewritten in place — the procedure
 /// SQLite documents for changing a CHECK constraint without rebuilding the table (the new
 /// list is a superset on `up`, and `down` first fails if a row uses a removed value).
-async fn set_operations(manager: &SchemaManager<'_>, from: &[&str], to: &[&str]) -> Result<(), DbErr> {
+async fn set_operations(
+    manager: &SchemaManager<'_>,
+    from: &[&str],
+    to: &[&str],
+) -> Result<(), DbErr> {
     let db = manager.get_connection();
     match db.get_database_backend() {
         DbBackend::Postgres => {
@@ -98,7 +102,10 @@ async fn set_operations(manager: &SchemaManager<'_>, from: &[&str], to: &[&str])
             }
             let new_sql = sql.replace(&old, &format!("IN ({})", in_list(to)));
             let version = db
-                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA schema_version"))
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "PRAGMA schema_version",
+                ))
                 .await?
                 .ok_or_else(|| DbErr::Migration("no schema version".into()))?
                 .try_get_by_index::<i64>(0)?;
@@ -111,7 +118,8 @@ async fn set_operations(manager: &SchemaManager<'_>, from: &[&str], to: &[&str])
             .await?;
             db.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1))
                 .await?;
-            db.execute_unprepared("PRAGMA writable_schema = OFF").await?;
+            db.execute_unprepared("PRAGMA writable_schema = OFF")
+                .await?;
         }
         other => {
             return Err(DbErr::Migration(format!("unsupported backend {other:?}")));
@@ -122,10 +130,18 @@ async fn set_operations(manager: &SchemaManager<'_>, from: &[&str], to: &[&str])
 
 async fn active_index(manager: &SchemaManager<'_>, with_selection: bool) -> Result<(), DbErr> {
     manager
-        .drop_index(Index::drop().name("ux_runs_active").table(Runs::Table).to_owned())
+        .drop_index(
+            Index::drop()
+                .name("ux_runs_active")
+                .table(Runs::Table)
+                .to_owned(),
+        )
         .await?;
     let mut index = unique_index("ux_runs_active", Runs::Table);
-    index.col(Runs::TenantId).col(Runs::Operation).col(Runs::TargetId);
+    index
+        .col(Runs::TenantId)
+        .col(Runs::Operation)
+        .col(Runs::TargetId);
     if with_selection {
         index.col(Runs::SelectionDigest);
     }
@@ -160,7 +176,12 @@ impl MigrationTrait for Migration {
         ];
         for mut column in run_columns {
             manager
-                .alter_table(Table::alter().table(Runs::Table).add_column(&mut column).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(Runs::Table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
                 .await?;
         }
         for mut column in [
@@ -196,11 +217,21 @@ impl MigrationTrait for Migration {
         // Fails while two active runs of one target differ only in their selection.
         active_index(manager, false).await?;
         manager
-            .alter_table(Table::alter().table(Snapshots::Table).drop_column(Snapshots::Purpose).to_owned())
+            .alter_table(
+                Table::alter()
+                    .table(Snapshots::Table)
+                    .drop_column(Snapshots::Purpose)
+                    .to_owned(),
+            )
             .await?;
         for column in [RunItems::MatchKind, RunItems::ErrorContext] {
             manager
-                .alter_table(Table::alter().table(RunItems::Table).drop_column(column).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(RunItems::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
                 .await?;
         }
         for column in [
@@ -214,7 +245,12 @@ impl MigrationTrait for Migration {
             Runs::DeletedItems,
         ] {
             manager
-                .alter_table(Table::alter().table(Runs::Table).drop_column(column).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(Runs::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

@@ -382,25 +382,44 @@ fn split_assignment(word: &str) -> Option<(&str, &str)> {
 
 fn is_sensitive_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    SENSITIVE_NAMES
-        .iter()
-        .any(|s| lower.ends_with(s))
+    SENSITIVE_NAMES.iter().any(|s| lower.ends_with(s))
 }
 
-/// JWTs, and long strings mixing upper case, lower case and digits with no spaces — the
-/// shape of access tokens, client secrets and keys (GUIDs and setting ids have one case).
+/// JWTs, and long strings of letters and digits that switch between upper case, lower
+/// case and digits as often as random text does — the shape of access tokens, client
+/// secrets and keys. Identifiers (`windows10GeneralConfiguration`, setting ids, GUIDs)
+/// switch rarely or have no digits, and are kept.
 fn looks_secret(word: &str) -> bool {
     if word.starts_with("eyJ") && word.len() >= 10 {
         return true;
     }
-    let long = word.chars().count() >= 24;
-    let charset = word
+    let len = word.chars().count();
+    if len < 24
+        || !word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=_~.-".contains(c))
+        || !word.chars().any(|c| c.is_ascii_digit())
+        || !word.chars().any(|c| c.is_ascii_alphabetic())
+        || safe_request_id(word).is_some_and(|_| word.matches('-').count() == 4)
+    {
+        return false;
+    }
+    let class = |c: char| {
+        if c.is_ascii_digit() {
+            0
+        } else if c.is_ascii_uppercase() {
+            1
+        } else {
+            2
+        }
+    };
+    let alnum: Vec<u8> = word
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "+/=_~.-".contains(c));
-    let upper = word.chars().any(|c| c.is_ascii_uppercase());
-    let lower = word.chars().any(|c| c.is_ascii_lowercase());
-    let digit = word.chars().any(|c| c.is_ascii_digit());
-    long && charset && upper && lower && digit
+        .filter(char::is_ascii_alphanumeric)
+        .map(class)
+        .collect();
+    let switches = alnum.windows(2).filter(|w| w[0] != w[1]).count();
+    switches * 4 >= len
 }
 
 /// Request ids are GUIDs.
@@ -435,14 +454,26 @@ mod tests {
 
     #[test]
     fn graph_messages_keep_what_people_act_on_and_lose_what_looks_secret() {
-        let kept = "Property 'omaSettings' of type 'device_vendor_msft_policy_config_x' is invalid for 6f1d0a8e-0000-4000-8000-000000000001.";
-        assert_eq!(sanitize_message(kept).as_deref(), Some(kept));
+        for kept in [
+            "Property 'omaSettings' of type 'device_vendor_msft_policy_config_x' is invalid for 6f1d0a8e-0000-4000-8000-000000000001.",
+            "A type named 'contoso.future.windows99Configuration' could not be resolved by the model.",
+            "The entity type 'microsoft.graph.windows10GeneralConfiguration' is not compatible.",
+        ] {
+            assert_eq!(sanitize_message(kept).as_deref(), Some(kept));
+        }
         let cases = [
             ("Authorization: Bearer abc.def.ghi failed", "abc.def.ghi"),
             ("password: hunter2 rejected", "hunter2"),
             ("\"apiKey\":\"k-12345\"", "k-12345"),
-            ("secret Zx8Q~aB3dEfGhIjKlMnOpQrStUv12 used", "Zx8Q~aB3dEfGhIjKlMnOpQrStUv12"),
+            (
+                "secret Zx8Q~aB3dEfGhIjKlMnOpQrStUv12 used",
+                "Zx8Q~aB3dEfGhIjKlMnOpQrStUv12",
+            ),
             ("token=eyJ0eXAiOiJKV1Qi", "eyJ0eXAi"),
+            (
+                "key 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 bad",
+                "9f86d081884c7d65",
+            ),
         ];
         for (raw, secret) in cases {
             let clean = sanitize_message(raw).unwrap();

@@ -228,7 +228,9 @@ enum Decision {
     },
     /// No target: create one. `adopt` is the object an earlier attempt of this run already
     /// created for the item (its answer was lost).
-    Create { adopt: Option<String> },
+    Create {
+        adopt: Option<String>,
+    },
 }
 
 /// Why an item could not be decided or written.
@@ -250,7 +252,9 @@ fn store_failure(what: &'static str) -> impl FnOnce(StoreError) -> Failure {
         tracing::warn!(error = %e, what, "database error for one item");
         Failure::Store(SafeError::new(
             "mapping_failed",
-            format!("the {what} could not be read or written; nothing was changed for this item, re-run it"),
+            format!(
+                "the {what} could not be read or written; nothing was changed for this item, re-run it"
+            ),
         ))
     }
 }
@@ -344,14 +348,10 @@ impl<'a> Context<'a> {
         {
             return Ok(true);
         }
-        let claimants = content::mapping_claimants(
-            self.db(),
-            self.plan.target_tenant,
-            contract.key,
-            target_id,
-        )
-        .await
-        .map_err(store_failure("object mapping"))?;
+        let claimants =
+            content::mapping_claimants(self.db(), self.plan.target_tenant, contract.key, target_id)
+                .await
+                .map_err(store_failure("object mapping"))?;
         Ok(claimants
             .iter()
             .any(|(tenant, id)| !(*tenant == self.plan.source_tenant && *id == item.source_id)))
@@ -562,7 +562,12 @@ pub(super) fn base_result(
 }
 
 fn base(item: &SourceItem) -> ItemResult {
-    base_result(item.key(), &item.policy_type, &item.display_name, Some(item.id))
+    base_result(
+        item.key(),
+        &item.policy_type,
+        &item.display_name,
+        Some(item.id),
+    )
 }
 
 pub(super) fn failed_result(mut result: ItemResult, action: &str, error: &SafeError) -> ItemResult {
@@ -679,7 +684,12 @@ fn unsupported(item: &SourceItem) -> ItemResult {
     )
 }
 
-fn conflict_result(item: &SourceItem, error: SafeError, candidates: Vec<String>, live: bool) -> ItemResult {
+fn conflict_result(
+    item: &SourceItem,
+    error: SafeError,
+    candidates: Vec<String>,
+    live: bool,
+) -> ItemResult {
     ItemResult {
         // A preview that finds a conflict did its job; a live restore that meets one did
         // not restore the item.
@@ -709,9 +719,7 @@ fn skip_result(item: &SourceItem, code: &str, message: String) -> ItemResult {
 fn preview_result(item: &SourceItem, decision: Decision) -> ItemResult {
     match decision {
         Decision::Skip { code, message } => skip_result(item, code, message),
-        Decision::Conflict { error, candidates } => {
-            conflict_result(item, error, candidates, false)
-        }
+        Decision::Conflict { error, candidates } => conflict_result(item, error, candidates, false),
         Decision::Unchanged(target) => ItemResult {
             action: Some("unchanged".into()),
             match_kind: Some(target.how.as_str().into()),
@@ -740,11 +748,7 @@ fn preview_result(item: &SourceItem, decision: Decision) -> ItemResult {
 
 /// Records the mapping of a written object; failing to is an error of the item, since
 /// without it the next restore could create the object again.
-async fn remember(
-    ctx: &Context<'_>,
-    item: &SourceItem,
-    target_id: &str,
-) -> Result<(), Failure> {
+async fn remember(ctx: &Context<'_>, item: &SourceItem, target_id: &str) -> Result<(), Failure> {
     let plan = ctx.plan;
     let mut last = None;
     for pause in [0u64, 200, 1000] {

@@ -54,10 +54,7 @@ pub async fn undo(execution: &Execution) -> Result<(), ExecError> {
                 "the restore to undo no longer exists",
             ))
         })?;
-    let work = plan(
-        run_store::all_items(db, original.id).await?,
-        delete_created,
-    );
+    let work = plan(run_store::all_items(db, original.id).await?, delete_created);
     let planned: Vec<PlannedItem> = work
         .iter()
         .map(|w| PlannedItem {
@@ -101,7 +98,9 @@ pub async fn undo(execution: &Execution) -> Result<(), ExecError> {
                     w.row.policy_type
                 ),
             );
-            execution.record(failed_result(base, action, &error)).await?;
+            execution
+                .record(failed_result(base, action, &error))
+                .await?;
             continue;
         };
         let outcome = match w.step {
@@ -205,8 +204,9 @@ async fn revert(
     let current = normalize::normalize(contract, &raw);
     let content_differs = normalize::hash(contract, &current.payload) != before.content_hash;
     let assign = contract.assignments.is_some()
-        && normalize::canonical_json(&normalize::normalize_assignments(before.assignments.clone()))
-            != normalize::canonical_json(&current.assignments);
+        && normalize::canonical_json(&normalize::normalize_assignments(
+            before.assignments.clone(),
+        )) != normalize::canonical_json(&current.assignments);
     if !content_differs && !assign {
         return Ok(Ok(ItemResult {
             action: Some("unchanged".into()),
@@ -225,7 +225,9 @@ async fn revert(
         &normalize::comparable(contract, &before.payload),
     );
     if content_differs {
-        client.update(contract, &w.target_id, &before.payload).await?;
+        client
+            .update(contract, &w.target_id, &before.payload)
+            .await?;
     }
     if assign {
         client

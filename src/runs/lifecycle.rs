@@ -330,7 +330,10 @@ pub fn tally(op: RunOperation, counts: &Counts) -> String {
             format!("would update {}", counts.updated),
             format!("{} unchanged", counts.unchanged),
             format!("{} conflict", counts.conflict),
-            format!("{} skipped", counts.skipped - counts.conflict.min(counts.skipped)),
+            format!(
+                "{} skipped",
+                counts.skipped - counts.conflict.min(counts.skipped)
+            ),
             format!("{} failed", counts.failed),
         ],
         RunOperation::Restore | RunOperation::RestoreRerun => vec![
@@ -339,7 +342,10 @@ pub fn tally(op: RunOperation, counts: &Counts) -> String {
             format!("{} unchanged", counts.unchanged),
             format!("{} conflict", counts.conflict),
             format!("{} skipped", counts.skipped),
-            format!("{} failed", counts.failed - counts.conflict.min(counts.failed)),
+            format!(
+                "{} failed",
+                counts.failed - counts.conflict.min(counts.failed)
+            ),
         ],
         RunOperation::RestoreUndo => vec![
             format!("{} reverted", counts.updated),

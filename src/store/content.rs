@@ -148,7 +148,10 @@ pub async fn keep_pre_restore_copy(
         .await?;
     types.sort();
     snapshots::Entity::update_many()
-        .col_expr(snapshots::Column::PolicyTypes, Expr::value(Json::from(types)))
+        .col_expr(
+            snapshots::Column::PolicyTypes,
+            Expr::value(Json::from(types)),
+        )
         .filter(snapshots::Column::Id.eq(snapshot.id))
         .exec(db)
         .await?;

@@ -308,12 +308,14 @@ pub(super) async fn undo_restore(
     let db = &state.services().db;
     let original = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
     if original.operation == RunOperation::RestoreUndo {
-        return Err(ApiError::Validation(match original.pre_restore_snapshot_id {
-            Some(snapshot) => format!(
-                "an undo is undone by restoring its pre-restore snapshot {snapshot} into this tenant"
-            ),
-            None => "this undo changed nothing, so there is nothing to undo".into(),
-        }));
+        return Err(ApiError::Validation(
+            match original.pre_restore_snapshot_id {
+                Some(snapshot) => format!(
+                    "an undo is undone by restoring its pre-restore snapshot {snapshot} into this tenant"
+                ),
+                None => "this undo changed nothing, so there is nothing to undo".into(),
+            },
+        ));
     }
     if !original.operation.is_live_restore() {
         return Err(ApiError::Validation(format!(

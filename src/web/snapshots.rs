@@ -66,6 +66,7 @@ fn snapshot_shape() -> Value {
         ("run_id", nullable(uuid())),
         ("policy_types", any()),
         ("item_count", integer()),
+        ("purpose", shape::string()),
         ("created_by", nullable(uuid())),
         ("created_at", datetime()),
     ])
@@ -141,6 +142,8 @@ fn snapshot_json(s: &snapshots::Model) -> Value {
         "run_id": s.run_id,
         "policy_types": s.policy_types,
         "item_count": s.item_count,
+        // `capture`, or `pre_restore`: the target's objects before a restore changed them.
+        "purpose": s.purpose,
         "created_by": s.created_by,
         "created_at": s.created_at,
     })

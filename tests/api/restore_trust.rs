@@ -64,7 +64,11 @@ fn policyvault_b64(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -176,7 +180,10 @@ async fn same_named_policies_become_separate_objects_and_preview_shows_it() {
     app.grant(&admin, &empty, Role::Admin).await;
     let (_, preview, items) = restore(&app, &admin, &empty, &snapshot, "preview").await;
     assert_eq!(preview["status"], "succeeded", "{preview}");
-    assert_eq!(by_action(&items), BTreeMap::from([("would_create".into(), 8)]));
+    assert_eq!(
+        by_action(&items),
+        BTreeMap::from([("would_create".into(), 8)])
+    );
     assert!(items.iter().all(|i| i["match"] == "none"), "{items:?}");
     assert_eq!(preview["counts"]["created"], 8, "{preview}");
     assert!(
@@ -206,7 +213,11 @@ async fn same_named_policies_become_separate_objects_and_preview_shows_it() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| s["settingInstance"]["settingDefinitionId"].as_str().unwrap())
+            .map(|s| {
+                s["settingInstance"]["settingDefinitionId"]
+                    .as_str()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(
             order,
@@ -252,7 +263,10 @@ async fn same_named_policies_become_separate_objects_and_preview_shows_it() {
             && decisions.iter().any(|d| d.0 == "would_create"),
         "{decisions:?}"
     );
-    let update = baseline.iter().find(|i| i["action"] == "would_update").unwrap();
+    let update = baseline
+        .iter()
+        .find(|i| i["action"] == "would_update")
+        .unwrap();
     assert!(
         !update["diff"]["changes"].as_array().unwrap().is_empty(),
         "the overwrite is visible before anything is written: {update}"
@@ -280,13 +294,12 @@ async fn same_named_policies_become_separate_objects_and_preview_shows_it() {
         .sim_journal(&busy)
         .await
         .into_iter()
-        .filter(|e| {
-            e["path"]
-                .as_str()
-                .is_some_and(|p| p.contains(&existing_id))
-        })
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.contains(&existing_id)))
         .count();
-    assert_eq!(writes_to_existing, 1, "the existing Baseline was written more than once");
+    assert_eq!(
+        writes_to_existing, 1,
+        "the existing Baseline was written more than once"
+    );
     let busy_export = export(&app, &busy).await;
     assert_eq!(busy_export[CONFIGS].as_array().unwrap().len(), 4);
     assert_eq!(
@@ -313,9 +326,14 @@ async fn ambiguous_name_matches_are_conflicts_listing_the_candidates() {
     let admin = app.add_user("admin@example.com").await;
     app.grant(&admin, &source, Role::Admin).await;
     app.grant(&admin, &target, Role::Admin).await;
-    app.sim_load(&source, CONFIGS, config("Shared", "source")).await;
-    let a = app.sim_load(&target, CONFIGS, config("Shared", "one")).await;
-    let b = app.sim_load(&target, CONFIGS, config("Shared", "two")).await;
+    app.sim_load(&source, CONFIGS, config("Shared", "source"))
+        .await;
+    let a = app
+        .sim_load(&target, CONFIGS, config("Shared", "one"))
+        .await;
+    let b = app
+        .sim_load(&target, CONFIGS, config("Shared", "two"))
+        .await;
     let (run_id, _) = capture(&app, &admin, &source).await;
     let snapshot = snapshot_of_run(&app, &admin, &source, &run_id).await;
 
@@ -410,7 +428,11 @@ async fn selections_are_exact_and_part_of_de_duplication() {
     assert_eq!(first.status().as_u16(), 202);
     let first: Value = first.json().await.unwrap();
     let other = app.post(&admin, &path, body(json!([item_ids[2]]))).await;
-    assert_eq!(other.status().as_u16(), 202, "another selection is another run");
+    assert_eq!(
+        other.status().as_u16(),
+        202,
+        "another selection is another run"
+    );
     let other: Value = other.json().await.unwrap();
     assert_ne!(first["run"]["id"], other["run"]["id"]);
     let all = app
@@ -420,7 +442,11 @@ async fn selections_are_exact_and_part_of_de_duplication() {
             json!({"source": {"snapshot_id": snapshot.id}, "mode": "preview"}),
         )
         .await;
-    assert_eq!(all.status().as_u16(), 202, "everything is a selection of its own");
+    assert_eq!(
+        all.status().as_u16(),
+        202,
+        "everything is a selection of its own"
+    );
     let all: Value = all.json().await.unwrap();
     assert_eq!(all["run"]["selection"]["all"], true);
 
@@ -467,13 +493,21 @@ async fn undo_puts_updated_objects_back_and_deletes_created_ones() {
     app.grant(&admin, &source, Role::Admin).await;
     app.grant(&admin, &target, Role::Admin).await;
     for i in 0..15 {
-        app.sim_load(&source, CONFIGS, config(&format!("Policy {i:02}"), "from the baseline"))
-            .await;
+        app.sim_load(
+            &source,
+            CONFIGS,
+            config(&format!("Policy {i:02}"), "from the baseline"),
+        )
+        .await;
     }
     // The target already has the first 10 under the same names, with other content.
     for i in 0..10 {
-        app.sim_load(&target, CONFIGS, config(&format!("Policy {i:02}"), "tuned locally"))
-            .await;
+        app.sim_load(
+            &target,
+            CONFIGS,
+            config(&format!("Policy {i:02}"), "tuned locally"),
+        )
+        .await;
     }
     let before = export(&app, &target).await;
     let (capture_id, _) = capture(&app, &admin, &source).await;
@@ -482,7 +516,9 @@ async fn undo_puts_updated_objects_back_and_deletes_created_ones() {
     assert_eq!(restored["status"], "succeeded", "{restored}");
     assert_eq!(restored["counts"]["updated"], 10, "{restored}");
     assert_eq!(restored["counts"]["created"], 5, "{restored}");
-    let pre = restored["pre_restore_snapshot_id"].as_str().expect("pre-restore copy");
+    let pre = restored["pre_restore_snapshot_id"]
+        .as_str()
+        .expect("pre-restore copy");
     let copy = app
         .get_json(&admin, &format!("/tenants/{}/snapshots/{pre}", target.id))
         .await;
@@ -502,13 +538,25 @@ async fn undo_puts_updated_objects_back_and_deletes_created_ones() {
 
     let undo_path = format!("/tenants/{}/runs/{restore_id}/undo", target.id);
     let r = app
-        .post(&admin, &undo_path, json!({"confirm": "wrong", "delete_created": true}))
+        .post(
+            &admin,
+            &undo_path,
+            json!({"confirm": "wrong", "delete_created": true}),
+        )
         .await;
-    assert_eq!(r.status().as_u16(), 422, "undo needs the typed confirmation");
+    assert_eq!(
+        r.status().as_u16(),
+        422,
+        "undo needs the typed confirmation"
+    );
     let operator = app.add_user("operator@example.com").await;
     app.grant(&operator, &target, Role::Operator).await;
     let r = app
-        .post(&operator, &undo_path, json!({"confirm": target.name, "delete_created": true}))
+        .post(
+            &operator,
+            &undo_path,
+            json!({"confirm": target.name, "delete_created": true}),
+        )
         .await;
     assert_eq!(r.status().as_u16(), 403, "undo is for admins");
 
@@ -519,7 +567,9 @@ async fn undo_puts_updated_objects_back_and_deletes_created_ones() {
         json!({"confirm": target.name, "delete_created": true}),
     )
     .await;
-    let undo = app.wait_for_terminal(&admin, target.id, &undo_id, WAIT).await;
+    let undo = app
+        .wait_for_terminal(&admin, target.id, &undo_id, WAIT)
+        .await;
     assert_eq!(undo["status"], "succeeded", "{undo}");
     assert_eq!(undo["operation"], "restore_undo");
     assert_eq!(undo["parent_run_id"], restore_id.as_str());
@@ -574,7 +624,10 @@ async fn undo_puts_updated_objects_back_and_deletes_created_ones() {
         ("restore.undo.started", undo_id.as_str()),
         ("restore.undo.finished", undo_id.as_str()),
     ] {
-        assert!(actions.contains(&(action, run)), "{action} missing: {actions:?}");
+        assert!(
+            actions.contains(&(action, run)),
+            "{action} missing: {actions:?}"
+        );
     }
     // Undoing the undo is a restore of its own pre-restore copy.
     let r = app
@@ -588,7 +641,10 @@ async fn undo_puts_updated_objects_back_and_deletes_created_ones() {
     let err: Value = r.json().await.unwrap();
     let undo_copy = undo["pre_restore_snapshot_id"].as_str().unwrap();
     assert!(
-        err["error"]["message"].as_str().unwrap().contains(undo_copy),
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(undo_copy),
         "{err}"
     );
     let redo = start(
@@ -601,7 +657,10 @@ async fn undo_puts_updated_objects_back_and_deletes_created_ones() {
     let redo = app.wait_for_terminal(&admin, target.id, &redo, WAIT).await;
     assert_eq!(redo["status"], "succeeded", "{redo}");
     assert_eq!(
-        (redo["counts"]["updated"].as_u64(), redo["counts"]["created"].as_u64()),
+        (
+            redo["counts"]["updated"].as_u64(),
+            redo["counts"]["created"].as_u64()
+        ),
         (Some(10), Some(5)),
         "{redo}"
     );
@@ -666,7 +725,9 @@ async fn a_restore_whose_worker_is_killed_five_times_still_succeeds_and_creates_
     }
     assert!(done_at_kill < 320, "the run finished before the last kill");
     app.start_worker();
-    let run = app.wait_for_terminal(&admin, target.id, &run_id, WAIT).await;
+    let run = app
+        .wait_for_terminal(&admin, target.id, &run_id, WAIT)
+        .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert!(run["attempt"].as_u64().unwrap() >= 6, "{run}");
     assert_eq!(run["counts"]["created"], 320, "{run}");
@@ -769,7 +830,8 @@ async fn a_rejected_write_shows_graphs_message_on_the_item() {
     let admin = app.add_user("admin@example.com").await;
     app.grant(&admin, &source, Role::Admin).await;
     app.grant(&admin, &target, Role::Admin).await;
-    app.sim_load(&source, CONFIGS, config("Odd type", "x")).await;
+    app.sim_load(&source, CONFIGS, config("Odd type", "x"))
+        .await;
     let (capture_id, _) = capture(&app, &admin, &source).await;
     let snapshot = snapshot_of_run(&app, &admin, &source, &capture_id).await;
     // An export from a newer Graph: a type this Graph does not know.
@@ -779,7 +841,7 @@ async fn a_rejected_write_shows_graphs_message_on_the_item() {
         .unwrap()
         .unwrap();
     let mut payload = item.payload.clone();
-    payload["@odata.type"] = json!("#microsoft.graph.windows99FutureConfiguration");
+    payload["@odata.type"] = json!("#contoso.future.windows99Configuration");
     let mut row: entity::snapshot_items::ActiveModel = item.into();
     row.payload = Set(payload);
     row.update(&app.services.db).await.unwrap();
@@ -790,7 +852,7 @@ async fn a_rejected_write_shows_graphs_message_on_the_item() {
     let message = item["error_message"].as_str().unwrap();
     assert!(message.contains("HTTP 400"), "{message}");
     assert!(
-        message.contains("windows99FutureConfiguration") && message.contains("could not be resolved"),
+        message.contains("windows99Configuration") && message.contains("could not be resolved"),
         "Graph's own words are shown: {message}"
     );
     assert_eq!(item["error_context"]["status"], 400, "{item}");
@@ -802,7 +864,12 @@ async fn a_rejected_write_shows_graphs_message_on_the_item() {
         "{item}"
     );
     // The run page shows it too.
-    let html = crate::pages::page_of(&app, &admin.email, &format!("/tenants/{}/runs/{run_id}", target.id)).await;
+    let html = crate::pages::page_of(
+        &app,
+        &admin.email,
+        &format!("/tenants/{}/runs/{run_id}", target.id),
+    )
+    .await;
     assert!(html.contains("could not be resolved"), "{html}");
     app.shutdown().await;
 }

@@ -27,7 +27,10 @@ async fn selections_of_one_target_are_independent_and_undo_is_an_operation(
         selection_digest: Set(digest.to_owned()),
         ..queued_run(tenant.id, user.id, RunOperation::RestorePreview, target)
     };
-    with("aa").insert(db).await.expect("a preview of one selection");
+    with("aa")
+        .insert(db)
+        .await
+        .expect("a preview of one selection");
     with("bb")
         .insert(db)
         .await

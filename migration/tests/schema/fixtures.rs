@@ -290,7 +290,9 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
         action: Set(Some("conflict".to_owned())),
         error_code: Set(Some("graph_conflict".to_owned())),
         error_message: Set(Some("HTTP 409 from Graph (request r-1)".to_owned())),
-        error_context: Set(Some(json!({"status": 409, "graph_message": "Conflict — ünïcode"}))),
+        error_context: Set(Some(
+            json!({"status": 409, "graph_message": "Conflict — ünïcode"}),
+        )),
         match_kind: Set(Some("name".to_owned())),
         diff: Set(Some(json!({"changed": ["bitLockerEnabled"]}))),
         result_graph_id: Set(Some(Uuid::new_v4().to_string())),

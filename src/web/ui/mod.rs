@@ -86,6 +86,7 @@ pub fn routes() -> Routes {
         .get("/tenants/{tenant}/runs", VIEWER, runs::list)
         .get("/tenants/{tenant}/runs/{run}", VIEWER, runs::detail)
         .post("/tenants/{tenant}/runs/{run}/rerun", ADMIN, restore::rerun)
+        .post("/tenants/{tenant}/runs/{run}/undo", ADMIN, restore::undo)
         .get("/tenants/{tenant}/audit", VIEWER, activity::audit)
 }
 

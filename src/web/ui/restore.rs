@@ -18,7 +18,9 @@ use crate::store::{content, runs as run_store};
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, TenantAccess, member_access};
 use crate::web::error::ApiError;
-use crate::web::restores::{self as restore_api, Mode, RerunBody, RestoreBody, SourceRef};
+use crate::web::restores::{
+    self as restore_api, Mode, RerunBody, RestoreBody, SourceRef, UndoBody,
+};
 
 /// Sources offered per tenant.
 const SOURCES_PER_TENANT: u64 = 20;
@@ -381,6 +383,29 @@ pub(super) async fn rerun(
         RerunBody {
             confirm: form.get("confirm").map(str::to_string),
             only_failed: form.get("items") == Some("failed"),
+        },
+    )
+    .await
+    .map_err(&fail)?;
+    started(&headers, &run)
+}
+
+/// `POST /tenants/{tenant}/runs/{run}/undo`: undo a finished live restore.
+pub(super) async fn undo(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+    Path((_, run_id)): Path<(String, Uuid)>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let fail = PageError::for_request(&headers);
+    let run = restore_api::undo_restore(
+        &state,
+        &access,
+        run_id,
+        UndoBody {
+            confirm: form.get("confirm").map(str::to_string),
+            delete_created: form.get("delete_created") == Some("true"),
         },
     )
     .await

@@ -97,6 +97,7 @@ pub(super) async fn list(
         RunOperation::RestorePreview,
         RunOperation::Restore,
         RunOperation::RestoreRerun,
+        RunOperation::RestoreUndo,
     ]
     .into_iter()
     .map(|op| {
@@ -166,7 +167,13 @@ struct RunPage {
     can_restore_live: bool,
     /// Re-run this live restore (admin, finished).
     can_rerun: bool,
+    /// Undo this live restore (admin, finished, it updated or created something).
+    can_undo: bool,
     has_failed: bool,
+    /// "Re-run of" or "Undo of" the parent run.
+    parent_label: &'static str,
+    /// The run's pre-restore snapshot page, if it kept one.
+    pre_restore_url: String,
 }
 
 /// How many items of a run ended one way, linking to just those items.
@@ -189,6 +196,8 @@ struct ItemRow {
     assignments_change: bool,
     other_diff: String,
     target_id: String,
+    /// How a restore found the target: "matched by name", "new object", ...
+    matched: String,
 }
 
 fn compact(value: Option<&Value>) -> String {
@@ -236,6 +245,13 @@ impl ItemRow {
             assignments_change,
             other_diff,
             target_id: item.result_graph_id.clone().unwrap_or_default(),
+            matched: match item.match_kind.as_deref() {
+                Some("mapping") => "matched by an earlier restore's mapping".into(),
+                Some("same_id") => "the same object".into(),
+                Some("name") => "matched by name and type".into(),
+                Some("none") => "no matching object: a new one".into(),
+                _ => String::new(),
+            },
         }
     }
 }
@@ -379,7 +395,16 @@ pub(super) async fn detail(
         tenant_name: access.tenant.name.clone(),
         started,
         started_at: opt_time(run.started_at),
-        attempt: format!("{} of {}", run.attempt.max(1), run.max_attempts),
+        attempt: if run.attempt > 1 {
+            format!(
+                "{} ({} in a row without progress, of {} allowed)",
+                run.attempt,
+                (run.attempt - run.progress_attempt).max(0),
+                run.max_attempts
+            )
+        } else {
+            run.attempt.max(1).to_string()
+        },
         error_code: run.error_code.clone().unwrap_or_default(),
         error_context: run.error_context.as_ref().map(pretty).unwrap_or_default(),
         is_preview,
@@ -391,7 +416,20 @@ pub(super) async fn detail(
         reruns: reruns.iter().map(|r| RunRow::new(r, &who(r))).collect(),
         can_restore_live: is_preview && finished_ok && is_admin,
         can_rerun: is_live && run.status.is_terminal() && is_admin,
+        can_undo: is_live
+            && run.status.is_terminal()
+            && is_admin
+            && (run.updated_items > 0 || run.created_items > 0),
         has_failed,
+        parent_label: if run.operation == RunOperation::RestoreUndo {
+            "Undo of"
+        } else {
+            "Re-run of"
+        },
+        pre_restore_url: run
+            .pre_restore_snapshot_id
+            .map(|id| format!("/tenants/{tenant_id}/snapshots/{id}"))
+            .unwrap_or_default(),
     })
 }
 

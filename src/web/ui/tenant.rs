@@ -79,12 +79,13 @@ struct LatestRow {
     runs_url: String,
 }
 
-const OPERATIONS: [RunOperation; 5] = [
+const OPERATIONS: [RunOperation; 6] = [
     RunOperation::CaptureSnapshot,
     RunOperation::BackupSetCapture,
     RunOperation::RestorePreview,
     RunOperation::Restore,
     RunOperation::RestoreRerun,
+    RunOperation::RestoreUndo,
 ];
 
 /// `/tenants/{tenant}`: the latest run of every operation, recent runs and quick starts.

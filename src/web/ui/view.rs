@@ -79,10 +79,12 @@ impl Badge {
             | "updated"
             | "assignments_updated"
             | "captured"
+            | "reverted"
+            | "deleted"
             | "would_create" => ("ok", "✓"),
             "would_update" => ("warn", "✎"),
             "unchanged" | "skipped" | "skip" => ("muted", "="),
-            "failed" | "conflict" => ("bad", "✗"),
+            "failed" | "conflict" | "not_attempted" => ("bad", "✗"),
             "running" => ("running", "▶"),
             "pending" => ("queued", "◷"),
             _ => ("muted", "•"),
