@@ -201,7 +201,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Snapshots::Table)
-                    .add_column(&mut text(Snapshots::Purpose).default("capture").to_owned())
+                    .add_column(text(Snapshots::Purpose).default("capture").to_owned())
                     .to_owned(),
             )
             .await?;

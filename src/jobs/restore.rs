@@ -227,10 +227,22 @@ enum Decision {
         assign: bool,
     },
     /// No target: create one. `adopt` is the object an earlier attempt of this run already
-    /// created for the item (its answer was lost).
+    /// created for the item (its answer was lost); `named` are the ids that carry the
+    /// item's name now (all claimed by others), recorded with the create intent.
     Create {
         adopt: Option<String>,
+        named: Vec<String>,
     },
+}
+
+/// Where an item's target search ended.
+enum Resolution {
+    Found(Target),
+    /// No object for the item; `named` as in [`Decision::Create`].
+    Absent {
+        named: Vec<String>,
+    },
+    Decided(Decision),
 }
 
 /// Why an item could not be decided or written.
@@ -380,14 +392,14 @@ fn target_of(contract: &Contract, raw: &Value, how: Match) -> Target {
     }
 }
 
-/// What the item resolves to in the target tenant: a target, a create (possibly adopting
-/// what an earlier attempt created), or a conflict.
+/// What the item resolves to in the target tenant: a target, nothing, or a decision already
+/// (adopting what an earlier attempt created, or a conflict).
 async fn resolve(
     ctx: &Context<'_>,
     reader: &ReadOnlyGraph,
     contract: &'static Contract,
     item: &SourceItem,
-) -> Result<Result<Option<Target>, Decision>, Failure> {
+) -> Result<Resolution, Failure> {
     let plan = ctx.plan;
     let mapped = content::mapping(
         ctx.db(),
@@ -409,22 +421,32 @@ async fn resolve(
             .is_none_or(|holder| holder == key)
         && let Some(found) = get_existing(reader, contract, &mapped.target_graph_id).await?
     {
-        return Ok(Ok(Some(target_of(contract, &found, Match::Mapping))));
+        return Ok(Resolution::Found(target_of(
+            contract,
+            &found,
+            Match::Mapping,
+        )));
     }
     if plan.same_tenant()
         && let Some(found) = get_existing(reader, contract, &item.source_id).await?
     {
-        return Ok(Ok(Some(target_of(contract, &found, Match::SameId))));
+        return Ok(Resolution::Found(target_of(
+            contract,
+            &found,
+            Match::SameId,
+        )));
     }
     let odata_type = item.payload.get("@odata.type").and_then(Value::as_str);
     let found = reader
         .find_matches(contract, &item.display_name, odata_type)
         .await?;
     let mut unclaimed = Vec::new();
+    let mut named = Vec::new();
     for object in found {
         let Some(id) = object.get("id").and_then(Value::as_str).map(str::to_string) else {
             continue;
         };
+        named.push(id.clone());
         if !ctx.claimed_by_other(contract, item, &id).await? {
             unclaimed.push((id, object));
         }
@@ -438,21 +460,22 @@ async fn resolve(
             .filter(|id| !existing.contains(id))
             .collect();
         if let [adopt] = new.as_slice() {
-            return Ok(Err(Decision::Create {
+            return Ok(Resolution::Decided(Decision::Create {
                 adopt: Some((*adopt).clone()),
+                named: Vec::new(),
             }));
         }
         unclaimed.retain(|(id, _)| existing.contains(id));
     }
     match unclaimed.len() {
-        0 => Ok(Ok(None)),
+        0 => Ok(Resolution::Absent { named }),
         1 => {
             let (_, object) = unclaimed.remove(0);
-            Ok(Ok(Some(target_of(contract, &object, Match::Name))))
+            Ok(Resolution::Found(target_of(contract, &object, Match::Name)))
         }
         n => {
             let candidates: Vec<String> = unclaimed.into_iter().map(|(id, _)| id).collect();
-            Ok(Err(Decision::Conflict {
+            Ok(Resolution::Decided(Decision::Conflict {
                 error: SafeError::new(
                     "ambiguous_match",
                     format!(
@@ -495,17 +518,15 @@ async fn decide(
     }
     let same = ctx.plan.same_tenant();
     let target = match resolve(ctx, reader, contract, item).await? {
-        Ok(target) => target,
-        Err(decision) => return Ok(decision),
-    };
-    let Some(target) = target else {
-        if contract.is_service_default(&item.source_id) {
+        Resolution::Found(target) => target,
+        Resolution::Decided(decision) => return Ok(decision),
+        Resolution::Absent { .. } if contract.is_service_default(&item.source_id) => {
             return Ok(Decision::Skip {
                 code: "service_default_missing",
                 message: "service default objects are only updated in place, never created".into(),
             });
         }
-        return Ok(Decision::Create { adopt: None });
+        Resolution::Absent { named } => return Ok(Decision::Create { adopt: None, named }),
     };
     let wanted = for_target(item.payload.clone(), contract, same);
     let have = for_target(target.current.payload.clone(), contract, same);
@@ -737,7 +758,7 @@ fn preview_result(item: &SourceItem, decision: Decision) -> ItemResult {
             result_graph_id: Some(target.id),
             ..base(item)
         },
-        Decision::Create { adopt } => ItemResult {
+        Decision::Create { adopt, .. } => ItemResult {
             action: Some("would_create".into()),
             match_kind: Some(Match::None.as_str().into()),
             result_graph_id: adopt,
@@ -830,19 +851,18 @@ async fn restore_item(
             };
             (action, target.how, target.id, assign)
         }
-        Decision::Create { adopt } => {
+        Decision::Create { adopt, named } => {
             let id = match adopt {
                 Some(id) => id,
-                None => create_once(ctx, client, contract, item, &desired).await?,
+                None => create_once(ctx, client, contract, item, &desired, named).await?,
             };
             let assign = same && has_assignments(item);
             ("created", Match::None, id, assign)
         }
     };
     // The mapping first: once it exists, no later attempt can take the object for another.
-    remember(ctx, item, &target_id).await.map_err(|failure| {
-        tracing::warn!(target_id, "object written but its mapping was not recorded");
-        failure
+    remember(ctx, item, &target_id).await.inspect_err(|_| {
+        tracing::warn!(target_id, "the object's mapping was not recorded");
     })?;
     if assign {
         client
@@ -876,19 +896,19 @@ fn has_scope_tags(item: &SourceItem) -> bool {
         .is_some_and(|tags| tags.iter().any(|t| t.as_str() != Some("0")))
 }
 
-/// Creates the object at most once. The intent (with the ids that already carried the
-/// item's name) is recorded first; after a lost answer the object that appeared since is
-/// taken as ours instead of creating again. A resumed attempt finds it the same way (see
-/// [`resolve`]).
+/// Creates the object at most once. The intent, with `existing` (the ids that already
+/// carried the item's name), is recorded first; after a lost answer the object that
+/// appeared since is taken as ours instead of creating again. A resumed attempt finds it
+/// the same way (see [`resolve`]).
 async fn create_once(
     ctx: &Context<'_>,
     client: &GraphClient,
     contract: &'static Contract,
     item: &SourceItem,
     desired: &Value,
+    existing: Vec<String>,
 ) -> Result<String, Failure> {
     let odata_type = item.payload.get("@odata.type").and_then(Value::as_str);
-    let existing = matching_ids(client, contract, item, odata_type).await?;
     ctx.execution
         .record_write_intent(
             &item.key(),

@@ -440,7 +440,7 @@ pub async fn refresh_counts(
     if progressed {
         update = update.col_expr(
             runs::Column::ProgressAttempt,
-            Expr::col(runs::Column::Attempt).into(),
+            Expr::col(runs::Column::Attempt),
         );
     }
     update.exec(db).await?;

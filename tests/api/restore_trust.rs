@@ -17,7 +17,7 @@ fn config(name: &str, description: &str) -> Value {
         "@odata.type": "#microsoft.graph.windows10GeneralConfiguration",
         "displayName": name,
         "description": description,
-        "passwordRequired": description.len() % 2 == 0,
+        "passwordRequired": description.len().is_multiple_of(2),
     })
 }
 
@@ -55,30 +55,8 @@ fn script(name: &str, body: &str) -> Value {
         "runAsAccount": "system",
         "enforceSignatureCheck": false,
         "runAs32Bit": false,
-        "scriptContent": policyvault_b64(body),
+        "scriptContent": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, body),
     })
-}
-
-fn policyvault_b64(text: &str) -> String {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 const CONFIGS: &str = "deviceManagement/deviceConfigurations";
@@ -187,7 +165,7 @@ async fn same_named_policies_become_separate_objects_and_preview_shows_it() {
     assert!(items.iter().all(|i| i["match"] == "none"), "{items:?}");
     assert_eq!(preview["counts"]["created"], 8, "{preview}");
     assert!(
-        empty_journal_writes(&app, &empty).await == 0,
+        app.sim_journal(&empty).await.is_empty(),
         "a preview wrote to the tenant"
     );
     let (_, live, items) = restore(&app, &admin, &empty, &snapshot, "live").await;
@@ -308,10 +286,6 @@ async fn same_named_policies_become_separate_objects_and_preview_shows_it() {
         "one target object per source object, with equal content"
     );
     app.shutdown().await;
-}
-
-async fn empty_journal_writes(app: &TestApp, tenant: &TestTenant) -> usize {
-    app.sim_journal(tenant).await.len()
 }
 
 #[tokio::test]
