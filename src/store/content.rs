@@ -118,18 +118,7 @@ pub async fn keep_pre_restore_copy(
     snapshot: &snapshots::Model,
     object: &CapturedObject,
 ) -> StoreResult<()> {
-    let row = snapshot_items::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(snapshot.tenant_id),
-        snapshot_id: Set(snapshot.id),
-        policy_type: Set(object.policy_type.clone()),
-        source_id: Set(object.source_id.clone()),
-        display_name: Set(object.display_name.clone()),
-        payload: Set(object.payload.clone()),
-        assignments: Set(object.assignments.clone()),
-        content_hash: Set(object.content_hash.clone()),
-        created_at: Set(Utc::now()),
-    };
+    let row = snapshot_item_row(snapshot, object);
     snapshot_items::Entity::insert(row)
         .on_conflict_do_nothing_on([
             snapshot_items::Column::SnapshotId,
@@ -173,12 +162,11 @@ pub async fn snapshot_item_by_source(
         .await?)
 }
 
-pub async fn add_snapshot_item(
-    db: &impl ConnectionTrait,
+fn snapshot_item_row(
     snapshot: &snapshots::Model,
     object: &CapturedObject,
-) -> StoreResult<snapshot_items::Model> {
-    let row = snapshot_items::ActiveModel {
+) -> snapshot_items::ActiveModel {
+    snapshot_items::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(snapshot.tenant_id),
         snapshot_id: Set(snapshot.id),
@@ -189,7 +177,15 @@ pub async fn add_snapshot_item(
         assignments: Set(object.assignments.clone()),
         content_hash: Set(object.content_hash.clone()),
         created_at: Set(Utc::now()),
-    };
+    }
+}
+
+pub async fn add_snapshot_item(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+    object: &CapturedObject,
+) -> StoreResult<snapshot_items::Model> {
+    let row = snapshot_item_row(snapshot, object);
     snapshot_items::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([

@@ -94,6 +94,25 @@ fn check_confirmation(access: &TenantAccess, confirm: Option<&str>) -> Result<()
     }
 }
 
+/// Re-runs and undos act on a finished live restore. `verb`: (participle, imperative).
+fn check_finished_restore(
+    original: &entity::runs::Model,
+    (done, act): (&str, &str),
+) -> Result<(), ApiError> {
+    if !original.operation.is_live_restore() {
+        return Err(ApiError::Validation(format!(
+            "only restores can be {done}; this run is a {}",
+            original.operation
+        )));
+    }
+    if !original.status.is_terminal() {
+        return Err(ApiError::Conflict(format!(
+            "the restore is still queued or running; {act} it once it has finished"
+        )));
+    }
+    Ok(())
+}
+
 async fn start_restore(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -216,17 +235,7 @@ pub(super) async fn rerun_restore(
     access.require(Role::Admin)?;
     let db = &state.services().db;
     let original = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
-    if !original.operation.is_live_restore() {
-        return Err(ApiError::Validation(format!(
-            "only restores can be re-run; this run is a {}",
-            original.operation
-        )));
-    }
-    if !original.status.is_terminal() {
-        return Err(ApiError::Conflict(
-            "the restore is still queued or running; re-run it once it has finished".into(),
-        ));
-    }
+    check_finished_restore(&original, ("re-run", "re-run"))?;
     check_confirmation(access, body.confirm.as_deref())?;
     // A cross-tenant restore reads the source tenant's content again: the caller must still
     // be a member there, as for the first start.
@@ -317,17 +326,7 @@ pub(super) async fn undo_restore(
             },
         ));
     }
-    if !original.operation.is_live_restore() {
-        return Err(ApiError::Validation(format!(
-            "only live restores can be undone; this run is a {}",
-            original.operation
-        )));
-    }
-    if !original.status.is_terminal() {
-        return Err(ApiError::Conflict(
-            "the restore is still queued or running; undo it once it has finished".into(),
-        ));
-    }
+    check_finished_restore(&original, ("undone", "undo"))?;
     check_confirmation(access, body.confirm.as_deref())?;
     if original.updated_items == 0 && original.created_items == 0 {
         return Err(ApiError::Validation(
