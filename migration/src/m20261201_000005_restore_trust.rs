@@ -184,6 +184,11 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        // Runs in flight at the upgrade count only attempts from now on.
+        manager
+            .get_connection()
+            .execute_unprepared("UPDATE runs SET progress_attempt = attempt")
+            .await?;
         for mut column in [
             text_null(RunItems::MatchKind).to_owned(),
             json_binary_null(RunItems::ErrorContext).to_owned(),

@@ -327,40 +327,21 @@ pub fn sanitize_message(raw: &str) -> Option<String> {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let mut out: Vec<String> = Vec::new();
+    // The previous word named a secret (`password hunter2`, `Bearer abc`, `key = v`).
     let mut redact_next = false;
     for word in bounded.split_whitespace() {
-        let bare = word.trim_matches(|c: char| "\"'`,.;()[]{}<>".contains(c));
-        let lower = bare.to_ascii_lowercase();
-        if lower == "bearer" || lower == "basic" {
-            out.push(word.into());
-            redact_next = true;
-            continue;
+        let mut clean = String::with_capacity(word.len());
+        // A word is cut into pieces at the characters that separate fields in URLs, JSON
+        // and lists (`?a=1&b=2`, `{"a":"b","c":"d"}`), keeping the separators.
+        for piece in word.split_inclusive(|c: char| "&?,;{}()[]<>".contains(c)) {
+            let (body, sep) = match piece.char_indices().last() {
+                Some((at, c)) if "&?,;{}()[]<>".contains(c) => (&piece[..at], &piece[at..]),
+                _ => (piece, ""),
+            };
+            clean.push_str(&redact_piece(body, &mut redact_next));
+            clean.push_str(sep);
         }
-        if redact_next {
-            out.push(REDACTED.into());
-            redact_next = false;
-            continue;
-        }
-        if let Some((name, value)) = split_assignment(bare) {
-            if is_sensitive_name(name) {
-                if value.is_empty() {
-                    redact_next = true;
-                    out.push(word.into());
-                } else {
-                    out.push(format!("{}{}", &bare[..bare.len() - value.len()], REDACTED));
-                }
-                continue;
-            }
-            if looks_secret(value) {
-                out.push(format!("{}{}", &bare[..bare.len() - value.len()], REDACTED));
-                continue;
-            }
-        }
-        if looks_secret(bare) {
-            out.push(REDACTED.into());
-        } else {
-            out.push(word.into());
-        }
+        out.push(clean);
     }
     let joined = out.join(" ");
     let mut cut: String = joined.chars().take(MESSAGE_LIMIT).collect();
@@ -372,13 +353,51 @@ pub fn sanitize_message(raw: &str) -> Option<String> {
 
 const REDACTED: &str = "[redacted]";
 
-/// `name=value` or `name:value` (also with quotes around either).
-fn split_assignment(word: &str) -> Option<(&str, &str)> {
-    let at = word.find(['=', ':'])?;
-    let name = word[..at].trim_matches(|c: char| "\"'".contains(c));
-    let value = word[at + 1..].trim_matches(|c: char| "\"'=:".contains(c));
-    (!name.is_empty()).then_some((name, value))
+/// One field-sized piece of a word, redacted if it is or names a secret.
+fn redact_piece(body: &str, redact_next: &mut bool) -> String {
+    let quotes = |c: char| "\"'`".contains(c);
+    let bare = body.trim_matches(|c: char| quotes(c) || c == '.');
+    if bare.is_empty() || bare.chars().all(|c| "=:".contains(c)) {
+        // A lone `=` or `:` between a name and its value keeps the redaction pending.
+        return body.to_string();
+    }
+    let lower = bare.to_ascii_lowercase();
+    if *redact_next {
+        *redact_next = lower == "bearer" || lower == "basic";
+        return REDACTED.into();
+    }
+    if lower == "bearer" || lower == "basic" {
+        *redact_next = true;
+        return body.to_string();
+    }
+    if let Some(at) = bare.find(['=', ':']) {
+        let name = bare[..at].trim_matches(quotes);
+        let value = bare[at + 1..].trim_matches(|c: char| quotes(c) || "=:".contains(c));
+        if is_sensitive_name(name) {
+            if value.is_empty() {
+                *redact_next = true;
+                return body.to_string();
+            }
+            return format!("{}{REDACTED}", &bare[..=at]);
+        }
+        if looks_secret(value) {
+            return format!("{}{REDACTED}", &bare[..=at]);
+        }
+        return body.to_string();
+    }
+    if looks_secret(bare) {
+        return REDACTED.into();
+    }
+    // A secret's name on its own: the next word is its value.
+    let name = lower.trim_end_matches(['=', ':']);
+    if REDACT_FOLLOWING.iter().any(|s| name.ends_with(s)) {
+        *redact_next = true;
+    }
+    body.to_string()
 }
+
+/// Names after which the next word is taken for the value even without `=` or `:`.
+const REDACT_FOLLOWING: &[&str] = &["secret", "password", "passwd", "pwd", "credential"];
 
 fn is_sensitive_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -470,6 +489,12 @@ mod tests {
                 "Zx8Q~aB3dEfGhIjKlMnOpQrStUv12",
             ),
             ("token=eyJ0eXAiOiJKV1Qi", "eyJ0eXAi"),
+            ("client_secret=abc123== rejected", "abc1"),
+            ("user=x&password=hunter2", "hunter2"),
+            ("https://h/cb?client_secret=hunter2", "hunter2"),
+            ("{\"user\":\"x\",\"password\":\"hunter2\"}", "hunter2"),
+            ("password hunter2", "hunter2"),
+            ("password = hunter2", "hunter2"),
             (
                 "key 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 bad",
                 "9f86d081884c7d65",
@@ -480,6 +505,9 @@ mod tests {
             assert!(!clean.contains(secret), "{secret} kept in {clean}");
             assert!(clean.contains("[redacted]"), "{clean}");
         }
+        // Multi-byte text next to separators never splits a character.
+        assert!(sanitize_message("key=ü: x").is_some());
+        assert!(sanitize_message("ü=ü:ü&ü?").is_some());
         let noisy = sanitize_message("line one\r\nline\u{7} two\u{0}").unwrap();
         assert_eq!(noisy, "line one line two");
         let long = "word ".repeat(200);

@@ -110,6 +110,9 @@ async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
         ),
         _ => return Err(invalid_spec("the run's item selection is malformed")),
     };
+    // Backup sets are versioned: a selected version replaced by a newer capture since the
+    // start is restored in its newest version, not dropped.
+    let mut wanted_objects = None;
     let (source_tenant, all) = match params["source_kind"].as_str() {
         Some("snapshot") => {
             let snapshot = content::find_snapshot(db, source_id)
@@ -125,6 +128,10 @@ async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
             let set = content::find_backup_set(db, source_id)
                 .await?
                 .ok_or_else(missing)?;
+            if let Some(ids) = &wanted {
+                let ids: Vec<Uuid> = ids.iter().copied().collect();
+                wanted_objects = Some(content::backup_item_objects(db, set.id, &ids).await?);
+            }
             let rows = content::latest_backup_items(db, set.id).await?;
             (
                 set.tenant_id,
@@ -137,21 +144,14 @@ async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
         .iter()
         .map(|i| ((i.policy_type.clone(), i.source_id.clone()), i.key()))
         .collect();
-    let mut items: Vec<SourceItem> = match &wanted {
-        Some(ids) => all.into_iter().filter(|i| ids.contains(&i.id)).collect(),
-        None => all,
+    let mut items: Vec<SourceItem> = match (&wanted, &wanted_objects) {
+        (_, Some(objects)) => all
+            .into_iter()
+            .filter(|i| objects.contains(&(i.policy_type.clone(), i.source_id.clone())))
+            .collect(),
+        (Some(ids), None) => all.into_iter().filter(|i| ids.contains(&i.id)).collect(),
+        (None, _) => all,
     };
-    if let Some(ids) = &wanted
-        && items.len() < ids.len()
-    {
-        // Backup sets are versioned: a selected item replaced by a newer version since the
-        // start is restored in its newer version rather than silently dropped.
-        tracing::warn!(
-            selected = ids.len(),
-            found = items.len(),
-            "some selected items are no longer in the source"
-        );
-    }
     sort_for_restore(&mut items);
     Ok(Plan {
         source_tenant,
@@ -227,10 +227,11 @@ enum Decision {
         assign: bool,
     },
     /// No target: create one. `adopt` is the object an earlier attempt of this run already
-    /// created for the item (its answer was lost); `named` are the ids that carry the
-    /// item's name now (all claimed by others), recorded with the create intent.
+    /// created for the item (its answer was lost): it is completed instead; `named` are the
+    /// ids that carry the item's name now (all claimed by others), recorded with the
+    /// create intent.
     Create {
-        adopt: Option<String>,
+        adopt: Option<Target>,
         named: Vec<String>,
     },
 }
@@ -272,7 +273,7 @@ fn store_failure(what: &'static str) -> impl FnOnce(StoreError) -> Failure {
 }
 
 /// Which target objects belong to which item of this run: an object another item
-/// resolved to (or created) is never matched by name again.
+/// resolved to, is writing or created is never matched by name again.
 #[derive(Debug, Default)]
 struct Claims {
     by_target: HashMap<(String, String), String>,
@@ -284,10 +285,37 @@ impl Claims {
             .insert((policy_type.into(), target_id.into()), item_key.into());
     }
 
-    fn holder(&self, policy_type: &str, target_id: &str) -> Option<&str> {
+    fn holder(&self, policy_type: &str, target_id: &str) -> Option<String> {
         self.by_target
             .get(&(policy_type.to_string(), target_id.to_string()))
-            .map(String::as_str)
+            .cloned()
+    }
+}
+
+/// A create an earlier attempt of this run sent (its intent row), maybe without an answer.
+#[derive(Debug, Clone)]
+struct CreateIntent {
+    policy_type: String,
+    /// Lower-cased match key of the item.
+    name: String,
+    /// Target ids that carried the item's name when the create was sent.
+    existing: Vec<String>,
+}
+
+impl CreateIntent {
+    fn parse(intent: &Value) -> Option<Self> {
+        (intent["op"] == "create").then(|| Self {
+            policy_type: intent["policy_type"].as_str().unwrap_or_default().into(),
+            name: intent["name"].as_str().unwrap_or_default().to_lowercase(),
+            existing: intent["existing"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
     }
 }
 
@@ -296,9 +324,12 @@ impl Claims {
 struct Context<'a> {
     execution: &'a Execution,
     plan: &'a Plan,
-    claims: Claims,
-    /// Item key → target ids that matched the item's name when its create was sent.
-    create_intents: HashMap<String, Vec<String>>,
+    /// Shared by the decision and the writes of one attempt (a mutex, not a cell: the
+    /// worker's futures are `Send`).
+    claims: std::sync::Mutex<Claims>,
+    /// Item key → the create it sent in an earlier attempt (without a recorded result);
+    /// dropped once the item is settled in this attempt.
+    create_intents: std::sync::Mutex<HashMap<String, CreateIntent>>,
 }
 
 impl<'a> Context<'a> {
@@ -309,25 +340,26 @@ impl<'a> Context<'a> {
             if let Some(id) = &row.result_graph_id {
                 claims.claim(&row.policy_type, id, &row.item_key);
             }
-            if let Some(intent) = &row.write_intent
-                && intent["op"] == "create"
+            let Some(intent) = &row.write_intent else {
+                continue;
+            };
+            // An update that was sent holds its target even if its answer was lost.
+            if intent["op"] == "update"
+                && let Some(target) = intent["target"].as_str()
             {
-                let existing = intent["existing"]
-                    .as_array()
-                    .map(|ids| {
-                        ids.iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                create_intents.insert(row.item_key.clone(), existing);
+                claims.claim(&row.policy_type, target, &row.item_key);
+            }
+            if row.result_graph_id.is_none()
+                && let Some(create) = CreateIntent::parse(intent)
+            {
+                create_intents.insert(row.item_key.clone(), create);
             }
         }
         Ok(Self {
             execution,
             plan,
-            claims,
-            create_intents,
+            claims: std::sync::Mutex::new(claims),
+            create_intents: std::sync::Mutex::new(create_intents),
         })
     }
 
@@ -335,8 +367,42 @@ impl<'a> Context<'a> {
         &self.execution.services().db
     }
 
+    fn create_intent(&self, key: &str) -> Option<CreateIntent> {
+        self.create_intents.lock().ok()?.get(key).cloned()
+    }
+
+    /// The item's result is recorded: what it created is claimed by its result from now on.
+    fn settled(&self, key: &str) {
+        if let Ok(mut intents) = self.create_intents.lock() {
+            intents.remove(key);
+        }
+    }
+
+    fn claim(&self, policy_type: &str, target_id: &str, item_key: &str) {
+        if let Ok(mut claims) = self.claims.lock() {
+            claims.claim(policy_type, target_id, item_key);
+        }
+    }
+
+    /// The other item of this run that holds `target_id`, if any.
+    fn held_by_other(&self, policy_type: &str, target_id: &str, key: &str) -> Option<String> {
+        let holder = self.claims.lock().ok()?.holder(policy_type, target_id)?;
+        (holder != key).then_some(holder)
+    }
+
+    /// In the same tenant, the item whose own object `target_id` is (if not `item`).
+    fn source_object_of_other(&self, policy_type: &str, target_id: &str, key: &str) -> bool {
+        self.plan.same_tenant()
+            && self
+                .plan
+                .source_objects
+                .get(&(policy_type.to_string(), target_id.to_string()))
+                .is_some_and(|owner| owner != key)
+    }
+
     /// Whether `target_id` belongs to something other than `item`: another item of this
-    /// run, another object of the source (same tenant), or a mapping of another source id.
+    /// run (resolved, writing, created, or possibly created by a create whose answer was
+    /// lost), another object of the source (same tenant), or a mapping of another source id.
     async fn claimed_by_other(
         &self,
         contract: &Contract,
@@ -344,20 +410,21 @@ impl<'a> Context<'a> {
         target_id: &str,
     ) -> Result<bool, Failure> {
         let key = item.key();
-        if self
-            .claims
-            .holder(contract.key, target_id)
-            .is_some_and(|holder| holder != key)
+        if self.held_by_other(contract.key, target_id, &key).is_some()
+            || self.source_object_of_other(contract.key, target_id, &key)
         {
             return Ok(true);
         }
-        if self.plan.same_tenant()
-            && target_id != item.source_id
-            && self
-                .plan
-                .source_objects
-                .contains_key(&(contract.key.to_string(), target_id.to_string()))
-        {
+        let name = item.display_name.to_lowercase();
+        let lost_create_of_other = self.create_intents.lock().is_ok_and(|intents| {
+            intents.iter().any(|(other, intent)| {
+                *other != key
+                    && intent.policy_type == contract.key
+                    && intent.name == name
+                    && !intent.existing.iter().any(|id| id == target_id)
+            })
+        });
+        if lost_create_of_other {
             return Ok(true);
         }
         let claimants =
@@ -392,6 +459,21 @@ fn target_of(contract: &Contract, raw: &Value, how: Match) -> Target {
     }
 }
 
+fn conflict(contract: &Contract, candidates: Vec<String>, why: &str) -> Decision {
+    Decision::Conflict {
+        error: SafeError::new(
+            "ambiguous_match",
+            format!(
+                "{} objects of policy type {} in the target tenant {why} ({}); rename or remove the extra ones, then re-run",
+                candidates.len(),
+                contract.key,
+                candidates.join(", ")
+            ),
+        ),
+        candidates,
+    }
+}
+
 /// What the item resolves to in the target tenant: a target, nothing, or a decision already
 /// (adopting what an earlier attempt created, or a conflict).
 async fn resolve(
@@ -401,6 +483,9 @@ async fn resolve(
     item: &SourceItem,
 ) -> Result<Resolution, Failure> {
     let plan = ctx.plan;
+    let key = item.key();
+    let intent = ctx.create_intent(&key);
+    let intent = intent.as_ref();
     let mapped = content::mapping(
         ctx.db(),
         plan.source_tenant,
@@ -410,26 +495,41 @@ async fn resolve(
     )
     .await
     .map_err(store_failure("object mapping"))?;
-    // A mapping to an object another item of this run already holds is not trusted (two
-    // source objects mapped to one target — what name matching used to do): this item
-    // then gets an object of its own.
-    let key = item.key();
+    // A mapping to an object another item of this run holds, or (same tenant) to another
+    // item's own object, is not trusted — two source objects mapped to one target is what
+    // name matching used to do: this item then gets an object of its own.
     if let Some(mapped) = mapped
         && ctx
-            .claims
-            .holder(contract.key, &mapped.target_graph_id)
-            .is_none_or(|holder| holder == key)
+            .held_by_other(contract.key, &mapped.target_graph_id, &key)
+            .is_none()
+        && !ctx.source_object_of_other(contract.key, &mapped.target_graph_id, &key)
         && let Some(found) = get_existing(reader, contract, &mapped.target_graph_id).await?
     {
-        return Ok(Resolution::Found(target_of(
-            contract,
-            &found,
-            Match::Mapping,
-        )));
+        let target = target_of(contract, &found, Match::Mapping);
+        // Mapped by this run's own earlier create (which then failed later on): still ours
+        // to have created, so undo can delete it.
+        if intent.is_some_and(|i| !i.existing.contains(&target.id)) {
+            return Ok(Resolution::Decided(Decision::Create {
+                adopt: Some(target),
+                named: Vec::new(),
+            }));
+        }
+        return Ok(Resolution::Found(target));
     }
     if plan.same_tenant()
         && let Some(found) = get_existing(reader, contract, &item.source_id).await?
     {
+        if let Some(holder) = ctx.held_by_other(contract.key, &item.source_id, &key) {
+            return Ok(Resolution::Decided(Decision::Conflict {
+                error: SafeError::new(
+                    "already_written",
+                    format!(
+                        "this object was already written for item {holder} of this run; re-run this item on its own"
+                    ),
+                ),
+                candidates: vec![item.source_id.clone()],
+            }));
+        }
         return Ok(Resolution::Found(target_of(
             contract,
             &found,
@@ -453,19 +553,27 @@ async fn resolve(
     }
     // A create of this item was sent by an earlier attempt and its answer lost: the object
     // that appeared since is that create.
-    if let Some(existing) = ctx.create_intents.get(&item.key()) {
-        let new: Vec<&String> = unclaimed
-            .iter()
-            .map(|(id, _)| id)
-            .filter(|id| !existing.contains(id))
-            .collect();
-        if let [adopt] = new.as_slice() {
-            return Ok(Resolution::Decided(Decision::Create {
-                adopt: Some((*adopt).clone()),
-                named: Vec::new(),
-            }));
+    if let Some(intent) = intent {
+        let (new, old): (Vec<_>, Vec<_>) = unclaimed
+            .into_iter()
+            .partition(|(id, _)| !intent.existing.contains(id));
+        match new.as_slice() {
+            [] => unclaimed = old,
+            [(_, object)] => {
+                return Ok(Resolution::Decided(Decision::Create {
+                    adopt: Some(target_of(contract, object, Match::None)),
+                    named: Vec::new(),
+                }));
+            }
+            several => {
+                let ids = several.iter().map(|(id, _)| id.clone()).collect();
+                return Ok(Resolution::Decided(conflict(
+                    contract,
+                    ids,
+                    "appeared with this name since this item's create was sent",
+                )));
+            }
         }
-        unclaimed.retain(|(id, _)| existing.contains(id));
     }
     match unclaimed.len() {
         0 => Ok(Resolution::Absent { named }),
@@ -473,20 +581,11 @@ async fn resolve(
             let (_, object) = unclaimed.remove(0);
             Ok(Resolution::Found(target_of(contract, &object, Match::Name)))
         }
-        n => {
-            let candidates: Vec<String> = unclaimed.into_iter().map(|(id, _)| id).collect();
-            Ok(Resolution::Decided(Decision::Conflict {
-                error: SafeError::new(
-                    "ambiguous_match",
-                    format!(
-                        "{n} objects of policy type {} in the target tenant have this name and none is mapped to this item ({}); rename or remove the extra ones, then re-run",
-                        contract.key,
-                        candidates.join(", ")
-                    ),
-                ),
-                candidates,
-            }))
-        }
+        _ => Ok(Resolution::Decided(conflict(
+            contract,
+            unclaimed.into_iter().map(|(id, _)| id).collect(),
+            "have this name and none is mapped to this item",
+        ))),
     }
 }
 
@@ -648,7 +747,7 @@ async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Resul
     };
     plan_items(execution, plan).await?;
     let done = execution.finished_items().await?;
-    let mut ctx = Context::new(execution, plan).await?;
+    let ctx = Context::new(execution, plan).await?;
     let mut breaker = OutageBreaker::new(execution);
     for item in &plan.items {
         if done.contains(&item.key()) {
@@ -684,9 +783,10 @@ async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Resul
             Err(Failure::Store(error)) => failed(item, action, &error),
         };
         if let Some(id) = &result.result_graph_id {
-            ctx.claims.claim(&item.policy_type, id, &item.key());
+            ctx.claim(&item.policy_type, id, &item.key());
         }
         execution.record(result).await?;
+        ctx.settled(&item.key());
     }
     Ok(())
 }
@@ -761,7 +861,7 @@ fn preview_result(item: &SourceItem, decision: Decision) -> ItemResult {
         Decision::Create { adopt, .. } => ItemResult {
             action: Some("would_create".into()),
             match_kind: Some(Match::None.as_str().into()),
-            result_graph_id: adopt,
+            result_graph_id: adopt.map(|t| t.id),
             ..base(item)
         },
     }
@@ -827,17 +927,31 @@ async fn restore_item(
     let same = ctx.plan.same_tenant();
     let desired = for_target(item.payload.clone(), contract, same);
     let decision = decide(ctx, &client.read_only(), contract, item).await?;
+    let key = item.key();
     let (action, how, target_id, assign) = match decision {
         Decision::Skip { code, message } => return Ok(skip_result(item, code, message)),
         Decision::Conflict { error, candidates } => {
             return Ok(conflict_result(item, error, candidates, true));
         }
-        Decision::Unchanged(target) => ("unchanged", target.how, target.id, false),
+        Decision::Unchanged(target) => {
+            ctx.claim(contract.key, &target.id, &key);
+            ("unchanged", target.how, target.id, false)
+        }
         Decision::Update {
             target,
             diff,
             assign,
         } => {
+            // Held from now on, whatever the answer: a lost answer must not free the
+            // object for another item (in this attempt or the next).
+            ctx.claim(contract.key, &target.id, &key);
+            execution
+                .record_write_intent(
+                    &key,
+                    json!({"op": "update", "target": target.id, "at": chrono::Utc::now()}),
+                )
+                .await
+                .map_err(|_| intent_failed())?;
             keep_copy(execution, contract, &target.id, &target.current)
                 .await
                 .map_err(store_failure("pre-restore copy"))?;
@@ -851,13 +965,28 @@ async fn restore_item(
             };
             (action, target.how, target.id, assign)
         }
-        Decision::Create { adopt, named } => {
-            let id = match adopt {
-                Some(id) => id,
-                None => create_once(ctx, client, contract, item, &desired, named).await?,
-            };
-            let assign = same && has_assignments(item);
-            ("created", Match::None, id, assign)
+        Decision::Create {
+            adopt: Some(target),
+            ..
+        } => {
+            // Created by an earlier attempt whose answer (or later steps) were lost: make it
+            // whole (an admin template's definition values may be missing) instead of
+            // creating again.
+            ctx.claim(contract.key, &target.id, &key);
+            let have = for_target(target.current.payload.clone(), contract, same);
+            if normalize::hash(contract, &have) != normalize::hash(contract, &desired) {
+                client.update(contract, &target.id, &desired).await?;
+            }
+            (
+                "created",
+                Match::None,
+                target.id,
+                same && has_assignments(item),
+            )
+        }
+        Decision::Create { adopt: None, named } => {
+            let id = create_once(ctx, client, contract, item, &desired, named).await?;
+            ("created", Match::None, id, same && has_assignments(item))
         }
     };
     // The mapping first: once it exists, no later attempt can take the object for another.
@@ -915,33 +1044,36 @@ async fn create_once(
             json!({
                 "op": "create",
                 "policy_type": contract.key,
+                "name": item.display_name,
                 "existing": existing,
                 "at": chrono::Utc::now(),
             }),
         )
         .await
-        .map_err(|_| {
-            Failure::Store(SafeError::new(
-                "mapping_failed",
-                "the create could not be recorded before sending it; nothing was changed, re-run the item",
-            ))
-        })?;
-    match client.create(contract, desired).await {
-        Ok(created) => created_id(contract, &created).map_err(Failure::Graph),
+        .map_err(|_| intent_failed())?;
+    let id = match client.create(contract, desired).await {
+        Ok(created) => created_id(contract, &created)?,
         Err(error) if error.is_ambiguous_write() => {
             let now = matching_ids(client, contract, item, odata_type).await?;
             let new: Vec<&String> = now.iter().filter(|id| !existing.contains(id)).collect();
             match new.as_slice() {
-                [one] => Ok((*one).clone()),
-                [] => {
-                    let created = client.create(contract, desired).await?;
-                    created_id(contract, &created).map_err(Failure::Graph)
-                }
-                _ => Err(Failure::Graph(error)),
+                [one] => (*one).clone(),
+                // Not visible (yet): creating again could duplicate it. The item fails with
+                // the intent kept; its re-run (or the next attempt) looks again first.
+                _ => return Err(Failure::Graph(error)),
             }
         }
-        Err(error) => Err(Failure::Graph(error)),
-    }
+        Err(error) => return Err(Failure::Graph(error)),
+    };
+    ctx.claim(contract.key, &id, &item.key());
+    Ok(id)
+}
+
+fn intent_failed() -> Failure {
+    Failure::Store(SafeError::new(
+        "mapping_failed",
+        "the write could not be recorded before sending it; nothing was changed, re-run the item",
+    ))
 }
 
 fn created_id(contract: &'static Contract, created: &Value) -> Result<String, GraphError> {

@@ -1,8 +1,9 @@
 //! `restore_undo`: puts back what a finished live restore (or re-run) changed.
 //!
-//! Every object the restore updated is written back to its state in the restore's
-//! pre-restore snapshot; with `delete_created`, every object it created is deleted — by the
-//! Graph id the restore recorded, never by name. The undo keeps its own pre-restore copy of
+//! Every object in the restore's pre-restore snapshot — each object it was about to change,
+//! whether or not its item then succeeded — is written back to that state; with
+//! `delete_created`, every object it created is deleted — by the Graph id the restore
+//! recorded, never by name. The undo keeps its own pre-restore copy of
 //! everything it changes or deletes, so undoing an undo is a plain restore of that snapshot.
 
 use entity::enums::RunItemStatus;
@@ -28,7 +29,10 @@ enum Step {
 
 struct Work {
     step: Step,
-    row: run_items::Model,
+    key: String,
+    policy_type: String,
+    display_name: String,
+    source_ref: Option<Uuid>,
     target_id: String,
 }
 
@@ -54,14 +58,22 @@ pub async fn undo(execution: &Execution) -> Result<(), ExecError> {
                 "the restore to undo no longer exists",
             ))
         })?;
-    let work = plan(run_store::all_items(db, original.id).await?, delete_created);
+    let copies = match original.pre_restore_snapshot_id {
+        Some(id) => content::all_snapshot_items(db, id).await?,
+        None => Vec::new(),
+    };
+    let work = plan(
+        copies,
+        run_store::all_items(db, original.id).await?,
+        delete_created,
+    );
     let planned: Vec<PlannedItem> = work
         .iter()
         .map(|w| PlannedItem {
-            item_key: w.row.item_key.clone(),
-            policy_type: w.row.policy_type.clone(),
-            display_name: w.row.display_name.clone(),
-            source_ref: w.row.source_ref,
+            item_key: w.key.clone(),
+            policy_type: w.policy_type.clone(),
+            display_name: w.display_name.clone(),
+            source_ref: w.source_ref,
         })
         .collect();
     execution.plan(&planned).await?;
@@ -69,16 +81,11 @@ pub async fn undo(execution: &Execution) -> Result<(), ExecError> {
     let client = client_for(execution, execution.run.tenant_id).await?;
     let mut breaker = OutageBreaker::new(execution);
     for w in &work {
-        if done.contains(&w.row.item_key) {
+        if done.contains(&w.key) {
             continue;
         }
         execution.check_lease()?;
-        let base = base_result(
-            w.row.item_key.clone(),
-            &w.row.policy_type,
-            &w.row.display_name,
-            w.row.source_ref,
-        );
+        let base = base_result(w.key.clone(), &w.policy_type, &w.display_name, w.source_ref);
         let action = match w.step {
             Step::Revert => "revert",
             Step::Delete => "delete",
@@ -90,12 +97,12 @@ pub async fn undo(execution: &Execution) -> Result<(), ExecError> {
                 .await?;
             continue;
         }
-        let Some(contract) = registry::get(&w.row.policy_type) else {
+        let Some(contract) = registry::get(&w.policy_type) else {
             let error = SafeError::new(
                 "unsupported_policy_type",
                 format!(
                     "policy type {} is not supported by this version",
-                    w.row.policy_type
+                    w.policy_type
                 ),
             );
             execution
@@ -131,31 +138,52 @@ pub async fn undo(execution: &Execution) -> Result<(), ExecError> {
     Ok(())
 }
 
-/// The objects the restore changed, in reverse restore order (what refers to scope tags
-/// and filters goes before them).
-fn plan(rows: Vec<run_items::Model>, delete_created: bool) -> Vec<Work> {
-    let mut work: Vec<Work> = rows
+/// The objects the restore changed: every object it kept a pre-restore copy of (reverted)
+/// and every object it created (deleted or kept), in reverse restore order (what refers to
+/// scope tags and filters goes before them).
+fn plan(
+    copies: Vec<entity::snapshot_items::Model>,
+    rows: Vec<run_items::Model>,
+    delete_created: bool,
+) -> Vec<Work> {
+    let mut work: Vec<Work> = copies
         .into_iter()
-        .filter(|r| r.status == RunItemStatus::Succeeded)
-        .filter_map(|row| {
-            let step = match row.action.as_deref() {
-                Some("updated" | "assignments_updated") => Step::Revert,
-                Some("created") if delete_created => Step::Delete,
-                Some("created") => Step::Keep,
-                _ => return None,
-            };
-            let target_id = row.result_graph_id.clone()?;
-            Some(Work {
-                step,
-                row,
-                target_id,
-            })
+        .map(|copy| Work {
+            step: Step::Revert,
+            key: super::item_key(&copy.policy_type, &copy.source_id),
+            policy_type: copy.policy_type,
+            display_name: copy.display_name,
+            source_ref: Some(copy.id),
+            target_id: copy.source_id,
         })
         .collect();
+    let reverted: std::collections::HashSet<String> = work.iter().map(|w| w.key.clone()).collect();
+    for row in rows {
+        let (Some("created"), Some(target_id)) = (row.action.as_deref(), row.result_graph_id)
+        else {
+            continue;
+        };
+        let key = super::item_key(&row.policy_type, &target_id);
+        if reverted.contains(&key) {
+            continue;
+        }
+        work.push(Work {
+            step: if delete_created {
+                Step::Delete
+            } else {
+                Step::Keep
+            },
+            key,
+            policy_type: row.policy_type,
+            display_name: row.display_name,
+            source_ref: row.source_ref,
+            target_id,
+        });
+    }
     work.sort_by(|a, b| {
-        registry_position(&b.row.policy_type)
-            .cmp(&registry_position(&a.row.policy_type))
-            .then_with(|| a.row.item_key.cmp(&b.row.item_key))
+        registry_position(&b.policy_type)
+            .cmp(&registry_position(&a.policy_type))
+            .then_with(|| a.key.cmp(&b.key))
     });
     work
 }
@@ -179,12 +207,13 @@ async fn revert(
     let db = &execution.services().db;
     let before = match original.pre_restore_snapshot_id {
         Some(snapshot) => {
-            content::snapshot_item_by_source(db, snapshot, contract.key, &w.target_id)
-                .await
-                .ok()
-                .flatten()
+            content::snapshot_item_by_source(db, snapshot, contract.key, &w.target_id).await
         }
-        None => None,
+        None => Ok(None),
+    };
+    let before = match before {
+        Ok(before) => before,
+        Err(_) => return Ok(Err(copy_failed())),
     };
     let Some(before) = before else {
         return Ok(Err(SafeError::new(

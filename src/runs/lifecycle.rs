@@ -158,20 +158,20 @@ impl Orchestrator {
         let finished = run_store::get(&self.services.db, run.id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let verb = match terminal.status {
+        let verb = match finished.status {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Partial => "finished with some failures",
             RunStatus::Canceled => "was canceled",
             _ => "failed",
         };
-        self.notify(&finished, terminal.status.as_str(), verb).await;
+        self.notify(&finished, finished.status.as_str(), verb).await;
         if finished.operation.writes_to_tenant() {
             self.audit(
                 &finished,
                 &format!("{}.finished", super::audit_prefix(finished.operation)),
                 json!({
-                    "status": terminal.status.as_str(),
-                    "error_code": terminal.error_code,
+                    "status": finished.status.as_str(),
+                    "error_code": finished.error_code,
                     "succeeded": finished.succeeded_items,
                     "failed": finished.failed_items,
                     "skipped": finished.skipped_items,
@@ -193,10 +193,10 @@ impl Orchestrator {
             .unwrap_or_default();
         metrics::run_finished(
             finished.operation.as_str(),
-            terminal.status.as_str(),
+            finished.status.as_str(),
             duration,
         );
-        tracing::info!(status = terminal.status.as_str(), "run finished");
+        tracing::info!(status = finished.status.as_str(), "run finished");
         Ok(true)
     }
 

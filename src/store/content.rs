@@ -386,6 +386,29 @@ pub async fn latest_backup_items(
         .await?)
 }
 
+/// The (policy type, source id) of the given item versions of a backup set, whichever
+/// version each is: a selection made before a newer capture still names its objects.
+pub async fn backup_item_objects(
+    db: &impl ConnectionTrait,
+    backup_set_id: Uuid,
+    item_ids: &[Uuid],
+) -> StoreResult<std::collections::HashSet<(String, String)>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in item_ids.chunks(500) {
+        let rows: Vec<(String, String)> = backup_items::Entity::find()
+            .select_only()
+            .column(backup_items::Column::PolicyType)
+            .column(backup_items::Column::SourceId)
+            .filter(backup_items::Column::BackupSetId.eq(backup_set_id))
+            .filter(backup_items::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// What syncing one captured object into a backup set did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncOutcome {

@@ -245,8 +245,9 @@ pub enum ClaimRefusal {
     TenantBusy,
 }
 
-/// `queued → running` for one worker, if the run is still queued and its tenant has fewer
-/// than `tenant_cap` running runs. Sets a fresh lease token, bumps the attempt and fixes the
+/// `queued → running` for one worker, if the run is still queued, its tenant has fewer
+/// than `tenant_cap` running runs and — for runs that write to the tenant — no other
+/// writing run of the tenant is running. Sets a fresh lease token, bumps the attempt and fixes the
 /// deadline at the first start.
 pub async fn claim(
     db: &(impl ConnectionTrait + TransactionTrait),
@@ -270,6 +271,25 @@ pub async fn claim(
         .and_where(Expr::col((others.clone(), runs::Column::TenantId)).eq(run.tenant_id))
         .and_where(Expr::col((others, runs::Column::Status)).eq(RunStatus::Running.as_str()))
         .to_owned();
+    // Runs that write to a tenant (restores, re-runs, undo) go one at a time per tenant:
+    // two of them deciding targets at once could both take the same object by name.
+    let writers = Alias::new("writers");
+    let writing_in_tenant = Query::select()
+        .expr(Expr::col((writers.clone(), runs::Column::Id)).count())
+        .from_as(runs::Entity, writers.clone())
+        .and_where(Expr::col((writers.clone(), runs::Column::TenantId)).eq(run.tenant_id))
+        .and_where(
+            Expr::col((writers.clone(), runs::Column::Status)).eq(RunStatus::Running.as_str()),
+        )
+        .and_where(
+            Expr::col((writers, runs::Column::Operation)).is_in(
+                RunOperation::ALL
+                    .iter()
+                    .filter(|op| op.writes_to_tenant())
+                    .map(|op| op.as_str()),
+            ),
+        )
+        .to_owned();
     let deadline = run.deadline_at.unwrap_or(now + max_duration);
     // Concurrent claims of one tenant's runs must not both see "below the cap": on
     // PostgreSQL they serialize on a per-tenant advisory lock (SQLite serializes writers).
@@ -283,7 +303,7 @@ pub async fn claim(
         ))
         .await?;
     }
-    let updated = runs::Entity::update_many()
+    let update = runs::Entity::update_many()
         .col_expr(
             runs::Column::Status,
             Expr::value(RunStatus::Running.as_str()),
@@ -303,9 +323,13 @@ pub async fn claim(
         .col_expr(runs::Column::UpdatedAt, Expr::value(now))
         .filter(runs::Column::Id.eq(run_id))
         .filter(runs::Column::Status.eq(RunStatus::Queued))
-        .filter(Expr::from(running_in_tenant).lt(tenant_cap as i64))
-        .exec(&txn)
-        .await?;
+        .filter(Expr::from(running_in_tenant).lt(tenant_cap as i64));
+    let update = if run.operation.writes_to_tenant() {
+        update.filter(Expr::from(writing_in_tenant).eq(0))
+    } else {
+        update
+    };
+    let updated = update.exec(&txn).await?;
     txn.commit().await?;
     if updated.rows_affected == 1 {
         return Ok(Ok(get(db, run_id).await?.ok_or(StoreError::NotFound)?));
@@ -534,12 +558,25 @@ pub async fn finish(
         .await?
         .rows_affected;
     let counts = count_items(&txn, run_id).await?;
+    let mut status = terminal.status;
+    let mut error_code = terminal.error_code.clone();
     let summary = if left > 0 {
+        // Items left over make an otherwise successful run partial.
+        if status == RunStatus::Succeeded {
+            status = if counts.succeeded + counts.skipped > 0 {
+                RunStatus::Partial
+            } else {
+                RunStatus::Failed
+            };
+            error_code = Some("items_not_attempted".into());
+        }
         format!("{} {left} item(s) not attempted.", terminal.summary)
     } else {
         terminal.summary.clone()
     };
     with_counts(runs::Entity::update_many(), &counts)
+        .col_expr(runs::Column::Status, Expr::value(status.as_str()))
+        .col_expr(runs::Column::ErrorCode, Expr::value(error_code))
         .col_expr(runs::Column::Summary, Expr::value(summary))
         .filter(runs::Column::Id.eq(run_id))
         .exec(&txn)
