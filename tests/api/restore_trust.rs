@@ -847,3 +847,54 @@ async fn a_rejected_write_shows_graphs_message_on_the_item() {
     assert!(html.contains("could not be resolved"), "{html}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_lost_update_answer_keeps_the_object_for_its_item() {
+    let app = spawn_app_with(AppOptions {
+        worker: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let (_, admin, snapshot) = twin_source(&app).await;
+    let target = app.add_tenant("Lossy Target").await;
+    app.grant(&admin, &target, Role::Admin).await;
+    let existing = app
+        .sim_load(&target, CONFIGS, config("Baseline", "already here"))
+        .await;
+    let existing_id = existing["id"].as_str().unwrap().to_string();
+    // Every PATCH is applied but its answer is lost.
+    let r = app
+        .sim_post(
+            &format!("/_sim/tenants/{}/faults", target.sim_id),
+            json!({"kind": "drop_after_commit", "rate": 1.0, "methods": ["PATCH"]}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let (_, run, items) = restore(&app, &admin, &target, &snapshot, "live").await;
+    assert_eq!(run["status"], "partial", "{run}");
+    let baseline: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["display_name"] == "Baseline")
+        .collect();
+    assert_eq!(baseline.len(), 2);
+    let created: Vec<&&Value> = baseline
+        .iter()
+        .filter(|i| i["action"] == "created")
+        .collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "the other Baseline gets its own object, not the one whose update answer was lost: {baseline:?}"
+    );
+    assert_ne!(created[0]["result_graph_id"], existing_id.as_str());
+    // The existing object holds one source's content; nobody else wrote it.
+    let writers: std::collections::HashSet<String> = app
+        .sim_journal(&target)
+        .await
+        .into_iter()
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.contains(&existing_id)))
+        .map(|e| e["method"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(writers, ["PATCH".to_string()].into());
+    app.shutdown().await;
+}
