@@ -615,3 +615,23 @@ pub async fn page_of(app: &TestApp, email: &str, path: &str) -> String {
     assert_eq!(status, StatusCode::OK, "{path}: {html}");
     html
 }
+
+/// Posts a page's form (with the session's CSRF token) as `email`, without JavaScript;
+/// answers the status and the redirect target.
+pub async fn submit_as(
+    app: &TestApp,
+    email: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let visitor = Visitor::sign_in(app, email).await;
+    let response = visitor.post(path, fields, false).await;
+    let status = response.status();
+    let target = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, target)
+}

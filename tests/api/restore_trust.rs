@@ -898,3 +898,67 @@ async fn a_lost_update_answer_keeps_the_object_for_its_item() {
     assert_eq!(writers, ["PATCH".to_string()].into());
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_run_page_offers_undo_and_shows_how_items_were_matched() {
+    let app = spawn_app_with(AppOptions {
+        worker: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let (_, admin, snapshot) = twin_source(&app).await;
+    let target = app.add_tenant("Page Target").await;
+    app.grant(&admin, &target, Role::Admin).await;
+    app.sim_load(&target, CONFIGS, config("Baseline", "already here"))
+        .await;
+    let (run_id, run, _) = restore(&app, &admin, &target, &snapshot, "live").await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let run_page = format!("/tenants/{}/runs/{run_id}", target.id);
+    let html = crate::pages::page_of(&app, &admin.email, &run_page).await;
+    for needle in [
+        "id=\"start-undo\"",
+        "matched by name and type",
+        "no matching object: a new one",
+        "id=\"pre-restore-link\"",
+    ] {
+        assert!(html.contains(needle), "{needle} missing from the run page");
+    }
+    let (status, location) = crate::pages::submit_as(
+        &app,
+        &admin.email,
+        &format!("{run_page}/undo"),
+        &[
+            ("confirm", target.name.as_str()),
+            ("delete_created", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(status.as_u16(), 303, "{location}");
+    let undo_id = location
+        .split("/runs/")
+        .nth(1)
+        .and_then(|rest| rest.split(['?', '#']).next())
+        .unwrap()
+        .to_string();
+    let undo = app
+        .wait_for_terminal(&admin, target.id, &undo_id, WAIT)
+        .await;
+    assert_eq!(undo["operation"], "restore_undo", "{undo}");
+    assert_eq!(undo["status"], "succeeded", "{undo}");
+    assert_eq!(
+        (
+            undo["counts"]["updated"].as_u64(),
+            undo["counts"]["deleted"].as_u64()
+        ),
+        (Some(1), Some(7)),
+        "{undo}"
+    );
+    let html = crate::pages::page_of(
+        &app,
+        &admin.email,
+        &format!("/tenants/{}/runs/{undo_id}", target.id),
+    )
+    .await;
+    assert!(html.contains("Undo of"), "the undo links to its restore");
+    app.shutdown().await;
+}
