@@ -4,7 +4,7 @@
 //! no write method at all: writing from it does not compile.
 //!
 //! Every request goes through one path: fleet-wide admission ([`Limiter`]), a cached token,
-//! bounded timeouts, and retries on 429/503/502/504, timeouts and lost connections with
+//! bounded timeouts, and retries on 429/500/502/503/504, timeouts and lost connections with
 //! exponential backoff, full jitter and a cap, honouring (and broadcasting) `Retry-After`.
 //! A non-idempotent write (a create) whose answer is lost is never retried: it fails with
 //! `ambiguous_write`, so the caller looks the object up before creating it again.
@@ -891,7 +891,7 @@ impl Core {
                 .fetch_add(1, Ordering::Relaxed);
             metrics::graph_throttled();
         }
-        if matches!(status, 429 | 502 | 503 | 504) || status == 0 {
+        if matches!(status, 429 | 500 | 502 | 503 | 504) || status == 0 {
             if let Some(ra) =
                 header("Retry-After").and_then(|v| parse_retry_after(v, SystemTime::now()))
             {
@@ -1088,11 +1088,13 @@ impl Core {
                 }
                 Attempt::Retry(err.retryable(true))
             }
-            // A gateway may have passed the request on before it gave up.
-            502 | 504 if call.sent_once_only() => {
+            // A 500 is as transient as a gateway error, and a server (or a gateway) may have
+            // applied or passed on a write before it failed: a create is then ambiguous and
+            // looked up before it is sent again.
+            500 | 502 | 504 if call.sent_once_only() => {
                 Attempt::Fail(err.with_kind(ErrorKind::AmbiguousWrite).retryable(false))
             }
-            502 | 504 => Attempt::Retry(err.retryable(true)),
+            500 | 502 | 504 => Attempt::Retry(err.retryable(true)),
             _ => Attempt::Fail(err),
         }
     }

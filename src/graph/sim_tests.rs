@@ -593,8 +593,8 @@ async fn outages_and_error_rates_are_retried_and_the_read_only_view_never_writes
         "{:?}",
         start.elapsed()
     );
-    // 15 % of everything fails with 502/503/504, without Retry-After.
-    for status in [502, 503, 504] {
+    // 20 % of everything fails with 500/502/503/504, without Retry-After.
+    for status in [500, 502, 503, 504] {
         h.fault(
             "flaky",
             json!({"kind": "error_rate", "rate": 0.05, "status": status, "omit_retry_after": true}),

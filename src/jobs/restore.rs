@@ -1058,8 +1058,9 @@ async fn create_once(
             let new: Vec<&String> = now.iter().filter(|id| !existing.contains(id)).collect();
             match new.as_slice() {
                 [one] => (*one).clone(),
-                // Not visible (yet): creating again could duplicate it. The item fails with
-                // the intent kept; its re-run (or the next attempt) looks again first.
+                // The look-up rules out a lost create: send it once more.
+                [] => created_id(contract, &client.create(contract, desired).await?)?,
+                // Several appeared: not ours to pick; the item fails with the intent kept.
                 _ => return Err(Failure::Graph(error)),
             }
         }
