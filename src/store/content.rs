@@ -99,14 +99,17 @@ pub async fn pre_restore_snapshot(
         run.initiator_id,
     )
     .await?;
-    entity::runs::Entity::update_many()
-        .col_expr(
-            entity::runs::Column::PreRestoreSnapshotId,
-            Expr::value(snapshot.id),
-        )
-        .filter(entity::runs::Column::Id.eq(run.id))
-        .exec(db)
-        .await?;
+    if run.pre_restore_snapshot_id != Some(snapshot.id) {
+        entity::runs::Entity::update_many()
+            .col_expr(
+                entity::runs::Column::PreRestoreSnapshotId,
+                Expr::value(snapshot.id),
+            )
+            .filter(entity::runs::Column::Id.eq(run.id))
+            .filter(entity::runs::Column::PreRestoreSnapshotId.is_null())
+            .exec(db)
+            .await?;
+    }
     Ok(snapshot)
 }
 
@@ -119,7 +122,7 @@ pub async fn keep_pre_restore_copy(
     object: &CapturedObject,
 ) -> StoreResult<()> {
     let row = snapshot_item_row(snapshot, object);
-    snapshot_items::Entity::insert(row)
+    let inserted = snapshot_items::Entity::insert(row)
         .on_conflict_do_nothing_on([
             snapshot_items::Column::SnapshotId,
             snapshot_items::Column::PolicyType,
@@ -127,6 +130,10 @@ pub async fn keep_pre_restore_copy(
         ])
         .exec(db)
         .await?;
+    if !matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
+        // Already kept by an earlier attempt: the snapshot's summary is current.
+        return Ok(());
+    }
     let mut types: Vec<String> = snapshot_items::Entity::find()
         .select_only()
         .column(snapshot_items::Column::PolicyType)

@@ -362,6 +362,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Injects a graph-sim fault into a tenant (`{"kind": ..}`, see graph-sim's README).
+    pub async fn sim_fault(&self, tenant: &TestTenant, fault: Value) {
+        let response = self
+            .sim_post(&format!("/_sim/tenants/{}/faults", tenant.sim_id), fault)
+            .await;
+        assert!(
+            response.status().is_success(),
+            "fault: {}",
+            response.status()
+        );
+    }
+
     pub async fn sim_journal(&self, tenant: &TestTenant) -> Vec<Value> {
         let v = self
             .sim_get(&format!("/_sim/tenants/{}/journal", tenant.sim_id))

@@ -661,13 +661,11 @@ async fn a_restore_whose_worker_is_killed_five_times_still_succeeds_and_creates_
     let snapshot = snapshot_of_run(&app, &admin, &source, &capture_id).await;
     app.stop_workers().await;
     // Slow Graph down so every worker dies mid-run.
-    let r = app
-        .sim_post(
-            &format!("/_sim/tenants/{}/faults", target.sim_id),
-            json!({"kind": "latency", "fixed_ms": 8, "jitter_ms": 4}),
-        )
-        .await;
-    assert!(r.status().is_success());
+    app.sim_fault(
+        &target,
+        json!({"kind": "latency", "fixed_ms": 8, "jitter_ms": 4}),
+    )
+    .await;
     let run_id = start(
         &app,
         &admin,
@@ -743,13 +741,11 @@ async fn items_a_run_never_attempted_are_recorded_and_re_run_as_failed() {
     }
     let (capture_id, _) = capture(&app, &admin, &source).await;
     let snapshot = snapshot_of_run(&app, &admin, &source, &capture_id).await;
-    let r = app
-        .sim_post(
-            &format!("/_sim/tenants/{}/faults", target.sim_id),
-            json!({"kind": "latency", "fixed_ms": 150, "jitter_ms": 0}),
-        )
-        .await;
-    assert!(r.status().is_success());
+    app.sim_fault(
+        &target,
+        json!({"kind": "latency", "fixed_ms": 150, "jitter_ms": 0}),
+    )
+    .await;
     let (run_id, run, items) = restore(&app, &admin, &target, &snapshot, "live").await;
     assert_eq!(run["status"], "failed", "{run}");
     assert_eq!(run["error_code"], "timed_out", "{run}");
@@ -863,13 +859,11 @@ async fn a_lost_update_answer_keeps_the_object_for_its_item() {
         .await;
     let existing_id = existing["id"].as_str().unwrap().to_string();
     // Every PATCH is applied but its answer is lost.
-    let r = app
-        .sim_post(
-            &format!("/_sim/tenants/{}/faults", target.sim_id),
-            json!({"kind": "drop_after_commit", "rate": 1.0, "methods": ["PATCH"]}),
-        )
-        .await;
-    assert!(r.status().is_success());
+    app.sim_fault(
+        &target,
+        json!({"kind": "drop_after_commit", "rate": 1.0, "methods": ["PATCH"]}),
+    )
+    .await;
     let (_, run, items) = restore(&app, &admin, &target, &snapshot, "live").await;
     assert_eq!(run["status"], "partial", "{run}");
     let baseline: Vec<&Value> = items
