@@ -9,6 +9,14 @@ use secrecy::ExposeSecret;
 
 use crate::settings::{RedisSettings, redact_url};
 
+/// Redis could not be reached at start-up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to Redis at {url}: {reason}")]
+pub struct BrokerError {
+    url: String,
+    reason: String,
+}
+
 #[derive(Clone)]
 pub struct Broker {
     client: redis::Client,
@@ -25,11 +33,13 @@ impl std::fmt::Debug for Broker {
 }
 
 impl Broker {
-    pub async fn connect(settings: &RedisSettings) -> Result<Self, String> {
+    pub async fn connect(settings: &RedisSettings) -> Result<Self, BrokerError> {
         let url = settings.url.expose_secret();
-        let fail =
-            |e: redis::RedisError| format!("cannot connect to Redis at {}: {e}", redact_url(url));
-        let client = redis::Client::open(url.to_string()).map_err(fail)?;
+        let fail = |reason: &dyn std::fmt::Display| BrokerError {
+            url: redact_url(url),
+            reason: reason.to_string(),
+        };
+        let client = redis::Client::open(url.to_string()).map_err(|e| fail(&e))?;
         let timeout = Duration::from_secs(settings.connect_timeout_secs.max(1));
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
@@ -40,14 +50,14 @@ impl Broker {
             ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
-        .map_err(|_| format!("cannot connect to Redis at {}: timed out", redact_url(url)))?
-        .map_err(fail)?;
+        .map_err(|_| fail(&"timed out"))?
+        .map_err(|e| fail(&e))?;
         let broker = Self {
             client,
             conn,
             prefix: settings.key_prefix.clone(),
         };
-        broker.ping().await.map_err(fail)?;
+        broker.ping().await.map_err(|e| fail(&e))?;
         Ok(broker)
     }
 

@@ -2,6 +2,8 @@
 
 use std::io::BufRead;
 
+use anyhow::{Context as _, anyhow, bail};
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -10,17 +12,18 @@ use crate::cli::{
     TokenCommand, UserAddArgs, UserCommand,
 };
 use crate::domain::{Email, Password, Role, TenantName};
+use crate::services::Services;
 use crate::settings::Settings;
-use crate::startup::{Application, Services, shutdown_signal};
+use crate::startup::{Application, shutdown_signal};
 use crate::store::{self, StoreError, accounts, tenants};
 
 /// A command failure: one line for the operator, exit code 1.
-pub type CmdResult = Result<(), String>;
+pub type CmdResult = anyhow::Result<()>;
 
 pub async fn run(command: Command, settings: Settings) -> CmdResult {
     match command {
         Command::Serve => serve(settings).await,
-        Command::Worker => crate::runs::worker::run_worker_process(connect(settings).await?).await,
+        Command::Worker => crate::worker::run_worker_process(connect(settings).await?).await,
         Command::All => all(settings).await,
         Command::Migrate(args) => migrate(settings, args).await,
         Command::Demo(args) => demo(settings, args).await,
@@ -36,7 +39,7 @@ pub async fn run(command: Command, settings: Settings) -> CmdResult {
     }
 }
 
-async fn connect(settings: Settings) -> Result<Services, String> {
+async fn connect(settings: Settings) -> anyhow::Result<Services> {
     let services = Services::connect(settings).await?;
     services.require_current_schema().await?;
     Ok(services)
@@ -48,7 +51,7 @@ async fn serve(settings: Settings) -> CmdResult {
     println!("PolicyVault listening on http://{}", app.addr());
     app.run_until(shutdown_signal())
         .await
-        .map_err(|e| format!("web server failed: {e}"))
+        .context("web server failed")
 }
 
 async fn all(settings: Settings) -> CmdResult {
@@ -57,12 +60,12 @@ async fn all(settings: Settings) -> CmdResult {
     println!("PolicyVault listening on http://{}", app.addr());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let web = tokio::spawn(app.run_until(wait_for(stop_rx.clone())));
-    let worker = tokio::spawn(crate::runs::worker::run_worker(services, wait_for(stop_rx)));
+    let worker = tokio::spawn(crate::worker::run_worker(services, wait_for(stop_rx)));
     shutdown_signal().await;
     let _ = stop_tx.send(true);
-    let web = web.await.map_err(|e| e.to_string())?;
-    let worker = worker.await.map_err(|e| e.to_string())?;
-    web.map_err(|e| format!("web server failed: {e}"))?;
+    let web = web.await?;
+    let worker = worker.await?;
+    web.context("web server failed")?;
     worker
 }
 
@@ -74,7 +77,7 @@ async fn migrate(settings: Settings, args: MigrateArgs) -> CmdResult {
     use migration::{Migrator, MigratorTrait};
     let db = store::connect(&settings.database).await?;
     let fail =
-        |e: sea_orm::DbErr| format!("migration failed: {}", store::first_line(&e.to_string()));
+        |e: sea_orm::DbErr| anyhow!("migration failed: {}", store::first_line(&e.to_string()));
     if args.status {
         let applied = Migrator::get_applied_migrations(&db).await.map_err(fail)?;
         let pending = Migrator::get_pending_migrations(&db).await.map_err(fail)?;
@@ -103,18 +106,18 @@ struct Admin {
     secrets: crate::crypto::SecretBox,
 }
 
-async fn admin_services(settings: Settings) -> Result<Admin, String> {
-    let secrets = crate::crypto::SecretBox::from_settings(&settings).map_err(|e| e.to_string())?;
+async fn admin_services(settings: Settings) -> anyhow::Result<Admin> {
+    let secrets = crate::crypto::SecretBox::from_settings(&settings)?;
     let db = store::connect(&settings.database).await?;
     store::require_current_schema(&db).await?;
     Ok(Admin { db, secrets })
 }
 
-fn store_err(what: &str) -> impl Fn(StoreError) -> String + '_ {
+fn store_err(what: &str) -> impl Fn(StoreError) -> anyhow::Error + '_ {
     move |e| match e {
-        StoreError::NotFound => format!("{what} not found"),
-        StoreError::Conflict { .. } => format!("{what} already exists"),
-        other => format!("{what}: {other}"),
+        StoreError::NotFound => anyhow!("{what} not found"),
+        StoreError::Conflict { .. } => anyhow!("{what} already exists"),
+        other => anyhow!("{what}: {other}"),
     }
 }
 
@@ -144,15 +147,15 @@ fn new_tenant(
     client_secret: SecretString,
     graph_base_url: String,
     login_base_url: String,
-) -> Result<tenants::NewTenant, String> {
-    let name = TenantName::parse(name).map_err(|e| e.to_string())?;
+) -> anyhow::Result<tenants::NewTenant> {
+    let name = TenantName::parse(name)?;
     for (flag, value) in [
         ("--entra-tenant-id", entra_tenant_id),
         ("--client-id", client_id),
         ("--client-secret", client_secret.expose_secret()),
     ] {
         if value.trim().is_empty() {
-            return Err(format!("{flag} must not be empty"));
+            bail!("{flag} must not be empty");
         }
     }
     for (flag, url) in [
@@ -160,7 +163,7 @@ fn new_tenant(
         ("--login-base-url", &login_base_url),
     ] {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("{flag} must be an http:// or https:// URL"));
+            bail!("{flag} must be an http:// or https:// URL");
         }
     }
     Ok(tenants::NewTenant {
@@ -185,12 +188,12 @@ async fn tenant_list(settings: Settings) -> CmdResult {
 }
 
 async fn user_add(settings: Settings, args: UserAddArgs) -> CmdResult {
-    let email = Email::parse(&args.email).map_err(|e| e.to_string())?;
+    let email = Email::parse(&args.email)?;
     let raw = match args.password {
         Some(p) => p,
         None => read_stdin_line()?,
     };
-    let password = Password::parse(SecretString::from(raw)).map_err(|e| e.to_string())?;
+    let password = Password::parse(SecretString::from(raw))?;
     let services = admin_services(settings).await?;
     let user = accounts::create_user(&services.db, &email, &password)
         .await
@@ -199,21 +202,21 @@ async fn user_add(settings: Settings, args: UserAddArgs) -> CmdResult {
     Ok(())
 }
 
-fn read_stdin_line() -> Result<String, String> {
+fn read_stdin_line() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        .context("cannot read the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 async fn grant(settings: Settings, args: GrantArgs) -> CmdResult {
-    let email = Email::parse(&args.email).map_err(|e| e.to_string())?;
+    let email = Email::parse(&args.email)?;
     let role: Role = args
         .role
         .parse()
-        .map_err(|e: entity::enums::UnknownValue| e.to_string())?;
+        .map_err(|e: entity::enums::UnknownValue| anyhow!(e))?;
     let services = admin_services(settings).await?;
     let user = accounts::user_by_email(&services.db, &email)
         .await
@@ -232,8 +235,8 @@ async fn token_create(
     settings: Settings,
     email: String,
     name: String,
-) -> Result<SecretString, String> {
-    let email = Email::parse(&email).map_err(|e| e.to_string())?;
+) -> anyhow::Result<SecretString> {
+    let email = Email::parse(&email)?;
     let services = admin_services(settings).await?;
     let user = accounts::user_by_email(&services.db, &email)
         .await
@@ -245,7 +248,7 @@ async fn token_create(
 }
 
 async fn token_list(settings: Settings, email: &str) -> CmdResult {
-    let email = Email::parse(email).map_err(|e| e.to_string())?;
+    let email = Email::parse(email)?;
     let services = admin_services(settings).await?;
     let user = accounts::user_by_email(&services.db, &email)
         .await
@@ -272,7 +275,7 @@ async fn token_list(settings: Settings, email: &str) -> CmdResult {
 }
 
 async fn token_revoke(settings: Settings, id: &str) -> CmdResult {
-    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| format!("{id:?} is not a token id"))?;
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| anyhow!("{id:?} is not a token id"))?;
     let services = admin_services(settings).await?;
     accounts::revoke_token(&services.db, id)
         .await
@@ -295,10 +298,10 @@ async fn demo(settings: Settings, args: DemoArgs) -> CmdResult {
     let db = store::connect(&settings.database).await?;
     store::migrate_up(&db)
         .await
-        .map_err(|e| format!("migration failed: {}", store::first_line(&e.to_string())))?;
+        .map_err(|e| anyhow!("migration failed: {}", store::first_line(&e.to_string())))?;
     drop(db);
     let services = admin_services(settings).await?;
-    let email = Email::parse(&args.email).map_err(|e| e.to_string())?;
+    let email = Email::parse(&args.email)?;
 
     let password = match args.password {
         Some(p) => p,
@@ -308,8 +311,7 @@ async fn demo(settings: Settings, args: DemoArgs) -> CmdResult {
             .filter(|p| p.len() >= Password::MIN_LEN)
             .unwrap_or_else(generate_password),
     };
-    let parsed =
-        Password::parse(SecretString::from(password.clone())).map_err(|e| e.to_string())?;
+    let parsed = Password::parse(SecretString::from(password.clone()))?;
     let user = match accounts::find_user_by_email(&services.db, &email)
         .await
         .map_err(store_err("user"))?
@@ -363,11 +365,10 @@ fn generate_password() -> String {
 
 fn remember_password(path: &std::path::Path, password: &str) -> CmdResult {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     std::fs::write(path, format!("{password}\n"))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot write {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -376,22 +377,19 @@ fn remember_password(path: &std::path::Path, password: &str) -> CmdResult {
     Ok(())
 }
 
-async fn fetch_sim_tenants(base: &str) -> Result<Vec<SimTenant>, String> {
+async fn fetch_sim_tenants(base: &str) -> anyhow::Result<Vec<SimTenant>> {
     let url = format!("{}/_sim/tenants", base.trim_end_matches('/'));
     let client = crate::http::client(std::time::Duration::from_secs(10))?;
     let response = client
         .get(&url)
         .send()
         .await
-        .map_err(|e| format!("cannot reach graph-sim at {base}: {e}"))?;
+        .with_context(|| format!("cannot reach graph-sim at {base}"))?;
     if !response.status().is_success() {
-        return Err(format!(
-            "graph-sim at {base} answered {}",
-            response.status()
-        ));
+        bail!("graph-sim at {base} answered {}", response.status());
     }
     response
         .json()
         .await
-        .map_err(|e| format!("graph-sim at {base} sent an unexpected tenant list: {e}"))
+        .with_context(|| format!("graph-sim at {base} sent an unexpected tenant list"))
 }

@@ -13,12 +13,12 @@ pub fn install_crypto_provider() {
     });
 }
 
-pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+/// A client with the product's user agent and bounded timeouts.
+pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     install_crypto_provider();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("PolicyVault/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }

@@ -27,9 +27,11 @@ pub mod jobs;
 pub mod metrics;
 /// Run orchestration: start, claim, progress, finish, reaper, workers.
 pub mod runs;
+/// The connected services every process shares (settings, database, Redis, secret box).
+pub mod services;
 /// Layered configuration with `PV__SECTION__KEY` overrides.
 pub mod settings;
-/// Process start-up: services, web application, shutdown signal.
+/// Start-up of the web application and the shutdown signal.
 pub mod startup;
 /// Per-aggregate database queries and connection set-up.
 pub mod store;
@@ -40,3 +42,6 @@ pub mod telemetry;
 /// (`web::ui`: askama templates in `src/web/templates`, assets in `src/web/static`) lives
 /// beside the JSON API.
 pub mod web;
+/// The worker process: queue consumers, reaper and health endpoint, handing claimed runs to
+/// `jobs`.
+pub mod worker;

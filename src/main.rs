@@ -25,7 +25,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli.command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => fail(&message),
+        // `{:#}` prints the cause chain on the one line: "what failed: why".
+        Err(error) => fail(&format!("{error:#}")),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Prometheus metrics: the process-wide counters and histograms, and the `/metrics` scrape
-//! (text exposition format 0.0.4) with the gauges computed at scrape time.
+//! Prometheus metrics: the process-wide counters and histograms, rendered in the text
+//! exposition format 0.0.4. A leaf: it knows no other module; the `/metrics` scrape, with
+//! the gauges read at scrape time, is the web layer's (`web::health`).
 //!
 //! Hand-written rather than a client crate: every label set here is a small, fixed
 //! vocabulary (operation, status, queue, outcome, class, action), so a few atomics and a
@@ -14,12 +15,6 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-use chrono::Utc;
-
-use crate::runs::queue::{Family, Queues};
-use crate::startup::Services;
-use crate::store::runs as run_store;
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -185,7 +180,8 @@ impl HistogramVec {
     }
 }
 
-fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+/// The `# HELP` and `# TYPE` lines of a family.
+pub fn header(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
@@ -328,47 +324,6 @@ pub fn render_counters() -> String {
     GRAPH_RETRIES.render(&mut out);
     GRAPH_LIMITER_WAIT.render(&mut out);
     GRAPH_BACKOFF.render(&mut out);
-    out
-}
-
-/// A full scrape: the gauges read from Redis and the database now, then the counters. A
-/// gauge whose source is unreachable is left out (its absence is the alert), the rest stays.
-pub async fn scrape(services: &Services, queues: &Queues) -> String {
-    let mut out = String::new();
-    header(
-        &mut out,
-        "policyvault_queue_depth",
-        "Jobs waiting in each queue.",
-        "gauge",
-    );
-    for family in Family::ALL {
-        match queues.depth(family).await {
-            Ok(n) => {
-                let _ = writeln!(
-                    out,
-                    "policyvault_queue_depth{{queue=\"{}\"}} {n}",
-                    family.as_str()
-                );
-            }
-            Err(e) => tracing::warn!(queue = family.as_str(), error = %e, "queue depth unreadable"),
-        }
-    }
-    header(
-        &mut out,
-        "policyvault_oldest_queued_run_age_seconds",
-        "Age of the oldest run still queued (0 when none is).",
-        "gauge",
-    );
-    match run_store::oldest_queued_at(&services.db).await {
-        Ok(oldest) => {
-            let age = oldest.map_or(0.0, |at| {
-                (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
-            });
-            let _ = writeln!(out, "policyvault_oldest_queued_run_age_seconds {age}");
-        }
-        Err(e) => tracing::warn!(error = %e, "oldest queued run unreadable"),
-    }
-    out.push_str(&render_counters());
     out
 }
 

@@ -1,45 +1,12 @@
-//! Process start-up: connect the services once, build the web application, bind (port 0 in
-//! tests) and serve until a shutdown signal.
+//! Process start-up of the web application: bind (port 0 in tests) and serve until a
+//! shutdown signal.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::broker::Broker;
-use crate::crypto::SecretBox;
-use crate::settings::Settings;
-use crate::store;
-
-/// The services every process needs, connected and checked.
-#[derive(Clone, Debug)]
-pub struct Services {
-    pub settings: Arc<Settings>,
-    pub db: DatabaseConnection,
-    pub redis: Broker,
-    pub secrets: SecretBox,
-}
-
-impl Services {
-    /// Connects to the database and Redis and loads the encryption key; every failure is a
-    /// one-line message naming what is wrong.
-    pub async fn connect(settings: Settings) -> Result<Self, String> {
-        let secrets = SecretBox::from_settings(&settings).map_err(|e| e.to_string())?;
-        let db = store::connect(&settings.database).await?;
-        let redis = Broker::connect(&settings.redis).await?;
-        Ok(Self {
-            settings: Arc::new(settings),
-            db,
-            redis,
-            secrets,
-        })
-    }
-
-    pub async fn require_current_schema(&self) -> Result<(), String> {
-        store::require_current_schema(&self.db).await
-    }
-}
+use crate::services::Services;
 
 /// The web application, bound and ready to serve.
 pub struct Application {
@@ -49,14 +16,14 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(services: Services) -> Result<Self, String> {
+    pub async fn build(services: Services) -> anyhow::Result<Self> {
         let listen = services.settings.server.listen_addr();
         let listener = TcpListener::bind(listen)
             .await
-            .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?;
+            .with_context(|| format!("cannot listen on {listen} (server.listen)"))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+            .context("cannot read the bound address")?;
         Ok(Self {
             listener,
             addr,

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use policyvault::domain::{Email, Password, TenantName};
+use policyvault::services::Services;
 use policyvault::settings::{Settings, SettingsSource};
-use policyvault::startup::{Application, Services};
+use policyvault::startup::Application;
 use policyvault::store::{self, accounts, tenants};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use secrecy::{ExposeSecret, SecretString};
@@ -124,7 +125,7 @@ fn base_overrides() -> Vec<(String, String)> {
 }
 
 /// A worker running inside the benchmark process: its stop switch and task.
-type InProcessWorker = (watch::Sender<bool>, JoinHandle<Result<(), String>>);
+type InProcessWorker = (watch::Sender<bool>, JoinHandle<anyhow::Result<()>>);
 
 /// The product running inside the benchmark process.
 pub struct Bench {
@@ -215,7 +216,7 @@ impl Bench {
             .await
             .map_err(|e| anyhow!(e))?;
         let (tx, rx) = watch::channel(false);
-        let handle = tokio::spawn(policyvault::runs::worker::run_worker(services, wait(rx)));
+        let handle = tokio::spawn(policyvault::worker::run_worker(services, wait(rx)));
         self.workers.push((tx, handle));
         Ok(())
     }

@@ -121,7 +121,7 @@ impl GraphShared {
     /// From settings: an HTTP client with the configured timeout and a fresh token cache.
     pub fn from_settings(settings: &GraphSettings, limiter: Limiter) -> Result<Self, String> {
         let options = GraphOptions::from_settings(settings);
-        let http = crate::http::client(options.request_timeout)?;
+        let http = crate::http::client(options.request_timeout).map_err(|e| e.to_string())?;
         Ok(Self::new(http, TokenCache::new(), limiter, options))
     }
 

@@ -19,7 +19,7 @@ use super::queue::Queues;
 use super::view::RunView;
 use crate::graph::GraphShared;
 use crate::metrics;
-use crate::startup::Services;
+use crate::services::Services;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{
     self as run_store, ClaimRefusal, Counts, ItemResult, PlannedItem, Terminal,

@@ -6,7 +6,9 @@
 //!   terminal compare-and-set, notifications, audit, dedupe-key release, live events.
 //! * [`reaper`]: re-pushes queued runs without a live job, re-queues runs of dead workers,
 //!   fails overdue runs — every run reaches a terminal state.
-//! * [`worker`]: the apalis worker process that executes runs.
+//!
+//! The worker process that executes runs (`crate::worker`) sits above this module: `runs`
+//! knows neither `jobs` nor `web`.
 //!
 //! The database owns run state, de-duplication, attempts and the terminal guarantee;
 //! Redis only delivers work and live events.
@@ -17,7 +19,6 @@ pub mod queue;
 pub mod reaper;
 pub mod start;
 pub mod view;
-pub mod worker;
 
 use entity::enums::{Role, RunOperation};
 

@@ -89,9 +89,22 @@ fn constraint_name(detail: &str) -> String {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Why the database could not be opened or is not usable yet; one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot connect to the database at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot create the database directory {dir}: {source}")]
+    Directory { dir: String, source: std::io::Error },
+    #[error("the database schema is behind by {0} migration(s): run `policyvault migrate`")]
+    SchemaBehind(usize),
+    #[error("cannot read the migration state: {0}")]
+    MigrationState(String),
+}
+
 /// Opens the pool. SQLite gets WAL and a busy timeout so the web process and workers of an
 /// embedded install can share one file.
-pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, String> {
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, ConnectError> {
     let url = settings.url.expose_secret().to_string();
     let mut options = ConnectOptions::new(url.clone());
     options
@@ -111,16 +124,15 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     if url.starts_with("sqlite:") {
         ensure_sqlite_dir(&url)?;
     }
-    Database::connect(options).await.map_err(|e| {
-        format!(
-            "cannot connect to the database at {}: {}",
-            redact_url(&url),
-            first_line(&e.to_string())
-        )
-    })
+    Database::connect(options)
+        .await
+        .map_err(|e| ConnectError::Connect {
+            url: redact_url(&url),
+            reason: first_line(&e.to_string()),
+        })
 }
 
-fn ensure_sqlite_dir(url: &str) -> Result<(), String> {
+fn ensure_sqlite_dir(url: &str) -> Result<(), ConnectError> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
@@ -134,11 +146,9 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), String> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            format!(
-                "cannot create the database directory {}: {e}",
-                dir.display()
-            )
+        std::fs::create_dir_all(dir).map_err(|source| ConnectError::Directory {
+            dir: dir.display().to_string(),
+            source,
         })?;
     }
     Ok(())
@@ -158,16 +168,11 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr>
 }
 
 /// Fails unless the schema is current, so a process never runs on an old schema.
-pub async fn require_current_schema(db: &DatabaseConnection) -> Result<(), String> {
+pub async fn require_current_schema(db: &DatabaseConnection) -> Result<(), ConnectError> {
     match pending_migrations(db).await {
         Ok(0) => Ok(()),
-        Ok(n) => Err(format!(
-            "the database schema is behind by {n} migration(s): run `policyvault migrate`"
-        )),
-        Err(e) => Err(format!(
-            "cannot read the migration state: {}",
-            first_line(&e.to_string())
-        )),
+        Ok(n) => Err(ConnectError::SchemaBehind(n)),
+        Err(e) => Err(ConnectError::MigrationState(first_line(&e.to_string()))),
     }
 }
 

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::AppState;
 use super::routes::{Access, Routes};
-use crate::runs::queue::Queues;
-use crate::startup::Services;
+use crate::runs::queue::{Family, Queues};
+use crate::services::Services;
 use crate::{metrics, store};
 
 pub fn routes() -> Routes {
@@ -22,7 +22,7 @@ pub fn routes() -> Routes {
 }
 
 async fn web_metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = metrics::scrape(state.services(), &state.orchestrator.queues).await;
+    let body = scrape(state.services(), &state.orchestrator.queues).await;
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }
 
@@ -68,6 +68,48 @@ pub fn worker_router(services: Services) -> Router {
 }
 
 async fn worker_metrics(State((services, queues)): State<(Services, Queues)>) -> impl IntoResponse {
-    let body = metrics::scrape(&services, &queues).await;
+    let body = scrape(&services, &queues).await;
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
+}
+
+/// A full scrape: the gauges read from Redis and the database now, then the counters. A
+/// gauge whose source is unreachable is left out (its absence is the alert), the rest stays.
+async fn scrape(services: &Services, queues: &Queues) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    metrics::header(
+        &mut out,
+        "policyvault_queue_depth",
+        "Jobs waiting in each queue.",
+        "gauge",
+    );
+    for family in Family::ALL {
+        match queues.depth(family).await {
+            Ok(n) => {
+                let _ = writeln!(
+                    out,
+                    "policyvault_queue_depth{{queue=\"{}\"}} {n}",
+                    family.as_str()
+                );
+            }
+            Err(e) => tracing::warn!(queue = family.as_str(), error = %e, "queue depth unreadable"),
+        }
+    }
+    metrics::header(
+        &mut out,
+        "policyvault_oldest_queued_run_age_seconds",
+        "Age of the oldest run still queued (0 when none is).",
+        "gauge",
+    );
+    match store::runs::oldest_queued_at(&services.db).await {
+        Ok(oldest) => {
+            let age = oldest.map_or(0.0, |at| {
+                (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            let _ = writeln!(out, "policyvault_oldest_queued_run_age_seconds {age}");
+        }
+        Err(e) => tracing::warn!(error = %e, "oldest queued run unreadable"),
+    }
+    out.push_str(&metrics::render_counters());
+    out
 }

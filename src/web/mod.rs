@@ -27,7 +27,7 @@ pub use routes::{Access, RouteInfo, Routes};
 
 use crate::runs::Orchestrator;
 use crate::runs::events::RunEvent;
-use crate::startup::Services;
+use crate::services::Services;
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use policyvault::domain::{Email, Password, TenantName};
+use policyvault::services::Services;
 use policyvault::settings::{Settings, SettingsSource};
-use policyvault::startup::{Application, Services};
+use policyvault::startup::Application;
 use policyvault::store::{self, accounts, tenants};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -113,7 +114,7 @@ pub fn settings_for(db_url: &str, prefix: &str, extra: &[(&str, &str)]) -> Setti
 /// A worker running inside the test process: its stop switch and task.
 type InProcessWorker = (
     watch::Sender<bool>,
-    tokio::task::JoinHandle<Result<(), String>>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
 );
 
 pub struct TestApp {
@@ -239,7 +240,7 @@ impl TestApp {
     pub fn start_worker(&mut self) {
         let (tx, rx) = watch::channel(false);
         let services = self.services.clone();
-        let handle = tokio::spawn(policyvault::runs::worker::run_worker(services, wait(rx)));
+        let handle = tokio::spawn(policyvault::worker::run_worker(services, wait(rx)));
         self.workers.push((tx, handle));
     }
 

@@ -1,5 +1,8 @@
 //! The worker process: an apalis monitor with one worker per queue family, each executing up
 //! to `worker.concurrency` runs, plus the reaper and a small health endpoint.
+//!
+//! Wiring above `runs`: it hands claimed runs to `jobs` and serves `web::health`; neither
+//! `runs` nor `jobs` knows this module.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,11 +13,14 @@ use tokio::sync::watch;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::SafeError;
-use super::lifecycle::{ExecError, Execution, Orchestrator, failure, outcome, run_span};
-use super::queue::{Family, RunJob};
+use anyhow::Context as _;
+
 use crate::graph::{GraphShared, Limiter, LimiterOptions};
-use crate::startup::{Services, shutdown_signal};
+use crate::runs::SafeError;
+use crate::runs::lifecycle::{ExecError, Execution, Orchestrator, failure, outcome, run_span};
+use crate::runs::queue::{Family, RunJob};
+use crate::services::Services;
+use crate::startup::shutdown_signal;
 use crate::store::runs as run_store;
 
 /// Shared by every job a worker process executes.
@@ -28,14 +34,14 @@ struct WorkerState {
 }
 
 /// `policyvault worker`: runs until Ctrl-C / SIGTERM.
-pub async fn run_worker_process(services: Services) -> Result<(), String> {
+pub async fn run_worker_process(services: Services) -> anyhow::Result<()> {
     let listen = services.settings.worker.listen;
     let health = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {listen} (worker.listen): {e}"))?;
+        .with_context(|| format!("cannot listen on {listen} (worker.listen)"))?;
     println!(
         "PolicyVault worker running (health on http://{})",
-        health.local_addr().map_err(|e| e.to_string())?
+        health.local_addr()?
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = crate::web::health::worker_router(services.clone());
@@ -45,7 +51,7 @@ pub async fn run_worker_process(services: Services) -> Result<(), String> {
     let worker = tokio::spawn(run_worker(services, wait_for(stop_rx)));
     shutdown_signal().await;
     let _ = stop_tx.send(true);
-    let result = worker.await.map_err(|e| e.to_string())?;
+    let result = worker.await?;
     health_task.abort();
     result
 }
@@ -59,14 +65,14 @@ async fn wait_for(mut rx: watch::Receiver<bool>) {
 pub async fn run_worker(
     services: Services,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let orchestrator = Orchestrator::new(services);
     let settings = orchestrator.services.settings.clone();
     let limiter = Limiter::fleet(
         orchestrator.services.redis.clone(),
         LimiterOptions::default(),
     );
-    let graph = GraphShared::from_settings(&settings.graph, limiter)?;
+    let graph = GraphShared::from_settings(&settings.graph, limiter).map_err(anyhow::Error::msg)?;
     let state = WorkerState {
         orchestrator: orchestrator.clone(),
         graph,
@@ -117,7 +123,7 @@ pub async fn run_worker(
     let _ = reaper.await;
     hand_back(&state).await;
     tracing::info!(worker = %state.process_name, "worker stopped");
-    result.map_err(|e| format!("worker monitor failed: {e}"))
+    result.context("worker monitor failed")
 }
 
 /// Unique per process incarnation: host, pid and a random suffix.

@@ -1,0 +1,51 @@
+//! The connected services every process shares: settings, the database pool, Redis and the
+//! secret box. Below `runs`, `jobs` and `web`; it knows only `store`, `broker` and `crypto`.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::broker::{Broker, BrokerError};
+use crate::crypto::{CryptoError, SecretBox};
+use crate::settings::Settings;
+use crate::store::{self, ConnectError};
+
+/// Why the services could not be connected; each names what is wrong in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ServicesError {
+    #[error(transparent)]
+    Secrets(#[from] CryptoError),
+    #[error(transparent)]
+    Database(#[from] ConnectError),
+    #[error(transparent)]
+    Redis(#[from] BrokerError),
+}
+
+/// The services every process needs, connected and checked.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub db: DatabaseConnection,
+    pub redis: Broker,
+    pub secrets: SecretBox,
+}
+
+impl Services {
+    /// Connects to the database and Redis and loads the encryption key.
+    pub async fn connect(settings: Settings) -> Result<Self, ServicesError> {
+        let secrets = SecretBox::from_settings(&settings)?;
+        let db = store::connect(&settings.database).await?;
+        let redis = Broker::connect(&settings.redis).await?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            db,
+            redis,
+            secrets,
+        })
+    }
+
+    /// Fails unless the schema is current, so a process never runs on an old schema.
+    pub async fn require_current_schema(&self) -> Result<(), ConnectError> {
+        store::require_current_schema(&self.db).await
+    }
+}
