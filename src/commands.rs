@@ -11,11 +11,12 @@ use crate::cli::{
     Command, DemoArgs, GrantArgs, MembershipCommand, MigrateArgs, TenantAddArgs, TenantCommand,
     TokenCommand, UserAddArgs, UserCommand,
 };
-use crate::domain::{Email, Password, Role, TenantName};
+use crate::domain::{Email, Password, TenantName};
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::startup::{Application, shutdown_signal};
 use crate::store::{self, StoreError, accounts, tenants};
+use entity::enums::Role;
 
 /// A command failure: one line for the operator, exit code 1.
 pub type CmdResult = anyhow::Result<()>;

@@ -17,8 +17,11 @@ use anyhow::Context as _;
 
 use crate::graph::{GraphShared, Limiter, LimiterOptions};
 use crate::runs::SafeError;
-use crate::runs::lifecycle::{ExecError, Execution, Orchestrator, failure, outcome, run_span};
+use crate::runs::lifecycle::{
+    Claimed, ExecError, Execution, Orchestrator, failure, outcome, run_span,
+};
 use crate::runs::queue::{Family, RunJob};
+use crate::runs::{RunSpec, SpecError};
 use crate::services::Services;
 use crate::startup::shutdown_signal;
 use crate::store::runs as run_store;
@@ -206,13 +209,25 @@ async fn execute_claimed(
 ) {
     let started = Instant::now();
     let db = &orchestrator.services.db;
-    match orchestrator.initiator_still_authorized(&run).await {
+    let spec = match RunSpec::from_stored(run.operation, &run.params) {
+        Ok(spec) => spec,
+        Err(e) => {
+            tracing::error!(error = %e, "the run's stored spec is unreadable");
+            let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
+            let error = SafeError::new(SpecError::CODE, e.to_string());
+            let _ = orchestrator
+                .finish(&run, Some(lease), failure(run.operation, &error, &counts))
+                .await;
+            return;
+        }
+    };
+    match orchestrator.initiator_still_authorized(&run, &spec).await {
         Ok(true) => {}
         Ok(false) => {
             let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
             let error = SafeError::new(
                 "authorization_revoked",
-                "the user who started the run no longer has the required role in this tenant",
+                "the user who started the run no longer has the required role in every tenant it touches",
             );
             let _ = orchestrator
                 .finish(&run, Some(lease), failure(run.operation, &error, &counts))
@@ -237,8 +252,11 @@ async fn execute_claimed(
     let execution = Execution::new(
         orchestrator.clone(),
         graph.clone(),
-        run.clone(),
-        lease,
+        Claimed {
+            run: run.clone(),
+            spec,
+            lease,
+        },
         lost_rx,
     );
     let result = tokio::time::timeout(deadline, crate::jobs::execute(&execution)).await;

@@ -62,6 +62,19 @@ pub enum RunItemStatus {
     Skipped,
 }
 
+/// What a run's `target_id` names (with the tenant, the run's de-duplication key).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TargetType {
+    Tenant,
+    BackupSet,
+    Snapshot,
+    Run,
+}
+
 /// Text forms, display and parsing with messages fit for users (the CLI and the API parse
 /// these from user input).
 macro_rules! text_enum {
@@ -144,6 +157,12 @@ text_enum!(RunItemStatus, "item status", [
     Succeeded => "succeeded",
     Failed => "failed",
     Skipped => "skipped",
+]);
+text_enum!(TargetType, "target type", [
+    Tenant => "tenant",
+    BackupSet => "backup_set",
+    Snapshot => "snapshot",
+    Run => "run",
 ]);
 
 impl Role {

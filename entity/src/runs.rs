@@ -7,7 +7,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{RunOperation, RunStatus};
+use crate::enums::{RunOperation, RunStatus, TargetType};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "runs")]
@@ -17,7 +17,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub operation: RunOperation,
     /// What `target_id` names: `tenant`, `backup_set`, `snapshot` or `run`.
-    pub target_type: String,
+    pub target_type: TargetType,
     pub target_id: Uuid,
     /// Digest of the item selection (and mode options) the run acts on; part of the
     /// de-duplication key, empty for runs that act on everything of their target.
@@ -26,6 +26,8 @@ pub struct Model {
     pub initiator_id: Uuid,
     /// The run this one re-runs or follows from (e.g. a rerun of a restore).
     pub parent_run_id: Option<Uuid>,
+    /// The run's `RunSpec` body (the operation column says which variant); read it only
+    /// through `RunSpec::from_stored`.
     #[sea_orm(column_type = "JsonBinary")]
     pub params: Json,
     /// Claims so far; the claim increments it.

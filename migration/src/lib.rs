@@ -20,6 +20,7 @@ mod m20261127_000004_sessions;
 /// Selection digests, progress attempts, pre-restore copies, outcome counts, item match and
 /// error context, snapshot purpose, the `restore_undo` operation.
 mod m20261201_000005_restore_trust;
+mod m20261201_000006_run_spec;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_runs::Migration),
             Box::new(m20261127_000004_sessions::Migration),
             Box::new(m20261201_000005_restore_trust::Migration),
+            Box::new(m20261201_000006_run_spec::Migration),
         ]
     }
 }

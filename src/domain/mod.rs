@@ -1,11 +1,9 @@
-//! Validated newtypes and rules of the product; no web or database types live here.
+//! Validated newtypes and rules of the product; no web or database types live here. The
+//! closed vocabularies the database stores (roles, operations, statuses) are `entity::enums`.
 
 mod account;
 
 pub use account::{Email, Password, TenantName};
-/// The closed vocabularies (roles, operations, statuses) are shared with the database layer,
-/// which stores their snake_case text; their rules live with them in `entity::enums`.
-pub use entity::enums::{Role, RunItemStatus, RunOperation as Operation, RunStatus};
 
 /// A value a user typed that the product cannot accept, with a message fit to show them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

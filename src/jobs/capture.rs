@@ -24,10 +24,9 @@ enum Sink {
     },
 }
 
-pub async fn capture_snapshot(execution: &Execution) -> Result<(), ExecError> {
+pub async fn capture_snapshot(execution: &Execution, types: &[String]) -> Result<(), ExecError> {
     let run = &execution.run;
-    let types = string_list(&run.params["policy_types"]);
-    let contracts = contracts(&types)?;
+    let contracts = contracts(types)?;
     let keys: Vec<String> = contracts.iter().map(|c| c.key.to_string()).collect();
     let snapshot = content::snapshot_for_run(
         &execution.services().db,
@@ -43,10 +42,13 @@ pub async fn capture_snapshot(execution: &Execution) -> Result<(), ExecError> {
     Ok(())
 }
 
-pub async fn capture_backup_set(execution: &Execution) -> Result<(), ExecError> {
+pub async fn capture_backup_set(
+    execution: &Execution,
+    backup_set_id: uuid::Uuid,
+) -> Result<(), ExecError> {
     let run = &execution.run;
     let db = &execution.services().db;
-    let set = content::backup_set(db, run.tenant_id, run.target_id)
+    let set = content::backup_set(db, run.tenant_id, backup_set_id)
         .await
         .map_err(|_| {
             ExecError::Failed(SafeError::new(

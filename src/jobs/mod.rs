@@ -8,17 +8,27 @@ mod undo;
 use serde_json::Value;
 
 use crate::graph::{GraphClient, GraphError};
-use crate::runs::{ExecError, Execution, SafeError};
+use crate::runs::{ExecError, Execution, RunSpec, SafeError};
 use crate::store::tenants;
-use entity::enums::RunOperation;
 
+/// Runs the claimed run's spec.
 pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
-    match execution.run.operation {
-        RunOperation::CaptureSnapshot => capture::capture_snapshot(execution).await,
-        RunOperation::BackupSetCapture => capture::capture_backup_set(execution).await,
-        RunOperation::Restore | RunOperation::RestoreRerun => restore::restore(execution).await,
-        RunOperation::RestorePreview => restore::preview(execution).await,
-        RunOperation::RestoreUndo => undo::undo(execution).await,
+    match &execution.spec {
+        RunSpec::CaptureSnapshot { policy_types } => {
+            capture::capture_snapshot(execution, policy_types).await
+        }
+        RunSpec::BackupSetCapture { backup_set_id } => {
+            capture::capture_backup_set(execution, *backup_set_id).await
+        }
+        RunSpec::Restore(spec) | RunSpec::RestoreRerun { restore: spec, .. } => {
+            restore::restore(execution, spec).await
+        }
+        RunSpec::RestorePreview(spec) => restore::preview(execution, spec).await,
+        RunSpec::RestoreUndo {
+            original_run_id,
+            delete_created,
+            ..
+        } => undo::undo(execution, *original_run_id, *delete_created).await,
     }
 }
 

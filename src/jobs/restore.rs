@@ -25,6 +25,7 @@ use super::{OutageBreaker, client_for, is_fatal, item_key, safe};
 use crate::graph::normalize::{self, FieldChange, Normalized};
 use crate::graph::{Contract, GraphClient, GraphError, ReadOnlyGraph, registry};
 use crate::runs::{ExecError, Execution, SafeError};
+use crate::runs::{RestoreSpec, Source};
 use crate::store::content::{self, CapturedObject};
 use crate::store::runs::{ItemResult, PlannedItem};
 use crate::store::{StoreError, StoreResult};
@@ -83,12 +84,7 @@ impl Plan {
     }
 }
 
-fn invalid_spec(message: &str) -> ExecError {
-    ExecError::Failed(SafeError::new("invalid_run_spec", message))
-}
-
-async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
-    let params = &execution.run.params;
+async fn load_plan(execution: &Execution, spec: &RestoreSpec) -> Result<Plan, ExecError> {
     let db = &execution.services().db;
     let missing = || {
         ExecError::Failed(SafeError::new(
@@ -96,27 +92,18 @@ async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
             "the backup set or snapshot to restore from no longer exists",
         ))
     };
-    let source_id = params["source_id"]
-        .as_str()
-        .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(|| invalid_spec("the run names no valid source id"))?;
-    let wanted: Option<HashSet<Uuid>> = match &params["item_ids"] {
-        Value::Null => None,
-        Value::Array(ids) => Some(
-            ids.iter()
-                .map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
-                .collect::<Option<HashSet<Uuid>>>()
-                .ok_or_else(|| invalid_spec("the run's item selection is malformed"))?,
-        ),
-        _ => return Err(invalid_spec("the run's item selection is malformed")),
-    };
+    let wanted: Option<HashSet<Uuid>> = spec
+        .selection
+        .item_ids()
+        .map(|ids| ids.iter().copied().collect());
     // Backup sets are versioned: a selected version replaced by a newer capture since the
     // start is restored in its newest version, not dropped.
     let mut wanted_objects = None;
-    let (source_tenant, all) = match params["source_kind"].as_str() {
-        Some("snapshot") => {
-            let snapshot = content::find_snapshot(db, source_id)
+    let (source_tenant, all) = match spec.source {
+        Source::Snapshot { id, tenant_id } => {
+            let snapshot = content::find_snapshot(db, id)
                 .await?
+                .filter(|s| s.tenant_id == tenant_id)
                 .ok_or_else(missing)?;
             let rows = content::all_snapshot_items(db, snapshot.id).await?;
             (
@@ -124,9 +111,10 @@ async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
                 rows.into_iter().map(SourceItem::from).collect::<Vec<_>>(),
             )
         }
-        Some("backup_set") => {
-            let set = content::find_backup_set(db, source_id)
+        Source::BackupSet { id, tenant_id } => {
+            let set = content::find_backup_set(db, id)
                 .await?
+                .filter(|s| s.tenant_id == tenant_id)
                 .ok_or_else(missing)?;
             if let Some(ids) = &wanted {
                 let ids: Vec<Uuid> = ids.iter().copied().collect();
@@ -138,7 +126,6 @@ async fn load_plan(execution: &Execution) -> Result<Plan, ExecError> {
                 rows.into_iter().map(SourceItem::from).collect(),
             )
         }
-        _ => return Err(invalid_spec("the run names an unknown kind of source")),
     };
     let source_objects = all
         .iter()
@@ -725,15 +712,15 @@ enum Access {
 }
 
 /// `restore_preview`: decisions only, persisted per item.
-pub async fn preview(execution: &Execution) -> Result<(), ExecError> {
-    let plan = load_plan(execution).await?;
+pub async fn preview(execution: &Execution, spec: &RestoreSpec) -> Result<(), ExecError> {
+    let plan = load_plan(execution, spec).await?;
     let reader = client_for(execution, plan.target_tenant).await?.read_only();
     run_items(execution, &plan, &Access::Preview(reader)).await
 }
 
 /// `restore` and `restore_rerun`: decide, keep a pre-restore copy, then write.
-pub async fn restore(execution: &Execution) -> Result<(), ExecError> {
-    let plan = load_plan(execution).await?;
+pub async fn restore(execution: &Execution, spec: &RestoreSpec) -> Result<(), ExecError> {
+    let plan = load_plan(execution, spec).await?;
     let client = client_for(execution, plan.target_tenant).await?;
     run_items(execution, &plan, &Access::Live(client)).await
 }

@@ -36,20 +36,12 @@ struct Work {
     target_id: String,
 }
 
-fn invalid_spec(message: &str) -> ExecError {
-    ExecError::Failed(SafeError::new("invalid_run_spec", message))
-}
-
-pub async fn undo(execution: &Execution) -> Result<(), ExecError> {
-    let params = &execution.run.params;
+pub async fn undo(
+    execution: &Execution,
+    original_id: Uuid,
+    delete_created: bool,
+) -> Result<(), ExecError> {
     let db = &execution.services().db;
-    let original_id = params["original_run_id"]
-        .as_str()
-        .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(|| invalid_spec("the undo names no valid restore run"))?;
-    let delete_created = params["delete_created"]
-        .as_bool()
-        .ok_or_else(|| invalid_spec("the undo does not say whether to delete created objects"))?;
     let original = run_store::get_in_tenant(db, execution.run.tenant_id, original_id)
         .await
         .map_err(|_| {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::enums::{RunItemStatus, RunOperation, RunStatus};
+use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus};
 use entity::{run_items, runs};
 use redis::Script;
 use serde_json::json;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::SafeError;
 use super::events::{self, RunEvent};
 use super::queue::Queues;
+use super::spec::RunSpec;
 use super::view::RunView;
 use crate::graph::GraphShared;
 use crate::metrics;
@@ -242,15 +243,30 @@ impl Orchestrator {
         }
     }
 
-    /// Whether the run's initiator may still do this (memberships change after queueing).
-    pub async fn initiator_still_authorized(&self, run: &runs::Model) -> StoreResult<bool> {
-        let membership =
-            accounts::membership(&self.services.db, run.tenant_id, run.initiator_id).await?;
-        let active = accounts::user_is_active(&self.services.db, run.initiator_id).await?;
-        Ok(
-            active
-                && membership.is_some_and(|m| m.role.allows(super::required_role(run.operation))),
-        )
+    /// Whether the run's initiator may still do this (memberships change after queueing):
+    /// the operation's role in the run's tenant, and membership of every other tenant the
+    /// run reads (the source of a cross-tenant restore).
+    pub async fn initiator_still_authorized(
+        &self,
+        run: &runs::Model,
+        spec: &RunSpec,
+    ) -> StoreResult<bool> {
+        let db = &self.services.db;
+        if !accounts::user_is_active(db, run.initiator_id).await? {
+            return Ok(false);
+        }
+        for tenant_id in spec.tenants(run.tenant_id) {
+            let needed = if tenant_id == run.tenant_id {
+                super::required_role(run.operation)
+            } else {
+                Role::Viewer
+            };
+            let membership = accounts::membership(db, tenant_id, run.initiator_id).await?;
+            if !membership.is_some_and(|m| m.role.allows(needed)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -395,11 +411,21 @@ impl From<StoreError> for ExecError {
 }
 
 /// One claimed run being executed: what an operation's executor works through.
+/// A run this worker holds the lease of, with its spec read.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub run: runs::Model,
+    pub spec: RunSpec,
+    pub lease: Uuid,
+}
+
 pub struct Execution {
     pub orchestrator: Orchestrator,
     /// The worker process's Graph connections, token cache and rate limiter.
     pub graph: GraphShared,
     pub run: runs::Model,
+    /// What the run does, parsed from the claimed row.
+    pub spec: RunSpec,
     pub lease: Uuid,
     lease_lost: watch::Receiver<bool>,
 }
@@ -408,15 +434,15 @@ impl Execution {
     pub fn new(
         orchestrator: Orchestrator,
         graph: GraphShared,
-        run: runs::Model,
-        lease: Uuid,
+        claimed: Claimed,
         lease_lost: watch::Receiver<bool>,
     ) -> Self {
         Self {
             orchestrator,
             graph,
-            run,
-            lease,
+            run: claimed.run,
+            spec: claimed.spec,
+            lease: claimed.lease,
             lease_lost,
         }
     }

@@ -17,12 +17,14 @@ pub mod events;
 pub mod lifecycle;
 pub mod queue;
 pub mod reaper;
+pub mod spec;
 pub mod start;
 pub mod view;
 
 use entity::enums::{Role, RunOperation};
 
 pub use lifecycle::{ExecError, Execution, Orchestrator};
+pub use spec::{RestoreSpec, RunSpec, Selection, Source, SpecError};
 pub use view::RunView;
 
 /// The membership role an operation needs, at start and again at execution time.

@@ -1,14 +1,14 @@
 //! Starting a run inside an HTTP request: fast, de-duplicated, and never doing the work.
 
-use entity::enums::RunOperation;
 use entity::runs;
 use redis::AsyncCommands;
 use sea_orm::TransactionTrait;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::lifecycle::{Orchestrator, operation_label};
+use super::spec::RunSpec;
 use crate::metrics;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{self as run_store, NewRun};
@@ -18,14 +18,9 @@ use crate::store::{StoreError, StoreResult};
 #[derive(Debug, Clone)]
 pub struct StartRequest {
     pub tenant_id: Uuid,
-    pub operation: RunOperation,
-    pub target_type: &'static str,
-    pub target_id: Uuid,
-    /// Which part of the target the run acts on ([`selection_digest`]); empty for all.
-    pub selection_digest: String,
     pub initiator_id: Uuid,
-    pub parent_run_id: Option<Uuid>,
-    pub params: Json,
+    /// The operation and its parameters; target, parent and selection digest follow from it.
+    pub spec: RunSpec,
 }
 
 /// The run a start answers with, and whether it already existed.
@@ -38,7 +33,7 @@ pub struct Started {
 impl Orchestrator {
     /// Starts a run, or returns the identical run that is already queued or running.
     pub async fn start(&self, request: StartRequest) -> StoreResult<Started> {
-        let operation = request.operation.as_str();
+        let operation = request.spec.operation().as_str();
         // Every line of the start carries the run's fields once, from this span; `run_id` is
         // filled in when it is known (ours, or the one we were de-duplicated to).
         let span = tracing::info_span!(
@@ -58,11 +53,13 @@ impl Orchestrator {
 
     async fn start_in_span(&self, request: StartRequest) -> StoreResult<Started> {
         let run_id = Uuid::now_v7();
+        let (_, target_id) = request.spec.target(request.tenant_id);
+        let digest = request.spec.selection_digest();
         let key = self.dedupe_key(
             request.tenant_id,
-            request.operation,
-            request.target_id,
-            &request.selection_digest,
+            request.spec.operation(),
+            target_id,
+            &digest,
         );
         // Fast path: Redis answers duplicates without touching the database's write path.
         if let Some(existing) = self.claim_dedupe_key(&key, run_id).await? {
@@ -94,9 +91,9 @@ impl Orchestrator {
                     let active = run_store::find_active(
                         &self.services.db,
                         request.tenant_id,
-                        request.operation,
-                        request.target_id,
-                        &request.selection_digest,
+                        request.spec.operation(),
+                        target_id,
+                        &digest,
                     )
                     .await?;
                     if let Some(active) = active {
@@ -195,19 +192,21 @@ impl Orchestrator {
         request: &StartRequest,
         run_id: Uuid,
     ) -> StoreResult<runs::Model> {
+        let spec = &request.spec;
+        let (target_type, target_id) = spec.target(request.tenant_id);
         let txn = self.services.db.begin().await?;
         let run = run_store::insert(
             &txn,
             NewRun {
                 id: run_id,
                 tenant_id: request.tenant_id,
-                operation: request.operation,
-                target_type: request.target_type.to_string(),
-                target_id: request.target_id,
-                selection_digest: request.selection_digest.clone(),
+                operation: spec.operation(),
+                target_type,
+                target_id,
+                selection_digest: spec.selection_digest(),
                 initiator_id: request.initiator_id,
-                parent_run_id: request.parent_run_id,
-                params: request.params.clone(),
+                parent_run_id: spec.parent_run_id(),
+                params: spec.to_stored(),
                 max_attempts: self.services.settings.runs.max_attempts,
             },
         )

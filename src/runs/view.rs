@@ -2,9 +2,12 @@
 //! stream and the active-runs feed.
 
 use chrono::{DateTime, Utc};
+use entity::enums::TargetType;
 use entity::runs;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::spec::RunSpec;
 
 /// Item counts by status and by what was done (a preview counts what it would do; an undo
 /// counts reverted objects as updated).
@@ -33,22 +36,16 @@ pub struct RunSelection {
 }
 
 impl RunSelection {
+    /// A run whose stored spec cannot be read shows no selection count (the worker fails it
+    /// with `invalid_run_spec`; its page still renders).
     pub fn of(run: &runs::Model) -> Self {
-        let ids = run.params.get("item_ids").and_then(|v| v.as_array());
+        let spec = RunSpec::from_stored(run.operation, &run.params).ok();
+        let ids = spec.as_ref().and_then(|s| s.selection().item_ids());
         Self {
-            all: ids.is_none(),
-            item_count: ids.map(Vec::len),
+            all: spec.is_some() && ids.is_none(),
+            item_count: ids.map(<[Uuid]>::len),
             digest: run.selection_digest.clone(),
         }
-    }
-
-    /// The selected item ids of a run (`None` for all).
-    pub fn item_ids(run: &runs::Model) -> Option<Vec<Uuid>> {
-        run.params.get("item_ids")?.as_array().map(|ids| {
-            ids.iter()
-                .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
-                .collect()
-        })
     }
 }
 
@@ -57,7 +54,8 @@ pub struct RunView {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub operation: String,
-    pub target_type: String,
+    #[schemars(with = "String", extend("enum" = ["tenant", "backup_set", "snapshot", "run"]))]
+    pub target_type: TargetType,
     pub target_id: Uuid,
     pub status: String,
     pub initiator: Uuid,
@@ -84,7 +82,7 @@ impl RunView {
             id: run.id,
             tenant_id: run.tenant_id,
             operation: run.operation.as_str().to_string(),
-            target_type: run.target_type.clone(),
+            target_type: run.target_type,
             target_id: run.target_id,
             status: run.status.as_str().to_string(),
             initiator: run.initiator_id,

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::{StoreError, StoreResult};
 use crate::auth::{password, token};
-use crate::domain::{Email, Password, Role};
+use crate::domain::{Email, Password};
+use entity::enums::Role;
 
 pub async fn create_user(
     db: &impl ConnectionTrait,

@@ -2,6 +2,7 @@
 //! the source→target object mappings restores keep.
 
 use chrono::Utc;
+use entity::enums::TargetType;
 use entity::{backup_items, backup_sets, object_mappings, snapshot_items, snapshots};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::OnConflict;
@@ -524,26 +525,31 @@ pub async fn find_snapshot(
 /// Ids of the items a restore source offers (latest backup items, or snapshot items).
 pub async fn source_item_ids(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: TargetType,
     source_id: Uuid,
 ) -> StoreResult<std::collections::HashSet<Uuid>> {
-    let ids: Vec<Uuid> = if kind == "snapshot" {
-        snapshot_items::Entity::find()
-            .select_only()
-            .column(snapshot_items::Column::Id)
-            .filter(snapshot_items::Column::SnapshotId.eq(source_id))
-            .into_tuple()
-            .all(db)
-            .await?
-    } else {
-        backup_items::Entity::find()
-            .select_only()
-            .column(backup_items::Column::Id)
-            .filter(backup_items::Column::BackupSetId.eq(source_id))
-            .filter(backup_items::Column::IsLatest.eq(true))
-            .into_tuple()
-            .all(db)
-            .await?
+    let ids: Vec<Uuid> = match kind {
+        TargetType::Snapshot => {
+            snapshot_items::Entity::find()
+                .select_only()
+                .column(snapshot_items::Column::Id)
+                .filter(snapshot_items::Column::SnapshotId.eq(source_id))
+                .into_tuple()
+                .all(db)
+                .await?
+        }
+        TargetType::BackupSet => {
+            backup_items::Entity::find()
+                .select_only()
+                .column(backup_items::Column::Id)
+                .filter(backup_items::Column::BackupSetId.eq(source_id))
+                .filter(backup_items::Column::IsLatest.eq(true))
+                .into_tuple()
+                .all(db)
+                .await?
+        }
+        // Only snapshots and backup sets hold content.
+        TargetType::Tenant | TargetType::Run => return Err(StoreError::NotFound),
     };
     Ok(ids.into_iter().collect())
 }

@@ -2,7 +2,7 @@
 //! Every state change here is a guarded (compare-and-set) update.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{RunItemStatus, RunOperation, RunStatus};
+use entity::enums::{RunItemStatus, RunOperation, RunStatus, TargetType};
 use entity::{run_items, runs};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait;
@@ -23,7 +23,7 @@ pub struct NewRun {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub operation: RunOperation,
-    pub target_type: String,
+    pub target_type: TargetType,
     pub target_id: Uuid,
     /// Part of the de-duplication key (see [`runs::Model::selection_digest`]).
     pub selection_digest: String,

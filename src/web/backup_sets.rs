@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use entity::enums::{Role, RunOperation};
+use entity::enums::Role;
 use entity::{backup_items, backup_sets};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use super::openapi::{Doc, shape};
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
 use super::snapshots::{PageQuery, policy_types};
+use crate::runs::RunSpec;
 use crate::runs::start::{StartRequest, Started};
 use crate::runs::view::RunView;
 use crate::store::{StoreError, content};
@@ -157,13 +158,10 @@ pub(super) async fn start_capture(
         .orchestrator
         .start(StartRequest {
             tenant_id: access.tenant_id(),
-            operation: RunOperation::BackupSetCapture,
-            target_type: "backup_set",
-            target_id: set.id,
-            selection_digest: String::new(),
             initiator_id: access.user.id(),
-            parent_run_id: None,
-            params: json!({"backup_set_id": set.id}),
+            spec: RunSpec::BackupSetCapture {
+                backup_set_id: set.id,
+            },
         })
         .await?)
 }

@@ -6,7 +6,6 @@ use axum::response::Response;
 use entity::enums::{Role, RunItemStatus, RunOperation};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::AppState;
@@ -15,7 +14,8 @@ use super::error::ApiError;
 use super::extract::{self, Path};
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
-use crate::runs::start::{StartRequest, Started, selection_digest};
+use crate::runs::start::{StartRequest, Started};
+use crate::runs::{RestoreSpec, RunSpec, Selection, Source};
 use crate::store::{StoreError, content, runs as run_store};
 
 pub fn routes() -> Routes {
@@ -128,41 +128,42 @@ pub(super) async fn restore(
     access: &TenantAccess,
     body: RestoreBody,
 ) -> Result<Started, ApiError> {
-    let operation = match body.mode {
-        Mode::Preview => {
-            access.require(Role::Operator)?;
-            RunOperation::RestorePreview
-        }
+    match body.mode {
+        Mode::Preview => access.require(Role::Operator)?,
         Mode::Live => {
             access.require(Role::Admin)?;
             check_confirmation(access, body.confirm.as_deref())?;
-            RunOperation::Restore
         }
-    };
+    }
     let db = &state.services().db;
     // The source may live in another tenant the caller belongs to (cross-tenant restore).
-    let (kind, source_id, source_tenant_id) =
-        match (body.source.backup_set_id, body.source.snapshot_id) {
-            (Some(id), None) => {
-                let found = content::find_backup_set(db, id)
-                    .await?
-                    .ok_or(ApiError::NotFound)?;
-                ("backup_set", found.id, found.tenant_id)
+    let source = match (body.source.backup_set_id, body.source.snapshot_id) {
+        (Some(id), None) => {
+            let found = content::find_backup_set(db, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Source::BackupSet {
+                id: found.id,
+                tenant_id: found.tenant_id,
             }
-            (None, Some(id)) => {
-                let found = content::find_snapshot(db, id)
-                    .await?
-                    .ok_or(ApiError::NotFound)?;
-                ("snapshot", found.id, found.tenant_id)
+        }
+        (None, Some(id)) => {
+            let found = content::find_snapshot(db, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Source::Snapshot {
+                id: found.id,
+                tenant_id: found.tenant_id,
             }
-            _ => {
-                return Err(ApiError::Validation(
-                    "source: give exactly one of backup_set_id or snapshot_id".into(),
-                ));
-            }
-        };
-    if source_tenant_id != access.tenant_id() {
-        member_access(state, access.user.clone(), source_tenant_id).await?;
+        }
+        _ => {
+            return Err(ApiError::Validation(
+                "source: give exactly one of backup_set_id or snapshot_id".into(),
+            ));
+        }
+    };
+    if source.tenant_id() != access.tenant_id() {
+        member_access(state, access.user.clone(), source.tenant_id()).await?;
     }
     let item_ids = match body.item_ids {
         Some(ids) if ids.is_empty() => {
@@ -171,36 +172,31 @@ pub(super) async fn restore(
                     .into(),
             ));
         }
-        Some(mut ids) => {
-            let known = content::source_item_ids(db, kind, source_id).await?;
+        Some(ids) => {
+            let known = content::source_item_ids(db, source.target_type(), source.id()).await?;
             if let Some(missing) = ids.iter().find(|id| !known.contains(id)) {
                 return Err(ApiError::Validation(format!(
                     "item_ids: {missing} is not an item of this {}",
-                    kind.replace('_', " ")
+                    source.target_type().as_str().replace('_', " ")
                 )));
             }
-            ids.sort();
-            ids.dedup();
             Some(ids)
         }
         None => None,
+    };
+    let restore = RestoreSpec {
+        source,
+        selection: Selection::of(item_ids).map_err(|e| ApiError::Validation(e.to_string()))?,
     };
     let started = state
         .orchestrator
         .start(StartRequest {
             tenant_id: access.tenant_id(),
-            operation,
-            target_type: kind,
-            target_id: source_id,
-            selection_digest: selection_digest(item_ids.as_deref(), &[]),
             initiator_id: access.user.id(),
-            parent_run_id: None,
-            params: json!({
-                "source_kind": kind,
-                "source_id": source_id,
-                "source_tenant_id": source_tenant_id,
-                "item_ids": item_ids,
-            }),
+            spec: match body.mode {
+                Mode::Preview => RunSpec::RestorePreview(restore),
+                Mode::Live => RunSpec::Restore(restore),
+            },
         })
         .await?;
     Ok(started)
@@ -239,18 +235,21 @@ pub(super) async fn rerun_restore(
     check_confirmation(access, body.confirm.as_deref())?;
     // A cross-tenant restore reads the source tenant's content again: the caller must still
     // be a member there, as for the first start.
-    let source_tenant = original.params["source_tenant_id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok());
-    if let Some(source_tenant) = source_tenant.filter(|t| *t != access.tenant_id()) {
-        member_access(state, access.user.clone(), source_tenant).await?;
+    let original_spec = stored_spec(&original)?;
+    let Some(restored) = original_spec.restore() else {
+        return Err(ApiError::Validation(format!(
+            "only restores can be re-run; this run is a {}",
+            original.operation
+        )));
+    };
+    let source = restored.source;
+    if source.tenant_id() != access.tenant_id() {
+        member_access(state, access.user.clone(), source.tenant_id()).await?;
     }
-    let mut params = original.params.clone();
-    params["only_failed"] = json!(body.only_failed);
-    let mut selection = None;
+    let mut selection = restored.selection.clone();
     if body.only_failed {
         // Failed items include those the restore never attempted (it ended early).
-        let mut failed: Vec<Uuid> = run_store::all_items(db, original.id)
+        let failed: Vec<Uuid> = run_store::all_items(db, original.id)
             .await?
             .into_iter()
             .filter(|i| i.status == RunItemStatus::Failed)
@@ -261,22 +260,18 @@ pub(super) async fn rerun_restore(
                 "only_failed: the restore has no failed items to re-run".into(),
             ));
         }
-        failed.sort();
-        failed.dedup();
-        params["item_ids"] = json!(failed);
-        selection = Some(failed);
+        selection = Selection::of(Some(failed)).map_err(|e| ApiError::Validation(e.to_string()))?;
     }
     let started = state
         .orchestrator
         .start(StartRequest {
             tenant_id: access.tenant_id(),
-            operation: RunOperation::RestoreRerun,
-            target_type: "run",
-            target_id: original.id,
-            selection_digest: selection_digest(selection.as_deref(), &[]),
             initiator_id: access.user.id(),
-            parent_run_id: Some(original.id),
-            params,
+            spec: RunSpec::RestoreRerun {
+                original_run_id: original.id,
+                restore: RestoreSpec { source, selection },
+                only_failed: body.only_failed,
+            },
         })
         .await
         .map_err(|e| match e {
@@ -337,18 +332,13 @@ pub(super) async fn undo_restore(
         .orchestrator
         .start(StartRequest {
             tenant_id: access.tenant_id(),
-            operation: RunOperation::RestoreUndo,
-            target_type: "run",
-            target_id: original.id,
-            // One undo of a restore at a time, whatever it was asked to delete.
-            selection_digest: String::new(),
             initiator_id: access.user.id(),
-            parent_run_id: Some(original.id),
-            params: json!({
-                "original_run_id": original.id,
-                "delete_created": body.delete_created,
-                "pre_restore_snapshot_id": original.pre_restore_snapshot_id,
-            }),
+            // One undo of a restore at a time, whatever it was asked to delete.
+            spec: RunSpec::RestoreUndo {
+                original_run_id: original.id,
+                delete_created: body.delete_created,
+                pre_restore_snapshot_id: original.pre_restore_snapshot_id,
+            },
         })
         .await
         .map_err(|e| match e {
@@ -356,4 +346,11 @@ pub(super) async fn undo_restore(
             other => other.into(),
         })?;
     Ok(started)
+}
+
+/// The stored spec of an existing run; one that cannot be read is the server's fault, not
+/// the caller's (the worker fails such runs with `invalid_run_spec`).
+pub(super) fn stored_spec(run: &entity::runs::Model) -> Result<RunSpec, ApiError> {
+    RunSpec::from_stored(run.operation, &run.params)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("run {}: {e}", run.id)))
 }

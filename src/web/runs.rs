@@ -102,7 +102,9 @@ pub fn started_response(state: &AppState, started: &Started) -> Response {
     let body = StartedBody {
         run: state.orchestrator.view(&started.run),
         deduplicated: started.deduplicated,
-        item_ids: crate::runs::view::RunSelection::item_ids(&started.run),
+        item_ids: crate::runs::RunSpec::from_stored(started.run.operation, &started.run.params)
+            .ok()
+            .and_then(|spec| spec.selection().item_ids().map(<[Uuid]>::to_vec)),
     };
     (status, Json(body)).into_response()
 }

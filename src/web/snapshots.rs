@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use entity::enums::{Role, RunOperation};
+use entity::enums::Role;
 use entity::{snapshot_items, snapshots};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use super::openapi::{Doc, shape};
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
 use crate::graph::registry;
+use crate::runs::RunSpec;
 use crate::runs::start::{StartRequest, Started};
 use crate::store::content;
 
@@ -124,13 +125,10 @@ pub(super) async fn capture_snapshot(
         .orchestrator
         .start(StartRequest {
             tenant_id: access.tenant_id(),
-            operation: RunOperation::CaptureSnapshot,
-            target_type: "tenant",
-            target_id: access.tenant_id(),
-            selection_digest: String::new(),
             initiator_id: access.user.id(),
-            parent_run_id: None,
-            params: json!({"policy_types": types}),
+            spec: RunSpec::CaptureSnapshot {
+                policy_types: types,
+            },
         })
         .await?)
 }

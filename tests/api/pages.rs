@@ -531,7 +531,7 @@ async fn the_runs_list_filters_and_pages() {
                 id: Uuid::now_v7(),
                 tenant_id: tenant.id,
                 operation,
-                target_type: "tenant".into(),
+                target_type: entity::enums::TargetType::Tenant,
                 target_id: Uuid::new_v4(),
                 selection_digest: String::new(),
                 initiator_id: admin.id,

@@ -40,7 +40,7 @@ fn new_run(tenant: Uuid, user: Uuid, target: Uuid) -> NewRun {
         id: Uuid::now_v7(),
         tenant_id: tenant,
         operation: RunOperation::CaptureSnapshot,
-        target_type: "tenant".into(),
+        target_type: entity::enums::TargetType::Tenant,
         target_id: target,
         selection_digest: String::new(),
         initiator_id: user,
@@ -415,7 +415,7 @@ async fn writers_take_turns_and_leftover_items_are_recorded(db: &DatabaseConnect
     let run_of = |operation, digest: &str| NewRun {
         operation,
         selection_digest: digest.into(),
-        target_type: "snapshot".into(),
+        target_type: entity::enums::TargetType::Snapshot,
         ..new_run(tenant.id, user.id, Uuid::nil())
     };
     let first = run_store::insert(db, run_of(RunOperation::Restore, "a"))

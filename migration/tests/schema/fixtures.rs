@@ -63,7 +63,7 @@ pub fn queued_run(
         id: Set(Uuid::new_v4()),
         tenant_id: Set(tenant_id),
         operation: Set(operation),
-        target_type: Set("backup_set".to_owned()),
+        target_type: Set(entity::enums::TargetType::BackupSet),
         target_id: Set(target_id),
         status: Set(RunStatus::Queued),
         initiator_id: Set(initiator_id),
@@ -166,7 +166,7 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
         id: Set(Uuid::new_v4()),
         tenant_id: Set(tenant.id),
         operation: Set(RunOperation::Restore),
-        target_type: Set("backup_set".to_owned()),
+        target_type: Set(entity::enums::TargetType::BackupSet),
         target_id: Set(Uuid::new_v4()),
         selection_digest: Set("3f2a".repeat(16)),
         status: Set(RunStatus::Partial),
@@ -203,7 +203,7 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
     .expect("insert run");
     let child_run = runs::ActiveModel {
         operation: Set(RunOperation::RestoreRerun),
-        target_type: Set("run".to_owned()),
+        target_type: Set(entity::enums::TargetType::Run),
         target_id: Set(run.id),
         status: Set(RunStatus::Queued),
         parent_run_id: Set(Some(run.id)),

@@ -7,13 +7,14 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use entity::enums::{Role, RunOperation, RunStatus};
+use entity::enums::{Role, RunOperation, RunStatus, TargetType};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::view::{TenantLink, encode, opt_time, policy_type_label, time};
 use super::{FormData, PageError, Shell, redirect, render, started};
 use super::{Path, Query};
+use crate::runs;
 use crate::store::{content, runs as run_store};
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, TenantAccess, member_access};
@@ -313,34 +314,25 @@ pub(super) async fn live(
             "a live restore starts from a finished preview".into(),
         )));
     }
-    let params = &preview.params;
-    let source_id = params["source_id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| {
-            fail(ApiError::Internal(anyhow::anyhow!(
-                "preview without source"
-            )))
-        })?;
-    let source = match params["source_kind"].as_str() {
-        Some("backup_set") => Source::BackupSet(source_id),
-        Some("snapshot") => Source::Snapshot(source_id),
-        _ => {
-            return Err(fail(ApiError::Internal(anyhow::anyhow!(
-                "preview with an unknown source kind"
-            ))));
-        }
+    let spec = restore_api::stored_spec(&preview).map_err(&fail)?;
+    let Some(previewed) = spec.restore() else {
+        return Err(fail(ApiError::Internal(anyhow::anyhow!(
+            "a preview without restore parameters"
+        ))));
     };
-    let item_ids: Vec<Uuid> = params["item_ids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|id| id.as_str().and_then(|id| Uuid::parse_str(id).ok()))
-        .collect();
+    let source = match previewed.source {
+        runs::Source::BackupSet { id, .. } => Source::BackupSet(id),
+        runs::Source::Snapshot { id, .. } => Source::Snapshot(id),
+    };
+    let item_ids: Vec<Uuid> = previewed
+        .selection
+        .item_ids()
+        .map(<[Uuid]>::to_vec)
+        .unwrap_or_default();
     // A backup set captured again since the preview has new versions of its items: what the
     // preview showed is no longer what would be restored.
     if let Source::BackupSet(set_id) = source {
-        let current = content::source_item_ids(&state.services().db, "backup_set", set_id)
+        let current = content::source_item_ids(&state.services().db, TargetType::BackupSet, set_id)
             .await
             .map_err(|e| fail(e.into()))?;
         if item_ids.iter().any(|id| !current.contains(id)) {

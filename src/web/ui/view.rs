@@ -258,7 +258,7 @@ mod tests {
             id: Uuid::nil(),
             tenant_id: Uuid::nil(),
             operation: RunOperation::CaptureSnapshot,
-            target_type: "tenant".into(),
+            target_type: entity::enums::TargetType::Tenant,
             target_id: Uuid::nil(),
             selection_digest: String::new(),
             status: RunStatus::Running,
