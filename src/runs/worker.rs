@@ -66,7 +66,7 @@ pub async fn run_worker(
         orchestrator.services.redis.clone(),
         LimiterOptions::default(),
     );
-    let graph = GraphShared::from_settings(&settings.graph, limiter)?;
+    let graph = GraphShared::from_settings(&settings.graph, limiter).map_err(|e| e.to_string())?;
     let state = WorkerState {
         orchestrator: orchestrator.clone(),
         graph,
