@@ -75,7 +75,7 @@ pub async fn run_worker(
         orchestrator.services.redis.clone(),
         LimiterOptions::default(),
     );
-    let graph = GraphShared::from_settings(&settings.graph, limiter).map_err(anyhow::Error::msg)?;
+    let graph = GraphShared::from_settings(&settings.graph, limiter)?;
     let state = WorkerState {
         orchestrator: orchestrator.clone(),
         graph,

@@ -7,6 +7,9 @@
 //! by character; Graph's message — what people need to fix a rejected write — is cut to
 //! 300 characters, loses control characters, and has anything that looks like a token, a
 //! key or a secret replaced by `[redacted]` (see [`sanitize_message`]).
+//!
+//! The errors of the layer's local work, which never involve Graph, are here too:
+//! [`GraphSetupError`] (building the shared client) and [`JsonBytesError`] (reading exports).
 
 use std::fmt;
 use std::time::Duration;
@@ -283,6 +286,26 @@ impl fmt::Display for GraphError {
 }
 
 impl std::error::Error for GraphError {}
+
+/// Why the Graph clients of a process cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphSetupError {
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+}
+
+/// Why bytes are not a JSON export.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonBytesError {
+    #[error(transparent)]
+    Utf8(#[from] std::string::FromUtf8Error),
+    #[error("UTF-16 text with an odd number of bytes")]
+    OddUtf16Length,
+    #[error(transparent)]
+    Utf16(#[from] std::string::FromUtf16Error),
+    #[error("not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
 
 /// Graph and OAuth error codes are identifiers (`TooManyRequests`, `invalid_client`).
 fn safe_code(code: &str) -> Option<String> {

@@ -46,14 +46,17 @@ impl Quota {
         window: Duration::from_secs(20),
     };
 
-    /// The tenant row's overrides on top of `defaults`.
-    pub fn for_tenant(tenant: &entity::tenants::Model, defaults: Quota) -> Quota {
-        let positive = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0);
+    /// A tenant's overrides on top of `defaults`; a zero is no override.
+    pub fn for_tenant(overrides: &QuotaOverrides, defaults: Quota) -> Quota {
         Quota {
-            reads: positive(tenant.read_quota).unwrap_or(defaults.reads),
-            writes: positive(tenant.write_quota).unwrap_or(defaults.writes),
-            window: positive(tenant.quota_window_secs)
-                .map(|s| Duration::from_secs(u64::from(s)))
+            reads: overrides.reads.filter(|v| *v > 0).unwrap_or(defaults.reads),
+            writes: overrides
+                .writes
+                .filter(|v| *v > 0)
+                .unwrap_or(defaults.writes),
+            window: overrides
+                .window
+                .filter(|w| !w.is_zero())
                 .unwrap_or(defaults.window),
         }
     }
@@ -69,6 +72,14 @@ impl Quota {
             .unwrap_or(u64::MAX)
             .max(1)
     }
+}
+
+/// What a tenant sets of its own quota, when it knows it to differ from the documented one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaOverrides {
+    pub reads: Option<u32>,
+    pub writes: Option<u32>,
+    pub window: Option<Duration>,
 }
 
 /// Whether a request is a read or a write (POST/PUT/PATCH/DELETE).
@@ -416,20 +427,10 @@ mod tests {
 
     #[test]
     fn tenant_overrides_and_margin_apply() {
-        let now = chrono::Utc::now();
-        let mut t = entity::tenants::Model {
-            id: uuid::Uuid::nil(),
-            name: "t".into(),
-            entra_tenant_id: "e".into(),
-            graph_base_url: "https://graph.microsoft.com".into(),
-            login_base_url: "https://login.microsoftonline.com".into(),
-            client_id: "c".into(),
-            client_secret_enc: "x".into(),
-            read_quota: None,
-            write_quota: Some(50),
-            quota_window_secs: Some(10),
-            created_at: now,
-            updated_at: now,
+        let mut t = QuotaOverrides {
+            reads: None,
+            writes: Some(50),
+            window: Some(Duration::from_secs(10)),
         };
         let q = Quota::for_tenant(&t, Quota::DOCUMENTED);
         assert_eq!(
@@ -441,7 +442,7 @@ mod tests {
             }
         );
         assert_eq!(q.effective(0.9), (900, 45));
-        t.read_quota = Some(-5);
+        t.reads = Some(0);
         assert_eq!(Quota::for_tenant(&t, Quota::DOCUMENTED).reads, 1000);
         assert_eq!(
             Quota {

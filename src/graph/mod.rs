@@ -3,10 +3,11 @@
 //!
 //! - [`registry`]: one declarative entry per policy type; everything else is generic over it.
 //! - [`normalize`]: stripping, canonical hashing, masked secrets, diffs.
-//! - [`client`]: [`GraphClient`] (reads + writes) and [`ReadOnlyGraph`] (reads only).
+//! - [`client`]: [`GraphClient`] (reads + writes) and [`ReadOnlyGraph`] (reads only), built
+//!   from a [`TenantConnection`].
 //! - [`limiter`]: governor per process plus a Redis-held quota per tenant.
 //! - [`token`]: client-credentials tokens, cached per tenant app.
-//! - [`error`]: [`GraphError`], a stable code and a safe message.
+//! - [`error`]: [`GraphError`], a stable code and a safe message; the local errors.
 
 pub mod client;
 pub mod error;
@@ -17,12 +18,11 @@ pub mod registry;
 pub mod retry;
 pub mod token;
 
-#[cfg(test)]
-mod sim_tests;
-
-pub use client::{GraphClient, GraphMetrics, GraphOptions, GraphShared, ReadOnlyGraph};
-pub use error::{ErrorKind, GraphError};
-pub use limiter::{Access, Limiter, LimiterOptions, Quota};
+pub use client::{
+    GraphClient, GraphMetrics, GraphOptions, GraphShared, ReadOnlyGraph, TenantConnection,
+};
+pub use error::{ErrorKind, GraphError, GraphSetupError, JsonBytesError};
+pub use limiter::{Access, Limiter, LimiterOptions, Quota, QuotaOverrides};
 pub use normalize::{FieldChange, Normalized};
 pub use registry::{Contract, UnknownPolicyType};
 pub use retry::RetryPolicy;

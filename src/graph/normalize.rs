@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::error::JsonBytesError;
 use super::registry::{Contract, SubResource};
 
 const OBJECT_STRIP: &[&str] = &[
@@ -439,24 +440,22 @@ fn diff_into(before: &Value, after: &Value, path: &mut String, out: &mut Vec<Fie
 }
 
 /// Parses JSON as real exports come: UTF-8, UTF-8 with BOM, or UTF-16 (LE/BE) with BOM.
-pub fn parse_json_bytes(bytes: &[u8]) -> Result<Value, String> {
+pub fn parse_json_bytes(bytes: &[u8]) -> Result<Value, JsonBytesError> {
     let text = match bytes {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => {
-            String::from_utf8(rest.to_vec()).map_err(|e| e.to_string())?
-        }
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec())?,
         [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes)?,
         [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes)?,
-        _ => String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())?,
+        _ => String::from_utf8(bytes.to_vec())?,
     };
-    serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))
+    Ok(serde_json::from_str(&text)?)
 }
 
-fn utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Result<String, String> {
+fn utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Result<String, JsonBytesError> {
     if !bytes.len().is_multiple_of(2) {
-        return Err("UTF-16 text with an odd number of bytes".into());
+        return Err(JsonBytesError::OddUtf16Length);
     }
     let units: Vec<u16> = bytes.chunks_exact(2).map(|c| word([c[0], c[1]])).collect();
-    String::from_utf16(&units).map_err(|e| e.to_string())
+    Ok(String::from_utf16(&units)?)
 }
 
 #[cfg(test)]

@@ -39,14 +39,14 @@ async fn client_for(
 ) -> Result<GraphClient, ExecError> {
     let services = execution.services();
     let tenant = tenants::get(&services.db, tenant_id).await?;
-    let secret = tenants::client_secret(&services.secrets, &tenant).map_err(|e| {
+    let connection = tenants::connection(&services.secrets, &tenant).map_err(|e| {
         tracing::error!(error = %e, "tenant secret unreadable");
         ExecError::Failed(SafeError::new(
             "secret_unreadable",
             "the tenant's client secret cannot be decrypted with the configured key",
         ))
     })?;
-    Ok(GraphClient::new(&tenant, secret, &execution.graph))
+    Ok(GraphClient::new(&connection, &execution.graph))
 }
 
 /// A Graph error as a safe item/run error (its message and context hold whitelisted facts

@@ -1,5 +1,7 @@
 //! Managed tenants and their sealed Graph credentials.
 
+use std::time::Duration;
+
 use chrono::Utc;
 use entity::tenants;
 use sea_orm::{
@@ -11,6 +13,7 @@ use uuid::Uuid;
 use super::{StoreError, StoreResult};
 use crate::crypto::SecretBox;
 use crate::domain::TenantName;
+use crate::graph::{QuotaOverrides, TenantConnection};
 
 /// What registering a tenant takes; the secret is sealed before it reaches the database.
 #[derive(Debug)]
@@ -107,6 +110,28 @@ pub fn client_secret(secrets: &SecretBox, tenant: &tenants::Model) -> StoreResul
     Ok(secrets.open(&tenant.client_secret_enc, &secret_context(tenant.id))?)
 }
 
+/// How to reach the tenant's Graph, its client secret decrypted.
+pub fn connection(secrets: &SecretBox, tenant: &tenants::Model) -> StoreResult<TenantConnection> {
+    Ok(TenantConnection {
+        graph_base_url: tenant.graph_base_url.clone(),
+        login_base_url: tenant.login_base_url.clone(),
+        entra_tenant_id: tenant.entra_tenant_id.clone(),
+        client_id: tenant.client_id.clone(),
+        client_secret: client_secret(secrets, tenant)?,
+        quota: quota_overrides(tenant),
+    })
+}
+
+/// A negative quota in the row is as good as none.
+fn quota_overrides(tenant: &tenants::Model) -> QuotaOverrides {
+    let unsigned = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
+    QuotaOverrides {
+        reads: unsigned(tenant.read_quota),
+        writes: unsigned(tenant.write_quota),
+        window: unsigned(tenant.quota_window_secs).map(|s| Duration::from_secs(u64::from(s))),
+    }
+}
+
 fn trim_url(url: &str) -> String {
     url.trim().trim_end_matches('/').to_string()
 }
@@ -116,4 +141,36 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<tenants::Mo
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_quotas_become_overrides_and_negative_ones_none() {
+        let now = Utc::now();
+        let row = tenants::Model {
+            id: Uuid::nil(),
+            name: "t".into(),
+            entra_tenant_id: "e".into(),
+            graph_base_url: "https://graph.microsoft.com".into(),
+            login_base_url: "https://login.microsoftonline.com".into(),
+            client_id: "c".into(),
+            client_secret_enc: "x".into(),
+            read_quota: Some(-5),
+            write_quota: Some(50),
+            quota_window_secs: Some(10),
+            created_at: now,
+            updated_at: now,
+        };
+        assert_eq!(
+            quota_overrides(&row),
+            QuotaOverrides {
+                reads: None,
+                writes: Some(50),
+                window: Some(Duration::from_secs(10)),
+            }
+        );
+    }
 }

@@ -7,6 +7,7 @@ mod browser;
 mod browser_smoke;
 mod cli;
 mod fleet;
+mod graph_client;
 mod helpers;
 mod metrics;
 mod openapi;

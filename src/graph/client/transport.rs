@@ -1,0 +1,353 @@
+//! How a request reaches Graph: fleet-wide admission by the limiter, a cached token,
+//! bounded timeouts, `$batch`ing of GETs, and retries with backoff that honour (and
+//! broadcast) `Retry-After`. Every call of the client goes through `Core::execute`.
+
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
+
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use super::Core;
+use crate::graph::error::{ErrorKind, GraphError};
+use crate::graph::limiter::Access;
+use crate::graph::registry::Contract;
+use crate::graph::retry::parse_retry_after;
+use crate::metrics;
+
+/// One logical request.
+pub(super) struct Call<'a> {
+    pub(super) method: Method,
+    pub(super) url: String,
+    pub(super) body: Option<&'a Value>,
+    pub(super) access: Access,
+    /// Safe to send twice (GET, PUT, PATCH, DELETE, replace-style actions).
+    pub(super) idempotent: bool,
+    /// Quota units: a `$batch` costs its sub-requests.
+    pub(super) permits: u32,
+    pub(super) policy_type: &'static str,
+}
+
+impl Call<'_> {
+    pub(super) fn read(url: String, permits: u32, contract: &Contract) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+            access: Access::Read,
+            idempotent: true,
+            permits,
+            policy_type: contract.key,
+        }
+    }
+}
+
+pub(super) struct Answer {
+    pub(super) body: Value,
+}
+
+enum Attempt {
+    Done(Answer),
+    /// Retry after the policy's delay (or the error's `Retry-After`).
+    Retry(GraphError),
+    /// Graph refused the token: fetch a new one and try once more.
+    StaleToken(SecretString, GraphError),
+    Fail(GraphError),
+}
+
+impl Core {
+    /// GETs `paths` (relative to the API version), `$batch`ed by up to 20, in order. Failed
+    /// sub-requests that are worth retrying are retried one by one with the full retry
+    /// logic; a `$batch` Graph refuses falls back to single GETs.
+    pub(super) async fn batch_get(
+        &self,
+        contract: &Contract,
+        paths: Vec<String>,
+    ) -> Vec<Result<Value, GraphError>> {
+        let size = self.shared.options.batch_size;
+        let mut out: Vec<Result<Value, GraphError>> = Vec::with_capacity(paths.len());
+        for chunk in paths.chunks(size) {
+            if chunk.len() == 1 {
+                out.push(self.get_one(&chunk[0], contract).await);
+                continue;
+            }
+            let requests: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, p)| json!({"id": i.to_string(), "method": "GET", "url": format!("/{p}")}))
+                .collect();
+            let body = json!({ "requests": requests });
+            let url = self.url(contract.api_version, "$batch");
+            let call = Call {
+                method: Method::POST,
+                url,
+                body: Some(&body),
+                access: Access::Read,
+                idempotent: true,
+                permits: u32::try_from(chunk.len()).unwrap_or(u32::MAX),
+                policy_type: contract.key,
+            };
+            let answer = match self.execute(&call).await {
+                Ok(a) => a,
+                Err(e) if matches!(e.status(), Some(400 | 404 | 405 | 501)) => {
+                    for p in chunk {
+                        out.push(self.get_one(p, contract).await);
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    out.extend(chunk.iter().map(|_| Err(e.clone())));
+                    continue;
+                }
+            };
+            let responses = answer
+                .body
+                .get("responses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for (i, p) in chunk.iter().enumerate() {
+                let sub = responses
+                    .iter()
+                    .find(|r| r.get("id").and_then(Value::as_str) == Some(i.to_string().as_str()));
+                out.push(self.batch_item(sub, p, contract).await);
+            }
+        }
+        out
+    }
+
+    async fn batch_item(
+        &self,
+        sub: Option<&Value>,
+        path: &str,
+        contract: &Contract,
+    ) -> Result<Value, GraphError> {
+        let Some(sub) = sub else {
+            return self.get_one(path, contract).await;
+        };
+        let status = sub
+            .get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(0);
+        let header = |name: &str| {
+            sub.get("headers").and_then(Value::as_object).and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .and_then(|(_, v)| v.as_str())
+            })
+        };
+        if (200..300).contains(&status) {
+            return match sub.get("body") {
+                Some(b @ Value::Object(_)) => Ok(b.clone()),
+                _ => self.get_one(path, contract).await,
+            };
+        }
+        if status == 429 {
+            self.shared
+                .counters
+                .throttled
+                .fetch_add(1, Ordering::Relaxed);
+            metrics::graph_throttled();
+        }
+        if matches!(status, 429 | 500 | 502 | 503 | 504) || status == 0 {
+            if let Some(ra) =
+                header("Retry-After").and_then(|v| parse_retry_after(v, SystemTime::now()))
+            {
+                self.shared.limiter.block_for(&self.quota_key, ra).await;
+            }
+            return self.get_one(path, contract).await;
+        }
+        let body = sub
+            .get("body")
+            .map(|b| serde_json::to_vec(b).unwrap_or_default())
+            .unwrap_or_default();
+        Err(
+            GraphError::from_response(status, header("request-id"), &body)
+                .with_policy_type(contract.key),
+        )
+    }
+
+    async fn get_one(&self, path: &str, contract: &Contract) -> Result<Value, GraphError> {
+        let url = self.url(contract.api_version, path);
+        Ok(self.execute(&Call::read(url, 1, contract)).await?.body)
+    }
+
+    /// Runs one call with admission, token and the retry budget.
+    pub(super) async fn execute(&self, call: &Call<'_>) -> Result<Answer, GraphError> {
+        let policy = self.shared.options.retry;
+        let start = Instant::now();
+        let mut retry = 0u32;
+        let mut token_refreshed = false;
+        loop {
+            let err = match self.attempt(call).await {
+                Attempt::Done(a) => return Ok(a),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::StaleToken(token, e) => {
+                    if token_refreshed {
+                        return Err(e);
+                    }
+                    token_refreshed = true;
+                    self.shared.tokens.invalidate(&self.creds, &token).await;
+                    continue;
+                }
+                Attempt::Retry(e) => e,
+            };
+            retry += 1;
+            let delay = policy.delay(retry - 1, err.retry_after());
+            let wait = err.retry_after().unwrap_or(delay);
+            if retry >= policy.max_attempts.max(1) || start.elapsed() + wait > policy.max_elapsed {
+                return Err(err);
+            }
+            self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+            metrics::graph_retry();
+            tracing::debug!(
+                code = err.code(),
+                status = err.status(),
+                retry,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "retrying Graph request"
+            );
+            match err.retry_after() {
+                // The whole fleet pauses this tenant; the next admission waits it out.
+                Some(ra) => self.shared.limiter.block_for(&self.quota_key, ra).await,
+                None => {
+                    tokio::time::sleep(delay).await;
+                    metrics::graph_backoff(delay);
+                    self.shared.counters.backoff_nanos.fetch_add(
+                        u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX),
+                        Ordering::Relaxed,
+                    );
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, call: &Call<'_>) -> Attempt {
+        let policy_type = call.policy_type;
+        let waited = self
+            .shared
+            .limiter
+            .acquire(&self.quota_key, &self.quota, call.access, call.permits)
+            .await;
+        metrics::graph_limiter_wait(waited);
+        let token = match self
+            .shared
+            .tokens
+            .token(&self.shared.http, &self.creds)
+            .await
+        {
+            Ok(t) => t,
+            Err(e) if e.is_retryable() => return Attempt::Retry(e.with_policy_type(policy_type)),
+            Err(e) => return Attempt::Fail(e.with_policy_type(policy_type)),
+        };
+        let mut req = self
+            .shared
+            .http
+            .request(call.method.clone(), &call.url)
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(self.shared.options.request_timeout);
+        if let Some(body) = call.body {
+            req = req.json(body);
+        }
+        self.shared
+            .counters
+            .requests
+            .fetch_add(1, Ordering::Relaxed);
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                metrics::graph_response(None);
+                return transport_failure(call, &e);
+            }
+        };
+        let status = resp.status().as_u16();
+        metrics::graph_response(Some(status));
+        let headers = resp.headers();
+        let request_id = headers
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let retry_after = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return transport_failure(call, &e),
+        };
+        if (200..300).contains(&status) {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Attempt::Done(Answer { body: Value::Null });
+            }
+            return match serde_json::from_slice::<Value>(&bytes) {
+                Ok(body) => Attempt::Done(Answer { body }),
+                // An idempotent write succeeded; its body tells us nothing we need.
+                Err(_) if call.access == Access::Write && call.idempotent => {
+                    Attempt::Done(Answer { body: Value::Null })
+                }
+                Err(_) => {
+                    let e = GraphError::new(if call.sent_once_only() {
+                        ErrorKind::AmbiguousWrite
+                    } else {
+                        ErrorKind::MalformedResponse
+                    })
+                    .with_status(status)
+                    .with_request_id(request_id.as_deref())
+                    .with_policy_type(policy_type);
+                    if call.sent_once_only() {
+                        Attempt::Fail(e)
+                    } else {
+                        Attempt::Retry(e.retryable(true))
+                    }
+                }
+            };
+        }
+        let err = GraphError::from_response(status, request_id.as_deref(), &bytes)
+            .with_policy_type(policy_type)
+            .with_retry_after(retry_after);
+        match status {
+            401 => Attempt::StaleToken(token, err),
+            429 | 503 => {
+                if status == 429 {
+                    self.shared
+                        .counters
+                        .throttled
+                        .fetch_add(1, Ordering::Relaxed);
+                    metrics::graph_throttled();
+                }
+                Attempt::Retry(err.retryable(true))
+            }
+            // A 500 is as transient as a gateway error, and a server (or a gateway) may have
+            // applied or passed on a write before it failed: a create is then ambiguous and
+            // looked up before it is sent again.
+            500 | 502 | 504 if call.sent_once_only() => {
+                Attempt::Fail(err.with_kind(ErrorKind::AmbiguousWrite).retryable(false))
+            }
+            500 | 502 | 504 => Attempt::Retry(err.retryable(true)),
+            _ => Attempt::Fail(err),
+        }
+    }
+}
+
+/// A transport error: before anything was sent (connect) every call may retry; after, a
+/// non-idempotent write is ambiguous.
+fn transport_failure(call: &Call<'_>, e: &reqwest::Error) -> Attempt {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Connection
+    };
+    if call.sent_once_only() && !e.is_connect() {
+        return Attempt::Fail(
+            GraphError::new(ErrorKind::AmbiguousWrite).with_policy_type(call.policy_type),
+        );
+    }
+    Attempt::Retry(
+        GraphError::new(kind)
+            .with_policy_type(call.policy_type)
+            .retryable(true),
+    )
+}
