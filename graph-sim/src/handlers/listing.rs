@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::collections::{Nav, Paging};
 use crate::odata::{
-    Expand, ExpandItem, apply_select, encode_skiptoken, expand_get, percent_encode,
+    Expand, ExpandItem, QueryError, apply_select, encode_skiptoken, expand_get, percent_encode,
 };
 
 use super::Resource;
@@ -59,15 +59,20 @@ fn project_value(v: &Value, nav: &Nav, item: &ExpandItem) -> Value {
 }
 
 /// Every `$expand` name must be a navigation property of the entity.
-pub(super) fn check_expand(navs: &[Nav], expand: &Expand, type_name: &str) -> Result<(), String> {
+pub(super) fn check_expand(
+    navs: &[Nav],
+    expand: &Expand,
+    type_name: &str,
+) -> Result<(), QueryError> {
     for (name, item) in expand {
         if name == "*" {
             continue;
         }
         let Some(nav) = navs.iter().find(|n| n.name.eq_ignore_ascii_case(name)) else {
-            return Err(format!(
-                "Could not find a property named '{name}' on type '{type_name}'."
-            ));
+            return Err(QueryError::UnknownProperty {
+                name: name.clone(),
+                type_name: type_name.to_string(),
+            });
         };
         check_expand(nav.children, &item.expand, type_name)?;
     }

@@ -65,8 +65,8 @@ pub fn error(ctx: &Ctx, status: u16, code: &str, message: impl Into<String>) -> 
     )
 }
 
-pub(super) fn bad_request(ctx: &Ctx, message: impl Into<String>) -> Reply {
-    error(ctx, 400, "BadRequest", message)
+pub(super) fn bad_request(ctx: &Ctx, message: impl std::fmt::Display) -> Reply {
+    error(ctx, 400, "BadRequest", message.to_string())
 }
 
 pub(super) fn not_found_segment(ctx: &Ctx, segment: &str) -> Reply {

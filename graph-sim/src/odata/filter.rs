@@ -2,6 +2,39 @@
 
 use serde_json::{Map, Value};
 
+/// Why a `$filter` was refused; the message is the 400's. Tokens appear in their debug form
+/// (`Some(Ident("x"))`), which is what clients have always been shown.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FilterError {
+    #[error("The $filter query option is empty.")]
+    Empty,
+    #[error("Unterminated string literal in $filter.")]
+    UnterminatedString,
+    #[error("Syntax error at position {position} in $filter '{filter}'.")]
+    UnexpectedChar { position: usize, filter: String },
+    #[error("Syntax error in $filter: expected {expected}, found {found}.")]
+    Expected { expected: String, found: String },
+    #[error("Expected a property in {func}(), found {found}.")]
+    ExpectedProperty { func: String, found: String },
+    #[error("Expected a string literal in {func}(), found {found}.")]
+    ExpectedString { func: String, found: String },
+    #[error("Unsupported operator '{0}' in $filter.")]
+    UnsupportedOperator(String),
+    #[error("Expected an operator after '{property}', found {found}.")]
+    ExpectedOperator { property: String, found: String },
+    #[error("Expected a literal after '{property}', found {found}.")]
+    ExpectedLiteral { property: String, found: String },
+    #[error("Syntax error in $filter near {found}.")]
+    Syntax { found: String },
+    #[error("Syntax error in $filter '{0}': unexpected trailing input.")]
+    TrailingInput(String),
+}
+
+/// A token (or the end of input) as the messages show it.
+fn shown(t: &Option<Tok>) -> String {
+    format!("{t:?}")
+}
+
 /// A `$filter` expression.
 #[derive(Debug, Clone)]
 pub enum Filter {
@@ -48,7 +81,7 @@ enum Tok {
     Comma,
 }
 
-fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
     let mut toks = Vec::new();
@@ -71,7 +104,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err("Unterminated string literal in $filter.".into()),
+                    None => return Err(FilterError::UnterminatedString),
                     Some('\'') if chars.get(i + 1) == Some(&'\'') => {
                         lit.push('\'');
                         i += 2;
@@ -112,7 +145,10 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             }
             toks.push(Tok::Ident(chars[start..i].iter().collect()));
         } else {
-            return Err(format!("Syntax error at position {i} in $filter '{s}'."));
+            return Err(FilterError::UnexpectedChar {
+                position: i,
+                filter: s.to_string(),
+            });
         }
     }
     Ok(toks)
@@ -135,15 +171,16 @@ impl Parser {
     fn keyword(&self, kw: &str) -> bool {
         matches!(self.peek(), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case(kw))
     }
-    fn expect(&mut self, t: Tok) -> Result<(), String> {
+    fn expect(&mut self, t: Tok) -> Result<(), FilterError> {
         match self.next() {
             Some(x) if x == t => Ok(()),
-            other => Err(format!(
-                "Syntax error in $filter: expected {t:?}, found {other:?}."
-            )),
+            other => Err(FilterError::Expected {
+                expected: format!("{t:?}"),
+                found: shown(&other),
+            }),
         }
     }
-    fn or(&mut self) -> Result<Filter, String> {
+    fn or(&mut self) -> Result<Filter, FilterError> {
         let mut left = self.and()?;
         while self.keyword("or") {
             self.pos += 1;
@@ -152,7 +189,7 @@ impl Parser {
         }
         Ok(left)
     }
-    fn and(&mut self) -> Result<Filter, String> {
+    fn and(&mut self) -> Result<Filter, FilterError> {
         let mut left = self.unary()?;
         while self.keyword("and") {
             self.pos += 1;
@@ -161,14 +198,14 @@ impl Parser {
         }
         Ok(left)
     }
-    fn unary(&mut self) -> Result<Filter, String> {
+    fn unary(&mut self) -> Result<Filter, FilterError> {
         if self.keyword("not") {
             self.pos += 1;
             return Ok(Filter::Not(Box::new(self.unary()?)));
         }
         self.primary()
     }
-    fn primary(&mut self) -> Result<Filter, String> {
+    fn primary(&mut self) -> Result<Filter, FilterError> {
         match self.next() {
             Some(Tok::LParen) => {
                 let f = self.or()?;
@@ -187,18 +224,20 @@ impl Parser {
                     let prop = match self.next() {
                         Some(Tok::Ident(p)) => p,
                         other => {
-                            return Err(format!(
-                                "Expected a property in {name}(), found {other:?}."
-                            ));
+                            return Err(FilterError::ExpectedProperty {
+                                func: name,
+                                found: shown(&other),
+                            });
                         }
                     };
                     self.expect(Tok::Comma)?;
                     let value = match self.next() {
                         Some(Tok::Str(v)) => v,
                         other => {
-                            return Err(format!(
-                                "Expected a string literal in {name}(), found {other:?}."
-                            ));
+                            return Err(FilterError::ExpectedString {
+                                func: name,
+                                found: shown(&other),
+                            });
                         }
                     };
                     self.expect(Tok::RParen)?;
@@ -220,12 +259,13 @@ impl Parser {
                         "lt" => CmpOp::Lt,
                         "le" => CmpOp::Le,
                         "has" => CmpOp::Has,
-                        _ => return Err(format!("Unsupported operator '{op}' in $filter.")),
+                        _ => return Err(FilterError::UnsupportedOperator(op)),
                     },
                     other => {
-                        return Err(format!(
-                            "Expected an operator after '{name}', found {other:?}."
-                        ));
+                        return Err(FilterError::ExpectedOperator {
+                            property: name,
+                            found: shown(&other),
+                        });
                     }
                 };
                 let value = match self.next() {
@@ -237,9 +277,10 @@ impl Parser {
                     Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
                     Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("null") => Value::Null,
                     other => {
-                        return Err(format!(
-                            "Expected a literal after '{name}', found {other:?}."
-                        ));
+                        return Err(FilterError::ExpectedLiteral {
+                            property: name,
+                            found: shown(&other),
+                        });
                     }
                 };
                 Ok(Filter::Cmp {
@@ -248,22 +289,22 @@ impl Parser {
                     value,
                 })
             }
-            other => Err(format!("Syntax error in $filter near {other:?}.")),
+            other => Err(FilterError::Syntax {
+                found: shown(&other),
+            }),
         }
     }
 }
 
-pub fn parse_filter(s: &str) -> Result<Filter, String> {
+pub fn parse_filter(s: &str) -> Result<Filter, FilterError> {
     let toks = tokenize(s)?;
     if toks.is_empty() {
-        return Err("The $filter query option is empty.".into());
+        return Err(FilterError::Empty);
     }
     let mut p = Parser { toks, pos: 0 };
     let f = p.or()?;
     if p.pos < p.toks.len() {
-        return Err(format!(
-            "Syntax error in $filter '{s}': unexpected trailing input."
-        ));
+        return Err(FilterError::TrailingInput(s.to_string()));
     }
     Ok(f)
 }

@@ -10,9 +10,29 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 pub use encoding::{encode_skiptoken, percent_decode, percent_decode_path, percent_encode};
-pub use filter::{CmpOp, Filter, StrFunc, parse_filter};
+pub use filter::{CmpOp, Filter, FilterError, StrFunc, parse_filter};
 
 use encoding::decode_skiptoken;
+
+/// Why a query option was refused; the message is the 400's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueryError {
+    #[error("Invalid value '{value}' for ${option} query option.")]
+    InvalidNumber { option: &'static str, value: String },
+    #[error("Invalid $skiptoken value.")]
+    InvalidSkiptoken,
+    #[error("Invalid $expand item '{0}'.")]
+    InvalidExpandItem(String),
+    #[error("Invalid nested option '{0}' in $expand.")]
+    InvalidExpandOption(String),
+    #[error("Unbalanced parentheses in '{0}'.")]
+    UnbalancedParentheses(String),
+    /// `$expand` names something that is not a navigation property of the entity.
+    #[error("Could not find a property named '{name}' on type '{type_name}'.")]
+    UnknownProperty { name: String, type_name: String },
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+}
 
 /// Parsed `$expand`: property name → nested options. Keys keep the client's spelling; lookups
 /// are case-insensitive because Graph's are.
@@ -52,8 +72,8 @@ impl Query {
 }
 
 /// Parse a raw query string. Unknown options are ignored (Graph ignores unknown non-`$`
-/// parameters and we tolerate the rest); malformed known ones are an error message for a 400.
-pub fn parse_query(qs: Option<&str>) -> Result<Query, String> {
+/// parameters and we tolerate the rest); malformed known ones are a 400.
+pub fn parse_query(qs: Option<&str>) -> Result<Query, QueryError> {
     let mut q = Query::default();
     let Some(qs) = qs else { return Ok(q) };
     for pair in qs.split('&').filter(|p| !p.is_empty()) {
@@ -63,22 +83,20 @@ pub fn parse_query(qs: Option<&str>) -> Result<Query, String> {
         let name = k.trim_start_matches('$').to_ascii_lowercase();
         match name.as_str() {
             "top" => {
-                let n: usize = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("Invalid value '{v}' for $top query option."))?;
+                let n: usize = v.trim().parse().map_err(|_| QueryError::InvalidNumber {
+                    option: "top",
+                    value: v.clone(),
+                })?;
                 q.top = Some(n);
             }
             "skip" => {
-                q.skip = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("Invalid value '{v}' for $skip query option."))?;
+                q.skip = v.trim().parse().map_err(|_| QueryError::InvalidNumber {
+                    option: "skip",
+                    value: v.clone(),
+                })?;
             }
             "skiptoken" => {
-                q.skiptoken = Some(
-                    decode_skiptoken(&v).ok_or_else(|| "Invalid $skiptoken value.".to_string())?,
-                );
+                q.skiptoken = Some(decode_skiptoken(&v).ok_or(QueryError::InvalidSkiptoken)?);
             }
             "filter" => q.filter = Some(parse_filter(&v)?),
             "expand" => q.expand = parse_expand(&v)?,
@@ -107,7 +125,7 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 /// Parse `a,b($expand=c($expand=d);$select=x),e`.
-pub fn parse_expand(s: &str) -> Result<Expand, String> {
+pub fn parse_expand(s: &str) -> Result<Expand, QueryError> {
     let mut out = Expand::new();
     for item in split_top_level(s, ',')? {
         let item = item.trim();
@@ -117,7 +135,7 @@ pub fn parse_expand(s: &str) -> Result<Expand, String> {
         let (name, opts) = match item.find('(') {
             Some(i) => {
                 if !item.ends_with(')') {
-                    return Err(format!("Invalid $expand item '{item}'."));
+                    return Err(QueryError::InvalidExpandItem(item.to_string()));
                 }
                 (&item[..i], &item[i + 1..item.len() - 1])
             }
@@ -131,7 +149,7 @@ pub fn parse_expand(s: &str) -> Result<Expand, String> {
             }
             let (k, v) = opt
                 .split_once('=')
-                .ok_or_else(|| format!("Invalid nested option '{opt}' in $expand."))?;
+                .ok_or_else(|| QueryError::InvalidExpandOption(opt.to_string()))?;
             match k
                 .trim()
                 .trim_start_matches('$')
@@ -148,7 +166,7 @@ pub fn parse_expand(s: &str) -> Result<Expand, String> {
     Ok(out)
 }
 
-fn split_top_level(s: &str, sep: char) -> Result<Vec<&str>, String> {
+fn split_top_level(s: &str, sep: char) -> Result<Vec<&str>, QueryError> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;
@@ -158,7 +176,7 @@ fn split_top_level(s: &str, sep: char) -> Result<Vec<&str>, String> {
             ')' => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err(format!("Unbalanced parentheses in '{s}'."));
+                    return Err(QueryError::UnbalancedParentheses(s.to_string()));
                 }
             }
             c if c == sep && depth == 0 => {
@@ -169,7 +187,7 @@ fn split_top_level(s: &str, sep: char) -> Result<Vec<&str>, String> {
         }
     }
     if depth != 0 {
-        return Err(format!("Unbalanced parentheses in '{s}'."));
+        return Err(QueryError::UnbalancedParentheses(s.to_string()));
     }
     parts.push(&s[start..]);
     Ok(parts)

@@ -18,7 +18,7 @@ use crate::faults::Faults;
 use crate::throttle::Throttle;
 
 pub use normalize::{
-    bind_id, import, is_annotation, normalize_assignments, normalize_definition_value,
+    ImportError, bind_id, import, is_annotation, normalize_assignments, normalize_definition_value,
     normalize_presentation_value, qualify_type, refresh_computed, strip_annotations,
 };
 

@@ -13,6 +13,32 @@ use crate::collections::{
 
 use super::{Catalog, Tenant, graph_time, new_id};
 
+/// Why an object cannot be stored. The message reaches admin and Graph 400s and start-up
+/// errors, so it names the shape found rather than a Rust type.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImportError {
+    #[error("expected a JSON object, found {0}")]
+    NotAnObject(&'static str),
+    #[error("expected an array, found {0}")]
+    NotAnArray(&'static str),
+    #[error("expected objects, found {0}")]
+    NotObjects(&'static str),
+    /// A navigation property that is not a list of objects.
+    #[error("{nav}: {inner}")]
+    Navigation {
+        nav: &'static str,
+        inner: Box<ImportError>,
+    },
+    #[error("assignment target must be an object")]
+    TargetNotAnObject,
+    #[error("definition@odata.bind must be a URL naming a definition")]
+    DefinitionBind,
+    #[error("definition must be an object")]
+    DefinitionNotAnObject,
+    #[error("presentation@odata.bind must be a URL naming a presentation")]
+    PresentationBind,
+}
+
 /// Keys that are metadata, not data: instance annotations other than `@odata.type`, property
 /// annotations (`x@odata.type`, `assignments@odata.context`, ...) and action descriptors
 /// (`#microsoft.graph.assign`). Exports carry them; the store does not.
@@ -45,10 +71,10 @@ pub fn import(
     tenant: &Tenant,
     now: DateTime<Utc>,
     catalog: &mut Catalog,
-) -> Result<Map<String, Value>, String> {
+) -> Result<Map<String, Value>, ImportError> {
     let mut obj = match obj {
         Value::Object(m) => m,
-        other => return Err(format!("expected a JSON object, found {}", kind_of(&other))),
+        other => return Err(ImportError::NotAnObject(kind_of(&other))),
     };
     strip_annotations(&mut obj);
     let ty = match obj.get("@odata.type").and_then(Value::as_str) {
@@ -83,7 +109,10 @@ pub fn import(
         let Some(v) = obj.remove(nav.name) else {
             continue;
         };
-        let items = as_items(v).map_err(|e| format!("{}: {e}", nav.name))?;
+        let items = as_items(v).map_err(|e| ImportError::Navigation {
+            nav: nav.name,
+            inner: Box::new(e),
+        })?;
         let items = match nav.name {
             "assignments" => normalize_assignments(spec, &id, items)?,
             "settings" if spec.kind == Kind::SettingsCatalog => normalize_catalog_settings(items),
@@ -134,7 +163,7 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// A sub-resource as a list of objects. Real exports sometimes hold a single object, or a
 /// `{"value":[..]}` wrapper, where an array belongs.
-fn as_items(v: Value) -> Result<Vec<Map<String, Value>>, String> {
+fn as_items(v: Value) -> Result<Vec<Map<String, Value>>, ImportError> {
     let list = match v {
         Value::Null => Vec::new(),
         Value::Array(a) => a,
@@ -146,7 +175,7 @@ fn as_items(v: Value) -> Result<Vec<Map<String, Value>>, String> {
             }
             None => vec![Value::Object(m)],
         },
-        other => return Err(format!("expected an array, found {}", kind_of(&other))),
+        other => return Err(ImportError::NotAnArray(kind_of(&other))),
     };
     list.into_iter()
         .map(|v| match v {
@@ -154,7 +183,7 @@ fn as_items(v: Value) -> Result<Vec<Map<String, Value>>, String> {
                 strip_annotations(&mut m);
                 Ok(m)
             }
-            other => Err(format!("expected objects, found {}", kind_of(&other))),
+            other => Err(ImportError::NotObjects(kind_of(&other))),
         })
         .collect()
 }
@@ -193,12 +222,12 @@ pub fn normalize_assignments(
     spec: &CollectionSpec,
     parent_id: &str,
     items: Vec<Map<String, Value>>,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, ImportError> {
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
     for mut a in items {
         let mut target = match a.remove("target") {
             Some(Value::Object(t)) => t,
-            Some(_) => return Err("assignment target must be an object".into()),
+            Some(_) => return Err(ImportError::TargetNotAnObject),
             None => Map::new(),
         };
         strip_annotations(&mut target);
@@ -283,13 +312,13 @@ pub fn normalize_definition_value(
     mut dv: Map<String, Value>,
     now: DateTime<Utc>,
     catalog: &mut Catalog,
-) -> Result<Value, String> {
+) -> Result<Value, ImportError> {
     let ts = Value::String(graph_time(now));
     if let Some(bind) = dv.remove("definition@odata.bind") {
         let id = bind
             .as_str()
             .and_then(bind_id)
-            .ok_or("definition@odata.bind must be a URL naming a definition")?;
+            .ok_or(ImportError::DefinitionBind)?;
         dv.insert("definition".into(), resolve(&catalog.definitions, &id));
     }
     match dv.get_mut("definition") {
@@ -303,7 +332,7 @@ pub fn normalize_definition_value(
             }
         }
         Some(Value::Null) | None => {}
-        Some(_) => return Err("definition must be an object".into()),
+        Some(_) => return Err(ImportError::DefinitionNotAnObject),
     }
     dv.entry("createdDateTime").or_insert_with(|| ts.clone());
     dv.entry("lastModifiedDateTime")
@@ -327,13 +356,13 @@ pub fn normalize_presentation_value(
     mut pv: Map<String, Value>,
     now: DateTime<Utc>,
     catalog: &mut Catalog,
-) -> Result<Value, String> {
+) -> Result<Value, ImportError> {
     let ts = Value::String(graph_time(now));
     if let Some(bind) = pv.remove("presentation@odata.bind") {
         let id = bind
             .as_str()
             .and_then(bind_id)
-            .ok_or("presentation@odata.bind must be a URL naming a presentation")?;
+            .ok_or(ImportError::PresentationBind)?;
         pv.insert("presentation".into(), resolve(&catalog.presentations, &id));
     }
     if let Some(Value::Object(p)) = pv.get_mut("presentation") {
