@@ -58,8 +58,13 @@ fn no_tenant(id: &str) -> Response {
     )
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
+/// A request body that is not the JSON an endpoint takes.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid JSON body: {0}")]
+struct InvalidBody(#[from] serde_json::Error);
+
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, InvalidBody> {
+    Ok(serde_json::from_slice(body)?)
 }
 
 async fn list_tenants(State(sim): State<Arc<Sim>>) -> Response {
@@ -87,7 +92,7 @@ async fn put_tenant(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: B
     } else {
         match parse(&body) {
             Ok(r) => r,
-            Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e),
+            Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()),
         }
     };
     if id.trim().is_empty() {
@@ -141,7 +146,7 @@ struct PostObject {
 async fn post_object(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: Bytes) -> Response {
     let req: PostObject = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e),
+        Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()),
     };
     let Some(spec) = by_path(&req.collection) else {
         let known: Vec<&str> = COLLECTIONS.iter().map(|c| c.path).collect();
@@ -163,7 +168,7 @@ async fn post_object(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: 
         let mut catalog = sim.catalog.write().unwrap_or_else(|e| e.into_inner());
         match import(spec, req.object, &t, Utc::now(), &mut catalog) {
             Ok(o) => o,
-            Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_object", e),
+            Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_object", e.to_string()),
         }
     };
     t.insert(spec, stored.clone());
@@ -211,10 +216,10 @@ async fn list_faults(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Res
 async fn add_fault(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: Bytes) -> Response {
     let spec: FaultSpec = match parse(&body) {
         Ok(s) => s,
-        Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e),
+        Err(e) => return err(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()),
     };
     if let Err(e) = spec.validate() {
-        return err(StatusCode::BAD_REQUEST, "invalid_fault", e);
+        return err(StatusCode::BAD_REQUEST, "invalid_fault", e.to_string());
     }
     let Some(tenant) = sim.tenant(&id) else {
         return no_tenant(&id);

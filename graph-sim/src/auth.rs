@@ -244,6 +244,8 @@ pub fn issue(sim: &Sim, tenant_id: &str, client_id: &str, lifetime: Duration) ->
 }
 
 /// Why a bearer token was refused (the Graph error message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct AuthError(pub &'static str);
 
 /// Resolve the `Authorization` header to the tenant and app it was issued for.

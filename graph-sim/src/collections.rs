@@ -1,5 +1,6 @@
 //! The registry of simulated Intune collections: one declarative row per collection saying how
 //! Graph treats it (types, paging, navigation properties, assign action, versions, ...).
+//! Kept in one file: it is a single declarative table, read beside the types its rows fill.
 //!
 //! Request handling is generic over these rows; adding a collection means adding a row.
 

@@ -58,24 +58,33 @@ pub struct FaultSpec {
     pub duration_secs: Option<f64>,
 }
 
+/// Why a posted fault was refused (the admin API's 400 message).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidFault {
+    #[error("rate must be between 0 and 1, got {0}")]
+    Rate(f64),
+    #[error("status must be an HTTP error status (400-599), got {0}")]
+    Status(u16),
+    #[error("duration_secs must be a number between 0 and 10000000")]
+    Duration,
+}
+
 impl FaultSpec {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidFault> {
         if let Some(r) = self.rate
             && !(0.0..=1.0).contains(&r)
         {
-            return Err(format!("rate must be between 0 and 1, got {r}"));
+            return Err(InvalidFault::Rate(r));
         }
         if let Some(s) = self.status
             && !(400..=599).contains(&s)
         {
-            return Err(format!(
-                "status must be an HTTP error status (400-599), got {s}"
-            ));
+            return Err(InvalidFault::Status(s));
         }
         if let Some(d) = self.duration_secs
             && !(d.is_finite() && (0.0..=1e7).contains(&d))
         {
-            return Err("duration_secs must be a number between 0 and 10000000".into());
+            return Err(InvalidFault::Duration);
         }
         Ok(())
     }

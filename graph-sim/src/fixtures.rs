@@ -19,10 +19,21 @@ struct TenantFile {
     client_secret: Option<String>,
 }
 
+/// Why a fixture file's bytes are not text.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("invalid UTF-8: {0}")]
+    Utf8(#[from] std::string::FromUtf8Error),
+    #[error("invalid UTF-16: odd number of bytes")]
+    OddUtf16Length,
+    #[error("invalid UTF-16: {0}")]
+    Utf16(#[from] std::char::DecodeUtf16Error),
+}
+
 /// Decode a fixture file's bytes to text, honouring a byte-order mark.
-pub fn decode_text(bytes: &[u8]) -> Result<String, String> {
+pub fn decode_text(bytes: &[u8]) -> Result<String, DecodeError> {
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return String::from_utf8(rest.to_vec()).map_err(|e| format!("invalid UTF-8: {e}"));
+        return Ok(String::from_utf8(rest.to_vec())?);
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
         return decode_utf16(rest, u16::from_le_bytes);
@@ -34,17 +45,15 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, String> {
     if bytes.len() >= 4 && bytes[0] != 0 && bytes[1] == 0 && bytes[3] == 0 {
         return decode_utf16(bytes, u16::from_le_bytes);
     }
-    String::from_utf8(bytes.to_vec()).map_err(|e| format!("invalid UTF-8: {e}"))
+    Ok(String::from_utf8(bytes.to_vec())?)
 }
 
-fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, String> {
+fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> {
     if !bytes.len().is_multiple_of(2) {
-        return Err("invalid UTF-16: odd number of bytes".into());
+        return Err(DecodeError::OddUtf16Length);
     }
     let units = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]]));
-    char::decode_utf16(units)
-        .collect::<Result<String, _>>()
-        .map_err(|e| format!("invalid UTF-16: {e}"))
+    Ok(char::decode_utf16(units).collect::<Result<String, _>>()?)
 }
 
 /// Parse one fixture file into objects (a file holding a Graph list response `{"value":[..]}`

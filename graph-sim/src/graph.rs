@@ -321,20 +321,46 @@ struct SubRequest {
     depends_on: Vec<String>,
 }
 
-fn parse_batch(body: &[u8]) -> Result<Vec<SubRequest>, String> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| format!("Invalid batch payload format: {e}"))?;
+/// Why a `$batch` body was refused (the 400's message).
+#[derive(Debug, thiserror::Error)]
+enum BatchError {
+    #[error("Invalid batch payload format: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("Invalid batch payload format: 'requests' must be an array.")]
+    RequestsNotArray,
+    #[error("Invalid batch payload format: the batch contains no requests.")]
+    Empty,
+    #[error("The batch request contains {count} requests; the limit is {limit}.")]
+    TooMany { count: usize, limit: usize },
+    #[error("Invalid batch payload format: every request needs an 'id'.")]
+    MissingId,
+    #[error("Invalid batch payload format: duplicate request id '{0}'.")]
+    DuplicateId(String),
+    #[error("Invalid batch payload format: request '{0}' needs a 'method'.")]
+    MissingMethod(String),
+    #[error("Invalid batch payload format: request '{0}' needs a 'url'.")]
+    MissingUrl(String),
+    #[error("Invalid batch payload format: 'dependsOn' of '{0}' must be an array.")]
+    DependsOnNotArray(String),
+    #[error(
+        "Invalid batch payload format: request '{id}' depends on unknown or later request '{dependency}'."
+    )]
+    UnknownDependency { id: String, dependency: String },
+}
+
+fn parse_batch(body: &[u8]) -> Result<Vec<SubRequest>, BatchError> {
+    let v: Value = serde_json::from_slice(body)?;
     let Some(reqs) = v.get("requests").and_then(Value::as_array) else {
-        return Err("Invalid batch payload format: 'requests' must be an array.".into());
+        return Err(BatchError::RequestsNotArray);
     };
     if reqs.is_empty() {
-        return Err("Invalid batch payload format: the batch contains no requests.".into());
+        return Err(BatchError::Empty);
     }
     if reqs.len() > MAX_BATCH {
-        return Err(format!(
-            "The batch request contains {} requests; the limit is {MAX_BATCH}.",
-            reqs.len()
-        ));
+        return Err(BatchError::TooMany {
+            count: reqs.len(),
+            limit: MAX_BATCH,
+        });
     }
     let mut out: Vec<SubRequest> = Vec::with_capacity(reqs.len());
     for r in reqs {
@@ -349,22 +375,16 @@ fn parse_batch(body: &[u8]) -> Result<Vec<SubRequest>, String> {
         let id = match field("id") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
-            _ => return Err("Invalid batch payload format: every request needs an 'id'.".into()),
+            _ => return Err(BatchError::MissingId),
         };
         if out.iter().any(|o| o.id == id) {
-            return Err(format!(
-                "Invalid batch payload format: duplicate request id '{id}'."
-            ));
+            return Err(BatchError::DuplicateId(id));
         }
         let Some(method) = field("method").and_then(Value::as_str) else {
-            return Err(format!(
-                "Invalid batch payload format: request '{id}' needs a 'method'."
-            ));
+            return Err(BatchError::MissingMethod(id));
         };
         let Some(url) = field("url").and_then(Value::as_str) else {
-            return Err(format!(
-                "Invalid batch payload format: request '{id}' needs a 'url'."
-            ));
+            return Err(BatchError::MissingUrl(id));
         };
         let body = match field("body") {
             None | Some(Value::Null) => Vec::new(),
@@ -378,16 +398,15 @@ fn parse_batch(body: &[u8]) -> Result<Vec<SubRequest>, String> {
                 .filter_map(|d| d.as_str().map(str::to_string))
                 .collect(),
             Some(_) => {
-                return Err(format!(
-                    "Invalid batch payload format: 'dependsOn' of '{id}' must be an array."
-                ));
+                return Err(BatchError::DependsOnNotArray(id));
             }
         };
         for d in &depends_on {
             if !out.iter().any(|o| &o.id == d) {
-                return Err(format!(
-                    "Invalid batch payload format: request '{id}' depends on unknown or later request '{d}'."
-                ));
+                return Err(BatchError::UnknownDependency {
+                    id,
+                    dependency: d.clone(),
+                });
             }
         }
         out.push(SubRequest {
@@ -406,7 +425,7 @@ fn parse_batch(body: &[u8]) -> Result<Vec<SubRequest>, String> {
 async fn batch(sim: &Sim, tenant: &Mutex<Tenant>, ctx: &Ctx, app: &str, body: &[u8]) -> Response {
     let subs = match parse_batch(body) {
         Ok(s) => s,
-        Err(e) => return to_response(ctx, error(ctx, 400, "BadRequest", e)),
+        Err(e) => return to_response(ctx, error(ctx, 400, "BadRequest", e.to_string())),
     };
     let mut responses = Vec::with_capacity(subs.len());
     let mut statuses: Vec<(String, u16)> = Vec::new();

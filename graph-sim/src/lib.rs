@@ -18,7 +18,7 @@ pub mod faults;
 pub mod fixtures;
 /// Graph request pipeline: auth, faults, throttling, journal, `$batch`, responses.
 pub mod graph;
-/// Graph resource semantics: CRUD, paging, expand, assign, sub-resources, actions.
+/// Graph resource semantics: routing, CRUD, listing, sub-resources, actions, catalogues.
 pub mod handlers;
 /// OData query options and filter evaluation.
 pub mod odata;

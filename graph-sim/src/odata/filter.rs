@@ -1,244 +1,38 @@
-//! OData query options: parsing `$filter`, `$expand`, `$select`, `$top`, `$skiptoken`,
-//! `$orderby`, `$count`, and evaluating filters against JSON entities.
+//! `$filter`: the tokenizer, the recursive-descent parser and evaluation against entities.
 
-use std::collections::BTreeMap;
-
-use base64::Engine;
 use serde_json::{Map, Value};
 
-/// Parsed `$expand`: property name → nested options. Keys keep the client's spelling; lookups
-/// are case-insensitive because Graph's are.
-pub type Expand = BTreeMap<String, ExpandItem>;
-
-#[derive(Debug, Default, Clone)]
-pub struct ExpandItem {
-    pub expand: Expand,
-    pub select: Option<Vec<String>>,
+/// Why a `$filter` was refused; the message is the 400's. Tokens appear in their debug form
+/// (`Some(Ident("x"))`), which is what clients have always been shown.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FilterError {
+    #[error("The $filter query option is empty.")]
+    Empty,
+    #[error("Unterminated string literal in $filter.")]
+    UnterminatedString,
+    #[error("Syntax error at position {position} in $filter '{filter}'.")]
+    UnexpectedChar { position: usize, filter: String },
+    #[error("Syntax error in $filter: expected {expected}, found {found}.")]
+    Expected { expected: String, found: String },
+    #[error("Expected a property in {func}(), found {found}.")]
+    ExpectedProperty { func: String, found: String },
+    #[error("Expected a string literal in {func}(), found {found}.")]
+    ExpectedString { func: String, found: String },
+    #[error("Unsupported operator '{0}' in $filter.")]
+    UnsupportedOperator(String),
+    #[error("Expected an operator after '{property}', found {found}.")]
+    ExpectedOperator { property: String, found: String },
+    #[error("Expected a literal after '{property}', found {found}.")]
+    ExpectedLiteral { property: String, found: String },
+    #[error("Syntax error in $filter near {found}.")]
+    Syntax { found: String },
+    #[error("Syntax error in $filter '{0}': unexpected trailing input.")]
+    TrailingInput(String),
 }
 
-pub fn expand_get<'a>(e: &'a Expand, name: &str) -> Option<&'a ExpandItem> {
-    e.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
-}
-
-#[derive(Debug, Default)]
-pub struct Query {
-    pub top: Option<usize>,
-    pub skip: usize,
-    pub skiptoken: Option<usize>,
-    pub filter: Option<Filter>,
-    pub expand: Expand,
-    pub select: Option<Vec<String>>,
-    pub orderby: Option<(String, bool)>,
-    pub count: bool,
-    /// Every option as received (decoded), used to rebuild `@odata.nextLink`.
-    pub raw: Vec<(String, String)>,
-}
-
-impl Query {
-    /// First index of the requested page.
-    pub fn offset(&self) -> usize {
-        self.skiptoken.unwrap_or(self.skip)
-    }
-}
-
-/// Parse a raw query string. Unknown options are ignored (Graph ignores unknown non-`$`
-/// parameters and we tolerate the rest); malformed known ones are an error message for a 400.
-pub fn parse_query(qs: Option<&str>) -> Result<Query, String> {
-    let mut q = Query::default();
-    let Some(qs) = qs else { return Ok(q) };
-    for pair in qs.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = percent_decode(k);
-        let v = percent_decode(v);
-        let name = k.trim_start_matches('$').to_ascii_lowercase();
-        match name.as_str() {
-            "top" => {
-                let n: usize = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("Invalid value '{v}' for $top query option."))?;
-                q.top = Some(n);
-            }
-            "skip" => {
-                q.skip = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("Invalid value '{v}' for $skip query option."))?;
-            }
-            "skiptoken" => {
-                q.skiptoken = Some(
-                    decode_skiptoken(&v).ok_or_else(|| "Invalid $skiptoken value.".to_string())?,
-                );
-            }
-            "filter" => q.filter = Some(parse_filter(&v)?),
-            "expand" => q.expand = parse_expand(&v)?,
-            "select" => q.select = Some(split_list(&v)),
-            "orderby" => {
-                let mut parts = v.split_whitespace();
-                let prop = parts.next().unwrap_or_default().to_string();
-                let desc = matches!(parts.next(), Some(d) if d.eq_ignore_ascii_case("desc"));
-                if !prop.is_empty() {
-                    q.orderby = Some((prop, desc));
-                }
-            }
-            "count" => q.count = v.eq_ignore_ascii_case("true"),
-            _ => {}
-        }
-        q.raw.push((k, v));
-    }
-    Ok(q)
-}
-
-fn split_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-/// Opaque paging token carrying the next offset.
-pub fn encode_skiptoken(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("graph-sim:{offset}"))
-}
-
-fn decode_skiptoken(s: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s.trim())
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    text.strip_prefix("graph-sim:")?.parse().ok()
-}
-
-/// `%XX` and `+` decoding of one query component; invalid escapes are kept literally.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(a), Some(b)) => {
-                    out.push(a * 16 + b);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Percent-decoding for path segments (`+` stays a plus).
-pub fn percent_decode_path(s: &str) -> String {
-    percent_decode(&s.replace('+', "%2B"))
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Encode a query component for a nextLink.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'_'
-            | b'.'
-            | b'~'
-            | b'$'
-            | b'\''
-            | b'('
-            | b')'
-            | b','
-            | b'/'
-            | b':' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Parse `a,b($expand=c($expand=d);$select=x),e`.
-pub fn parse_expand(s: &str) -> Result<Expand, String> {
-    let mut out = Expand::new();
-    for item in split_top_level(s, ',')? {
-        let item = item.trim();
-        if item.is_empty() {
-            continue;
-        }
-        let (name, opts) = match item.find('(') {
-            Some(i) => {
-                if !item.ends_with(')') {
-                    return Err(format!("Invalid $expand item '{item}'."));
-                }
-                (&item[..i], &item[i + 1..item.len() - 1])
-            }
-            None => (item, ""),
-        };
-        let mut ei = ExpandItem::default();
-        for opt in split_top_level(opts, ';')? {
-            let opt = opt.trim();
-            if opt.is_empty() {
-                continue;
-            }
-            let (k, v) = opt
-                .split_once('=')
-                .ok_or_else(|| format!("Invalid nested option '{opt}' in $expand."))?;
-            match k
-                .trim()
-                .trim_start_matches('$')
-                .to_ascii_lowercase()
-                .as_str()
-            {
-                "expand" => ei.expand = parse_expand(v)?,
-                "select" => ei.select = Some(split_list(v)),
-                _ => {}
-            }
-        }
-        out.insert(name.trim().to_string(), ei);
-    }
-    Ok(out)
-}
-
-fn split_top_level(s: &str, sep: char) -> Result<Vec<&str>, String> {
-    let mut parts = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err(format!("Unbalanced parentheses in '{s}'."));
-                }
-            }
-            c if c == sep && depth == 0 => {
-                parts.push(&s[start..i]);
-                start = i + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 {
-        return Err(format!("Unbalanced parentheses in '{s}'."));
-    }
-    parts.push(&s[start..]);
-    Ok(parts)
+/// A token (or the end of input) as the messages show it.
+fn shown(t: &Option<Tok>) -> String {
+    format!("{t:?}")
 }
 
 /// A `$filter` expression.
@@ -287,7 +81,7 @@ enum Tok {
     Comma,
 }
 
-fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
     let mut toks = Vec::new();
@@ -310,7 +104,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err("Unterminated string literal in $filter.".into()),
+                    None => return Err(FilterError::UnterminatedString),
                     Some('\'') if chars.get(i + 1) == Some(&'\'') => {
                         lit.push('\'');
                         i += 2;
@@ -351,7 +145,10 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             }
             toks.push(Tok::Ident(chars[start..i].iter().collect()));
         } else {
-            return Err(format!("Syntax error at position {i} in $filter '{s}'."));
+            return Err(FilterError::UnexpectedChar {
+                position: i,
+                filter: s.to_string(),
+            });
         }
     }
     Ok(toks)
@@ -374,15 +171,16 @@ impl Parser {
     fn keyword(&self, kw: &str) -> bool {
         matches!(self.peek(), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case(kw))
     }
-    fn expect(&mut self, t: Tok) -> Result<(), String> {
+    fn expect(&mut self, t: Tok) -> Result<(), FilterError> {
         match self.next() {
             Some(x) if x == t => Ok(()),
-            other => Err(format!(
-                "Syntax error in $filter: expected {t:?}, found {other:?}."
-            )),
+            other => Err(FilterError::Expected {
+                expected: format!("{t:?}"),
+                found: shown(&other),
+            }),
         }
     }
-    fn or(&mut self) -> Result<Filter, String> {
+    fn or(&mut self) -> Result<Filter, FilterError> {
         let mut left = self.and()?;
         while self.keyword("or") {
             self.pos += 1;
@@ -391,7 +189,7 @@ impl Parser {
         }
         Ok(left)
     }
-    fn and(&mut self) -> Result<Filter, String> {
+    fn and(&mut self) -> Result<Filter, FilterError> {
         let mut left = self.unary()?;
         while self.keyword("and") {
             self.pos += 1;
@@ -400,14 +198,14 @@ impl Parser {
         }
         Ok(left)
     }
-    fn unary(&mut self) -> Result<Filter, String> {
+    fn unary(&mut self) -> Result<Filter, FilterError> {
         if self.keyword("not") {
             self.pos += 1;
             return Ok(Filter::Not(Box::new(self.unary()?)));
         }
         self.primary()
     }
-    fn primary(&mut self) -> Result<Filter, String> {
+    fn primary(&mut self) -> Result<Filter, FilterError> {
         match self.next() {
             Some(Tok::LParen) => {
                 let f = self.or()?;
@@ -426,18 +224,20 @@ impl Parser {
                     let prop = match self.next() {
                         Some(Tok::Ident(p)) => p,
                         other => {
-                            return Err(format!(
-                                "Expected a property in {name}(), found {other:?}."
-                            ));
+                            return Err(FilterError::ExpectedProperty {
+                                func: name,
+                                found: shown(&other),
+                            });
                         }
                     };
                     self.expect(Tok::Comma)?;
                     let value = match self.next() {
                         Some(Tok::Str(v)) => v,
                         other => {
-                            return Err(format!(
-                                "Expected a string literal in {name}(), found {other:?}."
-                            ));
+                            return Err(FilterError::ExpectedString {
+                                func: name,
+                                found: shown(&other),
+                            });
                         }
                     };
                     self.expect(Tok::RParen)?;
@@ -459,12 +259,13 @@ impl Parser {
                         "lt" => CmpOp::Lt,
                         "le" => CmpOp::Le,
                         "has" => CmpOp::Has,
-                        _ => return Err(format!("Unsupported operator '{op}' in $filter.")),
+                        _ => return Err(FilterError::UnsupportedOperator(op)),
                     },
                     other => {
-                        return Err(format!(
-                            "Expected an operator after '{name}', found {other:?}."
-                        ));
+                        return Err(FilterError::ExpectedOperator {
+                            property: name,
+                            found: shown(&other),
+                        });
                     }
                 };
                 let value = match self.next() {
@@ -476,9 +277,10 @@ impl Parser {
                     Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
                     Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("null") => Value::Null,
                     other => {
-                        return Err(format!(
-                            "Expected a literal after '{name}', found {other:?}."
-                        ));
+                        return Err(FilterError::ExpectedLiteral {
+                            property: name,
+                            found: shown(&other),
+                        });
                     }
                 };
                 Ok(Filter::Cmp {
@@ -487,22 +289,22 @@ impl Parser {
                     value,
                 })
             }
-            other => Err(format!("Syntax error in $filter near {other:?}.")),
+            other => Err(FilterError::Syntax {
+                found: shown(&other),
+            }),
         }
     }
 }
 
-pub fn parse_filter(s: &str) -> Result<Filter, String> {
+pub fn parse_filter(s: &str) -> Result<Filter, FilterError> {
     let toks = tokenize(s)?;
     if toks.is_empty() {
-        return Err("The $filter query option is empty.".into());
+        return Err(FilterError::Empty);
     }
     let mut p = Parser { toks, pos: 0 };
     let f = p.or()?;
     if p.pos < p.toks.len() {
-        return Err(format!(
-            "Syntax error in $filter '{s}': unexpected trailing input."
-        ));
+        return Err(FilterError::TrailingInput(s.to_string()));
     }
     Ok(f)
 }
@@ -586,19 +388,6 @@ fn compare(actual: &Value, op: CmpOp, expected: &Value) -> bool {
     }
 }
 
-/// Keep only the selected properties (plus `id` and annotations, which Graph always returns).
-pub fn apply_select(obj: &mut Map<String, Value>, select: &[String], keep: &[&str]) {
-    if select.iter().any(|s| s == "*") {
-        return;
-    }
-    obj.retain(|k, _| {
-        k == "id"
-            || k.starts_with('@')
-            || keep.iter().any(|n| n.eq_ignore_ascii_case(k))
-            || select.iter().any(|s| s.eq_ignore_ascii_case(k))
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,32 +432,5 @@ mod tests {
         ] {
             assert!(parse_filter(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn expand_nests() {
-        let e = parse_expand(
-            "scheduledActionsForRule($expand=scheduledActionConfigurations),assignments",
-        )
-        .unwrap();
-        let s = expand_get(&e, "scheduledactionsforrule").unwrap();
-        assert!(expand_get(&s.expand, "scheduledActionConfigurations").is_some());
-        assert!(expand_get(&e, "assignments").is_some());
-        assert!(parse_expand("a(b").is_err());
-    }
-
-    #[test]
-    fn query_round_trips_skiptoken_and_decodes() {
-        let tok = encode_skiptoken(50);
-        let q = parse_query(Some(&format!(
-            "$top=10&$skiptoken={tok}&%24filter=name%20eq%20%27a%2Bb%27"
-        )))
-        .unwrap();
-        assert_eq!(q.top, Some(10));
-        assert_eq!(q.offset(), 50);
-        assert!(q.filter.unwrap().matches(&obj(json!({"name": "a+b"}))));
-        assert!(parse_query(Some("$skiptoken=garbage")).is_err());
-        assert!(parse_query(Some("$top=abc")).is_err());
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
 }

@@ -1,0 +1,117 @@
+//! The deterministic demo tenants (contoso, fabrikam, northwind; ~150 objects each across
+//! every supported collection) and the built-in catalogues (intent templates, ADMX
+//! definitions). Everything derives from fixed seeds, so ids, names and credentials are the
+//! same on every start. The credentials are simulator-only.
+
+mod catalogue;
+mod families;
+mod generator;
+
+use serde_json::{Map, Value};
+
+use crate::store::{Catalog, TenantCreds, TenantSeed};
+
+pub use catalogue::templates;
+use catalogue::{GpDef, gp_catalog};
+use families::*;
+use generator::{Gen, TenantGen, title};
+
+pub const DEMO_TENANTS: &[&str] = &["contoso", "fabrikam", "northwind"];
+
+/// The three demo tenants. Their ADMX definitions are added to `catalog`.
+pub fn tenants(catalog: &mut Catalog) -> Vec<TenantSeed> {
+    let gp = gp_catalog();
+    for d in &gp {
+        if let Some(id) = d.def["id"].as_str() {
+            catalog.definitions.insert(id.to_string(), d.def.clone());
+        }
+        for p in &d.presentations {
+            if let Some(id) = p["id"].as_str() {
+                catalog.presentations.insert(id.to_string(), p.clone());
+            }
+        }
+    }
+    let templates = templates();
+    DEMO_TENANTS
+        .iter()
+        .map(|name| tenant(name, &gp, &templates))
+        .collect()
+}
+
+/// Simulator-only credentials of a demo tenant (stable across runs).
+pub fn credentials(name: &str) -> TenantCreds {
+    let mut g = Gen::new(&format!("creds:{name}"));
+    let id = g.guid();
+    let client_id = g.guid();
+    let secret: String = (0..24).map(|_| format!("{:x}", g.range(0, 15))).collect();
+    TenantCreds {
+        id,
+        name: name.to_string(),
+        client_id,
+        client_secret: format!("sim-{name}-{secret}"),
+    }
+}
+
+fn tenant(name: &str, gp: &[GpDef], templates: &[Map<String, Value>]) -> TenantSeed {
+    let mut g = Gen::new(&format!("tenant:{name}"));
+    let groups = (0..10).map(|_| g.guid()).collect();
+    let mut t = TenantGen {
+        g,
+        groups,
+        filters: Vec::new(),
+        org: title(name),
+        objects: Vec::new(),
+    };
+    filters(&mut t);
+    scope_tags(&mut t);
+    settings_catalog(&mut t);
+    device_configurations(&mut t);
+    compliance(&mut t);
+    admin_templates(&mut t, gp);
+    scripts(&mut t);
+    autopilot(&mut t);
+    update_profiles(&mut t);
+    enrollment(&mut t);
+    intents(&mut t, templates);
+    app_configurations(&mut t);
+    app_protection(&mut t);
+    TenantSeed {
+        creds: credentials(name),
+        objects: t.objects,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collections::COLLECTIONS;
+
+    #[test]
+    fn demo_is_deterministic_and_covers_every_collection() {
+        let mut c1 = Catalog::default();
+        let mut c2 = Catalog::default();
+        let a = tenants(&mut c1);
+        let b = tenants(&mut c2);
+        assert_eq!(a.len(), 3);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.creds.client_id, y.creds.client_id);
+            assert_eq!(x.objects.len(), y.objects.len());
+            assert_eq!(x.objects[10].1, y.objects[10].1);
+            assert!(
+                (150..=180).contains(&x.objects.len()),
+                "{}",
+                x.objects.len()
+            );
+            for c in COLLECTIONS {
+                assert!(
+                    x.objects.iter().any(|(s, _)| s.path == c.path),
+                    "{} missing {}",
+                    x.creds.name,
+                    c.path
+                );
+            }
+        }
+        assert_ne!(a[0].creds.client_id, a[1].creds.client_id);
+        assert!(a[0].creds.client_secret.starts_with("sim-contoso-"));
+    }
+}
