@@ -24,6 +24,7 @@ use crate::runs::queue::{Family, RunJob};
 use crate::runs::{RunSpec, SpecError};
 use crate::services::Services;
 use crate::startup::shutdown_signal;
+use crate::store::TenantScope;
 use crate::store::runs as run_store;
 
 /// Shared by every job a worker process executes.
@@ -185,12 +186,12 @@ async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynE
             return Ok(());
         }
     };
-    let (run, lease) = claimed;
+    let (run, lease, scope) = claimed;
     if let Ok(mut held) = state.in_flight.lock() {
         held.insert(run.id, lease);
     }
     let span = run_span(run.id, Some(run.tenant_id), run.operation);
-    execute_claimed(&orchestrator, &state.graph, run.clone(), lease)
+    execute_claimed(&orchestrator, &state.graph, run.clone(), lease, scope)
         .instrument(span)
         .await;
     if let Ok(mut held) = state.in_flight.lock() {
@@ -206,6 +207,7 @@ async fn execute_claimed(
     graph: &GraphShared,
     run: entity::runs::Model,
     lease: Uuid,
+    scope: TenantScope,
 ) {
     let started = Instant::now();
     let db = &orchestrator.services.db;
@@ -221,9 +223,9 @@ async fn execute_claimed(
             return;
         }
     };
-    match orchestrator.initiator_still_authorized(&run, &spec).await {
-        Ok(true) => {}
-        Ok(false) => {
+    let initiator_scopes = match orchestrator.initiator_scopes(&run, &spec).await {
+        Ok(Some(scopes)) => scopes,
+        Ok(None) => {
             let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
             let error = SafeError::new(
                 "authorization_revoked",
@@ -239,7 +241,7 @@ async fn execute_claimed(
             let _ = run_store::requeue(db, run.id, lease).await;
             return;
         }
-    }
+    };
 
     let (lost_tx, lost_rx) = watch::channel(false);
     let heartbeat = spawn_heartbeat(orchestrator.clone(), run.id, lease, lost_tx);
@@ -256,6 +258,8 @@ async fn execute_claimed(
             run: run.clone(),
             spec,
             lease,
+            scope,
+            initiator_scopes,
         },
         lost_rx,
     );

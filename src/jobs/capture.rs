@@ -30,15 +30,14 @@ pub async fn capture_snapshot(execution: &Execution, types: &[String]) -> Result
     let keys: Vec<String> = contracts.iter().map(|c| c.key.to_string()).collect();
     let snapshot = content::snapshot_for_run(
         &execution.services().db,
-        run.tenant_id,
+        execution.scope(),
         run.id,
         &keys,
         run.initiator_id,
     )
     .await?;
-    let snapshot_id = snapshot.id;
-    capture(execution, &contracts, Sink::Snapshot(snapshot)).await?;
-    content::seal_snapshot(&execution.services().db, snapshot_id).await?;
+    capture(execution, &contracts, Sink::Snapshot(snapshot.clone())).await?;
+    content::seal_snapshot(&execution.services().db, &snapshot).await?;
     Ok(())
 }
 
@@ -46,9 +45,8 @@ pub async fn capture_backup_set(
     execution: &Execution,
     backup_set_id: uuid::Uuid,
 ) -> Result<(), ExecError> {
-    let run = &execution.run;
     let db = &execution.services().db;
-    let set = content::backup_set(db, run.tenant_id, backup_set_id)
+    let set = content::backup_set(db, execution.scope(), backup_set_id)
         .await
         .map_err(|_| {
             ExecError::Failed(SafeError::new(
@@ -57,14 +55,14 @@ pub async fn capture_backup_set(
             ))
         })?;
     let contracts = contracts(&string_list(&set.policy_types))?;
-    let previous = content::latest_backup_items(db, set.id)
+    let previous = content::latest_backup_items(db, execution.scope(), set.id)
         .await?
         .into_iter()
         .map(|item| (item_key(&item.policy_type, &item.source_id), item))
         .collect();
     let set_id = set.id;
     capture(execution, &contracts, Sink::BackupSet { set, previous }).await?;
-    content::touch_backup_set(db, set_id).await?;
+    content::touch_backup_set(db, execution.scope(), set_id).await?;
     Ok(())
 }
 
@@ -215,7 +213,7 @@ async fn mark_missing(
         if item.policy_type != contract.key || seen.contains(key) || done.contains(key) {
             continue;
         }
-        content::mark_backup_item_missing(db, item.id).await?;
+        content::mark_backup_item_missing(db, execution.scope(), item.id).await?;
         execution
             .record(ItemResult {
                 item_key: key.clone(),

@@ -28,7 +28,7 @@ use crate::runs::{ExecError, Execution, SafeError};
 use crate::runs::{RestoreSpec, Source};
 use crate::store::content::{self, CapturedObject};
 use crate::store::runs::{ItemResult, PlannedItem};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult, TenantScope};
 
 /// One object of the restore source (a backup item's latest version or a snapshot item).
 #[derive(Debug, Clone)]
@@ -69,8 +69,10 @@ impl SourceItem {
 
 /// Where the run reads from and writes to.
 struct Plan {
-    source_tenant: Uuid,
-    target_tenant: Uuid,
+    /// The source's tenant, as the initiator's membership granted it for this execution.
+    source: TenantScope,
+    /// The run's tenant, granted by the claim.
+    target: TenantScope,
     /// The selected items, in restore order.
     items: Vec<SourceItem>,
     /// (policy type, source id) → item key of every item of the source, selected or not:
@@ -80,7 +82,7 @@ struct Plan {
 
 impl Plan {
     fn same_tenant(&self) -> bool {
-        self.source_tenant == self.target_tenant
+        self.source == self.target
     }
 }
 
@@ -99,32 +101,26 @@ async fn load_plan(execution: &Execution, spec: &RestoreSpec) -> Result<Plan, Ex
     // Backup sets are versioned: a selected version replaced by a newer capture since the
     // start is restored in its newest version, not dropped.
     let mut wanted_objects = None;
-    let (source_tenant, all) = match spec.source {
-        Source::Snapshot { id, tenant_id } => {
-            let snapshot = content::find_snapshot(db, id)
-                .await?
-                .filter(|s| s.tenant_id == tenant_id)
-                .ok_or_else(missing)?;
-            let rows = content::all_snapshot_items(db, snapshot.id).await?;
-            (
-                snapshot.tenant_id,
-                rows.into_iter().map(SourceItem::from).collect::<Vec<_>>(),
-            )
+    let source = *execution.scope_of(spec.source.tenant_id())?;
+    let gone = |e: StoreError| match e {
+        StoreError::NotFound => missing(),
+        other => other.into(),
+    };
+    let all = match spec.source {
+        Source::Snapshot { id, .. } => {
+            let snapshot = content::snapshot(db, &source, id).await.map_err(gone)?;
+            let rows = content::all_snapshot_items(db, &source, snapshot.id).await?;
+            rows.into_iter().map(SourceItem::from).collect::<Vec<_>>()
         }
-        Source::BackupSet { id, tenant_id } => {
-            let set = content::find_backup_set(db, id)
-                .await?
-                .filter(|s| s.tenant_id == tenant_id)
-                .ok_or_else(missing)?;
+        Source::BackupSet { id, .. } => {
+            let set = content::backup_set(db, &source, id).await.map_err(gone)?;
             if let Some(ids) = &wanted {
                 let ids: Vec<Uuid> = ids.iter().copied().collect();
-                wanted_objects = Some(content::backup_item_objects(db, set.id, &ids).await?);
+                wanted_objects =
+                    Some(content::backup_item_objects(db, &source, set.id, &ids).await?);
             }
-            let rows = content::latest_backup_items(db, set.id).await?;
-            (
-                set.tenant_id,
-                rows.into_iter().map(SourceItem::from).collect(),
-            )
+            let rows = content::latest_backup_items(db, &source, set.id).await?;
+            rows.into_iter().map(SourceItem::from).collect()
         }
     };
     let source_objects = all
@@ -141,8 +137,8 @@ async fn load_plan(execution: &Execution, spec: &RestoreSpec) -> Result<Plan, Ex
     };
     sort_for_restore(&mut items);
     Ok(Plan {
-        source_tenant,
-        target_tenant: execution.run.tenant_id,
+        source,
+        target: *execution.scope(),
         items,
         source_objects,
     })
@@ -415,12 +411,12 @@ impl<'a> Context<'a> {
             return Ok(true);
         }
         let claimants =
-            content::mapping_claimants(self.db(), self.plan.target_tenant, contract.key, target_id)
+            content::mapping_claimants(self.db(), &self.plan.target, contract.key, target_id)
                 .await
                 .map_err(store_failure("object mapping"))?;
-        Ok(claimants
-            .iter()
-            .any(|(tenant, id)| !(*tenant == self.plan.source_tenant && *id == item.source_id)))
+        Ok(claimants.iter().any(|(tenant, id)| {
+            !(*tenant == self.plan.source.tenant_id() && *id == item.source_id)
+        }))
     }
 }
 
@@ -475,10 +471,10 @@ async fn resolve(
     let intent = intent.as_ref();
     let mapped = content::mapping(
         ctx.db(),
-        plan.source_tenant,
+        &plan.source,
         &item.policy_type,
         &item.source_id,
-        plan.target_tenant,
+        &plan.target,
     )
     .await
     .map_err(store_failure("object mapping"))?;
@@ -714,14 +710,16 @@ enum Access {
 /// `restore_preview`: decisions only, persisted per item.
 pub async fn preview(execution: &Execution, spec: &RestoreSpec) -> Result<(), ExecError> {
     let plan = load_plan(execution, spec).await?;
-    let reader = client_for(execution, plan.target_tenant).await?.read_only();
+    let reader = client_for(execution, plan.target.tenant_id())
+        .await?
+        .read_only();
     run_items(execution, &plan, &Access::Preview(reader)).await
 }
 
 /// `restore` and `restore_rerun`: decide, keep a pre-restore copy, then write.
 pub async fn restore(execution: &Execution, spec: &RestoreSpec) -> Result<(), ExecError> {
     let plan = load_plan(execution, spec).await?;
-    let client = client_for(execution, plan.target_tenant).await?;
+    let client = client_for(execution, plan.target.tenant_id()).await?;
     run_items(execution, &plan, &Access::Live(client)).await
 }
 
@@ -863,10 +861,10 @@ async fn remember(ctx: &Context<'_>, item: &SourceItem, target_id: &str) -> Resu
         tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         match content::upsert_mapping(
             ctx.db(),
-            plan.source_tenant,
+            &plan.source,
             &item.policy_type,
             &item.source_id,
-            plan.target_tenant,
+            &plan.target,
             target_id,
         )
         .await
@@ -888,7 +886,7 @@ pub(super) async fn keep_copy(
     current: &Normalized,
 ) -> StoreResult<()> {
     let db = &execution.services().db;
-    let snapshot = content::pre_restore_snapshot(db, &execution.run).await?;
+    let snapshot = content::pre_restore_snapshot(db, execution.scope(), &execution.run).await?;
     content::keep_pre_restore_copy(
         db,
         &snapshot,

@@ -42,7 +42,7 @@ pub async fn undo(
     delete_created: bool,
 ) -> Result<(), ExecError> {
     let db = &execution.services().db;
-    let original = run_store::get_in_tenant(db, execution.run.tenant_id, original_id)
+    let original = run_store::get_in_tenant(db, execution.scope(), original_id)
         .await
         .map_err(|_| {
             ExecError::Failed(SafeError::new(
@@ -51,12 +51,12 @@ pub async fn undo(
             ))
         })?;
     let copies = match original.pre_restore_snapshot_id {
-        Some(id) => content::all_snapshot_items(db, id).await?,
+        Some(id) => content::all_snapshot_items(db, execution.scope(), id).await?,
         None => Vec::new(),
     };
     let work = plan(
         copies,
-        run_store::all_items(db, original.id).await?,
+        run_store::all_items(db, execution.scope(), original.id).await?,
         delete_created,
     );
     let planned: Vec<PlannedItem> = work
@@ -199,7 +199,14 @@ async fn revert(
     let db = &execution.services().db;
     let before = match original.pre_restore_snapshot_id {
         Some(snapshot) => {
-            content::snapshot_item_by_source(db, snapshot, contract.key, &w.target_id).await
+            content::snapshot_item_by_source(
+                db,
+                execution.scope(),
+                snapshot,
+                contract.key,
+                &w.target_id,
+            )
+            .await
         }
         None => Ok(None),
     };
@@ -287,7 +294,7 @@ async fn delete(
             Err(e) => return Err(e),
         }
     }
-    if content::delete_mappings_to(db, execution.run.tenant_id, contract.key, &w.target_id)
+    if content::delete_mappings_to(db, execution.scope(), contract.key, &w.target_id)
         .await
         .is_err()
     {

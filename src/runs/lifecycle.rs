@@ -25,7 +25,7 @@ use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{
     self as run_store, ClaimRefusal, Counts, ItemResult, PlannedItem, Terminal,
 };
-use crate::store::{StoreError, StoreResult, accounts};
+use crate::store::{StoreError, StoreResult, TenantScope, accounts};
 
 /// Everything the orchestration needs: services plus the job queues.
 #[derive(Clone, Debug)]
@@ -100,7 +100,7 @@ impl Orchestrator {
         &self,
         run_id: Uuid,
         worker: &str,
-    ) -> StoreResult<Option<(runs::Model, Uuid)>> {
+    ) -> StoreResult<Option<(runs::Model, Uuid, TenantScope)>> {
         let settings = &self.services.settings.runs;
         let lease = Uuid::new_v4();
         let max = chrono::Duration::seconds(settings.max_duration_secs as i64);
@@ -114,7 +114,7 @@ impl Orchestrator {
         )
         .await?
         {
-            Ok(run) => {
+            Ok((run, scope)) => {
                 // The caller's run span learns the tenant only now.
                 tracing::Span::current()
                     .record("tenant_id", tracing::field::display(run.tenant_id));
@@ -128,7 +128,7 @@ impl Orchestrator {
                     .await;
                 }
                 self.publish("state", &run).await;
-                Ok(Some((run, lease)))
+                Ok(Some((run, lease, scope)))
             }
             Err(ClaimRefusal::TenantBusy) => {
                 if let Some(run) = run_store::get(&self.services.db, run_id).await?
@@ -243,30 +243,32 @@ impl Orchestrator {
         }
     }
 
-    /// Whether the run's initiator may still do this (memberships change after queueing):
-    /// the operation's role in the run's tenant, and membership of every other tenant the
-    /// run reads (the source of a cross-tenant restore).
-    pub async fn initiator_still_authorized(
+    /// The initiator's scopes of every tenant the run touches, if they may still do this
+    /// (memberships change after queueing): the operation's role in the run's tenant, and
+    /// membership of every other tenant the run reads (the source of a cross-tenant
+    /// restore). `None` when any is gone.
+    pub async fn initiator_scopes(
         &self,
         run: &runs::Model,
         spec: &RunSpec,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Vec<TenantScope>>> {
         let db = &self.services.db;
         if !accounts::user_is_active(db, run.initiator_id).await? {
-            return Ok(false);
+            return Ok(None);
         }
+        let mut scopes = Vec::new();
         for tenant_id in spec.tenants(run.tenant_id) {
             let needed = if tenant_id == run.tenant_id {
                 super::required_role(run.operation)
             } else {
                 Role::Viewer
             };
-            let membership = accounts::membership(db, tenant_id, run.initiator_id).await?;
-            if !membership.is_some_and(|m| m.role.allows(needed)) {
-                return Ok(false);
+            match accounts::member_scope(db, tenant_id, run.initiator_id).await? {
+                Some((scope, role)) if role.allows(needed) => scopes.push(scope),
+                _ => return Ok(None),
             }
         }
-        Ok(true)
+        Ok(Some(scopes))
     }
 }
 
@@ -411,12 +413,17 @@ impl From<StoreError> for ExecError {
 }
 
 /// One claimed run being executed: what an operation's executor works through.
-/// A run this worker holds the lease of, with its spec read.
+/// A run this worker holds the lease of, with its spec read and the scopes it may use.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub run: runs::Model,
     pub spec: RunSpec,
     pub lease: Uuid,
+    /// The run's tenant, granted by the claim.
+    pub scope: TenantScope,
+    /// Every tenant the run touches, granted by the initiator's memberships at execution
+    /// time ([`Orchestrator::initiator_scopes`]).
+    pub initiator_scopes: Vec<TenantScope>,
 }
 
 pub struct Execution {
@@ -427,6 +434,8 @@ pub struct Execution {
     /// What the run does, parsed from the claimed row.
     pub spec: RunSpec,
     pub lease: Uuid,
+    scope: TenantScope,
+    initiator_scopes: Vec<TenantScope>,
     lease_lost: watch::Receiver<bool>,
 }
 
@@ -443,8 +452,32 @@ impl Execution {
             run: claimed.run,
             spec: claimed.spec,
             lease: claimed.lease,
+            scope: claimed.scope,
+            initiator_scopes: claimed.initiator_scopes,
             lease_lost,
         }
+    }
+
+    /// The run's own tenant.
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+
+    /// Another tenant the run reads (a cross-tenant restore's source), as the initiator's
+    /// membership granted it at execution time; no scope, no read.
+    pub fn scope_of(&self, tenant_id: Uuid) -> Result<&TenantScope, ExecError> {
+        if tenant_id == self.scope.tenant_id() {
+            return Ok(&self.scope);
+        }
+        self.initiator_scopes
+            .iter()
+            .find(|s| s.tenant_id() == tenant_id)
+            .ok_or_else(|| {
+                ExecError::Failed(SafeError::new(
+                    "authorization_revoked",
+                    "the run touches a tenant its initiator is not a member of",
+                ))
+            })
     }
 
     pub fn services(&self) -> &Services {
@@ -471,7 +504,7 @@ impl Execution {
 
     /// Item keys already finished by an earlier attempt: a resumed run skips them.
     pub async fn finished_items(&self) -> Result<HashSet<String>, ExecError> {
-        let rows = run_store::all_items(&self.services().db, self.run.id).await?;
+        let rows = run_store::all_items(&self.services().db, &self.scope, self.run.id).await?;
         Ok(rows
             .into_iter()
             .filter(|r| {
@@ -486,7 +519,7 @@ impl Execution {
 
     /// Item rows of this run (with write intents), for executors that resume carefully.
     pub async fn item_rows(&self) -> Result<Vec<run_items::Model>, ExecError> {
-        Ok(run_store::all_items(&self.services().db, self.run.id).await?)
+        Ok(run_store::all_items(&self.services().db, &self.scope, self.run.id).await?)
     }
 
     pub async fn record(&self, result: ItemResult) -> Result<(), ExecError> {

@@ -12,12 +12,13 @@ use super::spec::RunSpec;
 use crate::metrics;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{self as run_store, NewRun};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult, TenantScope};
 
 /// What to start. Authorization and input validation happened before this point.
 #[derive(Debug, Clone)]
 pub struct StartRequest {
-    pub tenant_id: Uuid,
+    /// The tenant the run belongs to, as the initiator's membership check granted it.
+    pub scope: TenantScope,
     pub initiator_id: Uuid,
     /// The operation and its parameters; target, parent and selection digest follow from it.
     pub spec: RunSpec,
@@ -39,7 +40,7 @@ impl Orchestrator {
         let span = tracing::info_span!(
             "start_run",
             run_id = tracing::field::Empty,
-            tenant_id = %request.tenant_id,
+            tenant_id = %request.scope.tenant_id(),
             operation,
         );
         let started = self.start_in_span(request).instrument(span).await?;
@@ -53,10 +54,10 @@ impl Orchestrator {
 
     async fn start_in_span(&self, request: StartRequest) -> StoreResult<Started> {
         let run_id = Uuid::now_v7();
-        let (_, target_id) = request.spec.target(request.tenant_id);
+        let (_, target_id) = request.spec.target(request.scope.tenant_id());
         let digest = request.spec.selection_digest();
         let key = self.dedupe_key(
-            request.tenant_id,
+            request.scope.tenant_id(),
             request.spec.operation(),
             target_id,
             &digest,
@@ -90,7 +91,7 @@ impl Orchestrator {
                 Err(StoreError::Conflict { .. }) => {
                     let active = run_store::find_active(
                         &self.services.db,
-                        request.tenant_id,
+                        &request.scope,
                         request.spec.operation(),
                         target_id,
                         &digest,
@@ -193,13 +194,13 @@ impl Orchestrator {
         run_id: Uuid,
     ) -> StoreResult<runs::Model> {
         let spec = &request.spec;
-        let (target_type, target_id) = spec.target(request.tenant_id);
+        let (target_type, target_id) = spec.target(request.scope.tenant_id());
         let txn = self.services.db.begin().await?;
         let run = run_store::insert(
             &txn,
             NewRun {
                 id: run_id,
-                tenant_id: request.tenant_id,
+                tenant_id: request.scope.tenant_id(),
                 operation: spec.operation(),
                 target_type,
                 target_id,

@@ -3,11 +3,13 @@
 use chrono::Utc;
 use entity::{api_tokens, memberships, tenants, users};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::{StoreError, StoreResult};
+use super::{StoreError, StoreResult, TenantScope};
 use crate::auth::{password, token};
 use crate::domain::{Email, Password};
 use entity::enums::Role;
@@ -94,6 +96,33 @@ pub async fn membership(
         .filter(memberships::Column::UserId.eq(user_id))
         .one(db)
         .await?)
+}
+
+/// The user's scope of a tenant and their role there, when they are a member: the check
+/// behind every tenant-scoped request and the worker's execution-time re-check.
+pub async fn member_scope(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Option<(TenantScope, Role)>> {
+    Ok(membership(db, tenant_id, user_id)
+        .await?
+        .map(|m| (TenantScope::granted(m.tenant_id), m.role)))
+}
+
+/// The scopes of every tenant the user is a member of (cross-tenant feeds).
+pub async fn member_scopes(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> StoreResult<Vec<TenantScope>> {
+    let ids: Vec<Uuid> = memberships::Entity::find()
+        .select_only()
+        .column(memberships::Column::TenantId)
+        .filter(memberships::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(TenantScope::granted).collect())
 }
 
 /// Issues an API token for a user; the returned secret is not stored anywhere.

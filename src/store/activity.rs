@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::{StoreError, StoreResult};
+use super::{StoreError, StoreResult, TenantScope};
 
 #[derive(Debug, Clone)]
 pub struct NewNotification {
@@ -144,12 +144,12 @@ pub async fn audit(
 
 pub async fn audit_events(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     before: Option<Uuid>,
     limit: u64,
 ) -> StoreResult<Vec<audit_events::Model>> {
     let mut query =
-        audit_events::Entity::find().filter(audit_events::Column::TenantId.eq(tenant_id));
+        audit_events::Entity::find().filter(audit_events::Column::TenantId.eq(scope.tenant_id()));
     if let Some(before) = before {
         query = query.filter(audit_events::Column::Id.lt(before));
     }

@@ -13,7 +13,7 @@ use sea_orm::{
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::{StoreError, StoreResult};
+use super::{StoreError, StoreResult, TenantScope};
 
 /// One captured Graph object, normalized, ready to store as a snapshot or backup item.
 #[derive(Debug, Clone)]
@@ -32,14 +32,14 @@ pub struct CapturedObject {
 /// resumed one.
 pub async fn snapshot_for_run(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     run_id: Uuid,
     policy_types: &[String],
     created_by: Uuid,
 ) -> StoreResult<snapshots::Model> {
     run_snapshot(
         db,
-        tenant_id,
+        scope,
         run_id,
         SNAPSHOT_CAPTURE,
         Json::from(policy_types.to_vec()),
@@ -57,12 +57,13 @@ pub const SNAPSHOT_PRE_RESTORE: &str = "pre_restore";
 /// The snapshot of `purpose` that run `run_id` fills, created on first use.
 async fn run_snapshot(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     run_id: Uuid,
     purpose: &str,
     policy_types: Json,
     created_by: Uuid,
 ) -> StoreResult<snapshots::Model> {
+    let tenant_id = scope.tenant_id();
     let find = || {
         snapshots::Entity::find()
             .filter(snapshots::Column::TenantId.eq(tenant_id))
@@ -89,11 +90,15 @@ async fn run_snapshot(
 /// link to it.
 pub async fn pre_restore_snapshot(
     db: &impl ConnectionTrait,
+    scope: &TenantScope,
     run: &entity::runs::Model,
 ) -> StoreResult<snapshots::Model> {
+    if run.tenant_id != scope.tenant_id() {
+        return Err(StoreError::NotFound);
+    }
     let snapshot = run_snapshot(
         db,
-        run.tenant_id,
+        scope,
         run.id,
         SNAPSHOT_PRE_RESTORE,
         Json::Array(Vec::new()),
@@ -107,6 +112,7 @@ pub async fn pre_restore_snapshot(
                 Expr::value(snapshot.id),
             )
             .filter(entity::runs::Column::Id.eq(run.id))
+            .filter(entity::runs::Column::TenantId.eq(scope.tenant_id()))
             .filter(entity::runs::Column::PreRestoreSnapshotId.is_null())
             .exec(db)
             .await?;
@@ -152,17 +158,19 @@ pub async fn keep_pre_restore_copy(
         .filter(snapshots::Column::Id.eq(snapshot.id))
         .exec(db)
         .await?;
-    seal_snapshot(db, snapshot.id).await
+    seal_snapshot(db, snapshot).await
 }
 
 /// One item of a snapshot by the Graph id it was captured with.
 pub async fn snapshot_item_by_source(
     db: &impl ConnectionTrait,
+    scope: &TenantScope,
     snapshot_id: Uuid,
     policy_type: &str,
     source_id: &str,
 ) -> StoreResult<Option<snapshot_items::Model>> {
     Ok(snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
         .filter(snapshot_items::Column::PolicyType.eq(policy_type))
         .filter(snapshot_items::Column::SourceId.eq(source_id))
@@ -220,9 +228,13 @@ pub async fn add_snapshot_item(
         .ok_or(StoreError::NotFound)
 }
 
-/// Stores the final item count of a snapshot.
-pub async fn seal_snapshot(db: &impl ConnectionTrait, snapshot_id: Uuid) -> StoreResult<()> {
+/// Stores the final item count of a snapshot (one its run filled).
+pub async fn seal_snapshot(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+) -> StoreResult<()> {
     use sea_orm::PaginatorTrait;
+    let snapshot_id = snapshot.id;
     let count = snapshot_items::Entity::find()
         .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
         .count(db)
@@ -237,11 +249,12 @@ pub async fn seal_snapshot(db: &impl ConnectionTrait, snapshot_id: Uuid) -> Stor
 
 pub async fn snapshots(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     before: Option<Uuid>,
     limit: u64,
 ) -> StoreResult<Vec<snapshots::Model>> {
-    let mut query = snapshots::Entity::find().filter(snapshots::Column::TenantId.eq(tenant_id));
+    let mut query =
+        snapshots::Entity::find().filter(snapshots::Column::TenantId.eq(scope.tenant_id()));
     if let Some(before) = before {
         query = query.filter(snapshots::Column::Id.lt(before));
     }
@@ -254,11 +267,11 @@ pub async fn snapshots(
 
 pub async fn snapshot(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     id: Uuid,
 ) -> StoreResult<snapshots::Model> {
     snapshots::Entity::find_by_id(id)
-        .filter(snapshots::Column::TenantId.eq(tenant_id))
+        .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)
@@ -266,13 +279,13 @@ pub async fn snapshot(
 
 pub async fn snapshot_items(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     snapshot_id: Uuid,
     after: Option<Uuid>,
     limit: u64,
 ) -> StoreResult<Vec<snapshot_items::Model>> {
     let mut query = snapshot_items::Entity::find()
-        .filter(snapshot_items::Column::TenantId.eq(tenant_id))
+        .filter(snapshot_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id));
     if let Some(after) = after {
         query = query.filter(snapshot_items::Column::Id.gt(after));
@@ -287,9 +300,11 @@ pub async fn snapshot_items(
 /// Every item of a snapshot (the restore source).
 pub async fn all_snapshot_items(
     db: &impl ConnectionTrait,
+    scope: &TenantScope,
     snapshot_id: Uuid,
 ) -> StoreResult<Vec<snapshot_items::Model>> {
     Ok(snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
         .order_by_asc(snapshot_items::Column::Id)
         .all(db)
@@ -300,7 +315,6 @@ pub async fn all_snapshot_items(
 
 #[derive(Debug, Clone)]
 pub struct NewBackupSet {
-    pub tenant_id: Uuid,
     pub name: String,
     pub description: Option<String>,
     pub policy_types: Vec<String>,
@@ -309,12 +323,13 @@ pub struct NewBackupSet {
 
 pub async fn create_backup_set(
     db: &impl ConnectionTrait,
+    scope: &TenantScope,
     new: NewBackupSet,
 ) -> StoreResult<backup_sets::Model> {
     let now = Utc::now();
     let row = backup_sets::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(new.tenant_id),
+        tenant_id: Set(scope.tenant_id()),
         name: Set(new.name),
         description: Set(new.description),
         policy_types: Set(Json::from(new.policy_types)),
@@ -328,11 +343,12 @@ pub async fn create_backup_set(
 
 pub async fn backup_sets(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     before: Option<Uuid>,
     limit: u64,
 ) -> StoreResult<Vec<backup_sets::Model>> {
-    let mut query = backup_sets::Entity::find().filter(backup_sets::Column::TenantId.eq(tenant_id));
+    let mut query =
+        backup_sets::Entity::find().filter(backup_sets::Column::TenantId.eq(scope.tenant_id()));
     if let Some(before) = before {
         query = query.filter(backup_sets::Column::Id.lt(before));
     }
@@ -345,11 +361,11 @@ pub async fn backup_sets(
 
 pub async fn backup_set(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     id: Uuid,
 ) -> StoreResult<backup_sets::Model> {
     backup_sets::Entity::find_by_id(id)
-        .filter(backup_sets::Column::TenantId.eq(tenant_id))
+        .filter(backup_sets::Column::TenantId.eq(scope.tenant_id()))
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)
@@ -358,14 +374,14 @@ pub async fn backup_set(
 /// Items of a backup set: latest versions only, or every version.
 pub async fn backup_items(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     backup_set_id: Uuid,
     latest_only: bool,
     after: Option<Uuid>,
     limit: u64,
 ) -> StoreResult<Vec<backup_items::Model>> {
     let mut query = backup_items::Entity::find()
-        .filter(backup_items::Column::TenantId.eq(tenant_id))
+        .filter(backup_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(backup_items::Column::BackupSetId.eq(backup_set_id));
     if latest_only {
         query = query.filter(backup_items::Column::IsLatest.eq(true));
@@ -383,9 +399,11 @@ pub async fn backup_items(
 /// Every latest item of a backup set (for capture comparison and restores).
 pub async fn latest_backup_items(
     db: &impl ConnectionTrait,
+    scope: &TenantScope,
     backup_set_id: Uuid,
 ) -> StoreResult<Vec<backup_items::Model>> {
     Ok(backup_items::Entity::find()
+        .filter(backup_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(backup_items::Column::BackupSetId.eq(backup_set_id))
         .filter(backup_items::Column::IsLatest.eq(true))
         .order_by_asc(backup_items::Column::PolicyType)
@@ -398,6 +416,7 @@ pub async fn latest_backup_items(
 /// version each is: a selection made before a newer capture still names its objects.
 pub async fn backup_item_objects(
     db: &impl ConnectionTrait,
+    scope: &TenantScope,
     backup_set_id: Uuid,
     item_ids: &[Uuid],
 ) -> StoreResult<std::collections::HashSet<(String, String)>> {
@@ -407,6 +426,7 @@ pub async fn backup_item_objects(
             .select_only()
             .column(backup_items::Column::PolicyType)
             .column(backup_items::Column::SourceId)
+            .filter(backup_items::Column::TenantId.eq(scope.tenant_id()))
             .filter(backup_items::Column::BackupSetId.eq(backup_set_id))
             .filter(backup_items::Column::Id.is_in(chunk.iter().copied()))
             .into_tuple()
@@ -485,9 +505,14 @@ pub async fn sync_backup_item(
 }
 
 /// Marks an item whose object disappeared from the tenant (kept, never deleted).
-pub async fn mark_backup_item_missing(db: &impl ConnectionTrait, item_id: Uuid) -> StoreResult<()> {
+pub async fn mark_backup_item_missing(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    item_id: Uuid,
+) -> StoreResult<()> {
     backup_items::Entity::update_many()
         .col_expr(backup_items::Column::MissingSince, Expr::value(Utc::now()))
+        .filter(backup_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(backup_items::Column::Id.eq(item_id))
         .filter(backup_items::Column::MissingSince.is_null())
         .exec(db)
@@ -495,36 +520,55 @@ pub async fn mark_backup_item_missing(db: &impl ConnectionTrait, item_id: Uuid) 
     Ok(())
 }
 
-pub async fn touch_backup_set(db: &impl ConnectionTrait, set_id: Uuid) -> StoreResult<()> {
+pub async fn touch_backup_set(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    set_id: Uuid,
+) -> StoreResult<()> {
     let now = Utc::now();
     backup_sets::Entity::update_many()
         .col_expr(backup_sets::Column::LastCapturedAt, Expr::value(now))
         .col_expr(backup_sets::Column::UpdatedAt, Expr::value(now))
+        .filter(backup_sets::Column::TenantId.eq(scope.tenant_id()))
         .filter(backup_sets::Column::Id.eq(set_id))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// A backup set by id alone; callers check the caller's membership of its tenant.
-pub async fn find_backup_set(
+/// Which tenant holds a snapshot or backup set, and nothing else about it: a restore source
+/// may live in another tenant, and the caller needs a scope of that tenant (a membership)
+/// before reading any of it.
+pub async fn content_owner(
     db: &impl ConnectionTrait,
+    kind: TargetType,
     id: Uuid,
-) -> StoreResult<Option<backup_sets::Model>> {
-    Ok(backup_sets::Entity::find_by_id(id).one(db).await?)
-}
-
-/// A snapshot by id alone; callers check the caller's membership of its tenant.
-pub async fn find_snapshot(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> StoreResult<Option<snapshots::Model>> {
-    Ok(snapshots::Entity::find_by_id(id).one(db).await?)
+) -> StoreResult<Option<Uuid>> {
+    Ok(match kind {
+        TargetType::Snapshot => {
+            snapshots::Entity::find_by_id(id)
+                .select_only()
+                .column(snapshots::Column::TenantId)
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+        TargetType::BackupSet => {
+            backup_sets::Entity::find_by_id(id)
+                .select_only()
+                .column(backup_sets::Column::TenantId)
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+        TargetType::Tenant | TargetType::Run => None,
+    })
 }
 
 /// Ids of the items a restore source offers (latest backup items, or snapshot items).
 pub async fn source_item_ids(
     db: &impl ConnectionTrait,
+    scope: &TenantScope,
     kind: TargetType,
     source_id: Uuid,
 ) -> StoreResult<std::collections::HashSet<Uuid>> {
@@ -533,6 +577,7 @@ pub async fn source_item_ids(
             snapshot_items::Entity::find()
                 .select_only()
                 .column(snapshot_items::Column::Id)
+                .filter(snapshot_items::Column::TenantId.eq(scope.tenant_id()))
                 .filter(snapshot_items::Column::SnapshotId.eq(source_id))
                 .into_tuple()
                 .all(db)
@@ -542,6 +587,7 @@ pub async fn source_item_ids(
             backup_items::Entity::find()
                 .select_only()
                 .column(backup_items::Column::Id)
+                .filter(backup_items::Column::TenantId.eq(scope.tenant_id()))
                 .filter(backup_items::Column::BackupSetId.eq(source_id))
                 .filter(backup_items::Column::IsLatest.eq(true))
                 .into_tuple()
@@ -558,35 +604,35 @@ pub async fn source_item_ids(
 
 pub async fn mapping(
     db: &impl ConnectionTrait,
-    source_tenant_id: Uuid,
+    source: &TenantScope,
     policy_type: &str,
     source_graph_id: &str,
-    target_tenant_id: Uuid,
+    target: &TenantScope,
 ) -> StoreResult<Option<object_mappings::Model>> {
     Ok(object_mappings::Entity::find()
-        .filter(object_mappings::Column::SourceTenantId.eq(source_tenant_id))
+        .filter(object_mappings::Column::SourceTenantId.eq(source.tenant_id()))
         .filter(object_mappings::Column::PolicyType.eq(policy_type))
         .filter(object_mappings::Column::SourceGraphId.eq(source_graph_id))
-        .filter(object_mappings::Column::TargetTenantId.eq(target_tenant_id))
+        .filter(object_mappings::Column::TargetTenantId.eq(target.tenant_id()))
         .one(db)
         .await?)
 }
 
 pub async fn upsert_mapping(
     db: &impl ConnectionTrait,
-    source_tenant_id: Uuid,
+    source: &TenantScope,
     policy_type: &str,
     source_graph_id: &str,
-    target_tenant_id: Uuid,
+    target: &TenantScope,
     target_graph_id: &str,
 ) -> StoreResult<()> {
     let now = Utc::now();
     let row = object_mappings::ActiveModel {
         id: Set(Uuid::now_v7()),
-        source_tenant_id: Set(source_tenant_id),
+        source_tenant_id: Set(source.tenant_id()),
         policy_type: Set(policy_type.to_string()),
         source_graph_id: Set(source_graph_id.to_string()),
-        target_tenant_id: Set(target_tenant_id),
+        target_tenant_id: Set(target.tenant_id()),
         target_graph_id: Set(target_graph_id.to_string()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -613,7 +659,7 @@ pub async fn upsert_mapping(
 /// The (source tenant, source Graph id) pairs mapped to a target object: who claims it.
 pub async fn mapping_claimants(
     db: &impl ConnectionTrait,
-    target_tenant_id: Uuid,
+    target: &TenantScope,
     policy_type: &str,
     target_graph_id: &str,
 ) -> StoreResult<Vec<(Uuid, String)>> {
@@ -621,7 +667,7 @@ pub async fn mapping_claimants(
         .select_only()
         .column(object_mappings::Column::SourceTenantId)
         .column(object_mappings::Column::SourceGraphId)
-        .filter(object_mappings::Column::TargetTenantId.eq(target_tenant_id))
+        .filter(object_mappings::Column::TargetTenantId.eq(target.tenant_id()))
         .filter(object_mappings::Column::PolicyType.eq(policy_type))
         .filter(object_mappings::Column::TargetGraphId.eq(target_graph_id))
         .into_tuple()
@@ -632,12 +678,12 @@ pub async fn mapping_claimants(
 /// Forgets every mapping to a target object (it was deleted).
 pub async fn delete_mappings_to(
     db: &impl ConnectionTrait,
-    target_tenant_id: Uuid,
+    target: &TenantScope,
     policy_type: &str,
     target_graph_id: &str,
 ) -> StoreResult<()> {
     object_mappings::Entity::delete_many()
-        .filter(object_mappings::Column::TargetTenantId.eq(target_tenant_id))
+        .filter(object_mappings::Column::TargetTenantId.eq(target.tenant_id()))
         .filter(object_mappings::Column::PolicyType.eq(policy_type))
         .filter(object_mappings::Column::TargetGraphId.eq(target_graph_id))
         .exec(db)
@@ -647,16 +693,16 @@ pub async fn delete_mappings_to(
 
 pub async fn delete_mapping(
     db: &impl ConnectionTrait,
-    source_tenant_id: Uuid,
+    source: &TenantScope,
     policy_type: &str,
     source_graph_id: &str,
-    target_tenant_id: Uuid,
+    target: &TenantScope,
 ) -> StoreResult<()> {
     object_mappings::Entity::delete_many()
-        .filter(object_mappings::Column::SourceTenantId.eq(source_tenant_id))
+        .filter(object_mappings::Column::SourceTenantId.eq(source.tenant_id()))
         .filter(object_mappings::Column::PolicyType.eq(policy_type))
         .filter(object_mappings::Column::SourceGraphId.eq(source_graph_id))
-        .filter(object_mappings::Column::TargetTenantId.eq(target_tenant_id))
+        .filter(object_mappings::Column::TargetTenantId.eq(target.tenant_id()))
         .exec(db)
         .await?;
     Ok(())

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activity;
 pub mod content;
 pub mod runs;
+pub mod scope;
 pub mod sessions;
 pub mod tenants;
 
@@ -16,6 +17,8 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 use secrecy::ExposeSecret;
 
 use crate::settings::{DatabaseSettings, redact_url};
+
+pub use scope::TenantScope;
 
 /// What a query can go wrong with, in terms callers can act on.
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::{StoreError, StoreResult};
+use super::{StoreError, StoreResult, TenantScope};
 
 /// A run about to be queued.
 #[derive(Debug, Clone)]
@@ -76,6 +76,8 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewRun) -> StoreResult<runs:
     Ok(row.insert(db).await?)
 }
 
+/// A run by id alone, for the orchestrator's own bookkeeping (de-duplication, re-offers,
+/// the reaper); requests and executors read runs through a scope.
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<Option<runs::Model>> {
     Ok(runs::Entity::find_by_id(id).one(db).await?)
 }
@@ -83,11 +85,11 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<Option<runs
 /// A run of one tenant; another tenant's run is simply not found.
 pub async fn get_in_tenant(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     id: Uuid,
 ) -> StoreResult<runs::Model> {
     runs::Entity::find_by_id(id)
-        .filter(runs::Column::TenantId.eq(tenant_id))
+        .filter(runs::Column::TenantId.eq(scope.tenant_id()))
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)
@@ -96,13 +98,13 @@ pub async fn get_in_tenant(
 /// The queued or running run of a (tenant, operation, target, selection), if any.
 pub async fn find_active(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     operation: RunOperation,
     target_id: Uuid,
     selection_digest: &str,
 ) -> StoreResult<Option<runs::Model>> {
     Ok(runs::Entity::find()
-        .filter(runs::Column::TenantId.eq(tenant_id))
+        .filter(runs::Column::TenantId.eq(scope.tenant_id()))
         .filter(runs::Column::Operation.eq(operation))
         .filter(runs::Column::TargetId.eq(target_id))
         .filter(runs::Column::SelectionDigest.eq(selection_digest))
@@ -148,11 +150,11 @@ impl RunCursor {
 
 pub async fn list(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     filter: &RunFilter,
     limit: u64,
 ) -> StoreResult<(Vec<runs::Model>, Option<RunCursor>)> {
-    let mut query = runs::Entity::find().filter(runs::Column::TenantId.eq(tenant_id));
+    let mut query = runs::Entity::find().filter(runs::Column::TenantId.eq(scope.tenant_id()));
     if let Some(op) = filter.operation {
         query = query.filter(runs::Column::Operation.eq(op));
     }
@@ -189,7 +191,8 @@ pub async fn list(
 }
 
 /// How many runs of the given tenants are queued or running.
-pub async fn count_active(db: &impl ConnectionTrait, tenant_ids: &[Uuid]) -> StoreResult<u64> {
+pub async fn count_active(db: &impl ConnectionTrait, scopes: &[TenantScope]) -> StoreResult<u64> {
+    let tenant_ids: Vec<Uuid> = scopes.iter().map(TenantScope::tenant_id).collect();
     use sea_orm::PaginatorTrait;
     if tenant_ids.is_empty() {
         return Ok(0);
@@ -204,11 +207,11 @@ pub async fn count_active(db: &impl ConnectionTrait, tenant_ids: &[Uuid]) -> Sto
 /// Re-runs started from a run of the tenant, oldest first.
 pub async fn reruns_of(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     run_id: Uuid,
 ) -> StoreResult<Vec<runs::Model>> {
     Ok(runs::Entity::find()
-        .filter(runs::Column::TenantId.eq(tenant_id))
+        .filter(runs::Column::TenantId.eq(scope.tenant_id()))
         .filter(runs::Column::ParentRunId.eq(run_id))
         .order_by_asc(runs::Column::QueuedAt)
         .limit(100)
@@ -222,8 +225,9 @@ pub const ACTIVE_LIMIT: u64 = 200;
 /// Queued and running runs of the given tenants, oldest first (at most [`ACTIVE_LIMIT`]).
 pub async fn list_active(
     db: &impl ConnectionTrait,
-    tenant_ids: &[Uuid],
+    scopes: &[TenantScope],
 ) -> StoreResult<Vec<runs::Model>> {
+    let tenant_ids: Vec<Uuid> = scopes.iter().map(TenantScope::tenant_id).collect();
     if tenant_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -248,7 +252,8 @@ pub enum ClaimRefusal {
 /// `queued → running` for one worker, if the run is still queued, its tenant has fewer
 /// than `tenant_cap` running runs and — for runs that write to the tenant — no other
 /// writing run of the tenant is running. Sets a fresh lease token, bumps the attempt and fixes the
-/// deadline at the first start.
+/// deadline at the first start. A claimed run comes with the scope of its tenant: the
+/// lease is the worker's proof that it may act there.
 pub async fn claim(
     db: &(impl ConnectionTrait + TransactionTrait),
     run_id: Uuid,
@@ -256,7 +261,7 @@ pub async fn claim(
     lease_token: Uuid,
     max_duration: Duration,
     tenant_cap: u32,
-) -> StoreResult<Result<runs::Model, ClaimRefusal>> {
+) -> StoreResult<Result<(runs::Model, TenantScope), ClaimRefusal>> {
     let now = Utc::now();
     let Some(run) = get(db, run_id).await? else {
         return Ok(Err(ClaimRefusal::NotQueued));
@@ -332,7 +337,9 @@ pub async fn claim(
     let updated = update.exec(&txn).await?;
     txn.commit().await?;
     if updated.rows_affected == 1 {
-        return Ok(Ok(get(db, run_id).await?.ok_or(StoreError::NotFound)?));
+        let run = get(db, run_id).await?.ok_or(StoreError::NotFound)?;
+        let scope = TenantScope::granted(run.tenant_id);
+        return Ok(Ok((run, scope)));
     }
     let now_status = get(db, run_id).await?.map(|r| r.status);
     Ok(Err(if now_status == Some(RunStatus::Queued) {
@@ -835,12 +842,12 @@ pub async fn record_write_intent(
 /// Items of a run, in key order, with keyset pagination on the item key.
 pub async fn items(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     run_id: Uuid,
     after_key: Option<&str>,
     limit: u64,
 ) -> StoreResult<Vec<run_items::Model>> {
-    items_with(db, tenant_id, run_id, None, after_key, limit).await
+    items_with(db, scope, run_id, None, after_key, limit).await
 }
 
 /// Which items of a run to list: those with a status, with an action, or with a status
@@ -855,14 +862,14 @@ pub enum ItemOutcome {
 /// Like [`items`], only the items with `outcome` when given.
 pub async fn items_with(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     run_id: Uuid,
     outcome: Option<&ItemOutcome>,
     after_key: Option<&str>,
     limit: u64,
 ) -> StoreResult<Vec<run_items::Model>> {
     let mut query = run_items::Entity::find()
-        .filter(run_items::Column::TenantId.eq(tenant_id))
+        .filter(run_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(run_items::Column::RunId.eq(run_id));
     match outcome {
         Some(ItemOutcome::Status(status)) => {
@@ -891,7 +898,7 @@ pub async fn items_with(
 /// How many items of a run have each (status, action), counted in the database.
 pub async fn item_outcomes(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    scope: &TenantScope,
     run_id: Uuid,
 ) -> StoreResult<Vec<(RunItemStatus, Option<String>, i64)>> {
     Ok(run_items::Entity::find()
@@ -899,7 +906,7 @@ pub async fn item_outcomes(
         .column(run_items::Column::Status)
         .column(run_items::Column::Action)
         .column_as(Expr::col(run_items::Column::Id).count(), "n")
-        .filter(run_items::Column::TenantId.eq(tenant_id))
+        .filter(run_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(run_items::Column::RunId.eq(run_id))
         .group_by(run_items::Column::Status)
         .group_by(run_items::Column::Action)
@@ -911,9 +918,11 @@ pub async fn item_outcomes(
 /// Every item row of a run (the executor's resume view).
 pub async fn all_items(
     db: &impl ConnectionTrait,
+    scope: &TenantScope,
     run_id: Uuid,
 ) -> StoreResult<Vec<run_items::Model>> {
     Ok(run_items::Entity::find()
+        .filter(run_items::Column::TenantId.eq(scope.tenant_id()))
         .filter(run_items::Column::RunId.eq(run_id))
         .order_by_asc(run_items::Column::ItemKey)
         .all(db)

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use crate::auth::session as session_id;
+use crate::store::TenantScope;
 use crate::store::{accounts, sessions, tenants as tenant_store};
 
 /// An authenticated, enabled user, and how they authenticated.
@@ -194,11 +195,17 @@ pub struct TenantAccess {
     pub user: CurrentUser,
     pub tenant: tenants::Model,
     pub role: Role,
+    /// What the membership check granted: every store read of this request goes through it.
+    scope: TenantScope,
 }
 
 impl TenantAccess {
     pub fn tenant_id(&self) -> Uuid {
         self.tenant.id
+    }
+
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
     }
 
     /// 403 with a message naming the missing role.
@@ -246,13 +253,14 @@ pub async fn member_access(
     tenant_id: Uuid,
 ) -> Result<TenantAccess, ApiError> {
     let db = &state.services().db;
-    let membership = accounts::membership(db, tenant_id, user.id())
+    let (scope, role) = accounts::member_scope(db, tenant_id, user.id())
         .await?
         .ok_or(ApiError::NotFound)?;
     let tenant = tenant_store::get(db, tenant_id).await?;
     Ok(TenantAccess {
         user,
         tenant,
-        role: membership.role,
+        role,
+        scope,
     })
 }

@@ -157,7 +157,7 @@ pub(super) async fn start_capture(
     Ok(state
         .orchestrator
         .start(StartRequest {
-            tenant_id: access.tenant_id(),
+            scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::BackupSetCapture {
                 backup_set_id: set.id,
@@ -236,8 +236,8 @@ pub(super) async fn create_backup_set(
     let types = policy_types(body.policy_types)?;
     let set = content::create_backup_set(
         &state.services().db,
+        access.scope(),
         content::NewBackupSet {
-            tenant_id: access.tenant_id(),
             name: name.to_string(),
             description,
             policy_types: types,
@@ -264,7 +264,7 @@ async fn capture(
     access: TenantAccess,
     Path((_, id)): Path<(String, Uuid)>,
 ) -> Result<Response, ApiError> {
-    let set = content::backup_set(&state.services().db, access.tenant_id(), id).await?;
+    let set = content::backup_set(&state.services().db, access.scope(), id).await?;
     let started = start_capture(&state, &access, &set).await?;
     Ok(started_response(&state, &started))
 }
@@ -275,13 +275,8 @@ async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = page_limit(q.limit);
-    let mut rows = content::backup_sets(
-        &state.services().db,
-        access.tenant_id(),
-        q.cursor,
-        limit + 1,
-    )
-    .await?;
+    let mut rows =
+        content::backup_sets(&state.services().db, access.scope(), q.cursor, limit + 1).await?;
     let next = super::extract::next_cursor(&mut rows, limit, |s| s.id);
     Ok(Json(json!({
         "backup_sets": rows.iter().map(set_json).collect::<Vec<_>>(),
@@ -294,7 +289,7 @@ async fn detail(
     access: TenantAccess,
     Path((_, id)): Path<(String, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
-    let set = content::backup_set(&state.services().db, access.tenant_id(), id).await?;
+    let set = content::backup_set(&state.services().db, access.scope(), id).await?;
     Ok(Json(json!({"backup_set": set_json(&set)})))
 }
 
@@ -318,11 +313,11 @@ async fn items(
     Query(q): Query<ItemsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let db = &state.services().db;
-    let set = content::backup_set(db, access.tenant_id(), id).await?;
+    let set = content::backup_set(db, access.scope(), id).await?;
     let limit = page_limit(q.limit);
     let mut rows = content::backup_items(
         db,
-        access.tenant_id(),
+        access.scope(),
         set.id,
         !q.all_versions,
         q.cursor,

@@ -149,13 +149,8 @@ async fn audit_events(
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Viewer)?;
     let limit = page_limit(q.limit);
-    let mut rows = activity::audit_events(
-        &state.services().db,
-        access.tenant_id(),
-        q.cursor,
-        limit + 1,
-    )
-    .await?;
+    let mut rows =
+        activity::audit_events(&state.services().db, access.scope(), q.cursor, limit + 1).await?;
     let next = super::extract::next_cursor(&mut rows, limit, |e| e.id);
     let events: Vec<Value> = rows
         .iter()

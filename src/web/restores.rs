@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use entity::enums::{Role, RunItemStatus, RunOperation};
+use entity::enums::{Role, RunItemStatus, RunOperation, TargetType};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -136,35 +136,37 @@ pub(super) async fn restore(
         }
     }
     let db = &state.services().db;
-    // The source may live in another tenant the caller belongs to (cross-tenant restore).
-    let source = match (body.source.backup_set_id, body.source.snapshot_id) {
-        (Some(id), None) => {
-            let found = content::find_backup_set(db, id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Source::BackupSet {
-                id: found.id,
-                tenant_id: found.tenant_id,
-            }
-        }
-        (None, Some(id)) => {
-            let found = content::find_snapshot(db, id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Source::Snapshot {
-                id: found.id,
-                tenant_id: found.tenant_id,
-            }
-        }
+    // The source may live in another tenant the caller belongs to (cross-tenant restore):
+    // reading it takes a scope of that tenant, i.e. a membership there.
+    let (kind, id) = match (body.source.backup_set_id, body.source.snapshot_id) {
+        (Some(id), None) => (TargetType::BackupSet, id),
+        (None, Some(id)) => (TargetType::Snapshot, id),
         _ => {
             return Err(ApiError::Validation(
                 "source: give exactly one of backup_set_id or snapshot_id".into(),
             ));
         }
     };
-    if source.tenant_id() != access.tenant_id() {
-        member_access(state, access.user.clone(), source.tenant_id()).await?;
-    }
+    let owner = content::content_owner(db, kind, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let source_scope = if owner == access.tenant_id() {
+        *access.scope()
+    } else {
+        *member_access(state, access.user.clone(), owner)
+            .await?
+            .scope()
+    };
+    let source = match kind {
+        TargetType::BackupSet => Source::BackupSet {
+            id,
+            tenant_id: owner,
+        },
+        _ => Source::Snapshot {
+            id,
+            tenant_id: owner,
+        },
+    };
     let item_ids = match body.item_ids {
         Some(ids) if ids.is_empty() => {
             return Err(ApiError::Validation(
@@ -173,7 +175,9 @@ pub(super) async fn restore(
             ));
         }
         Some(ids) => {
-            let known = content::source_item_ids(db, source.target_type(), source.id()).await?;
+            let known =
+                content::source_item_ids(db, &source_scope, source.target_type(), source.id())
+                    .await?;
             if let Some(missing) = ids.iter().find(|id| !known.contains(id)) {
                 return Err(ApiError::Validation(format!(
                     "item_ids: {missing} is not an item of this {}",
@@ -191,7 +195,7 @@ pub(super) async fn restore(
     let started = state
         .orchestrator
         .start(StartRequest {
-            tenant_id: access.tenant_id(),
+            scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: match body.mode {
                 Mode::Preview => RunSpec::RestorePreview(restore),
@@ -230,7 +234,7 @@ pub(super) async fn rerun_restore(
 ) -> Result<Started, ApiError> {
     access.require(Role::Admin)?;
     let db = &state.services().db;
-    let original = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
+    let original = run_store::get_in_tenant(db, access.scope(), run_id).await?;
     check_finished_restore(&original, ("re-run", "re-run"))?;
     check_confirmation(access, body.confirm.as_deref())?;
     // A cross-tenant restore reads the source tenant's content again: the caller must still
@@ -249,7 +253,7 @@ pub(super) async fn rerun_restore(
     let mut selection = restored.selection.clone();
     if body.only_failed {
         // Failed items include those the restore never attempted (it ended early).
-        let failed: Vec<Uuid> = run_store::all_items(db, original.id)
+        let failed: Vec<Uuid> = run_store::all_items(db, access.scope(), original.id)
             .await?
             .into_iter()
             .filter(|i| i.status == RunItemStatus::Failed)
@@ -265,7 +269,7 @@ pub(super) async fn rerun_restore(
     let started = state
         .orchestrator
         .start(StartRequest {
-            tenant_id: access.tenant_id(),
+            scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::RestoreRerun {
                 original_run_id: original.id,
@@ -310,7 +314,7 @@ pub(super) async fn undo_restore(
 ) -> Result<Started, ApiError> {
     access.require(Role::Admin)?;
     let db = &state.services().db;
-    let original = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
+    let original = run_store::get_in_tenant(db, access.scope(), run_id).await?;
     if original.operation == RunOperation::RestoreUndo {
         return Err(ApiError::Validation(
             match original.pre_restore_snapshot_id {
@@ -331,7 +335,7 @@ pub(super) async fn undo_restore(
     let started = state
         .orchestrator
         .start(StartRequest {
-            tenant_id: access.tenant_id(),
+            scope: *access.scope(),
             initiator_id: access.user.id(),
             // One undo of a restore at a time, whatever it was asked to delete.
             spec: RunSpec::RestoreUndo {

@@ -137,7 +137,7 @@ async fn list(
     };
     let limit = page_limit(query.limit);
     let (rows, next) =
-        run_store::list(&state.services().db, access.tenant_id(), &filter, limit).await?;
+        run_store::list(&state.services().db, access.scope(), &filter, limit).await?;
     let runs: Vec<_> = rows.iter().map(|r| state.orchestrator.view(r)).collect();
     Ok(Json(RunList {
         runs,
@@ -163,7 +163,7 @@ async fn detail(
     access: TenantAccess,
     Path((_, run_id)): Path<(String, Uuid)>,
 ) -> Result<Json<RunBody>, ApiError> {
-    let run = run_store::get_in_tenant(&state.services().db, access.tenant_id(), run_id).await?;
+    let run = run_store::get_in_tenant(&state.services().db, access.scope(), run_id).await?;
     Ok(Json(RunBody {
         run: state.orchestrator.view(&run),
     }))
@@ -224,11 +224,11 @@ async fn items(
     Query(query): Query<ItemsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let db = &state.services().db;
-    let run = run_store::get_in_tenant(db, access.tenant_id(), run_id).await?;
+    let run = run_store::get_in_tenant(db, access.scope(), run_id).await?;
     let limit = page_limit(query.limit);
     let mut rows = run_store::items(
         db,
-        access.tenant_id(),
+        access.scope(),
         run.id,
         super::extract::key_cursor(query.cursor.as_deref(), "cursor")?,
         limit + 1,
@@ -245,8 +245,8 @@ async fn active(
 ) -> Result<Json<ActiveRuns>, ApiError> {
     let db = &state.services().db;
     let tenants = accounts::tenants_of(db, user.id()).await?;
-    let ids: Vec<Uuid> = tenants.iter().map(|(t, _)| t.id).collect();
-    let rows = run_store::list_active(db, &ids).await?;
+    let scopes = accounts::member_scopes(db, user.id()).await?;
+    let rows = run_store::list_active(db, &scopes).await?;
     let runs = rows
         .iter()
         .map(|r| ActiveRun {

@@ -124,7 +124,7 @@ pub(super) async fn capture_snapshot(
     Ok(state
         .orchestrator
         .start(StartRequest {
-            tenant_id: access.tenant_id(),
+            scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::CaptureSnapshot {
                 policy_types: types,
@@ -180,13 +180,8 @@ async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = page_limit(q.limit);
-    let mut rows = content::snapshots(
-        &state.services().db,
-        access.tenant_id(),
-        q.cursor,
-        limit + 1,
-    )
-    .await?;
+    let mut rows =
+        content::snapshots(&state.services().db, access.scope(), q.cursor, limit + 1).await?;
     let next = super::extract::next_cursor(&mut rows, limit, |s| s.id);
     Ok(Json(json!({
         "snapshots": rows.iter().map(snapshot_json).collect::<Vec<_>>(),
@@ -199,7 +194,7 @@ async fn detail(
     access: TenantAccess,
     Path((_, id)): Path<(String, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
-    let s = content::snapshot(&state.services().db, access.tenant_id(), id).await?;
+    let s = content::snapshot(&state.services().db, access.scope(), id).await?;
     Ok(Json(json!({"snapshot": snapshot_json(&s)})))
 }
 
@@ -210,10 +205,9 @@ async fn items(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let db = &state.services().db;
-    let s = content::snapshot(db, access.tenant_id(), id).await?;
+    let s = content::snapshot(db, access.scope(), id).await?;
     let limit = page_limit(q.limit);
-    let mut rows =
-        content::snapshot_items(db, access.tenant_id(), s.id, q.cursor, limit + 1).await?;
+    let mut rows = content::snapshot_items(db, access.scope(), s.id, q.cursor, limit + 1).await?;
     let next = super::extract::next_cursor(&mut rows, limit, |i| i.id);
     Ok(Json(json!({
         "items": rows.iter().map(|i| snapshot_item_json(i, q.payload)).collect::<Vec<_>>(),

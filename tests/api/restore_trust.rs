@@ -347,9 +347,14 @@ async fn selections_are_exact_and_part_of_de_duplication() {
     let tenant = app.add_tenant("Selective").await;
     let admin = app.add_user("admin@example.com").await;
     app.grant(&admin, &tenant, Role::Admin).await;
+    let (scope, _) =
+        policyvault::store::accounts::member_scope(&app.services.db, tenant.id, admin.id)
+            .await
+            .unwrap()
+            .expect("the admin is a member");
     let snapshot = policyvault::store::content::snapshot_for_run(
         &app.services.db,
-        tenant.id,
+        &scope,
         uuid::Uuid::now_v7(),
         &[],
         admin.id,

@@ -146,7 +146,7 @@ pub(super) async fn audit(
 ) -> Result<Response, PageError> {
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
-    let mut rows = store::audit_events(db, tenant_id, query.cursor, PAGE + 1).await?;
+    let mut rows = store::audit_events(db, access.scope(), query.cursor, PAGE + 1).await?;
     let actors: Vec<Uuid> = rows.iter().filter_map(|e| e.actor_id).collect();
     let emails = accounts::emails_of(db, &actors).await?;
     let next = next_cursor(&mut rows, PAGE, |e| e.id)

@@ -63,7 +63,7 @@ pub(super) async fn snapshots(
         .in_section("snapshots");
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
-    let mut rows = content::snapshots(db, tenant_id, query.cursor, PAGE + 1).await?;
+    let mut rows = content::snapshots(db, access.scope(), query.cursor, PAGE + 1).await?;
     let creators: Vec<Uuid> = rows.iter().filter_map(|s| s.created_by).collect();
     let emails = accounts::emails_of(db, &creators).await?;
     let next = next_cursor(&mut rows, PAGE, |s| s.id)
@@ -131,9 +131,9 @@ pub(super) async fn snapshot(
 ) -> Result<Response, PageError> {
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
-    let snapshot = content::snapshot(db, tenant_id, id).await?;
+    let snapshot = content::snapshot(db, access.scope(), id).await?;
     let mut rows =
-        content::snapshot_items(db, tenant_id, snapshot.id, query.cursor, PAGE + 1).await?;
+        content::snapshot_items(db, access.scope(), snapshot.id, query.cursor, PAGE + 1).await?;
     let next = next_cursor(&mut rows, PAGE, |i| i.id)
         .map(|c| format!("/tenants/{tenant_id}/snapshots/{id}?cursor={c}"));
     let items = rows
@@ -195,7 +195,7 @@ pub(super) async fn backup_sets(
         .in_section("backup-sets");
     let tenant_id = access.tenant_id();
     let mut rows =
-        content::backup_sets(&state.services().db, tenant_id, query.cursor, PAGE + 1).await?;
+        content::backup_sets(&state.services().db, access.scope(), query.cursor, PAGE + 1).await?;
     let next = next_cursor(&mut rows, PAGE, |s| s.id)
         .map(|c| format!("/tenants/{tenant_id}/backup-sets?cursor={c}"));
     let rows = rows
@@ -264,10 +264,17 @@ pub(super) async fn backup_set(
 ) -> Result<Response, PageError> {
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
-    let set = content::backup_set(db, tenant_id, id).await?;
+    let set = content::backup_set(db, access.scope(), id).await?;
     let all_versions = query.versions.as_deref() == Some("all");
-    let mut rows =
-        content::backup_items(db, tenant_id, set.id, !all_versions, query.cursor, PAGE + 1).await?;
+    let mut rows = content::backup_items(
+        db,
+        access.scope(),
+        set.id,
+        !all_versions,
+        query.cursor,
+        PAGE + 1,
+    )
+    .await?;
     let versions = if all_versions { "&versions=all" } else { "" };
     let next = next_cursor(&mut rows, PAGE, |i| i.id)
         .map(|c| format!("/tenants/{tenant_id}/backup-sets/{id}?cursor={c}{versions}"));
@@ -285,7 +292,7 @@ pub(super) async fn backup_set(
         })
         .collect();
     let started = match query.run {
-        Some(run_id) => crate::store::runs::get_in_tenant(db, tenant_id, run_id)
+        Some(run_id) => crate::store::runs::get_in_tenant(db, access.scope(), run_id)
             .await
             .ok()
             .map(|r| (super::view::run_path(tenant_id, r.id), Badge::run(r.status))),
@@ -322,7 +329,7 @@ pub(super) async fn capture_set(
     _form: FormData,
 ) -> Result<Response, PageError> {
     let fail = PageError::for_request(&headers);
-    let set = content::backup_set(&state.services().db, access.tenant_id(), id)
+    let set = content::backup_set(&state.services().db, access.scope(), id)
         .await
         .map_err(|e| fail(ApiError::from(e)))?;
     let run = set_api::start_capture(&state, &access, &set)

@@ -283,11 +283,11 @@ impl Shell {
     ) -> Result<Self, PageError> {
         let db = &state.services().db;
         let memberships = accounts::tenants_of(db, user.id()).await?;
-        let ids: Vec<_> = memberships.iter().map(|(t, _)| t.id).collect();
-        let active = run_store::list_active(db, &ids).await?;
+        let scopes = accounts::member_scopes(db, user.id()).await?;
+        let active = run_store::list_active(db, &scopes).await?;
         // Counted only when the list is cut off: otherwise the list is the count.
         let active_total = if active.len() as u64 >= run_store::ACTIVE_LIMIT {
-            run_store::count_active(db, &ids).await?
+            run_store::count_active(db, &scopes).await?
         } else {
             active.len() as u64
         };

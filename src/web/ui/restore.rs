@@ -15,7 +15,7 @@ use super::view::{TenantLink, encode, opt_time, policy_type_label, time};
 use super::{FormData, PageError, Shell, redirect, render, started};
 use super::{Path, Query};
 use crate::runs;
-use crate::store::{content, runs as run_store};
+use crate::store::{accounts, content, runs as run_store};
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, TenantAccess, member_access};
 use crate::web::error::ApiError;
@@ -162,16 +162,22 @@ pub(super) async fn page(
             let mut groups = Vec::new();
             // One tenant's sources at a time: an MSP may have hundreds of tenants.
             let from = query.from.unwrap_or(access.tenant_id());
-            for tenant in shell.tenants.iter().filter(|t| t.id == from) {
+            let scope = accounts::member_scope(db, from, access.user.id()).await?;
+            for (tenant, (scope, _)) in shell
+                .tenants
+                .iter()
+                .filter(|t| t.id == from)
+                .zip(scope.iter())
+            {
                 let mut options = Vec::new();
-                for set in content::backup_sets(db, tenant.id, None, SOURCES_PER_TENANT).await? {
+                for set in content::backup_sets(db, scope, None, SOURCES_PER_TENANT).await? {
                     options.push(SourceOption {
                         value: Source::BackupSet(set.id).form_value(),
                         label: format!("Backup set “{}”", set.name),
                         detail: format!("last captured {}", opt_time(set.last_captured_at)),
                     });
                 }
-                for snap in content::snapshots(db, tenant.id, None, SOURCES_PER_TENANT).await? {
+                for snap in content::snapshots(db, scope, None, SOURCES_PER_TENANT).await? {
                     options.push(SourceOption {
                         value: Source::Snapshot(snap.id).form_value(),
                         label: format!("Snapshot of {}", time(snap.created_at)),
@@ -208,11 +214,12 @@ async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<
     let db = &state.services().db;
     let (tenant_name, label, items) = match source {
         Source::Snapshot(id) => {
-            let snap = content::find_snapshot(db, id)
+            let owner = content::content_owner(db, TargetType::Snapshot, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            let access = member_access(state, user.clone(), snap.tenant_id).await?;
-            let items = content::all_snapshot_items(db, snap.id)
+            let access = member_access(state, user.clone(), owner).await?;
+            let snap = content::snapshot(db, access.scope(), id).await?;
+            let items = content::all_snapshot_items(db, access.scope(), snap.id)
                 .await?
                 .into_iter()
                 .map(|i| ChosenItem {
@@ -228,11 +235,12 @@ async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<
             )
         }
         Source::BackupSet(id) => {
-            let set = content::find_backup_set(db, id)
+            let owner = content::content_owner(db, TargetType::BackupSet, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            let access = member_access(state, user.clone(), set.tenant_id).await?;
-            let items = content::latest_backup_items(db, set.id)
+            let access = member_access(state, user.clone(), owner).await?;
+            let set = content::backup_set(db, access.scope(), id).await?;
+            let items = content::latest_backup_items(db, access.scope(), set.id)
                 .await?
                 .into_iter()
                 .filter(|i| i.missing_since.is_none())
@@ -304,7 +312,7 @@ pub(super) async fn live(
         .get("preview_run")
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or_else(|| fail(ApiError::Validation("preview_run: missing".into())))?;
-    let preview = run_store::get_in_tenant(&state.services().db, access.tenant_id(), preview_id)
+    let preview = run_store::get_in_tenant(&state.services().db, access.scope(), preview_id)
         .await
         .map_err(|e| fail(e.into()))?;
     if preview.operation != RunOperation::RestorePreview
@@ -332,9 +340,17 @@ pub(super) async fn live(
     // A backup set captured again since the preview has new versions of its items: what the
     // preview showed is no longer what would be restored.
     if let Source::BackupSet(set_id) = source {
-        let current = content::source_item_ids(&state.services().db, TargetType::BackupSet, set_id)
+        let owner = member_access(&state, access.user.clone(), previewed.source.tenant_id())
             .await
-            .map_err(|e| fail(e.into()))?;
+            .map_err(&fail)?;
+        let current = content::source_item_ids(
+            &state.services().db,
+            owner.scope(),
+            TargetType::BackupSet,
+            set_id,
+        )
+        .await
+        .map_err(|e| fail(e.into()))?;
         if item_ids.iter().any(|id| !current.contains(id)) {
             return Err(fail(ApiError::Conflict(
                 "the backup set was captured again since this preview; preview it again to \

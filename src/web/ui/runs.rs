@@ -76,7 +76,7 @@ pub(super) async fn list(
         status,
         before,
     };
-    let (rows, next) = run_store::list(db, tenant_id, &filter, PAGE).await?;
+    let (rows, next) = run_store::list(db, access.scope(), &filter, PAGE).await?;
     let initiators: Vec<Uuid> = rows.iter().map(|r| r.initiator_id).collect();
     let emails = accounts::emails_of(db, &initiators).await?;
     let runs = rows
@@ -266,12 +266,12 @@ pub(super) async fn detail(
 ) -> Result<Response, PageError> {
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
-    let run = run_store::get_in_tenant(db, tenant_id, run_id).await?;
+    let run = run_store::get_in_tenant(db, access.scope(), run_id).await?;
     let parent = match run.parent_run_id {
-        Some(id) => run_store::get_in_tenant(db, tenant_id, id).await.ok(),
+        Some(id) => run_store::get_in_tenant(db, access.scope(), id).await.ok(),
         None => None,
     };
-    let reruns = run_store::reruns_of(db, tenant_id, run.id).await?;
+    let reruns = run_store::reruns_of(db, access.scope(), run.id).await?;
     let mut people: Vec<Uuid> = vec![run.initiator_id];
     people.extend(parent.iter().map(|p| p.initiator_id));
     people.extend(reruns.iter().map(|r| r.initiator_id));
@@ -321,8 +321,15 @@ pub(super) async fn detail(
     let after = crate::web::extract::key_cursor(query.after.as_deref(), "after")?;
     let run_url = view::run_path(tenant_id, run.id);
     let outcome_query = |key: &str| format!("outcome={}", view::encode(key));
-    let mut items =
-        run_store::items_with(db, tenant_id, run.id, outcome.as_ref(), after, PAGE + 1).await?;
+    let mut items = run_store::items_with(
+        db,
+        access.scope(),
+        run.id,
+        outcome.as_ref(),
+        after,
+        PAGE + 1,
+    )
+    .await?;
     let next_items = crate::web::extract::next_cursor(&mut items, PAGE, |i| i.item_key.clone())
         .map(|key| {
             let mut url = format!("{run_url}?after={}", view::encode(&key));
@@ -332,7 +339,7 @@ pub(super) async fn detail(
             url
         });
     // Outcome counts over every item of the run.
-    let outcomes = run_store::item_outcomes(db, tenant_id, run.id).await?;
+    let outcomes = run_store::item_outcomes(db, access.scope(), run.id).await?;
     let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
     for (status, action, count) in &outcomes {
         *by_outcome

@@ -47,8 +47,12 @@ pub(super) async fn list(
     let shell = Shell::new(&state, &user, None, "Your tenants").await?;
     let db = &state.services().db;
     let mut rows = Vec::with_capacity(shell.tenants.len());
+    let scopes = accounts::member_scopes(db, user.id()).await?;
     for tenant in &shell.tenants {
-        let (latest, _) = run_store::list(db, tenant.id, &RunFilter::default(), 1).await?;
+        let Some(scope) = scopes.iter().find(|s| s.tenant_id() == tenant.id) else {
+            continue;
+        };
+        let (latest, _) = run_store::list(db, scope, &RunFilter::default(), 1).await?;
         rows.push(TenantRow {
             tenant: tenant.clone(),
             latest: latest.first().map(|r| RunRow::new(r, "")),
@@ -111,14 +115,14 @@ pub(super) async fn dashboard(
             operation: Some(operation),
             ..RunFilter::default()
         };
-        let (rows, _) = run_store::list(db, tenant_id, &filter, 1).await?;
+        let (rows, _) = run_store::list(db, access.scope(), &filter, 1).await?;
         let run = rows.into_iter().next();
         if let Some(r) = &run {
             initiators.push(r.initiator_id);
         }
         found.push(run);
     }
-    let (recent_rows, _) = run_store::list(db, tenant_id, &RunFilter::default(), 10).await?;
+    let (recent_rows, _) = run_store::list(db, access.scope(), &RunFilter::default(), 10).await?;
     initiators.extend(recent_rows.iter().map(|r| r.initiator_id));
     let emails = accounts::emails_of(db, &initiators).await?;
     let who = |r: &runs::Model| emails.get(&r.initiator_id).cloned().unwrap_or_default();
@@ -133,7 +137,7 @@ pub(super) async fn dashboard(
         .iter()
         .map(|r| RunRow::new(r, &who(r)))
         .collect();
-    let snapshot = content::snapshots(db, tenant_id, None, 1)
+    let snapshot = content::snapshots(db, access.scope(), None, 1)
         .await?
         .first()
         .map(|s| {
@@ -143,7 +147,7 @@ pub(super) async fn dashboard(
                 s.item_count,
             )
         });
-    let backup_sets = content::backup_sets(db, tenant_id, None, 5)
+    let backup_sets = content::backup_sets(db, access.scope(), None, 5)
         .await?
         .iter()
         .map(|s| {
