@@ -75,6 +75,74 @@ pub enum TargetType {
     Run,
 }
 
+/// What a run did (or, in a preview, would do) with one item.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ItemAction {
+    // Captures.
+    /// Listing a policy type (the item of a type whose list failed).
+    List,
+    Captured,
+    Added,
+    NewVersion,
+    Missing,
+    // Restores and previews.
+    Unchanged,
+    Conflict,
+    Skip,
+    WouldCreate,
+    WouldUpdate,
+    Created,
+    Updated,
+    AssignmentsUpdated,
+    /// A preview item that failed before it was decided.
+    Preview,
+    /// A restore item that failed before it was written.
+    Restore,
+    // Undo.
+    Revert,
+    Reverted,
+    WouldRevert,
+    Delete,
+    Deleted,
+    WouldDelete,
+    Keep,
+    Kept,
+}
+
+/// Which outcome count of a run an item's action adds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionCount {
+    Created,
+    Updated,
+    Unchanged,
+    Conflict,
+    Deleted,
+    /// Counted by status only.
+    None,
+}
+
+impl ItemAction {
+    /// Previews count what they would do; an undo counts reverted objects as updated.
+    pub fn counts_as(self) -> ActionCount {
+        match self {
+            Self::Created | Self::WouldCreate => ActionCount::Created,
+            Self::Updated
+            | Self::WouldUpdate
+            | Self::AssignmentsUpdated
+            | Self::Reverted
+            | Self::WouldRevert => ActionCount::Updated,
+            Self::Unchanged => ActionCount::Unchanged,
+            Self::Conflict => ActionCount::Conflict,
+            Self::Deleted | Self::WouldDelete => ActionCount::Deleted,
+            _ => ActionCount::None,
+        }
+    }
+}
+
 /// Text forms, display and parsing with messages fit for users (the CLI and the API parse
 /// these from user input).
 macro_rules! text_enum {
@@ -157,6 +225,31 @@ text_enum!(RunItemStatus, "item status", [
     Succeeded => "succeeded",
     Failed => "failed",
     Skipped => "skipped",
+]);
+text_enum!(ItemAction, "item action", [
+    List => "list",
+    Captured => "captured",
+    Added => "added",
+    NewVersion => "new_version",
+    Missing => "missing",
+    Unchanged => "unchanged",
+    Conflict => "conflict",
+    Skip => "skip",
+    WouldCreate => "would_create",
+    WouldUpdate => "would_update",
+    Created => "created",
+    Updated => "updated",
+    AssignmentsUpdated => "assignments_updated",
+    Preview => "preview",
+    Restore => "restore",
+    Revert => "revert",
+    Reverted => "reverted",
+    WouldRevert => "would_revert",
+    Delete => "delete",
+    Deleted => "deleted",
+    WouldDelete => "would_delete",
+    Keep => "keep",
+    Kept => "kept",
 ]);
 text_enum!(TargetType, "target type", [
     Tenant => "tenant",

@@ -4,7 +4,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::RunItemStatus;
+use crate::enums::{ItemAction, RunItemStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "run_items")]
@@ -22,7 +22,7 @@ pub struct Model {
     pub status: RunItemStatus,
     /// What was done or would be done: `captured`, `created`, `updated`, `unchanged`,
     /// `would_create`, `would_update`, `conflict`, ...
-    pub action: Option<String>,
+    pub action: Option<ItemAction>,
     pub error_code: Option<String>,
     /// Short safe message built from whitelisted fields only.
     pub error_message: Option<String>,

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::enums::RunItemStatus;
+use entity::enums::{ItemAction, RunItemStatus};
 use entity::{backup_items, backup_sets, snapshots};
 
 use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
@@ -105,7 +105,7 @@ async fn capture(
                         display_name: contract.label.to_string(),
                         source_ref: None,
                         status: RunItemStatus::Failed,
-                        action: Some("list".into()),
+                        action: Some(ItemAction::List),
                         error_code: Some(error.code),
                         error_message: Some(error.message),
                         error_context: error.context,
@@ -158,7 +158,7 @@ async fn capture(
                     display_name: object.display_name,
                     source_ref: Some(source_ref),
                     status: RunItemStatus::Succeeded,
-                    action: Some(action.into()),
+                    action: Some(action),
                     error_code: None,
                     error_message: None,
                     error_context: None,
@@ -180,20 +180,20 @@ async fn store(
     execution: &Execution,
     sink: &Sink,
     object: &CapturedObject,
-) -> Result<(&'static str, uuid::Uuid), ExecError> {
+) -> Result<(ItemAction, uuid::Uuid), ExecError> {
     let db = &execution.services().db;
     match sink {
         Sink::Snapshot(snapshot) => {
             let item = content::add_snapshot_item(db, snapshot, object).await?;
-            Ok(("captured", item.id))
+            Ok((ItemAction::Captured, item.id))
         }
         Sink::BackupSet { set, .. } => {
             let (outcome, item) =
                 content::sync_backup_item(db, set, object, execution.run.id).await?;
             let action = match outcome {
-                SyncOutcome::Added => "added",
-                SyncOutcome::NewVersion => "new_version",
-                SyncOutcome::Unchanged => "unchanged",
+                SyncOutcome::Added => ItemAction::Added,
+                SyncOutcome::NewVersion => ItemAction::NewVersion,
+                SyncOutcome::Unchanged => ItemAction::Unchanged,
             };
             Ok((action, item.id))
         }
@@ -221,7 +221,7 @@ async fn mark_missing(
                 display_name: item.display_name.clone(),
                 source_ref: Some(item.id),
                 status: RunItemStatus::Skipped,
-                action: Some("missing".into()),
+                action: Some(ItemAction::Missing),
                 error_code: None,
                 error_message: Some("no longer in the tenant; kept in the backup set".into()),
                 error_context: None,

@@ -7,7 +7,7 @@ mod undo;
 
 use serde_json::Value;
 
-use crate::graph::{GraphClient, GraphError};
+use crate::graph::{ErrorKind, GraphClient, GraphError};
 use crate::runs::{ExecError, Execution, RunSpec, SafeError};
 use crate::store::tenants;
 
@@ -58,8 +58,8 @@ fn safe(error: &GraphError) -> SafeError {
 /// Errors after which no further call to this tenant can succeed in this run.
 fn is_fatal(error: &GraphError) -> bool {
     matches!(
-        error.code(),
-        "token_failed" | "graph_unauthorized" | "graph_forbidden"
+        error.kind(),
+        ErrorKind::TokenFailed | ErrorKind::Unauthorized | ErrorKind::Forbidden
     )
 }
 
@@ -118,7 +118,7 @@ impl OutageBreaker {
 
 fn is_unavailability(error: &GraphError) -> bool {
     matches!(
-        error.code(),
-        "graph_unavailable" | "graph_throttled" | "timeout" | "connection_failed"
+        error.kind(),
+        ErrorKind::Unavailable | ErrorKind::Throttled | ErrorKind::Timeout | ErrorKind::Connection
     )
 }

@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::enums::RunItemStatus;
+use entity::enums::{ItemAction, RunItemStatus};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -673,16 +673,20 @@ fn base(item: &SourceItem) -> ItemResult {
     )
 }
 
-pub(super) fn failed_result(mut result: ItemResult, action: &str, error: &SafeError) -> ItemResult {
+pub(super) fn failed_result(
+    mut result: ItemResult,
+    action: ItemAction,
+    error: &SafeError,
+) -> ItemResult {
     result.status = RunItemStatus::Failed;
-    result.action = Some(action.into());
+    result.action = Some(action);
     result.error_code = Some(error.code.clone());
     result.error_message = Some(error.message.clone());
     result.error_context = error.context.clone();
     result
 }
 
-fn failed(item: &SourceItem, action: &str, error: &SafeError) -> ItemResult {
+fn failed(item: &SourceItem, action: ItemAction, error: &SafeError) -> ItemResult {
     failed_result(base(item), action, error)
 }
 
@@ -727,8 +731,8 @@ pub async fn restore(execution: &Execution, spec: &RestoreSpec) -> Result<(), Ex
 /// result for each, and stops calling Graph once the outage breaker opens.
 async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Result<(), ExecError> {
     let action = match access {
-        Access::Preview(_) => "preview",
-        Access::Live(_) => "restore",
+        Access::Preview(_) => ItemAction::Preview,
+        Access::Live(_) => ItemAction::Restore,
     };
     plan_items(execution, plan).await?;
     let done = execution.finished_items().await?;
@@ -779,7 +783,7 @@ async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Resul
 fn unsupported(item: &SourceItem) -> ItemResult {
     failed(
         item,
-        "restore",
+        ItemAction::Restore,
         &SafeError::new(
             "unsupported_policy_type",
             format!(
@@ -804,7 +808,7 @@ fn conflict_result(
         } else {
             RunItemStatus::Skipped
         },
-        action: Some("conflict".into()),
+        action: Some(ItemAction::Conflict),
         error_code: Some(error.code),
         error_message: Some(error.message),
         diff: (!candidates.is_empty()).then(|| json!({"candidates": candidates})),
@@ -815,7 +819,7 @@ fn conflict_result(
 fn skip_result(item: &SourceItem, code: &str, message: String) -> ItemResult {
     ItemResult {
         status: RunItemStatus::Skipped,
-        action: Some("skip".into()),
+        action: Some(ItemAction::Skip),
         error_code: Some(code.into()),
         error_message: Some(message),
         ..base(item)
@@ -827,7 +831,7 @@ fn preview_result(item: &SourceItem, decision: Decision) -> ItemResult {
         Decision::Skip { code, message } => skip_result(item, code, message),
         Decision::Conflict { error, candidates } => conflict_result(item, error, candidates, false),
         Decision::Unchanged(target) => ItemResult {
-            action: Some("unchanged".into()),
+            action: Some(ItemAction::Unchanged),
             match_kind: Some(target.how.as_str().into()),
             result_graph_id: Some(target.id),
             ..base(item)
@@ -837,14 +841,14 @@ fn preview_result(item: &SourceItem, decision: Decision) -> ItemResult {
             diff,
             assign,
         } => ItemResult {
-            action: Some("would_update".into()),
+            action: Some(ItemAction::WouldUpdate),
             match_kind: Some(target.how.as_str().into()),
             diff: Some(json!({"changes": diff, "assignments": assign})),
             result_graph_id: Some(target.id),
             ..base(item)
         },
         Decision::Create { adopt, .. } => ItemResult {
-            action: Some("would_create".into()),
+            action: Some(ItemAction::WouldCreate),
             match_kind: Some(Match::None.as_str().into()),
             result_graph_id: adopt.map(|t| t.id),
             ..base(item)
@@ -920,7 +924,7 @@ async fn restore_item(
         }
         Decision::Unchanged(target) => {
             ctx.claim(contract.key, &target.id, &key);
-            ("unchanged", target.how, target.id, false)
+            (ItemAction::Unchanged, target.how, target.id, false)
         }
         Decision::Update {
             target,
@@ -944,9 +948,9 @@ async fn restore_item(
                 client.update(contract, &target.id, &desired).await?;
             }
             let action = if diff.is_empty() {
-                "assignments_updated"
+                ItemAction::AssignmentsUpdated
             } else {
-                "updated"
+                ItemAction::Updated
             };
             (action, target.how, target.id, assign)
         }
@@ -963,7 +967,7 @@ async fn restore_item(
                 client.update(contract, &target.id, &desired).await?;
             }
             (
-                "created",
+                ItemAction::Created,
                 Match::None,
                 target.id,
                 same && has_assignments(item),
@@ -971,7 +975,12 @@ async fn restore_item(
         }
         Decision::Create { adopt: None, named } => {
             let id = create_once(ctx, client, contract, item, &desired, named).await?;
-            ("created", Match::None, id, same && has_assignments(item))
+            (
+                ItemAction::Created,
+                Match::None,
+                id,
+                same && has_assignments(item),
+            )
         }
     };
     // The mapping first: once it exists, no later attempt can take the object for another.
@@ -985,7 +994,7 @@ async fn restore_item(
     }
     let skipped_links = !same && (has_assignments(item) || has_scope_tags(item));
     Ok(ItemResult {
-        action: Some(action.into()),
+        action: Some(action),
         match_kind: Some(how.as_str().into()),
         result_graph_id: Some(target_id),
         diff: skipped_links.then(|| {

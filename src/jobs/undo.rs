@@ -6,7 +6,7 @@
 //! recorded, never by name. The undo keeps its own pre-restore copy of
 //! everything it changes or deletes, so undoing an undo is a plain restore of that snapshot.
 
-use entity::enums::RunItemStatus;
+use entity::enums::{ItemAction, RunItemStatus};
 use entity::run_items;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -79,9 +79,9 @@ pub async fn undo(
         execution.check_lease()?;
         let base = base_result(w.key.clone(), &w.policy_type, &w.display_name, w.source_ref);
         let action = match w.step {
-            Step::Revert => "revert",
-            Step::Delete => "delete",
-            Step::Keep => "keep",
+            Step::Revert => ItemAction::Revert,
+            Step::Delete => ItemAction::Delete,
+            Step::Keep => ItemAction::Keep,
         };
         if breaker.is_open() {
             execution
@@ -105,7 +105,7 @@ pub async fn undo(
         let outcome = match w.step {
             Step::Keep => Ok(Ok(ItemResult {
                 status: RunItemStatus::Skipped,
-                action: Some("kept".into()),
+                action: Some(ItemAction::Kept),
                 error_message: Some(
                     "created by the restore and kept (the undo was asked not to delete created objects)"
                         .into(),
@@ -151,8 +151,7 @@ fn plan(
         .collect();
     let reverted: std::collections::HashSet<String> = work.iter().map(|w| w.key.clone()).collect();
     for row in rows {
-        let (Some("created"), Some(target_id)) = (row.action.as_deref(), row.result_graph_id)
-        else {
+        let (Some(ItemAction::Created), Some(target_id)) = (row.action, row.result_graph_id) else {
             continue;
         };
         let key = super::item_key(&row.policy_type, &target_id);
@@ -237,7 +236,7 @@ async fn revert(
         )) != normalize::canonical_json(&current.assignments);
     if !content_differs && !assign {
         return Ok(Ok(ItemResult {
-            action: Some("unchanged".into()),
+            action: Some(ItemAction::Unchanged),
             result_graph_id: Some(w.target_id.clone()),
             ..base
         }));
@@ -263,7 +262,7 @@ async fn revert(
             .await?;
     }
     Ok(Ok(ItemResult {
-        action: Some("reverted".into()),
+        action: Some(ItemAction::Reverted),
         result_graph_id: Some(w.target_id.clone()),
         diff: Some(json!({"changes": diff, "assignments": assign})),
         ..base
@@ -301,7 +300,7 @@ async fn delete(
         tracing::warn!("deleted object's mapping not removed; the next restore re-checks it");
     }
     Ok(Ok(ItemResult {
-        action: Some("deleted".into()),
+        action: Some(ItemAction::Deleted),
         result_graph_id: Some(w.target_id.clone()),
         error_message: found
             .is_none()

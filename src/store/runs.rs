@@ -2,7 +2,7 @@
 //! Every state change here is a guarded (compare-and-set) update.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{RunItemStatus, RunOperation, RunStatus, TargetType};
+use entity::enums::{ActionCount, ItemAction, RunItemStatus, RunOperation, RunStatus, TargetType};
 use entity::{run_items, runs};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait;
@@ -386,7 +386,7 @@ impl Counts {
         self.succeeded + self.failed + self.skipped
     }
 
-    fn add(&mut self, status: Option<RunItemStatus>, action: Option<&str>, n: i64) {
+    fn add(&mut self, status: Option<RunItemStatus>, action: Option<ItemAction>, n: i64) {
         self.total += n;
         match status {
             Some(RunItemStatus::Succeeded) => self.succeeded += n,
@@ -394,47 +394,21 @@ impl Counts {
             Some(RunItemStatus::Skipped) => self.skipped += n,
             _ => {}
         }
-        match action.map(ItemAction::of) {
-            Some(ItemAction::Created) => self.created += n,
-            Some(ItemAction::Updated) => self.updated += n,
-            Some(ItemAction::Unchanged) => self.unchanged += n,
-            Some(ItemAction::Conflict) => self.conflict += n,
-            Some(ItemAction::Deleted) => self.deleted += n,
-            _ => {}
-        }
-    }
-}
-
-/// What an item's action counts as in a run's summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemAction {
-    Created,
-    Updated,
-    Unchanged,
-    Conflict,
-    Deleted,
-    Other,
-}
-
-impl ItemAction {
-    pub fn of(action: &str) -> Self {
-        match action {
-            "created" | "would_create" => Self::Created,
-            "updated" | "would_update" | "assignments_updated" | "reverted" | "would_revert" => {
-                Self::Updated
-            }
-            "unchanged" => Self::Unchanged,
-            "conflict" => Self::Conflict,
-            "deleted" | "would_delete" => Self::Deleted,
-            _ => Self::Other,
+        match action.map(ItemAction::counts_as) {
+            Some(ActionCount::Created) => self.created += n,
+            Some(ActionCount::Updated) => self.updated += n,
+            Some(ActionCount::Unchanged) => self.unchanged += n,
+            Some(ActionCount::Conflict) => self.conflict += n,
+            Some(ActionCount::Deleted) => self.deleted += n,
+            Some(ActionCount::None) | None => {}
         }
     }
 }
 
 #[derive(Debug, FromQueryResult)]
 struct OutcomeCount {
-    status: String,
-    action: Option<String>,
+    status: RunItemStatus,
+    action: Option<ItemAction>,
     n: i64,
 }
 
@@ -452,7 +426,7 @@ pub async fn count_items(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult
         .await?;
     let mut counts = Counts::default();
     for row in rows {
-        counts.add(row.status.parse().ok(), row.action.as_deref(), row.n);
+        counts.add(Some(row.status), row.action, row.n);
     }
     Ok(counts)
 }
@@ -752,7 +726,7 @@ pub struct ItemResult {
     pub display_name: String,
     pub source_ref: Option<Uuid>,
     pub status: RunItemStatus,
-    pub action: Option<String>,
+    pub action: Option<ItemAction>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     /// Whitelisted context of the error (see [`run_items::Model::error_context`]).
@@ -855,7 +829,7 @@ pub async fn items(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemOutcome {
     Status(RunItemStatus),
-    Action(String),
+    Action(ItemAction),
     StatusWithoutAction(RunItemStatus),
 }
 
@@ -876,7 +850,7 @@ pub async fn items_with(
             query = query.filter(run_items::Column::Status.eq(*status));
         }
         Some(ItemOutcome::Action(action)) => {
-            query = query.filter(run_items::Column::Action.eq(action.as_str()));
+            query = query.filter(run_items::Column::Action.eq(*action));
         }
         Some(ItemOutcome::StatusWithoutAction(status)) => {
             query = query
@@ -900,7 +874,7 @@ pub async fn item_outcomes(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
     run_id: Uuid,
-) -> StoreResult<Vec<(RunItemStatus, Option<String>, i64)>> {
+) -> StoreResult<Vec<(RunItemStatus, Option<ItemAction>, i64)>> {
     Ok(run_items::Entity::find()
         .select_only()
         .column(run_items::Column::Status)

@@ -1,7 +1,7 @@
 //! Store tests on both databases: every aggregate written and read back through the store
 //! layer, and constraint violations surfacing as typed errors.
 
-use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus, TargetType};
+use entity::enums::{ItemAction, Role, RunItemStatus, RunOperation, RunStatus, TargetType};
 use policyvault::crypto::SecretBox;
 use policyvault::domain::{Email, Password, TenantName};
 use policyvault::store::activity::{self, NewAuditEvent, NewNotification};
@@ -191,7 +191,7 @@ async fn exercise(db: &DatabaseConnection) {
                 display_name: format!("Item {i}"),
                 source_ref: None,
                 status,
-                action: Some("captured".into()),
+                action: Some(ItemAction::Captured),
                 error_code: None,
                 error_message: None,
                 error_context: None,
@@ -465,7 +465,7 @@ async fn writers_take_turns_and_leftover_items_are_recorded(db: &DatabaseConnect
             display_name: "Item 0".into(),
             source_ref: None,
             status: RunItemStatus::Succeeded,
-            action: Some("created".into()),
+            action: Some(ItemAction::Created),
             error_code: None,
             error_message: None,
             error_context: None,
@@ -581,7 +581,7 @@ async fn estate(db: &DatabaseConnection, secrets: &SecretBox, name: &str) -> Est
             display_name: "Item".into(),
             source_ref: None,
             status: RunItemStatus::Succeeded,
-            action: Some("captured".into()),
+            action: Some(ItemAction::Captured),
             error_code: None,
             error_message: None,
             error_context: None,

@@ -287,7 +287,7 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
         display_name: Set(backup_item.display_name.clone()),
         source_ref: Set(Some(backup_item.id)),
         status: Set(RunItemStatus::Failed),
-        action: Set(Some("conflict".to_owned())),
+        action: Set(Some(entity::enums::ItemAction::Conflict)),
         error_code: Set(Some("graph_conflict".to_owned())),
         error_message: Set(Some("HTTP 409 from Graph (request r-1)".to_owned())),
         error_context: Set(Some(

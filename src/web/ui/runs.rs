@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
-use entity::enums::{RunItemStatus, RunOperation, RunStatus};
+use entity::enums::{ItemAction, RunItemStatus, RunOperation, RunStatus};
 use entity::{run_items, runs};
 use serde::Deserialize;
 use serde_json::Value;
@@ -239,7 +239,7 @@ impl ItemRow {
             policy_type: view::policy_type_label(&item.policy_type),
             name: item.display_name.clone(),
             status: Badge::word(item.status.as_str()),
-            action: item.action.as_deref().map(Badge::word),
+            action: item.action.map(|a| Badge::word(a.as_str())),
             error,
             changes,
             assignments_change,
@@ -281,7 +281,8 @@ pub(super) async fn detail(
     let is_preview = run.operation == RunOperation::RestorePreview;
     // Previews are counted by what they would do (`action:would_update`), other runs, and a
     // preview's items without a decision, by status (`status:failed`).
-    let outcome_key = |status: RunItemStatus, action: Option<&str>| match (is_preview, action) {
+    let outcome_key = |status: RunItemStatus, action: Option<ItemAction>| match (is_preview, action)
+    {
         (true, Some(action)) => format!("action:{action}"),
         _ => format!("status:{status}"),
     };
@@ -297,13 +298,10 @@ pub(super) async fn detail(
         .filter(|o| !o.is_empty());
     let outcome = match outcome_text.map(|o| o.split_once(':')) {
         None => None,
-        Some(Some(("action", action)))
-            if is_preview
-                && !action.is_empty()
-                && action.len() <= 40
-                && action.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
-        {
-            Some(ItemOutcome::Action(action.to_string()))
+        Some(Some(("action", action))) if is_preview => {
+            Some(ItemOutcome::Action(action.parse().map_err(|_| {
+                bad_outcome(outcome_text.unwrap_or_default())
+            })?))
         }
         Some(Some(("status", status))) => {
             let status: RunItemStatus = status
@@ -342,9 +340,7 @@ pub(super) async fn detail(
     let outcomes = run_store::item_outcomes(db, access.scope(), run.id).await?;
     let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
     for (status, action, count) in &outcomes {
-        *by_outcome
-            .entry(outcome_key(*status, action.as_deref()))
-            .or_default() += *count as usize;
+        *by_outcome.entry(outcome_key(*status, *action)).or_default() += *count as usize;
     }
     let has_failed = outcomes
         .iter()
@@ -360,7 +356,7 @@ pub(super) async fn detail(
         })
         .collect();
     let outcome = outcome.map(|o| match o {
-        ItemOutcome::Action(action) => Badge::word(&action),
+        ItemOutcome::Action(action) => Badge::word(action.as_str()),
         ItemOutcome::Status(status) | ItemOutcome::StatusWithoutAction(status) => {
             Badge::word(status.as_str())
         }
