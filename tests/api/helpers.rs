@@ -3,6 +3,7 @@
 //! application on port 0 and (optionally) an in-process worker — all through the product's
 //! own start-up path.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +18,51 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 pub use entity::enums::Role;
+
+/// How soon [`wait_for`] looks again: short enough that a test reacts within a few items of
+/// a run's progress, long enough not to load the services it polls.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Waits for a fact instead of for time: polls `check` until it answers `Ok`, and returns
+/// that value. `Err` carries what was seen instead; after `timeout` the test fails naming
+/// `what` it waited for and the last thing seen, so a slow machine gives a clear failure
+/// rather than a flaky assertion further on.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(seen) => assert!(
+                Instant::now() < deadline,
+                "waited {timeout:?} for {what}; last seen: {seen}"
+            ),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// [`wait_for`] a condition that has nothing to tell about itself.
+pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    wait_for(timeout, what, || {
+        let holds = condition();
+        async move {
+            if holds.await {
+                Ok(())
+            } else {
+                Err("not yet".to_string())
+            }
+        }
+    })
+    .await
+}
 
 pub fn redis_url() -> String {
     std::env::var("PV_TEST_REDIS_URL").unwrap_or_else(|_| {

@@ -1,20 +1,23 @@
 //! Tenant isolation of the event stream.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Auth, Body, TERMINAL_WAIT, app_with, browser, load_policies, send};
-use crate::helpers::{Role, spawn_app_with};
+use crate::helpers::{Role, spawn_app_with, wait_until};
 
-/// Reads an SSE response until told to stop, returning every `data:` payload.
+/// Every `data:` payload a stream carried so far, shared with the test while it reads.
+type Seen = Arc<Mutex<Vec<Value>>>;
+
+/// Reads an SSE response into `seen` until told to stop.
 async fn read_events(
     mut response: reqwest::Response,
     mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Vec<Value> {
+    seen: Seen,
+) {
     let mut buffer = String::new();
-    let mut events = Vec::new();
     loop {
         tokio::select! {
             chunk = response.chunk() => match chunk {
@@ -27,12 +30,24 @@ async fn read_events(
             let frame: String = buffer.drain(..end + 2).collect();
             for line in frame.lines() {
                 if let Some(data) = line.strip_prefix("data:") {
-                    events.push(serde_json::from_str(data.trim()).expect("JSON event"));
+                    let event = serde_json::from_str(data.trim()).expect("JSON event");
+                    seen.lock().unwrap().push(event);
                 }
             }
         }
     }
-    events
+}
+
+/// Whether `seen` holds the state event of each run ending with the status it ended with.
+fn carried_ends(seen: &Seen, ends: &[(String, Value)]) -> bool {
+    let seen = seen.lock().unwrap();
+    ends.iter().all(|(id, status)| {
+        seen.iter().any(|event| {
+            event["kind"] == "state"
+                && event["run"]["id"] == id.as_str()
+                && event["run"]["status"] == *status
+        })
+    })
 }
 
 #[tokio::test]
@@ -68,11 +83,13 @@ async fn the_event_stream_of_a_tenant_a_user_never_carries_tenant_b() {
     .await;
     assert_eq!(stream_b.status(), 200);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let reader_a = tokio::spawn(read_events(stream_a, stopped.clone()));
-    let reader_b = tokio::spawn(read_events(stream_b, stopped));
+    let (seen_a, seen_b) = (Seen::default(), Seen::default());
+    let reader_a = tokio::spawn(read_events(stream_a, stopped.clone(), seen_a.clone()));
+    let reader_b = tokio::spawn(read_events(stream_b, stopped, seen_b.clone()));
 
     // Runs in both tenants, interleaved.
     let mut runs = Vec::new();
+    let (mut ends_a, mut ends_b) = (Vec::new(), Vec::new());
     for round in 0..2 {
         for (user, tenant) in [(&user_a, &tenant_a), (&user_b, &tenant_b)] {
             let path = if round == 0 {
@@ -93,15 +110,31 @@ async fn the_event_stream_of_a_tenant_a_user_never_carries_tenant_b() {
             runs.push((user, tenant, id));
         }
         for (user, tenant, id) in runs.drain(..) {
-            app.wait_for_terminal(user, tenant.id, &id, TERMINAL_WAIT)
+            let run = app
+                .wait_for_terminal(user, tenant.id, &id, TERMINAL_WAIT)
                 .await;
+            let ends = if tenant.id == tenant_a.id {
+                &mut ends_a
+            } else {
+                &mut ends_b
+            };
+            ends.push((id, run["status"].clone()));
         }
     }
-    // The last events of the runs may still be on their way.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A run's end is published after it is stored, so its event may still be on its way
+    // when the API already reports it: read until each stream has carried the end of
+    // every run of its tenant.
+    wait_until(
+        TERMINAL_WAIT,
+        "each tenant's stream to carry the end of each of its runs",
+        || async { carried_ends(&seen_a, &ends_a) && carried_ends(&seen_b, &ends_b) },
+    )
+    .await;
     stop.send(true).unwrap();
-    let events_a = reader_a.await.unwrap();
-    let events_b = reader_b.await.unwrap();
+    reader_a.await.unwrap();
+    reader_b.await.unwrap();
+    let events_a = seen_a.lock().unwrap().clone();
+    let events_b = seen_b.lock().unwrap().clone();
     assert!(!events_a.is_empty(), "A's stream carried A's events");
     assert!(!events_b.is_empty(), "B's stream carried B's events");
     for (events, tenant) in [(&events_a, &tenant_a), (&events_b, &tenant_b)] {

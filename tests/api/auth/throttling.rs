@@ -62,6 +62,8 @@ async fn repeated_failures_lock_an_account_until_the_window_passes() {
         200
     );
 
+    // Letting the window pass is the rule under test; trying to sign in meanwhile would
+    // be more attempts against the lock, not a way to observe its end.
     tokio::time::sleep(Duration::from_secs(retry_after + 1)).await;
     assert_eq!(sign_in(&app, &user.email, PASSWORD).await.status(), 200);
     app.shutdown().await;
