@@ -1,5 +1,5 @@
-//! `spawn_app()`: a fresh database (PostgreSQL when `PV_TEST_DATABASE_URL` is set, else a
-//! SQLite file), a Redis key namespace of its own, an embedded graph-sim on port 0, the web
+//! `spawn_app()`: a fresh PostgreSQL database (on the server `PV_TEST_DATABASE_URL` names),
+//! a Redis key namespace of its own, an embedded graph-sim on port 0, the web
 //! application on port 0 and (optionally) an in-process worker — all through the product's
 //! own start-up path.
 
@@ -64,6 +64,17 @@ where
     .await
 }
 
+/// The admin database URL of the test PostgreSQL server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("PV_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "PV_TEST_DATABASE_URL is not set: this test needs PostgreSQL; set it to an admin \
+             database URL such as postgres://postgres@127.0.0.1:5441/postgres, or run the suite \
+             with scripts/test.sh (it starts PostgreSQL and sets it)"
+        )
+    })
+}
+
 pub fn redis_url() -> String {
     std::env::var("PV_TEST_REDIS_URL").unwrap_or_else(|_| {
         panic!("PV_TEST_REDIS_URL is not set: run the suite with scripts/test.sh (it starts Redis)")
@@ -71,6 +82,8 @@ pub fn redis_url() -> String {
 }
 
 /// A fresh database for one test, dropped (PostgreSQL) or deleted (SQLite) at the end.
+/// PostgreSQL is the production database, so it is the default; SQLite only when a test asks
+/// for the embedded path by name ([`TestDb::sqlite`]).
 pub struct TestDb {
     pub url: String,
     admin_url: Option<String>,
@@ -79,36 +92,30 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database on the PostgreSQL server of `PV_TEST_DATABASE_URL`. Without the variable
+    /// the test fails: passing on SQLite instead would report PostgreSQL behaviour as
+    /// tested when it was not.
     pub async fn create() -> Self {
         let name = format!("pv_t_{}", Uuid::new_v4().simple());
-        match std::env::var("PV_TEST_DATABASE_URL") {
-            Ok(admin) => {
-                let db = sea_orm::Database::connect(&admin)
-                    .await
-                    .expect("admin database");
-                sea_orm::ConnectionTrait::execute_unprepared(
-                    &db,
-                    &format!("CREATE DATABASE {name}"),
-                )
-                .await
-                .expect("create test database");
-                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-                Self {
-                    url: format!("{base}/{name}"),
-                    admin_url: Some(admin),
-                    name,
-                    file: None,
-                }
-            }
-            Err(_) => Self::sqlite_named(name),
+        let admin = postgres_admin_url();
+        let db = sea_orm::Database::connect(&admin)
+            .await
+            .expect("admin database");
+        sea_orm::ConnectionTrait::execute_unprepared(&db, &format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        Self {
+            url: format!("{base}/{name}"),
+            admin_url: Some(admin),
+            name,
+            file: None,
         }
     }
 
+    /// A SQLite file, for tests of the embedded database path.
     pub fn sqlite() -> Self {
-        Self::sqlite_named(format!("pv_t_{}", Uuid::new_v4().simple()))
-    }
-
-    fn sqlite_named(name: String) -> Self {
+        let name = format!("pv_t_{}", Uuid::new_v4().simple());
         let file = std::env::temp_dir().join(format!("{name}.sqlite"));
         Self {
             url: format!("sqlite://{}?mode=rwc", file.display()),
