@@ -96,7 +96,7 @@ include-tag = "backup-sets"
 parameters = { "path.id" = "$FUZZ_SET" }
 
 # The event stream never ends and, with no run changing, carries only keep-alives: a
-# generated request would wait forever. tests/api/auth.rs and openapi.rs cover it.
+# generated request would wait forever. tests/api/auth/ and openapi.rs cover it.
 [[operations]]
 include-path = "/api/v1/events"
 enabled = false

@@ -1,8 +1,9 @@
-//! `spawn_app()`: a fresh database (PostgreSQL when `PV_TEST_DATABASE_URL` is set, else a
-//! SQLite file), a Redis key namespace of its own, an embedded graph-sim on port 0, the web
+//! `spawn_app()`: a fresh PostgreSQL database (on the server `PV_TEST_DATABASE_URL` names),
+//! a Redis key namespace of its own, an embedded graph-sim on port 0, the web
 //! application on port 0 and (optionally) an in-process worker — all through the product's
 //! own start-up path.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +20,62 @@ use uuid::Uuid;
 
 pub use entity::enums::Role;
 
+/// How soon [`wait_for`] looks again: short enough that a test reacts within a few items of
+/// a run's progress, long enough not to load the services it polls.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Waits for a fact instead of for time: polls `check` until it answers `Ok`, and returns
+/// that value. `Err` carries what was seen instead; after `timeout` the test fails naming
+/// `what` it waited for and the last thing seen, so a slow machine gives a clear failure
+/// rather than a flaky assertion further on.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(seen) => assert!(
+                Instant::now() < deadline,
+                "waited {timeout:?} for {what}; last seen: {seen}"
+            ),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// [`wait_for`] a condition that has nothing to tell about itself.
+pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    wait_for(timeout, what, || {
+        let holds = condition();
+        async move {
+            if holds.await {
+                Ok(())
+            } else {
+                Err("not yet".to_string())
+            }
+        }
+    })
+    .await
+}
+
+/// The admin database URL of the test PostgreSQL server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("PV_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "PV_TEST_DATABASE_URL is not set: this test needs PostgreSQL; set it to an admin \
+             database URL such as postgres://postgres@127.0.0.1:5441/postgres, or run the suite \
+             with scripts/test.sh (it starts PostgreSQL and sets it)"
+        )
+    })
+}
+
 pub fn redis_url() -> String {
     std::env::var("PV_TEST_REDIS_URL").unwrap_or_else(|_| {
         panic!("PV_TEST_REDIS_URL is not set: run the suite with scripts/test.sh (it starts Redis)")
@@ -26,6 +83,8 @@ pub fn redis_url() -> String {
 }
 
 /// A fresh database for one test, dropped (PostgreSQL) or deleted (SQLite) at the end.
+/// PostgreSQL is the production database, so it is the default; SQLite only when a test asks
+/// for the embedded path by name ([`TestDb::sqlite`]).
 pub struct TestDb {
     pub url: String,
     admin_url: Option<String>,
@@ -34,36 +93,30 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database on the PostgreSQL server of `PV_TEST_DATABASE_URL`. Without the variable
+    /// the test fails: passing on SQLite instead would report PostgreSQL behaviour as
+    /// tested when it was not.
     pub async fn create() -> Self {
         let name = format!("pv_t_{}", Uuid::new_v4().simple());
-        match std::env::var("PV_TEST_DATABASE_URL") {
-            Ok(admin) => {
-                let db = sea_orm::Database::connect(&admin)
-                    .await
-                    .expect("admin database");
-                sea_orm::ConnectionTrait::execute_unprepared(
-                    &db,
-                    &format!("CREATE DATABASE {name}"),
-                )
-                .await
-                .expect("create test database");
-                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-                Self {
-                    url: format!("{base}/{name}"),
-                    admin_url: Some(admin),
-                    name,
-                    file: None,
-                }
-            }
-            Err(_) => Self::sqlite_named(name),
+        let admin = postgres_admin_url();
+        let db = sea_orm::Database::connect(&admin)
+            .await
+            .expect("admin database");
+        sea_orm::ConnectionTrait::execute_unprepared(&db, &format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        Self {
+            url: format!("{base}/{name}"),
+            admin_url: Some(admin),
+            name,
+            file: None,
         }
     }
 
+    /// A SQLite file, for tests of the embedded database path.
     pub fn sqlite() -> Self {
-        Self::sqlite_named(format!("pv_t_{}", Uuid::new_v4().simple()))
-    }
-
-    fn sqlite_named(name: String) -> Self {
+        let name = format!("pv_t_{}", Uuid::new_v4().simple());
         let file = std::env::temp_dir().join(format!("{name}.sqlite"));
         Self {
             url: format!("sqlite://{}?mode=rwc", file.display()),

@@ -1,6 +1,7 @@
-//! Black-box tests of PolicyVault against real Redis, PostgreSQL (or SQLite) and graph-sim.
-//! Run through `scripts/test.sh`, which starts the services and sets `PV_TEST_REDIS_URL` and
-//! `PV_TEST_DATABASE_URL`.
+//! Black-box tests of PolicyVault against real Redis, PostgreSQL and graph-sim (SQLite only
+//! where a test is about the embedded database). Run through `scripts/test.sh`, which starts
+//! the services and sets `PV_TEST_REDIS_URL` and `PV_TEST_DATABASE_URL`; without them the
+//! tests that need the services fail rather than pass untested.
 
 mod auth;
 mod browser;

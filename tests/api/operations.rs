@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, Role, TestApp, TestTenant, TestUser, spawn_app_with};
+use crate::helpers::{AppOptions, Role, TestApp, TestTenant, TestUser, spawn_app_with, wait_until};
 
 const WAIT: Duration = Duration::from_secs(240);
 
@@ -412,16 +412,13 @@ async fn an_outage_mid_restore_ends_with_safe_item_errors_in_bounded_time() {
     )
     .await;
     // Let some items through, then take the tenant down.
-    loop {
-        let run = app
-            .get_json(&admin, &format!("/tenants/{}/runs/{run_id}", target.id))
-            .await;
+    let path = format!("/tenants/{}/runs/{run_id}", target.id);
+    wait_until(WAIT, "some items restored before the outage", || async {
+        let run = app.get_json(&admin, &path).await;
         let done = run["run"]["counts"]["succeeded"].as_u64().unwrap_or(0);
-        if done >= 5 || run["run"]["status"] != "running" && run["run"]["status"] != "queued" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        done >= 5 || run["run"]["status"] != "running" && run["run"]["status"] != "queued"
+    })
+    .await;
     let r = app
         .sim_post(
             &format!("/_sim/tenants/{}/faults", target.sim_id),

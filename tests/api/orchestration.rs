@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, Role, spawn_app, spawn_app_with};
+use crate::helpers::{AppOptions, Role, spawn_app, spawn_app_with, wait_for, wait_until};
 
 const TERMINAL_WAIT: Duration = Duration::from_secs(60);
 
@@ -250,22 +250,18 @@ pub async fn wait_terminal_in_db(
     run_id: &str,
 ) -> entity::runs::Model {
     let id = uuid::Uuid::parse_str(run_id).unwrap();
-    let started = std::time::Instant::now();
-    loop {
+    wait_for(TERMINAL_WAIT, &format!("run {run_id} to end"), || async {
         let run = policyvault::store::runs::get(&app.services.db, id)
             .await
             .unwrap()
             .unwrap();
         if run.status.is_terminal() {
-            return run;
+            Ok(run)
+        } else {
+            Err(format!("still {}", run.status))
         }
-        assert!(
-            started.elapsed() < TERMINAL_WAIT,
-            "run still {}",
-            run.status
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -421,21 +417,21 @@ async fn a_killed_worker_hands_its_run_to_another_without_repeating_writes() {
         .await
         .unwrap();
     let run_id = body["run"]["id"].as_str().unwrap().to_string();
-    let started = std::time::Instant::now();
-    loop {
-        let run = app
-            .get_json(&admin, &format!("/tenants/{}/runs/{run_id}", target.id))
-            .await;
-        if run["run"]["counts"]["succeeded"].as_u64().unwrap_or(0) >= 10 {
-            assert_eq!(run["run"]["status"], "running");
-            break;
-        }
-        assert!(
-            started.elapsed() < TERMINAL_WAIT,
-            "the worker process never progressed: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let path = format!("/tenants/{}/runs/{run_id}", target.id);
+    let run = wait_for(
+        TERMINAL_WAIT,
+        "the worker process to restore 10 items",
+        || async {
+            let run = app.get_json(&admin, &path).await;
+            if run["run"]["counts"]["succeeded"].as_u64().unwrap_or(0) >= 10 {
+                Ok(run)
+            } else {
+                Err(run.to_string())
+            }
+        },
+    )
+    .await;
+    assert_eq!(run["run"]["status"], "running");
     doomed.kill().expect("SIGKILL the worker");
     let _ = doomed.wait();
 
@@ -496,17 +492,16 @@ async fn a_stopping_worker_hands_unfinished_runs_back_at_once() {
         json!({"source": {"snapshot_id": snapshot["id"]}, "mode": "live", "confirm": target.name}),
     )
     .await;
-    let started = std::time::Instant::now();
-    loop {
-        let run = app
-            .get_json(&admin, &format!("/tenants/{}/runs/{run_id}", target.id))
-            .await;
+    let path = format!("/tenants/{}/runs/{run_id}", target.id);
+    wait_for(TERMINAL_WAIT, "the run to restore 5 items", || async {
+        let run = app.get_json(&admin, &path).await;
         if run["run"]["counts"]["succeeded"].as_u64().unwrap_or(0) >= 5 {
-            break;
+            Ok(())
+        } else {
+            Err(run.to_string())
         }
-        assert!(started.elapsed() < TERMINAL_WAIT, "no progress: {run}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
     let term = std::process::Command::new("kill")
         .args(["-TERM", &worker.id().to_string()])
         .status()
@@ -594,38 +589,33 @@ async fn one_tenant_cannot_take_every_worker_slot() {
     )
     .await;
 
-    let mut max_running = 0;
-    let mut quiet_done_while_busy_active = false;
-    let started = std::time::Instant::now();
-    loop {
-        let active = app.get_json(&admin, "/runs/active").await;
-        let running_busy = active["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["tenant_id"] == busy.id.to_string().as_str() && r["status"] == "running")
-            .count();
-        max_running = max_running.max(running_busy);
-        let busy_active = active["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["tenant_id"] == busy.id.to_string().as_str());
-        let quiet_state = app
-            .get_json(&admin, &format!("/tenants/{}/runs/{quiet_run}", quiet.id))
-            .await;
-        if quiet_state["run"]["status"] == "succeeded" && busy_active {
-            quiet_done_while_busy_active = true;
-        }
-        if !busy_active {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "busy runs never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    // Sampled on every look while the busy tenant's runs are active.
+    let max_running = std::cell::Cell::new(0);
+    let quiet_done_while_busy_active = std::cell::Cell::new(false);
+    let busy_id = busy.id.to_string();
+    let quiet_path = format!("/tenants/{}/runs/{quiet_run}", quiet.id);
+    wait_until(
+        Duration::from_secs(120),
+        "the busy tenant's runs to finish",
+        || async {
+            let active = app.get_json(&admin, "/runs/active").await;
+            let runs = active["runs"].as_array().unwrap();
+            let running_busy = runs
+                .iter()
+                .filter(|r| r["tenant_id"] == busy_id.as_str() && r["status"] == "running")
+                .count();
+            max_running.set(max_running.get().max(running_busy));
+            let busy_active = runs.iter().any(|r| r["tenant_id"] == busy_id.as_str());
+            let quiet_state = app.get_json(&admin, &quiet_path).await;
+            if quiet_state["run"]["status"] == "succeeded" && busy_active {
+                quiet_done_while_busy_active.set(true);
+            }
+            !busy_active
+        },
+    )
+    .await;
+    let max_running = max_running.get();
+    let quiet_done_while_busy_active = quiet_done_while_busy_active.get();
     assert_eq!(
         max_running, 1,
         "the busy tenant ran {max_running} runs at once"

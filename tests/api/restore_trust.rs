@@ -3,11 +3,11 @@
 //! the target back, crash-heavy runs finish, and Graph's own error message reaches the item.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, Role, TestApp, TestTenant, TestUser, spawn_app_with};
+use crate::helpers::{AppOptions, Role, TestApp, TestTenant, TestUser, spawn_app_with, wait_for};
 use crate::operations::{all_items, capture, snapshot_of_run, start};
 
 const WAIT: Duration = Duration::from_secs(240);
@@ -682,21 +682,17 @@ async fn a_restore_whose_worker_is_killed_five_times_still_succeeds_and_creates_
     let mut done_at_kill = 0;
     for kill in 0..5 {
         let mut worker = crate::orchestration::spawn_worker_process(&app);
-        let started = Instant::now();
-        loop {
+        let what = format!("attempt {} to progress by 15 items", kill + 1);
+        done_at_kill = wait_for(WAIT, &what, || async {
             let run = app.get_json(&admin, &path).await;
             let done = run["run"]["counts"]["succeeded"].as_u64().unwrap_or(0);
             if run["run"]["status"] == "running" && done >= done_at_kill + 15 {
-                done_at_kill = done;
-                break;
+                Ok(done)
+            } else {
+                Err(run.to_string())
             }
-            assert!(
-                started.elapsed() < WAIT,
-                "attempt {} never progressed: {run}",
-                kill + 1
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await;
         worker.kill().expect("SIGKILL the worker");
         let _ = worker.wait();
     }

@@ -33,7 +33,9 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// `$1` is the profiles directory, `$0 "$@"` after `shift` the driver's command line. TERM
 /// is ignored only once the driver has forked, so that the watchdog outlives its own
-/// `kill -TERM 0`, then deletes the profiles and follows up with KILL.
+/// `kill -TERM 0`, then deletes the profiles and follows up with KILL. Its `sleep 1` is a
+/// grace period, not synchronisation: it runs as the test binary exits, no test waits on
+/// it, and `wait` would reach only the driver, not the Chromium processes it started.
 const WATCHDOG: &str = r#"dir=$1; shift; "$0" "$@" & trap '' TERM; read _; kill -TERM 0; sleep 1;
 rm -rf "$dir"; kill -KILL 0"#;
 

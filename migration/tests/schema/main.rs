@@ -1,9 +1,10 @@
 //! Schema tests: the migrations on SQLite and PostgreSQL, and the database invariants the
 //! application relies on (one active run per target, foreign-key actions, entity mapping).
 //!
-//! SQLite tests use an in-memory database. PostgreSQL tests run when
-//! `PV_TEST_DATABASE_URL` points at an admin database: each creates a database of its
-//! own and drops it afterwards; without the variable they print that they skipped.
+//! SQLite tests use an in-memory database. PostgreSQL tests need `PV_TEST_DATABASE_URL`
+//! pointing at an admin database (scripts/test.sh sets it): each creates a database of its
+//! own and drops it afterwards. Without the variable they fail, so a run without PostgreSQL
+//! cannot pass as if the PostgreSQL schema had been checked.
 
 /// Declares `sqlite` and `postgres` tests in a module named after each given
 /// `async fn(&DatabaseConnection)`, running it on a freshly migrated database.
@@ -117,15 +118,18 @@ pub async fn migrated_sqlite() -> DatabaseConnection {
 }
 
 /// Runs `test` against a fresh PostgreSQL database, then drops that database even when
-/// the test panics. Skips (with a line saying so) when `PV_TEST_DATABASE_URL` is unset.
+/// the test panics. Fails, saying what to set, when `PV_TEST_DATABASE_URL` is unset.
 pub async fn with_postgres<F, Fut>(test_name: &str, test: F)
 where
     F: FnOnce(DatabaseConnection) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Ok(admin_url) = std::env::var("PV_TEST_DATABASE_URL") else {
-        println!("skipped {test_name}: PV_TEST_DATABASE_URL is not set");
-        return;
+        panic!(
+            "{test_name} needs PostgreSQL but PV_TEST_DATABASE_URL is not set: set it to an \
+             admin database URL such as postgres://postgres@127.0.0.1:5441/postgres, or run \
+             scripts/test.sh (it starts PostgreSQL and sets it)"
+        );
     };
     let admin = connect(&admin_url).await;
     let name = format!("pv_mig_{}", Uuid::new_v4().simple());
