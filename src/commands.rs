@@ -277,11 +277,26 @@ async fn token_list(settings: Settings, email: &str) -> CmdResult {
 
 async fn token_revoke(settings: Settings, id: &str) -> CmdResult {
     let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| anyhow!("{id:?} is not a token id"))?;
-    let services = admin_services(settings).await?;
+    let services = admin_services(settings.clone()).await?;
     accounts::revoke_token(&services.db, id)
         .await
         .map_err(store_err("token"))?;
     println!("token {id} revoked");
+    // The revocation stands without Redis; telling the web processes only ends the token's
+    // open event streams now rather than at their next re-check.
+    match crate::broker::Broker::connect(&settings.redis).await {
+        Ok(broker) => {
+            crate::runs::events::publish_revoked(
+                &broker,
+                crate::runs::events::Credential::Token(id),
+            )
+            .await;
+        }
+        Err(e) => eprintln!(
+            "note: {e}; event streams of this token end within {} s",
+            crate::web::events::CREDENTIAL_RECHECK.as_secs()
+        ),
+    }
     Ok(())
 }
 

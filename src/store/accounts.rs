@@ -150,6 +150,14 @@ pub async fn user_for_token(
     db: &impl ConnectionTrait,
     presented: &SecretString,
 ) -> StoreResult<Option<users::Model>> {
+    Ok(token_and_user(db, presented).await?.map(|(_, user)| user))
+}
+
+/// A presented token, if not revoked, with its enabled owner.
+pub async fn token_and_user(
+    db: &impl ConnectionTrait,
+    presented: &SecretString,
+) -> StoreResult<Option<(api_tokens::Model, users::Model)>> {
     let hash = token::digest(presented.expose_secret());
     let found = api_tokens::Entity::find()
         .filter(api_tokens::Column::TokenHash.eq(hash))
@@ -157,7 +165,17 @@ pub async fn user_for_token(
         .find_also_related(users::Entity)
         .one(db)
         .await?;
-    Ok(found.and_then(|(_, user)| user).filter(|u| !u.disabled))
+    Ok(found.and_then(|(row, user)| user.filter(|u| !u.disabled).map(|u| (row, u))))
+}
+
+/// True while a token, by id, is not revoked and its user is enabled.
+pub async fn token_is_active(db: &impl ConnectionTrait, token_id: Uuid) -> StoreResult<bool> {
+    let found = api_tokens::Entity::find_by_id(token_id)
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?;
+    Ok(found.is_some_and(|(_, user)| user.is_some_and(|u| !u.disabled)))
 }
 
 pub async fn revoke_token(db: &impl ConnectionTrait, token_id: Uuid) -> StoreResult<()> {

@@ -72,6 +72,23 @@ pub async fn find_active(
     Ok(user.filter(|u| !u.disabled).map(|u| (row, u)))
 }
 
+/// True while a session, by id, is neither signed out nor past its idle or absolute expiry,
+/// and its user is enabled: what an open event stream re-checks.
+pub async fn is_active(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    idle: Duration,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let found = sessions::Entity::find_by_id(id)
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?;
+    Ok(found.is_some_and(|(row, user)| {
+        row.expires_at > now && row.last_seen_at + idle > now && user.is_some_and(|u| !u.disabled)
+    }))
+}
+
 /// Records activity (pushes the idle expiry out).
 pub async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
     sessions::Entity::update_many()

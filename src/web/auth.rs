@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use crate::auth::session as session_id;
+use crate::runs::events::Credential;
 use crate::store::TenantScope;
 use crate::store::{accounts, sessions, tenants as tenant_store};
 
@@ -35,8 +36,8 @@ pub struct CurrentUser {
 /// The credential a request was authenticated with.
 #[derive(Debug, Clone)]
 pub enum Via {
-    /// An API token: not an ambient credential, so no CSRF token is needed.
-    Token,
+    /// An API token, by id: not an ambient credential, so no CSRF token is needed.
+    Token(Uuid),
     /// A browser session cookie: changes need the session's CSRF token.
     Session(SessionRef),
 }
@@ -78,9 +79,35 @@ impl CurrentUser {
     pub fn session(&self) -> Option<&SessionRef> {
         match &self.via {
             Via::Session(session) => Some(session),
-            Via::Token => None,
+            Via::Token(_) => None,
         }
     }
+
+    /// The credential itself, for what must end when it is revoked (open event streams).
+    pub fn credential(&self) -> Credential {
+        match &self.via {
+            Via::Session(session) => Credential::Session(session.id),
+            Via::Token(id) => Credential::Token(*id),
+        }
+    }
+}
+
+/// Whether a credential still authenticates its user, re-read from the database: the
+/// session is live (not signed out, not past either expiry) or the token is not revoked,
+/// and the user is enabled.
+pub async fn credential_is_active(
+    state: &AppState,
+    credential: Credential,
+) -> Result<bool, ApiError> {
+    let db = &state.services().db;
+    Ok(match credential {
+        Credential::Session(id) => {
+            let idle =
+                Duration::seconds(state.services().settings.security.session_idle_secs as i64);
+            sessions::is_active(db, id, idle, Utc::now()).await?
+        }
+        Credential::Token(id) => accounts::token_is_active(db, id).await?,
+    })
 }
 
 /// What the credentials of a request amount to.
@@ -109,12 +136,12 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticat
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        let user = accounts::user_for_token(db, &SecretString::from(token.to_string()))
+        let (token, user) = accounts::token_and_user(db, &SecretString::from(token.to_string()))
             .await?
             .ok_or(ApiError::Unauthorized)?;
         return Ok(Authentication::User(CurrentUser {
             user,
-            via: Via::Token,
+            via: Via::Token(token.id),
         }));
     }
     let Some(cookie) = session_cookie(&parts.headers) else {

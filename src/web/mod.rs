@@ -26,15 +26,15 @@ use tokio::sync::broadcast;
 pub use routes::{Access, RouteInfo, Routes};
 
 use crate::runs::Orchestrator;
-use crate::runs::events::RunEvent;
+use crate::runs::events::Notice;
 use crate::services::Services;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub orchestrator: Orchestrator,
-    /// In-process fan-out of run events for SSE clients.
-    pub events: broadcast::Sender<RunEvent>,
+    /// In-process fan-out of run events and credential revocations for SSE clients.
+    pub events: broadcast::Sender<Notice>,
 }
 
 impl AppState {

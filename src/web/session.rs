@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::{self, Authentication, CurrentUser};
+use super::auth::{self, Authentication, CurrentUser, SessionRef};
 use super::error::ApiError;
 use super::extract::{self, Query};
 use super::openapi::Doc;
@@ -31,6 +31,7 @@ use crate::auth::password;
 use crate::auth::session as session_id;
 use crate::auth::throttle::{LoginThrottle, Verdict};
 use crate::domain::Email;
+use crate::runs::events::{self, Credential};
 use crate::settings::Settings;
 use crate::store::{accounts, sessions};
 
@@ -62,7 +63,13 @@ pub fn api_routes() -> Routes {
                 .error(503),
         )
         .delete("/session", Access::User, logout_json)
-        .doc(Doc::new("Sign out (a no-op for API-token requests)").no_content("Signed out"))
+        .doc(
+            Doc::new(
+                "Sign out (a no-op for API-token requests); event streams this session opened \
+                 end at once",
+            )
+            .no_content("Signed out"),
+        )
 }
 
 fn session_shape() -> Value {
@@ -201,6 +208,19 @@ async fn sign_in(
     Ok((user, secret))
 }
 
+/// Ends a session, and the event streams it opened in every web process: they would
+/// otherwise only notice at their next periodic re-check.
+async fn sign_out(
+    state: &AppState,
+    user: &CurrentUser,
+    session: &SessionRef,
+) -> Result<(), ApiError> {
+    sessions::delete(&state.services().db, session.id).await?;
+    tracing::info!(user_id = %user.id(), session = %session.id, "signed out");
+    events::publish_revoked(&state.services().redis, Credential::Session(session.id)).await;
+    Ok(())
+}
+
 /// `Set-Cookie` that stores a new session id in the browser.
 fn session_cookie(settings: &Settings, secret: &SecretString) -> HeaderValue {
     cookie_header(
@@ -292,8 +312,7 @@ async fn logout_json(
 ) -> Result<Response, ApiError> {
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Some(session) = user.session() {
-        sessions::delete(&state.services().db, session.id).await?;
-        tracing::info!(user_id = %user.id(), session = %session.id, "signed out");
+        sign_out(&state, &user, session).await?;
         response
             .headers_mut()
             .insert(SET_COOKIE, clear_session_cookie(&state.services().settings));
@@ -415,8 +434,7 @@ async fn logout_form(
     user: CurrentUser,
 ) -> Result<Response, ApiError> {
     if let Some(session) = user.session() {
-        sessions::delete(&state.services().db, session.id).await?;
-        tracing::info!(user_id = %user.id(), session = %session.id, "signed out");
+        sign_out(&state, &user, session).await?;
     }
     let mut response = redirect("/login");
     response

@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod browser_smoke;
 mod cli;
+mod event_stream;
 mod fleet;
 mod graph_client;
 mod helpers;
