@@ -11,11 +11,29 @@ use uuid::Uuid;
 use super::view::RunView;
 use crate::broker::Broker;
 
+/// What changed about a run; the SSE event name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// Its status changed (queued, started, finished, handed back).
+    State,
+    /// Its item counts changed.
+    Progress,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::State => "state",
+            EventKind::Progress => "progress",
+        }
+    }
+}
+
 /// One change a live UI may show.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunEvent {
-    /// `state` for status changes, `progress` for count changes.
-    pub kind: String,
+    pub kind: EventKind,
     pub tenant_id: Uuid,
     pub run: RunView,
 }

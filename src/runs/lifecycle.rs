@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::SafeError;
-use super::events::{self, RunEvent};
+use super::events::{self, EventKind, RunEvent};
 use super::queue::Queues;
 use super::spec::RunSpec;
 use super::view::RunView;
@@ -47,9 +47,9 @@ impl Orchestrator {
         RunView::new(run, &self.services.settings.server.public_url)
     }
 
-    pub async fn publish(&self, kind: &str, run: &runs::Model) {
+    pub async fn publish(&self, kind: EventKind, run: &runs::Model) {
         let event = RunEvent {
-            kind: kind.to_string(),
+            kind,
             tenant_id: run.tenant_id,
             run: self.view(run),
         };
@@ -127,7 +127,7 @@ impl Orchestrator {
                     )
                     .await;
                 }
-                self.publish("state", &run).await;
+                self.publish(EventKind::State, &run).await;
                 Ok(Some((run, lease, scope)))
             }
             Err(ClaimRefusal::TenantBusy) => {
@@ -187,7 +187,7 @@ impl Orchestrator {
             .await;
         }
         self.release_dedupe_key(&finished).await;
-        self.publish("state", &finished).await;
+        self.publish(EventKind::State, &finished).await;
         let began = finished.started_at.unwrap_or(finished.queued_at);
         let duration = (finished.finished_at.unwrap_or_else(Utc::now) - began)
             .to_std()
@@ -543,7 +543,7 @@ impl Execution {
 
     async fn publish_progress(&self) {
         if let Ok(Some(run)) = run_store::get(&self.services().db, self.run.id).await {
-            self.orchestrator.publish("progress", &run).await;
+            self.orchestrator.publish(EventKind::Progress, &run).await;
         }
     }
 

@@ -7,6 +7,7 @@ use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::events::EventKind;
 use super::lifecycle::{Orchestrator, operation_label};
 use super::spec::RunSpec;
 use crate::metrics;
@@ -81,7 +82,7 @@ impl Orchestrator {
                         // that have no live job.
                         tracing::warn!(error = %e, "push failed after commit");
                     }
-                    self.publish("state", &run).await;
+                    self.publish(EventKind::State, &run).await;
                     tracing::info!("run queued");
                     return Ok(Started {
                         run,

@@ -130,7 +130,7 @@ async fn stream(
             let Ok(data) = serde_json::to_string(&event) else {
                 continue;
             };
-            let sse = Event::default().event(event.kind.clone()).data(data);
+            let sse = Event::default().event(event.kind.as_str()).data(data);
             if tx.send(Ok(sse)).await.is_err() {
                 return;
             }
