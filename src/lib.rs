@@ -1,8 +1,15 @@
 //! PolicyVault: capture, back up, preview and restore Microsoft Intune configuration for many
 //! customer tenants, with every operation run in the background by a worker fleet.
 //!
-//! Start with `runs` (the orchestration protocol), `graph` (the Graph contract registry and
-//! client) and `web` (routes, the JSON API and the web UI).
+//! Start with `runs` (the orchestration protocol and `RunSpec`, the typed contract of every
+//! run), `graph` (the Graph contract registry and client) and `web` (routes, the JSON API and
+//! the web UI).
+//!
+//! Layers, imports pointing down only (`tests/layers.rs` checks it):
+//! `commands`/`worker`/`startup` → `web` → `runs`/`jobs` → `graph`/`store`/`services` →
+//! `domain`/`metrics`. `runs` knows neither `jobs` nor `web`; `domain` knows no database type.
+//! Tenant-owned rows are reached only through a `store::TenantScope`, granted by a membership
+//! check (web) or a run claim (worker).
 
 /// Credentials: argon2id password hashes, API tokens, session ids and CSRF tokens, login
 /// throttling.
