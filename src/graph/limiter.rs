@@ -16,6 +16,9 @@
 //! only clock, so workers on machines with skewed clocks agree. If Redis cannot be reached
 //! the limiter falls back to the process-local limits (and says so in the log): Graph's own
 //! 429 handling still protects the tenant.
+//!
+//! **Files.** The limiter lives here; the quota types it is given in `quota.rs`; the Redis
+//! scripts behind the fleet-wide log and pause in `scripts.rs`.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -29,135 +32,11 @@ use rand::Rng;
 
 use crate::broker::Broker;
 
-/// A tenant's Graph quota: requests and writes admitted per window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    pub reads: u32,
-    pub writes: u32,
-    pub window: Duration,
-}
+mod quota;
+mod scripts;
 
-impl Quota {
-    /// The documented Intune limits per app per tenant: 1,000 requests and 100 writes per
-    /// 20 seconds.
-    pub const DOCUMENTED: Quota = Quota {
-        reads: 1000,
-        writes: 100,
-        window: Duration::from_secs(20),
-    };
-
-    /// A tenant's overrides on top of `defaults`; a zero is no override.
-    pub fn for_tenant(overrides: &QuotaOverrides, defaults: Quota) -> Quota {
-        Quota {
-            reads: overrides.reads.filter(|v| *v > 0).unwrap_or(defaults.reads),
-            writes: overrides
-                .writes
-                .filter(|v| *v > 0)
-                .unwrap_or(defaults.writes),
-            window: overrides
-                .window
-                .filter(|w| !w.is_zero())
-                .unwrap_or(defaults.window),
-        }
-    }
-
-    /// The limits actually used: `margin` of the quota, at least 1.
-    fn effective(&self, margin: f64) -> (u32, u32) {
-        let scale = |q: u32| ((f64::from(q) * margin).floor() as u32).max(1);
-        (scale(self.reads), scale(self.writes).min(scale(self.reads)))
-    }
-
-    fn window_ms(&self) -> u64 {
-        u64::try_from(self.window.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1)
-    }
-}
-
-/// What a tenant sets of its own quota, when it knows it to differ from the documented one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QuotaOverrides {
-    pub reads: Option<u32>,
-    pub writes: Option<u32>,
-    pub window: Option<Duration>,
-}
-
-/// Whether a request is a read or a write (POST/PUT/PATCH/DELETE).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Access {
-    Read,
-    Write,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct LimiterOptions {
-    /// Share of the quota to use (0.9 = 90 %), so steady state stays clear of Graph's 429s
-    /// despite latency skew between admission here and arrival there.
-    pub margin: f64,
-}
-
-impl Default for LimiterOptions {
-    fn default() -> Self {
-        Self { margin: 0.9 }
-    }
-}
-
-/// Sliding-window admission of `n` requests against the reads log and, for writes, the
-/// writes log too (atomically: both or neither). Returns 0 when admitted, else the
-/// milliseconds until it could be.
-const ACQUIRE_LUA: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local blocked = tonumber(redis.call('GET', KEYS[3]) or '0')
-if blocked > now then return blocked - now end
-local window = tonumber(ARGV[1])
-local n = tonumber(ARGV[4])
-local is_write = ARGV[5] == '1'
-local function wait_for(key, limit)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local count = redis.call('ZCARD', key)
-  if count + n <= limit then return 0 end
-  local idx = count + n - limit - 1
-  local e = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
-  local w = tonumber(e[2]) + window - now + 1
-  if w < 1 then w = 1 end
-  return w
-end
-local w = wait_for(KEYS[1], tonumber(ARGV[2]))
-if is_write then
-  local w2 = wait_for(KEYS[2], tonumber(ARGV[3]))
-  if w2 > w then w = w2 end
-end
-if w > 0 then return w end
-for i = 1, n do
-  redis.call('ZADD', KEYS[1], now, ARGV[6] .. ':' .. i)
-  if is_write then redis.call('ZADD', KEYS[2], now, ARGV[6] .. ':' .. i) end
-end
-redis.call('PEXPIRE', KEYS[1], window + 1000)
-if is_write then redis.call('PEXPIRE', KEYS[2], window + 1000) end
-return 0
-"#;
-
-/// Extends the tenant's block to now + ARGV[1] ms (never shortens it).
-const BLOCK_LUA: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ms = tonumber(ARGV[1])
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now + ms > cur then
-  redis.call('SET', KEYS[1], now + ms, 'PX', ms)
-end
-return 0
-"#;
-
-/// Milliseconds the tenant stays blocked (0 = not blocked).
-const BLOCKED_LUA: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if cur > now then return cur - now end
-return 0
-"#;
+pub use quota::{Access, LimiterOptions, Quota, QuotaOverrides};
+use scripts::{ACQUIRE_LUA, BLOCK_LUA, BLOCKED_LUA};
 
 type LocalKey = (String, Access, u32, u64);
 
@@ -424,36 +303,6 @@ mod tests {
     use super::*;
     use crate::settings::RedisSettings;
     use secrecy::SecretString;
-
-    #[test]
-    fn tenant_overrides_and_margin_apply() {
-        let mut t = QuotaOverrides {
-            reads: None,
-            writes: Some(50),
-            window: Some(Duration::from_secs(10)),
-        };
-        let q = Quota::for_tenant(&t, Quota::DOCUMENTED);
-        assert_eq!(
-            q,
-            Quota {
-                reads: 1000,
-                writes: 50,
-                window: Duration::from_secs(10)
-            }
-        );
-        assert_eq!(q.effective(0.9), (900, 45));
-        t.reads = Some(0);
-        assert_eq!(Quota::for_tenant(&t, Quota::DOCUMENTED).reads, 1000);
-        assert_eq!(
-            Quota {
-                reads: 1,
-                writes: 1,
-                window: Duration::from_secs(1)
-            }
-            .effective(0.5),
-            (1, 1)
-        );
-    }
 
     #[tokio::test]
     async fn local_limiter_spaces_requests_beyond_the_burst() {

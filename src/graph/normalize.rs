@@ -19,15 +19,20 @@
 //!   `sourceId` (the policy id);
 //! - catalogue references (an ADMX `definition` / `presentation`) keep their `id`, which is
 //!   the same in every tenant, and lose only timestamps.
+//!
+//! **Files.** Stripping, the comparable form and the hash live here; canonical JSON, content
+//! hashes and decoding exports in `json.rs`; diffs and masked secrets, both reported as JSON
+//! pointers, in `diff.rs`.
 
-use std::fmt::Write as _;
-
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
-use super::error::JsonBytesError;
 use super::registry::{Contract, SubResource};
+
+mod diff;
+mod json;
+
+pub use diff::{FieldChange, diff, masked_secrets};
+pub use json::{canonical_json, content_hash, parse_json_bytes};
 
 const OBJECT_STRIP: &[&str] = &[
     "id",
@@ -286,178 +291,6 @@ fn clean_map(m: &Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
-/// JSON with object keys sorted at every level and no insignificant whitespace: equal
-/// content gives equal text whatever order the keys arrived in.
-pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(v, &mut out);
-    out
-}
-
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&m[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
-
-/// SHA-256, hex, of the canonical JSON.
-pub fn content_hash(v: &Value) -> String {
-    let digest = Sha256::digest(canonical_json(v).as_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
-}
-
-/// Graph returns secrets it will not reveal as runs of asterisks; such values cannot be
-/// restored.
-fn is_masked(s: &str) -> bool {
-    let t = s.trim();
-    t.len() >= 4 && t.chars().all(|c| c == '*')
-}
-
-/// JSON pointers of every masked secret value.
-pub fn masked_secrets(v: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    collect_masked(v, &mut String::new(), &mut out);
-    out
-}
-
-fn collect_masked(v: &Value, path: &mut String, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) if is_masked(s) => out.push(path.clone()),
-        Value::Object(m) => {
-            for (k, child) in m {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&escape_pointer(k));
-                collect_masked(child, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                let len = path.len();
-                let _ = write!(path, "/{i}");
-                collect_masked(child, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-/// One changed field between two normalized objects. `before: None` = added,
-/// `after: None` = removed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    /// JSON pointer of the field.
-    pub path: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
-
-/// Field-level differences from `before` to `after`: objects compared key by key, arrays
-/// item by item (extra items are additions or removals), everything else by value.
-pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    diff_into(before, after, &mut String::new(), &mut out);
-    out
-}
-
-fn diff_into(before: &Value, after: &Value, path: &mut String, out: &mut Vec<FieldChange>) {
-    match (before, after) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&escape_pointer(k));
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => diff_into(x, y, path, out),
-                    (x, y) => out.push(FieldChange {
-                        path: path.clone(),
-                        before: x.cloned(),
-                        after: y.cloned(),
-                    }),
-                }
-                path.truncate(len);
-            }
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            for i in 0..a.len().max(b.len()) {
-                let len = path.len();
-                let _ = write!(path, "/{i}");
-                match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => diff_into(x, y, path, out),
-                    (x, y) => out.push(FieldChange {
-                        path: path.clone(),
-                        before: x.cloned(),
-                        after: y.cloned(),
-                    }),
-                }
-                path.truncate(len);
-            }
-        }
-        (a, b) if a == b => {}
-        (a, b) => out.push(FieldChange {
-            path: path.clone(),
-            before: Some(a.clone()),
-            after: Some(b.clone()),
-        }),
-    }
-}
-
-/// Parses JSON as real exports come: UTF-8, UTF-8 with BOM, or UTF-16 (LE/BE) with BOM.
-pub fn parse_json_bytes(bytes: &[u8]) -> Result<Value, JsonBytesError> {
-    let text = match bytes {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec())?,
-        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes)?,
-        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes)?,
-        _ => String::from_utf8(bytes.to_vec())?,
-    };
-    Ok(serde_json::from_str(&text)?)
-}
-
-fn utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Result<String, JsonBytesError> {
-    if !bytes.len().is_multiple_of(2) {
-        return Err(JsonBytesError::OddUtf16Length);
-    }
-    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| word([c[0], c[1]])).collect();
-    Ok(String::from_utf16(&units)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,16 +412,6 @@ mod tests {
     }
 
     #[test]
-    fn canonical_json_sorts_keys_at_every_level() {
-        let a: Value =
-            serde_json::from_str(r#"{"b":1,"a":{"d":[{"z":1,"y":2}],"c":null}}"#).unwrap();
-        assert_eq!(
-            canonical_json(&a),
-            r#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#
-        );
-    }
-
-    #[test]
     fn admin_template_references_keep_ids_and_object_definition_values_become_arrays() {
         let c = get("groupPolicyConfigurations").unwrap();
         let raw = json!({
@@ -628,45 +451,5 @@ mod tests {
                     "scheduledActionConfigurations": [{"actionType": "block", "gracePeriodHours": 0, "notificationMessageCCList": []}]}]})
         );
         assert!(n.masked_secrets.is_empty());
-    }
-
-    #[test]
-    fn masked_secrets_are_found_anywhere_with_escaped_pointers() {
-        let v = json!({"omaSettings": [{"value": "********", "name": "ok"}], "a/b": {"c~d": " **** "}, "x": "***", "y": "a****"});
-        let mut found = masked_secrets(&v);
-        found.sort();
-        assert_eq!(
-            found,
-            vec!["/a~1b/c~0d".to_string(), "/omaSettings/0/value".to_string()]
-        );
-    }
-
-    #[test]
-    fn diff_reports_changed_added_and_removed_fields() {
-        let before = json!({"a": 1, "b": {"c": [1, 2, 3]}, "gone": true, "same": "s"});
-        let after = json!({"a": 2, "b": {"c": [1, 5]}, "new": null, "same": "s"});
-        let changes = diff(&before, &after);
-        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
-        assert_eq!(paths, ["/a", "/b/c/1", "/b/c/2", "/gone", "/new"]);
-        assert_eq!(changes[0].before, Some(json!(1)));
-        assert_eq!(changes[0].after, Some(json!(2)));
-        assert_eq!(changes[2].after, None);
-        assert_eq!(changes[3].after, None);
-        assert_eq!(changes[4].before, None);
-        assert_eq!(changes[4].after, Some(Value::Null));
-        assert!(diff(&before, &before).is_empty());
-    }
-
-    #[test]
-    fn exports_in_utf16_and_with_bom_parse() {
-        let text = r#"{"displayName":"Zoë"}"#;
-        let mut le = vec![0xFF, 0xFE];
-        le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
-        let mut bom = vec![0xEF, 0xBB, 0xBF];
-        bom.extend_from_slice(text.as_bytes());
-        for bytes in [le, bom, text.as_bytes().to_vec()] {
-            assert_eq!(parse_json_bytes(&bytes).unwrap()["displayName"], "Zoë");
-        }
-        assert!(parse_json_bytes(b"{").is_err());
     }
 }

@@ -1,0 +1,403 @@
+//! The registry's declarative table: one entry per supported policy type, in restore order,
+//! built from a few shared defaults (`plain`, `sub`, `reference`, `assign_with`).
+
+use super::{
+    ApiVersion, AssignMethod, Assignments, Contract, CreateMethod, Fetch, SubResource, UpdateMethod,
+};
+
+const fn sub(name: &'static str, fetch: Fetch) -> SubResource {
+    SubResource {
+        name,
+        fetch,
+        reference: false,
+        write_inline: false,
+        sort_key: None,
+        strip: &[],
+        children: &[],
+    }
+}
+
+const fn reference(name: &'static str) -> SubResource {
+    SubResource {
+        reference: true,
+        ..sub(name, Fetch::Expand)
+    }
+}
+
+const ASSIGN: Option<Assignments> = Some(Assignments {
+    fetch: Fetch::Expand,
+    method: AssignMethod::Action {
+        payload_key: "assignments",
+    },
+});
+
+const fn assign_with(payload_key: &'static str) -> Option<Assignments> {
+    Some(Assignments {
+        fetch: Fetch::Expand,
+        method: AssignMethod::Action { payload_key },
+    })
+}
+
+/// A plain collection: POST, PATCH, `/assign {assignments}`, scope tags, `displayName`.
+const fn plain(key: &'static str, label: &'static str, collection: &'static str) -> Contract {
+    Contract {
+        key,
+        aliases: &[],
+        label,
+        collection,
+        api_version: ApiVersion::Beta,
+        per_item_get: false,
+        sub_resources: &[],
+        strip: &[],
+        update_omit: &[],
+        match_key: "displayName",
+        implicit_type: None,
+        create: CreateMethod::Post,
+        update: UpdateMethod::Patch,
+        assignments: ASSIGN,
+        scope_tags: true,
+        builtin_ids: &[],
+        default_id_mark: None,
+    }
+}
+
+pub(super) static CONTRACTS: &[Contract] = &[
+    Contract {
+        aliases: &["scopeTags"],
+        assignments: Some(Assignments {
+            fetch: Fetch::Path,
+            method: AssignMethod::Action {
+                payload_key: "assignments",
+            },
+        }),
+        scope_tags: false,
+        strip: &["isBuiltIn"],
+        builtin_ids: &["0"],
+        ..plain(
+            "roleScopeTags",
+            "Scope tags",
+            "deviceManagement/roleScopeTags",
+        )
+    },
+    Contract {
+        aliases: &["filters"],
+        assignments: None,
+        scope_tags: false,
+        ..plain(
+            "assignmentFilters",
+            "Assignment filters",
+            "deviceManagement/assignmentFilters",
+        )
+    },
+    Contract {
+        aliases: &["settingsCatalog"],
+        sub_resources: &[SubResource {
+            write_inline: true,
+            sort_key: Some("settingInstance/settingDefinitionId"),
+            strip: &["settingDefinitions"],
+            ..sub("settings", Fetch::Path)
+        }],
+        strip: &["settingCount", "creationSource", "priorityMetaData"],
+        match_key: "name",
+        implicit_type: Some("#microsoft.graph.deviceManagementConfigurationPolicy"),
+        update: UpdateMethod::Put,
+        ..plain(
+            "configurationPolicies",
+            "Settings catalog",
+            "deviceManagement/configurationPolicies",
+        )
+    },
+    plain(
+        "deviceConfigurations",
+        "Device configuration profiles",
+        "deviceManagement/deviceConfigurations",
+    ),
+    Contract {
+        aliases: &["compliancePolicies", "compliance"],
+        sub_resources: &[SubResource {
+            write_inline: true,
+            sort_key: Some("ruleName"),
+            children: &[sub("scheduledActionConfigurations", Fetch::Expand)],
+            ..sub("scheduledActionsForRule", Fetch::Expand)
+        }],
+        update: UpdateMethod::PatchThenAction {
+            sub_resource: "scheduledActionsForRule",
+            action: "scheduleActionsForRules",
+            param: "deviceComplianceScheduledActionForRules",
+        },
+        ..plain(
+            "deviceCompliancePolicies",
+            "Compliance policies",
+            "deviceManagement/deviceCompliancePolicies",
+        )
+    },
+    Contract {
+        aliases: &["adminTemplates", "administrativeTemplates"],
+        sub_resources: &[SubResource {
+            sort_key: Some("definition/id"),
+            children: &[
+                reference("definition"),
+                SubResource {
+                    sort_key: Some("presentation/id"),
+                    children: &[reference("presentation")],
+                    ..sub("presentationValues", Fetch::Path)
+                },
+            ],
+            ..sub("definitionValues", Fetch::Path)
+        }],
+        create: CreateMethod::PostThenDefinitionValues,
+        update: UpdateMethod::PatchThenDefinitionValues,
+        ..plain(
+            "groupPolicyConfigurations",
+            "Administrative templates",
+            "deviceManagement/groupPolicyConfigurations",
+        )
+    },
+    Contract {
+        aliases: &["powershellScripts", "windowsScripts"],
+        per_item_get: true,
+        assignments: assign_with("deviceManagementScriptAssignments"),
+        ..plain(
+            "deviceManagementScripts",
+            "Windows PowerShell scripts",
+            "deviceManagement/deviceManagementScripts",
+        )
+    },
+    Contract {
+        aliases: &["shellScripts", "macosScripts"],
+        per_item_get: true,
+        assignments: assign_with("deviceManagementScriptAssignments"),
+        ..plain(
+            "deviceShellScripts",
+            "macOS shell scripts",
+            "deviceManagement/deviceShellScripts",
+        )
+    },
+    Contract {
+        aliases: &["remediations", "proactiveRemediations"],
+        per_item_get: true,
+        assignments: assign_with("deviceHealthScriptAssignments"),
+        strip: &["highestAvailableVersion"],
+        ..plain(
+            "deviceHealthScripts",
+            "Remediation scripts",
+            "deviceManagement/deviceHealthScripts",
+        )
+    },
+    Contract {
+        aliases: &["autopilotProfiles"],
+        assignments: Some(Assignments {
+            fetch: Fetch::Path,
+            method: AssignMethod::PostEach,
+        }),
+        ..plain(
+            "windowsAutopilotDeploymentProfiles",
+            "Autopilot deployment profiles",
+            "deviceManagement/windowsAutopilotDeploymentProfiles",
+        )
+    },
+    Contract {
+        aliases: &["featureUpdates"],
+        strip: &["deployableContentDisplayName", "endOfSupportDate"],
+        ..plain(
+            "windowsFeatureUpdateProfiles",
+            "Windows feature update profiles",
+            "deviceManagement/windowsFeatureUpdateProfiles",
+        )
+    },
+    Contract {
+        aliases: &["qualityUpdates"],
+        strip: &["releaseDateDisplayName", "deployableContentDisplayName"],
+        ..plain(
+            "windowsQualityUpdateProfiles",
+            "Windows quality update profiles",
+            "deviceManagement/windowsQualityUpdateProfiles",
+        )
+    },
+    Contract {
+        aliases: &["driverUpdates"],
+        strip: &["newUpdates", "deviceReporting", "inventorySyncStatus"],
+        ..plain(
+            "windowsDriverUpdateProfiles",
+            "Windows driver update profiles",
+            "deviceManagement/windowsDriverUpdateProfiles",
+        )
+    },
+    Contract {
+        aliases: &["enrollmentConfigurations", "enrollmentRestrictions"],
+        assignments: assign_with("enrollmentConfigurationAssignments"),
+        default_id_mark: Some("_Default"),
+        ..plain(
+            "deviceEnrollmentConfigurations",
+            "Enrollment configurations",
+            "deviceManagement/deviceEnrollmentConfigurations",
+        )
+    },
+    Contract {
+        aliases: &["securityBaselines", "endpointSecurityIntents"],
+        sub_resources: &[SubResource {
+            sort_key: Some("definitionId"),
+            ..sub("settings", Fetch::Path)
+        }],
+        strip: &["isMigratingToConfigurationPolicy"],
+        update_omit: &["templateId"],
+        create: CreateMethod::CreateInstance {
+            template_property: "templateId",
+            settings_param: "settingsDelta",
+        },
+        update: UpdateMethod::PatchThenAction {
+            sub_resource: "settings",
+            action: "updateSettings",
+            param: "settings",
+        },
+        ..plain(
+            "intents",
+            "Intents (endpoint security, baselines)",
+            "deviceManagement/intents",
+        )
+    },
+    Contract {
+        aliases: &["appConfigurations", "appConfigurationPolicies"],
+        ..plain(
+            "mobileAppConfigurations",
+            "App configuration policies (managed devices)",
+            "deviceAppManagement/mobileAppConfigurations",
+        )
+    },
+    Contract {
+        aliases: &["appProtectionPolicies", "managedAppProtection"],
+        sub_resources: &[SubResource {
+            write_inline: true,
+            sort_key: Some("mobileAppIdentifier"),
+            ..sub("apps", Fetch::Expand)
+        }],
+        strip: &["deployedAppCount", "isAssigned"],
+        ..plain(
+            "managedAppPolicies",
+            "App protection and managed app policies",
+            "deviceAppManagement/managedAppPolicies",
+        )
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::registry::{all, get};
+
+    /// Every collection DESIGN section 6 lists.
+    const DESIGN_COLLECTIONS: &[&str] = &[
+        "deviceManagement/deviceConfigurations",
+        "deviceManagement/deviceCompliancePolicies",
+        "deviceManagement/configurationPolicies",
+        "deviceManagement/groupPolicyConfigurations",
+        "deviceManagement/deviceManagementScripts",
+        "deviceManagement/deviceShellScripts",
+        "deviceManagement/deviceHealthScripts",
+        "deviceManagement/windowsAutopilotDeploymentProfiles",
+        "deviceManagement/assignmentFilters",
+        "deviceManagement/roleScopeTags",
+        "deviceManagement/windowsFeatureUpdateProfiles",
+        "deviceManagement/windowsQualityUpdateProfiles",
+        "deviceManagement/windowsDriverUpdateProfiles",
+        "deviceManagement/deviceEnrollmentConfigurations",
+        "deviceManagement/intents",
+        "deviceAppManagement/mobileAppConfigurations",
+        "deviceAppManagement/managedAppPolicies",
+    ];
+
+    #[test]
+    fn every_design_collection_is_registered_once() {
+        for path in DESIGN_COLLECTIONS {
+            let n = all().iter().filter(|c| c.collection == *path).count();
+            assert_eq!(n, 1, "{path}");
+        }
+        assert_eq!(all().len(), DESIGN_COLLECTIONS.len());
+    }
+
+    #[test]
+    fn keys_and_aliases_are_unique_and_keys_are_last_segments() {
+        let mut names: Vec<String> = Vec::new();
+        for c in all() {
+            assert_eq!(Some(c.key), c.collection.rsplit('/').next(), "{}", c.key);
+            assert_eq!(c.api_version, ApiVersion::Beta);
+            for n in std::iter::once(c.key).chain(c.aliases.iter().copied()) {
+                let lower = n.to_ascii_lowercase();
+                assert!(!names.contains(&lower), "duplicate name {n}");
+                names.push(lower);
+            }
+        }
+    }
+
+    #[test]
+    fn expands_match_graph_facts() {
+        let compliance = get("deviceCompliancePolicies").unwrap();
+        assert_eq!(
+            compliance.expand().as_deref(),
+            Some("assignments,scheduledActionsForRule($expand=scheduledActionConfigurations)")
+        );
+        let gp = get("adminTemplates").unwrap();
+        let dv = gp.sub_resource("definitionValues").unwrap();
+        assert_eq!(dv.fetch, Fetch::Path);
+        assert_eq!(dv.path_query().as_deref(), Some("$expand=definition"));
+        let pv = dv
+            .children
+            .iter()
+            .find(|c| c.name == "presentationValues")
+            .unwrap();
+        assert_eq!(pv.path_query().as_deref(), Some("$expand=presentation"));
+        let catalog = get("settingsCatalog").unwrap();
+        assert_eq!(catalog.expand().as_deref(), Some("assignments"));
+        assert_eq!(catalog.sub_resource("settings").unwrap().fetch, Fetch::Path);
+        assert_eq!(get("roleScopeTags").unwrap().expand(), None);
+        assert_eq!(get("assignmentFilters").unwrap().expand(), None);
+    }
+
+    #[test]
+    fn methods_match_graph_facts() {
+        let m = |k: &str| get(k).unwrap();
+        assert_eq!(m("configurationPolicies").update, UpdateMethod::Put);
+        assert_eq!(m("configurationPolicies").match_key, "name");
+        assert_eq!(
+            m("groupPolicyConfigurations").update,
+            UpdateMethod::PatchThenDefinitionValues
+        );
+        assert!(matches!(
+            m("intents").create,
+            CreateMethod::CreateInstance { .. }
+        ));
+        assert_eq!(m("intents").update.name(), "updateSettings");
+        assert_eq!(m("deviceConfigurations").update, UpdateMethod::Patch);
+        let key = |k: &str| match m(k).assignments.map(|a| a.method) {
+            Some(AssignMethod::Action { payload_key }) => payload_key,
+            Some(AssignMethod::PostEach) => "post-each",
+            None => "none",
+        };
+        assert_eq!(
+            key("deviceManagementScripts"),
+            "deviceManagementScriptAssignments"
+        );
+        assert_eq!(
+            key("deviceShellScripts"),
+            "deviceManagementScriptAssignments"
+        );
+        assert_eq!(key("deviceHealthScripts"), "deviceHealthScriptAssignments");
+        assert_eq!(
+            key("deviceEnrollmentConfigurations"),
+            "enrollmentConfigurationAssignments"
+        );
+        assert_eq!(key("deviceConfigurations"), "assignments");
+        assert_eq!(key("windowsAutopilotDeploymentProfiles"), "post-each");
+        assert_eq!(key("assignmentFilters"), "none");
+        for k in [
+            "deviceManagementScripts",
+            "deviceShellScripts",
+            "deviceHealthScripts",
+        ] {
+            assert!(m(k).per_item_get, "{k}");
+        }
+        assert!(m("roleScopeTags").is_builtin("0"));
+        assert!(!m("roleScopeTags").is_builtin("1"));
+        assert!(!m("roleScopeTags").scope_tags);
+    }
+}
