@@ -64,12 +64,6 @@ impl From<DbErr> for StoreError {
     }
 }
 
-impl StoreError {
-    pub fn is_conflict(&self) -> bool {
-        matches!(self, StoreError::Conflict { .. })
-    }
-}
-
 /// Pulls the constraint or column list out of a driver message, keeping no row values.
 fn constraint_name(detail: &str) -> String {
     // PostgreSQL: `... violates unique constraint "ux_runs_active"`;

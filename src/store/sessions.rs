@@ -105,15 +105,6 @@ pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<bool> {
     Ok(result.rows_affected > 0)
 }
 
-/// Ends every session of a user (password change, account disabled).
-pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> StoreResult<u64> {
-    let result = sessions::Entity::delete_many()
-        .filter(sessions::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
-}
-
 /// Deletes sessions past their absolute or idle expiry; returns how many.
 pub async fn purge_expired(
     db: &impl ConnectionTrait,

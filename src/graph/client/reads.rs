@@ -14,12 +14,6 @@ use crate::graph::payload::{encode_query, encode_segment, odata_string};
 use crate::graph::registry::{Contract, Fetch, SubResource};
 
 impl ReadOnlyGraph {
-    /// The key this client's requests count against in the limiter
-    /// (`{entra tenant}:{client id}`).
-    pub fn quota_key(&self) -> &str {
-        &self.core.quota_key
-    }
-
     /// Every object of the type, whole: all pages, per-item content, sub-resources and
     /// assignments inline (the shape of graph-sim's export).
     pub async fn list(&self, contract: &Contract) -> Result<Vec<Value>, GraphError> {
