@@ -111,6 +111,8 @@ pub enum ItemAction {
     WouldDelete,
     Keep,
     Kept,
+    /// Left pending or running when the run ended: recorded failed, re-run as failed.
+    NotAttempted,
 }
 
 /// Which outcome count of a run an item's action adds to.
@@ -250,6 +252,7 @@ text_enum!(ItemAction, "item action", [
     WouldDelete => "would_delete",
     Keep => "keep",
     Kept => "kept",
+    NotAttempted => "not_attempted",
 ]);
 text_enum!(TargetType, "target type", [
     Tenant => "tenant",

@@ -522,7 +522,10 @@ pub async fn finish(
             run_items::Column::Status,
             Expr::value(RunItemStatus::Failed.as_str()),
         )
-        .col_expr(run_items::Column::Action, Expr::value("not_attempted"))
+        .col_expr(
+            run_items::Column::Action,
+            Expr::value(ItemAction::NotAttempted.as_str()),
+        )
         .col_expr(run_items::Column::ErrorCode, Expr::value("not_attempted"))
         .col_expr(
             run_items::Column::ErrorMessage,

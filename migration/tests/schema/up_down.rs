@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 5] = [
+const TABLES_BY_MIGRATION: [&[&str]; 6] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -21,6 +21,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 5] = [
     ],
     &["sessions"],
     // Columns, an index and a CHECK of existing tables only.
+    &[],
+    // Re-runs' stored specs name the run they re-run (data only).
     &[],
 ];
 
@@ -86,4 +88,68 @@ async fn assert_full_schema(db: &DatabaseConnection) {
 
 fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     names.into_iter().map(str::to_owned).collect()
+}
+
+/// A re-run queued before run specs named their original run gets `original_run_id` from
+/// its `target_id` on upgrade; other stored params are left as they were.
+async fn rerun_specs_name_their_original_run(db: &DatabaseConnection) {
+    use entity::runs;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use serde_json::json;
+
+    let before = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(db, Some(before))
+        .await
+        .expect("migrate up to the previous release");
+    let graph = crate::fixtures::populate(db).await;
+    let legacy = json!({
+        "source_kind": "snapshot",
+        "source_id": graph.snapshot.id,
+        "source_tenant_id": graph.tenant.id,
+        "item_ids": null,
+        "only_failed": false,
+    });
+    let mut rerun: runs::ActiveModel = graph.child_run.clone().into();
+    rerun.params = Set(legacy.clone());
+    rerun.update(db).await.expect("store a legacy re-run spec");
+
+    Migrator::up(db, None).await.expect("migrate up");
+    let upgraded = runs::Entity::find_by_id(graph.child_run.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut expected = legacy;
+    expected["original_run_id"] = json!(graph.child_run.target_id);
+    assert_eq!(upgraded.params, expected);
+    let other = runs::Entity::find_by_id(graph.run.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.params, graph.run.params, "only re-runs change");
+
+    Migrator::down(db, Some(1)).await.expect("migrate down");
+    let downgraded = runs::Entity::find_by_id(graph.child_run.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(downgraded.params.get("original_run_id").is_none());
+}
+
+#[tokio::test]
+async fn sqlite_rerun_specs_name_their_original_run() {
+    rerun_specs_name_their_original_run(&sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_rerun_specs_name_their_original_run() {
+    with_postgres(
+        "postgres_rerun_specs_name_their_original_run",
+        |db| async move {
+            rerun_specs_name_their_original_run(&db).await;
+        },
+    )
+    .await;
 }
