@@ -14,6 +14,18 @@ use uuid::Uuid;
 
 use crate::broker::Broker;
 
+/// A job that could not be handed to Redis; the sweeper re-pushes the run later.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("could not queue run {run_id}: {reason}")]
+    Push { run_id: Uuid, reason: String },
+    #[error("could not record the job of run {run_id}: {source}")]
+    Record {
+        run_id: Uuid,
+        source: redis::RedisError,
+    },
+}
+
 /// The job every queue carries: which run to execute.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunJob {
@@ -92,11 +104,11 @@ impl Queues {
 
     /// Pushes a job for the run with a fresh task id and remembers that id, so the sweeper can
     /// tell whether the run still has a live job.
-    pub async fn push(&self, run: &runs::Model) -> Result<(), String> {
+    pub async fn push(&self, run: &runs::Model) -> Result<(), QueueError> {
         self.push_after(run, Duration::ZERO).await
     }
 
-    pub async fn push_after(&self, run: &runs::Model, delay: Duration) -> Result<(), String> {
+    pub async fn push_after(&self, run: &runs::Model, delay: Duration) -> Result<(), QueueError> {
         let family = Family::of(run.operation);
         let task_id = format!("{}.{}", run.id.simple(), Uuid::new_v4().simple());
         let mut builder = TaskBuilder::new(RunJob {
@@ -111,12 +123,18 @@ impl Queues {
         storage
             .push_task(builder.build())
             .await
-            .map_err(|e| format!("could not queue run {}: {e}", run.id))?;
+            .map_err(|e| QueueError::Push {
+                run_id: run.id,
+                reason: e.to_string(),
+            })?;
         let mut conn = self.broker.connection();
         let _: () = conn
             .set_ex(self.job_key(run.id), task_id, 7 * 24 * 3600)
             .await
-            .map_err(|e| format!("could not record the job of run {}: {e}", run.id))?;
+            .map_err(|source| QueueError::Record {
+                run_id: run.id,
+                source,
+            })?;
         Ok(())
     }
 
