@@ -1,0 +1,298 @@
+//! Snapshots and their items: capture snapshots, pre-restore copies, and reading them back.
+
+use chrono::Utc;
+use entity::{snapshot_items, snapshots};
+use sea_orm::prelude::Expr;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::CapturedObject;
+use crate::store::{StoreError, StoreResult, TenantScope};
+
+/// The snapshot a capture run fills; created on the run's first attempt, found again on a
+/// resumed one.
+pub async fn snapshot_for_run(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    run_id: Uuid,
+    policy_types: &[String],
+    created_by: Uuid,
+) -> StoreResult<snapshots::Model> {
+    run_snapshot(
+        db,
+        scope,
+        run_id,
+        SNAPSHOT_CAPTURE,
+        Json::from(policy_types.to_vec()),
+        created_by,
+    )
+    .await
+}
+
+/// `snapshots.purpose` of a capture run's snapshot.
+pub const SNAPSHOT_CAPTURE: &str = "capture";
+/// `snapshots.purpose` of the copy a live restore (or undo) takes of the target's objects
+/// before it changes them.
+pub const SNAPSHOT_PRE_RESTORE: &str = "pre_restore";
+
+/// The snapshot of `purpose` that run `run_id` fills, created on first use.
+async fn run_snapshot(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    run_id: Uuid,
+    purpose: &str,
+    policy_types: Json,
+    created_by: Uuid,
+) -> StoreResult<snapshots::Model> {
+    let tenant_id = scope.tenant_id();
+    let find = || {
+        snapshots::Entity::find()
+            .filter(snapshots::Column::TenantId.eq(tenant_id))
+            .filter(snapshots::Column::RunId.eq(run_id))
+            .filter(snapshots::Column::Purpose.eq(purpose))
+    };
+    if let Some(existing) = find().one(db).await? {
+        return Ok(existing);
+    }
+    let row = snapshots::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        run_id: Set(Some(run_id)),
+        policy_types: Set(policy_types),
+        item_count: Set(0),
+        purpose: Set(purpose.to_string()),
+        created_by: Set(Some(created_by)),
+        created_at: Set(Utc::now()),
+    };
+    Ok(row.insert(db).await?)
+}
+
+/// The pre-restore snapshot of a writing run (created on its first update) and the run's
+/// link to it.
+pub async fn pre_restore_snapshot(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    run: &entity::runs::Model,
+) -> StoreResult<snapshots::Model> {
+    if run.tenant_id != scope.tenant_id() {
+        return Err(StoreError::NotFound);
+    }
+    let snapshot = run_snapshot(
+        db,
+        scope,
+        run.id,
+        SNAPSHOT_PRE_RESTORE,
+        Json::Array(Vec::new()),
+        run.initiator_id,
+    )
+    .await?;
+    if run.pre_restore_snapshot_id != Some(snapshot.id) {
+        entity::runs::Entity::update_many()
+            .col_expr(
+                entity::runs::Column::PreRestoreSnapshotId,
+                Expr::value(snapshot.id),
+            )
+            .filter(entity::runs::Column::Id.eq(run.id))
+            .filter(entity::runs::Column::TenantId.eq(scope.tenant_id()))
+            .filter(entity::runs::Column::PreRestoreSnapshotId.is_null())
+            .exec(db)
+            .await?;
+    }
+    Ok(snapshot)
+}
+
+/// Adds an object to a pre-restore snapshot unless it already holds that object: the
+/// first copy is the state before the run, and a resumed run must not replace it with
+/// the state its own earlier attempt wrote.
+pub async fn keep_pre_restore_copy(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+    object: &CapturedObject,
+) -> StoreResult<()> {
+    let row = snapshot_item_row(snapshot, object);
+    let inserted = snapshot_items::Entity::insert(row)
+        .on_conflict_do_nothing_on([
+            snapshot_items::Column::SnapshotId,
+            snapshot_items::Column::PolicyType,
+            snapshot_items::Column::SourceId,
+        ])
+        .exec(db)
+        .await?;
+    if !matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
+        // Already kept by an earlier attempt: the snapshot's summary is current.
+        return Ok(());
+    }
+    let mut types: Vec<String> = snapshot_items::Entity::find()
+        .select_only()
+        .column(snapshot_items::Column::PolicyType)
+        .distinct()
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    types.sort();
+    snapshots::Entity::update_many()
+        .col_expr(
+            snapshots::Column::PolicyTypes,
+            Expr::value(Json::from(types)),
+        )
+        .filter(snapshots::Column::Id.eq(snapshot.id))
+        .exec(db)
+        .await?;
+    seal_snapshot(db, snapshot).await
+}
+
+/// One item of a snapshot by the Graph id it was captured with.
+pub async fn snapshot_item_by_source(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    snapshot_id: Uuid,
+    policy_type: &str,
+    source_id: &str,
+) -> StoreResult<Option<snapshot_items::Model>> {
+    Ok(snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::TenantId.eq(scope.tenant_id()))
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
+        .filter(snapshot_items::Column::PolicyType.eq(policy_type))
+        .filter(snapshot_items::Column::SourceId.eq(source_id))
+        .one(db)
+        .await?)
+}
+
+fn snapshot_item_row(
+    snapshot: &snapshots::Model,
+    object: &CapturedObject,
+) -> snapshot_items::ActiveModel {
+    snapshot_items::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(snapshot.tenant_id),
+        snapshot_id: Set(snapshot.id),
+        policy_type: Set(object.policy_type.clone()),
+        source_id: Set(object.source_id.clone()),
+        display_name: Set(object.display_name.clone()),
+        payload: Set(object.payload.clone()),
+        assignments: Set(object.assignments.clone()),
+        content_hash: Set(object.content_hash.clone()),
+        created_at: Set(Utc::now()),
+    }
+}
+
+pub async fn add_snapshot_item(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+    object: &CapturedObject,
+) -> StoreResult<snapshot_items::Model> {
+    let row = snapshot_item_row(snapshot, object);
+    snapshot_items::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                snapshot_items::Column::SnapshotId,
+                snapshot_items::Column::PolicyType,
+                snapshot_items::Column::SourceId,
+            ])
+            .update_columns([
+                snapshot_items::Column::DisplayName,
+                snapshot_items::Column::Payload,
+                snapshot_items::Column::Assignments,
+                snapshot_items::Column::ContentHash,
+            ])
+            .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot.id))
+        .filter(snapshot_items::Column::PolicyType.eq(object.policy_type.as_str()))
+        .filter(snapshot_items::Column::SourceId.eq(object.source_id.as_str()))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Stores the final item count of a snapshot (one its run filled).
+pub async fn seal_snapshot(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+) -> StoreResult<()> {
+    use sea_orm::PaginatorTrait;
+    let snapshot_id = snapshot.id;
+    let count = snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
+        .count(db)
+        .await?;
+    snapshots::Entity::update_many()
+        .col_expr(snapshots::Column::ItemCount, Expr::value(count as i32))
+        .filter(snapshots::Column::Id.eq(snapshot_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn snapshots(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    before: Option<Uuid>,
+    limit: u64,
+) -> StoreResult<Vec<snapshots::Model>> {
+    let mut query =
+        snapshots::Entity::find().filter(snapshots::Column::TenantId.eq(scope.tenant_id()));
+    if let Some(before) = before {
+        query = query.filter(snapshots::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(snapshots::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn snapshot(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Uuid,
+) -> StoreResult<snapshots::Model> {
+    snapshots::Entity::find_by_id(id)
+        .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn snapshot_items(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    snapshot_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> StoreResult<Vec<snapshot_items::Model>> {
+    let mut query = snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::TenantId.eq(scope.tenant_id()))
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id));
+    if let Some(after) = after {
+        query = query.filter(snapshot_items::Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(snapshot_items::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Every item of a snapshot (the restore source).
+pub async fn all_snapshot_items(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    snapshot_id: Uuid,
+) -> StoreResult<Vec<snapshot_items::Model>> {
+    Ok(snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::TenantId.eq(scope.tenant_id()))
+        .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
+        .order_by_asc(snapshot_items::Column::Id)
+        .all(db)
+        .await?)
+}

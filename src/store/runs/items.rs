@@ -1,0 +1,360 @@
+//! Item rows of a run: planning, recording results and write intents, listing, and the
+//! counts derived from them.
+
+use chrono::{DateTime, Utc};
+use entity::enums::{ActionCount, ItemAction, RunItemStatus};
+use entity::{run_items, runs};
+use sea_orm::prelude::Expr;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::store::{StoreResult, TenantScope};
+
+/// Item counts of a run, derived from its item rows: by status, and by what was done
+/// (a preview counts what it would do).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub total: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub conflict: i64,
+    pub deleted: i64,
+}
+
+impl Counts {
+    pub fn finished(&self) -> i64 {
+        self.succeeded + self.failed + self.skipped
+    }
+
+    fn add(&mut self, status: Option<RunItemStatus>, action: Option<ItemAction>, n: i64) {
+        self.total += n;
+        match status {
+            Some(RunItemStatus::Succeeded) => self.succeeded += n,
+            Some(RunItemStatus::Failed) => self.failed += n,
+            Some(RunItemStatus::Skipped) => self.skipped += n,
+            _ => {}
+        }
+        match action.map(ItemAction::counts_as) {
+            Some(ActionCount::Created) => self.created += n,
+            Some(ActionCount::Updated) => self.updated += n,
+            Some(ActionCount::Unchanged) => self.unchanged += n,
+            Some(ActionCount::Conflict) => self.conflict += n,
+            Some(ActionCount::Deleted) => self.deleted += n,
+            Some(ActionCount::None) | None => {}
+        }
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct OutcomeCount {
+    status: RunItemStatus,
+    action: Option<ItemAction>,
+    n: i64,
+}
+
+pub async fn count_items(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult<Counts> {
+    let rows = run_items::Entity::find()
+        .select_only()
+        .column(run_items::Column::Status)
+        .column(run_items::Column::Action)
+        .column_as(run_items::Column::Id.count(), "n")
+        .filter(run_items::Column::RunId.eq(run_id))
+        .group_by(run_items::Column::Status)
+        .group_by(run_items::Column::Action)
+        .into_model::<OutcomeCount>()
+        .all(db)
+        .await?;
+    let mut counts = Counts::default();
+    for row in rows {
+        counts.add(Some(row.status), row.action, row.n);
+    }
+    Ok(counts)
+}
+
+/// Copies the derived counts onto the Run Record (what lists and progress bars read).
+/// `progressed`: an item result was just recorded, so this attempt made progress.
+pub async fn refresh_counts(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    progressed: bool,
+) -> StoreResult<Counts> {
+    let counts = count_items(db, run_id).await?;
+    let mut update = with_counts(runs::Entity::update_many(), &counts)
+        .col_expr(runs::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(runs::Column::Id.eq(run_id));
+    if progressed {
+        update = update.col_expr(
+            runs::Column::ProgressAttempt,
+            Expr::col(runs::Column::Attempt),
+        );
+    }
+    update.exec(db).await?;
+    Ok(counts)
+}
+
+/// Sets every count column of the Run Record from `counts`.
+pub(super) fn with_counts(
+    update: sea_orm::UpdateMany<runs::Entity>,
+    counts: &Counts,
+) -> sea_orm::UpdateMany<runs::Entity> {
+    let n = |v: i64| Expr::value(v as i32);
+    update
+        .col_expr(runs::Column::TotalItems, n(counts.total))
+        .col_expr(runs::Column::SucceededItems, n(counts.succeeded))
+        .col_expr(runs::Column::FailedItems, n(counts.failed))
+        .col_expr(runs::Column::SkippedItems, n(counts.skipped))
+        .col_expr(runs::Column::CreatedItems, n(counts.created))
+        .col_expr(runs::Column::UpdatedItems, n(counts.updated))
+        .col_expr(runs::Column::UnchangedItems, n(counts.unchanged))
+        .col_expr(runs::Column::ConflictItems, n(counts.conflict))
+        .col_expr(runs::Column::DeletedItems, n(counts.deleted))
+}
+
+/// One item a run will act on, registered before work starts so progress has a total.
+#[derive(Debug, Clone)]
+pub struct PlannedItem {
+    pub item_key: String,
+    pub policy_type: String,
+    pub display_name: String,
+    pub source_ref: Option<Uuid>,
+}
+
+/// Registers items as `pending`; items already present (a resumed run) are left untouched.
+pub async fn plan_items(
+    db: &impl ConnectionTrait,
+    run: &runs::Model,
+    items: &[PlannedItem],
+) -> StoreResult<()> {
+    let now = Utc::now();
+    for chunk in items.chunks(200) {
+        let rows = chunk.iter().map(|item| pending_row(run, item.clone(), now));
+        run_items::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([run_items::Column::RunId, run_items::Column::ItemKey])
+            .exec(db)
+            .await?;
+    }
+    refresh_counts(db, run.id, false).await?;
+    Ok(())
+}
+
+/// A new item row, not yet worked on.
+fn pending_row(run: &runs::Model, item: PlannedItem, now: DateTime<Utc>) -> run_items::ActiveModel {
+    run_items::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        run_id: Set(run.id),
+        tenant_id: Set(run.tenant_id),
+        item_key: Set(item.item_key),
+        policy_type: Set(item.policy_type),
+        display_name: Set(item.display_name),
+        source_ref: Set(item.source_ref),
+        status: Set(RunItemStatus::Pending),
+        action: Set(None),
+        error_code: Set(None),
+        error_message: Set(None),
+        error_context: Set(None),
+        match_kind: Set(None),
+        diff: Set(None),
+        result_graph_id: Set(None),
+        write_intent: Set(None),
+        attempts: Set(0),
+        started_at: Set(None),
+        finished_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// The result of acting on one item.
+#[derive(Debug, Clone)]
+pub struct ItemResult {
+    pub item_key: String,
+    pub policy_type: String,
+    pub display_name: String,
+    pub source_ref: Option<Uuid>,
+    pub status: RunItemStatus,
+    pub action: Option<ItemAction>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// Whitelisted context of the error (see [`run_items::Model::error_context`]).
+    pub error_context: Option<Json>,
+    /// How a restore matched the item's target (`mapping`, `same_id`, `name`, `none`).
+    pub match_kind: Option<String>,
+    pub diff: Option<Json>,
+    pub result_graph_id: Option<String>,
+}
+
+/// Upserts an item's result (by `(run_id, item_key)`) and refreshes the run's counts.
+pub async fn record_item(
+    db: &impl ConnectionTrait,
+    run: &runs::Model,
+    result: ItemResult,
+) -> StoreResult<Counts> {
+    let now = Utc::now();
+    let planned = PlannedItem {
+        item_key: result.item_key,
+        policy_type: result.policy_type,
+        display_name: result.display_name,
+        source_ref: result.source_ref,
+    };
+    let row = run_items::ActiveModel {
+        status: Set(result.status),
+        action: Set(result.action),
+        error_code: Set(result.error_code),
+        error_message: Set(result.error_message),
+        error_context: Set(result.error_context),
+        match_kind: Set(result.match_kind),
+        diff: Set(result.diff),
+        result_graph_id: Set(result.result_graph_id),
+        attempts: Set(1),
+        started_at: Set(Some(now)),
+        finished_at: Set(Some(now)),
+        ..pending_row(run, planned, now)
+    };
+    run_items::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([run_items::Column::RunId, run_items::Column::ItemKey])
+                .update_columns([
+                    run_items::Column::Status,
+                    run_items::Column::Action,
+                    run_items::Column::ErrorCode,
+                    run_items::Column::ErrorMessage,
+                    run_items::Column::ErrorContext,
+                    run_items::Column::MatchKind,
+                    run_items::Column::Diff,
+                    run_items::Column::ResultGraphId,
+                    run_items::Column::FinishedAt,
+                    run_items::Column::UpdatedAt,
+                    run_items::Column::DisplayName,
+                ])
+                .value(
+                    run_items::Column::Attempts,
+                    Expr::col((run_items::Entity, run_items::Column::Attempts)).add(1),
+                )
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    refresh_counts(db, run.id, true).await
+}
+
+/// Records that a create is about to be sent, so a resumed run knows to look before it
+/// creates again.
+pub async fn record_write_intent(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    item_key: &str,
+    intent: Json,
+) -> StoreResult<()> {
+    run_items::Entity::update_many()
+        .col_expr(run_items::Column::WriteIntent, Expr::value(intent))
+        .col_expr(
+            run_items::Column::Status,
+            Expr::value(RunItemStatus::Running.as_str()),
+        )
+        .col_expr(run_items::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(run_items::Column::RunId.eq(run_id))
+        .filter(run_items::Column::ItemKey.eq(item_key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Items of a run, in key order, with keyset pagination on the item key.
+pub async fn items(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    run_id: Uuid,
+    after_key: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<run_items::Model>> {
+    items_with(db, scope, run_id, None, after_key, limit).await
+}
+
+/// Which items of a run to list: those with a status, with an action, or with a status
+/// and no action yet (a preview's items before or without a decision).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Status(RunItemStatus),
+    Action(ItemAction),
+    StatusWithoutAction(RunItemStatus),
+}
+
+/// Like [`items`], only the items with `outcome` when given.
+pub async fn items_with(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    run_id: Uuid,
+    outcome: Option<&ItemOutcome>,
+    after_key: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<run_items::Model>> {
+    let mut query = run_items::Entity::find()
+        .filter(run_items::Column::TenantId.eq(scope.tenant_id()))
+        .filter(run_items::Column::RunId.eq(run_id));
+    match outcome {
+        Some(ItemOutcome::Status(status)) => {
+            query = query.filter(run_items::Column::Status.eq(*status));
+        }
+        Some(ItemOutcome::Action(action)) => {
+            query = query.filter(run_items::Column::Action.eq(*action));
+        }
+        Some(ItemOutcome::StatusWithoutAction(status)) => {
+            query = query
+                .filter(run_items::Column::Status.eq(*status))
+                .filter(run_items::Column::Action.is_null());
+        }
+        None => {}
+    }
+    if let Some(key) = after_key {
+        query = query.filter(run_items::Column::ItemKey.gt(key));
+    }
+    Ok(query
+        .order_by_asc(run_items::Column::ItemKey)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// How many items of a run have each (status, action), counted in the database.
+pub async fn item_outcomes(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    run_id: Uuid,
+) -> StoreResult<Vec<(RunItemStatus, Option<ItemAction>, i64)>> {
+    Ok(run_items::Entity::find()
+        .select_only()
+        .column(run_items::Column::Status)
+        .column(run_items::Column::Action)
+        .column_as(Expr::col(run_items::Column::Id).count(), "n")
+        .filter(run_items::Column::TenantId.eq(scope.tenant_id()))
+        .filter(run_items::Column::RunId.eq(run_id))
+        .group_by(run_items::Column::Status)
+        .group_by(run_items::Column::Action)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Every item row of a run (the executor's resume view).
+pub async fn all_items(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    run_id: Uuid,
+) -> StoreResult<Vec<run_items::Model>> {
+    Ok(run_items::Entity::find()
+        .filter(run_items::Column::TenantId.eq(scope.tenant_id()))
+        .filter(run_items::Column::RunId.eq(run_id))
+        .order_by_asc(run_items::Column::ItemKey)
+        .all(db)
+        .await?)
+}

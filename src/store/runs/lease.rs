@@ -1,0 +1,334 @@
+//! The claim/lease lifecycle of a run: claim, heartbeat, finish, requeue, and the queries
+//! the reaper and sweeper act on.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::{ItemAction, RunItemStatus, RunOperation, RunStatus};
+use entity::{run_items, runs};
+use sea_orm::prelude::Expr;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Alias, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement, TransactionSession, TransactionTrait,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::store::{StoreError, StoreResult, TenantScope};
+
+use super::items::{count_items, with_counts};
+use super::records::get;
+
+/// Why a claim did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRefusal {
+    /// Someone else has it, or it is already finished: nothing to do.
+    NotQueued,
+    /// The tenant already runs its fair share of the fleet: try again shortly.
+    TenantBusy,
+}
+
+/// `queued → running` for one worker, if the run is still queued, its tenant has fewer
+/// than `tenant_cap` running runs and — for runs that write to the tenant — no other
+/// writing run of the tenant is running. Sets a fresh lease token, bumps the attempt and fixes the
+/// deadline at the first start. A claimed run comes with the scope of its tenant: the
+/// lease is the worker's proof that it may act there.
+pub async fn claim(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    run_id: Uuid,
+    owner: &str,
+    lease_token: Uuid,
+    max_duration: Duration,
+    tenant_cap: u32,
+) -> StoreResult<Result<(runs::Model, TenantScope), ClaimRefusal>> {
+    let now = Utc::now();
+    let Some(run) = get(db, run_id).await? else {
+        return Ok(Err(ClaimRefusal::NotQueued));
+    };
+    if run.status != RunStatus::Queued {
+        return Ok(Err(ClaimRefusal::NotQueued));
+    }
+    let others = Alias::new("others");
+    let running_in_tenant = Query::select()
+        .expr(Expr::col((others.clone(), runs::Column::Id)).count())
+        .from_as(runs::Entity, others.clone())
+        .and_where(Expr::col((others.clone(), runs::Column::TenantId)).eq(run.tenant_id))
+        .and_where(Expr::col((others, runs::Column::Status)).eq(RunStatus::Running.as_str()))
+        .to_owned();
+    // Runs that write to a tenant (restores, re-runs, undo) go one at a time per tenant:
+    // two of them deciding targets at once could both take the same object by name.
+    let writers = Alias::new("writers");
+    let writing_in_tenant = Query::select()
+        .expr(Expr::col((writers.clone(), runs::Column::Id)).count())
+        .from_as(runs::Entity, writers.clone())
+        .and_where(Expr::col((writers.clone(), runs::Column::TenantId)).eq(run.tenant_id))
+        .and_where(
+            Expr::col((writers.clone(), runs::Column::Status)).eq(RunStatus::Running.as_str()),
+        )
+        .and_where(
+            Expr::col((writers, runs::Column::Operation)).is_in(
+                RunOperation::ALL
+                    .iter()
+                    .filter(|op| op.writes_to_tenant())
+                    .map(|op| op.as_str()),
+            ),
+        )
+        .to_owned();
+    let deadline = run.deadline_at.unwrap_or(now + max_duration);
+    // Concurrent claims of one tenant's runs must not both see "below the cap": on
+    // PostgreSQL they serialize on a per-tenant advisory lock (SQLite serializes writers).
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let key = i64::from_be_bytes(run.tenant_id.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
+    let update = runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            Expr::value(RunStatus::Running.as_str()),
+        )
+        .col_expr(runs::Column::LeaseOwner, Expr::value(owner))
+        .col_expr(runs::Column::LeaseToken, Expr::value(lease_token))
+        .col_expr(
+            runs::Column::Attempt,
+            Expr::col(runs::Column::Attempt).add(1),
+        )
+        .col_expr(runs::Column::HeartbeatAt, Expr::value(now))
+        .col_expr(
+            runs::Column::StartedAt,
+            Expr::value(run.started_at.unwrap_or(now)),
+        )
+        .col_expr(runs::Column::DeadlineAt, Expr::value(deadline))
+        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::Status.eq(RunStatus::Queued))
+        .filter(Expr::from(running_in_tenant).lt(tenant_cap as i64));
+    let update = if run.operation.writes_to_tenant() {
+        update.filter(Expr::from(writing_in_tenant).eq(0))
+    } else {
+        update
+    };
+    let updated = update.exec(&txn).await?;
+    txn.commit().await?;
+    if updated.rows_affected == 1 {
+        let run = get(db, run_id).await?.ok_or(StoreError::NotFound)?;
+        let scope = TenantScope::granted(run.tenant_id);
+        return Ok(Ok((run, scope)));
+    }
+    let now_status = get(db, run_id).await?.map(|r| r.status);
+    Ok(Err(if now_status == Some(RunStatus::Queued) {
+        ClaimRefusal::TenantBusy
+    } else {
+        ClaimRefusal::NotQueued
+    }))
+}
+
+/// Proves the lease holder is alive. False means the lease was lost (re-queued or finished).
+pub async fn heartbeat(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    lease_token: Uuid,
+) -> StoreResult<bool> {
+    let now = Utc::now();
+    let updated = runs::Entity::update_many()
+        .col_expr(runs::Column::HeartbeatAt, Expr::value(now))
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::LeaseToken.eq(lease_token))
+        .filter(runs::Column::Status.eq(RunStatus::Running))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// The terminal outcome written by [`finish`].
+#[derive(Debug, Clone)]
+pub struct Terminal {
+    pub status: RunStatus,
+    pub error_code: Option<String>,
+    pub error_context: Option<Json>,
+    pub summary: String,
+}
+
+/// Terminal compare-and-set: only the lease holder of a running run (or, with
+/// `lease_token = None`, whoever finds it still queued/running — the reaper) may finish it.
+/// Items the run never finished are recorded as failed `not_attempted` (so a re-run of the
+/// failed items includes them) and the summary says how many.
+pub async fn finish(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    run_id: Uuid,
+    lease_token: Option<Uuid>,
+    terminal: &Terminal,
+) -> StoreResult<bool> {
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut update = runs::Entity::update_many()
+        .col_expr(runs::Column::Status, Expr::value(terminal.status.as_str()))
+        .col_expr(runs::Column::FinishedAt, Expr::value(now))
+        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            runs::Column::ErrorCode,
+            Expr::value(terminal.error_code.clone()),
+        )
+        .col_expr(
+            runs::Column::ErrorContext,
+            Expr::value(terminal.error_context.clone()),
+        )
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(runs::Column::Id.eq(run_id));
+    update = match lease_token {
+        Some(token) => update
+            .filter(runs::Column::Status.eq(RunStatus::Running))
+            .filter(runs::Column::LeaseToken.eq(token)),
+        None => update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running])),
+    };
+    if update.exec(&txn).await?.rows_affected != 1 {
+        return Ok(false);
+    }
+    let left = run_items::Entity::update_many()
+        .col_expr(
+            run_items::Column::Status,
+            Expr::value(RunItemStatus::Failed.as_str()),
+        )
+        .col_expr(
+            run_items::Column::Action,
+            Expr::value(ItemAction::NotAttempted.as_str()),
+        )
+        .col_expr(run_items::Column::ErrorCode, Expr::value("not_attempted"))
+        .col_expr(
+            run_items::Column::ErrorMessage,
+            Expr::value(format!(
+                "not attempted: the run ended early ({})",
+                terminal.error_code.as_deref().unwrap_or("stopped")
+            )),
+        )
+        .col_expr(run_items::Column::FinishedAt, Expr::value(now))
+        .col_expr(run_items::Column::UpdatedAt, Expr::value(now))
+        .filter(run_items::Column::RunId.eq(run_id))
+        .filter(run_items::Column::Status.is_in([RunItemStatus::Pending, RunItemStatus::Running]))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let counts = count_items(&txn, run_id).await?;
+    let mut status = terminal.status;
+    let mut error_code = terminal.error_code.clone();
+    let summary = if left > 0 {
+        // Items left over make an otherwise successful run partial.
+        if status == RunStatus::Succeeded {
+            status = if counts.succeeded + counts.skipped > 0 {
+                RunStatus::Partial
+            } else {
+                RunStatus::Failed
+            };
+            error_code = Some("items_not_attempted".into());
+        }
+        format!("{} {left} item(s) not attempted.", terminal.summary)
+    } else {
+        terminal.summary.clone()
+    };
+    with_counts(runs::Entity::update_many(), &counts)
+        .col_expr(runs::Column::Status, Expr::value(status.as_str()))
+        .col_expr(runs::Column::ErrorCode, Expr::value(error_code))
+        .col_expr(runs::Column::Summary, Expr::value(summary))
+        .filter(runs::Column::Id.eq(run_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Hands a running run back to the queue (its worker died or shut down), guarded by the
+/// lease it had.
+pub async fn requeue(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    lease_token: Uuid,
+) -> StoreResult<bool> {
+    let now = Utc::now();
+    let updated = runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            Expr::value(RunStatus::Queued.as_str()),
+        )
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(runs::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::Status.eq(RunStatus::Running))
+        .filter(runs::Column::LeaseToken.eq(lease_token))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Marks a queued run as just (re-)pushed so the sweeper leaves it alone for a while.
+pub async fn touch(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult<()> {
+    runs::Entity::update_many()
+        .col_expr(runs::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(runs::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Running runs past their deadline.
+pub async fn overdue(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<runs::Model>> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.eq(RunStatus::Running))
+        .filter(runs::Column::DeadlineAt.lt(now))
+        .limit(100)
+        .all(db)
+        .await?)
+}
+
+/// Running runs whose worker stopped proving it is alive.
+pub async fn stale(
+    db: &impl ConnectionTrait,
+    heartbeat_before: DateTime<Utc>,
+) -> StoreResult<Vec<runs::Model>> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.eq(RunStatus::Running))
+        .filter(runs::Column::HeartbeatAt.lt(heartbeat_before))
+        .limit(100)
+        .all(db)
+        .await?)
+}
+
+/// Queued runs not touched since `before` (candidates for a re-push).
+pub async fn waiting(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> StoreResult<Vec<runs::Model>> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.eq(RunStatus::Queued))
+        .filter(runs::Column::UpdatedAt.lt(before))
+        .order_by_asc(runs::Column::QueuedAt)
+        .limit(500)
+        .all(db)
+        .await?)
+}
+
+/// When the oldest still-queued run was queued (`None` when nothing is queued).
+pub async fn oldest_queued_at(db: &impl ConnectionTrait) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(runs::Entity::find()
+        .select_only()
+        .column(runs::Column::QueuedAt)
+        .filter(runs::Column::Status.eq(RunStatus::Queued))
+        .order_by_asc(runs::Column::QueuedAt)
+        .into_tuple::<DateTime<Utc>>()
+        .one(db)
+        .await?)
+}

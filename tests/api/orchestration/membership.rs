@@ -1,0 +1,127 @@
+//! Authorization re-checked at execution time: revoked and departed memberships.
+
+use super::*;
+
+#[tokio::test]
+async fn revoked_membership_fails_the_run_without_touching_graph() {
+    let mut app = spawn_app_with(no_worker()).await;
+    let tenant = app.add_tenant("Northwind").await;
+    let user = app.add_user("op@example.com").await;
+    app.grant(&user, &tenant, Role::Operator).await;
+    load_some_policies(&app, &tenant, 2).await;
+
+    let started: Value = app
+        .post(
+            &user,
+            &format!("/tenants/{}/snapshots", tenant.id),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run_id = started["run"]["id"].as_str().unwrap().to_string();
+    policyvault::store::accounts::revoke_membership(&app.services.db, tenant.id, user.id)
+        .await
+        .unwrap();
+    let requests_before = app.sim_stats(&tenant).await["requests"].as_u64().unwrap();
+    app.start_worker();
+
+    // The user can no longer read the run through the API; read it from the database.
+    let run = wait_terminal_in_db(&app, &run_id).await;
+    assert_eq!(run.status, entity::enums::RunStatus::Failed);
+    assert_eq!(run.error_code.as_deref(), Some("authorization_revoked"));
+    assert!(
+        run.summary
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no longer")
+    );
+    let requests_after = app.sim_stats(&tenant).await["requests"].as_u64().unwrap();
+    assert_eq!(
+        requests_before, requests_after,
+        "graph-sim saw a request from a revoked run"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cross_tenant_restore_fails_when_the_initiator_left_the_source_tenant() {
+    let mut app = spawn_app_with(no_worker()).await;
+    let source = app.add_tenant("Contoso").await;
+    let target = app.add_tenant("Fabrikam").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &source, Role::Admin).await;
+    app.grant(&admin, &target, Role::Admin).await;
+    load_some_policies(&app, &source, 2).await;
+
+    app.start_worker();
+    let capture: Value = app
+        .post(
+            &admin,
+            &format!("/tenants/{}/snapshots", source.id),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let capture_id = capture["run"]["id"].as_str().unwrap().to_string();
+    let captured = app
+        .wait_for_terminal(&admin, source.id, &capture_id, TERMINAL_WAIT)
+        .await;
+    assert_eq!(captured["status"], "succeeded", "{captured}");
+    app.stop_workers().await;
+    let snapshots = app
+        .get_json(&admin, &format!("/tenants/{}/snapshots", source.id))
+        .await;
+    let snapshot_id = snapshots["snapshots"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Queued while the admin belongs to both tenants ...
+    let response = app
+        .post(
+            &admin,
+            &format!("/tenants/{}/restores", target.id),
+            json!({
+                "source": {"snapshot_id": snapshot_id},
+                "mode": "live",
+                "confirm": "Fabrikam",
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let started: Value = response.json().await.unwrap();
+    let run_id = started["run"]["id"].as_str().unwrap().to_string();
+    // ... then removed from the source tenant only; the target role is intact.
+    policyvault::store::accounts::revoke_membership(&app.services.db, source.id, admin.id)
+        .await
+        .unwrap();
+    let source_requests = app.sim_stats(&source).await["requests"].as_u64().unwrap();
+    let target_requests = app.sim_stats(&target).await["requests"].as_u64().unwrap();
+    app.start_worker();
+
+    let run = wait_terminal_in_db(&app, &run_id).await;
+    assert_eq!(run.status, entity::enums::RunStatus::Failed);
+    assert_eq!(run.error_code.as_deref(), Some("authorization_revoked"));
+    assert_eq!(
+        app.sim_stats(&source).await["requests"].as_u64().unwrap(),
+        source_requests,
+        "the source tenant's Graph saw a request from a revoked run"
+    );
+    assert_eq!(
+        app.sim_stats(&target).await["requests"].as_u64().unwrap(),
+        target_requests,
+        "the target tenant's Graph saw a request from a revoked run"
+    );
+    let items = policyvault::store::runs::count_items(
+        &app.services.db,
+        uuid::Uuid::parse_str(&run_id).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(items.total, 0, "no item was planned");
+    app.shutdown().await;
+}

@@ -1,0 +1,55 @@
+//! Store tests on both databases: every aggregate written and read back through the store
+//! layer, and constraint violations surfacing as typed errors.
+
+mod isolation;
+mod round_trip;
+mod writers;
+
+use entity::enums::{ItemAction, Role, RunItemStatus, RunOperation, RunStatus, TargetType};
+use policyvault::crypto::SecretBox;
+use policyvault::domain::{Email, Password, TenantName};
+use policyvault::store::activity::{self, NewAuditEvent, NewNotification};
+use policyvault::store::content::{self, CapturedObject, NewBackupSet, SyncOutcome};
+use policyvault::store::runs::{self as run_store, ItemResult, NewRun, PlannedItem, Terminal};
+use policyvault::store::{self, StoreError, TenantScope, accounts, tenants};
+use sea_orm::DatabaseConnection;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::TestDb;
+
+const KEY: &str = "dGVzdC1rZXktZm9yLXBvbGljeXZhdWx0LXRlc3RzISE=";
+
+async fn connect(db: &TestDb) -> DatabaseConnection {
+    let settings = crate::helpers::settings_for(&db.url, "unused", &[]);
+    let conn = store::connect(&settings.database).await.expect("connect");
+    store::migrate_up(&conn).await.expect("migrate");
+    conn
+}
+
+fn new_tenant(name: &str) -> tenants::NewTenant {
+    tenants::NewTenant {
+        name: TenantName::parse(name).unwrap(),
+        entra_tenant_id: Uuid::new_v4().to_string(),
+        client_id: Uuid::new_v4().to_string(),
+        client_secret: SecretString::from("client-secret-value".to_string()),
+        graph_base_url: "http://127.0.0.1:1".into(),
+        login_base_url: "http://127.0.0.1:1".into(),
+    }
+}
+
+fn new_run(tenant: Uuid, user: Uuid, target: Uuid) -> NewRun {
+    NewRun {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        operation: RunOperation::CaptureSnapshot,
+        target_type: entity::enums::TargetType::Tenant,
+        target_id: target,
+        selection_digest: String::new(),
+        initiator_id: user,
+        parent_run_id: None,
+        params: json!({}),
+        max_attempts: 3,
+    }
+}

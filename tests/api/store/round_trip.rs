@@ -1,0 +1,346 @@
+//! Every aggregate written and read back, with typed errors for constraint violations.
+
+use super::*;
+
+async fn exercise(db: &DatabaseConnection) {
+    let secrets = SecretBox::from_base64_key(KEY).unwrap();
+    // tenants: sealed secret round trip, duplicate name is a typed conflict
+    let tenant = tenants::create(db, &secrets, new_tenant("Contoso"))
+        .await
+        .unwrap();
+    assert_ne!(tenant.client_secret_enc, "client-secret-value");
+    assert_eq!(
+        tenants::client_secret(&secrets, &tenant)
+            .unwrap()
+            .expose_secret(),
+        "client-secret-value"
+    );
+    let wrong = SecretBox::from_base64_key("YW5vdGhlci1rZXktZm9yLXBvbGljeXZhdWx0LXRlc3Q=").unwrap();
+    assert!(matches!(
+        tenants::client_secret(&wrong, &tenant),
+        Err(StoreError::Crypto(_))
+    ));
+    let dup = tenants::create(db, &secrets, new_tenant("Contoso")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+    assert_eq!(
+        tenants::find_by_id_or_name(db, "Contoso").await.unwrap().id,
+        tenant.id
+    );
+    assert_eq!(
+        tenants::find_by_id_or_name(db, &tenant.id.to_string())
+            .await
+            .unwrap()
+            .id,
+        tenant.id
+    );
+
+    // users, memberships, tokens
+    let email = Email::parse("ops@example.com").unwrap();
+    let pw = Password::parse(SecretString::from("long enough password".to_string())).unwrap();
+    let user = accounts::create_user(db, &email, &pw).await.unwrap();
+    assert!(matches!(
+        accounts::create_user(db, &email, &pw).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    accounts::grant_membership(db, &tenant, &user, Role::Viewer)
+        .await
+        .unwrap();
+    let m = accounts::grant_membership(db, &tenant, &user, Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(m.role, Role::Admin, "a second grant changes the role");
+    let (scope, role) = accounts::member_scope(db, tenant.id, user.id)
+        .await
+        .unwrap()
+        .expect("a member has a scope");
+    assert_eq!((scope.tenant_id(), role), (tenant.id, Role::Admin));
+    let (token_row, token) = accounts::create_token(db, &user, "ci").await.unwrap();
+    assert_eq!(
+        accounts::user_for_token(db, &token)
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(user.id)
+    );
+    accounts::revoke_token(db, token_row.id).await.unwrap();
+    assert!(
+        accounts::user_for_token(db, &token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // runs: the partial unique index, typed
+    let first = run_store::insert(db, new_run(tenant.id, user.id, tenant.id))
+        .await
+        .unwrap();
+    let second = run_store::insert(db, new_run(tenant.id, user.id, tenant.id)).await;
+    assert!(
+        matches!(second, Err(StoreError::Conflict { .. })),
+        "{second:?}"
+    );
+    let missing_user =
+        run_store::insert(db, new_run(tenant.id, Uuid::new_v4(), Uuid::new_v4())).await;
+    assert!(
+        matches!(missing_user, Err(StoreError::ForeignKey(_))),
+        "{missing_user:?}"
+    );
+    assert_eq!(
+        run_store::find_active(db, &scope, RunOperation::CaptureSnapshot, tenant.id, "")
+            .await
+            .unwrap()
+            .map(|r| r.id),
+        Some(first.id)
+    );
+
+    // claim → items → finish; then a new run of the same key is accepted
+    let lease = Uuid::new_v4();
+    let (claimed, claimed_scope) =
+        run_store::claim(db, first.id, "w1", lease, chrono::Duration::hours(1), 2)
+            .await
+            .unwrap()
+            .expect("claimed");
+    assert_eq!(claimed_scope, scope, "a claim grants the run's tenant");
+    assert_eq!(claimed.status, RunStatus::Running);
+    assert_eq!(claimed.attempt, 1);
+    assert!(
+        run_store::claim(
+            db,
+            first.id,
+            "w2",
+            Uuid::new_v4(),
+            chrono::Duration::hours(1),
+            2
+        )
+        .await
+        .unwrap()
+        .is_err()
+    );
+    let planned: Vec<PlannedItem> = (0..3)
+        .map(|i| PlannedItem {
+            item_key: format!("k{i}"),
+            policy_type: "deviceConfigurations".into(),
+            display_name: format!("Item {i}"),
+            source_ref: None,
+        })
+        .collect();
+    run_store::plan_items(db, &claimed, &planned).await.unwrap();
+    run_store::plan_items(db, &claimed, &planned).await.unwrap();
+    for (i, status) in [
+        RunItemStatus::Succeeded,
+        RunItemStatus::Failed,
+        RunItemStatus::Skipped,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        run_store::record_item(
+            db,
+            &claimed,
+            ItemResult {
+                item_key: format!("k{i}"),
+                policy_type: "deviceConfigurations".into(),
+                display_name: format!("Item {i}"),
+                source_ref: None,
+                status,
+                action: Some(ItemAction::Captured),
+                error_code: None,
+                error_message: None,
+                error_context: None,
+                match_kind: None,
+                diff: None,
+                result_graph_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let counts = run_store::count_items(db, first.id).await.unwrap();
+    assert_eq!(
+        (
+            counts.total,
+            counts.succeeded,
+            counts.failed,
+            counts.skipped
+        ),
+        (3, 1, 1, 1)
+    );
+    let terminal = Terminal {
+        status: RunStatus::Partial,
+        error_code: Some("items_failed".into()),
+        error_context: None,
+        summary: "done".into(),
+    };
+    assert!(
+        !run_store::finish(db, first.id, Some(Uuid::new_v4()), &terminal)
+            .await
+            .unwrap()
+    );
+    assert!(
+        run_store::finish(db, first.id, Some(lease), &terminal)
+            .await
+            .unwrap()
+    );
+    let done = run_store::get(db, first.id).await.unwrap().unwrap();
+    assert_eq!(done.status, RunStatus::Partial);
+    assert_eq!(done.total_items, 3);
+    run_store::insert(db, new_run(tenant.id, user.id, tenant.id))
+        .await
+        .expect("a new run once the previous one is terminal");
+
+    // snapshots and backup sets
+    let snapshot = content::snapshot_for_run(db, &scope, first.id, &[], user.id)
+        .await
+        .unwrap();
+    let again = content::snapshot_for_run(db, &scope, first.id, &[], user.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot.id, again.id,
+        "a resumed capture finds its snapshot"
+    );
+    let object = CapturedObject {
+        policy_type: "deviceConfigurations".into(),
+        source_id: "abc".into(),
+        display_name: "Baseline".into(),
+        payload: json!({"displayName": "Baseline"}),
+        assignments: json!([]),
+        content_hash: "h1".into(),
+    };
+    content::add_snapshot_item(db, &snapshot, &object)
+        .await
+        .unwrap();
+    content::add_snapshot_item(db, &snapshot, &object)
+        .await
+        .unwrap();
+    content::seal_snapshot(db, &snapshot).await.unwrap();
+    assert_eq!(
+        content::snapshot(db, &scope, snapshot.id)
+            .await
+            .unwrap()
+            .item_count,
+        1
+    );
+
+    let set = content::create_backup_set(
+        db,
+        &scope,
+        NewBackupSet {
+            name: "Weekly".into(),
+            description: None,
+            policy_types: vec![],
+            created_by: user.id,
+        },
+    )
+    .await
+    .unwrap();
+    let dup_set = content::create_backup_set(
+        db,
+        &scope,
+        NewBackupSet {
+            name: "Weekly".into(),
+            description: None,
+            policy_types: vec![],
+            created_by: user.id,
+        },
+    )
+    .await;
+    assert!(matches!(dup_set, Err(StoreError::Conflict { .. })));
+    let (o1, _) = content::sync_backup_item(db, &set, &object, first.id)
+        .await
+        .unwrap();
+    let (o2, _) = content::sync_backup_item(db, &set, &object, first.id)
+        .await
+        .unwrap();
+    let changed = CapturedObject {
+        content_hash: "h2".into(),
+        ..object.clone()
+    };
+    let (o3, v2) = content::sync_backup_item(db, &set, &changed, first.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (o1, o2, o3),
+        (
+            SyncOutcome::Added,
+            SyncOutcome::Unchanged,
+            SyncOutcome::NewVersion
+        )
+    );
+    assert_eq!(v2.version, 2);
+    let latest = content::latest_backup_items(db, &scope, set.id)
+        .await
+        .unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].content_hash, "h2");
+
+    // mappings, notifications, audit
+    content::upsert_mapping(db, &scope, "deviceConfigurations", "abc", &scope, "x1")
+        .await
+        .unwrap();
+    content::upsert_mapping(db, &scope, "deviceConfigurations", "abc", &scope, "x2")
+        .await
+        .unwrap();
+    let mapping = content::mapping(db, &scope, "deviceConfigurations", "abc", &scope)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mapping.target_graph_id, "x2");
+    let note = activity::notify(
+        db,
+        NewNotification {
+            user_id: user.id,
+            tenant_id: tenant.id,
+            run_id: Some(first.id),
+            kind: "queued".into(),
+            title: "t".into(),
+            body: "b".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(activity::unread_count(db, user.id).await.unwrap(), 1);
+    activity::mark_read(db, user.id, note.id).await.unwrap();
+    assert_eq!(activity::unread_count(db, user.id).await.unwrap(), 0);
+    assert!(matches!(
+        activity::mark_read(db, Uuid::new_v4(), note.id).await,
+        Err(StoreError::NotFound)
+    ));
+    activity::audit(
+        db,
+        NewAuditEvent {
+            tenant_id: tenant.id,
+            actor_id: Some(user.id),
+            action: "restore.live.queued".into(),
+            run_id: Some(first.id),
+            details: json!({"k": "v"}),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        activity::audit_events(db, &scope, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn store_round_trip_and_typed_errors_on_sqlite() {
+    let db = TestDb::sqlite();
+    exercise(&connect(&db).await).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn store_round_trip_and_typed_errors_on_postgres() {
+    let db = TestDb::create().await;
+    assert!(
+        db.is_postgres(),
+        "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
+    );
+    exercise(&connect(&db).await).await;
+    db.drop_db().await;
+}

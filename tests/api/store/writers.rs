@@ -1,0 +1,141 @@
+//! Writing runs of one tenant take turns; items a run left are recorded on finish.
+
+use super::*;
+
+/// Runs that write to a tenant take turns; captures run beside them. A run that ends with
+/// items never attempted records them as failed `not_attempted` and is not `succeeded`.
+async fn writers_take_turns_and_leftover_items_are_recorded(db: &DatabaseConnection) {
+    let secrets = SecretBox::from_base64_key(KEY).unwrap();
+    let tenant = tenants::create(db, &secrets, new_tenant("Writers"))
+        .await
+        .unwrap();
+    let user = accounts::create_user(
+        db,
+        &Email::parse("writer@example.com").unwrap(),
+        &Password::parse(SecretString::from("correct horse battery".to_string())).unwrap(),
+    )
+    .await
+    .unwrap();
+    let run_of = |operation, digest: &str| NewRun {
+        operation,
+        selection_digest: digest.into(),
+        target_type: entity::enums::TargetType::Snapshot,
+        ..new_run(tenant.id, user.id, Uuid::nil())
+    };
+    let first = run_store::insert(db, run_of(RunOperation::Restore, "a"))
+        .await
+        .unwrap();
+    let second = run_store::insert(db, run_of(RunOperation::Restore, "b"))
+        .await
+        .expect("another selection of the same source is another run");
+    let undo = run_store::insert(db, run_of(RunOperation::RestoreUndo, ""))
+        .await
+        .unwrap();
+    let capture = run_store::insert(db, run_of(RunOperation::CaptureSnapshot, ""))
+        .await
+        .unwrap();
+    let claim = |id| run_store::claim(db, id, "w", Uuid::new_v4(), chrono::Duration::hours(1), 10);
+    let lease = Uuid::new_v4();
+    let (running, scope) =
+        run_store::claim(db, first.id, "w", lease, chrono::Duration::hours(1), 10)
+            .await
+            .unwrap()
+            .expect("the first writer runs");
+    for waiting in [second.id, undo.id] {
+        assert_eq!(
+            claim(waiting).await.unwrap().unwrap_err(),
+            run_store::ClaimRefusal::TenantBusy,
+            "a second writer of the tenant waits"
+        );
+    }
+    claim(capture.id)
+        .await
+        .unwrap()
+        .expect("a capture runs beside a writer");
+
+    run_store::plan_items(
+        db,
+        &running,
+        &[0, 1, 2].map(|i| PlannedItem {
+            item_key: format!("k{i}"),
+            policy_type: "deviceConfigurations".into(),
+            display_name: format!("Item {i}"),
+            source_ref: None,
+        }),
+    )
+    .await
+    .unwrap();
+    run_store::record_item(
+        db,
+        &running,
+        ItemResult {
+            item_key: "k0".into(),
+            policy_type: "deviceConfigurations".into(),
+            display_name: "Item 0".into(),
+            source_ref: None,
+            status: RunItemStatus::Succeeded,
+            action: Some(ItemAction::Created),
+            error_code: None,
+            error_message: None,
+            error_context: None,
+            match_kind: Some("none".into()),
+            diff: None,
+            result_graph_id: Some("g0".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let progressed = run_store::get(db, first.id).await.unwrap().unwrap();
+    assert_eq!(progressed.progress_attempt, progressed.attempt);
+    assert_eq!(progressed.created_items, 1);
+    let terminal = Terminal {
+        status: RunStatus::Succeeded,
+        error_code: None,
+        error_context: None,
+        summary: "Restore succeeded.".into(),
+    };
+    assert!(
+        run_store::finish(db, first.id, Some(lease), &terminal)
+            .await
+            .unwrap()
+    );
+    let done = run_store::get(db, first.id).await.unwrap().unwrap();
+    assert_eq!(
+        done.status,
+        RunStatus::Partial,
+        "leftover items are not a success"
+    );
+    assert_eq!(done.error_code.as_deref(), Some("items_not_attempted"));
+    assert_eq!((done.failed_items, done.created_items), (2, 1));
+    assert!(done.summary.unwrap().ends_with("2 item(s) not attempted."));
+    let items = run_store::all_items(db, &scope, first.id).await.unwrap();
+    assert!(
+        items
+            .iter()
+            .filter(|i| i.item_key != "k0")
+            .all(|i| i.status == RunItemStatus::Failed
+                && i.error_code.as_deref() == Some("not_attempted"))
+    );
+    claim(second.id)
+        .await
+        .unwrap()
+        .expect("the next writer runs once the first has finished");
+}
+
+#[tokio::test]
+async fn writers_take_turns_on_sqlite() {
+    let db = TestDb::sqlite();
+    writers_take_turns_and_leftover_items_are_recorded(&connect(&db).await).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn writers_take_turns_on_postgres() {
+    let db = TestDb::create().await;
+    assert!(
+        db.is_postgres(),
+        "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
+    );
+    writers_take_turns_and_leftover_items_are_recorded(&connect(&db).await).await;
+    db.drop_db().await;
+}
