@@ -4,21 +4,22 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::{backup_items, backup_sets};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
 use super::auth::TenantAccess;
 use super::error::ApiError;
 use super::extract::{self, Path, Query, page_limit};
-use super::openapi::{Doc, shape};
+use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
-use super::snapshots::{PageQuery, policy_types};
+use super::snapshots::{ItemContent, PageQuery, policy_types};
 use crate::runs::RunSpec;
 use crate::runs::start::{StartRequest, Started};
 use crate::runs::view::RunView;
@@ -32,11 +33,7 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new("List the tenant's backup sets")
                 .query::<PageQuery>()
-                .returns_shape(
-                    200,
-                    "A page of backup sets",
-                    shape::page("backup_sets", set_shape(), shape::uuid()),
-                ),
+                .returns::<BackupSetList>(200, "A page of backup sets"),
         )
         .post("/tenants/{tenant}/backup-sets", OPERATOR, create)
         .doc(
@@ -48,20 +45,12 @@ pub fn routes() -> Routes {
                 ),
         )
         .get("/tenants/{tenant}/backup-sets/{id}", VIEWER, detail)
-        .doc(Doc::new("Read one backup set").returns_shape(
-            200,
-            "The backup set",
-            shape::object(&[("backup_set", set_shape())]),
-        ))
+        .doc(Doc::new("Read one backup set").returns::<BackupSetBody>(200, "The backup set"))
         .get("/tenants/{tenant}/backup-sets/{id}/items", VIEWER, items)
         .doc(
             Doc::new("List a backup set's items (latest versions unless `all_versions`)")
                 .query::<ItemsQuery>()
-                .returns_shape(
-                    200,
-                    "A page of items",
-                    shape::page("items", item_shape(), shape::uuid()),
-                ),
+                .returns::<BackupItemList>(200, "A page of items"),
         )
         .post(
             "/tenants/{tenant}/backup-sets/{id}/capture",
@@ -73,78 +62,94 @@ pub fn routes() -> Routes {
 
 #[derive(Debug, Serialize, JsonSchema)]
 struct CreatedBody {
-    #[schemars(schema_with = "set_schema")]
-    backup_set: Value,
+    backup_set: BackupSet,
     run: Option<RunView>,
     deduplicated: bool,
 }
 
-fn set_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::Schema::try_from(set_shape()).expect("a backup set shape is an object schema")
+#[derive(Debug, Serialize, JsonSchema)]
+struct BackupSet {
+    id: Uuid,
+    tenant_id: Uuid,
+    name: String,
+    description: Option<String>,
+    /// Policy-type keys the set captures; empty means every supported type.
+    #[schemars(with = "Vec<String>")]
+    policy_types: Value,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    last_captured_at: Option<DateTime<Utc>>,
 }
 
-fn set_shape() -> Value {
-    use shape::{any, datetime, nullable, object, string, uuid};
-    object(&[
-        ("id", uuid()),
-        ("tenant_id", uuid()),
-        ("name", string()),
-        ("description", nullable(string())),
-        ("policy_types", any()),
-        ("created_by", nullable(uuid())),
-        ("created_at", datetime()),
-        ("updated_at", datetime()),
-        ("last_captured_at", nullable(datetime())),
-    ])
-}
-
-/// Without `payload` and `assignments` unless asked for.
-fn item_shape() -> Value {
-    use shape::{boolean, datetime, integer, nullable, object, string, uuid};
-    object(&[
-        ("id", uuid()),
-        ("policy_type", string()),
-        ("source_id", string()),
-        ("display_name", string()),
-        ("version", integer()),
-        ("is_latest", boolean()),
-        ("missing_since", nullable(datetime())),
-        ("content_hash", string()),
-        ("captured_at", datetime()),
-    ])
-}
-
-fn set_json(s: &backup_sets::Model) -> Value {
-    json!({
-        "id": s.id,
-        "tenant_id": s.tenant_id,
-        "name": s.name,
-        "description": s.description,
-        "policy_types": s.policy_types,
-        "created_by": s.created_by,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-        "last_captured_at": s.last_captured_at,
-    })
-}
-
-fn item_json(i: &backup_items::Model, with_payload: bool) -> Value {
-    let mut v = json!({
-        "id": i.id,
-        "policy_type": i.policy_type,
-        "source_id": i.source_id,
-        "display_name": i.display_name,
-        "version": i.version,
-        "is_latest": i.is_latest,
-        "missing_since": i.missing_since,
-        "content_hash": i.content_hash,
-        "captured_at": i.captured_at,
-    });
-    if with_payload {
-        v["payload"] = i.payload.clone();
-        v["assignments"] = i.assignments.clone();
+impl From<&backup_sets::Model> for BackupSet {
+    fn from(s: &backup_sets::Model) -> Self {
+        Self {
+            id: s.id,
+            tenant_id: s.tenant_id,
+            name: s.name.clone(),
+            description: s.description.clone(),
+            policy_types: s.policy_types.clone(),
+            created_by: s.created_by,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            last_captured_at: s.last_captured_at,
+        }
     }
-    v
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct BackupSetList {
+    backup_sets: Vec<BackupSet>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct BackupSetBody {
+    backup_set: BackupSet,
+}
+
+/// One captured version of an object.
+#[derive(Debug, Serialize, JsonSchema)]
+struct BackupItem {
+    id: Uuid,
+    policy_type: String,
+    source_id: String,
+    display_name: String,
+    /// 1-based, increasing per object.
+    version: i32,
+    is_latest: bool,
+    /// Set when a capture no longer found the object in the tenant.
+    missing_since: Option<DateTime<Utc>>,
+    content_hash: String,
+    captured_at: DateTime<Utc>,
+    #[serde(flatten)]
+    content: Option<ItemContent>,
+}
+
+impl BackupItem {
+    fn new(i: &backup_items::Model, with_content: bool) -> Self {
+        Self {
+            id: i.id,
+            policy_type: i.policy_type.clone(),
+            source_id: i.source_id.clone(),
+            display_name: i.display_name.clone(),
+            version: i.version,
+            is_latest: i.is_latest,
+            missing_since: i.missing_since,
+            content_hash: i.content_hash.clone(),
+            captured_at: i.captured_at,
+            content: ItemContent::of(with_content, &i.payload, &i.assignments),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct BackupItemList {
+    items: Vec<BackupItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<Uuid>,
 }
 
 /// Starts (or joins) a capture of the backup set.
@@ -173,7 +178,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let (set, started) = create_backup_set(&state, &access, body).await?;
     let body = CreatedBody {
-        backup_set: set_json(&set),
+        backup_set: BackupSet::from(&set),
         run: started.as_ref().map(|s| state.orchestrator.view(&s.run)),
         deduplicated: started.as_ref().is_some_and(|s| s.deduplicated),
     };
@@ -273,24 +278,26 @@ async fn list(
     State(state): State<AppState>,
     access: TenantAccess,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BackupSetList>, ApiError> {
     let limit = page_limit(q.limit);
-    let mut rows =
+    let rows =
         content::backup_sets(&state.services().db, access.scope(), q.cursor, limit + 1).await?;
-    let next = super::extract::next_cursor(&mut rows, limit, |s| s.id);
-    Ok(Json(json!({
-        "backup_sets": rows.iter().map(set_json).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    let (backup_sets, next_cursor) = extract::page(rows, limit, |s| s.id, |m| BackupSet::from(m));
+    Ok(Json(BackupSetList {
+        backup_sets,
+        next_cursor,
+    }))
 }
 
 async fn detail(
     State(state): State<AppState>,
     access: TenantAccess,
     Path((_, id)): Path<(String, Uuid)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BackupSetBody>, ApiError> {
     let set = content::backup_set(&state.services().db, access.scope(), id).await?;
-    Ok(Json(json!({"backup_set": set_json(&set)})))
+    Ok(Json(BackupSetBody {
+        backup_set: BackupSet::from(&set),
+    }))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -311,11 +318,11 @@ async fn items(
     access: TenantAccess,
     Path((_, id)): Path<(String, Uuid)>,
     Query(q): Query<ItemsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BackupItemList>, ApiError> {
     let db = &state.services().db;
     let set = content::backup_set(db, access.scope(), id).await?;
     let limit = page_limit(q.limit);
-    let mut rows = content::backup_items(
+    let rows = content::backup_items(
         db,
         access.scope(),
         set.id,
@@ -324,9 +331,7 @@ async fn items(
         limit + 1,
     )
     .await?;
-    let next = super::extract::next_cursor(&mut rows, limit, |i| i.id);
-    Ok(Json(json!({
-        "items": rows.iter().map(|i| item_json(i, q.payload)).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    let (items, next_cursor) =
+        extract::page(rows, limit, |i| i.id, |i| BackupItem::new(i, q.payload));
+    Ok(Json(BackupItemList { items, next_cursor }))
 }

@@ -118,6 +118,18 @@ pub fn next_cursor<T, K>(rows: &mut Vec<T>, limit: u64, key: impl Fn(&T) -> K) -
     }
 }
 
+/// A page of `rows` read with `limit + 1` (the extra row only tells that another page
+/// follows): the first `limit` rows as answers, and the cursor of the next page.
+pub fn page<T, A, K>(
+    mut rows: Vec<T>,
+    limit: u64,
+    key: impl Fn(&T) -> K,
+    answer: impl FnMut(&T) -> A,
+) -> (Vec<A>, Option<K>) {
+    let next = next_cursor(&mut rows, limit, key);
+    (rows.iter().map(answer).collect(), next)
+}
+
 /// A UUID query value where an empty string means "not given" (`?cursor=` on a first page).
 pub fn opt_uuid<'de, D>(deserializer: D) -> Result<Option<uuid::Uuid>, D::Error>
 where

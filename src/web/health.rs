@@ -6,7 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::AppState;
 use super::routes::{Access, Routes};
@@ -26,8 +27,36 @@ async fn web_metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }
 
+/// `/healthz`: the process answers.
+#[derive(Debug, Serialize, JsonSchema)]
+struct Health {
+    #[schemars(extend("const" = "ok"))]
+    status: &'static str,
+}
+
+/// `/readyz`: whether the process can serve, and why not.
+#[derive(Debug, Serialize, JsonSchema)]
+struct Readiness {
+    status: ReadyStatus,
+    checks: ReadinessChecks,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum ReadyStatus {
+    Ready,
+    NotReady,
+}
+
+/// `ok`, or what is wrong, per dependency.
+#[derive(Debug, Serialize, JsonSchema)]
+struct ReadinessChecks {
+    database: String,
+    redis: String,
+}
+
 async fn healthz() -> impl IntoResponse {
-    Json(json!({"status": "ok"}))
+    Json(Health { status: "ok" })
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -51,10 +80,14 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     };
     (
         status,
-        Json(json!({
-            "status": if ready { "ready" } else { "not_ready" },
-            "checks": {"database": database, "redis": redis},
-        })),
+        Json(Readiness {
+            status: if ready {
+                ReadyStatus::Ready
+            } else {
+                ReadyStatus::NotReady
+            },
+            checks: ReadinessChecks { database, redis },
+        }),
     )
 }
 

@@ -6,16 +6,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use entity::enums::Role;
+use entity::users;
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AppState;
 use super::auth::TenantAccess;
 use super::error::ApiError;
 use super::extract::{self, Path};
-use super::openapi::{Doc, shape};
+use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use crate::domain::Email;
 use crate::store::accounts;
@@ -27,11 +27,7 @@ pub fn routes() -> Routes {
             Access::Tenant(Role::Admin),
             list,
         )
-        .doc(Doc::new("List the tenant's members").returns_shape(
-            200,
-            "The members",
-            shape::object(&[("memberships", shape::array(member_shape()))]),
-        ))
+        .doc(Doc::new("List the tenant's members").returns::<MembershipList>(200, "The members"))
         .put(
             "/tenants/{tenant}/memberships",
             Access::Tenant(Role::Admin),
@@ -40,11 +36,7 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new("Grant an existing user a role in the tenant, or change it")
                 .body::<GrantBody>()
-                .returns_shape(
-                    200,
-                    "The membership",
-                    shape::object(&[("membership", member_shape())]),
-                ),
+                .returns::<MembershipBody>(200, "The membership"),
         )
         .delete(
             "/tenants/{tenant}/memberships/{user}",
@@ -54,24 +46,44 @@ pub fn routes() -> Routes {
         .doc(Doc::new("Remove a member (idempotent)").no_content("Removed, or was no member"))
 }
 
-fn member_shape() -> Value {
-    shape::object(&[
-        ("user_id", shape::uuid()),
-        ("email", shape::string()),
-        ("role", shape::string()),
-    ])
+#[derive(Debug, Serialize, JsonSchema)]
+struct Membership {
+    user_id: Uuid,
+    email: String,
+    #[schemars(schema_with = "super::openapi::vocabulary::role")]
+    role: Role,
+}
+
+impl From<(&users::Model, Role)> for Membership {
+    fn from((user, role): (&users::Model, Role)) -> Self {
+        Self {
+            user_id: user.id,
+            email: user.email.clone(),
+            role,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct MembershipList {
+    memberships: Vec<Membership>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct MembershipBody {
+    membership: Membership,
 }
 
 async fn list(
     State(state): State<AppState>,
     access: TenantAccess,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MembershipList>, ApiError> {
     let members = accounts::members_of(&state.services().db, access.tenant_id()).await?;
-    let members: Vec<Value> = members
+    let memberships = members
         .iter()
-        .map(|(user, role)| json!({"user_id": user.id, "email": user.email, "role": role.as_str()}))
+        .map(|(user, role)| Membership::from((user, *role)))
         .collect();
-    Ok(Json(json!({"memberships": members})))
+    Ok(Json(MembershipList { memberships }))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -79,7 +91,7 @@ async fn list(
 struct GrantBody {
     /// Of a user that exists (`policyvault user add`).
     email: String,
-    #[schemars(extend("enum" = ["viewer", "operator", "admin"]))]
+    #[schemars(schema_with = "super::openapi::vocabulary::role")]
     role: String,
 }
 
@@ -108,7 +120,9 @@ async fn grant(
     tracing::info!(tenant_id = %access.tenant_id(), user_id = %user.id, role = role.as_str(), by = %access.user.id(), "membership granted");
     Ok((
         StatusCode::OK,
-        Json(json!({"membership": {"user_id": user.id, "email": user.email, "role": membership.role.as_str()}})),
+        Json(MembershipBody {
+            membership: Membership::from((&user, membership.role)),
+        }),
     )
         .into_response())
 }

@@ -2,18 +2,19 @@
 
 use axum::Json;
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use entity::enums::Role;
-use entity::notifications;
+use entity::{audit_events, notifications};
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
 use super::auth::{CurrentUser, TenantAccess};
 use super::error::ApiError;
-use super::extract::{Path, Query, page_limit};
-use super::openapi::{Doc, shape};
+use super::extract::{self, Path, Query, page_limit};
+use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use crate::store::activity;
 
@@ -23,23 +24,12 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new("The caller's notifications, newest first")
                 .query::<ListQuery>()
-                .returns_shape(
-                    200,
-                    "A page of notifications, and the unread count",
-                    shape::object(&[
-                        ("notifications", shape::array(notification_shape())),
-                        ("unread", shape::integer()),
-                        ("next_cursor", shape::nullable(shape::uuid())),
-                    ]),
-                ),
+                .returns::<NotificationList>(200, "A page of notifications, and the unread count"),
         )
         .post("/notifications/{id}/read", Access::User, mark_read)
         .doc(
-            Doc::new("Mark one of the caller's notifications read").returns_shape(
-                200,
-                "The notification",
-                shape::object(&[("notification", notification_shape())]),
-            ),
+            Doc::new("Mark one of the caller's notifications read")
+                .returns::<NotificationBody>(200, "The notification"),
         )
         .get(
             "/tenants/{tenant}/audit-events",
@@ -49,38 +39,81 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new("The tenant's audit trail, newest first")
                 .query::<PageQuery>()
-                .returns_shape(
-                    200,
-                    "A page of audit events",
-                    shape::page("audit_events", audit_shape(), shape::uuid()),
-                ),
+                .returns::<AuditEventList>(200, "A page of audit events"),
         )
 }
 
-fn notification_shape() -> Value {
-    use shape::{datetime, nullable, object, string, uuid};
-    object(&[
-        ("id", uuid()),
-        ("tenant_id", uuid()),
-        ("run_id", nullable(uuid())),
-        ("kind", string()),
-        ("title", string()),
-        ("body", string()),
-        ("created_at", datetime()),
-        ("read_at", nullable(datetime())),
-    ])
+#[derive(Debug, Serialize, JsonSchema)]
+struct Notification {
+    id: Uuid,
+    tenant_id: Uuid,
+    run_id: Option<Uuid>,
+    kind: String,
+    title: String,
+    body: String,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
 }
 
-fn audit_shape() -> Value {
-    use shape::{any, datetime, nullable, object, string, uuid};
-    object(&[
-        ("id", uuid()),
-        ("actor_id", nullable(uuid())),
-        ("action", string()),
-        ("run_id", nullable(uuid())),
-        ("details", any()),
-        ("created_at", datetime()),
-    ])
+impl From<&notifications::Model> for Notification {
+    fn from(n: &notifications::Model) -> Self {
+        Self {
+            id: n.id,
+            tenant_id: n.tenant_id,
+            run_id: n.run_id,
+            kind: n.kind.clone(),
+            title: n.title.clone(),
+            body: n.body.clone(),
+            created_at: n.created_at,
+            read_at: n.read_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct NotificationList {
+    notifications: Vec<Notification>,
+    /// Unread notifications in all, not only on this page.
+    unread: u64,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct NotificationBody {
+    notification: Notification,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct AuditEvent {
+    id: Uuid,
+    /// `null` for system actions, or once the acting user has been deleted.
+    actor_id: Option<Uuid>,
+    /// Dotted action name, e.g. `restore.live.queued`.
+    action: String,
+    run_id: Option<Uuid>,
+    details: Value,
+    created_at: DateTime<Utc>,
+}
+
+impl From<&audit_events::Model> for AuditEvent {
+    fn from(e: &audit_events::Model) -> Self {
+        Self {
+            id: e.id,
+            actor_id: e.actor_id,
+            action: e.action.clone(),
+            run_id: e.run_id,
+            details: e.details.clone(),
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct AuditEventList {
+    audit_events: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -94,44 +127,33 @@ struct ListQuery {
     cursor: Option<Uuid>,
 }
 
-fn notification_json(n: &notifications::Model) -> Value {
-    json!({
-        "id": n.id,
-        "tenant_id": n.tenant_id,
-        "run_id": n.run_id,
-        "kind": n.kind,
-        "title": n.title,
-        "body": n.body,
-        "created_at": n.created_at,
-        "read_at": n.read_at,
-    })
-}
-
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NotificationList>, ApiError> {
     let db = &state.services().db;
     let limit = page_limit(q.limit);
-    let mut rows =
-        activity::notifications_for(db, user.id(), q.unread, q.cursor, limit + 1).await?;
+    let rows = activity::notifications_for(db, user.id(), q.unread, q.cursor, limit + 1).await?;
     let unread = activity::unread_count(db, user.id()).await?;
-    let next = super::extract::next_cursor(&mut rows, limit, |n| n.id);
-    Ok(Json(json!({
-        "notifications": rows.iter().map(notification_json).collect::<Vec<_>>(),
-        "unread": unread,
-        "next_cursor": next,
-    })))
+    let (notifications, next_cursor) =
+        extract::page(rows, limit, |n| n.id, |m| Notification::from(m));
+    Ok(Json(NotificationList {
+        notifications,
+        unread,
+        next_cursor,
+    }))
 }
 
 async fn mark_read(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NotificationBody>, ApiError> {
     let n = activity::mark_read(&state.services().db, user.id(), id).await?;
-    Ok(Json(json!({"notification": notification_json(&n)})))
+    Ok(Json(NotificationBody {
+        notification: Notification::from(&n),
+    }))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -146,24 +168,14 @@ async fn audit_events(
     State(state): State<AppState>,
     access: TenantAccess,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditEventList>, ApiError> {
     access.require(Role::Viewer)?;
     let limit = page_limit(q.limit);
-    let mut rows =
+    let rows =
         activity::audit_events(&state.services().db, access.scope(), q.cursor, limit + 1).await?;
-    let next = super::extract::next_cursor(&mut rows, limit, |e| e.id);
-    let events: Vec<Value> = rows
-        .iter()
-        .map(|e| {
-            json!({
-                "id": e.id,
-                "actor_id": e.actor_id,
-                "action": e.action,
-                "run_id": e.run_id,
-                "details": e.details,
-                "created_at": e.created_at,
-            })
-        })
-        .collect();
-    Ok(Json(json!({"audit_events": events, "next_cursor": next})))
+    let (audit_events, next_cursor) = extract::page(rows, limit, |e| e.id, |m| AuditEvent::from(m));
+    Ok(Json(AuditEventList {
+        audit_events,
+        next_cursor,
+    }))
 }

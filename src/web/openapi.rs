@@ -5,8 +5,8 @@
 //! route of [`super::routes`] becomes an operation (method, path, path parameters from its
 //! `{..}` segments, security from its [`Access`]), described by the [`Doc`] its module
 //! attached with [`Routes::doc`](super::Routes::doc). Request bodies, query parameters and
-//! typed answers are JSON Schemas derived from the Rust types with `schemars`; answers built
-//! ad hoc with `json!` are described by [`shape`]. Every error answer references the one
+//! answers are JSON Schemas derived with `schemars` from the Rust types the handlers return,
+//! so what is documented is what is written. Every error answer references the one
 //! `ErrorBody` schema, the type [`ApiError`](super::error::ApiError) renders.
 
 use std::sync::OnceLock;
@@ -19,7 +19,6 @@ use serde_json::{Map, Value, json};
 
 use super::error::ErrorBody;
 use super::routes::{Access, RouteInfo, Routes};
-use super::session::escape;
 
 /// Where the document is served; the page links to it.
 pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
@@ -28,12 +27,33 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/openapi.json", Access::Public, openapi_json)
         .doc(
-            Doc::new("This OpenAPI 3.1 document, generated from the route table").returns_shape(
-                200,
-                "The document",
-                shape::object(&[("openapi", shape::string()), ("paths", shape::any_object())]),
-            ),
+            Doc::new("This OpenAPI 3.1 document, generated from the route table")
+                .returns::<OpenApiDocument>(200, "The document"),
         )
+}
+
+/// An OpenAPI 3.1 document.
+// Only a description: the document is assembled as JSON by `build`, and the OpenAPI
+// specification defines what is inside these members.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct OpenApiDocument {
+    /// `3.1.0`.
+    openapi: String,
+    info: Map<String, Value>,
+    paths: Map<String, Value>,
+    components: Map<String, Value>,
+}
+
+/// One event of a `text/event-stream` answer.
+// Only a description: axum's `Event` writes the stream.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct StreamEvent {
+    /// The kind of event.
+    event: String,
+    /// A JSON object.
+    data: String,
 }
 
 /// The browsable page (outside `/api/v1`: it is HTML, not part of the JSON API).
@@ -51,17 +71,11 @@ fn inline<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     T::json_schema(generator)
 }
 
-/// A JSON Schema: derived from a Rust type, or written out for a `json!` answer.
-enum Shape {
-    Typed(SchemaFn),
-    Inline(Value),
-}
-
 struct Answer {
     status: u16,
     description: &'static str,
     content_type: &'static str,
-    schema: Option<Shape>,
+    schema: Option<SchemaFn>,
 }
 
 /// What the document says about one route besides its method, path and access.
@@ -108,18 +122,7 @@ impl Doc {
             status,
             description,
             content_type: "application/json",
-            schema: Some(Shape::Typed(reference::<T>)),
-        });
-        self
-    }
-
-    /// A JSON answer built ad hoc, described by a [`shape`].
-    pub fn returns_shape(mut self, status: u16, description: &'static str, schema: Value) -> Self {
-        self.answers.push(Answer {
-            status,
-            description,
-            content_type: "application/json",
-            schema: Some(Shape::Inline(schema)),
+            schema: Some(reference::<T>),
         });
         self
     }
@@ -141,11 +144,7 @@ impl Doc {
             status: 200,
             description,
             content_type: "text/event-stream",
-            // One event: its `event` field names the kind, `data` is the JSON payload.
-            schema: Some(Shape::Inline(shape::object(&[
-                ("event", shape::string()),
-                ("data", shape::string()),
-            ]))),
+            schema: Some(inline::<StreamEvent>),
         });
         self
     }
@@ -157,67 +156,34 @@ impl Doc {
     }
 }
 
-/// Schemas of answers built with `json!`: objects whose listed properties are all present.
-pub mod shape {
-    use serde_json::{Map, Value, json};
+/// Schemas of `entity`'s text enums, which do not derive `JsonSchema` (that crate does not
+/// depend on schemars). The values come from each enum's own list, so the document cannot
+/// fall behind a new variant. Use with `#[schemars(schema_with = "...")]`.
+pub mod vocabulary {
+    use entity::enums::{ItemAction, Role, RunItemStatus};
+    use schemars::{Schema, SchemaGenerator, json_schema};
 
-    pub fn object(properties: &[(&str, Value)]) -> Value {
-        let props: Map<String, Value> = properties
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        let required: Vec<&str> = properties.iter().map(|(k, _)| *k).collect();
-        json!({"type": "object", "properties": props, "required": required})
+    fn one_of(values: impl Iterator<Item = &'static str>) -> Schema {
+        let values: Vec<&str> = values.collect();
+        json_schema!({"type": "string", "enum": values})
     }
 
-    pub fn any_object() -> Value {
-        json!({"type": "object"})
+    fn one_of_or_null(values: impl Iterator<Item = &'static str>) -> Schema {
+        let mut values: Vec<serde_json::Value> = values.map(Into::into).collect();
+        values.push(serde_json::Value::Null);
+        json_schema!({"type": ["string", "null"], "enum": values})
     }
 
-    /// Any JSON value (stored Graph payloads, audit details).
-    pub fn any() -> Value {
-        json!({})
+    pub fn role(_: &mut SchemaGenerator) -> Schema {
+        one_of(Role::ALL.iter().map(|v| v.as_str()))
     }
 
-    pub fn string() -> Value {
-        json!({"type": "string"})
+    pub fn run_item_status(_: &mut SchemaGenerator) -> Schema {
+        one_of(RunItemStatus::ALL.iter().map(|v| v.as_str()))
     }
 
-    pub fn uuid() -> Value {
-        json!({"type": "string", "format": "uuid"})
-    }
-
-    pub fn datetime() -> Value {
-        json!({"type": "string", "format": "date-time"})
-    }
-
-    pub fn integer() -> Value {
-        json!({"type": "integer"})
-    }
-
-    pub fn boolean() -> Value {
-        json!({"type": "boolean"})
-    }
-
-    pub fn array(items: Value) -> Value {
-        json!({"type": "array", "items": items})
-    }
-
-    /// `schema` or `null`.
-    pub fn nullable(schema: Value) -> Value {
-        match schema.get("type").and_then(Value::as_str) {
-            Some(t) => {
-                let mut s = schema.clone();
-                s["type"] = json!([t, "null"]);
-                s
-            }
-            None => json!({"anyOf": [schema, {"type": "null"}]}),
-        }
-    }
-
-    /// `{<key>: [item..], next_cursor: cursor | null}`.
-    pub fn page(key: &str, item: Value, cursor: Value) -> Value {
-        object(&[(key, array(item)), ("next_cursor", nullable(cursor))])
+    pub fn item_action_or_null(_: &mut SchemaGenerator) -> Schema {
+        one_of_or_null(ItemAction::ALL.iter().map(|v| v.as_str()))
     }
 }
 
@@ -298,10 +264,7 @@ fn build(operations: Vec<(RouteInfo, Option<Doc>)>) -> Value {
         for answer in doc.answers {
             let mut response = json!({"description": answer.description});
             if let Some(schema) = answer.schema {
-                let schema = match schema {
-                    Shape::Typed(f) => f(&mut written).to_value(),
-                    Shape::Inline(v) => v,
-                };
+                let schema = schema(&mut written).to_value();
                 response["content"] = json!({answer.content_type: {"schema": schema}});
             }
             responses.insert(answer.status.to_string(), response);
@@ -429,69 +392,69 @@ async fn openapi_json() -> impl IntoResponse {
 }
 
 /// A plain listing of the operations, rendered here: the page loads nothing from elsewhere.
-async fn docs_page() -> impl IntoResponse {
+#[derive(askama::Template)]
+#[template(path = "api_docs.html")]
+struct DocsPage<'a> {
+    version: &'a str,
+    document_path: &'a str,
+    operations: Vec<OperationRow<'a>>,
+}
+
+struct OperationRow<'a> {
+    method: String,
+    path: &'a str,
+    summary: &'a str,
+    parameters: String,
+    statuses: String,
+    auth: &'static str,
+}
+
+async fn docs_page() -> axum::response::Response {
+    use askama::Template;
     let doc = document();
-    let mut rows = String::new();
-    if let Some(paths) = doc["paths"].as_object() {
-        for (path, item) in paths {
-            let Some(item) = item.as_object() else {
-                continue;
-            };
-            for (method, op) in item {
-                let params: Vec<String> = op["parameters"]
-                    .as_array()
-                    .map(|ps| {
-                        ps.iter()
-                            .map(|p| {
-                                format!(
-                                    "{} ({})",
-                                    p["name"].as_str().unwrap_or(""),
-                                    p["in"].as_str().unwrap_or("")
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let statuses: Vec<&String> = op["responses"]
-                    .as_object()
-                    .map(|r| r.keys().collect())
-                    .unwrap_or_default();
-                let auth = if op["security"].as_array().is_some_and(Vec::is_empty) {
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let parameters: Vec<String> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    format!(
+                        "{} ({})",
+                        p["name"].as_str().unwrap_or(""),
+                        p["in"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            let statuses: Vec<&str> = op["responses"]
+                .as_object()
+                .into_iter()
+                .flat_map(|r| r.keys().map(String::as_str))
+                .collect();
+            operations.push(OperationRow {
+                method: method.to_ascii_uppercase(),
+                path,
+                summary: op["summary"].as_str().unwrap_or(""),
+                parameters: parameters.join(", "),
+                statuses: statuses.join(" "),
+                auth: if op["security"].as_array().is_some_and(Vec::is_empty) {
                     "public"
                 } else {
                     "token or session"
-                };
-                rows.push_str(&format!(
-                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td>\
-                         <td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                    escape(&method.to_ascii_uppercase()),
-                    escape(path),
-                    escape(op["summary"].as_str().unwrap_or("")),
-                    escape(&params.join(", ")),
-                    escape(
-                        &statuses
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    ),
-                    auth,
-                ));
-            }
+                },
+            });
         }
     }
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>PolicyVault API</title>\
-         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}\
-         </style></head><body><h1>PolicyVault API {}</h1>\
-         <p>The machine-readable contract is <a href=\"{DOCUMENT_PATH}\">{DOCUMENT_PATH}</a> \
-         (OpenAPI 3.1; request and answer schemas are in it). Authenticate with \
-         <code>Authorization: Bearer pv_...</code>.</p>\
-         <table><tr><th>Method</th><th>Path</th><th>Summary</th><th>Parameters</th>\
-         <th>Statuses</th><th>Auth</th></tr>\n{rows}</table></body></html>",
-        escape(doc["info"]["version"].as_str().unwrap_or(""))
-    );
-    (StatusCode::OK, Html(body))
+    let page = DocsPage {
+        version: doc["info"]["version"].as_str().unwrap_or(""),
+        document_path: DOCUMENT_PATH,
+        operations,
+    };
+    match page.render() {
+        Ok(body) => (StatusCode::OK, Html(body)).into_response(),
+        Err(e) => {
+            super::error::ApiError::Internal(anyhow::anyhow!("template: {e}")).into_response()
+        }
+    }
 }

@@ -4,18 +4,19 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use entity::enums::{Role, RunOperation, RunStatus};
+use chrono::{DateTime, Utc};
+use entity::enums::{ItemAction, Role, RunItemStatus, RunOperation, RunStatus};
 use entity::run_items;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
 use super::auth::{CurrentUser, TenantAccess};
 use super::error::ApiError;
-use super::extract::{Path, Query, page_limit};
-use super::openapi::{Doc, shape};
+use super::extract::{self, Path, Query, page_limit};
+use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use crate::runs::start::Started;
 use crate::runs::view::RunView;
@@ -37,11 +38,7 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new("List a run's items")
                 .query::<ItemsQuery>()
-                .returns_shape(
-                    200,
-                    "A page of items",
-                    shape::page("items", item_shape(), shape::string()),
-                ),
+                .returns::<RunItemList>(200, "A page of items"),
         )
         .get("/runs/active", Access::User, active)
         .doc(
@@ -176,45 +173,61 @@ struct ItemsQuery {
     cursor: Option<String>,
 }
 
-fn item_shape() -> Value {
-    use shape::{any, integer, nullable, object, string, uuid};
-    object(&[
-        ("id", uuid()),
-        ("item_key", string()),
-        ("policy_type", string()),
-        ("display_name", string()),
-        ("source_ref", nullable(uuid())),
-        ("status", string()),
-        ("action", nullable(string())),
-        ("error_code", nullable(string())),
-        ("error_message", nullable(string())),
-        ("error_context", any()),
-        ("match", nullable(string())),
-        ("diff", any()),
-        ("result_graph_id", nullable(string())),
-        ("attempts", integer()),
-        ("finished_at", nullable(shape::datetime())),
-    ])
+/// One item of a run: what was (or, in a preview, would be) done with one object.
+#[derive(Debug, Serialize, JsonSchema)]
+struct RunItem {
+    id: Uuid,
+    /// Stable key of the item within the run; the items' cursor.
+    item_key: String,
+    policy_type: String,
+    display_name: String,
+    /// The backup or snapshot item acted on.
+    source_ref: Option<Uuid>,
+    #[schemars(schema_with = "super::openapi::vocabulary::run_item_status")]
+    status: RunItemStatus,
+    #[schemars(schema_with = "super::openapi::vocabulary::item_action_or_null")]
+    action: Option<ItemAction>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    error_context: Option<Value>,
+    /// How a restore found the item's target: `mapping`, `same_id`, `name` or `none`.
+    #[serde(rename = "match")]
+    match_kind: Option<String>,
+    /// A preview's difference between the stored item and the target tenant's object.
+    diff: Option<Value>,
+    /// Graph id of the object created or updated in the target tenant.
+    result_graph_id: Option<String>,
+    attempts: i32,
+    finished_at: Option<DateTime<Utc>>,
 }
 
-pub fn item_json(item: &run_items::Model) -> Value {
-    json!({
-        "id": item.id,
-        "item_key": item.item_key,
-        "policy_type": item.policy_type,
-        "display_name": item.display_name,
-        "source_ref": item.source_ref,
-        "status": item.status.as_str(),
-        "action": item.action,
-        "error_code": item.error_code,
-        "error_message": item.error_message,
-        "error_context": item.error_context,
-        "match": item.match_kind,
-        "diff": item.diff,
-        "result_graph_id": item.result_graph_id,
-        "attempts": item.attempts,
-        "finished_at": item.finished_at,
-    })
+impl From<&run_items::Model> for RunItem {
+    fn from(item: &run_items::Model) -> Self {
+        Self {
+            id: item.id,
+            item_key: item.item_key.clone(),
+            policy_type: item.policy_type.clone(),
+            display_name: item.display_name.clone(),
+            source_ref: item.source_ref,
+            status: item.status,
+            action: item.action,
+            error_code: item.error_code.clone(),
+            error_message: item.error_message.clone(),
+            error_context: item.error_context.clone(),
+            match_kind: item.match_kind.clone(),
+            diff: item.diff.clone(),
+            result_graph_id: item.result_graph_id.clone(),
+            attempts: item.attempts,
+            finished_at: item.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct RunItemList {
+    items: Vec<RunItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
 }
 
 async fn items(
@@ -222,21 +235,21 @@ async fn items(
     access: TenantAccess,
     Path((_, run_id)): Path<(String, Uuid)>,
     Query(query): Query<ItemsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunItemList>, ApiError> {
     let db = &state.services().db;
     let run = run_store::get_in_tenant(db, access.scope(), run_id).await?;
     let limit = page_limit(query.limit);
-    let mut rows = run_store::items(
+    let rows = run_store::items(
         db,
         access.scope(),
         run.id,
-        super::extract::key_cursor(query.cursor.as_deref(), "cursor")?,
+        extract::key_cursor(query.cursor.as_deref(), "cursor")?,
         limit + 1,
     )
     .await?;
-    let next = super::extract::next_cursor(&mut rows, limit, |r| r.item_key.clone());
-    let items: Vec<Value> = rows.iter().map(item_json).collect();
-    Ok(Json(json!({"items": items, "next_cursor": next})))
+    let (items, next_cursor) =
+        extract::page(rows, limit, |r| r.item_key.clone(), |m| RunItem::from(m));
+    Ok(Json(RunItemList { items, next_cursor }))
 }
 
 async fn active(

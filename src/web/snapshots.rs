@@ -3,18 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::{snapshot_items, snapshots};
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
 use super::auth::TenantAccess;
 use super::error::ApiError;
 use super::extract::{self, Path, Query, page_limit};
-use super::openapi::{Doc, shape};
+use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
 use crate::graph::registry;
@@ -29,11 +30,7 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new("List the tenant's snapshots, newest first")
                 .query::<PageQuery>()
-                .returns_shape(
-                    200,
-                    "A page of snapshots",
-                    shape::page("snapshots", snapshot_shape(), shape::uuid()),
-                ),
+                .returns::<SnapshotList>(200, "A page of snapshots"),
         )
         .post(
             "/tenants/{tenant}/snapshots",
@@ -42,47 +39,111 @@ pub fn routes() -> Routes {
         )
         .doc(started_doc("Start capturing a snapshot of the tenant").optional_body::<CaptureBody>())
         .get("/tenants/{tenant}/snapshots/{id}", VIEWER, detail)
-        .doc(Doc::new("Read one snapshot").returns_shape(
-            200,
-            "The snapshot",
-            shape::object(&[("snapshot", snapshot_shape())]),
-        ))
+        .doc(Doc::new("Read one snapshot").returns::<SnapshotBody>(200, "The snapshot"))
         .get("/tenants/{tenant}/snapshots/{id}/items", VIEWER, items)
         .doc(
             Doc::new("List a snapshot's items (with `payload=true`, their content)")
                 .query::<PageQuery>()
-                .returns_shape(
-                    200,
-                    "A page of items",
-                    shape::page("items", item_shape(), shape::uuid()),
-                ),
+                .returns::<SnapshotItemList>(200, "A page of items"),
         )
 }
 
-fn snapshot_shape() -> Value {
-    use shape::{any, datetime, integer, nullable, object, uuid};
-    object(&[
-        ("id", uuid()),
-        ("tenant_id", uuid()),
-        ("run_id", nullable(uuid())),
-        ("policy_types", any()),
-        ("item_count", integer()),
-        ("purpose", shape::string()),
-        ("created_by", nullable(uuid())),
-        ("created_at", datetime()),
-    ])
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct Snapshot {
+    id: Uuid,
+    tenant_id: Uuid,
+    /// The capture run that produced it.
+    run_id: Option<Uuid>,
+    #[schemars(with = "Vec<String>")]
+    policy_types: Value,
+    item_count: i32,
+    /// `capture`, or `pre_restore`: the target's objects before a restore changed them.
+    #[schemars(schema_with = "purpose_schema")]
+    purpose: String,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
 }
 
-/// Without `payload` and `assignments` unless asked for.
-fn item_shape() -> Value {
-    use shape::{object, string, uuid};
-    object(&[
-        ("id", uuid()),
-        ("policy_type", string()),
-        ("source_id", string()),
-        ("display_name", string()),
-        ("content_hash", string()),
-    ])
+fn purpose_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "enum": [content::SNAPSHOT_CAPTURE, content::SNAPSHOT_PRE_RESTORE],
+    })
+}
+
+impl From<&snapshots::Model> for Snapshot {
+    fn from(s: &snapshots::Model) -> Self {
+        Self {
+            id: s.id,
+            tenant_id: s.tenant_id,
+            run_id: s.run_id,
+            policy_types: s.policy_types.clone(),
+            item_count: s.item_count,
+            purpose: s.purpose.clone(),
+            created_by: s.created_by,
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct SnapshotList {
+    snapshots: Vec<Snapshot>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct SnapshotBody {
+    snapshot: Snapshot,
+}
+
+/// A captured object's stored content, in item answers when asked for (`payload=true`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ItemContent {
+    /// The normalized Graph object, sub-resources included.
+    payload: Value,
+    assignments: Value,
+}
+
+impl ItemContent {
+    pub(super) fn of(asked: bool, payload: &Value, assignments: &Value) -> Option<Self> {
+        asked.then(|| Self {
+            payload: payload.clone(),
+            assignments: assignments.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct SnapshotItem {
+    id: Uuid,
+    policy_type: String,
+    source_id: String,
+    display_name: String,
+    content_hash: String,
+    #[serde(flatten)]
+    content: Option<ItemContent>,
+}
+
+impl SnapshotItem {
+    fn new(i: &snapshot_items::Model, with_content: bool) -> Self {
+        Self {
+            id: i.id,
+            policy_type: i.policy_type.clone(),
+            source_id: i.source_id.clone(),
+            display_name: i.display_name.clone(),
+            content_hash: i.content_hash.clone(),
+            content: ItemContent::of(with_content, &i.payload, &i.assignments),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct SnapshotItemList {
+    items: Vec<SnapshotItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<Uuid>,
 }
 
 /// Validated policy-type keys; `None` or an empty list means every supported type.
@@ -133,35 +194,6 @@ pub(super) async fn capture_snapshot(
         .await?)
 }
 
-fn snapshot_json(s: &snapshots::Model) -> Value {
-    json!({
-        "id": s.id,
-        "tenant_id": s.tenant_id,
-        "run_id": s.run_id,
-        "policy_types": s.policy_types,
-        "item_count": s.item_count,
-        // `capture`, or `pre_restore`: the target's objects before a restore changed them.
-        "purpose": s.purpose,
-        "created_by": s.created_by,
-        "created_at": s.created_at,
-    })
-}
-
-fn snapshot_item_json(i: &snapshot_items::Model, with_payload: bool) -> Value {
-    let mut v = json!({
-        "id": i.id,
-        "policy_type": i.policy_type,
-        "source_id": i.source_id,
-        "display_name": i.display_name,
-        "content_hash": i.content_hash,
-    });
-    if with_payload {
-        v["payload"] = i.payload.clone();
-        v["assignments"] = i.assignments.clone();
-    }
-    v
-}
-
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PageQuery {
     /// Page size, 1 to 200 (default 50).
@@ -178,24 +210,26 @@ async fn list(
     State(state): State<AppState>,
     access: TenantAccess,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SnapshotList>, ApiError> {
     let limit = page_limit(q.limit);
-    let mut rows =
+    let rows =
         content::snapshots(&state.services().db, access.scope(), q.cursor, limit + 1).await?;
-    let next = super::extract::next_cursor(&mut rows, limit, |s| s.id);
-    Ok(Json(json!({
-        "snapshots": rows.iter().map(snapshot_json).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    let (snapshots, next_cursor) = extract::page(rows, limit, |s| s.id, |m| Snapshot::from(m));
+    Ok(Json(SnapshotList {
+        snapshots,
+        next_cursor,
+    }))
 }
 
 async fn detail(
     State(state): State<AppState>,
     access: TenantAccess,
     Path((_, id)): Path<(String, Uuid)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SnapshotBody>, ApiError> {
     let s = content::snapshot(&state.services().db, access.scope(), id).await?;
-    Ok(Json(json!({"snapshot": snapshot_json(&s)})))
+    Ok(Json(SnapshotBody {
+        snapshot: Snapshot::from(&s),
+    }))
 }
 
 async fn items(
@@ -203,14 +237,12 @@ async fn items(
     access: TenantAccess,
     Path((_, id)): Path<(String, Uuid)>,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SnapshotItemList>, ApiError> {
     let db = &state.services().db;
     let s = content::snapshot(db, access.scope(), id).await?;
     let limit = page_limit(q.limit);
-    let mut rows = content::snapshot_items(db, access.scope(), s.id, q.cursor, limit + 1).await?;
-    let next = super::extract::next_cursor(&mut rows, limit, |i| i.id);
-    Ok(Json(json!({
-        "items": rows.iter().map(|i| snapshot_item_json(i, q.payload)).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    let rows = content::snapshot_items(db, access.scope(), s.id, q.cursor, limit + 1).await?;
+    let (items, next_cursor) =
+        extract::page(rows, limit, |i| i.id, |i| SnapshotItem::new(i, q.payload));
+    Ok(Json(SnapshotItemList { items, next_cursor }))
 }

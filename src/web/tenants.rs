@@ -2,39 +2,62 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use entity::enums::Role;
+use entity::tenants;
+use schemars::JsonSchema;
+use serde::Serialize;
+use uuid::Uuid;
 
 use super::AppState;
 use super::auth::CurrentUser;
 use super::error::ApiError;
-use super::openapi::{Doc, shape};
+use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use crate::store::accounts;
 
 pub fn routes() -> Routes {
     Routes::new().get("/tenants", Access::User, list).doc(
-        Doc::new("The tenants the caller belongs to, with the caller's role").returns_shape(
-            200,
-            "The tenants",
-            shape::object(&[("tenants", shape::array(tenant_shape()))]),
-        ),
+        Doc::new("The tenants the caller belongs to, with the caller's role")
+            .returns::<TenantList>(200, "The tenants"),
     )
 }
 
-/// `{id, name, role}` of a tenant the caller belongs to (also in the session answer).
-pub fn tenant_shape() -> Value {
-    shape::object(&[
-        ("id", shape::uuid()),
-        ("name", shape::string()),
-        ("role", shape::string()),
-    ])
+/// A tenant the caller belongs to, with the caller's role in it (also in the session
+/// answer).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub name: String,
+    #[schemars(schema_with = "super::openapi::vocabulary::role")]
+    pub role: Role,
 }
 
-async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Value>, ApiError> {
-    let tenants = accounts::tenants_of(&state.services().db, user.id()).await?;
-    let items: Vec<Value> = tenants
-        .into_iter()
-        .map(|(t, role)| json!({"id": t.id, "name": t.name, "role": role.as_str()}))
-        .collect();
-    Ok(Json(json!({"tenants": items})))
+impl From<(tenants::Model, Role)> for Tenant {
+    fn from((tenant, role): (tenants::Model, Role)) -> Self {
+        Self {
+            id: tenant.id,
+            name: tenant.name,
+            role,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct TenantList {
+    tenants: Vec<Tenant>,
+}
+
+/// The caller's tenants, as both this route and the session answer list them.
+pub(super) async fn tenants_of(state: &AppState, user_id: Uuid) -> Result<Vec<Tenant>, ApiError> {
+    let tenants = accounts::tenants_of(&state.services().db, user_id).await?;
+    Ok(tenants.into_iter().map(Tenant::from).collect())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<TenantList>, ApiError> {
+    Ok(Json(TenantList {
+        tenants: tenants_of(&state, user.id()).await?,
+    }))
 }
