@@ -53,10 +53,12 @@ impl RunSelection {
 pub struct RunView {
     pub id: Uuid,
     pub tenant_id: Uuid,
+    #[schemars(schema_with = "operation_schema")]
     pub operation: String,
     #[schemars(with = "String", extend("enum" = ["tenant", "backup_set", "snapshot", "run"]))]
     pub target_type: TargetType,
     pub target_id: Uuid,
+    #[schemars(schema_with = "status_schema")]
     pub status: String,
     pub initiator: Uuid,
     pub parent_run_id: Option<Uuid>,
@@ -115,4 +117,22 @@ impl RunView {
             ),
         }
     }
+}
+
+/// The closed vocabularies of a run, listed from the enums themselves so the document cannot
+/// fall behind a new value.
+fn operation_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let values: Vec<&str> = entity::enums::RunOperation::ALL
+        .iter()
+        .map(|o| o.as_str())
+        .collect();
+    schemars::json_schema!({"type": "string", "enum": values})
+}
+
+fn status_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let values: Vec<&str> = entity::enums::RunStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    schemars::json_schema!({"type": "string", "enum": values})
 }
