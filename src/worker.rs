@@ -211,30 +211,22 @@ async fn execute_claimed(
 ) {
     let started = Instant::now();
     let db = &orchestrator.services.db;
-    let spec = match RunSpec::from_stored(run.operation, &run.params) {
+    let spec = match RunSpec::of(&run) {
         Ok(spec) => spec,
         Err(e) => {
             tracing::error!(error = %e, "the run's stored spec is unreadable");
-            let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
             let error = SafeError::new(SpecError::CODE, e.to_string());
-            let _ = orchestrator
-                .finish(&run, Some(lease), failure(run.operation, &error, &counts))
-                .await;
-            return;
+            return fail_before_work(orchestrator, &run, lease, &error).await;
         }
     };
     let initiator_scopes = match orchestrator.initiator_scopes(&run, &spec).await {
         Ok(Some(scopes)) => scopes,
         Ok(None) => {
-            let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
             let error = SafeError::new(
                 "authorization_revoked",
                 "the user who started the run no longer has the required role in every tenant it touches",
             );
-            let _ = orchestrator
-                .finish(&run, Some(lease), failure(run.operation, &error, &counts))
-                .await;
-            return;
+            return fail_before_work(orchestrator, &run, lease, &error).await;
         }
         Err(e) => {
             tracing::warn!(error = %e, "authorization check failed; handing the run back");
@@ -289,6 +281,20 @@ async fn execute_claimed(
     if let Err(e) = orchestrator.finish(&run, Some(lease), terminal).await {
         tracing::error!(error = %e, "could not finish the run; the reaper will");
     }
+}
+
+/// Ends a claimed run that must not start (items an earlier attempt recorded still count).
+async fn fail_before_work(
+    orchestrator: &Orchestrator,
+    run: &entity::runs::Model,
+    lease: Uuid,
+    error: &SafeError,
+) {
+    let db = &orchestrator.services.db;
+    let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
+    let _ = orchestrator
+        .finish(run, Some(lease), failure(run.operation, error, &counts))
+        .await;
 }
 
 fn spawn_heartbeat(

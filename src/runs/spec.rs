@@ -243,6 +243,11 @@ impl RunSpec {
         value.unwrap_or_default()
     }
 
+    /// The spec of a stored run.
+    pub fn of(run: &entity::runs::Model) -> Result<Self, SpecError> {
+        Self::from_stored(run.operation, &run.params)
+    }
+
     /// Reads a stored spec: the operation column says which variant, the params its body.
     pub fn from_stored(operation: RunOperation, params: &Json) -> Result<Self, SpecError> {
         fn body<T: serde::de::DeserializeOwned>(params: &Json) -> Result<T, SpecError> {

@@ -39,7 +39,7 @@ impl RunSelection {
     /// A run whose stored spec cannot be read shows no selection count (the worker fails it
     /// with `invalid_run_spec`; its page still renders).
     pub fn of(run: &runs::Model) -> Self {
-        let spec = RunSpec::from_stored(run.operation, &run.params).ok();
+        let spec = RunSpec::of(run).ok();
         let ids = spec.as_ref().and_then(|s| s.selection().item_ids());
         Self {
             all: spec.is_some() && ids.is_none(),

@@ -3,9 +3,7 @@
 use chrono::Utc;
 use entity::{api_tokens, memberships, tenants, users};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -110,21 +108,6 @@ pub async fn member_scope(
         .map(|m| (TenantScope::granted(m.tenant_id), m.role)))
 }
 
-/// The scopes of every tenant the user is a member of (cross-tenant feeds).
-pub async fn member_scopes(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> StoreResult<Vec<TenantScope>> {
-    let ids: Vec<Uuid> = memberships::Entity::find()
-        .select_only()
-        .column(memberships::Column::TenantId)
-        .filter(memberships::Column::UserId.eq(user_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(ids.into_iter().map(TenantScope::granted).collect())
-}
-
 /// Issues an API token for a user; the returned secret is not stored anywhere.
 pub async fn create_token(
     db: &impl ConnectionTrait,
@@ -211,21 +194,36 @@ pub async fn revoke_membership(
     Ok(result.rows_affected > 0)
 }
 
-/// Tenants a user belongs to, with the role in each.
+/// One tenant a user belongs to: the tenant, the role and the scope the membership grants.
+#[derive(Debug, Clone)]
+pub struct MemberTenant {
+    pub tenant: tenants::Model,
+    pub role: Role,
+    pub scope: TenantScope,
+}
+
+/// Tenants a user belongs to, by name, with the role and scope of each (the shell of every
+/// page and the cross-tenant feeds read this once).
 pub async fn tenants_of(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-) -> StoreResult<Vec<(tenants::Model, Role)>> {
+) -> StoreResult<Vec<MemberTenant>> {
     let rows = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .find_also_related(tenants::Entity)
         .all(db)
         .await?;
-    let mut out: Vec<(tenants::Model, Role)> = rows
+    let mut out: Vec<MemberTenant> = rows
         .into_iter()
-        .filter_map(|(m, t)| t.map(|t| (t, m.role)))
+        .filter_map(|(m, t)| {
+            t.map(|tenant| MemberTenant {
+                scope: TenantScope::granted(tenant.id),
+                tenant,
+                role: m.role,
+            })
+        })
         .collect();
-    out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    out.sort_by(|a, b| a.tenant.name.cmp(&b.tenant.name));
     Ok(out)
 }
 

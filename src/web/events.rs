@@ -46,7 +46,7 @@ pub fn routes() -> Routes {
 async fn member_tenants(state: &AppState, user_id: Uuid) -> HashSet<Uuid> {
     accounts::tenants_of(&state.services().db, user_id)
         .await
-        .map(|ts| ts.into_iter().map(|(t, _)| t.id).collect())
+        .map(|ts| ts.into_iter().map(|m| m.tenant.id).collect())
         .unwrap_or_default()
 }
 

@@ -16,7 +16,7 @@ use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
 use crate::runs::start::{StartRequest, Started};
 use crate::runs::{RestoreSpec, RunSpec, Selection, Source};
-use crate::store::{StoreError, content, runs as run_store};
+use crate::store::{content, runs as run_store};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -138,15 +138,22 @@ pub(super) async fn restore(
     let db = &state.services().db;
     // The source may live in another tenant the caller belongs to (cross-tenant restore):
     // reading it takes a scope of that tenant, i.e. a membership there.
-    let (kind, id) = match (body.source.backup_set_id, body.source.snapshot_id) {
-        (Some(id), None) => (TargetType::BackupSet, id),
-        (None, Some(id)) => (TargetType::Snapshot, id),
-        _ => {
-            return Err(ApiError::Validation(
-                "source: give exactly one of backup_set_id or snapshot_id".into(),
-            ));
-        }
-    };
+    type SourceOf = fn(Uuid, Uuid) -> Source;
+    let (kind, id, source_of): (_, _, SourceOf) =
+        match (body.source.backup_set_id, body.source.snapshot_id) {
+            (Some(id), None) => (TargetType::BackupSet, id, |id, tenant_id| {
+                Source::BackupSet { id, tenant_id }
+            }),
+            (None, Some(id)) => (TargetType::Snapshot, id, |id, tenant_id| Source::Snapshot {
+                id,
+                tenant_id,
+            }),
+            _ => {
+                return Err(ApiError::Validation(
+                    "source: give exactly one of backup_set_id or snapshot_id".into(),
+                ));
+            }
+        };
     let owner = content::content_owner(db, kind, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -157,16 +164,7 @@ pub(super) async fn restore(
             .await?
             .scope()
     };
-    let source = match kind {
-        TargetType::BackupSet => Source::BackupSet {
-            id,
-            tenant_id: owner,
-        },
-        _ => Source::Snapshot {
-            id,
-            tenant_id: owner,
-        },
-    };
+    let source = source_of(id, owner);
     let item_ids = match body.item_ids {
         Some(ids) if ids.is_empty() => {
             return Err(ApiError::Validation(
@@ -277,11 +275,7 @@ pub(super) async fn rerun_restore(
                 only_failed: body.only_failed,
             },
         })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound,
-            other => other.into(),
-        })?;
+        .await?;
     Ok(started)
 }
 
@@ -344,17 +338,12 @@ pub(super) async fn undo_restore(
                 pre_restore_snapshot_id: original.pre_restore_snapshot_id,
             },
         })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound,
-            other => other.into(),
-        })?;
+        .await?;
     Ok(started)
 }
 
 /// The stored spec of an existing run; one that cannot be read is the server's fault, not
 /// the caller's (the worker fails such runs with `invalid_run_spec`).
 pub(super) fn stored_spec(run: &entity::runs::Model) -> Result<RunSpec, ApiError> {
-    RunSpec::from_stored(run.operation, &run.params)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("run {}: {e}", run.id)))
+    RunSpec::of(run).map_err(|e| ApiError::Internal(anyhow::anyhow!("run {}: {e}", run.id)))
 }

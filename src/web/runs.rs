@@ -99,7 +99,7 @@ pub fn started_response(state: &AppState, started: &Started) -> Response {
     let body = StartedBody {
         run: state.orchestrator.view(&started.run),
         deduplicated: started.deduplicated,
-        item_ids: crate::runs::RunSpec::from_stored(started.run.operation, &started.run.params)
+        item_ids: crate::runs::RunSpec::of(&started.run)
             .ok()
             .and_then(|spec| spec.selection().item_ids().map(<[Uuid]>::to_vec)),
     };
@@ -258,7 +258,7 @@ async fn active(
 ) -> Result<Json<ActiveRuns>, ApiError> {
     let db = &state.services().db;
     let tenants = accounts::tenants_of(db, user.id()).await?;
-    let scopes = accounts::member_scopes(db, user.id()).await?;
+    let scopes: Vec<_> = tenants.iter().map(|m| m.scope).collect();
     let rows = run_store::list_active(db, &scopes).await?;
     let runs = rows
         .iter()
@@ -266,8 +266,8 @@ async fn active(
             run: state.orchestrator.view(r),
             tenant_name: tenants
                 .iter()
-                .find(|(t, _)| t.id == r.tenant_id)
-                .map(|(t, _)| t.name.clone()),
+                .find(|m| m.tenant.id == r.tenant_id)
+                .map(|m| m.tenant.name.clone()),
         })
         .collect();
     Ok(Json(ActiveRuns { runs }))

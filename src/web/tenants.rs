@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use entity::enums::Role;
-use entity::tenants;
 use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
@@ -32,12 +31,12 @@ pub struct Tenant {
     pub role: Role,
 }
 
-impl From<(tenants::Model, Role)> for Tenant {
-    fn from((tenant, role): (tenants::Model, Role)) -> Self {
+impl From<accounts::MemberTenant> for Tenant {
+    fn from(member: accounts::MemberTenant) -> Self {
         Self {
-            id: tenant.id,
-            name: tenant.name,
-            role,
+            id: member.tenant.id,
+            name: member.tenant.name,
+            role: member.role,
         }
     }
 }

@@ -283,7 +283,7 @@ impl Shell {
     ) -> Result<Self, PageError> {
         let db = &state.services().db;
         let memberships = accounts::tenants_of(db, user.id()).await?;
-        let scopes = accounts::member_scopes(db, user.id()).await?;
+        let scopes: Vec<_> = memberships.iter().map(|m| m.scope).collect();
         let active = run_store::list_active(db, &scopes).await?;
         // Counted only when the list is cut off: otherwise the list is the count.
         let active_total = if active.len() as u64 >= run_store::ACTIVE_LIMIT {
@@ -294,15 +294,15 @@ impl Shell {
         let unread = activity_store::unread_count(db, user.id()).await?;
         let tenants: Vec<TenantLink> = memberships
             .iter()
-            .map(|(t, role)| TenantLink::new(t, *role))
+            .map(|m| TenantLink::new(&m.tenant, m.role, m.scope))
             .collect();
         let active = active
             .iter()
             .map(|run| {
                 let name = memberships
                     .iter()
-                    .find(|(t, _)| t.id == run.tenant_id)
-                    .map(|(t, _)| t.name.as_str())
+                    .find(|m| m.tenant.id == run.tenant_id)
+                    .map(|m| m.tenant.name.as_str())
                     .unwrap_or_default();
                 ActiveRunRow::new(run, name)
             })
@@ -311,7 +311,7 @@ impl Shell {
             title: title.into(),
             email: user.user.email.clone(),
             csrf: user.session().map(|s| s.csrf_token()).unwrap_or_default(),
-            tenant: tenant.map(|a| TenantLink::new(&a.tenant, a.role)),
+            tenant: tenant.map(|a| TenantLink::new(&a.tenant, a.role, *a.scope())),
             tenants,
             active,
             active_total,

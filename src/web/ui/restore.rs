@@ -15,7 +15,7 @@ use super::view::{TenantLink, encode, opt_time, policy_type_label, time};
 use super::{FormData, PageError, Shell, redirect, render, started};
 use super::{Path, Query};
 use crate::runs;
-use crate::store::{accounts, content, runs as run_store};
+use crate::store::{content, runs as run_store};
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, TenantAccess, member_access};
 use crate::web::error::ApiError;
@@ -162,13 +162,8 @@ pub(super) async fn page(
             let mut groups = Vec::new();
             // One tenant's sources at a time: an MSP may have hundreds of tenants.
             let from = query.from.unwrap_or(access.tenant_id());
-            let scope = accounts::member_scope(db, from, access.user.id()).await?;
-            for (tenant, (scope, _)) in shell
-                .tenants
-                .iter()
-                .filter(|t| t.id == from)
-                .zip(scope.iter())
-            {
+            for tenant in shell.tenants.iter().filter(|t| t.id == from) {
+                let scope = &tenant.scope;
                 let mut options = Vec::new();
                 for set in content::backup_sets(db, scope, None, SOURCES_PER_TENANT).await? {
                     options.push(SourceOption {

@@ -21,7 +21,7 @@ pub(super) async fn home(
 ) -> Result<Response, PageError> {
     let tenants = accounts::tenants_of(&state.services().db, user.id()).await?;
     match tenants.as_slice() {
-        [(only, _)] => Ok(redirect(&format!("/tenants/{}", only.id))),
+        [only] => Ok(redirect(&format!("/tenants/{}", only.tenant.id))),
         _ => Ok(redirect("/tenants")),
     }
 }
@@ -47,12 +47,8 @@ pub(super) async fn list(
     let shell = Shell::new(&state, &user, None, "Your tenants").await?;
     let db = &state.services().db;
     let mut rows = Vec::with_capacity(shell.tenants.len());
-    let scopes = accounts::member_scopes(db, user.id()).await?;
     for tenant in &shell.tenants {
-        let Some(scope) = scopes.iter().find(|s| s.tenant_id() == tenant.id) else {
-            continue;
-        };
-        let (latest, _) = run_store::list(db, scope, &RunFilter::default(), 1).await?;
+        let (latest, _) = run_store::list(db, &tenant.scope, &RunFilter::default(), 1).await?;
         rows.push(TenantRow {
             tenant: tenant.clone(),
             latest: latest.first().map(|r| RunRow::new(r, "")),

@@ -6,6 +6,8 @@ use entity::enums::{Role, RunOperation, RunStatus};
 use entity::{runs, tenants};
 use uuid::Uuid;
 
+use crate::store::TenantScope;
+
 pub fn operation_label(op: RunOperation) -> &'static str {
     crate::runs::lifecycle::operation_label(op)
 }
@@ -139,15 +141,18 @@ pub struct TenantLink {
     pub name: String,
     pub role: String,
     pub can_operate: bool,
+    /// What the user's membership granted, for pages that read each tenant's runs.
+    pub scope: TenantScope,
 }
 
 impl TenantLink {
-    pub fn new(tenant: &tenants::Model, role: Role) -> Self {
+    pub fn new(tenant: &tenants::Model, role: Role, scope: TenantScope) -> Self {
         Self {
             id: tenant.id,
             name: tenant.name.clone(),
             role: role.as_str().to_string(),
             can_operate: role.allows(Role::Operator),
+            scope,
         }
     }
 }
