@@ -61,6 +61,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
     pub connect_timeout_secs: u64,
+    /// How long a run waits out an unreachable database before it fails `database_error`.
+    pub retry_budget_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,6 +118,8 @@ pub struct WorkerSettings {
     pub poll_interval_ms: u64,
     /// How long a stopping worker lets in-flight runs finish before handing them back.
     pub shutdown_grace_secs: u64,
+    /// `/healthz` answers 503 once a queue consumer or the reaper has been down this long.
+    pub unhealthy_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

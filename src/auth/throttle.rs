@@ -3,8 +3,11 @@
 //!
 //! An attempt is counted atomically *before* its password is checked, and a success takes it
 //! back, so a burst of parallel guesses gets no more password checks than the limit allows.
+//! Without Redis the same limits are counted in the process, so sign-in keeps working.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use redis::{RedisResult, Script};
 
@@ -48,6 +51,9 @@ end
 return 0
 ";
 
+/// Counts failed sign-ins in Redis, so the limits hold across every web process; while Redis
+/// is unreachable, in this process (the same limits, counted per process), so sign-in keeps
+/// working without Redis and is still throttled.
 #[derive(Clone)]
 pub struct LoginThrottle {
     broker: Broker,
@@ -55,6 +61,14 @@ pub struct LoginThrottle {
     per_address: u32,
     window_secs: u64,
     scripts: Arc<(Script, Script)>,
+    local: Arc<Mutex<HashMap<String, LocalCount>>>,
+}
+
+/// A failure counter of the in-process fallback: failures since `since`.
+#[derive(Debug, Clone, Copy)]
+struct LocalCount {
+    failures: u32,
+    since: Instant,
 }
 
 /// Whether a sign-in may be attempted now.
@@ -74,6 +88,7 @@ impl LoginThrottle {
             per_address: settings.login_max_failures_per_address,
             window_secs: settings.login_failure_window_secs,
             scripts: Arc::new((Script::new(BEGIN_LUA), Script::new(SUCCEED_LUA))),
+            local: Arc::default(),
         }
     }
 
@@ -90,7 +105,66 @@ impl LoginThrottle {
     }
 
     /// Counts an attempt unless the account or the address is over its limit.
-    pub async fn begin(&self, login: &str, address: &str) -> RedisResult<Verdict> {
+    pub async fn begin(&self, login: &str, address: &str) -> Verdict {
+        match self.begin_in_redis(login, address).await {
+            Ok(verdict) => verdict,
+            Err(e) => {
+                tracing::warn!(error = %e, "login throttle in Redis unavailable; counting in this process");
+                self.begin_locally(login, address)
+            }
+        }
+    }
+
+    /// The attempt succeeded: clear the account's failures, uncount it from the address.
+    pub async fn succeeded(&self, login: &str, address: &str) {
+        self.succeeded_locally(login, address);
+        if let Err(e) = self.succeeded_in_redis(login, address).await {
+            tracing::warn!(error = %e, "login throttle in Redis unavailable");
+        }
+    }
+
+    fn begin_locally(&self, login: &str, address: &str) -> Verdict {
+        let window = Duration::from_secs(self.window_secs.max(1));
+        let now = Instant::now();
+        let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        local.retain(|_, c| now - c.since < window);
+        let keys = [
+            (self.account_key(login), self.per_account),
+            (self.address_key(address), self.per_address),
+        ];
+        let wait = keys
+            .iter()
+            .filter_map(|(key, limit)| {
+                let count = local.get(key)?;
+                (count.failures >= *limit).then(|| window - (now - count.since))
+            })
+            .max();
+        if let Some(wait) = wait {
+            return Verdict::Throttled {
+                retry_after_secs: wait.as_secs().max(1),
+            };
+        }
+        for (key, _) in keys {
+            local
+                .entry(key)
+                .or_insert(LocalCount {
+                    failures: 0,
+                    since: now,
+                })
+                .failures += 1;
+        }
+        Verdict::Allowed
+    }
+
+    fn succeeded_locally(&self, login: &str, address: &str) {
+        let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        local.remove(&self.account_key(login));
+        if let Some(count) = local.get_mut(&self.address_key(address)) {
+            count.failures = count.failures.saturating_sub(1);
+        }
+    }
+
+    async fn begin_in_redis(&self, login: &str, address: &str) -> RedisResult<Verdict> {
         let mut conn = self.broker.connection();
         let wait: i64 = self
             .scripts
@@ -111,8 +185,7 @@ impl LoginThrottle {
         })
     }
 
-    /// The attempt succeeded: clear the account's failures, uncount it from the address.
-    pub async fn succeeded(&self, login: &str, address: &str) -> RedisResult<()> {
+    async fn succeeded_in_redis(&self, login: &str, address: &str) -> RedisResult<()> {
         let mut conn = self.broker.connection();
         self.scripts
             .1

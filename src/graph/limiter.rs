@@ -14,8 +14,9 @@
 //! A sliding log, rather than a fixed window, keeps every interval of one window length
 //! under the quota, so our windows need not line up with Graph's. Redis' own clock is the
 //! only clock, so workers on machines with skewed clocks agree. If Redis cannot be reached
-//! the limiter falls back to the process-local limits (and says so in the log): Graph's own
-//! 429 handling still protects the tenant.
+//! the limiter falls back to process-local limits at [`FALLBACK_SHARE`] of the quota (a few
+//! workers together then stay under it), tries Redis again after [`FALLBACK_RETRY`], and
+//! says so in the log; Graph's own 429 handling still protects the tenant.
 //!
 //! **Files.** The limiter lives here; the quota types it is given in `quota.rs`; the Redis
 //! scripts behind the fleet-wide log and pause in `scripts.rs`.
@@ -40,6 +41,11 @@ use scripts::{ACQUIRE_LUA, BLOCK_LUA, BLOCKED_LUA};
 
 type LocalKey = (String, Access, u32, u64);
 
+/// Share of the quota one process uses while the fleet-wide log in Redis is unreachable.
+pub const FALLBACK_SHARE: f64 = 0.25;
+/// How long the limiter stays on its local fallback before it asks Redis again.
+pub const FALLBACK_RETRY: Duration = Duration::from_secs(5);
+
 struct Inner {
     redis: Option<Broker>,
     options: LimiterOptions,
@@ -47,6 +53,8 @@ struct Inner {
     blocked: Mutex<HashMap<String, Instant>>,
     waited_nanos: AtomicU64,
     warned: AtomicBool,
+    /// While set and in the future, Redis is not asked (it just failed).
+    fleet_down_until: Mutex<Option<Instant>>,
     acquire: redis::Script,
     block: redis::Script,
     blocked_script: redis::Script,
@@ -92,6 +100,7 @@ impl Limiter {
                 blocked: Mutex::new(HashMap::new()),
                 waited_nanos: AtomicU64::new(0),
                 warned: AtomicBool::new(false),
+                fleet_down_until: Mutex::new(None),
                 acquire: redis::Script::new(ACQUIRE_LUA),
                 block: redis::Script::new(BLOCK_LUA),
                 blocked_script: redis::Script::new(BLOCKED_LUA),
@@ -123,19 +132,55 @@ impl Limiter {
                 .await;
         }
         if let Some(redis) = &self.inner.redis {
-            loop {
+            let mut fleet_ok = !self.fleet_down();
+            while fleet_ok {
                 match self
                     .try_fleet(redis, tenant, quota, reads, writes, access, n)
                     .await
                 {
-                    Ok(0) => break,
-                    Ok(ms) => tokio::time::sleep(with_jitter(Duration::from_millis(ms))).await,
-                    Err(e) => {
-                        if !self.inner.warned.swap(true, Ordering::Relaxed) {
-                            tracing::warn!(error = %e, "Graph quota in Redis unavailable; limiting per process only");
+                    Ok(0) => {
+                        if self.inner.warned.swap(false, Ordering::Relaxed) {
+                            tracing::info!("Graph quota in Redis reachable again");
                         }
                         break;
                     }
+                    Ok(ms) => tokio::time::sleep(with_jitter(Duration::from_millis(ms))).await,
+                    Err(e) => {
+                        if !self.inner.warned.swap(true, Ordering::Relaxed) {
+                            tracing::warn!(error = %e, share = FALLBACK_SHARE, "Graph quota in Redis unavailable; limiting per process");
+                        }
+                        *self
+                            .inner
+                            .fleet_down_until
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner()) =
+                            Some(Instant::now() + FALLBACK_RETRY);
+                        fleet_ok = false;
+                    }
+                }
+            }
+            if !fleet_ok {
+                // Other workers cannot see what this one sends: keep to a share of the quota.
+                let share = |q: u32| ((f64::from(q) * FALLBACK_SHARE).floor() as u32).max(1);
+                self.wait_local_rate(
+                    tenant,
+                    quota,
+                    Access::Read,
+                    share(reads),
+                    share(quota.reads),
+                    n.min(share(reads)),
+                )
+                .await;
+                if access == Access::Write {
+                    self.wait_local_rate(
+                        tenant,
+                        quota,
+                        access,
+                        share(writes),
+                        share(quota.writes),
+                        n.min(share(writes)),
+                    )
+                    .await;
                 }
             }
         }
@@ -145,6 +190,16 @@ impl Limiter {
             Ordering::Relaxed,
         );
         waited
+    }
+
+    /// True while Redis failed within the last [`FALLBACK_RETRY`].
+    fn fleet_down(&self) -> bool {
+        let until = self
+            .inner
+            .fleet_down_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        until.is_some_and(|t| Instant::now() < t)
     }
 
     /// Pauses `tenant` for `duration` in this process and, through Redis, fleet-wide.
@@ -157,7 +212,7 @@ impl Limiter {
                 *entry = until;
             }
         }
-        if let Some(redis) = &self.inner.redis {
+        if let Some(redis) = self.inner.redis.as_ref().filter(|_| !self.fleet_down()) {
             let ms = u64::try_from(duration.as_millis())
                 .unwrap_or(u64::MAX)
                 .max(1);
@@ -178,7 +233,7 @@ impl Limiter {
     /// How long `tenant` stays paused fleet-wide (or in this process without Redis).
     pub async fn blocked_for(&self, tenant: &str) -> Option<Duration> {
         let local = self.local_block(tenant);
-        let fleet = match &self.inner.redis {
+        let fleet = match self.inner.redis.as_ref().filter(|_| !self.fleet_down()) {
             Some(redis) => {
                 let mut conn = redis.connection();
                 let ms: i64 = self

@@ -11,6 +11,7 @@ use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
 use crate::graph::normalize::Normalized;
 use crate::graph::{Contract, ReadOnlyGraph, registry};
 use crate::runs::{ExecError, Execution, SafeError};
+use crate::store::StoreError;
 use crate::store::content::{self, CapturedObject, SyncOutcome};
 use crate::store::runs::{ItemResult, PlannedItem};
 
@@ -48,11 +49,12 @@ pub async fn capture_backup_set(
     let db = &execution.services().db;
     let set = content::backup_set(db, execution.scope(), backup_set_id)
         .await
-        .map_err(|_| {
-            ExecError::Failed(SafeError::new(
+        .map_err(|e| match e {
+            StoreError::NotFound => ExecError::Failed(SafeError::new(
                 "backup_set_missing",
                 "the backup set no longer exists",
-            ))
+            )),
+            other => other.into(),
         })?;
     let contracts = contracts(&string_list(&set.policy_types))?;
     let previous = content::latest_backup_items(db, execution.scope(), set.id)

@@ -79,11 +79,13 @@ fn item_key(policy_type: &str, source_id: &str) -> String {
 }
 
 /// Stops a run from grinding through every remaining item while its tenant's Graph is down:
-/// after `graph.outage_item_limit` consecutive items failed for unavailability, the rest
-/// are recorded as not attempted, so the run ends within a bounded time.
+/// each call retries for `graph.retry_budget_secs` (an outage shorter than that is ridden
+/// out), and after `graph.outage_item_limit` consecutive items failed for unavailability
+/// even so, the rest are recorded as not attempted, so the run ends within a bounded time.
 struct OutageBreaker {
     limit: u32,
     consecutive: u32,
+    budget_secs: u64,
 }
 
 impl OutageBreaker {
@@ -91,6 +93,7 @@ impl OutageBreaker {
         Self {
             limit: execution.services().settings.graph.outage_item_limit.max(1),
             consecutive: 0,
+            budget_secs: execution.services().settings.graph.retry_budget_secs,
         }
     }
 
@@ -109,8 +112,8 @@ impl OutageBreaker {
         SafeError::new(
             "tenant_unavailable",
             format!(
-                "not attempted: Graph was unavailable for this tenant ({} consecutive items failed)",
-                self.consecutive
+                "not attempted: Graph stayed unavailable for this tenant past the retry budget of {} s ({} consecutive items failed)",
+                self.budget_secs, self.consecutive
             ),
         )
     }

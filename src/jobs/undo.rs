@@ -16,8 +16,8 @@ use super::{OutageBreaker, client_for, is_fatal, safe};
 use crate::graph::normalize;
 use crate::graph::{Contract, GraphClient, GraphError, registry};
 use crate::runs::{ExecError, Execution, SafeError};
-use crate::store::content;
 use crate::store::runs::{self as run_store, ItemResult, PlannedItem};
+use crate::store::{StoreError, content};
 
 /// What the undo does to one object the restore touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +44,12 @@ pub async fn undo(
     let db = &execution.services().db;
     let original = run_store::get_in_tenant(db, execution.scope(), original_id)
         .await
-        .map_err(|_| {
-            ExecError::Failed(SafeError::new(
+        .map_err(|e| match e {
+            StoreError::NotFound => ExecError::Failed(SafeError::new(
                 "source_missing",
                 "the restore to undo no longer exists",
-            ))
+            )),
+            other => other.into(),
         })?;
     let copies = match original.pre_restore_snapshot_id {
         Some(id) => content::all_snapshot_items(db, execution.scope(), id).await?,

@@ -400,10 +400,17 @@ pub enum ExecError {
     Failed(SafeError),
     /// The lease was lost (re-queued by the reaper or finished elsewhere): stop silently.
     LeaseLost,
+    /// The database went away mid-run: the worker waits for it (within
+    /// `database.retry_budget_secs`) and resumes the run where its recorded items left off.
+    Interrupted(String),
 }
 
 impl From<StoreError> for ExecError {
     fn from(e: StoreError) -> Self {
+        if e.is_transient() {
+            tracing::warn!(error = %e, "the database went away during a run");
+            return ExecError::Interrupted(e.to_string());
+        }
         tracing::error!(error = %e, "database error during a run");
         ExecError::Failed(SafeError::new(
             "database_error",

@@ -31,9 +31,18 @@ pub struct ReaperReport {
 }
 
 impl Orchestrator {
-    /// Runs the reaper until `stop` resolves.
-    pub async fn run_reaper(&self, stop: impl std::future::Future<Output = ()>) {
+    /// Runs the reaper until `stop` resolves; `on_tick` hears whether each tick it took
+    /// worked (the worker's health reads it).
+    pub async fn run_reaper(
+        &self,
+        stop: impl std::future::Future<Output = ()>,
+        on_tick: impl Fn(Result<(), String>),
+    ) {
         let every = Duration::from_secs(self.services.settings.runs.reaper_interval_secs);
+        let stale_after = Duration::from_secs(self.services.settings.runs.stale_after_secs);
+        // While the database was away no worker could heartbeat: after an outage, heartbeats
+        // are judged again only once they have had a full window to arrive.
+        let mut last_failed: Option<std::time::Instant> = None;
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -41,14 +50,23 @@ impl Orchestrator {
                 () = tokio::time::sleep(every) => {}
             }
             if !self.take_reaper_turn(every).await {
+                // Another process reaps this interval; this one is alive all the same.
+                on_tick(Ok(()));
                 continue;
             }
-            match self.reap_once().await {
-                Ok(report) if report != ReaperReport::default() => {
-                    tracing::info!(?report, "reaper acted");
+            let trust_heartbeats = last_failed.is_none_or(|at| at.elapsed() >= stale_after);
+            match self.reap(trust_heartbeats).await {
+                Ok(report) => {
+                    if report != ReaperReport::default() {
+                        tracing::info!(?report, "reaper acted");
+                    }
+                    on_tick(Ok(()));
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "reaper tick failed"),
+                Err(e) => {
+                    last_failed = Some(std::time::Instant::now());
+                    tracing::warn!(error = %e, "reaper tick failed");
+                    on_tick(Err(e.to_string()));
+                }
             }
         }
     }
@@ -70,6 +88,10 @@ impl Orchestrator {
 
     /// One pass over overdue, stale and undelivered runs.
     pub async fn reap_once(&self) -> StoreResult<ReaperReport> {
+        self.reap(true).await
+    }
+
+    async fn reap(&self, trust_heartbeats: bool) -> StoreResult<ReaperReport> {
         let settings = &self.services.settings.runs;
         let db = &self.services.db;
         let now = Utc::now();
@@ -82,7 +104,12 @@ impl Orchestrator {
         }
 
         let stale_before = now - chrono::Duration::seconds(settings.stale_after_secs as i64);
-        for run in run_store::stale(db, stale_before).await? {
+        let stale = if trust_heartbeats {
+            run_store::stale(db, stale_before).await?
+        } else {
+            Vec::new()
+        };
+        for run in stale {
             match self.recover(&run).instrument(span_of(&run)).await? {
                 Some(Recovery::Requeued) => report.requeued += 1,
                 Some(Recovery::WorkerLost) => report.worker_lost += 1,

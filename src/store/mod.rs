@@ -86,6 +86,90 @@ fn constraint_name(detail: &str) -> String {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// The database is away for now (connection refused or reset, pool exhausted, server
+    /// shutting down, a serialization failure or deadlock, SQLite busy): the same statement
+    /// may succeed later. Constraint violations and bad data never are.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Db(e) if is_transient(e))
+    }
+}
+
+/// Runs `op` until it succeeds, fails for good, or the database has stayed away for
+/// `budget`: transient errors ([`StoreError::is_transient`]) are retried with backoff
+/// (0.2 s doubling to 5 s). For statements that are safe to repeat (upserts, guarded
+/// updates, reads).
+pub async fn retry_transient<T, F, Fut>(budget: Duration, mut op: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let start = std::time::Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match op().await {
+            Err(e) if e.is_transient() && start.elapsed() + delay <= budget => {
+                tracing::debug!(error = %e, "database away; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Waits until the database answers again, or `budget` has passed (false).
+pub async fn wait_until_reachable(db: &DatabaseConnection, budget: Duration) -> bool {
+    retry_transient(budget, || async {
+        ping(db).await.map_err(StoreError::from)
+    })
+    .await
+    .is_ok()
+}
+
+/// See [`StoreError::is_transient`].
+pub fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            transient_sqlx(e)
+        }
+        _ => false,
+    }
+}
+
+fn transient_sqlx(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::Protocol(_)
+        | Error::PoolTimedOut
+        | Error::WorkerCrashed => true,
+        Error::Database(db) => db.code().is_some_and(|code| transient_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs of a database that is away or asked us to try again; SQLite's busy
+/// and locked result codes.
+fn transient_code(code: &str) -> bool {
+    code.starts_with("08") // connection exception
+        || matches!(
+            code,
+            "57P01" // admin_shutdown
+                | "57P02" // crash_shutdown
+                | "57P03" // cannot_connect_now
+                | "53300" // too_many_connections
+                | "40001" // serialization_failure
+                | "40P01" // deadlock_detected
+                | "5" // SQLITE_BUSY
+                | "6" // SQLITE_LOCKED
+                | "517" // SQLITE_BUSY_SNAPSHOT
+        )
+}
+
 /// Why the database could not be opened or is not usable yet; one line for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -179,7 +263,42 @@ pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 
 #[cfg(test)]
 mod tests {
-    use super::constraint_name;
+    use super::{StoreError, constraint_name, transient_code};
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+
+    #[test]
+    fn an_away_database_is_transient_and_bad_data_is_not() {
+        let transient = [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::Conn(RuntimeErr::Internal("connection refused".into())),
+            DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(
+                sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+            ))),
+            DbErr::Exec(RuntimeErr::SqlxError(std::sync::Arc::new(
+                sea_orm::sqlx::Error::PoolTimedOut,
+            ))),
+        ];
+        for err in transient {
+            assert!(StoreError::from(err).is_transient());
+        }
+        let permanent = [
+            DbErr::RecordNotFound("x".into()),
+            DbErr::Custom("x".into()),
+            DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(
+                sea_orm::sqlx::Error::RowNotFound,
+            ))),
+        ];
+        for err in permanent {
+            assert!(!StoreError::from(err).is_transient());
+        }
+        assert!(!StoreError::NotFound.is_transient());
+        for code in ["57P01", "08006", "40001", "40P01", "5"] {
+            assert!(transient_code(code), "{code}");
+        }
+        for code in ["23505", "23503", "42P01", "22P02"] {
+            assert!(!transient_code(code), "{code}");
+        }
+    }
 
     #[test]
     fn constraint_names_are_extracted() {

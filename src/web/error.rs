@@ -49,6 +49,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The body is larger than the server accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -68,6 +71,7 @@ impl ApiError {
             }
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -84,12 +88,31 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict { .. } => ApiError::Conflict("that already exists".into()),
+            // Restarting, failing over or out of connections: the client should come back.
+            other if other.is_transient() => {
+                tracing::warn!(error = %other, "database unreachable");
+                ApiError::Unavailable(
+                    "the database is unreachable right now; try again shortly".into(),
+                )
+            }
             other => ApiError::Internal(other.into()),
         }
     }
 }
 
+/// What a 503 tells clients to wait before trying again.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 impl ApiError {
+    /// The `Retry-After` (seconds) the answer carries, if any.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+
     /// Status, code and the message a client may see. An internal error's cause chain is
     /// logged here (inside the request span) and never shown.
     pub fn public_parts(&self) -> (StatusCode, &'static str, String) {
@@ -125,12 +148,13 @@ impl IntoResponse for ApiError {
                     axum::http::HeaderValue::from_static("Bearer"),
                 );
             }
-            ApiError::TooManyRequests { retry_after_secs } => {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+            _ => {
+                if let Some(secs) = self.retry_after_secs() {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, secs.into());
+                }
             }
-            _ => {}
         }
         response
     }

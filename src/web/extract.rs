@@ -35,8 +35,16 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             ApiError::BadRequest(format!("malformed JSON: {}", e.body_text()))
         }
         JsonRejection::JsonDataError(e) => ApiError::Validation(e.body_text()),
+        other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         other => ApiError::BadRequest(other.body_text()),
     }
+}
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the request body is larger than {} bytes",
+        super::BODY_LIMIT_BYTES
+    ))
 }
 
 /// A JSON body that may be absent altogether (an empty POST means "all defaults").
@@ -52,7 +60,13 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    ApiError::BadRequest(e.body_text())
+                }
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }

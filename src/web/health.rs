@@ -1,11 +1,10 @@
 //! Liveness (`/healthz`), readiness (`/readyz`: database, Redis, migrations current) and
 //! Prometheus metrics (`/metrics`).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -91,23 +90,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// The worker process's own endpoint: liveness and metrics (it serves no API).
-pub fn worker_router(services: Services) -> Router {
-    let queues = Queues::new(&services.redis);
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(worker_metrics))
-        .with_state((services, queues))
-}
-
-async fn worker_metrics(State((services, queues)): State<(Services, Queues)>) -> impl IntoResponse {
-    let body = scrape(&services, &queues).await;
-    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
-}
-
 /// A full scrape: the gauges read from Redis and the database now, then the counters. A
 /// gauge whose source is unreachable is left out (its absence is the alert), the rest stays.
-async fn scrape(services: &Services, queues: &Queues) -> String {
+pub async fn scrape(services: &Services, queues: &Queues) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     metrics::header(

@@ -20,6 +20,7 @@ pub mod snapshots;
 pub mod tenants;
 pub mod ui;
 
+use crate::auth::throttle::LoginThrottle;
 use axum::Router;
 use tokio::sync::broadcast;
 
@@ -35,14 +36,19 @@ pub struct AppState {
     pub orchestrator: Orchestrator,
     /// In-process fan-out of run events and credential revocations for SSE clients.
     pub events: broadcast::Sender<Notice>,
+    /// Failed sign-ins, in Redis (or this process while Redis is away).
+    pub login_throttle: LoginThrottle,
 }
 
 impl AppState {
     pub fn new(services: Services) -> Self {
         let events = crate::runs::events::spawn_fanout(services.redis.clone());
+        let login_throttle =
+            LoginThrottle::new(services.redis.clone(), &services.settings.security);
         Self {
             orchestrator: Orchestrator::new(services),
             events,
+            login_throttle,
         }
     }
 
@@ -78,6 +84,9 @@ pub fn route_table() -> Vec<RouteInfo> {
     routes().table()
 }
 
+/// The largest request body any route reads (JSON and forms); larger ones are answered 413.
+pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+
 pub fn router(state: AppState) -> Router {
     let (router, table) = routes().into_parts();
     router
@@ -85,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             routes::Guard::new(state.clone(), table),
             routes::enforce,
         ))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .fallback(not_found)
         .with_state(state)
 }

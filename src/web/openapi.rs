@@ -194,9 +194,10 @@ fn error_description(status: u16) -> &'static str {
         403 => "Signed in but not allowed (role too low, or missing CSRF token)",
         404 => "No such resource, or not visible to the caller",
         409 => "Conflicts with the current state",
+        413 => "The request body is larger than 2 MiB",
         422 => "Well-formed but invalid input",
         429 => "Too many attempts; see Retry-After",
-        503 => "Temporarily unavailable",
+        503 => "A dependency (database, Redis) is unreachable for a moment; see Retry-After",
         _ => "Error",
     }
 }
@@ -273,6 +274,11 @@ fn build(operations: Vec<(RouteInfo, Option<Doc>)>) -> Value {
         if doc.body.is_some() || doc.query.is_some() {
             errors.extend([400, 422]);
         }
+        if doc.body.is_some() {
+            errors.push(413);
+        }
+        // Any operation may find the database or Redis away for a moment.
+        errors.push(503);
         if route.access != Access::Public {
             errors.extend([401, 403]);
         }

@@ -165,7 +165,10 @@ async fn the_worker_serves_metrics_on_its_own_port() {
     let app = spawn_app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = policyvault::web::health::worker_router(app.services.clone());
+    let router = policyvault::worker::health_router(
+        app.services.clone(),
+        policyvault::worker::Health::default(),
+    );
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     let body = scrape(&app, &base).await;

@@ -49,7 +49,10 @@ impl GraphOptions {
     pub fn from_settings(settings: &GraphSettings) -> Self {
         Self {
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
+            // Time bounds the retries, not a count: an outage shorter than the budget is
+            // ridden out, one longer fails the call once the budget is spent.
             retry: RetryPolicy {
+                max_attempts: u32::MAX,
                 max_elapsed: Duration::from_secs(settings.retry_budget_secs),
                 ..RetryPolicy::default()
             },

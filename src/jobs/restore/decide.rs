@@ -7,7 +7,7 @@ use super::claims::Context;
 use super::plan::SourceItem;
 use crate::graph::normalize::{self, FieldChange, Normalized};
 use crate::graph::{Contract, GraphError, ReadOnlyGraph};
-use crate::runs::SafeError;
+use crate::runs::{ExecError, SafeError};
 use crate::store::StoreError;
 use crate::store::content;
 
@@ -85,6 +85,9 @@ pub(super) enum Failure {
     Graph(GraphError),
     /// The object mapping (or the pre-restore copy) could not be read or written.
     Store(SafeError),
+    /// The whole run stops here (the database went away, the lease was lost); the item is
+    /// not recorded, so a resumed run takes it up again.
+    Stop(ExecError),
 }
 
 impl From<GraphError> for Failure {
@@ -95,6 +98,9 @@ impl From<GraphError> for Failure {
 
 pub(super) fn store_failure(what: &'static str) -> impl FnOnce(StoreError) -> Failure {
     move |e| {
+        if e.is_transient() {
+            return Failure::Stop(e.into());
+        }
         tracing::warn!(error = %e, what, "database error for one item");
         Failure::Store(SafeError::new(
             "mapping_failed",

@@ -103,6 +103,7 @@ async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Resul
             }
             Err(Failure::Graph(error)) => failed(item, action, &safe(&error)),
             Err(Failure::Store(error)) => failed(item, action, &error),
+            Err(Failure::Stop(stop)) => return Err(stop),
         };
         if let Some(id) = &result.result_graph_id {
             ctx.claim(&item.policy_type, id, &item.key());

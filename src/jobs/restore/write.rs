@@ -10,7 +10,7 @@ use super::plan::SourceItem;
 use super::results::{base, conflict_result, skip_result};
 use crate::graph::normalize::{self, Normalized};
 use crate::graph::{Contract, GraphClient, GraphError};
-use crate::runs::{Execution, SafeError};
+use crate::runs::{ExecError, Execution, SafeError};
 use crate::store::content::{self, CapturedObject};
 use crate::store::runs::ItemResult;
 use crate::store::{StoreError, StoreResult};
@@ -99,7 +99,7 @@ pub(super) async fn restore_item(
                     json!({"op": "update", "target": target.id, "at": chrono::Utc::now()}),
                 )
                 .await
-                .map_err(|_| intent_failed())?;
+                .map_err(intent_failed)?;
             keep_copy(execution, contract, &target.id, &target.current)
                 .await
                 .map_err(store_failure("pre-restore copy"))?;
@@ -203,7 +203,7 @@ async fn create_once(
             }),
         )
         .await
-        .map_err(|_| intent_failed())?;
+        .map_err(intent_failed)?;
     let id = match client.create(contract, desired).await {
         Ok(created) => created_id(contract, &created)?,
         Err(error) if error.is_ambiguous_write() => {
@@ -223,11 +223,14 @@ async fn create_once(
     Ok(id)
 }
 
-fn intent_failed() -> Failure {
-    Failure::Store(SafeError::new(
-        "mapping_failed",
-        "the write could not be recorded before sending it; nothing was changed, re-run the item",
-    ))
+fn intent_failed(error: ExecError) -> Failure {
+    match error {
+        ExecError::Failed(_) => Failure::Store(SafeError::new(
+            "mapping_failed",
+            "the write could not be recorded before sending it; nothing was changed, re-run the item",
+        )),
+        stop => Failure::Stop(stop),
+    }
 }
 
 fn created_id(contract: &'static Contract, created: &Value) -> Result<String, GraphError> {

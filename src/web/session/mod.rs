@@ -30,7 +30,7 @@ use super::error::ApiError;
 use super::routes::{Routes, is_api_path};
 use super::ui::redirect;
 use crate::auth::password;
-use crate::auth::throttle::{LoginThrottle, Verdict};
+use crate::auth::throttle::Verdict;
 use crate::domain::Email;
 use crate::runs::events::{self, Credential};
 use crate::store::{accounts, sessions};
@@ -108,17 +108,9 @@ async fn sign_in(
 ) -> Result<(users::Model, SecretString), ApiError> {
     let services = state.services();
     let security = &services.settings.security;
-    let throttle = LoginThrottle::new(services.redis.clone(), security);
-    let unavailable = |e: redis::RedisError| {
-        tracing::error!(error = %e, "login throttle unavailable");
-        ApiError::Unavailable("sign-in is unavailable right now; try again shortly".into())
-    };
+    let throttle = &state.login_throttle;
     // Counts this attempt as a failure up front; only a success takes it back.
-    if let Verdict::Throttled { retry_after_secs } = throttle
-        .begin(login, &client.address)
-        .await
-        .map_err(unavailable)?
-    {
+    if let Verdict::Throttled { retry_after_secs } = throttle.begin(login, &client.address).await {
         tracing::warn!(client = %client.address, "sign-in refused: too many failures");
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
@@ -148,10 +140,7 @@ async fn sign_in(
             return Err(ApiError::InvalidCredentials);
         }
     };
-    throttle
-        .succeeded(login, &client.address)
-        .await
-        .map_err(unavailable)?;
+    throttle.succeeded(login, &client.address).await;
     let now = Utc::now();
     let idle = Duration::seconds(security.session_idle_secs as i64);
     if let Err(e) = sessions::purge_expired(&services.db, idle, now).await {

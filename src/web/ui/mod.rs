@@ -221,6 +221,17 @@ impl IntoResponse for PageError {
 
 /// The HTML answer to a failed page request.
 pub(super) fn error_page(error: ApiError, fragment: bool) -> Response {
+    let retry_after = error.retry_after_secs();
+    let mut response = render_error_page(error, fragment);
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    response
+}
+
+fn render_error_page(error: ApiError, fragment: bool) -> Response {
     let (status, code, message) = error.public_parts();
     let heading = match status {
         StatusCode::NOT_FOUND => "Not found",

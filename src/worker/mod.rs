@@ -1,15 +1,24 @@
-//! The worker process: an apalis monitor with one worker per queue family, each executing up
-//! to `worker.concurrency` runs, plus the reaper and a small health endpoint.
+//! The worker process: one apalis consumer per queue family, each executing up to
+//! `worker.concurrency` runs, plus the reaper, all supervised ([`supervise`]: restarted with
+//! backoff when they stop), and a small health endpoint ([`health`]).
 //!
-//! Wiring above `runs`: it hands claimed runs to `jobs` and serves `web::health`; neither
-//! `runs` nor `jobs` knows this module.
+//! Wiring above `runs`: it hands claimed runs to `jobs` and serves `/healthz` and
+//! `/metrics`; neither `runs` nor `jobs` knows this module.
+
+mod health;
+mod supervise;
+
+pub use health::router as health_router;
+pub use supervise::{Health, HealthReport, HealthStatus, PartReport};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, WorkerBuilder, WorkerBuilderExt};
-use tokio::sync::watch;
+use apalis::prelude::{
+    BackendExt, BoxDynError, Data, Event, EventListenerExt, WorkerBuilder, WorkerBuilderExt,
+};
+use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -26,6 +35,7 @@ use crate::services::Services;
 use crate::startup::shutdown_signal;
 use crate::store::TenantScope;
 use crate::store::runs as run_store;
+use supervise::{Stopped, supervise};
 
 /// Shared by every job a worker process executes.
 #[derive(Clone)]
@@ -35,24 +45,27 @@ struct WorkerState {
     /// Runs this process holds a lease on: handed back to the queue if shutdown cuts them off.
     in_flight: Arc<Mutex<HashMap<Uuid, Uuid>>>,
     process_name: String,
+    /// Per queue family, `worker.concurrency` slots for runs executing in this process.
+    slots: [Arc<Semaphore>; 3],
 }
 
 /// `policyvault worker`: runs until Ctrl-C / SIGTERM.
 pub async fn run_worker_process(services: Services) -> anyhow::Result<()> {
     let listen = services.settings.worker.listen;
-    let health = tokio::net::TcpListener::bind(listen)
+    let health_listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (worker.listen)"))?;
     println!(
         "PolicyVault worker running (health on http://{})",
-        health.local_addr()?
+        health_listener.local_addr()?
     );
+    let health = Health::default();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let app = crate::web::health::worker_router(services.clone());
+    let app = health::router(services.clone(), health.clone());
     let health_task = tokio::spawn(async move {
-        let _ = axum::serve(health, app).await;
+        let _ = axum::serve(health_listener, app).await;
     });
-    let worker = tokio::spawn(run_worker(services, wait_for(stop_rx)));
+    let worker = tokio::spawn(run_worker_with_health(services, wait_for(stop_rx), health));
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     let result = worker.await?;
@@ -64,11 +77,20 @@ async fn wait_for(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-/// Runs the queue workers and the reaper until `stop` resolves, then hands back whatever
+/// Runs the queue consumers and the reaper until `stop` resolves, then hands back whatever
 /// could not finish within the grace period.
 pub async fn run_worker(
     services: Services,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    run_worker_with_health(services, stop, Health::default()).await
+}
+
+/// [`run_worker`], reporting the state of its parts to `health` (what `/healthz` reads).
+pub async fn run_worker_with_health(
+    services: Services,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+    health: Health,
 ) -> anyhow::Result<()> {
     let orchestrator = Orchestrator::new(services);
     let settings = orchestrator.services.settings.clone();
@@ -77,57 +99,154 @@ pub async fn run_worker(
         LimiterOptions::default(),
     );
     let graph = GraphShared::from_settings(&settings.graph, limiter)?;
+    let concurrency = settings.worker.concurrency.max(1);
     let state = WorkerState {
         orchestrator: orchestrator.clone(),
         graph,
         in_flight: Arc::new(Mutex::new(HashMap::new())),
         process_name: process_name(),
+        slots: Family::ALL.map(|_| Arc::new(Semaphore::new(concurrency))),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let reaper = {
-        let orchestrator = orchestrator.clone();
-        let stop_rx = stop_rx.clone();
-        tokio::spawn(async move { orchestrator.run_reaper(wait_for(stop_rx)).await })
-    };
-
-    let poll = Duration::from_millis(settings.worker.poll_interval_ms.max(10));
-    let concurrency = settings.worker.concurrency;
-    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
-    let mut monitor = Monitor::new().shutdown_timeout(grace);
+    let mut parts = tokio::task::JoinSet::new();
+    parts.spawn(supervise(
+        "reaper".into(),
+        health.clone(),
+        stop_rx.clone(),
+        {
+            let orchestrator = orchestrator.clone();
+            let health = health.clone();
+            let stop_rx = stop_rx.clone();
+            move |_| reaper(orchestrator.clone(), health.clone(), stop_rx.clone())
+        },
+    ));
     for family in Family::ALL {
-        let state = state.clone();
-        monitor = monitor.register(move |restarts| {
-            let backend = state
-                .orchestrator
-                .queues
-                .storage(family)
-                .poll_with_interval(poll);
-            WorkerBuilder::new(format!(
-                "{}-{}-{restarts}",
-                state.process_name,
-                family.as_str()
-            ))
-            .backend(backend)
-            .data(state.clone())
-            .concurrency(concurrency)
-            .build(handle_job)
-        });
+        let name = format!("consumer:{}", family.as_str());
+        let start = {
+            let state = state.clone();
+            let health = health.clone();
+            let name = name.clone();
+            let stop_rx = stop_rx.clone();
+            move |incarnation| {
+                consume(
+                    state.clone(),
+                    family,
+                    incarnation,
+                    health.clone(),
+                    name.clone(),
+                    stop_rx.clone(),
+                )
+            }
+        };
+        parts.spawn(supervise(name, health.clone(), stop_rx.clone(), start));
     }
     tracing::info!(
         worker = %state.process_name,
         concurrency,
         "worker started on queues capture, restore, preview"
     );
-    let signal = async move {
-        stop.await;
-        let _ = stop_tx.send(true);
-        Ok(())
-    };
-    let result = monitor.run_with_signal(signal).await;
-    let _ = reaper.await;
+    stop.await;
+    let _ = stop_tx.send(true);
+    // Consumers stop taking jobs at once; runs in flight get the grace period to finish.
+    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
+    let drained = tokio::time::timeout(grace, async {
+        while parts.join_next().await.is_some() {}
+        for slots in &state.slots {
+            let _ = slots.acquire_many(concurrency as u32).await;
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(worker = %state.process_name, "grace period over; handing back unfinished runs");
+        parts.abort_all();
+    }
     hand_back(&state).await;
     tracing::info!(worker = %state.process_name, "worker stopped");
-    result.context("worker monitor failed")
+    Ok(())
+}
+
+/// One incarnation of a queue's consumer: an apalis worker under a fresh name (apalis refuses
+/// to register a name it saw alive recently), up once it has registered with Redis.
+async fn consume(
+    state: WorkerState,
+    family: Family,
+    incarnation: u32,
+    health: Health,
+    part: String,
+    stop: watch::Receiver<bool>,
+) -> Stopped {
+    let poll = Duration::from_millis(
+        state
+            .orchestrator
+            .services
+            .settings
+            .worker
+            .poll_interval_ms
+            .max(10),
+    );
+    let concurrency = state
+        .orchestrator
+        .services
+        .settings
+        .worker
+        .concurrency
+        .max(1);
+    let backend = state
+        .orchestrator
+        .queues
+        .storage(family)
+        .poll_with_interval(poll);
+    let name = format!("{}-{}-{incarnation}", state.process_name, family.as_str());
+    let worker = WorkerBuilder::new(name)
+        .backend(backend)
+        .data(state.clone())
+        .concurrency(concurrency)
+        .on_event(move |_, event| {
+            if matches!(event, Event::HeartBeat) {
+                health.up(&part);
+            }
+        })
+        .build(handle_job);
+    let stopped = async move {
+        wait_for(stop).await;
+        Ok::<(), std::io::Error>(())
+    };
+    match worker.run_until(stopped).await {
+        Ok(()) => Stopped::Failed("the queue consumer ended".into()),
+        Err(e) => Stopped::Failed(format!("the queue consumer failed: {e}")),
+    }
+}
+
+/// One incarnation of the reaper: up while its ticks succeed.
+async fn reaper(
+    orchestrator: Orchestrator,
+    health: Health,
+    stop: watch::Receiver<bool>,
+) -> Stopped {
+    let task = tokio::spawn(async move {
+        orchestrator
+            .run_reaper(wait_for(stop), move |tick| match tick {
+                Ok(()) => health.up("reaper"),
+                Err(reason) => health.down("reaper", &format!("reaper tick failed: {reason}")),
+            })
+            .await;
+    });
+    match task.await {
+        Ok(()) => Stopped::Shutdown,
+        Err(e) if e.is_panic() => {
+            Stopped::Failed(format!("the reaper panicked: {}", panic_text(e)))
+        }
+        Err(e) => Stopped::Failed(format!("the reaper ended: {e}")),
+    }
+}
+
+fn panic_text(e: tokio::task::JoinError) -> String {
+    let payload = e.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Unique per process incarnation: host, pid and a random suffix.
@@ -169,7 +288,24 @@ async fn hand_back(state: &WorkerState) {
 
 /// The apalis handler. Always acknowledges: the run's state lives in the database, and the
 /// reaper re-delivers anything that needs another attempt.
+///
+/// The run executes on a task of its own, holding one of the queue's slots: if the consumer
+/// dies under it (Redis went away), the run carries on and its slot stays taken until it ends.
 async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynError> {
+    let state = (*state).clone();
+    let slot = state.slots[Family::of(job.operation) as usize]
+        .clone()
+        .acquire_owned()
+        .await?;
+    let run = tokio::spawn(async move {
+        let _slot = slot;
+        execute_job(job, state).await;
+    });
+    let _ = run.await;
+    Ok(())
+}
+
+async fn execute_job(job: RunJob, state: WorkerState) {
     let worker_name = state.process_name.clone();
     let orchestrator = state.orchestrator.clone();
     let claim_span = run_span(job.run_id, None, job.operation);
@@ -179,11 +315,11 @@ async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynE
         .await
     {
         Ok(Some(claimed)) => claimed,
-        Ok(None) => return Ok(()),
+        Ok(None) => return,
         Err(e) => {
             claim_span
                 .in_scope(|| tracing::warn!(error = %e, "claim failed; the reaper will retry"));
-            return Ok(());
+            return;
         }
     };
     let (run, lease, scope) = claimed;
@@ -197,7 +333,6 @@ async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynE
     if let Ok(mut held) = state.in_flight.lock() {
         held.remove(&run.id);
     }
-    Ok(())
 }
 
 /// Runs inside the run's span (see [`run_span`]): every line it and the executors write
@@ -255,10 +390,41 @@ async fn execute_claimed(
         },
         lost_rx,
     );
-    let result = tokio::time::timeout(deadline, crate::jobs::execute(&execution)).await;
+    let budget = Duration::from_secs(orchestrator.services.settings.database.retry_budget_secs);
+    let deadline = tokio::time::Instant::now() + deadline;
+    let result = loop {
+        let result = tokio::time::timeout_at(deadline, crate::jobs::execute(&execution)).await;
+        let Ok(Err(ExecError::Interrupted(reason))) = result else {
+            break result;
+        };
+        // The database went away: wait for it, make sure the run is still ours, and resume
+        // (executors skip the items already recorded).
+        tracing::warn!(%reason, budget_secs = budget.as_secs(), "waiting for the database to resume the run");
+        if !crate::store::wait_until_reachable(db, budget).await {
+            break Ok(Err(ExecError::Failed(SafeError::new(
+                "database_error",
+                format!(
+                    "the database stayed unreachable for more than {} s",
+                    budget.as_secs()
+                ),
+            ))));
+        }
+        match run_store::heartbeat(db, run.id, lease).await {
+            Ok(true) => tracing::info!("database back; resuming the run"),
+            _ => break Ok(Err(ExecError::LeaseLost)),
+        }
+    };
     heartbeat.abort();
 
-    let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
+    let counts = match crate::store::retry_transient(budget, || run_store::count_items(db, run.id))
+        .await
+    {
+        Ok(counts) => counts,
+        Err(e) => {
+            tracing::error!(error = %e, "could not count the run's items; the reaper will finish it");
+            return;
+        }
+    };
     let terminal = match result {
         Ok(Ok(())) => outcome(run.operation, &counts, started.elapsed()),
         Ok(Err(ExecError::Failed(error))) => failure(run.operation, &error, &counts),
@@ -266,6 +432,12 @@ async fn execute_claimed(
             tracing::warn!("lease lost; another attempt owns the run now");
             return;
         }
+        // Not reached: the loop above resumes or turns an interruption into a failure.
+        Ok(Err(ExecError::Interrupted(reason))) => failure(
+            run.operation,
+            &SafeError::new("database_error", reason),
+            &counts,
+        ),
         Err(_) => failure(
             run.operation,
             &SafeError::new(
@@ -278,7 +450,11 @@ async fn execute_claimed(
             &counts,
         ),
     };
-    if let Err(e) = orchestrator.finish(&run, Some(lease), terminal).await {
+    let finished = crate::store::retry_transient(budget, || {
+        orchestrator.finish(&run, Some(lease), terminal.clone())
+    })
+    .await;
+    if let Err(e) = finished {
         tracing::error!(error = %e, "could not finish the run; the reaper will");
     }
 }
