@@ -16,6 +16,7 @@ mod openapi;
 mod operations;
 mod orchestration;
 mod pages;
+mod proxy;
 mod restore_trust;
 mod secrets;
 mod store;

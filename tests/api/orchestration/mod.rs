@@ -3,6 +3,7 @@
 
 mod lifecycle;
 mod membership;
+mod outages;
 mod queueing;
 mod workers;
 
