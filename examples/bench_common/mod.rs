@@ -482,6 +482,25 @@ impl Bench {
             .collect()
     }
 
+    /// The first two columns of every row, as text (cast them in the query).
+    pub async fn rows(&self, sql: &str) -> anyhow::Result<Vec<(String, String)>> {
+        let rows = self
+            .db()
+            .query_all_raw(Statement::from_string(
+                self.db().get_database_backend(),
+                sql.to_string(),
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get_by_index::<String>(0)?,
+                    r.try_get_by_index::<String>(1)?,
+                ))
+            })
+            .collect()
+    }
+
     pub async fn execute(&self, sql: &str) -> anyhow::Result<()> {
         self.db().execute_unprepared(sql).await?;
         Ok(())

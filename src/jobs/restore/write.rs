@@ -204,20 +204,31 @@ async fn create_once(
         )
         .await
         .map_err(intent_failed)?;
-    let id = match client.create(contract, desired).await {
-        Ok(created) => created_id(contract, &created)?,
-        Err(error) if error.is_ambiguous_write() => {
-            let now = matching_ids(client, contract, item, odata_type).await?;
-            let new: Vec<&String> = now.iter().filter(|id| !existing.contains(id)).collect();
-            match new.as_slice() {
-                [one] => (*one).clone(),
-                // The look-up rules out a lost create: send it once more.
-                [] => created_id(contract, &client.create(contract, desired).await?)?,
-                // Several appeared: not ours to pick; the item fails with the intent kept.
-                _ => return Err(Failure::Graph(error)),
+    // Graph's retry budget bounds the rounds of "send, lose the answer, look, send again".
+    let budget =
+        std::time::Duration::from_secs(ctx.execution.services().settings.graph.retry_budget_secs);
+    let started = std::time::Instant::now();
+    let mut round = 0u32;
+    let id = loop {
+        let error = match client.create(contract, desired).await {
+            Ok(created) => break created_id(contract, &created)?,
+            Err(error) if error.is_ambiguous_write() => error,
+            Err(error) => return Err(Failure::Graph(error)),
+        };
+        let now = matching_ids(client, contract, item, odata_type).await?;
+        let new: Vec<&String> = now.iter().filter(|id| !existing.contains(id)).collect();
+        match new.as_slice() {
+            [one] => break (*one).clone(),
+            // The look-up rules out a lost create: send it again, after a pause.
+            [] if started.elapsed() < budget => {
+                round += 1;
+                let pause = std::time::Duration::from_millis(200 << round.min(5));
+                tokio::time::sleep(pause.min(budget.saturating_sub(started.elapsed()))).await;
             }
+            [] => return Err(Failure::Graph(error)),
+            // Several appeared: not ours to pick; the item fails with the intent kept.
+            _ => return Err(Failure::Graph(error)),
         }
-        Err(error) => return Err(Failure::Graph(error)),
     };
     ctx.claim(contract.key, &id, &item.key());
     Ok(id)

@@ -137,11 +137,9 @@ async fn a_worker_whose_redis_goes_away_turns_unhealthy_then_recovers_and_consum
         .filter(|p| p["up"] == false)
         .collect();
     assert!(
-        down.iter().any(|p| p["name"]
-            .as_str()
-            .unwrap()
-            .starts_with("consumer:")
-            && !p["reason"].as_str().unwrap_or_default().is_empty()),
+        down.iter()
+            .any(|p| p["name"].as_str().unwrap().starts_with("consumer:")
+                && !p["reason"].as_str().unwrap_or_default().is_empty()),
         "a consumer is down with its reason: {unhealthy}"
     );
 
@@ -420,7 +418,10 @@ async fn the_api_answers_503_with_retry_after_while_its_database_is_away_and_sig
             refused += 1;
         }
     }
-    assert_eq!(refused, 1, "the sixth failure in a row is throttled without Redis");
+    assert_eq!(
+        refused, 1,
+        "the sixth failure in a row is throttled without Redis"
+    );
     redis.restore();
 
     // The run started while Redis was away is delivered once it is back.
