@@ -786,7 +786,8 @@ async fn run(
     );
     let mut rows = Vec::new();
     let mut failed = Vec::new();
-    for scenario in scenarios(short) {
+    // Scenarios named explicitly come from the full list, whatever the size.
+    for scenario in scenarios(short && chosen.is_none()) {
         if let Some(chosen) = &chosen
             && !chosen.iter().any(|c| c == scenario.name)
         {

@@ -11,6 +11,9 @@
 # operation but the endless event stream).
 # PV_FUZZ_MAX_EXAMPLES (default 20 per operation) and PV_FUZZ_TIMEOUT_SECS (default 600)
 # bound it; PV_FUZZ=0 skips it.
+#
+# Then the fault drill's short version (scripts/chaos.sh --short: Redis stopped and flushed,
+# PostgreSQL restarted, workers killed, Graph errors, with runs in flight); PV_CHAOS=0 skips it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$PV_ROOT"
@@ -113,5 +116,10 @@ TOML
   set -e
   stop_pidfile "$FUZZ_PIDFILE"
   [ "$status" -eq 0 ] || die "the fuzz run failed or timed out (status $status; see $VAR/schemathesis.log)"
+fi
+if [ "${PV_CHAOS:-1}" != 0 ]; then
+  # The fault drill's short version, on Redis and PostgreSQL servers of its own.
+  log "fault drill (scripts/chaos.sh --short)"
+  bash "$PV_ROOT/scripts/chaos.sh" --short || die "the fault drill failed (see var/chaos/)"
 fi
 log "all checks passed"

@@ -43,6 +43,9 @@ pub enum ErrorKind {
     InvalidObject,
     /// Any other HTTP status.
     Other,
+    /// A create was not sent: the caller's [`WriteFence`](crate::graph::WriteFence) said the
+    /// work is no longer its own (another worker took the run over).
+    Fenced,
 }
 
 impl ErrorKind {
@@ -62,6 +65,7 @@ impl ErrorKind {
             Self::MalformedResponse => "malformed_response",
             Self::InvalidObject => "invalid_object",
             Self::Other => "graph_error",
+            Self::Fenced => "write_fenced",
         }
     }
 
@@ -83,6 +87,7 @@ impl ErrorKind {
             Self::MalformedResponse => "Graph answered with a malformed response",
             Self::InvalidObject => "the object cannot be written to Graph",
             Self::Other => "the Graph request failed",
+            Self::Fenced => "the write was not sent: the run is no longer this worker's",
         }
     }
 

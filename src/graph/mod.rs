@@ -20,6 +20,7 @@ pub mod token;
 
 pub use client::{
     GraphClient, GraphMetrics, GraphOptions, GraphShared, ReadOnlyGraph, TenantConnection,
+    WriteFence,
 };
 pub use error::{ErrorKind, GraphError, GraphSetupError, JsonBytesError};
 pub use limiter::{Access, Limiter, LimiterOptions, Quota, QuotaOverrides};

@@ -46,7 +46,36 @@ async fn client_for(
             "the tenant's client secret cannot be decrypted with the configured key",
         ))
     })?;
-    Ok(GraphClient::new(&connection, &execution.graph))
+    let fence = LeaseFence {
+        db: services.db.clone(),
+        run_id: execution.run.id,
+        lease: execution.lease,
+    };
+    Ok(GraphClient::fenced(
+        &connection,
+        &execution.graph,
+        Some(std::sync::Arc::new(fence)),
+    ))
+}
+
+/// The run's lease, confirmed in the database (a guarded heartbeat) before each create. An
+/// unreachable database counts as "not confirmed": nothing is sent, and the run waits for
+/// the database like any other interruption.
+struct LeaseFence {
+    db: sea_orm::DatabaseConnection,
+    run_id: uuid::Uuid,
+    lease: uuid::Uuid,
+}
+
+impl crate::graph::WriteFence for LeaseFence {
+    fn still_ours(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
+        Box::pin(async move {
+            matches!(
+                crate::store::runs::heartbeat(&self.db, self.run_id, self.lease).await,
+                Ok(true)
+            )
+        })
+    }
 }
 
 /// A Graph error as a safe item/run error (its message and context hold whitelisted facts

@@ -426,7 +426,13 @@ async fn execute_claimed(
         }
     };
     let terminal = match result {
-        Ok(Ok(())) => outcome(run.operation, &counts, started.elapsed()),
+        Ok(Ok(())) => {
+            let mut terminal = outcome(run.operation, &counts, started.elapsed());
+            if counts.failed > 0 {
+                explain_outage(orchestrator, &run, &mut terminal).await;
+            }
+            terminal
+        }
         Ok(Err(ExecError::Failed(error))) => failure(run.operation, &error, &counts),
         Ok(Err(ExecError::LeaseLost)) => {
             tracing::warn!("lease lost; another attempt owns the run now");
@@ -456,6 +462,25 @@ async fn execute_claimed(
     .await;
     if let Err(e) = finished {
         tracing::error!(error = %e, "could not finish the run; the reaper will");
+    }
+}
+
+/// A run that gave up on its tenant's Graph says so in its summary, in one line.
+async fn explain_outage(
+    orchestrator: &Orchestrator,
+    run: &entity::runs::Model,
+    terminal: &mut run_store::Terminal,
+) {
+    let db = &orchestrator.services.db;
+    let Ok(n) = run_store::count_failed_with(db, run.id, "tenant_unavailable").await else {
+        return;
+    };
+    if n > 0 {
+        terminal.error_code = Some("tenant_unavailable".into());
+        terminal.summary.push_str(&format!(
+            " Graph stayed unavailable for this tenant past the retry budget of {} s: {n} items were not attempted.",
+            orchestrator.services.settings.graph.retry_budget_secs
+        ));
     }
 }
 

@@ -170,8 +170,17 @@ pub struct TenantConnection {
     pub quota: QuotaOverrides,
 }
 
+/// Asked right before a create (a write that must not be sent twice) goes out: does the work
+/// still belong to this caller? A worker that was paused (SIGSTOP, a VM freeze) may resume
+/// mid-item after another worker took its run over; the fence stops it from sending the
+/// create the other worker is about to send too.
+pub trait WriteFence: Send + Sync {
+    fn still_ours(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>>;
+}
+
 struct Core {
     shared: GraphShared,
+    fence: Option<Arc<dyn WriteFence>>,
     /// The limiter's key: Graph's quotas are per app per Entra tenant, so two tenant rows
     /// for the same app and directory share one.
     quota_key: String,
@@ -240,6 +249,15 @@ fn origin_of(url: &str) -> String {
 impl GraphClient {
     /// The client of one tenant; it shares `shared`'s connections, tokens and limiter.
     pub fn new(tenant: &TenantConnection, shared: &GraphShared) -> Self {
+        Self::fenced(tenant, shared, None)
+    }
+
+    /// [`GraphClient::new`], asking `fence` before every create.
+    pub fn fenced(
+        tenant: &TenantConnection,
+        shared: &GraphShared,
+        fence: Option<Arc<dyn WriteFence>>,
+    ) -> Self {
         let graph_base = tenant
             .graph_base_url
             .trim()
@@ -261,6 +279,7 @@ impl GraphClient {
             reads: ReadOnlyGraph {
                 core: Arc::new(Core {
                     shared: shared.clone(),
+                    fence,
                     quota_key: format!(
                         "{}:{}",
                         tenant.entra_tenant_id.trim().to_ascii_lowercase(),

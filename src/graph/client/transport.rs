@@ -242,6 +242,13 @@ impl Core {
             Err(e) if e.is_retryable() => return Attempt::Retry(e.with_policy_type(policy_type)),
             Err(e) => return Attempt::Fail(e.with_policy_type(policy_type)),
         };
+        // Last moment before a create leaves: is the work still ours?
+        if call.sent_once_only()
+            && let Some(fence) = &self.fence
+            && !fence.still_ours().await
+        {
+            return Attempt::Fail(GraphError::new(ErrorKind::Fenced).with_policy_type(policy_type));
+        }
         let mut req = self
             .shared
             .http

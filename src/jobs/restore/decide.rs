@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::claims::Context;
 use super::plan::SourceItem;
 use crate::graph::normalize::{self, FieldChange, Normalized};
-use crate::graph::{Contract, GraphError, ReadOnlyGraph};
+use crate::graph::{Contract, ErrorKind, GraphError, ReadOnlyGraph};
 use crate::runs::{ExecError, SafeError};
 use crate::store::StoreError;
 use crate::store::content;
@@ -92,7 +92,14 @@ pub(super) enum Failure {
 
 impl From<GraphError> for Failure {
     fn from(e: GraphError) -> Self {
-        Failure::Graph(e)
+        match e.kind() {
+            // The create was held back: stop here; the worker re-checks its lease (waiting
+            // for the database if need be) and resumes or lets the run go.
+            ErrorKind::Fenced => Failure::Stop(ExecError::Interrupted(
+                "the run's lease could not be confirmed before a create".into(),
+            )),
+            _ => Failure::Graph(e),
+        }
     }
 }
 

@@ -213,7 +213,7 @@ async fn create_once(
         let error = match client.create(contract, desired).await {
             Ok(created) => break created_id(contract, &created)?,
             Err(error) if error.is_ambiguous_write() => error,
-            Err(error) => return Err(Failure::Graph(error)),
+            Err(error) => return Err(error.into()),
         };
         let now = matching_ids(client, contract, item, odata_type).await?;
         let new: Vec<&String> = now.iter().filter(|id| !existing.contains(id)).collect();

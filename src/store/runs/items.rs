@@ -81,6 +81,21 @@ pub async fn count_items(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult
     Ok(counts)
 }
 
+/// Items of a run that failed with `error_code`.
+pub async fn count_failed_with(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    error_code: &str,
+) -> StoreResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(run_items::Entity::find()
+        .filter(run_items::Column::RunId.eq(run_id))
+        .filter(run_items::Column::Status.eq(RunItemStatus::Failed.as_str()))
+        .filter(run_items::Column::ErrorCode.eq(error_code))
+        .count(db)
+        .await?)
+}
+
 /// Copies the derived counts onto the Run Record (what lists and progress bars read).
 /// `progressed`: an item result was just recorded, so this attempt made progress.
 pub async fn refresh_counts(

@@ -225,3 +225,65 @@ async fn a_lost_create_response_is_reported_as_ambiguous_and_the_object_is_found
     graph.update(c, id, &changed).await.unwrap();
     assert_eq!(graph.get(c, id).await.unwrap()["description"], "patched");
 }
+
+/// A fence that answers what the test set, counting how often it was asked.
+struct TestFence {
+    ours: std::sync::atomic::AtomicBool,
+    asked: std::sync::atomic::AtomicU32,
+}
+
+impl policyvault::graph::WriteFence for TestFence {
+    fn still_ours(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
+        use std::sync::atomic::Ordering;
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        let ours = self.ours.load(Ordering::SeqCst);
+        Box::pin(async move { ours })
+    }
+}
+
+#[tokio::test]
+async fn a_create_is_not_sent_once_the_fence_says_the_work_is_no_longer_ours() {
+    use std::sync::atomic::Ordering;
+    let h = Harness::start(no_throttle()).await;
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let r = h
+        .admin
+        .put(format!("{}/_sim/tenants/fenced", h.base))
+        .json(&json!({"name": "fenced", "client_id": client_id, "client_secret": SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let fence = std::sync::Arc::new(TestFence {
+        ours: std::sync::atomic::AtomicBool::new(true),
+        asked: std::sync::atomic::AtomicU32::new(0),
+    });
+    let graph = GraphClient::fenced(
+        &h.connection("fenced", &client_id, SECRET),
+        &h.shared,
+        Some(fence.clone()),
+    );
+    let c = contract("deviceConfigurations");
+    let body = json!({"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": "Fenced"});
+    let created = graph.create(c, &body).await.unwrap();
+    assert_eq!(fence.asked.load(Ordering::SeqCst), 1, "asked before the create");
+
+    fence.ours.store(false, Ordering::SeqCst);
+    let err = graph.create(c, &body).await.unwrap_err();
+    assert_eq!(err.code(), "write_fenced", "{err}");
+    // Reads and idempotent writes do not ask; only the first create reached graph-sim.
+    let id = created["id"].as_str().unwrap();
+    let mut changed = created.clone();
+    changed["description"] = json!("patched");
+    graph.update(c, id, &changed).await.unwrap();
+    assert_eq!(fence.asked.load(Ordering::SeqCst), 2);
+    let posts = h
+        .journal("fenced")
+        .await
+        .iter()
+        .filter(|e| e["method"] == "POST")
+        .count();
+    assert_eq!(posts, 1);
+}
