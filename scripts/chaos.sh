@@ -4,7 +4,7 @@
 # scenario: runs started, runs terminal, their statuses, duplicated Graph objects, duplicated
 # item rows, time to recover, whether the workers stayed healthy (examples/chaos.rs).
 #
-#   scripts/chaos.sh            # full drill, release build (about 12 minutes)
+#   scripts/chaos.sh            # full drill, release build (about 20 minutes on 2 cores)
 #   scripts/chaos.sh --short    # five short scenarios, debug build (what scripts/test.sh runs)
 #   PV_CHAOS_SCENARIOS=redis_down,worker_pause scripts/chaos.sh
 #
