@@ -233,9 +233,7 @@ struct TestFence {
 }
 
 impl policyvault::graph::WriteFence for TestFence {
-    fn still_ours(
-        &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
+    fn still_ours(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
         use std::sync::atomic::Ordering;
         self.asked.fetch_add(1, Ordering::SeqCst);
         let ours = self.ours.load(Ordering::SeqCst);
@@ -268,7 +266,11 @@ async fn a_create_is_not_sent_once_the_fence_says_the_work_is_no_longer_ours() {
     let c = contract("deviceConfigurations");
     let body = json!({"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": "Fenced"});
     let created = graph.create(c, &body).await.unwrap();
-    assert_eq!(fence.asked.load(Ordering::SeqCst), 1, "asked before the create");
+    assert_eq!(
+        fence.asked.load(Ordering::SeqCst),
+        1,
+        "asked before the create"
+    );
 
     fence.ours.store(false, Ordering::SeqCst);
     let err = graph.create(c, &body).await.unwrap_err();
