@@ -46,6 +46,35 @@ async fn healthz(State(endpoint): State<WorkerEndpoint>) -> impl IntoResponse {
 }
 
 async fn worker_metrics(State(endpoint): State<WorkerEndpoint>) -> impl IntoResponse {
-    let body = crate::web::health::scrape(&endpoint.services, &endpoint.queues).await;
+    use std::fmt::Write as _;
+    let mut body = crate::web::health::scrape(&endpoint.services, &endpoint.queues).await;
+    let report = endpoint.health.report(Duration::ZERO);
+    metrics::header(
+        &mut body,
+        "policyvault_worker_part_up",
+        "1 while a supervised part of this worker (queue consumer, reaper) is up.",
+        "gauge",
+    );
+    for part in &report.parts {
+        let _ = writeln!(
+            body,
+            "policyvault_worker_part_up{{part=\"{}\"}} {}",
+            part.name,
+            u8::from(part.up)
+        );
+    }
+    metrics::header(
+        &mut body,
+        "policyvault_worker_part_restarts_total",
+        "Times the supervisor restarted a part of this worker.",
+        "counter",
+    );
+    for part in &report.parts {
+        let _ = writeln!(
+            body,
+            "policyvault_worker_part_restarts_total{{part=\"{}\"}} {}",
+            part.name, part.restarts
+        );
+    }
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }

@@ -165,10 +165,10 @@ async fn the_worker_serves_metrics_on_its_own_port() {
     let app = spawn_app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = policyvault::worker::health_router(
-        app.services.clone(),
-        policyvault::worker::Health::default(),
-    );
+    let health = policyvault::worker::Health::default();
+    health.register("consumer:capture");
+    health.up("reaper");
+    let router = policyvault::worker::health_router(app.services.clone(), health);
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     let body = scrape(&app, &base).await;
@@ -178,6 +178,18 @@ async fn the_worker_serves_metrics_on_its_own_port() {
     );
     assert!(
         body.contains("# TYPE policyvault_runs_finished_total counter"),
+        "{body}"
+    );
+    assert!(
+        body.contains("policyvault_worker_part_up{part=\"consumer:capture\"} 0"),
+        "{body}"
+    );
+    assert!(
+        body.contains("policyvault_worker_part_up{part=\"reaper\"} 1"),
+        "{body}"
+    );
+    assert!(
+        body.contains("policyvault_worker_part_restarts_total{part=\"reaper\"} 0"),
         "{body}"
     );
     server.abort();
