@@ -109,8 +109,11 @@ impl Health {
 
     pub fn report(&self, grace: Duration) -> HealthReport {
         let now = Instant::now();
-        let parts: Vec<PartReport> = self.with(|parts| {
-            parts
+        let (parts, unhealthy) = self.with(|parts| {
+            let unhealthy = parts
+                .values()
+                .any(|p| p.down_since.is_some_and(|since| now - since > grace));
+            let reports: Vec<PartReport> = parts
                 .iter()
                 .map(|(name, part)| PartReport {
                     name: name.clone(),
@@ -121,12 +124,8 @@ impl Health {
                     reason: part.reason.clone(),
                     restarts: part.restarts,
                 })
-                .collect()
-        });
-        let unhealthy = self.with(|parts| {
-            parts
-                .values()
-                .any(|p| p.down_since.is_some_and(|since| now - since > grace))
+                .collect();
+            (reports, unhealthy)
         });
         HealthReport {
             status: if unhealthy {

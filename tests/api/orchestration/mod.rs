@@ -61,6 +61,26 @@ pub async fn wait_terminal_in_db(
     .await
 }
 
+/// Creates graph-sim accepted for the tenant (POSTs to a collection, `createInstance`).
+pub async fn successful_creates(
+    app: &crate::helpers::TestApp,
+    tenant: &crate::helpers::TestTenant,
+) -> usize {
+    let collections: Vec<String> = policyvault::graph::registry::all()
+        .iter()
+        .map(|c| format!("/beta/{}", c.collection))
+        .collect();
+    app.sim_journal(tenant)
+        .await
+        .into_iter()
+        .filter(|e| e["method"] == "POST" && e["status"].as_u64().is_some_and(|s| s < 300))
+        .filter(|e| {
+            let path = e["path"].as_str().unwrap_or_default();
+            collections.iter().any(|c| c == path) || path.ends_with("/createInstance")
+        })
+        .count()
+}
+
 /// Starts `policyvault worker` as a separate process on the app's database and Redis.
 pub fn spawn_worker_process(app: &crate::helpers::TestApp) -> std::process::Child {
     spawn_worker_process_with(app, &[])

@@ -15,6 +15,19 @@ use super::*;
 use crate::helpers::{TestApp, TestTenant, TestUser};
 use crate::proxy::{Proxy, host_port, through};
 
+/// The app's settings with Redis and the database reached through proxies of their own.
+async fn proxied_settings(app: &TestApp) -> (Settings, Proxy, Proxy) {
+    let mut settings: Settings = (*app.services.settings).clone();
+    let redis_url = settings.redis.url.expose_secret().to_string();
+    let db_url = settings.database.url.expose_secret().to_string();
+    let redis = Proxy::start(&host_port(&redis_url)).await;
+    let database = Proxy::start(&host_port(&db_url)).await;
+    settings.redis.url = SecretString::from(through(&redis_url, redis.addr()));
+    settings.database.url = SecretString::from(through(&db_url, database.addr()));
+    settings.database.connect_timeout_secs = 1;
+    (settings, redis, database)
+}
+
 /// A worker of the app's fleet whose Redis and database connections go through proxies,
 /// with its health endpoint served on a port of its own.
 struct ProxiedWorker {
@@ -28,14 +41,7 @@ struct ProxiedWorker {
 
 impl ProxiedWorker {
     async fn start(app: &TestApp, settings: &[(&str, &str)]) -> Self {
-        let mut worker_settings: Settings = (*app.services.settings).clone();
-        let redis_url = worker_settings.redis.url.expose_secret().to_string();
-        let db_url = worker_settings.database.url.expose_secret().to_string();
-        let redis = Proxy::start(&host_port(&redis_url)).await;
-        let database = Proxy::start(&host_port(&db_url)).await;
-        worker_settings.redis.url = SecretString::from(through(&redis_url, redis.addr()));
-        worker_settings.database.url = SecretString::from(through(&db_url, database.addr()));
-        worker_settings.database.connect_timeout_secs = 1;
+        let (mut worker_settings, redis, database) = proxied_settings(app).await;
         for (key, value) in settings {
             match *key {
                 "worker.unhealthy_after_secs" => {
@@ -296,20 +302,7 @@ async fn a_restore_rides_out_a_database_that_goes_away_and_comes_back() {
     let total = snapshot["item_count"].as_u64().unwrap() as usize;
     assert_eq!(items.len(), total, "one row per item");
     let created = items.iter().filter(|i| i["action"] == "created").count();
-    let collections: Vec<String> = policyvault::graph::registry::all()
-        .iter()
-        .map(|c| format!("/beta/{}", c.collection))
-        .collect();
-    let creates = app
-        .sim_journal(&target)
-        .await
-        .into_iter()
-        .filter(|e| e["method"] == "POST" && e["status"].as_u64().is_some_and(|s| s < 300))
-        .filter(|e| {
-            let path = e["path"].as_str().unwrap_or_default();
-            collections.iter().any(|c| c == path) || path.ends_with("/createInstance")
-        })
-        .count();
+    let creates = successful_creates(&app, &target).await;
     assert_eq!(
         creates, created,
         "graph-sim saw {creates} creates for {created} created items"
@@ -320,14 +313,7 @@ async fn a_restore_rides_out_a_database_that_goes_away_and_comes_back() {
 
 /// A web process whose database and Redis connections go through proxies.
 async fn proxied_web(app: &TestApp) -> (String, Proxy, Proxy) {
-    let mut settings: Settings = (*app.services.settings).clone();
-    let redis_url = settings.redis.url.expose_secret().to_string();
-    let db_url = settings.database.url.expose_secret().to_string();
-    let redis = Proxy::start(&host_port(&redis_url)).await;
-    let database = Proxy::start(&host_port(&db_url)).await;
-    settings.redis.url = SecretString::from(through(&redis_url, redis.addr()));
-    settings.database.url = SecretString::from(through(&db_url, database.addr()));
-    settings.database.connect_timeout_secs = 1;
+    let (settings, redis, database) = proxied_settings(app).await;
     let services = Services::connect(settings).await.expect("web services");
     let web = policyvault::startup::Application::build(services)
         .await

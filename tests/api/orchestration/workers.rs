@@ -63,20 +63,7 @@ async fn a_killed_worker_hands_its_run_to_another_without_repeating_writes() {
 
     let items = crate::operations::all_items(&app, &admin, &target, &run_id).await;
     let created = items.iter().filter(|i| i["action"] == "created").count();
-    let collections: Vec<String> = policyvault::graph::registry::all()
-        .iter()
-        .map(|c| format!("/beta/{}", c.collection))
-        .collect();
-    let creates = app
-        .sim_journal(&target)
-        .await
-        .into_iter()
-        .filter(|e| e["method"] == "POST" && e["status"].as_u64().is_some_and(|s| s < 300))
-        .filter(|e| {
-            let path = e["path"].as_str().unwrap_or_default();
-            collections.iter().any(|c| c == path) || path.ends_with("/createInstance")
-        })
-        .count();
+    let creates = successful_creates(&app, &target).await;
     assert_eq!(
         creates, created,
         "graph-sim saw {creates} creates for {created} created items"
