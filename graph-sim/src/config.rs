@@ -45,6 +45,9 @@ pub struct SimConfig {
     pub demo: bool,
     /// Load tenants from `DIR/<tenant>/<collection path>/*.json`.
     pub fixtures: Option<PathBuf>,
+    /// Load fixture objects that share an id with an earlier file as distinct objects (new
+    /// ids) instead of letting the later replace the earlier.
+    pub fresh_ids: bool,
     /// Lifetime of issued access tokens (Entra: 3599 s).
     pub token_lifetime: Duration,
     /// Page size of settings-catalog policies and their `/settings` (Graph: 25, not overridable
@@ -65,6 +68,7 @@ impl Default for SimConfig {
             quotas: Quotas::default(),
             demo: false,
             fixtures: None,
+            fresh_ids: false,
             token_lifetime: Duration::from_secs(3599),
             page_size: 25,
             default_page_size: 100,

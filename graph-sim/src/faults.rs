@@ -24,8 +24,10 @@ pub enum FaultKind {
     TokenFailure,
 }
 
-/// A fault as posted to `/_sim/tenants/{id}/faults`. Unknown fields are ignored.
+/// A fault as posted to `/_sim/tenants/{id}/faults`. Unknown fields are refused (400 naming
+/// the field): a misspelt `colection` must not silently widen a fault to every request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     pub kind: FaultKind,
     /// Probability 0..=1 that a matching request is affected (default 1).

@@ -1,6 +1,7 @@
 //! Loading tenants from a fixture directory: `DIR/<tenant>/<collection path>/<any>.json`,
 //! one object per file, in UTF-8, UTF-8 with BOM or UTF-16 (LE/BE, with BOM).
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -127,8 +128,46 @@ fn collection_for(rel_dir: &str) -> Option<&'static CollectionSpec> {
         .max_by_key(|c| c.path.len())
 }
 
-/// Every tenant under `dir`, in name order.
-pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<TenantSeed>> {
+/// What loading one fixture tenant found, for the start-up log and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FixtureReport {
+    pub tenant: String,
+    /// Objects per collection path.
+    pub per_collection: BTreeMap<&'static str, usize>,
+    /// Objects whose id an earlier file of the same collection already had. Without
+    /// `fresh_ids` the later one replaces the earlier.
+    pub duplicate_ids: usize,
+    /// Duplicates loaded under a new id (`fresh_ids`).
+    pub renamed: usize,
+}
+
+impl std::fmt::Display for FixtureReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total: usize = self.per_collection.values().sum();
+        write!(f, "tenant '{}': {total} objects", self.tenant)?;
+        for (path, n) in &self.per_collection {
+            write!(f, ", {path}={n}")?;
+        }
+        if self.duplicate_ids > 0 {
+            write!(
+                f,
+                "; {} shared an id with an earlier file ({})",
+                self.duplicate_ids,
+                if self.renamed > 0 {
+                    "loaded under new ids"
+                } else {
+                    "the later replaced the earlier; --fresh-ids loads both"
+                }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Every tenant under `dir`, in name order, with what was found. With `fresh_ids`, objects
+/// that share an id with an earlier file of the same collection are loaded as distinct
+/// objects under new ids instead of replacing it.
+pub fn load_dir(dir: &Path, fresh_ids: bool) -> anyhow::Result<Vec<(TenantSeed, FixtureReport)>> {
     if !dir.is_dir() {
         bail!("fixture directory {} does not exist", dir.display());
     }
@@ -174,6 +213,11 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<TenantSeed>> {
         let mut files = Vec::new();
         json_files(&tdir, &mut files)?;
         let mut objects = Vec::new();
+        let mut report = FixtureReport {
+            tenant: creds.name.clone(),
+            ..FixtureReport::default()
+        };
+        let mut seen: HashMap<(&'static str, String), PathBuf> = HashMap::new();
         for f in files {
             if f == meta_path {
                 continue;
@@ -192,15 +236,39 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<TenantSeed>> {
                 tracing::warn!(file = %f.display(), "skipping fixture: '{rel}' is not a supported collection");
                 continue;
             };
-            for obj in parse_file(&f)? {
-                if !obj.is_object() {
+            for mut obj in parse_file(&f)? {
+                let Some(map) = obj.as_object_mut() else {
                     bail!("{}: expected JSON objects", f.display());
+                };
+                if let Some(id) = map
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .filter(|i| !i.is_empty())
+                {
+                    let key = (spec.home(), id.to_ascii_lowercase());
+                    if let Some(first) = seen.get(&key) {
+                        report.duplicate_ids += 1;
+                        tracing::warn!(
+                            file = %f.display(),
+                            earlier = %first.display(),
+                            id,
+                            "fixture shares an id with an earlier file{}",
+                            if fresh_ids { "; loading it under a new id" } else { "; it replaces the earlier (use --fresh-ids to load both)" }
+                        );
+                        if fresh_ids {
+                            map.remove("id");
+                            report.renamed += 1;
+                        }
+                    } else {
+                        seen.insert(key, f.clone());
+                    }
                 }
+                *report.per_collection.entry(spec.home()).or_default() += 1;
                 objects.push((spec, obj));
             }
         }
-        tracing::info!(tenant = %creds.name, objects = objects.len(), "fixture tenant loaded");
-        seeds.push(TenantSeed { creds, objects });
+        tracing::info!("fixtures loaded: {report}");
+        seeds.push((TenantSeed { creds, objects }, report));
     }
     Ok(seeds)
 }
@@ -241,7 +309,7 @@ mod tests {
                 .path,
             "deviceManagement/configurationPolicies"
         );
-        assert!(collection_for("deviceManagement/mobileApps").is_none());
+        assert!(collection_for("deviceManagement/unknownThings").is_none());
         assert_eq!(stable_guid("x"), stable_guid("x"));
     }
 }

@@ -13,7 +13,7 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use crate::auth;
-use crate::handlers::{Ctx, Reply, dispatch, error};
+use crate::handlers::{Ctx, Reply, dispatch, error, segments};
 use crate::store::{Sim, Tenant, lock, new_id};
 use crate::throttle::{Decision, retry_after_secs};
 
@@ -23,6 +23,15 @@ use crate::throttle::{Decision, retry_after_secs};
 pub struct DropConnection;
 
 const JSON_CT: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+const JSON_CT_FULL: &str = "application/json;odata.metadata=full;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+
+fn content_type(ctx: &Ctx) -> &'static str {
+    if ctx.full_metadata {
+        JSON_CT_FULL
+    } else {
+        JSON_CT
+    }
+}
 const MAX_BATCH: usize = 20;
 
 fn is_write(method: &str) -> bool {
@@ -55,12 +64,17 @@ fn make_ctx(headers: &HeaderMap, version: &'static str) -> Ctx {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
+    let full_metadata = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.to_ascii_lowercase().contains("odata.metadata=full"));
     Ctx {
         base: format!("http://{host}"),
         version,
         request_id,
         client_request_id,
         now: Utc::now(),
+        full_metadata,
     }
 }
 
@@ -219,6 +233,7 @@ fn run_one(
     let reply = dispatch(sim, t, ctx, method, rest, query, body);
     if write {
         t.record(method, full_path, reply.status);
+        crate::audit::record(t, app, ctx.now, method, &segments(rest), &reply);
     }
     reply
 }
@@ -278,8 +293,10 @@ pub fn to_response(ctx: &Ctx, reply: Reply) -> Response {
         Some(b) => {
             let bytes = serde_json::to_vec(b).unwrap_or_default();
             let mut r = (status, Body::from(bytes)).into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CT));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(ctx)),
+            );
             r
         }
         None => status.into_response(),
@@ -441,6 +458,7 @@ async fn batch(sim: &Sim, tenant: &Mutex<Tenant>, ctx: &Ctx, app: &str, body: &[
             request_id: new_id(),
             client_request_id: ctx.client_request_id.clone(),
             now: Utc::now(),
+            full_metadata: ctx.full_metadata,
         };
         let (path_part, query) = match sub.url.split_once('?') {
             Some((p, q)) => (p.to_string(), Some(q.to_string())),
@@ -507,8 +525,10 @@ async fn batch(sim: &Sim, tenant: &Mutex<Tenant>, ctx: &Ctx, app: &str, body: &[
         };
         statuses.push((sub.id.clone(), reply.status));
         let mut headers = Map::new();
+        headers.insert("Cache-Control".into(), json!("no-cache"));
         if reply.body.is_some() {
-            headers.insert("Content-Type".into(), json!(JSON_CT));
+            headers.insert("Content-Type".into(), json!(content_type(&sub_ctx)));
+            headers.insert("OData-Version".into(), json!("4.0"));
         }
         for (k, v) in &reply.headers {
             headers.insert((*k).to_string(), json!(v));
@@ -517,9 +537,8 @@ async fn batch(sim: &Sim, tenant: &Mutex<Tenant>, ctx: &Ctx, app: &str, body: &[
         entry.insert("id".into(), json!(sub.id));
         entry.insert("status".into(), json!(reply.status));
         entry.insert("headers".into(), Value::Object(headers));
-        if let Some(b) = reply.body {
-            entry.insert("body".into(), b);
-        }
+        // Every sub-response has a body; `null` where the request answered no content.
+        entry.insert("body".into(), reply.body.unwrap_or(Value::Null));
         responses.push(Value::Object(entry));
     }
     let reply = Reply {

@@ -4,8 +4,12 @@
 
 /// `/_sim/` admin API: tenants, seeding, export, journal, stats, faults, reset.
 pub mod admin;
+/// The Intune audit log graph-sim writes for the changes it accepts.
+pub mod audit;
 /// Entra token endpoint and bearer-token validation.
 pub mod auth;
+/// What every tenant has from its first day (built-in tag, default enrollments, roles).
+pub mod baseline;
 /// The registry of simulated collections (one declarative row each).
 pub mod collections;
 /// `SimConfig`: quotas, time scale, paging, token lifetime, data sources.

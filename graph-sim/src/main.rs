@@ -25,6 +25,11 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     fixtures: Option<PathBuf>,
 
+    /// With --fixtures: load files whose object shares an id with an earlier file as distinct
+    /// objects under new ids (by default the later file replaces the earlier, with a warning).
+    #[arg(long)]
+    fresh_ids: bool,
+
     /// Load three deterministic demo tenants (contoso, fabrikam, northwind), ~150 objects each.
     #[arg(long)]
     demo: bool,
@@ -79,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         },
         demo: args.demo,
         fixtures: args.fixtures,
+        fresh_ids: args.fresh_ids,
         token_lifetime: Duration::from_secs(args.token_lifetime),
         ..SimConfig::default()
     };

@@ -1,5 +1,5 @@
-//! The deterministic demo tenants (contoso, fabrikam, northwind; ~150 objects each across
-//! every supported collection) and the built-in catalogues (intent templates, ADMX
+//! The deterministic demo tenants (contoso, fabrikam, northwind; ~190 objects each across
+//! the supported collections, with the groups and users their assignments point at) and the built-in catalogues (intent templates, ADMX
 //! definitions). Everything derives from fixed seeds, so ids, names and credentials are the
 //! same on every start. The credentials are simulator-only.
 
@@ -62,6 +62,7 @@ fn tenant(name: &str, gp: &[GpDef], templates: &[Map<String, Value>]) -> TenantS
         org: title(name),
         objects: Vec::new(),
     };
+    directory(&mut t);
     filters(&mut t);
     scope_tags(&mut t);
     settings_catalog(&mut t);
@@ -75,6 +76,7 @@ fn tenant(name: &str, gp: &[GpDef], templates: &[Map<String, Value>]) -> TenantS
     intents(&mut t, templates);
     app_configurations(&mut t);
     app_protection(&mut t);
+    tenant_admin(&mut t);
     TenantSeed {
         creds: credentials(name),
         objects: t.objects,
@@ -98,13 +100,25 @@ mod tests {
             assert_eq!(x.objects.len(), y.objects.len());
             assert_eq!(x.objects[10].1, y.objects[10].1);
             assert!(
-                (150..=180).contains(&x.objects.len()),
+                (180..=230).contains(&x.objects.len()),
                 "{}",
                 x.objects.len()
             );
-            for c in COLLECTIONS {
+            // Only the service (or an external system) fills these.
+            const EXTERNAL: &[&str] = &[
+                "deviceManagement/auditEvents",
+                "deviceManagement/complianceManagementPartners",
+                "deviceManagement/deviceManagementPartners",
+                "deviceManagement/remoteAssistancePartners",
+                "deviceManagement/depOnboardingSettings",
+                "deviceAppManagement/vppTokens",
+                "deviceAppManagement/defaultManagedAppProtections",
+                "deviceAppManagement/windowsInformationProtectionPolicies",
+            ];
+            for c in COLLECTIONS.iter().filter(|c| !EXTERNAL.contains(&c.path)) {
                 assert!(
-                    x.objects.iter().any(|(s, _)| s.path == c.path),
+                    x.objects.iter().any(|(s, o)| s.home() == c.home()
+                        && (c.storage.is_none() || c.admits(o.as_object().unwrap()))),
                     "{} missing {}",
                     x.creds.name,
                     c.path

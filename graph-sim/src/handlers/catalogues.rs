@@ -62,6 +62,64 @@ pub(super) fn templates(
             }
             None => not_found_id(ctx, "deviceManagementTemplate", id),
         },
+        ([id, nav, rest @ ..], "GET")
+            if nav.eq_ignore_ascii_case("categories") || nav.eq_ignore_ascii_case("settings") =>
+        {
+            let Some(template) = find(id) else {
+                return not_found_id(ctx, "deviceManagementTemplate", id);
+            };
+            let tid = template
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or(id)
+                .to_string();
+            let base = format!("deviceManagement/templates('{tid}')/{nav}");
+            let categories = template_categories(&tid, false);
+            match (nav.to_ascii_lowercase().as_str(), rest) {
+                // The template's recommended settings: the simulator models none.
+                ("settings", []) => r.page(Vec::new(), Paging::Large, &base, |m| m.clone()),
+                ("categories", []) => {
+                    r.page(categories.iter().collect(), Paging::Large, &base, |m| {
+                        m.clone()
+                    })
+                }
+                ("categories", [cat, tail @ ..]) => {
+                    let Some(c) = categories.iter().find(|c| {
+                        c.get("id")
+                            .and_then(Value::as_str)
+                            .is_some_and(|x| x.eq_ignore_ascii_case(cat))
+                    }) else {
+                        return not_found_id(ctx, "deviceManagementTemplateSettingCategory", cat);
+                    };
+                    match tail {
+                        [] => {
+                            let mut c = c.clone();
+                            c.insert(
+                                "@odata.context".into(),
+                                json!(ctx.context(&format!("{base}/$entity"))),
+                            );
+                            Reply::json(200, Value::Object(c))
+                        }
+                        [sub]
+                            if sub.eq_ignore_ascii_case("settingDefinitions")
+                                || sub.eq_ignore_ascii_case("recommendedSettings") =>
+                        {
+                            r.page(
+                                Vec::new(),
+                                Paging::Large,
+                                &format!("{base}('{cat}')/{sub}"),
+                                |m| m.clone(),
+                            )
+                        }
+                        _ => not_found_segment(
+                            ctx,
+                            tail.last().map(String::as_str).unwrap_or_default(),
+                        ),
+                    }
+                }
+                _ => not_found_segment(ctx, rest.last().map(String::as_str).unwrap_or_default()),
+            }
+        }
         ([id, action], "POST")
             if action
                 .trim_start_matches("microsoft.graph.")
@@ -180,4 +238,80 @@ pub(super) fn definitions(
         },
         _ => not_found_segment(ctx, rest.last().map(String::as_str).unwrap_or_default()),
     }
+}
+
+/// The setting categories every intent template shows (`templates/{id}/categories`), with the
+/// words of a setting definition id that put a setting in it; the last takes the rest.
+/// (resources/intune-deviceintent-devicemanagementtemplatesettingcategory)
+const CATEGORIES: &[(&str, &[&str])] = &[
+    ("BitLocker", &["bitlocker"]),
+    ("Microsoft Defender Firewall", &["firewall"]),
+    ("Microsoft Defender Antivirus", &["defender"]),
+    ("Smart Screen", &["smartscreen"]),
+    ("Browser", &["edge", "browser"]),
+    ("Device Guard", &["deviceguard", "credentialguard"]),
+    ("General", &[]),
+];
+
+fn category_id(template_id: &str, name: &str) -> String {
+    crate::fixtures::stable_guid(&format!(
+        "category:{}:{name}",
+        template_id.to_ascii_lowercase()
+    ))
+}
+
+/// The category a setting of an intent belongs to.
+fn category_of(definition_id: &str) -> &'static str {
+    let d = definition_id.to_ascii_lowercase();
+    CATEGORIES
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| d.contains(w)))
+        .map_or("General", |(name, _)| name)
+}
+
+/// The categories of a template, as `deviceManagementTemplateSettingCategory` or (for an
+/// intent) `deviceManagementIntentSettingCategory` objects.
+pub(super) fn template_categories(template_id: &str, intent: bool) -> Vec<Map<String, Value>> {
+    let ty = if intent {
+        "#microsoft.graph.deviceManagementIntentSettingCategory"
+    } else {
+        "#microsoft.graph.deviceManagementTemplateSettingCategory"
+    };
+    CATEGORIES
+        .iter()
+        .map(|(name, _)| {
+            let v = json!({
+                "@odata.type": ty,
+                "id": category_id(template_id, name),
+                "displayName": name,
+                "hasRequiredSetting": false,
+            });
+            v.as_object().cloned().unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The settings of an intent that fall in category `category_id`.
+pub(super) fn settings_in_category(
+    template_id: &str,
+    category_id_wanted: &str,
+    settings: &[Value],
+) -> Option<Vec<Map<String, Value>>> {
+    let (name, _) = CATEGORIES.iter().find(|(name, _)| {
+        category_id(template_id, name).eq_ignore_ascii_case(category_id_wanted)
+    })?;
+    Some(
+        settings
+            .iter()
+            .filter_map(Value::as_object)
+            .filter(|s| {
+                category_of(
+                    s.get("definitionId")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                ) == *name
+            })
+            .cloned()
+            .collect(),
+    )
 }

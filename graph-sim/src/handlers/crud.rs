@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::collections::{COLLECTIONS, CollectionSpec, Kind, TypeRule, VersionKind};
+use crate::collections::{CollectionSpec, Kind, VersionKind};
 use crate::odata::Expand;
-use crate::store::{Tenant, graph_time, import, qualify_type, strip_annotations};
+use crate::store::{Tenant, graph_time, import, qualify_type, refresh_computed, strip_annotations};
 
 use super::Resource;
 use super::actions::check_block_action;
@@ -31,7 +31,7 @@ impl Resource<'_> {
         if let Err(e) = check_expand(self.spec.navs, &self.q.expand, &self.type_name()) {
             return bad_request(self.ctx, e);
         }
-        let items: Vec<&Map<String, Value>> = tenant.objects(self.spec).iter().collect();
+        let items: Vec<&Map<String, Value>> = tenant.objects(self.spec).collect();
         self.page(items, self.spec.paging, self.spec.path, |o| {
             self.render(o, true)
         })
@@ -74,14 +74,6 @@ impl Resource<'_> {
     /// The `@odata.type` to store for a new entity, or the 400 Graph gives.
     fn resolve_type(&self, given: Option<&Value>) -> Result<String, Reply> {
         let base = self.spec.qualified_base();
-        let incompatible = |t: &str| {
-            bad_request(
-                self.ctx,
-                format!(
-                    "The entity type '{t}' is not compatible with the base type '{base}' of the given entity set."
-                ),
-            )
-        };
         let abstract_base = || {
             bad_request(
                 self.ctx,
@@ -91,12 +83,8 @@ impl Resource<'_> {
             )
         };
         let t = match given {
-            None | Some(Value::Null) => {
-                return match self.spec.types {
-                    TypeRule::Concrete(_) => Ok(format!("#{base}")),
-                    TypeRule::Polymorphic { .. } => Err(abstract_base()),
-                };
-            }
+            None | Some(Value::Null) if self.spec.abstract_base => return Err(abstract_base()),
+            None | Some(Value::Null) => return Ok(format!("#{base}")),
             Some(Value::String(s)) => qualify_type(s),
             Some(_) => return Err(bad_request(self.ctx, "'@odata.type' must be a string.")),
         };
@@ -109,36 +97,29 @@ impl Resource<'_> {
                 ),
             ));
         };
-        let lower = name.to_ascii_lowercase();
-        match self.spec.types {
-            TypeRule::Concrete(derived) => {
-                if name.eq_ignore_ascii_case(self.spec.base_type)
-                    || derived.iter().any(|d| d.eq_ignore_ascii_case(name))
-                {
-                    Ok(format!(
-                        "#microsoft.graph.{}",
-                        canonical_type(self.spec, name)
-                    ))
-                } else {
-                    Err(incompatible(&t[1..]))
-                }
-            }
-            TypeRule::Polymorphic { suffixes, excluded } => {
-                if name.eq_ignore_ascii_case(self.spec.base_type) {
-                    return Err(abstract_base());
-                }
-                let other_base = COLLECTIONS
-                    .iter()
-                    .any(|c| c.path != self.spec.path && c.base_type.eq_ignore_ascii_case(name));
-                if !other_base
-                    && suffixes.iter().any(|s| lower.ends_with(s))
-                    && !excluded.iter().any(|x| lower.contains(x))
-                {
-                    Ok(t)
-                } else {
-                    Err(incompatible(&t[1..]))
-                }
-            }
+        if self.spec.abstract_base && name.eq_ignore_ascii_case(self.spec.base_type) {
+            return Err(abstract_base());
+        }
+        match self.spec.accepted_type(name) {
+            Some(canonical) => Ok(format!("#microsoft.graph.{canonical}")),
+            None => Err(bad_request(
+                self.ctx,
+                format!(
+                    "The entity type '{}' is not compatible with the base type '{base}' of the given entity set.",
+                    &t[1..]
+                ),
+            )),
+        }
+    }
+
+    /// Drop what the service owns from a request body: common properties, this collection's
+    /// server-set ones and its navigation properties.
+    fn drop_server_owned(&self, obj: &mut Map<String, Value>) {
+        for k in SERVER_OWNED {
+            obj.remove(*k);
+        }
+        for (k, _) in self.spec.server_set {
+            obj.remove(*k);
         }
     }
 
@@ -159,9 +140,7 @@ impl Resource<'_> {
         {
             return r;
         }
-        for k in SERVER_OWNED {
-            obj.remove(*k);
-        }
+        self.drop_server_owned(&mut obj);
         // Assignments are made with /assign; Intune does not take them inline on create.
         obj.remove("assignments");
         obj.insert("@odata.type".into(), Value::String(ty));
@@ -247,10 +226,10 @@ impl Resource<'_> {
     }
 
     fn bump(&self, obj: &mut Map<String, Value>) {
-        obj.insert(
-            "lastModifiedDateTime".into(),
-            json!(graph_time(self.ctx.now)),
-        );
+        if let Some(k) = self.spec.stamps.modified_key() {
+            obj.insert(k.into(), json!(graph_time(self.ctx.now)));
+        }
+        refresh_computed(self.spec, obj);
         match self.spec.version {
             VersionKind::Int => {
                 let v = obj.get("version").and_then(Value::as_i64).unwrap_or(0);
@@ -279,6 +258,12 @@ impl Resource<'_> {
         if let Err(r) = self.check_type_unchanged(stored, &patch) {
             return r;
         }
+        if self.spec.kind == Kind::RoleDefinition && is_builtin(self.spec, stored) {
+            return bad_request(
+                self.ctx,
+                format!("The built-in role definition '{id}' cannot be modified."),
+            );
+        }
         if let Some(v) = patch.get(self.spec.key)
             && v.as_str().is_none_or(|s| s.trim().is_empty())
         {
@@ -291,9 +276,8 @@ impl Resource<'_> {
             );
         }
         strip_annotations(&mut patch);
-        for k in SERVER_OWNED.iter().chain(["@odata.type"].iter()) {
-            patch.remove(*k);
-        }
+        self.drop_server_owned(&mut patch);
+        patch.remove("@odata.type");
         for nav in self.spec.navs {
             patch.remove(nav.name);
         }
@@ -324,9 +308,7 @@ impl Resource<'_> {
             return r;
         }
         strip_annotations(&mut new);
-        for k in SERVER_OWNED {
-            new.remove(*k);
-        }
+        self.drop_server_owned(&mut new);
         new.remove("assignments");
         for k in [
             "id",
@@ -384,26 +366,13 @@ impl Resource<'_> {
     }
 }
 
-/// The spelling of a concrete type as registered.
-fn canonical_type(spec: &CollectionSpec, name: &str) -> String {
-    if name.eq_ignore_ascii_case(spec.base_type) {
-        return spec.base_type.to_string();
-    }
-    match spec.types {
-        TypeRule::Concrete(derived) => derived
-            .iter()
-            .find(|d| d.eq_ignore_ascii_case(name))
-            .map_or_else(|| name.to_string(), |d| d.to_string()),
-        TypeRule::Polymorphic { .. } => name.to_string(),
-    }
-}
-
 /// Objects the service owns and refuses to delete.
 fn is_builtin(spec: &CollectionSpec, obj: &Map<String, Value>) -> bool {
     let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
     match spec.kind {
         Kind::ScopeTag => id == "0" || obj.get("isBuiltIn").and_then(Value::as_bool) == Some(true),
         Kind::Enrollment => id.contains("_Default"),
+        Kind::RoleDefinition => obj.get("isBuiltIn").and_then(Value::as_bool) == Some(true),
         _ => false,
     }
 }

@@ -1,11 +1,11 @@
 //! Routing of a Graph path below `/{version}/` to the collection, item, action or
 //! sub-resource that answers it, plus the tenant singletons.
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use crate::collections::match_segments;
-use crate::odata::{parse_query, percent_decode_path};
-use crate::store::{Sim, Tenant};
+use crate::collections::{SingletonSpec, match_segments, singleton};
+use crate::odata::{Query, apply_select, parse_query, percent_decode_path};
+use crate::store::{Sim, Tenant, graph_time, is_annotation};
 
 use super::Resource;
 use super::catalogues::{definitions, templates};
@@ -21,7 +21,7 @@ const ACTIONS: &[&str] = &[
 ];
 
 /// Split a path into segments, turning OData key syntax `coll('id')` into `coll`, `id`.
-fn segments(path: &str) -> Vec<String> {
+pub fn segments(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     for raw in path.split('/').filter(|s| !s.is_empty()) {
         let seg = percent_decode_path(raw);
@@ -70,6 +70,14 @@ pub fn dispatch(
             _ => {}
         }
     }
+    if segs.len() == 2
+        && let Some(single) = singleton(&format!("{}/{}", segs[0], segs[1]))
+    {
+        if ctx.version == "v1.0" && !single.v1 {
+            return not_found_segment(ctx, &segs[1]);
+        }
+        return singleton_entity(tenant, ctx, single, method, path, &q, body);
+    }
     let Some((spec, n)) = match_segments(&segs) else {
         let bad = segs
             .iter()
@@ -92,6 +100,9 @@ pub fn dispatch(
             None => Some(s.clone()),
         })
         .collect();
+    if spec.read_only && method != "GET" {
+        return method_not_allowed(ctx, method, path);
+    }
     let r = Resource {
         sim,
         ctx,
@@ -127,6 +138,9 @@ fn device_management(tenant: &Tenant, ctx: &Ctx, method: &str, path: &str) -> Re
     if method != "GET" {
         return method_not_allowed(ctx, method, path);
     }
+    let settings = singleton("deviceManagement/settings")
+        .map(|s| Value::Object(tenant.singleton(s)))
+        .unwrap_or(Value::Null);
     Reply::json(
         200,
         json!({
@@ -136,8 +150,62 @@ fn device_management(tenant: &Tenant, ctx: &Ctx, method: &str, path: &str) -> Re
             "subscriptionState": "active",
             "accountMoveCompletionDateTime": null,
             "intuneBrand": {"displayName": tenant.name},
+            "settings": settings,
         }),
     )
+}
+
+/// GET or PATCH of a tenant singleton (`deviceManagement/settings`, the APNs certificate, ...).
+fn singleton_entity(
+    tenant: &mut Tenant,
+    ctx: &Ctx,
+    spec: &'static SingletonSpec,
+    method: &str,
+    path: &str,
+    q: &Query,
+    body: &[u8],
+) -> Reply {
+    match method {
+        "GET" => {
+            let mut out = tenant.singleton(spec);
+            if let Some(sel) = &q.select {
+                apply_select(&mut out, sel, &[]);
+            }
+            // A complex property has a plain context; an entity has `/$entity`.
+            let fragment = if out.contains_key("id") || spec.path.ends_with("Certificate") {
+                format!("{}/$entity", spec.path)
+            } else {
+                spec.path.to_string()
+            };
+            let mut reply = Map::new();
+            reply.insert("@odata.context".into(), json!(ctx.context(&fragment)));
+            reply.insert(
+                "@odata.type".into(),
+                json!(format!("#microsoft.graph.{}", spec.type_name)),
+            );
+            reply.extend(out);
+            Reply::json(200, Value::Object(reply))
+        }
+        "PATCH" => {
+            let patch: Map<String, Value> = match serde_json::from_slice(body) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => return bad_request(ctx, "The request body must be a JSON object."),
+                Err(e) => return bad_request(ctx, format!("Invalid JSON in request body: {e}")),
+            };
+            let mut current = tenant.singleton(spec);
+            for (k, v) in patch {
+                if !is_annotation(&k) && k != "@odata.type" && k != "id" {
+                    current.insert(k, v);
+                }
+            }
+            if current.contains_key("lastModifiedDateTime") {
+                current.insert("lastModifiedDateTime".into(), json!(graph_time(ctx.now)));
+            }
+            tenant.singletons.insert(spec.path, current);
+            Reply::no_content()
+        }
+        _ => method_not_allowed(ctx, method, path),
+    }
 }
 
 fn organization(tenant: &Tenant, ctx: &Ctx, method: &str, path: &str) -> Reply {

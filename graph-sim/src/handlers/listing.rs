@@ -111,7 +111,7 @@ impl Resource<'_> {
     fn sizes(&self, paging: Paging) -> (usize, usize) {
         let c = &self.sim.config;
         match paging {
-            Paging::Small => (c.page_size.max(1), c.page_size.max(1)),
+            Paging::Small => (c.page_size.max(1), c.max_page_size.max(1)),
             Paging::Large => (c.default_page_size.max(1), c.max_page_size.max(1)),
         }
     }
@@ -145,7 +145,10 @@ impl Resource<'_> {
             .map(|o| Value::Object(render(o)))
             .collect();
         let mut body = Map::new();
-        body.insert("@odata.context".into(), json!(self.ctx.context(context)));
+        body.insert(
+            "@odata.context".into(),
+            json!(self.ctx.context(&self.selected(context))),
+        );
         if self.q.count {
             body.insert("@odata.count".into(), json!(total));
         }
@@ -180,16 +183,43 @@ impl Resource<'_> {
         )
     }
 
+    /// A context fragment narrowed by `$select`, as Graph writes it: `groups(id,displayName)`.
+    pub(super) fn selected(&self, context: &str) -> String {
+        match &self.q.select {
+            Some(sel) if !sel.is_empty() && !sel.iter().any(|s| s == "*") => {
+                format!("{context}({})", sel.join(","))
+            }
+            _ => context.to_string(),
+        }
+    }
+
     pub(super) fn render(&self, obj: &Map<String, Value>, list: bool) -> Map<String, Value> {
         let expand = effective_expand(self.spec.navs, &self.q.expand);
         let mut out = project(obj, self.spec.navs, &expand);
+        // An inlined collection carries its own context, naming its parent.
+        if let Some(id) = obj.get("id").and_then(Value::as_str) {
+            for nav in self.spec.navs.iter().filter(|n| !n.single) {
+                if out.contains_key(nav.name) && expand_get(&expand, nav.name).is_some() {
+                    out.insert(
+                        format!("{}@odata.context", nav.name),
+                        json!(
+                            self.ctx
+                                .context(&format!("{}('{id}')/{}", self.spec.path, nav.name))
+                        ),
+                    );
+                }
+            }
+        }
         if list {
             for k in self.spec.list_omits {
                 out.remove(*k);
             }
         }
-        if !self.spec.emit_type {
+        if !self.spec.emit_type && !self.ctx.full_metadata {
             out.remove("@odata.type");
+        }
+        if self.ctx.full_metadata {
+            self.full_annotations(obj, &expand, &mut out);
         }
         if let Some(sel) = &self.q.select {
             let keep: Vec<&str> = expand.keys().map(String::as_str).collect();
@@ -198,7 +228,35 @@ impl Resource<'_> {
         out
     }
 
+    /// `odata.metadata=full`: the entity's id and edit link and, per navigation property not
+    /// inlined, its navigation and association links.
+    fn full_annotations(
+        &self,
+        obj: &Map<String, Value>,
+        expand: &Expand,
+        out: &mut Map<String, Value>,
+    ) {
+        let Some(id) = obj.get("id").and_then(Value::as_str) else {
+            return;
+        };
+        let url = self.ctx.url(&format!("{}('{id}')", self.spec.path));
+        out.insert("@odata.id".into(), json!(url));
+        out.insert("@odata.editLink".into(), json!(url));
+        for nav in self.spec.navs {
+            if expand_get(expand, nav.name).is_none() {
+                out.insert(
+                    format!("{}@odata.associationLink", nav.name),
+                    json!(format!("{url}/{}/$ref", nav.name)),
+                );
+                out.insert(
+                    format!("{}@odata.navigationLink", nav.name),
+                    json!(format!("{url}/{}", nav.name)),
+                );
+            }
+        }
+    }
+
     pub(super) fn entity_context(&self) -> String {
-        format!("{}/$entity", self.spec.path)
+        format!("{}/$entity", self.selected(self.spec.path))
     }
 }

@@ -17,7 +17,7 @@ use crate::collections::CollectionSpec;
 use crate::odata::Query;
 use crate::store::Sim;
 
-pub use dispatch::dispatch;
+pub use dispatch::{dispatch, segments};
 pub use reply::{Ctx, Reply, error};
 
 /// One collection's view of a request; each concern adds its methods in its own file.

@@ -13,11 +13,19 @@ pub struct Ctx {
     pub request_id: String,
     pub client_request_id: String,
     pub now: DateTime<Utc>,
+    /// The client asked for `odata.metadata=full` (`Accept`): entities then carry their
+    /// type, id and navigation links, as IntuneManagement and the Graph Explorer expect.
+    pub full_metadata: bool,
 }
 
 impl Ctx {
     pub fn context(&self, fragment: &str) -> String {
         format!("{}/{}/$metadata#{fragment}", self.base, self.version)
+    }
+
+    /// The canonical URL of an entity or path below the version.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}/{path}", self.base, self.version)
     }
 }
 

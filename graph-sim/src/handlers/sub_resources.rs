@@ -8,6 +8,7 @@ use crate::odata::{Expand, apply_select, expand_get};
 use crate::store::{Tenant, refresh_computed};
 
 use super::Resource;
+use super::catalogues::{settings_in_category, template_categories};
 use super::listing::{check_expand, effective_expand, project};
 use super::reply::{
     Reply, bad_request, error, method_not_allowed, not_found_id, not_found_segment,
@@ -26,8 +27,11 @@ impl Resource<'_> {
         let Some(nav) = self.spec.nav(nav_name) else {
             return not_found_segment(self.ctx, nav_name);
         };
+        if self.spec.kind == Kind::Intent && nav.name == "categories" {
+            return self.intent_categories(tenant, id, tail);
+        }
         // Intune has no route for this navigation: scheduled actions come only via $expand.
-        if nav.name == "scheduledActionsForRule" {
+        if nav.name == "scheduledActionsForRule" && self.spec.kind == Kind::Compliance {
             return error(
                 self.ctx,
                 400,
@@ -212,6 +216,72 @@ impl Resource<'_> {
                         rest.last().map(String::as_str).unwrap_or_default(),
                     ),
                     _ => method_not_allowed(self.ctx, method, self.path),
+                }
+            }
+        }
+    }
+
+    /// `intents/{id}/categories[/{cat}[/settings]]`: the template's categories, and the
+    /// intent's settings that fall in one (how IntuneManagement exports intents).
+    fn intent_categories(&self, tenant: &Tenant, id: &str, tail: &[String]) -> Reply {
+        if self.method != "GET" {
+            return method_not_allowed(self.ctx, self.method, self.path);
+        }
+        let Some(obj) = tenant.find(self.spec, id) else {
+            return not_found_id(self.ctx, self.spec.base_type, id);
+        };
+        let iid = obj.get("id").and_then(Value::as_str).unwrap_or(id);
+        let template = obj
+            .get("templateId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let base = format!("{}('{iid}')/categories", self.spec.path);
+        let categories = template_categories(template, true);
+        match tail {
+            [] => self.page(categories.iter().collect(), Paging::Large, &base, |m| {
+                m.clone()
+            }),
+            [cat, rest @ ..] => {
+                let empty = Vec::new();
+                let settings = obj
+                    .get("settings")
+                    .and_then(Value::as_array)
+                    .unwrap_or(&empty);
+                let Some(in_cat) = settings_in_category(template, cat, settings) else {
+                    return not_found_id(self.ctx, "deviceManagementIntentSettingCategory", cat);
+                };
+                match rest {
+                    [] => {
+                        let mut c = categories
+                            .into_iter()
+                            .find(|c| {
+                                c["id"]
+                                    .as_str()
+                                    .is_some_and(|x| x.eq_ignore_ascii_case(cat))
+                            })
+                            .unwrap_or_default();
+                        c.insert(
+                            "@odata.context".into(),
+                            json!(self.ctx.context(&format!("{base}/$entity"))),
+                        );
+                        Reply::json(200, Value::Object(c))
+                    }
+                    [s] if s.eq_ignore_ascii_case("settings") => self.page(
+                        in_cat.iter().collect(),
+                        Paging::Large,
+                        &format!("{base}('{cat}')/settings"),
+                        |m| m.clone(),
+                    ),
+                    [s] if s.eq_ignore_ascii_case("settingDefinitions") => self.page(
+                        Vec::new(),
+                        Paging::Large,
+                        &format!("{base}('{cat}')/settingDefinitions"),
+                        |m| m.clone(),
+                    ),
+                    _ => not_found_segment(
+                        self.ctx,
+                        rest.last().map(String::as_str).unwrap_or_default(),
+                    ),
                 }
             }
         }

@@ -48,6 +48,8 @@ pub enum Filter {
         prop: String,
         value: String,
     },
+    /// `isof('microsoft.graph.x')`: the entity is of type `x`.
+    IsOf(String),
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
@@ -205,11 +207,113 @@ impl Parser {
         }
         self.primary()
     }
+    /// `name op literal`.
+    fn comparison(&mut self, name: String) -> Result<Filter, FilterError> {
+        let op = match self.next() {
+            Some(Tok::Ident(op)) => match op.to_ascii_lowercase().as_str() {
+                "eq" => CmpOp::Eq,
+                "ne" => CmpOp::Ne,
+                "gt" => CmpOp::Gt,
+                "ge" => CmpOp::Ge,
+                "lt" => CmpOp::Lt,
+                "le" => CmpOp::Le,
+                "has" => CmpOp::Has,
+                _ => return Err(FilterError::UnsupportedOperator(op)),
+            },
+            other => {
+                return Err(FilterError::ExpectedOperator {
+                    property: name,
+                    found: shown(&other),
+                });
+            }
+        };
+        let value = match self.next() {
+            Some(Tok::Str(s)) => Value::String(s),
+            Some(Tok::Num(n)) => serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("true") => Value::Bool(true),
+            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
+            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("null") => Value::Null,
+            // An enum literal: `microsoft.graph.managedAppAvailability'global'`.
+            Some(Tok::Ident(w))
+                if w.starts_with("microsoft.graph.")
+                    && matches!(self.peek(), Some(Tok::Str(_))) =>
+            {
+                match self.next() {
+                    Some(Tok::Str(s)) => Value::String(s),
+                    _ => Value::Null,
+                }
+            }
+            other => {
+                return Err(FilterError::ExpectedLiteral {
+                    property: name,
+                    found: shown(&other),
+                });
+            }
+        };
+        Ok(Filter::Cmp {
+            prop: name,
+            op,
+            value,
+        })
+    }
     fn primary(&mut self) -> Result<Filter, FilterError> {
         match self.next() {
+            // `(prop) eq x`: a parenthesised property (IntuneCD's mobileApps filter).
+            Some(Tok::LParen)
+                if matches!(
+                    (self.toks.get(self.pos), self.toks.get(self.pos + 1), self.toks.get(self.pos + 2)),
+                    (Some(Tok::Ident(_)), Some(Tok::RParen), Some(Tok::Ident(op)))
+                        if is_operator(op)
+                ) =>
+            {
+                let Some(Tok::Ident(name)) = self.next() else {
+                    return Err(FilterError::Syntax {
+                        found: shown(&None),
+                    });
+                };
+                self.expect(Tok::RParen)?;
+                self.comparison(name)
+            }
             Some(Tok::LParen) => {
                 let f = self.or()?;
                 self.expect(Tok::RParen)?;
+                Ok(f)
+            }
+            Some(Tok::Ident(name))
+                if name.eq_ignore_ascii_case("isof") && self.peek() == Some(&Tok::LParen) =>
+            {
+                self.expect(Tok::LParen)?;
+                // `isof('type')` tests the entity; `isof(prop, 'type')` is not modelled and
+                // tests the entity too.
+                let mut ty = None;
+                loop {
+                    match self.next() {
+                        Some(Tok::Str(t)) => ty = Some(t),
+                        Some(Tok::Ident(_)) | Some(Tok::Comma) => {}
+                        Some(Tok::RParen) => break,
+                        other => {
+                            return Err(FilterError::ExpectedString {
+                                func: name,
+                                found: shown(&other),
+                            });
+                        }
+                    }
+                }
+                let Some(ty) = ty else {
+                    return Err(FilterError::ExpectedString {
+                        func: name,
+                        found: shown(&Some(Tok::RParen)),
+                    });
+                };
+                let f = Filter::IsOf(ty);
+                // `isof('x') eq false` is how some clients negate it.
+                if self.keyword("eq") {
+                    self.pos += 1;
+                    let truth = matches!(self.next(), Some(Tok::Ident(t)) if t.eq_ignore_ascii_case("true"));
+                    return Ok(if truth { f } else { Filter::Not(Box::new(f)) });
+                }
                 Ok(f)
             }
             Some(Tok::Ident(name)) => {
@@ -250,50 +354,19 @@ impl Parser {
                     }
                     return Ok(Filter::Func { func, prop, value });
                 }
-                let op = match self.next() {
-                    Some(Tok::Ident(op)) => match op.to_ascii_lowercase().as_str() {
-                        "eq" => CmpOp::Eq,
-                        "ne" => CmpOp::Ne,
-                        "gt" => CmpOp::Gt,
-                        "ge" => CmpOp::Ge,
-                        "lt" => CmpOp::Lt,
-                        "le" => CmpOp::Le,
-                        "has" => CmpOp::Has,
-                        _ => return Err(FilterError::UnsupportedOperator(op)),
-                    },
-                    other => {
-                        return Err(FilterError::ExpectedOperator {
-                            property: name,
-                            found: shown(&other),
-                        });
-                    }
-                };
-                let value = match self.next() {
-                    Some(Tok::Str(s)) => Value::String(s),
-                    Some(Tok::Num(n)) => serde_json::Number::from_f64(n)
-                        .map(Value::Number)
-                        .unwrap_or(Value::Null),
-                    Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("true") => Value::Bool(true),
-                    Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
-                    Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("null") => Value::Null,
-                    other => {
-                        return Err(FilterError::ExpectedLiteral {
-                            property: name,
-                            found: shown(&other),
-                        });
-                    }
-                };
-                Ok(Filter::Cmp {
-                    prop: name,
-                    op,
-                    value,
-                })
+                self.comparison(name)
             }
             other => Err(FilterError::Syntax {
                 found: shown(&other),
             }),
         }
     }
+}
+
+fn is_operator(word: &str) -> bool {
+    ["eq", "ne", "gt", "ge", "lt", "le", "has"]
+        .iter()
+        .any(|o| o.eq_ignore_ascii_case(word))
 }
 
 pub fn parse_filter(s: &str) -> Result<Filter, FilterError> {
@@ -309,11 +382,16 @@ pub fn parse_filter(s: &str) -> Result<Filter, FilterError> {
     Ok(f)
 }
 
-/// Resolve `a/b` inside an entity; property names compare case-insensitively.
+/// Resolve `a/b` inside an entity; property names compare case-insensitively. A type-cast
+/// segment (`microsoft.graph.managedApp/appAvailability`) is skipped: entities of other types
+/// lack the property, which then reads as null.
 fn lookup<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     let mut cur: Option<&Value> = None;
     let mut map = obj;
-    for part in path.split('/') {
+    for part in path
+        .split('/')
+        .filter(|p| !p.starts_with("microsoft.graph."))
+    {
         let v = map.get(part).or_else(|| {
             map.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(part))
@@ -333,6 +411,15 @@ impl Filter {
             Filter::And(a, b) => a.matches(obj) && b.matches(obj),
             Filter::Or(a, b) => a.matches(obj) || b.matches(obj),
             Filter::Not(a) => !a.matches(obj),
+            Filter::IsOf(ty) => {
+                let want = ty.trim_start_matches('#');
+                let want = want.strip_prefix("microsoft.graph.").unwrap_or(want);
+                obj.get("@odata.type")
+                    .and_then(Value::as_str)
+                    .map(|t| t.trim_start_matches('#'))
+                    .map(|t| t.strip_prefix("microsoft.graph.").unwrap_or(t))
+                    .is_some_and(|t| crate::collections::is_of(t, want))
+            }
             Filter::Func { func, prop, value } => {
                 let Some(Value::String(s)) = lookup(obj, prop) else {
                     return false;
@@ -415,6 +502,41 @@ mod tests {
         )));
         assert!(f.matches(&obj(json!({"name": "win", "technologies": "x", "templateReference": {"templateFamily": "none"}}))));
         assert!(!f.matches(&obj(json!({"name": "mac", "technologies": "mdm"}))));
+    }
+
+    #[test]
+    fn isof_type_casts_and_null_comparisons_parse_as_clients_send_them() {
+        // The Intune portal's app list (api/intune-apps-mobileapp-list).
+        let f = parse_filter(
+            "(microsoft.graph.managedApp/appAvailability eq null or microsoft.graph.managedApp/appAvailability eq 'lineOfBusiness' or isAssigned eq true)",
+        )
+        .unwrap();
+        assert!(f.matches(&obj(
+            json!({"@odata.type": "#microsoft.graph.webApp", "isAssigned": false})
+        )));
+        assert!(!f.matches(&obj(
+            json!({"@odata.type": "#microsoft.graph.managedIOSStoreApp", "appAvailability": "global", "isAssigned": false})
+        )));
+        let f = parse_filter(
+            "((microsoft.graph.managedApp/appAvailability) eq null or isAssigned eq true) and isof('microsoft.graph.mobileLobApp') eq false",
+        )
+        .unwrap();
+        assert!(f.matches(&obj(json!({"@odata.type": "#microsoft.graph.webApp"}))));
+        assert!(!f.matches(&obj(json!({"@odata.type": "#microsoft.graph.win32LobApp"}))));
+        let f = parse_filter(
+            "isof('microsoft.graph.win32LobApp') and not(isof('microsoft.graph.webApp'))",
+        )
+        .unwrap();
+        assert!(f.matches(&obj(json!({"@odata.type": "#microsoft.graph.win32LobApp"}))));
+        assert!(!f.matches(&obj(json!({"@odata.type": "#microsoft.graph.webApp"}))));
+        let f = parse_filter(
+            "isof('microsoft.graph.managedIOSStoreApp') and microsoft.graph.managedApp/appAvailability eq microsoft.graph.managedAppAvailability'global'",
+        )
+        .unwrap();
+        assert!(f.matches(&obj(
+            json!({"@odata.type": "#microsoft.graph.managedIOSStoreApp", "appAvailability": "global"})
+        )));
+        assert!(parse_filter("isof()").is_err());
     }
 
     #[test]

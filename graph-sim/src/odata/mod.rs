@@ -161,7 +161,13 @@ pub fn parse_expand(s: &str) -> Result<Expand, QueryError> {
                 _ => {}
             }
         }
-        out.insert(name.trim().to_string(), ei);
+        // A type-cast segment (`microsoft.graph.x/roleScopeTags`) names the property below it.
+        let name = name.trim();
+        let name = match name.rsplit_once('/') {
+            Some((cast, prop)) if cast.starts_with("microsoft.graph.") => prop,
+            _ => name,
+        };
+        out.insert(name.to_string(), ei);
     }
     Ok(out)
 }
@@ -193,16 +199,21 @@ fn split_top_level(s: &str, sep: char) -> Result<Vec<&str>, QueryError> {
     Ok(parts)
 }
 
-/// Keep only the selected properties (plus `id` and annotations, which Graph always returns).
+/// Keep only the selected properties (plus `id` and annotations, which Graph always returns,
+/// and the annotations of kept properties, such as `assignments@odata.context`).
 pub fn apply_select(obj: &mut Map<String, Value>, select: &[String], keep: &[&str]) {
     if select.iter().any(|s| s == "*") {
         return;
     }
+    let named = |p: &str| {
+        keep.iter().any(|n| n.eq_ignore_ascii_case(p))
+            || select.iter().any(|s| s.eq_ignore_ascii_case(p))
+    };
     obj.retain(|k, _| {
         k == "id"
             || k.starts_with('@')
-            || keep.iter().any(|n| n.eq_ignore_ascii_case(k))
-            || select.iter().any(|s| s.eq_ignore_ascii_case(k))
+            || named(k)
+            || k.split_once('@').is_some_and(|(p, _)| named(p))
     });
 }
 

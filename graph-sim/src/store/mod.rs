@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::auth::TokenInfo;
-use crate::collections::{COLLECTIONS, CollectionSpec, Kind};
+use crate::collections::{COLLECTIONS, CollectionSpec, Kind, SingletonSpec};
 use crate::config::SimConfig;
 use crate::faults::Faults;
 use crate::throttle::Throttle;
@@ -75,6 +75,8 @@ pub struct Tenant {
     pub client_secret: String,
     /// Objects per collection path, in creation order.
     pub data: HashMap<&'static str, Vec<Map<String, Value>>>,
+    /// Single-valued entities changed from their initial value, by singleton path.
+    pub singletons: HashMap<&'static str, Map<String, Value>>,
     pub journal: Vec<JournalEntry>,
     pub stats: Stats,
     pub faults: Faults,
@@ -89,6 +91,7 @@ impl Tenant {
             client_id: creds.client_id,
             client_secret: creds.client_secret,
             data: HashMap::new(),
+            singletons: HashMap::new(),
             journal: Vec::new(),
             stats: Stats::default(),
             faults: Faults::default(),
@@ -105,16 +108,29 @@ impl Tenant {
         }
     }
 
-    pub fn objects(&self, spec: &CollectionSpec) -> &[Map<String, Value>] {
-        self.data.get(spec.path).map(Vec::as_slice).unwrap_or(&[])
+    /// The collection's objects, in creation order (a view shows those of its types).
+    pub fn objects<'a>(
+        &'a self,
+        spec: &'a CollectionSpec,
+    ) -> impl Iterator<Item = &'a Map<String, Value>> + 'a {
+        self.data
+            .get(spec.home())
+            .into_iter()
+            .flatten()
+            .filter(move |o| spec.admits(o))
     }
 
+    /// Every object stored where `spec` keeps its objects (a view's whole home collection).
     pub fn objects_mut(&mut self, spec: &'static CollectionSpec) -> &mut Vec<Map<String, Value>> {
-        self.data.entry(spec.path).or_default()
+        self.data.entry(spec.home()).or_default()
     }
 
-    pub fn find(&self, spec: &CollectionSpec, id: &str) -> Option<&Map<String, Value>> {
-        self.objects(spec).iter().find(|o| id_eq(o, id))
+    pub fn find<'a>(
+        &'a self,
+        spec: &'a CollectionSpec,
+        id: &str,
+    ) -> Option<&'a Map<String, Value>> {
+        self.objects(spec).find(|o| id_eq(o, id))
     }
 
     pub fn find_mut(
@@ -122,7 +138,9 @@ impl Tenant {
         spec: &'static CollectionSpec,
         id: &str,
     ) -> Option<&mut Map<String, Value>> {
-        self.objects_mut(spec).iter_mut().find(|o| id_eq(o, id))
+        self.objects_mut(spec)
+            .iter_mut()
+            .find(|o| id_eq(o, id) && spec.admits(o))
     }
 
     /// Store an already-normalised object, replacing one with the same id.
@@ -144,7 +162,6 @@ impl Tenant {
         if spec.kind == Kind::ScopeTag {
             let max = self
                 .objects(spec)
-                .iter()
                 .filter_map(|o| o.get("id")?.as_str()?.parse::<u64>().ok())
                 .max()
                 .unwrap_or(0);
@@ -156,11 +173,20 @@ impl Tenant {
     pub fn export(&self) -> Map<String, Value> {
         COLLECTIONS
             .iter()
+            .filter(|c| c.storage.is_none())
             .map(|c| {
-                let items = self.objects(c).iter().cloned().map(Value::Object).collect();
+                let items = self.objects(c).cloned().map(Value::Object).collect();
                 (c.path.to_string(), Value::Array(items))
             })
             .collect()
+    }
+
+    /// A singleton's current value.
+    pub fn singleton(&self, spec: &SingletonSpec) -> Map<String, Value> {
+        match self.singletons.get(spec.path) {
+            Some(v) => v.clone(),
+            None => serde_json::from_str(spec.initial).unwrap_or_default(),
+        }
     }
 
     pub fn record(&mut self, method: &str, path: &str, status: u16) {
@@ -170,6 +196,22 @@ impl Tenant {
             status,
             at: graph_time(Utc::now()),
         });
+    }
+}
+
+/// Add the baseline objects a seed lacks (fixtures of real exports usually carry them, with
+/// their own ids).
+fn with_baseline(seed: &mut TenantSeed) {
+    for (spec, obj) in crate::baseline::objects(&seed.creds.id) {
+        let existing: Vec<&Value> = seed
+            .objects
+            .iter()
+            .filter(|(s, _)| s.home() == spec.home())
+            .map(|(_, o)| o)
+            .collect();
+        if !crate::baseline::already_has(&existing, &obj) {
+            seed.objects.push((spec, obj));
+        }
     }
 }
 
@@ -235,7 +277,7 @@ impl Sim {
             seeds.extend(crate::demo::tenants(&mut catalog));
         }
         if let Some(dir) = &self.config.fixtures {
-            for seed in crate::fixtures::load_dir(dir)? {
+            for (seed, _) in crate::fixtures::load_dir(dir, self.config.fresh_ids)? {
                 match seeds
                     .iter_mut()
                     .find(|s: &&mut TenantSeed| s.creds.name.eq_ignore_ascii_case(&seed.creds.name))
@@ -253,7 +295,8 @@ impl Sim {
         }
         let mut tenants = Tenants::default();
         let now = Utc::now();
-        for seed in seeds {
+        for mut seed in seeds {
+            with_baseline(&mut seed);
             let mut tenant = Tenant::new(seed.creds);
             for (spec, obj) in seed.objects {
                 let obj = import(spec, obj, &tenant, now, &mut catalog)
@@ -296,14 +339,25 @@ impl Sim {
             .collect()
     }
 
-    /// Create or replace a tenant with no objects. Returns true when it was new.
+    /// Create or replace a tenant holding only what every new Intune tenant has (see
+    /// `baseline`). Returns true when it was new.
     pub fn put_tenant(&self, creds: TenantCreds) -> bool {
+        let mut tenant = Tenant::new(creds);
+        {
+            let mut catalog = self.catalog.write().unwrap_or_else(|e| e.into_inner());
+            for (spec, obj) in crate::baseline::objects(&tenant.id) {
+                match import(spec, obj, &tenant, Utc::now(), &mut catalog) {
+                    Ok(o) => tenant.insert(spec, o),
+                    Err(e) => tracing::error!(error = %e, "baseline object refused"),
+                }
+            }
+        }
         let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
-        let id = creds.id.clone();
-        tenants.names.insert(id.clone(), creds.name.clone());
+        let id = tenant.id.clone();
+        tenants.names.insert(id.clone(), tenant.name.clone());
         let created = tenants
             .map
-            .insert(id.clone(), Arc::new(Mutex::new(Tenant::new(creds))))
+            .insert(id.clone(), Arc::new(Mutex::new(tenant)))
             .is_none();
         if created {
             tenants.order.push(id);

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::collections::{
-    ALL_DEVICES_ID, ALL_LICENSED_USERS_ID, CollectionSpec, Kind, VersionKind,
+    ALL_DEVICES_ID, ALL_LICENSED_USERS_ID, CollectionSpec, Fill, Kind, VersionKind,
 };
 
 use super::{Catalog, Tenant, graph_time, new_id};
@@ -88,10 +88,18 @@ pub fn import(
     };
     obj.insert("id".into(), Value::String(id.clone()));
     let ts = Value::String(graph_time(now));
-    if spec.kind != Kind::Intent {
-        obj.entry("createdDateTime").or_insert_with(|| ts.clone());
+    if let Some(k) = spec.stamps.created_key() {
+        obj.entry(k).or_insert_with(|| ts.clone());
     }
-    obj.entry("lastModifiedDateTime").or_insert(ts);
+    if let Some(k) = spec.stamps.modified_key() {
+        obj.entry(k).or_insert(ts);
+    }
+    for (k, fill) in spec.server_set {
+        if let Fill::Json(text) = fill {
+            obj.entry(*k)
+                .or_insert_with(|| serde_json::from_str(text).unwrap_or(Value::Null));
+        }
+    }
     match spec.version {
         VersionKind::Int => {
             obj.entry("version").or_insert(json!(1));
@@ -132,8 +140,46 @@ pub fn import(
     Ok(obj)
 }
 
-/// Properties the service computes from sub-resources.
+/// Properties the service computes from the entity and its sub-resources.
 pub fn refresh_computed(spec: &CollectionSpec, obj: &mut Map<String, Value>) {
+    for (k, fill) in spec.server_set {
+        let value = match fill {
+            Fill::Json(_) => continue,
+            Fill::CountOf(nav) => {
+                json!(obj.get(*nav).and_then(Value::as_array).map_or(0, Vec::len))
+            }
+            Fill::CopyOf(other) => obj.get(*other).cloned().unwrap_or(Value::Null),
+            Fill::EndOfSupport => {
+                let version = obj.get("featureUpdateVersion").and_then(Value::as_str);
+                match version.and_then(end_of_support) {
+                    Some(d) => json!(d),
+                    None => obj.get(*k).cloned().unwrap_or(Value::Null),
+                }
+            }
+            Fill::QualityRelease | Fill::QualityContent => {
+                let release = obj
+                    .get("expeditedUpdateSettings")
+                    .and_then(|e| e.get("qualityUpdateRelease"))
+                    .and_then(Value::as_str)
+                    .and_then(|r| DateTime::parse_from_rfc3339(r).ok());
+                match release {
+                    Some(r) => {
+                        let content = format!(
+                            "{} B Security Updates for Windows 10 and later",
+                            r.format("%Y.%m")
+                        );
+                        if *fill == Fill::QualityRelease {
+                            json!(format!("{} - {content}", r.format("%B %-d, %Y")))
+                        } else {
+                            json!(content)
+                        }
+                    }
+                    None => obj.get(*k).cloned().unwrap_or(Value::Null),
+                }
+            }
+        };
+        obj.insert((*k).to_string(), value);
+    }
     if spec.kind == Kind::SettingsCatalog {
         let n = obj
             .get("settings")
@@ -148,6 +194,24 @@ pub fn refresh_computed(spec: &CollectionSpec, obj: &mut Map<String, Value>) {
             .is_some_and(|a| !a.is_empty());
         obj.insert("isAssigned".into(), Value::Bool(assigned));
     }
+}
+
+/// End of servicing (Enterprise and Education editions) of a feature update, as Intune shows
+/// it: learn.microsoft.com/windows/release-health/windows11-release-information and the
+/// Windows 10 equivalent.
+fn end_of_support(version: &str) -> Option<&'static str> {
+    const TABLE: &[(&str, &str)] = &[
+        ("Windows 10, version 21H2", "2024-06-11T00:00:00Z"),
+        ("Windows 10, version 22H2", "2025-10-14T00:00:00Z"),
+        ("Windows 11, version 21H2", "2024-10-08T00:00:00Z"),
+        ("Windows 11, version 22H2", "2025-10-14T00:00:00Z"),
+        ("Windows 11, version 23H2", "2026-11-10T00:00:00Z"),
+        ("Windows 11, version 24H2", "2027-10-12T00:00:00Z"),
+    ];
+    TABLE
+        .iter()
+        .find(|(v, _)| v.eq_ignore_ascii_case(version))
+        .map(|(_, d)| *d)
 }
 
 fn kind_of(v: &Value) -> &'static str {

@@ -50,7 +50,7 @@ async fn demo_export_covers_every_collection_with_sub_resources_inline() {
     assert_eq!(r.status, 200);
     let export = r.body.as_object().unwrap();
     let mut total = 0;
-    for c in ALL_COLLECTIONS {
+    for c in POLICY_COLLECTIONS {
         let items = export[*c].as_array().unwrap_or_else(|| panic!("{c}"));
         assert!(!items.is_empty(), "{c}");
         total += items.len();
@@ -93,7 +93,7 @@ async fn demo_export_covers_every_collection_with_sub_resources_inline() {
 }
 
 #[tokio::test]
-async fn put_tenant_gives_an_empty_restore_target_and_objects_can_be_seeded() {
+async fn put_tenant_gives_a_new_tenant_with_its_baseline_and_objects_can_be_seeded() {
     let s = spawn_demo().await;
     let r = s
         .admin(
@@ -110,14 +110,36 @@ async fn put_tenant_gives_an_empty_restore_target_and_objects_can_be_seeded() {
     let export = s
         .admin(Method::GET, "/_sim/tenants/target-1/export", None)
         .await;
+    // What every new Intune tenant has, and nothing else: the built-in scope tag, the four
+    // service-default enrollment configurations (priority 0) and the built-in roles.
+    let count = |c: &str| export.body[c].as_array().map_or(0, Vec::len);
+    assert_eq!(count("deviceManagement/roleScopeTags"), 1);
+    assert_eq!(export.body["deviceManagement/roleScopeTags"][0]["id"], "0");
+    assert_eq!(count("deviceManagement/deviceEnrollmentConfigurations"), 4);
     assert!(
-        export
-            .body
-            .as_object()
+        export.body["deviceManagement/deviceEnrollmentConfigurations"]
+            .as_array()
             .unwrap()
-            .values()
-            .all(|v| v.as_array().unwrap().is_empty())
+            .iter()
+            .all(|e| e["priority"] == 0 && e["id"].as_str().unwrap().contains("_Default"))
     );
+    assert_eq!(count("deviceManagement/roleDefinitions"), 7);
+    let others: usize = export
+        .body
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "deviceManagement/roleScopeTags"
+                    | "deviceManagement/deviceEnrollmentConfigurations"
+                    | "deviceManagement/roleDefinitions"
+            )
+        })
+        .map(|(_, v)| v.as_array().unwrap().len())
+        .sum();
+    assert_eq!(others, 0);
     assert!(s.tenants().await.iter().any(|t| t["id"] == "target-1"));
 
     let seeded = s

@@ -6,8 +6,10 @@ use crate::helpers::*;
 #[tokio::test]
 async fn every_collection_supports_create_get_list_patch_delete() {
     let s = spawn_demo().await;
-    let tok = s.empty_tenant("crud").await;
-    for c in ALL_COLLECTIONS {
+    for (i, c) in writable_collections().into_iter().enumerate() {
+        // A tenant each: ~45 collections of five writes would meet the write quota.
+        let tok = s.empty_tenant(&format!("crud-{i}")).await;
+        let spec = spec_of(c);
         let key = key_of(c);
         let created = s
             .post(
@@ -28,10 +30,13 @@ async fn every_collection_supports_create_get_list_patch_delete() {
         );
         assert!(created.headers.get("location").is_some());
         assert_eq!(created.body[key], "Sim test object");
-        if !c.ends_with("intents") {
-            assert!(created.body["createdDateTime"].is_string(), "{c}");
+        if let Some(k) = spec.stamps.created_key() {
+            assert!(created.body[k].is_string(), "{c}");
         }
-        assert!(created.body["lastModifiedDateTime"].is_string(), "{c}");
+        let modified = spec.stamps.modified_key();
+        if let Some(k) = modified {
+            assert!(created.body[k].is_string(), "{c}");
+        }
 
         let got = s.get(&tok, &format!("/beta/{c}/{id}")).await;
         assert_eq!(got.status, 200, "{c}");
@@ -67,10 +72,9 @@ async fn every_collection_supports_create_get_list_patch_delete() {
         let got = s.get(&tok, &format!("/beta/{c}/{id}")).await;
         assert_eq!(got.body[key], "Renamed", "{c}");
         assert_eq!(got.body["description"], "changed");
-        assert_ne!(
-            got.body["lastModifiedDateTime"], before["lastModifiedDateTime"],
-            "{c}"
-        );
+        if let Some(k) = modified {
+            assert_ne!(got.body[k], before[k], "{c}");
+        }
         if let Some(v) = before["version"].as_i64() {
             assert_eq!(got.body["version"].as_i64(), Some(v + 1), "{c}");
         }

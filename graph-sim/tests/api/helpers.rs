@@ -288,11 +288,79 @@ pub fn minimal_body(collection: &str, name: &str) -> Value {
         "deviceAppManagement/managedAppPolicies" => {
             json!({"@odata.type": "#microsoft.graph.iosManagedAppProtection", "displayName": name, "pinRequired": true})
         }
+        "deviceManagement/compliancePolicies" => json!({
+            "name": name, "platforms": "linux", "technologies": "linuxMdm",
+            "settings": [{"settingInstance": {
+                "@odata.type": "#microsoft.graph.deviceManagementConfigurationChoiceSettingInstance",
+                "settingDefinitionId": "linux_distribution_alloweddistros",
+                "choiceSettingValue": {"value": "linux_distribution_alloweddistros_item_$type_ubuntu", "children": []}}}],
+            "scheduledActionsForRule": [{"ruleName": null, "scheduledActionConfigurations": [{"actionType": "block", "gracePeriodHours": 0}]}]
+        }),
+        "deviceManagement/deviceComplianceScripts" => {
+            json!({"displayName": name, "publisher": "me", "detectionScriptContent": "ZXhpdCAw", "runAsAccount": "system"})
+        }
+        "deviceManagement/deviceCustomAttributeShellScripts" => {
+            json!({"displayName": name, "customAttributeName": "A", "customAttributeType": "string", "scriptContent": "ZWNobyBoaQ==", "runAsAccount": "system", "fileName": "a.sh"})
+        }
+        "deviceManagement/reusablePolicySettings" => {
+            json!({"displayName": name, "settingDefinitionId": "vendor_msft_firewall_mdmstore_dynamickeywords_addresses_{id}",
+                "settingInstance": {"@odata.type": "#microsoft.graph.deviceManagementConfigurationGroupSettingCollectionInstance",
+                    "settingDefinitionId": "vendor_msft_firewall_mdmstore_dynamickeywords_addresses_{id}", "groupSettingCollectionValue": []}})
+        }
+        "deviceManagement/deviceCategories" => json!({"displayName": name, "description": "c"}),
+        "deviceManagement/notificationMessageTemplates" => {
+            json!({"displayName": name, "defaultLocale": "en-us", "brandingOptions": "includeCompanyLogo"})
+        }
+        "deviceManagement/termsAndConditions" => {
+            json!({"displayName": name, "title": "T", "bodyText": "B", "acceptanceStatement": "A"})
+        }
+        "deviceManagement/roleDefinitions" => {
+            json!({"@odata.type": "#microsoft.graph.deviceAndAppManagementRoleDefinition", "displayName": name,
+                "rolePermissions": [{"resourceActions": [{"allowedResourceActions": ["Microsoft.Intune_ManagedDevices_Read"]}]}]})
+        }
+        "deviceManagement/roleAssignments" => {
+            json!({"displayName": name, "members": [], "scopeType": "allDevices", "resourceScopes": []})
+        }
+        "deviceManagement/depOnboardingSettings" => {
+            json!({"tokenName": name, "appleIdentifier": "a@example.test"})
+        }
+        "deviceManagement/complianceManagementPartners"
+        | "deviceManagement/deviceManagementPartners"
+        | "deviceManagement/remoteAssistancePartners" => json!({"displayName": name}),
+        "deviceAppManagement/mobileApps" => {
+            json!({"@odata.type": "#microsoft.graph.webApp", "displayName": name, "publisher": "me", "appUrl": "https://example.test"})
+        }
+        "deviceAppManagement/vppTokens" => {
+            json!({"displayName": name, "appleId": "a@example.test"})
+        }
+        "deviceAppManagement/iosManagedAppProtections"
+        | "deviceAppManagement/androidManagedAppProtections"
+        | "deviceAppManagement/windowsManagedAppProtections"
+        | "deviceAppManagement/defaultManagedAppProtections"
+        | "deviceAppManagement/mdmWindowsInformationProtectionPolicies"
+        | "deviceAppManagement/windowsInformationProtectionPolicies"
+        | "deviceAppManagement/targetedManagedAppConfigurations" => json!({"displayName": name}),
+        "identity/conditionalAccess/policies" => json!({"displayName": name, "state": "disabled",
+            "conditions": {"applications": {"includeApplications": ["None"]}, "users": {"includeUsers": ["None"]}},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}}),
+        "identity/conditionalAccess/namedLocations" => {
+            json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": name,
+            "isTrusted": false, "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "198.51.100.0/24"}]})
+        }
+        "groups" => {
+            json!({"displayName": name, "mailEnabled": false, "mailNickname": "g", "securityEnabled": true})
+        }
+        "users" => {
+            json!({"displayName": name, "accountEnabled": true, "mailNickname": "u", "userPrincipalName": "u@example.test",
+            "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "generated-only-for-tests"}})
+        }
         other => panic!("no body for {other}"),
     }
 }
 
-pub const ALL_COLLECTIONS: &[&str] = &[
+/// The policy collections the demo fills with content (the export order of the original
+/// seventeen).
+pub const POLICY_COLLECTIONS: &[&str] = &[
     "deviceManagement/configurationPolicies",
     "deviceManagement/deviceConfigurations",
     "deviceManagement/deviceCompliancePolicies",
@@ -312,10 +380,19 @@ pub const ALL_COLLECTIONS: &[&str] = &[
     "deviceAppManagement/managedAppPolicies",
 ];
 
+/// Every collection a client may write, from graph-sim's registry.
+pub fn writable_collections() -> Vec<&'static str> {
+    graph_sim::collections::COLLECTIONS
+        .iter()
+        .filter(|c| !c.read_only)
+        .map(|c| c.path)
+        .collect()
+}
+
+pub fn spec_of(collection: &str) -> &'static graph_sim::collections::CollectionSpec {
+    graph_sim::collections::by_path(collection).unwrap_or_else(|| panic!("{collection}"))
+}
+
 pub fn key_of(collection: &str) -> &'static str {
-    if collection.ends_with("configurationPolicies") {
-        "name"
-    } else {
-        "displayName"
-    }
+    spec_of(collection).key
 }

@@ -41,14 +41,16 @@ async fn sixty_setting_policy_comes_back_whole_through_settings_next_links() {
     let ids: Vec<&str> = all.iter().map(|v| v["id"].as_str().unwrap()).collect();
     let expected: Vec<String> = (0..60).map(|i| i.to_string()).collect();
     assert_eq!(ids, expected);
-    // $top cannot raise the settings-catalog page size.
+    // `$top` raises the page up to Graph's maximum: the whole policy in one page, as backup
+    // tools ask for it (`/settings?$top=1000`).
     let big = s
         .get(
             &tok,
-            &format!("/beta/deviceManagement/configurationPolicies/{id}/settings?$top=100"),
+            &format!("/beta/deviceManagement/configurationPolicies/{id}/settings?$top=1000"),
         )
         .await;
-    assert_eq!(big.body["value"].as_array().unwrap().len(), 25);
+    assert_eq!(big.body["value"].as_array().unwrap().len(), 60);
+    assert!(big.body.get("@odata.nextLink").is_none());
     // $expand=settings on the policy returns them all at once.
     let expanded = s
         .get(

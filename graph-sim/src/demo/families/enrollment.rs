@@ -2,55 +2,27 @@
 
 use serde_json::{Value, json};
 
-use crate::collections::ALL_LICENSED_USERS_ID;
-
 use crate::demo::generator::TenantGen;
 
 pub(in crate::demo) fn enrollment(t: &mut TenantGen) {
     let tenant_prefix = t.g.guid();
-    let defaults: Vec<(&str, &str, &str, Value)> = vec![
-        (
-            "DefaultLimit",
-            "deviceEnrollmentLimitConfiguration",
-            "All users and all devices",
-            json!({"limit": 15}),
-        ),
-        (
-            "DefaultPlatformRestrictions",
-            "deviceEnrollmentPlatformRestrictionsConfiguration",
-            "All users and all devices",
-            json!({"windowsRestriction": {"platformBlocked": false, "personalDeviceEnrollmentBlocked": false}, "iosRestriction": {"platformBlocked": false, "personalDeviceEnrollmentBlocked": true}}),
-        ),
-        (
-            "DefaultWindowsHelloForBusiness",
-            "deviceEnrollmentWindowsHelloForBusinessConfiguration",
-            "All users and all devices",
-            json!({"state": "enabled", "pinMinimumLength": 6, "securityDeviceRequired": true}),
-        ),
-        (
-            "DefaultWindows10EnrollmentCompletionPageConfiguration",
-            "windows10EnrollmentCompletionPageConfiguration",
-            "All users and all devices",
-            json!({"showInstallationProgress": true, "blockDeviceSetupRetryByUser": false, "installProgressTimeoutInMinutes": 60}),
-        ),
-    ];
-    for (suffix, ty, name, props) in defaults {
+    // The service defaults every tenant has, tuned the way an MSP would.
+    for mut obj in crate::baseline::default_enrollments(&tenant_prefix) {
         let created = t.g.time();
-        let mut obj = json!({
-            "@odata.type": format!("#microsoft.graph.{ty}"),
-            "id": format!("{tenant_prefix}_{suffix}"),
-            "displayName": name,
-            "description": "This is the default enrollment configuration applied with the lowest priority to all users and all devices regardless of group membership.",
-            "priority": 0,
-            "createdDateTime": created,
-            "lastModifiedDateTime": created,
-            "version": 1,
-            "roleScopeTagIds": ["0"],
-            "deviceEnrollmentConfigurationType": suffix.trim_start_matches("Default"),
-            "assignments": [{"id": format!("{tenant_prefix}_{suffix}_{ALL_LICENSED_USERS_ID}"), "target": {"@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget"}}],
-        });
-        if let (Some(o), Some(p)) = (obj.as_object_mut(), props.as_object()) {
-            o.extend(p.clone());
+        if let Some(o) = obj.as_object_mut() {
+            o.insert("createdDateTime".into(), json!(created));
+            o.insert("lastModifiedDateTime".into(), json!(created));
+            o.insert("version".into(), json!(1));
+            let ty = o["@odata.type"].as_str().unwrap_or_default().to_string();
+            if ty.ends_with("LimitConfiguration") {
+                o.insert("limit".into(), json!(15));
+            } else if ty.ends_with("WindowsHelloForBusinessConfiguration") {
+                o.insert("state".into(), json!("enabled"));
+                o.insert("securityDeviceRequired".into(), json!(true));
+            } else if ty.ends_with("CompletionPageConfiguration") {
+                o.insert("showInstallationProgress".into(), json!(true));
+                o.insert("blockDeviceSetupRetryByUser".into(), json!(false));
+            }
         }
         t.push("deviceManagement/deviceEnrollmentConfigurations", obj);
     }

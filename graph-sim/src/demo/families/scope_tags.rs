@@ -5,7 +5,10 @@ use serde_json::json;
 use crate::demo::generator::TenantGen;
 
 pub(in crate::demo) fn scope_tags(t: &mut TenantGen) {
-    t.push("deviceManagement/roleScopeTags", json!({"id": "0", "displayName": "Default", "description": "Built-in default scope tag", "isBuiltIn": true}));
+    t.push(
+        "deviceManagement/roleScopeTags",
+        crate::baseline::default_scope_tag(),
+    );
     for (i, name) in [
         "Helpdesk",
         "EMEA",
