@@ -28,6 +28,10 @@ const POLL: Duration = Duration::from_millis(20);
 /// that value. `Err` carries what was seen instead; after `timeout` the test fails naming
 /// `what` it waited for and the last thing seen, so a slow machine gives a clear failure
 /// rather than a flaky assertion further on.
+/// Objects every new tenant (`PUT /_sim/tenants`) has that a capture reads: the built-in scope
+/// tag `0` and the four service-default enrollment configurations.
+pub const BASELINE_CAPTURED: u64 = 5;
+
 pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,

@@ -122,6 +122,9 @@ pub enum Fill {
     QualityRelease,
     /// A quality update's content, as `deployableContentDisplayName` shows it.
     QualityContent,
+    /// `policyConfigurationIngestionType`: `builtIn` once definition values (of built-in ADMX)
+    /// are set, `unknown` before.
+    IngestionType,
 }
 
 /// Special behaviours a collection has beyond the common ones.

@@ -155,10 +155,7 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         ],
         scope_tags: true,
         kind: Kind::AdminTemplate,
-        server_set: &[(
-            "policyConfigurationIngestionType",
-            Fill::Json("\"unknown\""),
-        )],
+        server_set: &[("policyConfigurationIngestionType", Fill::IngestionType)],
         ..coll(
             "deviceManagement/groupPolicyConfigurations",
             "groupPolicyConfiguration",
@@ -215,6 +212,7 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
                 "deviceHealthScriptType",
                 Fill::Json("\"deviceHealthScript\""),
             ),
+            ("version", Fill::Json("\"1\"")),
         ],
         ..coll("deviceManagement/deviceHealthScripts", "deviceHealthScript")
     },
@@ -226,6 +224,7 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         navs: ONLY_ASSIGNMENTS,
         list_omits: &["detectionScriptContent"],
         scope_tags: true,
+        server_set: &[("version", Fill::Json("\"1\""))],
         ..coll(
             "deviceManagement/deviceComplianceScripts",
             "deviceComplianceScript",

@@ -7,67 +7,247 @@ use crate::fixtures::stable_guid;
 
 use super::generator::Gen;
 
+/// One intent template as Microsoft publishes it.
+struct Template {
+    id: &'static str,
+    name: &'static str,
+    /// `templateType`.
+    kind: &'static str,
+    /// `templateSubtype` (Graph's own spelling, `endpointDetectionReponse` included).
+    subtype: &'static str,
+    platform: &'static str,
+    version: Option<&'static str>,
+    published: Option<&'static str>,
+}
+
+/// The intent templates (security baselines and endpoint-security templates) with the ids
+/// Microsoft gives them in every tenant, as real exports and `GET deviceManagement/templates`
+/// answers show them. Where no source showed a value it is null.
+const TEMPLATES: &[Template] = &[
+    Template {
+        id: "034ccd46-190c-4afc-adf1-ad7cc11262eb",
+        name: "MDM Security Baseline for Windows 10 and later for November 2021",
+        kind: "securityBaseline",
+        subtype: "none",
+        platform: "windows10AndLater",
+        version: Some("November 2021"),
+        published: Some("2021-10-22T00:00:00Z"),
+    },
+    Template {
+        id: "c04a010a-e7c5-44b1-a814-88df6f053f16",
+        name: "MDM Security Baseline for Windows 10 and later for Decemeber 2020",
+        kind: "securityBaseline",
+        subtype: "none",
+        platform: "windows10AndLater",
+        version: Some("December 2020"),
+        published: None,
+    },
+    Template {
+        id: "cef15778-c3b9-4d53-a00a-042929f0aad0",
+        name: "Windows 365 Security Baseline",
+        kind: "cloudPC",
+        subtype: "none",
+        platform: "windows10AndLater",
+        version: Some("November 2021"),
+        published: Some("2021-10-21T00:00:00Z"),
+    },
+    Template {
+        id: "54dd8d4d-f159-4da0-9d8f-40f44aef5608",
+        name: "Email",
+        kind: "deviceConfigurationForOffice365",
+        subtype: "none",
+        platform: "windows10AndLater",
+        version: Some("Version 1"),
+        published: Some("2001-01-01T00:00:00Z"),
+    },
+    Template {
+        id: "2209e067-9c8c-462e-9981-5a8c79165dcc",
+        name: "Microsoft Defender for Endpoint baseline",
+        kind: "advancedThreatProtectionSecurityBaseline",
+        subtype: "none",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "a8d6fa0e-1e66-455b-bb51-8ce0dde1559e",
+        name: "Microsoft Edge baseline",
+        kind: "microsoftEdgeSecurityBaseline",
+        subtype: "none",
+        platform: "windows10AndLater",
+        version: Some("September 2020 (Edge version 85 and later)"),
+        published: None,
+    },
+    Template {
+        id: "4356d05c-a4ab-4a07-9ece-739f7c792910",
+        name: "Windows Firewall rules",
+        kind: "securityTemplate",
+        subtype: "firewall",
+        platform: "windows10AndLater",
+        version: Some("2006"),
+        published: Some("2020-03-11T00:00:00Z"),
+    },
+    Template {
+        id: "c53e5a9f-2eec-4175-98a1-2b3d38084b91",
+        name: "Microsoft Defender Firewall",
+        kind: "securityTemplate",
+        subtype: "firewall",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "5340aa10-47a8-4e67-893f-690984e4d5da",
+        name: "macOS firewall",
+        kind: "securityTemplate",
+        subtype: "firewall",
+        platform: "macOS",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "4b219836-f2b1-46c6-954d-4cd2f4128676",
+        name: "Microsoft Defender Firewall Rules",
+        kind: "securityTemplate",
+        subtype: "firewall",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "d1174162-1dd2-4976-affc-6667049ab0ae",
+        name: "BitLocker",
+        kind: "securityTemplate",
+        subtype: "diskEncryption",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "2b595bcc-ef65-42ce-a0e3-67389ae50b8e",
+        name: "BitLocker",
+        kind: "securityTemplate",
+        subtype: "diskEncryption",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "a239407c-698d-4ef8-b314-e3ae409204b8",
+        name: "FileVault",
+        kind: "securityTemplate",
+        subtype: "diskEncryption",
+        platform: "macOS",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "b595dad1-920f-440e-ba12-22da622d5d92",
+        name: "Microsoft Defender Antivirus",
+        kind: "securityTemplate",
+        subtype: "antivirus",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "ccef13ea-d0a2-49b5-9a8a-5e397faeb9e4",
+        name: "Microsoft Defender Antivirus",
+        kind: "securityTemplate",
+        subtype: "antivirus",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "da332b88-bd29-4def-a442-e0993ed08e24",
+        name: "Windows Security experience",
+        kind: "securityTemplate",
+        subtype: "antivirus",
+        platform: "windows10AndLater",
+        version: Some("2005"),
+        published: None,
+    },
+    Template {
+        id: "8227e75a-da4d-4f8f-8566-9a080cb43961",
+        name: "Windows Security experience",
+        kind: "securityTemplate",
+        subtype: "antivirus",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "0e237410-1367-4844-bd7f-15fb0f08943b",
+        name: "Attack surface reduction rules",
+        kind: "securityTemplate",
+        subtype: "attackSurfaceReduction",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "4648b50e-d3ef-4ba0-848e-b0ef561b3aa5",
+        name: "Device control",
+        kind: "securityTemplate",
+        subtype: "attackSurfaceReduction",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "63be6324-e3c9-4c97-948a-e7f4b96f0f20",
+        name: "Application control",
+        kind: "securityTemplate",
+        subtype: "attackSurfaceReduction",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "e44c2ca3-2f9a-400a-a113-6cc88efd773d",
+        name: "Endpoint detection and response",
+        kind: "securityTemplate",
+        subtype: "endpointDetectionReponse",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+    Template {
+        id: "0f2b5d70-d4e9-4156-8c16-1397eb6c54a5",
+        name: "Account protection (Preview)",
+        kind: "securityTemplate",
+        subtype: "accountProtection",
+        platform: "windows10AndLater",
+        version: None,
+        published: None,
+    },
+];
+
 /// Intent templates (Microsoft-owned, the same in every tenant).
 pub fn templates() -> Vec<Map<String, Value>> {
-    let rows = [
-        (
-            "Security Baseline for Windows 10 and later",
-            "securityBaseline",
-            "none",
-            "23H2",
-        ),
-        (
-            "Microsoft Defender for Endpoint Security Baseline",
-            "advancedThreatProtectionSecurityBaseline",
-            "none",
-            "6",
-        ),
-        (
-            "Microsoft Edge Baseline",
-            "microsoftEdgeSecurityBaseline",
-            "none",
-            "117",
-        ),
-        (
-            "Microsoft Defender Antivirus",
-            "securityTemplate",
-            "antivirus",
-            "1",
-        ),
-        ("BitLocker", "securityTemplate", "diskEncryption", "1"),
-        (
-            "Microsoft Defender Firewall",
-            "securityTemplate",
-            "firewall",
-            "1",
-        ),
-        (
-            "Attack surface reduction rules",
-            "securityTemplate",
-            "attackSurfaceReduction",
-            "1",
-        ),
-        (
-            "Account protection",
-            "securityTemplate",
-            "accountProtection",
-            "1",
-        ),
-    ];
-    rows.iter()
-        .map(|(name, ty, sub, ver)| {
+    TEMPLATES
+        .iter()
+        .map(|t| {
+            let odata = match t.kind {
+                "securityBaseline"
+                | "advancedThreatProtectionSecurityBaseline"
+                | "microsoftEdgeSecurityBaseline"
+                | "cloudPC" => "#microsoft.graph.securityBaselineTemplate",
+                _ => "#microsoft.graph.deviceManagementTemplate",
+            };
             let v = json!({
-                "@odata.type": if *ty == "securityTemplate" { "#microsoft.graph.deviceManagementTemplate" } else { "#microsoft.graph.securityBaselineTemplate" },
-                "id": stable_guid(&format!("template:{name}")),
-                "displayName": name,
-                "description": format!("{name} (simulated template)"),
-                "versionInfo": ver,
+                "@odata.type": odata,
+                "id": t.id,
+                "displayName": t.name,
+                "description": t.name,
+                "versionInfo": t.version,
                 "isDeprecated": false,
                 "intentCount": 0,
-                "templateType": ty,
-                "platformType": "windows10AndLater",
-                "templateSubtype": sub,
-                "publishedDateTime": "2023-10-01T00:00:00Z",
+                "templateType": t.kind,
+                "platformType": t.platform,
+                "templateSubtype": t.subtype,
+                "publishedDateTime": t.published,
             });
             v.as_object().cloned().unwrap_or_default()
         })

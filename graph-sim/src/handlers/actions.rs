@@ -279,6 +279,7 @@ impl Resource<'_> {
             "lastModifiedDateTime".into(),
             json!(graph_time(self.ctx.now)),
         );
+        refresh_computed(self.spec, obj);
         Reply::no_content()
     }
 

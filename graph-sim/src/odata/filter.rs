@@ -127,8 +127,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
         {
             let start = i;
             i += 1;
+            // Numbers, GUIDs and DateTimeOffset literals (`2024-01-01T00:00:00Z`).
             while i < chars.len()
-                && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '-')
+                && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '.' | '-' | ':' | '+'))
             {
                 i += 1;
             }

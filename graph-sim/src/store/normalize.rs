@@ -149,6 +149,18 @@ pub fn refresh_computed(spec: &CollectionSpec, obj: &mut Map<String, Value>) {
                 json!(obj.get(*nav).and_then(Value::as_array).map_or(0, Vec::len))
             }
             Fill::CopyOf(other) => obj.get(*other).cloned().unwrap_or(Value::Null),
+            Fill::IngestionType => {
+                let any = obj
+                    .get("definitionValues")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| !d.is_empty());
+                // Exports of custom (ingested) ADMX say so; keep what they say.
+                match obj.get(*k).and_then(Value::as_str) {
+                    Some("custom" | "mixed") => continue,
+                    _ if any => json!("builtIn"),
+                    _ => json!("unknown"),
+                }
+            }
             Fill::EndOfSupport => {
                 let version = obj.get("featureUpdateVersion").and_then(Value::as_str);
                 match version.and_then(end_of_support) {

@@ -240,6 +240,23 @@ async fn bad_fault_requests_are_rejected() {
             .await;
         assert_eq!(r.status, 400, "{bad}");
     }
+    // A misspelt field is refused by name, never ignored (it would widen the fault).
+    let r = s
+        .admin(
+            Method::POST,
+            &format!("/_sim/tenants/{id}/faults"),
+            Some(json!({"kind": "outage", "colection": "roleScopeTags"})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colection"),
+        "{}",
+        r.body
+    );
     let r = s
         .admin(
             Method::POST,

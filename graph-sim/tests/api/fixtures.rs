@@ -163,3 +163,64 @@ async fn bad_fixture_files_fail_start_up_naming_the_file() {
     .await;
     assert!(missing.is_err());
 }
+
+/// Real exports often hold the same object twice (a re-export, a copy in another folder):
+/// loading says so, and `fresh_ids` loads both as distinct objects.
+#[tokio::test]
+async fn fixtures_sharing_an_id_are_reported_and_can_load_under_fresh_ids() {
+    let dir = temp_dir("dups");
+    let t = dir.join("dups");
+    let obj = |name: &str| {
+        serde_json::to_vec(&json!({"id": "22222222-aaaa-bbbb-cccc-000000000001", "displayName": name, "@odata.type": "#microsoft.graph.windows10GeneralConfiguration"}))
+            .unwrap()
+    };
+    write(
+        &t.join("deviceManagement/deviceConfigurations/a.json"),
+        &obj("First"),
+    );
+    write(
+        &t.join("deviceManagement/deviceConfigurations/b.json"),
+        &obj("Second"),
+    );
+    write(
+        &t.join("deviceManagement/deviceCategories/c.json"),
+        br#"{"displayName": "Corporate"}"#,
+    );
+    let loaded = graph_sim::fixtures::load_dir(&dir, false).unwrap();
+    let report = &loaded[0].1;
+    assert_eq!(report.duplicate_ids, 1);
+    assert_eq!(report.renamed, 0);
+    assert_eq!(
+        report
+            .per_collection
+            .get("deviceManagement/deviceConfigurations"),
+        Some(&2)
+    );
+    assert_eq!(
+        report
+            .per_collection
+            .get("deviceManagement/deviceCategories"),
+        Some(&1)
+    );
+    assert!(report.to_string().contains("--fresh-ids"), "{report}");
+
+    for (fresh, expected) in [(false, 1), (true, 2)] {
+        let s = spawn_with(SimConfig {
+            fixtures: Some(dir.clone()),
+            fresh_ids: fresh,
+            ..SimConfig::default()
+        })
+        .await;
+        let (_, tok) = s.demo_token("dups").await;
+        let (configs, _) = s
+            .get_all(&tok, "/beta/deviceManagement/deviceConfigurations")
+            .await;
+        assert_eq!(configs.len(), expected, "fresh_ids {fresh}");
+        // A fixture tenant is a real tenant too: the baseline is added where it is missing.
+        let (tags, _) = s
+            .get_all(&tok, "/beta/deviceManagement/roleScopeTags")
+            .await;
+        assert_eq!(tags.len(), 1);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

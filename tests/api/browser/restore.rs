@@ -90,19 +90,23 @@ async fn a_preview_then_a_confirmed_live_restore() {
     for outcome in ["would create", "would update", "conflict"] {
         assert!(outcomes.contains(outcome), "{outcomes}");
     }
-    // The would-be update, alone, with its field-level diff.
+    // The would-be updates: the policy, with its field-level diff, and the target's service
+    // default enrollment configurations (the source tuned its own), which a new tenant has.
     click(&browser, "#outcome-action-would_update").await;
     browser.wait_for("#outcome-filter", WAIT).await.unwrap();
     let rows = browser.find_all("#items > tbody > tr").await.unwrap();
-    assert_eq!(rows.len(), 1);
-    assert!(
-        rows[0]
-            .text()
-            .await
-            .unwrap()
-            .contains("Android - Work profile")
-    );
-    rows[0]
+    let mut policy_row = None;
+    for row in rows {
+        let text = row.text().await.unwrap();
+        if text.contains("Android - Work profile") {
+            assert!(policy_row.is_none(), "one would-be update of the policy");
+            policy_row = Some(row);
+        } else {
+            assert!(text.contains("All users and all devices"), "{text}");
+        }
+    }
+    let policy_row = policy_row.expect("the policy is a would-be update");
+    policy_row
         .find("details.diff summary")
         .await
         .unwrap()

@@ -146,8 +146,8 @@ pub async fn restore_setup(app: &TestApp, source: &str, target: &str) -> Restore
     }
 }
 
-/// Every snapshot item's payload by (type, name), comparable across tenants: scope tags are
-/// tenant-specific and not carried across, so they are left out.
+/// Every snapshot item's payload by (type, name, `@odata.type`), comparable across tenants:
+/// scope tags are tenant-specific and not carried across, so they are left out.
 async fn payloads(
     app: &TestApp,
     user: &TestUser,
@@ -173,9 +173,10 @@ async fn payloads(
                 obj.remove("roleScopeTagIds");
             }
             let key = format!(
-                "{}/{}",
+                "{}/{}/{}",
                 item["policy_type"].as_str().unwrap(),
-                item["display_name"].as_str().unwrap()
+                item["display_name"].as_str().unwrap(),
+                payload["@odata.type"].as_str().unwrap_or_default()
             );
             out.insert(key, payload);
         }

@@ -78,7 +78,14 @@ async fn the_initiator_is_notified_of_every_transition() {
         .wait_for_terminal(&user, tenant.id, &run_id, TERMINAL_WAIT)
         .await;
     assert_eq!(run["status"], "succeeded");
-    assert!(run["summary"].as_str().unwrap().contains("2 of 2"), "{run}");
+    let n = 2 + crate::helpers::BASELINE_CAPTURED;
+    assert!(
+        run["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{n} of {n}")),
+        "{run}"
+    );
 
     let notes = app.get_json(&user, "/notifications").await;
     let kinds: Vec<&str> = notes["notifications"]

@@ -134,11 +134,34 @@ async fn restore(
     snapshot: &Value,
     mode: &str,
 ) -> (String, Value, Vec<Value>) {
+    // The seeded objects: every new tenant's own (the built-in scope tag, the service-default
+    // enrollment configurations) are in the snapshot too, and left out here.
+    let listed = app
+        .get_json(
+            admin,
+            &format!(
+                "/tenants/{}/snapshots/{}/items?limit=200",
+                snapshot["tenant_id"].as_str().unwrap(),
+                snapshot["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    let item_ids: Vec<Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            let id = i["source_id"].as_str().unwrap_or_default();
+            let builtin_tag = i["policy_type"] == "roleScopeTags" && id == "0";
+            !(builtin_tag || id.contains("_Default"))
+        })
+        .map(|i| i["id"].clone())
+        .collect();
     let run_id = start(
         app,
         admin,
         &format!("/tenants/{}/restores", target.id),
-        json!({"source": {"snapshot_id": snapshot["id"]}, "mode": mode, "confirm": target.name}),
+        json!({"source": {"snapshot_id": snapshot["id"]}, "mode": mode, "confirm": target.name, "item_ids": item_ids}),
     )
     .await;
     let run = app.wait_for_terminal(admin, target.id, &run_id, WAIT).await;

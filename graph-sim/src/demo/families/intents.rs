@@ -5,13 +5,29 @@ use serde_json::{Map, Value, json};
 use crate::demo::generator::TenantGen;
 
 pub(in crate::demo) fn intents(t: &mut TenantGen, templates: &[Map<String, Value>]) {
+    // Template ids as Microsoft publishes them (see `catalogue::TEMPLATES`).
     let rows = [
-        (0usize, "Windows security baseline"),
-        (1, "Defender for Endpoint baseline"),
-        (2, "Edge baseline"),
-        (3, "Endpoint security - Antivirus"),
-        (4, "Endpoint security - BitLocker"),
-        (5, "Endpoint security - Firewall"),
+        (
+            "034ccd46-190c-4afc-adf1-ad7cc11262eb",
+            "Windows security baseline",
+        ),
+        (
+            "2209e067-9c8c-462e-9981-5a8c79165dcc",
+            "Defender for Endpoint baseline",
+        ),
+        ("a8d6fa0e-1e66-455b-bb51-8ce0dde1559e", "Edge baseline"),
+        (
+            "b595dad1-920f-440e-ba12-22da622d5d92",
+            "Endpoint security - Antivirus",
+        ),
+        (
+            "d1174162-1dd2-4976-affc-6667049ab0ae",
+            "Endpoint security - BitLocker",
+        ),
+        (
+            "c53e5a9f-2eec-4175-98a1-2b3d38084b91",
+            "Endpoint security - Firewall",
+        ),
     ];
     let defs = [
         (
@@ -39,10 +55,10 @@ pub(in crate::demo) fn intents(t: &mut TenantGen, templates: &[Map<String, Value
             "boolean",
         ),
     ];
-    for (ti, name) in rows {
+    for (wanted, name) in rows {
         let template_id = templates
-            .get(ti)
-            .and_then(|t| t["id"].as_str())
+            .iter()
+            .find_map(|t| t["id"].as_str().filter(|id| *id == wanted))
             .unwrap_or_default()
             .to_string();
         let id = t.g.guid();

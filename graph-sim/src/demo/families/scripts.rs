@@ -146,7 +146,7 @@ pub(in crate::demo) fn scripts(t: &mut TenantGen) {
             "displayName": name,
             "description": format!("{} – {name}", t.org),
             "publisher": format!("{} IT", t.org),
-            "version": "1.0",
+            "version": "1",
             "runAs32Bit": false,
             "runAsAccount": "system",
             "enforceSignatureCheck": false,
