@@ -369,6 +369,46 @@ mod tests {
     }
 
     #[test]
+    fn table_values_are_valid_and_views_fit_their_home() {
+        for c in COLLECTIONS {
+            for (k, fill) in c.server_set {
+                if let Fill::Json(text) = fill {
+                    assert!(
+                        serde_json::from_str::<serde_json::Value>(text).is_ok(),
+                        "{}: {k}",
+                        c.path
+                    );
+                }
+            }
+            for (i, t) in c.derived.iter().enumerate() {
+                assert!(!c.derived[i + 1..].contains(t), "{}: {t} twice", c.path);
+                assert!(!t.ends_with("Base"), "{}: {t} is abstract", c.path);
+            }
+            if let Some(home) = c.storage {
+                let h = by_path(home).unwrap_or_else(|| panic!("{}: no {home}", c.path));
+                assert!(h.storage.is_none());
+                assert!(
+                    h.accepted_type(c.base_type).is_some(),
+                    "{} is not a type of {home}",
+                    c.base_type
+                );
+            }
+        }
+        for s in SINGLETONS {
+            assert!(
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s.initial)
+                    .is_ok(),
+                "{}",
+                s.path
+            );
+            assert!(by_path(s.path).is_none());
+        }
+        assert!(is_of("managedIOSLobApp", "managedApp"));
+        assert!(is_of("win32LobApp", "mobileApp"));
+        assert!(!is_of("webApp", "mobileLobApp"));
+    }
+
+    #[test]
     fn segments_match_longest_registered_prefix() {
         let segs: Vec<String> = ["deviceManagement", "configurationPolicies", "x", "settings"]
             .iter()

@@ -389,6 +389,57 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         scope_tags: true,
         ..coll("deviceManagement/termsAndConditions", "termsAndConditions")
     },
+    // resources/intune-wip-intunebrandingprofile
+    CollectionSpec {
+        key: "profileName",
+        assign: assign("assignments", AssignReply::NoContent),
+        assignment_type: "intuneBrandingProfileAssignment",
+        navs: ONLY_ASSIGNMENTS,
+        scope_tags: true,
+        server_set: &[("isDefaultProfile", Fill::Json("false"))],
+        ..coll(
+            "deviceManagement/intuneBrandingProfiles",
+            "intuneBrandingProfile",
+        )
+    },
+    // resources/intune-deviceconfig-hardwareconfiguration (BIOS configurations)
+    CollectionSpec {
+        assign: assign("hardwareConfigurationAssignments", AssignReply::NoContent),
+        assignment_type: "hardwareConfigurationAssignment",
+        navs: ONLY_ASSIGNMENTS,
+        list_omits: &["configurationFileContent"],
+        version: VersionKind::Int,
+        scope_tags: true,
+        ..coll(
+            "deviceManagement/hardwareConfigurations",
+            "hardwareConfiguration",
+        )
+    },
+    // resources/cloudpcprovisioningpolicy
+    CollectionSpec {
+        emit_type: false,
+        v1: true,
+        assign: assign("assignments", AssignReply::NoContent),
+        assignment_type: "cloudPcProvisioningPolicyAssignment",
+        navs: ONLY_ASSIGNMENTS,
+        stamps: Stamps::None,
+        ..coll(
+            "deviceManagement/virtualEndpoint/provisioningPolicies",
+            "cloudPcProvisioningPolicy",
+        )
+    },
+    // resources/cloudpcusersetting
+    CollectionSpec {
+        emit_type: false,
+        v1: true,
+        assign: assign("assignments", AssignReply::NoContent),
+        assignment_type: "cloudPcUserSettingAssignment",
+        navs: ONLY_ASSIGNMENTS,
+        ..coll(
+            "deviceManagement/virtualEndpoint/userSettings",
+            "cloudPcUserSetting",
+        )
+    },
     // resources/intune-rbac-roledefinition (built-ins are `deviceAndAppManagementRoleDefinition`)
     CollectionSpec {
         derived: &["deviceAndAppManagementRoleDefinition"],

@@ -153,6 +153,14 @@ const BETA_COLLECTIONS: &[&str] = &[
     "deviceManagement/templates?$filter=(templateType eq 'securityBaseline') or (templateType eq 'advancedThreatProtectionSecurityBaseline')",
     // api/intune-enrollment-deponboardingsetting-list (IntuneCD's trailing slash)
     "deviceManagement/depOnboardingSettings/?$top=100",
+    // api/intune-wip-intunebrandingprofile-list, api/intune-deviceconfig-hardwareconfiguration-list
+    "deviceManagement/intuneBrandingProfiles?$expand=assignments",
+    "deviceManagement/hardwareConfigurations",
+    // api/virtualendpoint-list-provisioningpolicies, api/virtualendpoint-list-usersettings
+    "deviceManagement/virtualEndpoint/provisioningPolicies?$expand=assignments",
+    "deviceManagement/virtualEndpoint/userSettings",
+    // api/intune-shared-termsandconditions-list
+    "deviceManagement/termsAndConditions",
     // api/intune-onboarding-compliancemanagementpartner-list and siblings
     "deviceManagement/complianceManagementPartners",
     "deviceManagement/deviceManagementPartners",

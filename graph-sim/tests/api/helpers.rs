@@ -327,6 +327,17 @@ pub fn minimal_body(collection: &str, name: &str) -> Value {
         "deviceManagement/complianceManagementPartners"
         | "deviceManagement/deviceManagementPartners"
         | "deviceManagement/remoteAssistancePartners" => json!({"displayName": name}),
+        "deviceManagement/intuneBrandingProfiles" => {
+            json!({"profileName": name, "displayName": "Contoso IT", "showLogo": true})
+        }
+        "deviceManagement/hardwareConfigurations" => json!({"displayName": name,
+            "hardwareConfigurationFormat": "dell", "configurationFileContent": "QmlvcyBzZXR0aW5ncw==", "fileName": "bios.cctk"}),
+        "deviceManagement/virtualEndpoint/provisioningPolicies" => json!({"displayName": name,
+            "imageId": "microsoftwindowsdesktop_windows-ent-cpc_win11-23h2-ent-cpc", "imageType": "gallery",
+            "provisioningType": "dedicated", "domainJoinConfigurations": [{"domainJoinType": "azureADJoin", "type": "azureADJoin"}]}),
+        "deviceManagement/virtualEndpoint/userSettings" => {
+            json!({"displayName": name, "localAdminEnabled": false, "resetEnabled": true})
+        }
         "deviceAppManagement/mobileApps" => {
             json!({"@odata.type": "#microsoft.graph.webApp", "displayName": name, "publisher": "me", "appUrl": "https://example.test"})
         }

@@ -1,7 +1,7 @@
 //! Demo builder: the rest of what an MSP configures in a tenant: settings-catalog compliance,
 //! compliance and custom-attribute scripts, reusable settings, device categories, notification
 //! templates, terms and conditions, a custom role, conditional access and named locations,
-//! and apps.
+//! apps, Company Portal branding, BIOS configurations and Windows 365 policies.
 
 use serde_json::json;
 
@@ -15,6 +15,68 @@ pub(in crate::demo) fn tenant_admin(t: &mut TenantGen) {
     terms_and_roles(t);
     conditional_access(t);
     apps(t);
+    branding_bios_and_cloud_pcs(t);
+}
+
+fn branding_bios_and_cloud_pcs(t: &mut TenantGen) {
+    let assignments = t.plain_assignments();
+    t.push(
+        "deviceManagement/intuneBrandingProfiles",
+        json!({
+            "profileName": format!("{} branding", t.org),
+            "profileDescription": "Company Portal branding",
+            "displayName": format!("{} IT", t.org),
+            "contactITName": "Service desk",
+            "contactITPhoneNumber": "+1 555 0100",
+            "contactITEmailAddress": "servicedesk@example.test",
+            "showLogo": true,
+            "showDisplayNameNextToLogo": true,
+            "themeColor": {"r": 0, "g": 120, "b": 212},
+            "roleScopeTagIds": ["0"],
+            "assignments": assignments,
+        }),
+    );
+    let assignments = t.plain_assignments();
+    t.push(
+        "deviceManagement/hardwareConfigurations",
+        json!({
+            "displayName": "Dell BIOS - secure boot",
+            "description": format!("{} – BIOS settings", t.org),
+            "hardwareConfigurationFormat": "dell",
+            "fileName": "secureboot.cctk",
+            "configurationFileContent": b64("[cctk]\nSecureBoot=Enabled\n"),
+            "perDevicePasswordDisabled": false,
+            "roleScopeTagIds": ["0"],
+            "assignments": assignments,
+        }),
+    );
+    let assignments = t.plain_assignments();
+    t.push(
+        "deviceManagement/virtualEndpoint/provisioningPolicies",
+        json!({
+            "displayName": "Cloud PC - Windows 11 Enterprise",
+            "description": format!("{} – Cloud PCs", t.org),
+            "imageId": "microsoftwindowsdesktop_windows-ent-cpc_win11-23h2-ent-cpc-m365",
+            "imageDisplayName": "Windows 11 Enterprise + Microsoft 365 Apps 23H2",
+            "imageType": "gallery",
+            "provisioningType": "dedicated",
+            "enableSingleSignOn": true,
+            "domainJoinConfigurations": [{"domainJoinType": "azureADJoin", "type": "azureADJoin", "regionName": "automatic", "regionGroup": "usEast"}],
+            "windowsSetting": {"locale": "en-US"},
+            "assignments": assignments,
+        }),
+    );
+    let assignments = t.plain_assignments();
+    t.push(
+        "deviceManagement/virtualEndpoint/userSettings",
+        json!({
+            "displayName": "Cloud PC users - standard",
+            "localAdminEnabled": false,
+            "resetEnabled": true,
+            "restorePointSetting": {"frequencyType": "default", "userRestoreEnabled": true},
+            "assignments": assignments,
+        }),
+    );
 }
 
 fn compliance_catalog(t: &mut TenantGen) {
