@@ -85,13 +85,23 @@ async fn pad_tenant(
     let export = export
         .as_object()
         .ok_or_else(|| anyhow!("graph-sim export is not an object"))?;
+    // Only what PolicyVault captures (graph-sim also serves the directory, apps, ...).
+    let captured: Vec<&str> = policyvault::graph::registry::all()
+        .iter()
+        .map(|c| c.collection)
+        .collect();
+    let export: Map<String, Value> = export
+        .iter()
+        .filter(|(c, _)| captured.contains(&c.as_str()))
+        .map(|(c, v)| (c.clone(), v.clone()))
+        .collect();
     let mut counts: Vec<(String, usize)> = export
         .iter()
         .map(|(c, v)| (c.clone(), v.as_array().map_or(0, Vec::len)))
         .collect();
     let mut total: usize = counts.iter().map(|(_, n)| n).sum();
     let mut originals: Vec<(String, Map<String, Value>)> = Vec::new();
-    for (collection, objects) in export {
+    for (collection, objects) in &export {
         for object in objects.as_array().into_iter().flatten() {
             let Some(object) = object.as_object() else {
                 continue;
