@@ -15,6 +15,10 @@ pub struct Nav {
     pub name: &'static str,
     /// Single-valued (e.g. a definition value's `definition`) rather than a collection.
     pub single: bool,
+    /// Items are created, changed and deleted through the navigation's own path (POST
+    /// `/{id}/{nav}`, PATCH and DELETE `/{id}/{nav}/{item}`), e.g. a notification template's
+    /// localized messages.
+    pub writable: bool,
     pub children: &'static [Nav],
 }
 
@@ -22,7 +26,16 @@ pub(crate) const fn nav(name: &'static str, children: &'static [Nav]) -> Nav {
     Nav {
         name,
         single: false,
+        writable: false,
         children,
+    }
+}
+
+/// A contained collection whose items are written through its own path.
+pub(crate) const fn nav_rw(name: &'static str) -> Nav {
+    Nav {
+        writable: true,
+        ..nav(name, &[])
     }
 }
 
@@ -30,6 +43,7 @@ pub(crate) const fn nav_one(name: &'static str) -> Nav {
     Nav {
         name,
         single: true,
+        writable: false,
         children: &[],
     }
 }
@@ -125,6 +139,12 @@ pub enum Fill {
     /// `policyConfigurationIngestionType`: `builtIn` once definition values (of built-in ADMX)
     /// are set, `unknown` before.
     IngestionType,
+    /// An app's `publishingState`: line-of-business apps (`mobileLobApp` and the managed LOB
+    /// types) are `notPublished` until content is committed (`committedContentVersion`);
+    /// every other app is `published`.
+    Publishing,
+    /// An app's `uploadState`: 1 (ready) once published, 0 before.
+    UploadState,
 }
 
 /// Special behaviours a collection has beyond the common ones.

@@ -6,7 +6,7 @@
 use super::types;
 use super::{
     AssignReply, AssignSpec, CollectionSpec, Fill, Kind, Nav, Paging, SingletonSpec, Stamps,
-    VersionKind, coll, nav, nav_one,
+    VersionKind, coll, nav, nav_one, nav_rw,
 };
 
 const ASSIGNMENTS: Nav = nav("assignments", &[]);
@@ -14,8 +14,8 @@ const ONLY_ASSIGNMENTS: &[Nav] = &[ASSIGNMENTS];
 const PROTECTION_NAVS: &[Nav] = &[ASSIGNMENTS, nav("apps", &[])];
 const WIP_NAVS: &[Nav] = &[
     ASSIGNMENTS,
-    nav("protectedAppLockerFiles", &[]),
-    nav("exemptAppLockerFiles", &[]),
+    nav_rw("protectedAppLockerFiles"),
+    nav_rw("exemptAppLockerFiles"),
 ];
 const SCRIPT_ASSIGN: Option<AssignSpec> = Some(AssignSpec {
     payload_key: "deviceManagementScriptAssignments",
@@ -371,7 +371,7 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
     // resources/intune-notification-notificationmessagetemplate
     CollectionSpec {
         v1: true,
-        navs: &[nav("localizedNotificationMessages", &[])],
+        navs: &[nav_rw("localizedNotificationMessages")],
         scope_tags: true,
         stamps: Stamps::ModifiedOnly,
         server_set: &[("brandingOptions", Fill::Json("\"none\""))],
@@ -444,7 +444,7 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
     CollectionSpec {
         derived: &["deviceAndAppManagementRoleDefinition"],
         v1: true,
-        navs: &[nav("roleAssignments", &[])],
+        navs: &[nav_rw("roleAssignments")],
         scope_tags: true,
         kind: Kind::RoleDefinition,
         stamps: Stamps::None,
@@ -470,8 +470,8 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
     CollectionSpec {
         key: "tokenName",
         navs: &[
-            nav("enrollmentProfiles", &[]),
-            nav("importedAppleDeviceIdentities", &[]),
+            nav_rw("enrollmentProfiles"),
+            nav_rw("importedAppleDeviceIdentities"),
         ],
         scope_tags: true,
         stamps: Stamps::ModifiedOnly,
@@ -603,8 +603,8 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         scope_tags: true,
         is_assigned: true,
         server_set: &[
-            ("publishingState", Fill::Json("\"published\"")),
-            ("uploadState", Fill::Json("0")),
+            ("publishingState", Fill::Publishing),
+            ("uploadState", Fill::UploadState),
             ("dependentAppCount", Fill::Json("0")),
             ("supersedingAppCount", Fill::Json("0")),
             ("supersededAppCount", Fill::Json("0")),

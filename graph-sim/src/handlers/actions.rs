@@ -30,6 +30,10 @@ impl Resource<'_> {
                 self.schedule_actions(tenant, id, body)
             }
             ("updatesettings", Kind::Intent) => self.update_intent_settings(tenant, id, body),
+            ("targetapps", _) if self.spec.nav("apps").is_some() => {
+                self.target_apps(tenant, id, body)
+            }
+            ("setpriority", Kind::Enrollment) => self.set_priority(tenant, id, body),
             _ => not_found_segment(self.ctx, action),
         }
     }
@@ -94,6 +98,18 @@ impl Resource<'_> {
         let Some(spec) = &self.spec.assign else {
             return not_found_segment(self.ctx, "assign");
         };
+        // An app whose content was never committed cannot be assigned (Graph's own message).
+        if tenant
+            .find(self.spec, id)
+            .and_then(|o| o.get("publishingState"))
+            .and_then(Value::as_str)
+            .is_some_and(|s| s != "published")
+        {
+            return bad_request(
+                self.ctx,
+                "Invalid operation: app's PublishingState is not 'Published'",
+            );
+        }
         if let Some(bad) = body
             .keys()
             .find(|k| k.as_str() != spec.payload_key && !spec.other_keys.contains(&k.as_str()))
@@ -280,6 +296,93 @@ impl Resource<'_> {
             json!(graph_time(self.ctx.now)),
         );
         refresh_computed(self.spec, obj);
+        Reply::no_content()
+    }
+
+    /// `targetApps` (api/intune-mam-iosmanagedappprotection-targetapps and siblings): replace
+    /// the policy's apps, optionally its `appGroupType`. Answers 204.
+    fn target_apps(&self, tenant: &mut Tenant, id: &str, body: Map<String, Value>) -> Reply {
+        if let Some(bad) = body
+            .keys()
+            .find(|k| !matches!(k.as_str(), "apps" | "appGroupType"))
+        {
+            return bad_request(
+                self.ctx,
+                format!(
+                    "The parameter '{bad}' in the request payload is not a valid parameter for the operation 'targetApps'."
+                ),
+            );
+        }
+        let apps = match body.get("apps") {
+            Some(Value::Array(a)) => a.clone(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return bad_request(self.ctx, "The parameter 'apps' must be an array."),
+        };
+        let mut items = Vec::with_capacity(apps.len());
+        for app in apps {
+            let Value::Object(mut a) = app else {
+                return bad_request(self.ctx, "Each app must be an object.");
+            };
+            strip_annotations(&mut a);
+            let key = a
+                .get("mobileAppIdentifier")
+                .and_then(|m| {
+                    m.get("bundleId")
+                        .or_else(|| m.get("packageId"))
+                        .or_else(|| m.get("windowsAppId"))
+                })
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if !a.get("id").is_some_and(Value::is_string) {
+                a.insert("id".into(), json!(key.unwrap_or_else(crate::store::new_id)));
+            }
+            items.push(Value::Object(a));
+        }
+        let Some(obj) = tenant.find_mut(self.spec, id) else {
+            return not_found_id(self.ctx, self.spec.base_type, id);
+        };
+        obj.insert("apps".into(), Value::Array(items));
+        if let Some(g) = body.get("appGroupType") {
+            obj.insert("appGroupType".into(), g.clone());
+        }
+        obj.insert(
+            "lastModifiedDateTime".into(),
+            json!(graph_time(self.ctx.now)),
+        );
+        refresh_computed(self.spec, obj);
+        Reply::no_content()
+    }
+
+    /// `setPriority` (api/intune-onboarding-deviceenrollmentconfiguration-setpriority). The
+    /// default configurations keep priority 0.
+    fn set_priority(&self, tenant: &mut Tenant, id: &str, body: Map<String, Value>) -> Reply {
+        let Some(priority) = body.get("priority").and_then(Value::as_i64) else {
+            return bad_request(
+                self.ctx,
+                "The parameter 'priority' is required and must be an integer.",
+            );
+        };
+        let Some(obj) = tenant.find_mut(self.spec, id) else {
+            return not_found_id(self.ctx, self.spec.base_type, id);
+        };
+        if obj
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|i| i.contains("_Default"))
+        {
+            return bad_request(
+                self.ctx,
+                "The priority of a default enrollment configuration cannot be changed.",
+            );
+        }
+        if priority < 1 {
+            return bad_request(self.ctx, "The priority must be 1 or more.");
+        }
+        obj.insert("priority".into(), json!(priority));
+        obj.insert(
+            "lastModifiedDateTime".into(),
+            json!(graph_time(self.ctx.now)),
+        );
         Reply::no_content()
     }
 

@@ -18,6 +18,8 @@ const ACTIONS: &[&str] = &[
     "scheduleActionsForRules",
     "updateSettings",
     "createInstance",
+    "targetApps",
+    "setPriority",
 ];
 
 /// Split a path into segments, turning OData key syntax `coll('id')` into `coll`, `id`.

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::collections::{Kind, Nav, Paging};
 use crate::odata::{Expand, apply_select, expand_get};
-use crate::store::{Tenant, refresh_computed};
+use crate::store::{Tenant, graph_time, new_id, refresh_computed, strip_annotations};
 
 use super::Resource;
 use super::catalogues::{settings_in_category, template_categories};
@@ -147,7 +147,75 @@ impl Resource<'_> {
                 );
                 Reply::json(201, Value::Object(out))
             }
+            ([], "POST") if nav.writable => {
+                let mut item = match self.body_object(body) {
+                    Ok(o) => o,
+                    Err(r) => return r,
+                };
+                strip_annotations(&mut item);
+                item.remove("id");
+                item.insert("id".into(), json!(new_id()));
+                item.insert(
+                    "lastModifiedDateTime".into(),
+                    json!(graph_time(self.ctx.now)),
+                );
+                let Some(obj) = tenant.find_mut(self.spec, id) else {
+                    return not_found_id(self.ctx, self.spec.base_type, id);
+                };
+                let list = obj.entry(nav.name).or_insert_with(|| json!([]));
+                if let Value::Array(a) = list {
+                    a.push(Value::Object(item.clone()));
+                }
+                item.insert(
+                    "@odata.context".into(),
+                    json!(self.ctx.context(&format!("{base_ctx}/$entity"))),
+                );
+                Reply::json(201, Value::Object(item))
+            }
             ([], _) => method_not_allowed(self.ctx, self.method, self.path),
+            ([sub_id], "PATCH" | "DELETE") if nav.writable => {
+                let patch = if self.method == "PATCH" {
+                    match self.body_object(body) {
+                        Ok(mut o) => {
+                            strip_annotations(&mut o);
+                            o.remove("id");
+                            Some(o)
+                        }
+                        Err(r) => return r,
+                    }
+                } else {
+                    None
+                };
+                let Some(obj) = tenant.find_mut(self.spec, id) else {
+                    return not_found_id(self.ctx, self.spec.base_type, id);
+                };
+                let Some(Value::Array(list)) = obj.get_mut(nav.name) else {
+                    return not_found_id(self.ctx, nav.name, sub_id);
+                };
+                let same = |x: &Value| {
+                    x["id"]
+                        .as_str()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(sub_id))
+                };
+                let Some(pos) = list.iter().position(same) else {
+                    return not_found_id(self.ctx, nav.name, sub_id);
+                };
+                match patch {
+                    Some(p) => {
+                        if let Value::Object(item) = &mut list[pos] {
+                            item.extend(p);
+                            item.insert(
+                                "lastModifiedDateTime".into(),
+                                json!(graph_time(self.ctx.now)),
+                            );
+                        }
+                    }
+                    None => {
+                        list.remove(pos);
+                    }
+                }
+                Reply::no_content()
+            }
             ([sub_id, rest @ ..], method) => {
                 let Some(item) = items.iter().find(|m| {
                     m.get("id")

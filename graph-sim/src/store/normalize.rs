@@ -149,6 +149,26 @@ pub fn refresh_computed(spec: &CollectionSpec, obj: &mut Map<String, Value>) {
                 json!(obj.get(*nav).and_then(Value::as_array).map_or(0, Vec::len))
             }
             Fill::CopyOf(other) => obj.get(*other).cloned().unwrap_or(Value::Null),
+            Fill::Publishing | Fill::UploadState => {
+                let ty = obj
+                    .get("@odata.type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .trim_start_matches('#')
+                    .trim_start_matches("microsoft.graph.");
+                let lob = crate::collections::is_of(ty, "mobileLobApp")
+                    || crate::collections::is_of(ty, "managedMobileLobApp");
+                let committed = obj
+                    .get("committedContentVersion")
+                    .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+                let published = !lob || committed;
+                match (fill, published) {
+                    (Fill::Publishing, true) => json!("published"),
+                    (Fill::Publishing, false) => json!("notPublished"),
+                    (_, true) => json!(1),
+                    (_, false) => json!(0),
+                }
+            }
             Fill::IngestionType => {
                 let any = obj
                     .get("definitionValues")

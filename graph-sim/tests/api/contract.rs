@@ -529,3 +529,129 @@ async fn full_metadata_adds_types_and_navigation_links() {
     assert!(p["settings@odata.navigationLink"].is_string());
     assert!(p["@odata.id"].is_string());
 }
+
+/// api/intune-mam-iosmanagedappprotection-targetapps,
+/// api/intune-onboarding-deviceenrollmentconfiguration-setpriority,
+/// api/intune-notification-localizednotificationmessage-create and the mobile-app assign
+/// rule ("Invalid operation: app's PublishingState is not 'Published'"): the writes restore
+/// tools send after a create.
+#[tokio::test]
+async fn follow_up_writes_restore_tools_send_after_a_create() {
+    let s = spawn_demo().await;
+    let tok = s.empty_tenant("follow-up").await;
+    let p = s
+        .post(
+            &tok,
+            "/beta/deviceAppManagement/iosManagedAppProtections",
+            json!({"displayName": "iOS"}),
+        )
+        .await;
+    let pid = p.body["id"].as_str().unwrap();
+    let r = s
+        .post(
+            &tok,
+            &format!("/beta/deviceAppManagement/iosManagedAppProtections/{pid}/targetApps"),
+            json!({"appGroupType": "selectedPublicApps", "apps": [
+                {"mobileAppIdentifier": {"@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": "com.microsoft.Office.Outlook"}},
+                {"mobileAppIdentifier": {"@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": "com.microsoft.skype.teams"}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let got = s
+        .get(
+            &tok,
+            &format!("/beta/deviceAppManagement/managedAppPolicies/{pid}?$expand=apps"),
+        )
+        .await;
+    assert_eq!(got.body["deployedAppCount"], 2);
+    assert_eq!(got.body["apps"].as_array().unwrap().len(), 2);
+    assert_eq!(got.body["appGroupType"], "selectedPublicApps");
+
+    let e = s
+        .post(
+            &tok,
+            "/beta/deviceManagement/deviceEnrollmentConfigurations",
+            json!({"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", "displayName": "Limit", "limit": 3}),
+        )
+        .await;
+    let eid = e.body["id"].as_str().unwrap();
+    let r = s
+        .post(
+            &tok,
+            &format!("/beta/deviceManagement/deviceEnrollmentConfigurations/{eid}/setPriority"),
+            json!({"priority": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let got = s
+        .get(
+            &tok,
+            &format!("/beta/deviceManagement/deviceEnrollmentConfigurations/{eid}"),
+        )
+        .await;
+    assert_eq!(got.body["priority"], 2);
+
+    let t = s
+        .post(
+            &tok,
+            "/beta/deviceManagement/notificationMessageTemplates",
+            json!({"displayName": "Notice", "defaultLocale": "en-us"}),
+        )
+        .await;
+    let tid = t.body["id"].as_str().unwrap();
+    let m = s
+        .post(
+            &tok,
+            &format!("/beta/deviceManagement/notificationMessageTemplates/{tid}/localizedNotificationMessages"),
+            json!({"locale": "en-us", "subject": "S", "messageTemplate": "M", "isDefault": true}),
+        )
+        .await;
+    assert_eq!(m.status, 201, "{}", m.body);
+    let mid = m.body["id"].as_str().unwrap();
+    let r = s
+        .patch(
+            &tok,
+            &format!("/beta/deviceManagement/notificationMessageTemplates/{tid}/localizedNotificationMessages/{mid}"),
+            json!({"subject": "Changed"}),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let got = s
+        .get(
+            &tok,
+            &format!("/beta/deviceManagement/notificationMessageTemplates/{tid}?$expand=localizedNotificationMessages"),
+        )
+        .await;
+    assert_eq!(
+        got.body["localizedNotificationMessages"][0]["subject"],
+        "Changed"
+    );
+
+    // A Win32 app without committed content is not published and cannot be assigned.
+    let app = s
+        .post(
+            &tok,
+            "/beta/deviceAppManagement/mobileApps",
+            json!({"@odata.type": "#microsoft.graph.win32LobApp", "displayName": "Tool", "fileName": "t.intunewin"}),
+        )
+        .await;
+    assert_eq!(app.body["publishingState"], "notPublished");
+    assert_eq!(app.body["uploadState"], 0);
+    let aid = app.body["id"].as_str().unwrap();
+    let r = s
+        .post(
+            &tok,
+            &format!("/beta/deviceAppManagement/mobileApps/{aid}/assign"),
+            json!({"mobileAppAssignments": [group_target("11111111-1111-1111-1111-111111111111")]}),
+        )
+        .await;
+    assert_graph_error(&r, 400, "BadRequest");
+    let web = s
+        .post(
+            &tok,
+            "/beta/deviceAppManagement/mobileApps",
+            minimal_body("deviceAppManagement/mobileApps", "Web"),
+        )
+        .await;
+    assert_eq!(web.body["publishingState"], "published");
+}
