@@ -26,6 +26,8 @@ pub mod graph;
 pub mod handlers;
 /// OData query options and filter evaluation.
 pub mod odata;
+/// One sample object per collection, shared by tests.
+pub mod samples;
 /// HTTP server, accept loop, `spawn` and shutdown.
 pub mod server;
 /// Tenants, objects, catalogues and object normalisation.

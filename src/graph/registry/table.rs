@@ -90,6 +90,57 @@ pub(super) static CONTRACTS: &[Contract] = &[
         )
     },
     Contract {
+        aliases: &["deviceCategory"],
+        assignments: None,
+        ..plain(
+            "deviceCategories",
+            "Device categories",
+            "deviceManagement/deviceCategories",
+        )
+    },
+    Contract {
+        aliases: &["reusableSettings"],
+        assignments: None,
+        scope_tags: false,
+        strip: &["referencingConfigurationPolicyCount"],
+        implicit_type: Some("#microsoft.graph.deviceManagementReusablePolicySetting"),
+        ..plain(
+            "reusablePolicySettings",
+            "Reusable settings (settings catalog)",
+            "deviceManagement/reusablePolicySettings",
+        )
+    },
+    Contract {
+        aliases: &["customRoles", "intuneRoles"],
+        assignments: None,
+        strip: &["isBuiltIn", "isBuiltInRoleDefinition"],
+        // The built-in Intune roles: the same ids in every tenant.
+        builtin_ids: &[
+            "0bd113fe-6be5-400c-a28f-ae5553f9c0be",
+            "2f9f4f7e-2d13-427b-adf2-361a1eef7ae8",
+            "9e0cc482-82df-4ab2-a24c-0c23a3f52e1e",
+            "c1d9fcbb-cba5-40b0-bf6b-527006585f4b",
+            "c56d53a2-73d0-4502-b6bd-4a9d3dba28d5",
+            "fa1d7878-e8cb-41a1-8254-0142355c9f84",
+            "fb2603eb-3c87-4be3-8b5b-d58a5b4a0bc0",
+        ],
+        ..plain(
+            "roleDefinitions",
+            "Intune roles (custom)",
+            "deviceManagement/roleDefinitions",
+        )
+    },
+    Contract {
+        aliases: &["conditionalAccessNamedLocations"],
+        assignments: None,
+        scope_tags: false,
+        ..plain(
+            "namedLocations",
+            "Named locations (conditional access)",
+            "identity/conditionalAccess/namedLocations",
+        )
+    },
+    Contract {
         aliases: &["settingsCatalog"],
         sub_resources: &[SubResource {
             write_inline: true,
@@ -113,7 +164,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
         "deviceManagement/deviceConfigurations",
     ),
     Contract {
-        aliases: &["compliancePolicies", "compliance"],
+        aliases: &["compliance"],
         sub_resources: &[SubResource {
             write_inline: true,
             sort_key: Some("ruleName"),
@@ -129,6 +180,32 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "deviceCompliancePolicies",
             "Compliance policies",
             "deviceManagement/deviceCompliancePolicies",
+        )
+    },
+    Contract {
+        aliases: &["settingsCatalogCompliance"],
+        sub_resources: &[
+            SubResource {
+                write_inline: true,
+                sort_key: Some("settingInstance/settingDefinitionId"),
+                strip: &["settingDefinitions"],
+                ..sub("settings", Fetch::Path)
+            },
+            SubResource {
+                write_inline: true,
+                sort_key: Some("ruleName"),
+                children: &[sub("scheduledActionConfigurations", Fetch::Expand)],
+                ..sub("scheduledActionsForRule", Fetch::Expand)
+            },
+        ],
+        strip: &["settingCount", "creationSource", "priorityMetaData"],
+        match_key: "name",
+        implicit_type: Some("#microsoft.graph.deviceManagementCompliancePolicy"),
+        update: UpdateMethod::Put,
+        ..plain(
+            "compliancePolicies",
+            "Compliance policies (settings catalog)",
+            "deviceManagement/compliancePolicies",
         )
     },
     Contract {
@@ -182,6 +259,26 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "deviceHealthScripts",
             "Remediation scripts",
             "deviceManagement/deviceHealthScripts",
+        )
+    },
+    Contract {
+        aliases: &["customComplianceScripts"],
+        per_item_get: true,
+        assignments: assign_with("deviceHealthScriptAssignments"),
+        ..plain(
+            "deviceComplianceScripts",
+            "Custom compliance scripts",
+            "deviceManagement/deviceComplianceScripts",
+        )
+    },
+    Contract {
+        aliases: &["customAttributeScripts", "macosCustomAttributes"],
+        per_item_get: true,
+        assignments: assign_with("deviceManagementScriptAssignments"),
+        ..plain(
+            "deviceCustomAttributeShellScripts",
+            "macOS custom attribute scripts",
+            "deviceManagement/deviceCustomAttributeShellScripts",
         )
     },
     Contract {
@@ -278,6 +375,61 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "deviceAppManagement/managedAppPolicies",
         )
     },
+    Contract {
+        aliases: &["termsOfUse"],
+        assignments: Some(Assignments {
+            fetch: Fetch::Path,
+            method: AssignMethod::PostEach,
+        }),
+        ..plain(
+            "termsAndConditions",
+            "Terms and conditions",
+            "deviceManagement/termsAndConditions",
+        )
+    },
+    Contract {
+        aliases: &["branding", "companyPortalBranding"],
+        match_key: "profileName",
+        strip: &["isDefaultProfile"],
+        ..plain(
+            "intuneBrandingProfiles",
+            "Company Portal branding",
+            "deviceManagement/intuneBrandingProfiles",
+        )
+    },
+    Contract {
+        aliases: &["biosConfigurations"],
+        per_item_get: true,
+        assignments: assign_with("hardwareConfigurationAssignments"),
+        ..plain(
+            "hardwareConfigurations",
+            "BIOS configurations",
+            "deviceManagement/hardwareConfigurations",
+        )
+    },
+    Contract {
+        aliases: &[
+            "cloudPcProvisioningPolicies",
+            "windows365ProvisioningPolicies",
+        ],
+        scope_tags: false,
+        implicit_type: Some("#microsoft.graph.cloudPcProvisioningPolicy"),
+        ..plain(
+            "provisioningPolicies",
+            "Windows 365 provisioning policies",
+            "deviceManagement/virtualEndpoint/provisioningPolicies",
+        )
+    },
+    Contract {
+        aliases: &["cloudPcUserSettings", "windows365UserSettings"],
+        scope_tags: false,
+        implicit_type: Some("#microsoft.graph.cloudPcUserSetting"),
+        ..plain(
+            "userSettings",
+            "Windows 365 user settings",
+            "deviceManagement/virtualEndpoint/userSettings",
+        )
+    },
 ];
 
 #[cfg(test)]
@@ -306,13 +458,32 @@ mod tests {
         "deviceAppManagement/managedAppPolicies",
     ];
 
+    /// Added for coverage (issue "Back up everything an MSP configures").
+    const COVERAGE_COLLECTIONS: &[&str] = &[
+        "deviceManagement/deviceCategories",
+        "deviceManagement/reusablePolicySettings",
+        "deviceManagement/roleDefinitions",
+        "identity/conditionalAccess/namedLocations",
+        "deviceManagement/compliancePolicies",
+        "deviceManagement/deviceComplianceScripts",
+        "deviceManagement/deviceCustomAttributeShellScripts",
+        "deviceManagement/termsAndConditions",
+        "deviceManagement/intuneBrandingProfiles",
+        "deviceManagement/hardwareConfigurations",
+        "deviceManagement/virtualEndpoint/provisioningPolicies",
+        "deviceManagement/virtualEndpoint/userSettings",
+    ];
+
     #[test]
     fn every_design_collection_is_registered_once() {
-        for path in DESIGN_COLLECTIONS {
+        for path in DESIGN_COLLECTIONS.iter().chain(COVERAGE_COLLECTIONS) {
             let n = all().iter().filter(|c| c.collection == *path).count();
             assert_eq!(n, 1, "{path}");
         }
-        assert_eq!(all().len(), DESIGN_COLLECTIONS.len());
+        assert_eq!(
+            all().len(),
+            DESIGN_COLLECTIONS.len() + COVERAGE_COLLECTIONS.len()
+        );
     }
 
     #[test]
