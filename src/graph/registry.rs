@@ -117,6 +117,40 @@ impl UpdateMethod {
     }
 }
 
+/// A property a restore never turns on by itself: written as `to` where the captured value is
+/// `from`, unless the restore request asks to keep captured values (conditional access:
+/// `state` `enabled` → `enabledForReportingButNotEnforced`). A target object already at
+/// `from` keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guarded {
+    pub property: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+impl Guarded {
+    /// `wanted` as a restore writes it over `current` (the target object, if any).
+    pub fn apply(
+        &self,
+        mut wanted: serde_json::Value,
+        current: Option<&serde_json::Value>,
+    ) -> serde_json::Value {
+        let is_from = |v: &serde_json::Value| {
+            v.get(self.property).and_then(serde_json::Value::as_str) == Some(self.from)
+        };
+        if is_from(&wanted)
+            && !current.is_some_and(is_from)
+            && let Some(obj) = wanted.as_object_mut()
+        {
+            obj.insert(
+                self.property.to_string(),
+                serde_json::Value::String(self.to.to_string()),
+            );
+        }
+        wanted
+    }
+}
+
 /// How assignments are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssignMethod {
@@ -168,6 +202,8 @@ pub struct Contract {
     /// Ids containing this mark are service defaults: never created or deleted, only
     /// updated in place when matched.
     pub default_id_mark: Option<&'static str>,
+    /// A property restores write in its safe value unless asked otherwise.
+    pub guarded: Option<Guarded>,
 }
 
 impl Contract {

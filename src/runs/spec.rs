@@ -113,6 +113,10 @@ impl Selection {
 pub struct RestoreSpec {
     pub source: Source,
     pub selection: Selection,
+    /// Write guarded properties as captured (conditional access policies' `state`) instead of
+    /// their safe value (report-only). A restore that could lock a customer's admins out
+    /// takes this second, explicit choice besides the typed confirmation.
+    pub keep_enforcement: bool,
 }
 
 /// A stored spec that cannot be read as one.
@@ -187,7 +191,9 @@ impl RunSpec {
     /// Part of the de-duplication key: two starts of one target with different selections
     /// are different runs. An undo is one per restore, whatever it deletes.
     pub fn selection_digest(&self) -> String {
-        selection_digest(self.selection().item_ids(), &[])
+        let keep = self.restore().is_some_and(|r| r.keep_enforcement);
+        let options: &[&str] = if keep { &["keep_enforcement"] } else { &[] };
+        selection_digest(self.selection().item_ids(), options)
     }
 
     /// Every tenant the run reads or writes, the run's own first: the initiator must be a
@@ -227,6 +233,7 @@ impl RunSpec {
                     source_id: r.source_id,
                     source_tenant_id: r.source_tenant_id,
                     item_ids: r.item_ids,
+                    keep_enforcement: r.keep_enforcement,
                 })
             }
             RunSpec::RestoreUndo {
@@ -277,6 +284,7 @@ impl RunSpec {
                     source_id: w.source_id,
                     source_tenant_id: w.source_tenant_id,
                     item_ids: w.item_ids,
+                    keep_enforcement: w.keep_enforcement,
                 };
                 RunSpec::RestoreRerun {
                     original_run_id: w.original_run_id,
@@ -327,6 +335,8 @@ struct RestoreWire {
     source_tenant_id: Uuid,
     #[serde(default)]
     item_ids: Option<Vec<Uuid>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    keep_enforcement: bool,
 }
 
 impl From<&RestoreSpec> for RestoreWire {
@@ -340,6 +350,7 @@ impl From<&RestoreSpec> for RestoreWire {
             source_id: r.source.id(),
             source_tenant_id: r.source.tenant_id(),
             item_ids: r.selection.item_ids().map(<[Uuid]>::to_vec),
+            keep_enforcement: r.keep_enforcement,
         }
     }
 }
@@ -353,6 +364,7 @@ impl RestoreWire {
                 SourceKind::BackupSet => Source::BackupSet { id, tenant_id },
             },
             selection: Selection::of(self.item_ids)?,
+            keep_enforcement: self.keep_enforcement,
         })
     }
 }
@@ -368,6 +380,8 @@ struct RerunWire {
     source_tenant_id: Uuid,
     #[serde(default)]
     item_ids: Option<Vec<Uuid>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    keep_enforcement: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -392,6 +406,7 @@ mod tests {
                 tenant_id: Uuid::from_u128(2),
             },
             selection: Selection::of(Some(vec![Uuid::from_u128(4), Uuid::from_u128(3)])).unwrap(),
+            keep_enforcement: false,
         }
     }
 

@@ -77,6 +77,11 @@ pub(super) struct RestoreBody {
     pub mode: Mode,
     /// A live restore needs the target tenant's name, exactly.
     pub confirm: Option<String>,
+    /// Write conditional access policies in their captured state. Without it they are
+    /// written report-only (`enabledForReportingButNotEnforced`), so a restore cannot lock
+    /// anyone out by accident.
+    #[serde(default)]
+    pub keep_conditional_access_state: bool,
 }
 
 /// A live write names the tenant it writes to, exactly as it is called.
@@ -189,6 +194,7 @@ pub(super) async fn restore(
     let restore = RestoreSpec {
         source,
         selection: Selection::of(item_ids).map_err(|e| ApiError::Validation(e.to_string()))?,
+        keep_enforcement: body.keep_conditional_access_state,
     };
     let started = state
         .orchestrator
@@ -271,7 +277,11 @@ pub(super) async fn rerun_restore(
             initiator_id: access.user.id(),
             spec: RunSpec::RestoreRerun {
                 original_run_id: original.id,
-                restore: RestoreSpec { source, selection },
+                restore: RestoreSpec {
+                    source,
+                    selection,
+                    keep_enforcement: restored.keep_enforcement,
+                },
                 only_failed: body.only_failed,
             },
         })

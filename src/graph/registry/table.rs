@@ -2,7 +2,8 @@
 //! built from a few shared defaults (`plain`, `sub`, `reference`, `assign_with`).
 
 use super::{
-    ApiVersion, AssignMethod, Assignments, Contract, CreateMethod, Fetch, SubResource, UpdateMethod,
+    ApiVersion, AssignMethod, Assignments, Contract, CreateMethod, Fetch, Guarded, SubResource,
+    UpdateMethod,
 };
 
 const fn sub(name: &'static str, fetch: Fetch) -> SubResource {
@@ -58,6 +59,7 @@ const fn plain(key: &'static str, label: &'static str, collection: &'static str)
         scope_tags: true,
         builtin_ids: &[],
         default_id_mark: None,
+        guarded: None,
     }
 }
 
@@ -138,6 +140,24 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "namedLocations",
             "Named locations (conditional access)",
             "identity/conditionalAccess/namedLocations",
+        )
+    },
+    Contract {
+        aliases: &["conditionalAccessPolicies", "conditionalAccess"],
+        assignments: None,
+        scope_tags: false,
+        implicit_type: Some("#microsoft.graph.conditionalAccessPolicy"),
+        strip: &["templateId", "deletedDateTime"],
+        // Restored report-only unless the restore asks to keep the captured state.
+        guarded: Some(Guarded {
+            property: "state",
+            from: "enabled",
+            to: "enabledForReportingButNotEnforced",
+        }),
+        ..plain(
+            "policies",
+            "Conditional access policies",
+            "identity/conditionalAccess/policies",
         )
     },
     Contract {
@@ -464,6 +484,7 @@ mod tests {
         "deviceManagement/reusablePolicySettings",
         "deviceManagement/roleDefinitions",
         "identity/conditionalAccess/namedLocations",
+        "identity/conditionalAccess/policies",
         "deviceManagement/compliancePolicies",
         "deviceManagement/deviceComplianceScripts",
         "deviceManagement/deviceCustomAttributeShellScripts",

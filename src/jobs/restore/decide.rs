@@ -308,7 +308,12 @@ pub(super) async fn decide(
         }
         Resolution::Absent { named } => return Ok(Decision::Create { adopt: None, named }),
     };
-    let wanted = for_target(item.payload.clone(), contract, same);
+    let wanted = guard(
+        ctx,
+        contract,
+        for_target(item.payload.clone(), contract, same),
+        Some(&target.current.payload),
+    );
     let have = for_target(target.current.payload.clone(), contract, same);
     let assign = same
         && contract.assignments.is_some()
@@ -330,6 +335,20 @@ pub(super) async fn decide(
 
 /// A payload as it is written to (and compared in) the target: scope tag ids only mean
 /// something in their own tenant, so across tenants they are left out.
+/// The contract's guarded property as this restore writes it over `current` (the target's
+/// object, `None` for a create): its safe value unless the restore keeps captured values.
+pub(super) fn guard(
+    ctx: &Context<'_>,
+    contract: &Contract,
+    wanted: Value,
+    current: Option<&Value>,
+) -> Value {
+    match contract.guarded {
+        Some(g) if !ctx.plan.keep_enforcement => g.apply(wanted, current),
+        _ => wanted,
+    }
+}
+
 pub(super) fn for_target(mut payload: Value, contract: &Contract, same_tenant: bool) -> Value {
     if !same_tenant
         && contract.scope_tags

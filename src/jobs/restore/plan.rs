@@ -61,6 +61,8 @@ pub(super) struct Plan {
     /// (policy type, source id) → item key of every item of the source, selected or not:
     /// in the same tenant each of those objects belongs to its own item.
     pub(super) source_objects: HashMap<(String, String), String>,
+    /// Write guarded properties as captured (see `Contract::guarded`).
+    pub(super) keep_enforcement: bool,
 }
 
 impl Plan {
@@ -127,6 +129,7 @@ pub(super) async fn load_plan(
         target: *execution.scope(),
         items,
         source_objects,
+        keep_enforcement: spec.keep_enforcement,
     })
 }
 

@@ -5,7 +5,7 @@ use entity::enums::ItemAction;
 use serde_json::{Value, json};
 
 use super::claims::Context;
-use super::decide::{Decision, Failure, Match, decide, for_target, store_failure};
+use super::decide::{Decision, Failure, Match, decide, for_target, guard, store_failure};
 use super::plan::SourceItem;
 use super::results::{base, conflict_result, skip_result};
 use crate::graph::normalize::{self, Normalized};
@@ -104,6 +104,7 @@ pub(super) async fn restore_item(
                 .await
                 .map_err(store_failure("pre-restore copy"))?;
             if !diff.is_empty() {
+                let desired = guard(ctx, contract, desired, Some(&target.current.payload));
                 client.update(contract, &target.id, &desired).await?;
             }
             let action = if diff.is_empty() {
@@ -121,6 +122,7 @@ pub(super) async fn restore_item(
             // whole (an admin template's definition values may be missing) instead of
             // creating again.
             ctx.claim(contract.key, &target.id, &key);
+            let desired = guard(ctx, contract, desired, None);
             let have = for_target(target.current.payload.clone(), contract, same);
             if normalize::hash(contract, &have) != normalize::hash(contract, &desired) {
                 client.update(contract, &target.id, &desired).await?;
@@ -133,6 +135,7 @@ pub(super) async fn restore_item(
             )
         }
         Decision::Create { adopt: None, named } => {
+            let desired = guard(ctx, contract, desired, None);
             let id = create_once(ctx, client, contract, item, &desired, named).await?;
             (
                 ItemAction::Created,

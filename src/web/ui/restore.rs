@@ -287,6 +287,7 @@ pub(super) async fn preview(
             item_ids: Some(item_ids),
             mode: Mode::Preview,
             confirm: None,
+            keep_conditional_access_state: form.get("keep_conditional_access_state").is_some(),
         },
     )
     .await?;
@@ -363,6 +364,8 @@ pub(super) async fn live(
             item_ids: (!item_ids.is_empty()).then_some(item_ids),
             mode: Mode::Live,
             confirm: form.get("confirm").map(str::to_string),
+            // As previewed: the preview showed the states it would write.
+            keep_conditional_access_state: previewed.keep_enforcement,
         },
     )
     .await

@@ -92,8 +92,15 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
         let restored = after
             .get(key)
             .unwrap_or_else(|| panic!("{demo}: {key} missing after restore"));
+        // Conditional access policies arrive report-only: nobody asked to keep their state.
+        let policy_type = key.split('/').next().unwrap();
+        let expected = match policyvault::graph::registry::get(policy_type).and_then(|c| c.guarded)
+        {
+            Some(g) => g.apply(payload.clone(), None),
+            None => payload.clone(),
+        };
         assert_eq!(
-            payload, restored,
+            &expected, restored,
             "{demo}: {key} differs after the round trip"
         );
     }
@@ -495,5 +502,117 @@ async fn rerun_of_failed_items_links_to_the_original() {
     ] {
         assert!(actions.contains(&action), "{actions:?}");
     }
+    app.shutdown().await;
+}
+
+/// A conditional access policy is restored report-only unless the restore asks to keep its
+/// captured state: enforcing one by accident can lock a customer's admins out. A policy the
+/// target already enforces stays enforced.
+#[tokio::test]
+async fn conditional_access_policies_are_restored_report_only_unless_asked() {
+    use crate::helpers::{AppOptions, Role};
+    let app = spawn_app_with(AppOptions {
+        worker: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let source = app.add_tenant("CA Source").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &source, Role::Admin).await;
+    let ca = "identity/conditionalAccess/policies";
+    app.sim_load(
+        &source,
+        ca,
+        json!({"displayName": "Block legacy auth", "state": "enabled",
+            "conditions": {"clientAppTypes": ["exchangeActiveSync", "other"], "users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}}),
+    )
+    .await;
+    app.sim_load(
+        &source,
+        ca,
+        json!({"displayName": "Off", "state": "disabled", "conditions": {}, "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}),
+    )
+    .await;
+    let (capture_id, _) = capture(&app, &admin, &source).await;
+    let snapshot = snapshot_of_run(&app, &admin, &source, &capture_id).await;
+    let state_of = |export: &Value, name: &str| {
+        export[ca]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["displayName"] == name)
+            .map(|p| p["state"].clone())
+    };
+    let mut enforcing = None;
+    for (keep, enforced) in [
+        (false, "enabledForReportingButNotEnforced"),
+        (true, "enabled"),
+    ] {
+        let target = app.add_tenant(&format!("CA Target {keep}")).await;
+        app.grant(&admin, &target, Role::Admin).await;
+        let body = json!({
+            "source": {"snapshot_id": snapshot["id"]},
+            "mode": "live",
+            "confirm": target.name,
+            "keep_conditional_access_state": keep,
+        });
+        let run_id = start(
+            &app,
+            &admin,
+            &format!("/tenants/{}/restores", target.id),
+            body.clone(),
+        )
+        .await;
+        let run = app
+            .wait_for_terminal(&admin, target.id, &run_id, WAIT)
+            .await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        let export = app
+            .sim_get(&format!("/_sim/tenants/{}/export", target.sim_id))
+            .await;
+        assert_eq!(
+            state_of(&export, "Block legacy auth"),
+            Some(json!(enforced))
+        );
+        assert_eq!(state_of(&export, "Off"), Some(json!("disabled")));
+        // Again: nothing to change (the guarded state is what the target now has).
+        let again_id = start(
+            &app,
+            &admin,
+            &format!("/tenants/{}/restores", target.id),
+            body,
+        )
+        .await;
+        app.wait_for_terminal(&admin, target.id, &again_id, WAIT)
+            .await;
+        let items = all_items(&app, &admin, &target, &again_id).await;
+        assert!(
+            items
+                .iter()
+                .filter(|i| i["policy_type"] == "policies")
+                .all(|i| i["action"] == "unchanged"),
+            "{items:?}"
+        );
+        enforcing = Some(target);
+    }
+    // Into the enforcing target without the flag: what the target enforces stays enforced.
+    let target = enforcing.unwrap();
+    let run_id = start(
+        &app,
+        &admin,
+        &format!("/tenants/{}/restores", target.id),
+        json!({"source": {"snapshot_id": snapshot["id"]}, "mode": "live", "confirm": target.name}),
+    )
+    .await;
+    app.wait_for_terminal(&admin, target.id, &run_id, WAIT)
+        .await;
+    let export = app
+        .sim_get(&format!("/_sim/tenants/{}/export", target.sim_id))
+        .await;
+    assert_eq!(
+        state_of(&export, "Block legacy auth"),
+        Some(json!("enabled"))
+    );
     app.shutdown().await;
 }
