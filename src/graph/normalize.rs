@@ -133,7 +133,11 @@ pub fn strip(contract: &Contract, raw: &Value) -> Value {
         return raw.clone();
     };
     let mut out = clean_map(obj);
-    for k in OBJECT_STRIP.iter().chain(contract.strip) {
+    for k in OBJECT_STRIP
+        .iter()
+        .filter(|k| !contract.keep.contains(k))
+        .chain(contract.strip)
+    {
         out.remove(*k);
     }
     if let Some(t) = contract.implicit_type

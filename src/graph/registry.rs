@@ -185,6 +185,8 @@ pub struct Contract {
     pub sub_resources: &'static [SubResource],
     /// Read-only top-level properties of this type, stripped besides the common ones.
     pub strip: &'static [&'static str],
+    /// Common read-only names that are content in this type, kept (an app's `version`).
+    pub keep: &'static [&'static str],
     /// Properties kept in the stored payload but never sent in an update.
     pub update_omit: &'static [&'static str],
     /// Property matched against the target tenant (`displayName`; `name` for the catalog).
@@ -204,6 +206,9 @@ pub struct Contract {
     pub default_id_mark: Option<&'static str>,
     /// A property restores write in its safe value unless asked otherwise.
     pub guarded: Option<Guarded>,
+    /// `@odata.type`s (without namespace) whose content Graph never returns (line-of-business
+    /// and Win32 app packages): captured, never written, reported `content_not_restorable`.
+    pub content_not_restorable: &'static [&'static str],
 }
 
 impl Contract {
@@ -227,6 +232,22 @@ impl Contract {
     /// only.
     pub fn is_service_default(&self, id: &str) -> bool {
         self.default_id_mark.is_some_and(|m| id.contains(m))
+    }
+
+    /// Whether a captured object of this type can be written back (its `@odata.type` is not
+    /// one whose content Graph withholds).
+    pub fn restorable(&self, payload: &serde_json::Value) -> bool {
+        let ty = payload
+            .get("@odata.type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let bare = ty
+            .trim_start_matches('#')
+            .trim_start_matches("microsoft.graph.");
+        !self
+            .content_not_restorable
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(bare))
     }
 
     pub fn sub_resource(&self, name: &str) -> Option<&'static SubResource> {

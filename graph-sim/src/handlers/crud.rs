@@ -115,8 +115,13 @@ impl Resource<'_> {
     /// Drop what the service owns from a request body: common properties, this collection's
     /// server-set ones and its navigation properties.
     fn drop_server_owned(&self, obj: &mut Map<String, Value>) {
+        // `version` is the service's only where it keeps one; an app's `version` is its own.
+        let service_version = self.spec.version != VersionKind::None
+            || self.spec.server_set.iter().any(|(k, _)| *k == "version");
         for k in SERVER_OWNED {
-            obj.remove(*k);
+            if *k != "version" || service_version {
+                obj.remove(*k);
+            }
         }
         for (k, _) in self.spec.server_set {
             obj.remove(*k);

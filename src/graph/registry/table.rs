@@ -50,6 +50,7 @@ const fn plain(key: &'static str, label: &'static str, collection: &'static str)
         per_item_get: false,
         sub_resources: &[],
         strip: &[],
+        keep: &[],
         update_omit: &[],
         match_key: "displayName",
         implicit_type: None,
@@ -60,6 +61,7 @@ const fn plain(key: &'static str, label: &'static str, collection: &'static str)
         builtin_ids: &[],
         default_id_mark: None,
         guarded: None,
+        content_not_restorable: &[],
     }
 }
 
@@ -373,6 +375,43 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "deviceManagement/intents",
         )
     },
+    // Before the app configuration and protection policies that name apps.
+    Contract {
+        aliases: &["apps", "applications"],
+        assignments: assign_with("mobileAppAssignments"),
+        // A managed app's `version` is the app's, not the service's.
+        keep: &["version"],
+        strip: &[
+            "publishingState",
+            "uploadState",
+            "dependentAppCount",
+            "supersedingAppCount",
+            "supersededAppCount",
+        ],
+        // resources/intune-apps-mobilelobapp: a package uploaded to Intune is never read back.
+        content_not_restorable: &[
+            "androidLobApp",
+            "iosLobApp",
+            "macOSDmgApp",
+            "macOSLobApp",
+            "macOSPkgApp",
+            "managedAndroidLobApp",
+            "managedIOSLobApp",
+            "win32CatalogApp",
+            "win32LobApp",
+            "windowsAppX",
+            "windowsMobileMSI",
+            "windowsPhone81AppX",
+            "windowsPhone81AppXBundle",
+            "windowsPhoneXAP",
+            "windowsUniversalAppX",
+        ],
+        ..plain(
+            "mobileApps",
+            "Apps (metadata and assignments)",
+            "deviceAppManagement/mobileApps",
+        )
+    },
     Contract {
         aliases: &["appConfigurations", "appConfigurationPolicies"],
         ..plain(
@@ -493,6 +532,7 @@ mod tests {
         "deviceManagement/hardwareConfigurations",
         "deviceManagement/virtualEndpoint/provisioningPolicies",
         "deviceManagement/virtualEndpoint/userSettings",
+        "deviceAppManagement/mobileApps",
     ];
 
     #[test]

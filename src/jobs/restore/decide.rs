@@ -283,6 +283,14 @@ pub(super) async fn decide(
             message: "built-in objects exist in every tenant and are never restored".into(),
         });
     }
+    if !contract.restorable(&item.payload) {
+        return Ok(Decision::Skip {
+            code: "content_not_restorable",
+            message: "Graph never returns this app's package; it is captured for the record \
+                      and must be uploaded again from its installer"
+                .into(),
+        });
+    }
     let masked = normalize::masked_secrets(&item.payload);
     if !masked.is_empty() {
         return Ok(Decision::Conflict {
