@@ -206,6 +206,9 @@ pub struct Contract {
     pub default_id_mark: Option<&'static str>,
     /// A property restores write in its safe value unless asked otherwise.
     pub guarded: Option<Guarded>,
+    /// Configuration Graph shows but no API writes (VPP tokens, partner connections): captured
+    /// for the record; a restore reports each item `not_restorable` with this reason.
+    pub read_only: Option<&'static str>,
     /// `@odata.type`s (without namespace) whose content Graph never returns (line-of-business
     /// and Win32 app packages): captured, never written, reported `content_not_restorable`.
     pub content_not_restorable: &'static [&'static str],

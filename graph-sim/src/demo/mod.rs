@@ -104,14 +104,10 @@ mod tests {
                 "{}",
                 x.objects.len()
             );
-            // Only the service (or an external system) fills these.
+            // Only the service (or Apple's enrollment program) fills these.
             const EXTERNAL: &[&str] = &[
                 "deviceManagement/auditEvents",
-                "deviceManagement/complianceManagementPartners",
-                "deviceManagement/deviceManagementPartners",
-                "deviceManagement/remoteAssistancePartners",
                 "deviceManagement/depOnboardingSettings",
-                "deviceAppManagement/vppTokens",
                 "deviceAppManagement/defaultManagedAppProtections",
                 "deviceAppManagement/windowsInformationProtectionPolicies",
             ];

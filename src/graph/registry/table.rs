@@ -61,7 +61,24 @@ const fn plain(key: &'static str, label: &'static str, collection: &'static str)
         builtin_ids: &[],
         default_id_mark: None,
         guarded: None,
+        read_only: None,
         content_not_restorable: &[],
+    }
+}
+
+/// Configuration captured for the record that no Graph API writes: no assignments, no scope
+/// tags, never restored.
+const fn record(
+    key: &'static str,
+    label: &'static str,
+    collection: &'static str,
+    reason: &'static str,
+) -> Contract {
+    Contract {
+        assignments: None,
+        scope_tags: false,
+        read_only: Some(reason),
+        ..plain(key, label, collection)
     }
 }
 
@@ -489,6 +506,47 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "deviceManagement/virtualEndpoint/userSettings",
         )
     },
+    Contract {
+        strip: &[
+            "lastSyncDateTime",
+            "lastSyncStatus",
+            "state",
+            "expirationDateTime",
+        ],
+        ..record(
+            "vppTokens",
+            "Apple VPP tokens (record only)",
+            "deviceAppManagement/vppTokens",
+            "a VPP token is uploaded from Apple Business Manager; Graph cannot create one",
+        )
+    },
+    Contract {
+        strip: &["lastHeartbeatDateTime", "partnerState"],
+        ..record(
+            "complianceManagementPartners",
+            "Compliance partners (record only)",
+            "deviceManagement/complianceManagementPartners",
+            "a compliance partner is connected from the partner's own console",
+        )
+    },
+    Contract {
+        strip: &["lastHeartbeatDateTime", "partnerState"],
+        ..record(
+            "deviceManagementPartners",
+            "Device management partners (record only)",
+            "deviceManagement/deviceManagementPartners",
+            "a device management partner is connected from the partner's own console",
+        )
+    },
+    Contract {
+        strip: &["lastConnectionDateTime", "onboardingStatus"],
+        ..record(
+            "remoteAssistancePartners",
+            "Remote assistance partners (record only)",
+            "deviceManagement/remoteAssistancePartners",
+            "a remote assistance partner is onboarded through the partner's consent flow",
+        )
+    },
 ];
 
 #[cfg(test)]
@@ -533,6 +591,10 @@ mod tests {
         "deviceManagement/virtualEndpoint/provisioningPolicies",
         "deviceManagement/virtualEndpoint/userSettings",
         "deviceAppManagement/mobileApps",
+        "deviceAppManagement/vppTokens",
+        "deviceManagement/complianceManagementPartners",
+        "deviceManagement/deviceManagementPartners",
+        "deviceManagement/remoteAssistancePartners",
     ];
 
     #[test]

@@ -283,6 +283,12 @@ pub(super) async fn decide(
             message: "built-in objects exist in every tenant and are never restored".into(),
         });
     }
+    if let Some(reason) = contract.read_only {
+        return Ok(Decision::Skip {
+            code: "not_restorable",
+            message: format!("captured for the record only: {reason}"),
+        });
+    }
     if !contract.restorable(&item.payload) {
         return Ok(Decision::Skip {
             code: "content_not_restorable",

@@ -16,6 +16,43 @@ pub(in crate::demo) fn tenant_admin(t: &mut TenantGen) {
     conditional_access(t);
     apps(t);
     branding_bios_and_cloud_pcs(t);
+    connections(t);
+}
+
+/// What the tenant is connected to: an Apple VPP token and partner services.
+fn connections(t: &mut TenantGen) {
+    let expires = t.g.time();
+    t.push(
+        "deviceAppManagement/vppTokens",
+        json!({
+            "displayName": format!("{} VPP", t.org),
+            "organizationName": t.org,
+            "vppTokenAccountType": "business",
+            "appleId": format!("vpp@{}.example.test", t.org.to_ascii_lowercase()),
+            "expirationDateTime": expires,
+            "lastSyncDateTime": expires,
+            "state": "valid",
+            "countryOrRegion": "us",
+            "automaticallyUpdateApps": true,
+            "roleScopeTagIds": ["0"],
+        }),
+    );
+    t.push(
+        "deviceManagement/complianceManagementPartners",
+        json!({"displayName": "Jamf Pro", "partnerState": "enabled", "macOsOnboarded": true,
+            "windowsOnboarded": false, "androidOnboarded": false, "iosOnboarded": false,
+            "lastHeartbeatDateTime": expires, "macOsEnrollmentAssignments": []}),
+    );
+    t.push(
+        "deviceManagement/deviceManagementPartners",
+        json!({"displayName": "Jamf Pro", "partnerAppType": "multiTenantApp", "partnerState": "enabled",
+            "isConfigured": true, "lastHeartbeatDateTime": expires, "groupsRequiringPartnerEnrollment": []}),
+    );
+    t.push(
+        "deviceManagement/remoteAssistancePartners",
+        json!({"displayName": "TeamViewer", "onboardingUrl": "https://www.teamviewer.com/intune",
+            "onboardingStatus": "onboarded", "lastConnectionDateTime": expires}),
+    );
 }
 
 fn branding_bios_and_cloud_pcs(t: &mut TenantGen) {
