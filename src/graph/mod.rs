@@ -3,6 +3,7 @@
 //!
 //! - [`registry`]: one declarative entry per policy type; everything else is generic over it.
 //! - [`normalize`]: stripping, canonical hashing, masked secrets, diffs.
+//! - [`coverage`]: what a capture holds per type and what a restore will not write.
 //! - [`client`]: [`GraphClient`] (reads + writes) and [`ReadOnlyGraph`] (reads only), built
 //!   from a [`TenantConnection`].
 //! - [`limiter`]: governor per process plus a Redis-held quota per tenant.
@@ -10,6 +11,7 @@
 //! - [`error`]: [`GraphError`], a stable code and a safe message; the local errors.
 
 pub mod client;
+pub mod coverage;
 pub mod error;
 pub mod limiter;
 pub mod normalize;

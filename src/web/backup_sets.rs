@@ -19,7 +19,7 @@ use super::extract::{self, Path, Query, page_limit};
 use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
-use super::snapshots::{ItemContent, PageQuery, policy_types};
+use super::snapshots::{CoverageBody, ItemContent, PageQuery, policy_types};
 use crate::runs::RunSpec;
 use crate::runs::start::{StartRequest, Started};
 use crate::runs::view::RunView;
@@ -46,6 +46,11 @@ pub fn routes() -> Routes {
         )
         .get("/tenants/{tenant}/backup-sets/{id}", VIEWER, detail)
         .doc(Doc::new("Read one backup set").returns::<BackupSetBody>(200, "The backup set"))
+        .get("/tenants/{tenant}/backup-sets/{id}/coverage", VIEWER, coverage)
+        .doc(
+            Doc::new("What the backup set's latest versions hold per policy type, and what a restore will not write and why")
+                .returns::<CoverageBody>(200, "Coverage per type, in restore order"),
+        )
         .get("/tenants/{tenant}/backup-sets/{id}/items", VIEWER, items)
         .doc(
             Doc::new("List a backup set's items (latest versions unless `all_versions`)")
@@ -297,6 +302,22 @@ async fn detail(
     let set = content::backup_set(&state.services().db, access.scope(), id).await?;
     Ok(Json(BackupSetBody {
         backup_set: BackupSet::from(&set),
+    }))
+}
+
+async fn coverage(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> Result<Json<CoverageBody>, ApiError> {
+    let db = &state.services().db;
+    let set = content::backup_set(db, access.scope(), id).await?;
+    let rows = content::latest_backup_items(db, access.scope(), set.id).await?;
+    Ok(Json(CoverageBody {
+        coverage: crate::graph::coverage::of(
+            rows.iter()
+                .map(|i| (i.policy_type.as_str(), i.source_id.as_str(), &i.payload)),
+        ),
     }))
 }
 

@@ -18,7 +18,7 @@ use super::extract::{self, Path, Query, page_limit};
 use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
-use crate::graph::registry;
+use crate::graph::{coverage, registry};
 use crate::runs::RunSpec;
 use crate::runs::start::{StartRequest, Started};
 use crate::store::content;
@@ -40,6 +40,11 @@ pub fn routes() -> Routes {
         .doc(started_doc("Start capturing a snapshot of the tenant").optional_body::<CaptureBody>())
         .get("/tenants/{tenant}/snapshots/{id}", VIEWER, detail)
         .doc(Doc::new("Read one snapshot").returns::<SnapshotBody>(200, "The snapshot"))
+        .get("/tenants/{tenant}/snapshots/{id}/coverage", VIEWER, coverage)
+        .doc(
+            Doc::new("What the snapshot holds per policy type, and what a restore will not write and why")
+                .returns::<CoverageBody>(200, "Coverage per type, in restore order"),
+        )
         .get("/tenants/{tenant}/snapshots/{id}/items", VIEWER, items)
         .doc(
             Doc::new("List a snapshot's items (with `payload=true`, their content)")
@@ -91,6 +96,12 @@ struct SnapshotList {
     snapshots: Vec<Snapshot>,
     /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<Uuid>,
+}
+
+/// A capture's coverage (snapshots and backup sets).
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct CoverageBody {
+    pub(super) coverage: Vec<coverage::TypeCoverage>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -229,6 +240,22 @@ async fn detail(
     let s = content::snapshot(&state.services().db, access.scope(), id).await?;
     Ok(Json(SnapshotBody {
         snapshot: Snapshot::from(&s),
+    }))
+}
+
+async fn coverage(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> Result<Json<CoverageBody>, ApiError> {
+    let db = &state.services().db;
+    let s = content::snapshot(db, access.scope(), id).await?;
+    let rows = content::all_snapshot_items(db, access.scope(), s.id).await?;
+    Ok(Json(CoverageBody {
+        coverage: coverage::of(
+            rows.iter()
+                .map(|i| (i.policy_type.as_str(), i.source_id.as_str(), &i.payload)),
+        ),
     }))
 }
 

@@ -107,6 +107,8 @@ struct SnapshotPage {
     item_count: i32,
     run_url: Option<String>,
     restore_url: String,
+    /// Per type: captured, restorable, and what a restore will not write and why.
+    coverage: Vec<crate::graph::coverage::TypeCoverage>,
     items: Vec<ItemRow>,
     next: Option<String>,
 }
@@ -149,6 +151,11 @@ pub(super) async fn snapshot(
             json: item_json(&i.payload, &i.assignments),
         })
         .collect();
+    let all = content::all_snapshot_items(db, access.scope(), snapshot.id).await?;
+    let coverage = crate::graph::coverage::of(
+        all.iter()
+            .map(|i| (i.policy_type.as_str(), i.source_id.as_str(), &i.payload)),
+    );
     let title = format!("Snapshot of {}", time(snapshot.created_at));
     let shell = Shell::new(&state, &access.user, Some(&access), title)
         .await?
@@ -162,6 +169,7 @@ pub(super) async fn snapshot(
             "/tenants/{tenant_id}/restore?source={}",
             encode(&format!("snapshot:{}", snapshot.id))
         ),
+        coverage,
         items,
         next,
     })

@@ -640,3 +640,84 @@ async fn conditional_access_policies_are_restored_report_only_unless_asked() {
     );
     app.shutdown().await;
 }
+
+/// Coverage: per type, what a capture holds and what a restore will not write and why; the
+/// same for a backup set, and on the snapshot page.
+#[tokio::test]
+async fn snapshots_and_backup_sets_report_their_coverage() {
+    let app = spawn_app_with(demo_app()).await;
+    let tenant = register_demo_tenant(&app, "contoso").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &tenant, crate::helpers::Role::Admin)
+        .await;
+    let (run_id, _) = capture(&app, &admin, &tenant).await;
+    let snapshot = snapshot_of_run(&app, &admin, &tenant, &run_id).await;
+    let sid = snapshot["id"].as_str().unwrap();
+    let body = app
+        .get_json(
+            &admin,
+            &format!("/tenants/{}/snapshots/{sid}/coverage", tenant.id),
+        )
+        .await;
+    let coverage = body["coverage"].as_array().unwrap();
+    assert_eq!(
+        coverage.len(),
+        policyvault::graph::registry::all().len(),
+        "every type of the demo tenant: {body}"
+    );
+    let total: u64 = coverage
+        .iter()
+        .map(|t| t["captured"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, snapshot["item_count"].as_u64().unwrap());
+    let by = |k: &str| coverage.iter().find(|t| t["policy_type"] == k).unwrap();
+    let apps = by("mobileApps");
+    assert_eq!(apps["captured"], 6, "{apps}");
+    assert_eq!(apps["restorable"], 5, "{apps}");
+    assert_eq!(apps["not_restorable"][0]["code"], "content_not_restorable");
+    assert!(
+        apps["not_restorable"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("win32LobApp")
+    );
+    let roles = by("roleDefinitions");
+    assert_eq!(roles["restorable"], 1);
+    assert_eq!(roles["not_restorable"][0]["code"], "builtin");
+    assert_eq!(roles["not_restorable"][0]["count"], 7);
+    assert_eq!(
+        by("vppTokens")["not_restorable"][0]["code"],
+        "not_restorable"
+    );
+    assert_eq!(by("deviceConfigurations")["not_restorable"], json!([]));
+
+    let created = app
+        .post(
+            &admin,
+            &format!("/tenants/{}/backup-sets", tenant.id),
+            json!({"name": "Nightly", "capture": true}),
+        )
+        .await;
+    let created: Value = created.json().await.unwrap();
+    let set_id = created["backup_set"]["id"].as_str().unwrap();
+    let set_run = created["run"]["id"].as_str().unwrap();
+    app.wait_for_terminal(&admin, tenant.id, set_run, WAIT)
+        .await;
+    let set = app
+        .get_json(
+            &admin,
+            &format!("/tenants/{}/backup-sets/{set_id}/coverage", tenant.id),
+        )
+        .await;
+    assert_eq!(set["coverage"], body["coverage"]);
+
+    let html = crate::pages::page_of(
+        &app,
+        &admin.email,
+        &format!("/tenants/{}/snapshots/{sid}", tenant.id),
+    )
+    .await;
+    assert!(html.contains("id=\"coverage\""), "{html}");
+    assert!(html.contains("Graph never returns the package of a win32LobApp"));
+    app.shutdown().await;
+}
