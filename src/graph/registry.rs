@@ -206,6 +206,9 @@ pub struct Contract {
     pub default_id_mark: Option<&'static str>,
     /// A property restores write in its safe value unless asked otherwise.
     pub guarded: Option<Guarded>,
+    /// Types whose object ids this type's payload may hold (a conditional access policy's
+    /// named locations): restored earlier, and rewritten to the target's ids before writing.
+    pub references: &'static [&'static str],
     /// Configuration Graph shows but no API writes (VPP tokens, partner connections): captured
     /// for the record; a restore reports each item `not_restorable` with this reason.
     pub read_only: Option<&'static str>,

@@ -61,6 +61,7 @@ const fn plain(key: &'static str, label: &'static str, collection: &'static str)
         builtin_ids: &[],
         default_id_mark: None,
         guarded: None,
+        references: &[],
         read_only: None,
         content_not_restorable: &[],
     }
@@ -167,6 +168,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
         scope_tags: false,
         implicit_type: Some("#microsoft.graph.conditionalAccessPolicy"),
         strip: &["templateId", "deletedDateTime"],
+        references: &["namedLocations"],
         // Restored report-only unless the restore asks to keep the captured state.
         guarded: Some(Guarded {
             property: "state",
@@ -188,6 +190,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
             ..sub("settings", Fetch::Path)
         }],
         strip: &["settingCount", "creationSource", "priorityMetaData"],
+        references: &["reusablePolicySettings"],
         match_key: "name",
         implicit_type: Some("#microsoft.graph.deviceManagementConfigurationPolicy"),
         update: UpdateMethod::Put,
@@ -238,6 +241,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
             },
         ],
         strip: &["settingCount", "creationSource", "priorityMetaData"],
+        references: &["reusablePolicySettings"],
         match_key: "name",
         implicit_type: Some("#microsoft.graph.deviceManagementCompliancePolicy"),
         update: UpdateMethod::Put,
@@ -431,6 +435,8 @@ pub(super) static CONTRACTS: &[Contract] = &[
     },
     Contract {
         aliases: &["appConfigurations", "appConfigurationPolicies"],
+        // `targetedMobileApps` names apps by id.
+        references: &["mobileApps"],
         ..plain(
             "mobileAppConfigurations",
             "App configuration policies (managed devices)",

@@ -18,6 +18,7 @@
 mod claims;
 mod decide;
 mod plan;
+mod references;
 mod results;
 mod write;
 
@@ -86,6 +87,21 @@ async fn run_items(execution: &Execution, plan: &Plan, access: &Access) -> Resul
             execution.record(unsupported(item)).await?;
             continue;
         };
+        let rewritten = match references::rewrite(&ctx, contract, item).await {
+            Ok(r) => r,
+            Err(Failure::Stop(stop)) => return Err(stop),
+            Err(Failure::Store(error)) => {
+                execution.record(failed(item, action, &error)).await?;
+                continue;
+            }
+            Err(Failure::Graph(error)) => {
+                execution
+                    .record(failed(item, action, &safe(&error)))
+                    .await?;
+                continue;
+            }
+        };
+        let item = rewritten.as_ref().unwrap_or(item);
         let outcome = match access {
             Access::Preview(reader) => decide(&ctx, reader, contract, item)
                 .await

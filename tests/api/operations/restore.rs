@@ -1,5 +1,7 @@
 //! Capture/restore round trips, previews and restores under faults, and re-runs of failed items.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 /// Restore a demo tenant's capture into a new tenant (`PUT /_sim/tenants`, which has what every
@@ -107,8 +109,42 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
     let (recapture_id, recapture) = capture(app, admin, target).await;
     assert_eq!(recapture["status"], "succeeded");
     let recaptured = snapshot_of_run(app, admin, target, &recapture_id).await;
-    let before = payloads(app, admin, source, snapshot["id"].as_str().unwrap()).await;
-    let after = payloads(app, admin, target, recaptured["id"].as_str().unwrap()).await;
+    let src = app
+        .sim_get(&format!("/_sim/tenants/{}/export", source.sim_id))
+        .await;
+    let dst = app
+        .sim_get(&format!("/_sim/tenants/{}/export", target.sim_id))
+        .await;
+    // References (a CA policy's named locations) point at each tenant's own objects: compare
+    // them by the referenced object's name.
+    let by_name = |export: &Value| {
+        let mut names = BTreeMap::new();
+        for c in policyvault::graph::registry::all() {
+            for r in c.references {
+                let rc = policyvault::graph::registry::get(r).unwrap();
+                for o in export[rc.collection].as_array().unwrap() {
+                    names.insert(
+                        o["id"].as_str().unwrap().to_string(),
+                        format!("ref:{r}:{}", o[rc.match_key].as_str().unwrap_or_default()),
+                    );
+                }
+            }
+        }
+        names
+    };
+    let (src_refs, dst_refs) = (by_name(&src), by_name(&dst));
+    let before: BTreeMap<String, Value> =
+        payloads(app, admin, source, snapshot["id"].as_str().unwrap())
+            .await
+            .into_iter()
+            .map(|(k, v)| (k, by_reference(v, &src_refs)))
+            .collect();
+    let after: BTreeMap<String, Value> =
+        payloads(app, admin, target, recaptured["id"].as_str().unwrap())
+            .await
+            .into_iter()
+            .map(|(k, v)| (k, by_reference(v, &dst_refs)))
+            .collect();
     for (key, payload) in &before {
         if skipped.iter().any(|s| key.starts_with(s.as_str())) {
             continue;
@@ -131,12 +167,6 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
 
     // graph-sim's stored objects: what Graph filled in on the source's objects, it filled in
     // on the restored ones.
-    let src = app
-        .sim_get(&format!("/_sim/tenants/{}/export", source.sim_id))
-        .await;
-    let dst = app
-        .sim_get(&format!("/_sim/tenants/{}/export", target.sim_id))
-        .await;
     let mut compared = 0;
     for contract in policyvault::graph::registry::all() {
         let spec = graph_sim::collections::by_path(contract.collection).unwrap();
@@ -185,6 +215,20 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
         "{demo}: compared {compared} of {total}"
     );
     (setup, restore_body)
+}
+
+/// `v` with every string that is a key of `names` replaced by its value.
+fn by_reference(v: Value, names: &BTreeMap<String, String>) -> Value {
+    match v {
+        Value::String(s) => Value::String(names.get(&s).cloned().unwrap_or(s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| by_reference(x, names)).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (k, by_reference(x, names)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 #[tokio::test]
