@@ -29,8 +29,8 @@ const POLL: Duration = Duration::from_millis(20);
 /// `what` it waited for and the last thing seen, so a slow machine gives a clear failure
 /// rather than a flaky assertion further on.
 /// Objects every new tenant (`PUT /_sim/tenants`) has that a capture reads: the built-in scope
-/// tag `0` and the four service-default enrollment configurations.
-pub const BASELINE_CAPTURED: u64 = 5;
+/// tag `0`, the four service-default enrollment configurations and the seven built-in roles.
+pub const BASELINE_CAPTURED: u64 = 12;
 
 pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where

@@ -152,8 +152,9 @@ async fn restore(
         .iter()
         .filter(|i| {
             let id = i["source_id"].as_str().unwrap_or_default();
-            let builtin_tag = i["policy_type"] == "roleScopeTags" && id == "0";
-            !(builtin_tag || id.contains("_Default"))
+            let contract =
+                policyvault::graph::registry::get(i["policy_type"].as_str().unwrap()).unwrap();
+            !(contract.is_builtin(id) || contract.is_service_default(id))
         })
         .map(|i| i["id"].clone())
         .collect();
