@@ -82,7 +82,10 @@ pub fn sample(collection: &str, name: &str) -> Option<Value> {
         }
         "deviceManagement/deviceCategories" => json!({"displayName": name, "description": "c"}),
         "deviceManagement/notificationMessageTemplates" => {
-            json!({"displayName": name, "defaultLocale": "en-us", "brandingOptions": "includeCompanyLogo"})
+            json!({"displayName": name, "defaultLocale": "en-us", "brandingOptions": "includeCompanyLogo",
+                "localizedNotificationMessages": [
+                    {"locale": "en-us", "subject": "Action needed", "messageTemplate": "Update your device.", "isDefault": true},
+                    {"locale": "de-de", "subject": "Aktion erforderlich", "messageTemplate": "Bitte aktualisieren.", "isDefault": false}]})
         }
         "deviceManagement/termsAndConditions" => {
             json!({"displayName": name, "title": "T", "bodyText": "B", "acceptanceStatement": "A"})

@@ -39,7 +39,7 @@ pub(crate) fn create_request(
             contract.collection.to_string(),
             Value::Object(with_inline(contract, obj)),
         )),
-        CreateMethod::PostThenDefinitionValues => Ok((
+        CreateMethod::PostThenDefinitionValues | CreateMethod::PostThenChildren { .. } => Ok((
             contract.collection.to_string(),
             Value::Object(properties(contract, obj)),
         )),

@@ -77,6 +77,9 @@ pub enum CreateMethod {
     /// `POST {collection}` with the properties, then `POST /{id}/updateDefinitionValues`
     /// `{added}` (administrative templates).
     PostThenDefinitionValues,
+    /// `POST {collection}` with the properties, then `POST /{id}/{sub_resource}` once per item
+    /// (a notification template's localized messages).
+    PostThenChildren { sub_resource: &'static str },
     /// `POST /deviceManagement/templates/{templateId}/createInstance` with
     /// `{displayName, description, roleScopeTagIds, <settings_param>: settings}` (intents).
     CreateInstance {
@@ -100,6 +103,12 @@ pub enum UpdateMethod {
         action: &'static str,
         param: &'static str,
     },
+    /// `PATCH /{id}`, then the items of `sub_resource` one by one, matched on `key`: PATCH
+    /// those that changed, POST new ones, DELETE those no longer wanted.
+    PatchThenChildren {
+        sub_resource: &'static str,
+        key: &'static str,
+    },
     /// `PATCH /{id}`, then `POST /{id}/updateDefinitionValues` `{added, updated, deletedIds}`
     /// computed against the target's current definition values (administrative templates).
     PatchThenDefinitionValues,
@@ -113,6 +122,7 @@ impl UpdateMethod {
             Self::Put => "PUT",
             Self::PatchThenAction { action, .. } => action,
             Self::PatchThenDefinitionValues => "updateDefinitionValues",
+            Self::PatchThenChildren { .. } => "PATCH children",
         }
     }
 }

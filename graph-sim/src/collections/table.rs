@@ -374,7 +374,6 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         navs: &[nav_rw("localizedNotificationMessages")],
         scope_tags: true,
         stamps: Stamps::ModifiedOnly,
-        server_set: &[("brandingOptions", Fill::Json("\"none\""))],
         ..coll(
             "deviceManagement/notificationMessageTemplates",
             "notificationMessageTemplate",

@@ -39,6 +39,20 @@ impl GraphClient {
         else {
             return Err(malformed(contract));
         };
+        if let CreateMethod::PostThenChildren { sub_resource } = contract.create {
+            for child in sub_items(&obj, sub_resource) {
+                let body = child_body(&child);
+                let url = core.item_url(contract, &id, Some(sub_resource));
+                core.execute(&Call::write(
+                    Method::POST,
+                    url,
+                    Some(&body),
+                    false,
+                    contract,
+                ))
+                .await?;
+            }
+        }
         if contract.create == CreateMethod::PostThenDefinitionValues {
             let desired = sub_items(&obj, "definitionValues");
             let root = core.root(contract.api_version);
@@ -86,6 +100,57 @@ impl GraphClient {
                 let url = core.item_url(contract, id, Some(action));
                 core.execute(&Call::write(Method::POST, url, Some(&body), true, contract))
                     .await?;
+            }
+            UpdateMethod::PatchThenChildren { sub_resource, key } => {
+                let current = self.reads.get(contract, id).await?;
+                let current = current
+                    .as_object()
+                    .map(|m| sub_items(m, sub_resource))
+                    .unwrap_or_default();
+                let key_of = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_string);
+                let desired = sub_items(&obj, sub_resource);
+                for want in &desired {
+                    let have = current.iter().find(|c| key_of(c) == key_of(want));
+                    let body = child_body(want);
+                    match have.and_then(|h| h.get("id").and_then(Value::as_str)) {
+                        Some(child_id) => {
+                            if have.map(child_body) != Some(body.clone()) {
+                                let tail = format!("{sub_resource}/{}", encode_segment(child_id));
+                                let url = core.item_url(contract, id, Some(&tail));
+                                core.execute(&Call::write(
+                                    Method::PATCH,
+                                    url,
+                                    Some(&body),
+                                    true,
+                                    contract,
+                                ))
+                                .await?;
+                            }
+                        }
+                        None => {
+                            let url = core.item_url(contract, id, Some(sub_resource));
+                            core.execute(&Call::write(
+                                Method::POST,
+                                url,
+                                Some(&body),
+                                false,
+                                contract,
+                            ))
+                            .await?;
+                        }
+                    }
+                }
+                for old in current
+                    .iter()
+                    .filter(|c| !desired.iter().any(|d| key_of(d) == key_of(c)))
+                {
+                    if let Some(child_id) = old.get("id").and_then(Value::as_str) {
+                        let tail = format!("{sub_resource}/{}", encode_segment(child_id));
+                        let url = core.item_url(contract, id, Some(&tail));
+                        core.execute(&Call::write(Method::DELETE, url, None, true, contract))
+                            .await?;
+                    }
+                }
             }
             UpdateMethod::PatchThenDefinitionValues => {
                 let current = self.reads.get(contract, id).await?;
@@ -207,6 +272,24 @@ fn writable(contract: &Contract, object: &Value) -> Result<Map<String, Value>, G
         }
         _ => Err(GraphError::new(ErrorKind::InvalidObject).with_policy_type(contract.key)),
     }
+}
+
+/// A contained item as its own path takes it: no id, timestamps or annotations.
+fn child_body(item: &Value) -> Value {
+    let Some(m) = item.as_object() else {
+        return item.clone();
+    };
+    Value::Object(
+        m.iter()
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "id" | "lastModifiedDateTime" | "createdDateTime"
+                ) && !k.contains("@odata.")
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 fn sub_items(obj: &Map<String, Value>, name: &str) -> Vec<Value> {

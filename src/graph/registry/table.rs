@@ -205,8 +205,31 @@ pub(super) static CONTRACTS: &[Contract] = &[
         "Device configuration profiles",
         "deviceManagement/deviceConfigurations",
     ),
+    // Before the compliance policies whose actions name them.
+    Contract {
+        aliases: &["notificationTemplates"],
+        assignments: None,
+        sub_resources: &[SubResource {
+            sort_key: Some("locale"),
+            ..sub("localizedNotificationMessages", Fetch::Expand)
+        }],
+        create: CreateMethod::PostThenChildren {
+            sub_resource: "localizedNotificationMessages",
+        },
+        update: UpdateMethod::PatchThenChildren {
+            sub_resource: "localizedNotificationMessages",
+            key: "locale",
+        },
+        ..plain(
+            "notificationMessageTemplates",
+            "Compliance notification templates",
+            "deviceManagement/notificationMessageTemplates",
+        )
+    },
     Contract {
         aliases: &["compliance"],
+        // A scheduled action's `notificationTemplateId`.
+        references: &["notificationMessageTemplates"],
         sub_resources: &[SubResource {
             write_inline: true,
             sort_key: Some("ruleName"),
@@ -597,6 +620,7 @@ mod tests {
         "deviceManagement/virtualEndpoint/provisioningPolicies",
         "deviceManagement/virtualEndpoint/userSettings",
         "deviceAppManagement/mobileApps",
+        "deviceManagement/notificationMessageTemplates",
         "deviceAppManagement/vppTokens",
         "deviceManagement/complianceManagementPartners",
         "deviceManagement/deviceManagementPartners",

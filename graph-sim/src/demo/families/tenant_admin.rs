@@ -215,6 +215,17 @@ fn categories_and_notifications(t: &mut TenantGen) {
         );
     }
     let id = t.g.guid();
+    // The first compliance policy notifies with this template before it blocks.
+    if let Some((_, policy)) = t
+        .objects
+        .iter_mut()
+        .find(|(spec, _)| spec.path == "deviceManagement/deviceCompliancePolicies")
+        && let Some(configs) =
+            policy["scheduledActionsForRule"][0]["scheduledActionConfigurations"].as_array_mut()
+    {
+        configs.push(json!({"actionType": "notification", "gracePeriodHours": 24,
+            "notificationTemplateId": id, "notificationMessageCCList": []}));
+    }
     t.push(
         "deviceManagement/notificationMessageTemplates",
         json!({
