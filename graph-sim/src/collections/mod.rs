@@ -295,6 +295,8 @@ pub struct SingletonSpec {
     pub path: &'static str,
     pub type_name: &'static str,
     pub v1: bool,
+    /// An entity (context `.../$entity`) rather than a complex property of its parent.
+    pub entity: bool,
     /// The value a new tenant has (JSON text).
     pub initial: &'static str,
 }

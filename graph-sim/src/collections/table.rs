@@ -37,6 +37,35 @@ const CATALOG_SERVER_SET: &[(&str, Fill)] = &[
     ("priorityMetaData", Fill::Json("null")),
 ];
 
+const CATALOG_SETTINGS: Nav = nav("settings", &[nav("settingDefinitions", &[])]);
+const SCHEDULED_ACTIONS: Nav = nav(
+    "scheduledActionsForRule",
+    &[nav("scheduledActionConfigurations", &[])],
+);
+
+/// A settings-catalog set (`configurationPolicies`, `compliancePolicies`): keyed by `name`,
+/// no `@odata.type` in answers, 25 settings a page, PUT replaces.
+const fn settings_catalog(
+    path: &'static str,
+    base_type: &'static str,
+    navs: &'static [Nav],
+) -> CollectionSpec {
+    CollectionSpec {
+        emit_type: false,
+        key: "name",
+        put: true,
+        paging: Paging::Small,
+        assign: assign("assignments", AssignReply::Collection),
+        assignment_type: "deviceManagementConfigurationPolicyAssignment",
+        navs,
+        scope_tags: true,
+        is_assigned: true,
+        kind: Kind::SettingsCatalog,
+        server_set: CATALOG_SERVER_SET,
+        ..coll(path, base_type)
+    }
+}
+
 /// App protection and app configuration policies (a view of `managedAppPolicies` per type):
 /// `resources/intune-mam-iosmanagedappprotection` and siblings.
 const fn protection_view(path: &'static str, base_type: &'static str) -> CollectionSpec {
@@ -56,51 +85,17 @@ const fn protection_view(path: &'static str, base_type: &'static str) -> Collect
 
 pub static COLLECTIONS: &[CollectionSpec] = &[
     // resources/intune-deviceconfigv2-devicemanagementconfigurationpolicy
-    CollectionSpec {
-        emit_type: false,
-        key: "name",
-        put: true,
-        paging: Paging::Small,
-        assign: assign("assignments", AssignReply::Collection),
-        assignment_type: "deviceManagementConfigurationPolicyAssignment",
-        navs: &[
-            ASSIGNMENTS,
-            nav("settings", &[nav("settingDefinitions", &[])]),
-        ],
-        scope_tags: true,
-        is_assigned: true,
-        kind: Kind::SettingsCatalog,
-        server_set: CATALOG_SERVER_SET,
-        ..coll(
-            "deviceManagement/configurationPolicies",
-            "deviceManagementConfigurationPolicy",
-        )
-    },
+    settings_catalog(
+        "deviceManagement/configurationPolicies",
+        "deviceManagementConfigurationPolicy",
+        &[ASSIGNMENTS, CATALOG_SETTINGS],
+    ),
     // resources/intune-deviceconfigv2-devicemanagementcompliancepolicy
-    CollectionSpec {
-        emit_type: false,
-        key: "name",
-        put: true,
-        paging: Paging::Small,
-        assign: assign("assignments", AssignReply::Collection),
-        assignment_type: "deviceManagementConfigurationPolicyAssignment",
-        navs: &[
-            ASSIGNMENTS,
-            nav("settings", &[nav("settingDefinitions", &[])]),
-            nav(
-                "scheduledActionsForRule",
-                &[nav("scheduledActionConfigurations", &[])],
-            ),
-        ],
-        scope_tags: true,
-        is_assigned: true,
-        kind: Kind::SettingsCatalog,
-        server_set: CATALOG_SERVER_SET,
-        ..coll(
-            "deviceManagement/compliancePolicies",
-            "deviceManagementCompliancePolicy",
-        )
-    },
+    settings_catalog(
+        "deviceManagement/compliancePolicies",
+        "deviceManagementCompliancePolicy",
+        &[ASSIGNMENTS, CATALOG_SETTINGS, SCHEDULED_ACTIONS],
+    ),
     // resources/intune-deviceconfig-deviceconfiguration
     CollectionSpec {
         abstract_base: true,
@@ -124,13 +119,7 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         v1: true,
         assign: assign("assignments", AssignReply::Collection),
         assignment_type: "deviceCompliancePolicyAssignment",
-        navs: &[
-            ASSIGNMENTS,
-            nav(
-                "scheduledActionsForRule",
-                &[nav("scheduledActionConfigurations", &[])],
-            ),
-        ],
+        navs: &[ASSIGNMENTS, SCHEDULED_ACTIONS],
         version: VersionKind::Int,
         scope_tags: true,
         kind: Kind::Compliance,
@@ -666,6 +655,7 @@ pub static SINGLETONS: &[SingletonSpec] = &[
         path: "deviceManagement/settings",
         type_name: "deviceManagementSettings",
         v1: true,
+        entity: false,
         initial: r#"{"deviceComplianceCheckinThresholdDays":30,"isScheduledActionEnabled":true,"secureByDefault":false,"enhancedJailBreak":false,"deviceInactivityBeforeRetirementInDay":0,"derivedCredentialProvider":"notConfigured","derivedCredentialUrl":null,"androidDeviceAdministratorEnrollmentEnabled":false,"ignoreDevicesForUnsupportedSettingsEnabled":false,"enableLogCollection":true,"enableAutopilotDiagnostics":true,"enableEnhancedTroubleshootingExperience":false,"enableDeviceGroupMembershipReport":false,"m365AppDiagnosticsEnabled":false}"#,
     },
     // api/intune-devices-applepushnotificationcertificate-get
@@ -673,6 +663,7 @@ pub static SINGLETONS: &[SingletonSpec] = &[
         path: "deviceManagement/applePushNotificationCertificate",
         type_name: "applePushNotificationCertificate",
         v1: true,
+        entity: true,
         initial: r#"{"appleIdentifier":null,"topicIdentifier":null,"lastModifiedDateTime":"0001-01-01T00:00:00Z","expirationDateTime":"0001-01-01T00:00:00Z","certificateUploadStatus":null,"certificateUploadFailureReason":null,"certificateSerialNumber":null,"certificate":null}"#,
     },
     // api/intune-androidforwork-androidmanagedstoreaccountenterprisesettings-get
@@ -680,6 +671,7 @@ pub static SINGLETONS: &[SingletonSpec] = &[
         path: "deviceManagement/androidManagedStoreAccountEnterpriseSettings",
         type_name: "androidManagedStoreAccountEnterpriseSettings",
         v1: false,
+        entity: true,
         initial: r#"{"bindStatus":"notBound","lastAppSyncDateTime":"0001-01-01T00:00:00Z","lastAppSyncStatus":"success","ownerUserPrincipalName":null,"ownerOrganizationName":null,"lastModifiedDateTime":"0001-01-01T00:00:00Z","enrollmentTarget":"none","targetGroupIds":[],"deviceOwnerManagementEnabled":false,"androidDeviceOwnerFullyManagedEnrollmentEnabled":false,"managedGooglePlayInitialScopeTagIds":[],"companyCodes":[]}"#,
     },
 ];

@@ -174,7 +174,7 @@ fn singleton_entity(
                 apply_select(&mut out, sel, &[]);
             }
             // A complex property has a plain context; an entity has `/$entity`.
-            let fragment = if out.contains_key("id") || spec.path.ends_with("Certificate") {
+            let fragment = if spec.entity {
                 format!("{}/$entity", spec.path)
             } else {
                 spec.path.to_string()

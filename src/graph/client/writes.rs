@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::transport::Call;
-use super::{GraphClient, malformed};
+use super::{Core, GraphClient, malformed};
 use crate::graph::error::{ErrorKind, GraphError};
 use crate::graph::limiter::Access;
 use crate::graph::normalize;
@@ -40,18 +40,8 @@ impl GraphClient {
             return Err(malformed(contract));
         };
         if let CreateMethod::PostThenChildren { sub_resource } = contract.create {
-            for child in sub_items(&obj, sub_resource) {
-                let body = child_body(&child);
-                let url = core.item_url(contract, &id, Some(sub_resource));
-                core.execute(&Call::write(
-                    Method::POST,
-                    url,
-                    Some(&body),
-                    false,
-                    contract,
-                ))
-                .await?;
-            }
+            let desired = sub_items(&obj, sub_resource);
+            write_children(core, contract, &id, sub_resource, "", &desired, &[]).await?;
         }
         if contract.create == CreateMethod::PostThenDefinitionValues {
             let desired = sub_items(&obj, "definitionValues");
@@ -107,50 +97,8 @@ impl GraphClient {
                     .as_object()
                     .map(|m| sub_items(m, sub_resource))
                     .unwrap_or_default();
-                let key_of = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_string);
                 let desired = sub_items(&obj, sub_resource);
-                for want in &desired {
-                    let have = current.iter().find(|c| key_of(c) == key_of(want));
-                    let body = child_body(want);
-                    match have.and_then(|h| h.get("id").and_then(Value::as_str)) {
-                        Some(child_id) => {
-                            if have.map(child_body) != Some(body.clone()) {
-                                let tail = format!("{sub_resource}/{}", encode_segment(child_id));
-                                let url = core.item_url(contract, id, Some(&tail));
-                                core.execute(&Call::write(
-                                    Method::PATCH,
-                                    url,
-                                    Some(&body),
-                                    true,
-                                    contract,
-                                ))
-                                .await?;
-                            }
-                        }
-                        None => {
-                            let url = core.item_url(contract, id, Some(sub_resource));
-                            core.execute(&Call::write(
-                                Method::POST,
-                                url,
-                                Some(&body),
-                                false,
-                                contract,
-                            ))
-                            .await?;
-                        }
-                    }
-                }
-                for old in current
-                    .iter()
-                    .filter(|c| !desired.iter().any(|d| key_of(d) == key_of(c)))
-                {
-                    if let Some(child_id) = old.get("id").and_then(Value::as_str) {
-                        let tail = format!("{sub_resource}/{}", encode_segment(child_id));
-                        let url = core.item_url(contract, id, Some(&tail));
-                        core.execute(&Call::write(Method::DELETE, url, None, true, contract))
-                            .await?;
-                    }
-                }
+                write_children(core, contract, id, sub_resource, key, &desired, &current).await?;
             }
             UpdateMethod::PatchThenDefinitionValues => {
                 let current = self.reads.get(contract, id).await?;
@@ -272,6 +220,63 @@ fn writable(contract: &Contract, object: &Value) -> Result<Map<String, Value>, G
         }
         _ => Err(GraphError::new(ErrorKind::InvalidObject).with_policy_type(contract.key)),
     }
+}
+
+/// Makes the items of `sub_resource` below object `id` equal to `desired`, matched to
+/// `current` ones on `key`: PATCH those that differ, POST new ones, DELETE those no longer
+/// wanted. With no `current` items every desired one is POSTed (a create).
+async fn write_children(
+    core: &Core,
+    contract: &Contract,
+    id: &str,
+    sub_resource: &str,
+    key: &str,
+    desired: &[Value],
+    current: &[Value],
+) -> Result<(), GraphError> {
+    let key_of = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let child_url = |child_id: &str| {
+        let tail = format!("{sub_resource}/{}", encode_segment(child_id));
+        core.item_url(contract, id, Some(&tail))
+    };
+    for want in desired {
+        let body = child_body(want);
+        let have = current.iter().find(|c| key_of(c) == key_of(want));
+        let call = match have.and_then(|h| Some((h, h.get("id")?.as_str()?))) {
+            Some((h, _)) if child_body(h) == body => continue,
+            Some((_, child_id)) => Call::write(
+                Method::PATCH,
+                child_url(child_id),
+                Some(&body),
+                true,
+                contract,
+            ),
+            None => Call::write(
+                Method::POST,
+                core.item_url(contract, id, Some(sub_resource)),
+                Some(&body),
+                false,
+                contract,
+            ),
+        };
+        core.execute(&call).await?;
+    }
+    for old in current
+        .iter()
+        .filter(|c| !desired.iter().any(|d| key_of(d) == key_of(c)))
+    {
+        if let Some(child_id) = old.get("id").and_then(Value::as_str) {
+            core.execute(&Call::write(
+                Method::DELETE,
+                child_url(child_id),
+                None,
+                true,
+                contract,
+            ))
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A contained item as its own path takes it: no id, timestamps or annotations.

@@ -151,11 +151,16 @@ pub(super) async fn snapshot(
             json: item_json(&i.payload, &i.assignments),
         })
         .collect();
-    let all = content::all_snapshot_items(db, access.scope(), snapshot.id).await?;
-    let coverage = crate::graph::coverage::of(
-        all.iter()
-            .map(|i| (i.policy_type.as_str(), i.source_id.as_str(), &i.payload)),
-    );
+    // The coverage table heads the first page only: it reads every item.
+    let coverage = if query.cursor.is_none() {
+        let all = content::all_snapshot_items(db, access.scope(), snapshot.id).await?;
+        crate::graph::coverage::of(
+            all.iter()
+                .map(|i| (i.policy_type.as_str(), i.source_id.as_str(), &i.payload)),
+        )
+    } else {
+        Vec::new()
+    };
     let title = format!("Snapshot of {}", time(snapshot.created_at));
     let shell = Shell::new(&state, &access.user, Some(&access), title)
         .await?
