@@ -268,7 +268,14 @@ pub fn load_dir(dir: &Path, fresh_ids: bool) -> anyhow::Result<Vec<(TenantSeed, 
             }
         }
         tracing::info!("fixtures loaded: {report}");
-        seeds.push((TenantSeed { creds, objects }, report));
+        seeds.push((
+            TenantSeed {
+                creds,
+                objects,
+                singletons: Vec::new(),
+            },
+            report,
+        ));
     }
     Ok(seeds)
 }

@@ -95,10 +95,17 @@ pub fn sample(collection: &str, name: &str) -> Option<Value> {
                 "rolePermissions": [{"resourceActions": [{"allowedResourceActions": ["Microsoft.Intune_ManagedDevices_Read"]}]}]})
         }
         "deviceManagement/roleAssignments" => {
-            json!({"displayName": name, "members": [], "scopeType": "allDevices", "resourceScopes": []})
+            json!({"displayName": name, "members": [], "scopeType": "allDevices", "resourceScopes": [],
+                // The built-in Help Desk Operator role.
+                "roleDefinition": {"id": "9e0cc482-82df-4ab2-a24c-0c23a3f52e1e"}})
         }
         "deviceManagement/depOnboardingSettings" => {
             json!({"tokenName": name, "appleIdentifier": "a@example.test"})
+        }
+        // Contained in each token (`.../depOnboardingSettings/{id}/enrollmentProfiles`).
+        "deviceManagement/depOnboardingSettings/enrollmentProfiles" => {
+            json!({"@odata.type": "#microsoft.graph.depIOSEnrollmentProfile", "displayName": name,
+                "requiresUserAuthentication": true, "supervisedModeEnabled": true, "isDefault": false})
         }
         "deviceManagement/complianceManagementPartners"
         | "deviceManagement/deviceManagementPartners"

@@ -1,6 +1,8 @@
-//! What a capture holds, per policy type: how many objects, and which of them a restore will
-//! not write and why (built-in objects, configuration Graph cannot write, app packages Graph
-//! never returns). Pure over the stored items; snapshots and backup sets both show it.
+//! What a capture holds, per policy type: how many objects, which of them a restore will not
+//! write and why (built-in objects, configuration Graph cannot write, app packages Graph
+//! never returns), which restore only into their own tenant, and which have an `@odata.type`
+//! this version does not know (captured as they are, flagged here). Pure over the stored
+//! items; snapshots and backup sets both show it.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -28,8 +30,22 @@ pub struct TypeCoverage {
     /// Objects a restore writes (created or updated).
     pub restorable: u64,
     pub not_restorable: Vec<NotRestorable>,
+    /// Why the type's objects are restored only into the tenant they were captured from (a
+    /// restore into another tenant skips them `same_tenant_only`).
+    pub same_tenant_only: Option<String>,
+    /// Objects whose `@odata.type` is not among the collection's documented types: kept as
+    /// Graph served them and restored as they are.
+    pub unknown_odata_types: Vec<UnknownOdataType>,
     /// The type is not in this version's registry (stored by an older or newer one).
     pub unknown_type: bool,
+}
+
+/// An `@odata.type` Graph served that this version does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct UnknownOdataType {
+    /// Without namespace (`windows12GeneralConfiguration`).
+    pub odata_type: String,
+    pub count: u64,
 }
 
 /// Coverage of a capture's items, in restore order (unknown types last). `items` yields
@@ -43,6 +59,8 @@ pub fn of<'a>(items: impl IntoIterator<Item = (&'a str, &'a str, &'a Value)>) ->
             captured: 0,
             restorable: 0,
             not_restorable: Vec::new(),
+            same_tenant_only: c.same_tenant_only.map(str::to_string),
+            unknown_odata_types: Vec::new(),
             unknown_type: false,
         })
         .collect();
@@ -57,6 +75,8 @@ pub fn of<'a>(items: impl IntoIterator<Item = (&'a str, &'a str, &'a Value)>) ->
                     captured: 0,
                     restorable: 0,
                     not_restorable: Vec::new(),
+                    same_tenant_only: None,
+                    unknown_odata_types: Vec::new(),
                     unknown_type: true,
                 });
                 out.len() - 1
@@ -64,6 +84,19 @@ pub fn of<'a>(items: impl IntoIterator<Item = (&'a str, &'a str, &'a Value)>) ->
         };
         let entry = &mut out[pos];
         entry.captured += 1;
+        if let Some(ty) = contract.and_then(|c| c.unknown_odata_type(payload)) {
+            match entry
+                .unknown_odata_types
+                .iter_mut()
+                .find(|u| u.odata_type == ty)
+            {
+                Some(u) => u.count += 1,
+                None => entry.unknown_odata_types.push(UnknownOdataType {
+                    odata_type: ty.to_string(),
+                    count: 1,
+                }),
+            }
+        }
         let why = match contract {
             None => Some((
                 "unknown_type",
@@ -120,6 +153,9 @@ mod tests {
         let win32 = json!({"@odata.type": "#microsoft.graph.win32LobApp"});
         let web = json!({"@odata.type": "#microsoft.graph.webApp"});
         let plain = json!({});
+        let future_profile =
+            json!({"@odata.type": "#microsoft.graph.windows12GeneralConfiguration"});
+        let general = json!({"@odata.type": "#microsoft.graph.windows10GeneralConfiguration"});
         let items = [
             ("roleScopeTags", "0", &plain),
             ("roleScopeTags", "1", &plain),
@@ -128,6 +164,10 @@ mod tests {
             ("mobileApps", "c", &win32),
             ("vppTokens", "v", &plain),
             ("someFutureType", "x", &plain),
+            ("deviceConfigurations", "d1", &future_profile),
+            ("deviceConfigurations", "d2", &general),
+            ("deviceConfigurations", "d3", &future_profile),
+            ("roleAssignments", "r", &plain),
         ];
         let c = of(items);
         let by = |k: &str| c.iter().find(|t| t.policy_type == k).unwrap();
@@ -140,6 +180,19 @@ mod tests {
         assert!(apps.not_restorable[0].reason.contains("win32LobApp"));
         assert_eq!(by("vppTokens").not_restorable[0].code, "not_restorable");
         assert!(by("someFutureType").unknown_type);
+        // A type Graph added later: captured, restorable as it is, flagged.
+        let profiles = by("deviceConfigurations");
+        assert_eq!((profiles.captured, profiles.restorable), (3, 3));
+        assert_eq!(
+            profiles.unknown_odata_types,
+            [UnknownOdataType {
+                odata_type: "windows12GeneralConfiguration".into(),
+                count: 2
+            }]
+        );
+        assert!(by("mobileApps").unknown_odata_types.is_empty());
+        assert!(by("roleAssignments").same_tenant_only.is_some());
+        assert!(profiles.same_tenant_only.is_none());
         assert_eq!(c.last().unwrap().policy_type, "someFutureType");
         assert!(c.iter().all(|t| t.captured > 0));
     }

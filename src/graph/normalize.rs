@@ -175,7 +175,14 @@ fn strip_subs(obj: &mut Map<String, Value>, subs: &[SubResource]) {
         let Some(v) = obj.remove(sub.name) else {
             continue;
         };
-        let v = if sub.reference {
+        let v = if sub.bind.is_some() {
+            // A relationship by reference: only which object it names is content (Graph
+            // expands the whole related object).
+            match v.get("id") {
+                Some(id) => serde_json::json!({ "id": id }),
+                None => Value::Null,
+            }
+        } else if sub.reference {
             match v {
                 Value::Object(mut m) => {
                     for k in REFERENCE_STRIP {

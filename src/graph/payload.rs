@@ -6,17 +6,42 @@ use serde_json::{Map, Value, json};
 use super::error::{ErrorKind, GraphError};
 use super::registry::{Contract, CreateMethod, UpdateMethod};
 
-/// The object's own properties: no sub-resources, no assignments.
-fn properties(contract: &Contract, obj: &Map<String, Value>) -> Map<String, Value> {
-    obj.iter()
+/// The object's own properties: no sub-resources, no assignments; relationships by
+/// reference as `<name>@odata.bind` URLs below `graph_root` (the API version's root).
+fn properties(
+    contract: &Contract,
+    graph_root: &str,
+    obj: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut body: Map<String, Value> = obj
+        .iter()
         .filter(|(k, _)| k.as_str() != "assignments" && contract.sub_resource(k).is_none())
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+        .collect();
+    for sub in contract.sub_resources {
+        if let Some(collection) = sub.bind
+            && let Some(id) = obj
+                .get(sub.name)
+                .and_then(|r| r.get("id"))
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+        {
+            body.insert(
+                format!("{}@odata.bind", sub.name),
+                Value::String(format!("{graph_root}/{collection}('{id}')")),
+            );
+        }
+    }
+    body
 }
 
 /// Properties plus the sub-resources Graph takes inline.
-fn with_inline(contract: &Contract, obj: &Map<String, Value>) -> Map<String, Value> {
-    let mut body = properties(contract, obj);
+fn with_inline(
+    contract: &Contract,
+    graph_root: &str,
+    obj: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut body = properties(contract, graph_root, obj);
     for sub in contract.sub_resources.iter().filter(|s| s.write_inline) {
         if let Some(v) = obj.get(sub.name) {
             body.insert(sub.name.to_string(), v.clone());
@@ -29,19 +54,31 @@ fn invalid(contract: &Contract) -> GraphError {
     GraphError::new(ErrorKind::InvalidObject).with_policy_type(contract.key)
 }
 
-/// Where a create is sent, relative to the API version, and its body.
+/// Where a create is sent, relative to the API version, and its body. `parent` is the
+/// parent object's id for a contained type (an enrollment profile's token).
 pub(crate) fn create_request(
     contract: &Contract,
+    graph_root: &str,
+    parent: Option<&str>,
     obj: &Map<String, Value>,
 ) -> Result<(String, Value), GraphError> {
+    let collection = match contract.contained() {
+        None => contract.collection.to_string(),
+        Some((parent_collection, segment)) => {
+            let parent = parent
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| invalid(contract))?;
+            format!("{parent_collection}/{}/{segment}", encode_segment(parent))
+        }
+    };
     match contract.create {
         CreateMethod::Post => Ok((
-            contract.collection.to_string(),
-            Value::Object(with_inline(contract, obj)),
+            collection,
+            Value::Object(with_inline(contract, graph_root, obj)),
         )),
         CreateMethod::PostThenDefinitionValues | CreateMethod::PostThenChildren { .. } => Ok((
-            contract.collection.to_string(),
-            Value::Object(properties(contract, obj)),
+            collection,
+            Value::Object(properties(contract, graph_root, obj)),
         )),
         CreateMethod::CreateInstance {
             template_property,
@@ -77,10 +114,14 @@ pub(crate) fn create_request(
 }
 
 /// The body of the PATCH or PUT of an update.
-pub(crate) fn update_body(contract: &Contract, obj: &Map<String, Value>) -> Value {
+pub(crate) fn update_body(
+    contract: &Contract,
+    graph_root: &str,
+    obj: &Map<String, Value>,
+) -> Value {
     let mut body = match contract.update {
-        UpdateMethod::Put => with_inline(contract, obj),
-        _ => properties(contract, obj),
+        UpdateMethod::Put => with_inline(contract, graph_root, obj),
+        _ => properties(contract, graph_root, obj),
     };
     for k in contract.update_omit {
         body.remove(*k);
@@ -271,6 +312,8 @@ mod tests {
     use crate::graph::normalize::normalize;
     use crate::graph::registry::get;
 
+    const ROOT: &str = "https://graph.test/beta";
+
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
     }
@@ -282,11 +325,11 @@ mod tests {
             json!({"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "C",
             "scheduledActionsForRule": [{"ruleName": "r"}], "assignments": [{"target": {}}]}),
         );
-        let (path, body) = create_request(c, &o).unwrap();
+        let (path, body) = create_request(c, ROOT, None, &o).unwrap();
         assert_eq!(path, "deviceManagement/deviceCompliancePolicies");
         assert!(body.get("scheduledActionsForRule").is_some());
         assert!(body.get("assignments").is_none());
-        let patch = update_body(c, &o);
+        let patch = update_body(c, ROOT, &o);
         assert!(patch.get("scheduledActionsForRule").is_none());
         assert_eq!(
             patch["@odata.type"],
@@ -306,7 +349,7 @@ mod tests {
     fn settings_catalog_put_carries_settings() {
         let c = get("configurationPolicies").unwrap();
         let o = obj(json!({"name": "N", "settings": [{"settingInstance": {}}]}));
-        assert!(update_body(c, &o).get("settings").is_some());
+        assert!(update_body(c, ROOT, &o).get("settings").is_some());
     }
 
     #[test]
@@ -316,17 +359,17 @@ mod tests {
             json!({"displayName": "I", "description": "d", "templateId": "tmpl-1", "roleScopeTagIds": ["0"],
             "settings": [{"definitionId": "x", "valueJson": "true"}]}),
         );
-        let (path, body) = create_request(c, &o).unwrap();
+        let (path, body) = create_request(c, ROOT, None, &o).unwrap();
         assert_eq!(path, "deviceManagement/templates/tmpl-1/createInstance");
         assert_eq!(
             body,
             json!({"displayName": "I", "description": "d", "roleScopeTagIds": ["0"],
                 "settingsDelta": [{"definitionId": "x", "valueJson": "true"}]})
         );
-        let patch = update_body(c, &o);
+        let patch = update_body(c, ROOT, &o);
         assert!(patch.get("templateId").is_none());
         assert!(patch.get("settings").is_none());
-        let err = create_request(c, &obj(json!({"displayName": "I"}))).unwrap_err();
+        let err = create_request(c, ROOT, None, &obj(json!({"displayName": "I"}))).unwrap_err();
         assert_eq!(err.code(), "invalid_object");
     }
 

@@ -20,6 +20,12 @@ use std::fmt;
 
 mod table;
 
+// Graph's concrete `@odata.type`s per polymorphic collection, from its resource pages: one
+// file, read by graph-sim (what it accepts) and here (what a capture recognizes).
+#[allow(dead_code)]
+#[path = "../../graph-sim/src/collections/types.rs"]
+mod graph_types;
+
 use table::CONTRACTS;
 
 /// Graph API version of a collection. Every peer uses beta; the settings catalog is beta-only.
@@ -67,6 +73,23 @@ pub struct SubResource {
     /// Extra keys dropped from every item (besides ids, timestamps and annotations).
     pub strip: &'static [&'static str],
     pub children: &'static [SubResource],
+    /// A single-valued relationship to an object of this collection (path below the version),
+    /// written as `<name>@odata.bind` (a role assignment's `roleDefinition`).
+    pub bind: Option<&'static str>,
+}
+
+/// How a type's objects are addressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `GET {collection}` answers pages of objects.
+    Collection,
+    /// `GET {collection}` answers one object (the APNs certificate); a tenant where it is not
+    /// set up answers 404. Its id is the type's key where Graph gives none.
+    Singleton,
+    /// Each object of `parent` holds its own collection: `collection` is
+    /// `{parent}/{id}/{segment}` (an Apple enrollment program token's enrollment profiles).
+    /// Object ids are `{parentId}/{id}`, so everything that names an object names both.
+    Contained { parent: &'static str },
 }
 
 /// How a new object is created.
@@ -225,6 +248,17 @@ pub struct Contract {
     /// `@odata.type`s (without namespace) whose content Graph never returns (line-of-business
     /// and Win32 app packages): captured, never written, reported `content_not_restorable`.
     pub content_not_restorable: &'static [&'static str],
+    /// The concrete `@odata.type`s (without namespace) Graph documents for this collection;
+    /// empty where it is not polymorphic. An object of any other type is captured as it is
+    /// and flagged in the coverage report.
+    pub odata_types: &'static [&'static str],
+    /// `@odata.type`s this collection also serves that another type owns (targeted app
+    /// configurations in `managedAppPolicies`): left out of its captures.
+    pub excludes: &'static [&'static str],
+    pub shape: Shape,
+    /// Restored only into the tenant it was captured from (it names that tenant's groups or
+    /// Apple token); elsewhere the item is skipped `same_tenant_only` with this reason.
+    pub same_tenant_only: Option<&'static str>,
 }
 
 impl Contract {
@@ -253,13 +287,7 @@ impl Contract {
     /// Whether a captured object of this type can be written back (its `@odata.type` is not
     /// one whose content Graph withholds).
     pub fn restorable(&self, payload: &serde_json::Value) -> bool {
-        let ty = payload
-            .get("@odata.type")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default();
-        let bare = ty
-            .trim_start_matches('#')
-            .trim_start_matches("microsoft.graph.");
+        let bare = bare_type(payload).unwrap_or_default();
         !self
             .content_not_restorable
             .iter()
@@ -269,6 +297,69 @@ impl Contract {
     pub fn sub_resource(&self, name: &str) -> Option<&'static SubResource> {
         self.sub_resources.iter().find(|s| s.name == name)
     }
+
+    /// The bare `@odata.type` of `payload`, when this polymorphic collection's documented
+    /// types do not include it (a type Graph added after this version).
+    pub fn unknown_odata_type<'a>(&self, payload: &'a serde_json::Value) -> Option<&'a str> {
+        if self.odata_types.is_empty() {
+            return None;
+        }
+        let bare = bare_type(payload)?;
+        let known = self
+            .odata_types
+            .iter()
+            .chain(self.excludes)
+            .any(|t| t.eq_ignore_ascii_case(bare));
+        (!known).then_some(bare)
+    }
+
+    /// Whether Graph answers `payload` here but another type owns it.
+    pub fn excluded(&self, payload: &serde_json::Value) -> bool {
+        bare_type(payload)
+            .is_some_and(|bare| self.excludes.iter().any(|t| t.eq_ignore_ascii_case(bare)))
+    }
+
+    /// For a contained type, the parent collection and the segment below each parent.
+    pub fn contained(&self) -> Option<(&'static str, &'static str)> {
+        match self.shape {
+            Shape::Contained { parent } => Some((parent, self.key)),
+            _ => None,
+        }
+    }
+
+    /// The parent object's id within a contained type's `{parentId}/{id}`.
+    pub fn parent_id<'a>(&self, id: &'a str) -> Option<&'a str> {
+        self.contained()?;
+        id.split_once('/').map(|(parent, _)| parent)
+    }
+
+    /// The path (below the version) of the collection that holds object `id`, and the id
+    /// within it: `(collection, id)` for most types, the parent's own collection for a
+    /// contained type's `{parentId}/{id}`. `None` for a contained id without its parent.
+    pub fn locate<'a>(&self, id: &'a str) -> Option<(String, &'a str)> {
+        match self.contained() {
+            None => Some((self.collection.to_string(), id)),
+            Some((parent, segment)) => {
+                let (parent_id, own) = id.split_once('/')?;
+                Some((
+                    format!(
+                        "{parent}/{}/{segment}",
+                        super::payload::encode_segment(parent_id)
+                    ),
+                    own,
+                ))
+            }
+        }
+    }
+}
+
+/// `x` of `{"@odata.type": "#microsoft.graph.x"}`.
+fn bare_type(payload: &serde_json::Value) -> Option<&str> {
+    let ty = payload.get("@odata.type")?.as_str()?;
+    Some(
+        ty.trim_start_matches('#')
+            .trim_start_matches("microsoft.graph."),
+    )
 }
 
 impl SubResource {

@@ -24,14 +24,52 @@ pub use entity::enums::Role;
 /// a run's progress, long enough not to load the services it polls.
 const POLL: Duration = Duration::from_millis(20);
 
+/// Objects every new tenant (`PUT /_sim/tenants`) has that a capture reads: the built-in scope
+/// tag `0`, the four service-default enrollment configurations, the seven built-in roles and
+/// the three tenant singletons (settings, APNs certificate, managed Google Play).
+pub const BASELINE_CAPTURED: u64 = 15;
+
+/// What graph-sim holds of `contract`'s type in a tenant `export` (`/_sim/tenants/{id}/export`),
+/// as Graph serves it: a view's objects picked from its storage, a contained type's objects
+/// from every parent (ids `{parentId}/{id}`), types another contract owns left out. `None`
+/// for a singleton, which exports do not carry.
+pub fn held_by_sim(export: &Value, contract: &policyvault::graph::Contract) -> Option<Vec<Value>> {
+    use policyvault::graph::registry::Shape;
+    let items = |path: &str| export[path].as_array().cloned().unwrap_or_default();
+    let held: Vec<Value> = match contract.shape {
+        Shape::Singleton => return None,
+        Shape::Contained { parent } => items(parent)
+            .iter()
+            .flat_map(|p| {
+                let pid = p["id"].as_str().unwrap_or_default().to_string();
+                p[contract.key]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |mut o| {
+                        let id = format!("{pid}/{}", o["id"].as_str().unwrap_or_default());
+                        o["id"] = json!(id);
+                        o
+                    })
+            })
+            .collect(),
+        Shape::Collection => {
+            let spec = graph_sim::collections::by_path(contract.collection)
+                .unwrap_or_else(|| panic!("graph-sim serves no {}", contract.collection));
+            items(spec.home())
+                .into_iter()
+                .filter(|o| o.as_object().is_some_and(|m| spec.admits(m)))
+                .collect()
+        }
+    };
+    Some(held.into_iter().filter(|o| !contract.excluded(o)).collect())
+}
+
 /// Waits for a fact instead of for time: polls `check` until it answers `Ok`, and returns
 /// that value. `Err` carries what was seen instead; after `timeout` the test fails naming
 /// `what` it waited for and the last thing seen, so a slow machine gives a clear failure
 /// rather than a flaky assertion further on.
-/// Objects every new tenant (`PUT /_sim/tenants`) has that a capture reads: the built-in scope
-/// tag `0`, the four service-default enrollment configurations and the seven built-in roles.
-pub const BASELINE_CAPTURED: u64 = 12;
-
 pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,

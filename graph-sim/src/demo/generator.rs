@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use crate::collections::{CollectionSpec, by_path};
+use crate::collections::{CollectionSpec, SingletonSpec, by_path};
 use crate::store::graph_time;
 
 fn seed_of(s: &str) -> u64 {
@@ -69,6 +69,7 @@ pub(super) struct TenantGen {
     pub(super) filters: Vec<String>,
     pub(super) org: String,
     pub(super) objects: Vec<(&'static CollectionSpec, Value)>,
+    pub(super) singletons: Vec<(&'static SingletonSpec, Map<String, Value>)>,
 }
 
 impl TenantGen {
@@ -78,6 +79,13 @@ impl TenantGen {
 
     pub(super) fn push(&mut self, path: &str, obj: Value) {
         self.objects.push((Self::spec(path), obj));
+    }
+
+    /// Sets properties of the singleton at `path` (a name from the singleton table).
+    pub(super) fn set_singleton(&mut self, path: &str, value: Value) {
+        if let (Some(spec), Value::Object(m)) = (crate::collections::singleton(path), value) {
+            self.singletons.push((spec, m));
+        }
     }
 
     /// 0–3 assignments to the tenant's groups (sometimes all devices/users, an exclusion, a

@@ -61,6 +61,7 @@ fn tenant(name: &str, gp: &[GpDef], templates: &[Map<String, Value>]) -> TenantS
         filters: Vec::new(),
         org: title(name),
         objects: Vec::new(),
+        singletons: Vec::new(),
     };
     directory(&mut t);
     filters(&mut t);
@@ -80,6 +81,7 @@ fn tenant(name: &str, gp: &[GpDef], templates: &[Map<String, Value>]) -> TenantS
     TenantSeed {
         creds: credentials(name),
         objects: t.objects,
+        singletons: t.singletons,
     }
 }
 
@@ -107,7 +109,6 @@ mod tests {
             // Only the service (or Apple's enrollment program) fills these.
             const EXTERNAL: &[&str] = &[
                 "deviceManagement/auditEvents",
-                "deviceManagement/depOnboardingSettings",
                 "deviceAppManagement/defaultManagedAppProtections",
                 "deviceAppManagement/windowsInformationProtectionPolicies",
             ];

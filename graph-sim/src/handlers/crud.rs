@@ -4,7 +4,9 @@ use serde_json::{Map, Value, json};
 
 use crate::collections::{CollectionSpec, Kind, VersionKind};
 use crate::odata::Expand;
-use crate::store::{Tenant, graph_time, import, qualify_type, refresh_computed, strip_annotations};
+use crate::store::{
+    Tenant, graph_time, import, qualify_type, refresh_computed, strip_annotations, take_binds,
+};
 
 use super::Resource;
 use super::actions::check_block_action;
@@ -283,6 +285,10 @@ impl Resource<'_> {
         strip_annotations(&mut patch);
         self.drop_server_owned(&mut patch);
         patch.remove("@odata.type");
+        let binds = match take_binds(self.spec, &mut patch) {
+            Ok(b) => b,
+            Err(e) => return bad_request(self.ctx, e),
+        };
         for nav in self.spec.navs {
             patch.remove(nav.name);
         }
@@ -291,6 +297,9 @@ impl Resource<'_> {
         };
         for (k, v) in patch {
             stored.insert(k, v);
+        }
+        for (name, item) in binds {
+            stored.insert(name.to_string(), Value::Array(vec![item]));
         }
         self.bump(stored);
         Reply::no_content()

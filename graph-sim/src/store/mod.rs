@@ -19,7 +19,7 @@ use crate::throttle::Throttle;
 
 pub use normalize::{
     ImportError, bind_id, import, is_annotation, normalize_assignments, normalize_definition_value,
-    normalize_presentation_value, qualify_type, refresh_computed, strip_annotations,
+    normalize_presentation_value, qualify_type, refresh_computed, strip_annotations, take_binds,
 };
 
 /// Lock a mutex, recovering from poisoning: a panicked request must not take the simulator
@@ -235,6 +235,9 @@ pub struct Catalog {
 pub struct TenantSeed {
     pub creds: TenantCreds,
     pub objects: Vec<(&'static CollectionSpec, Value)>,
+    /// Singleton values other than a new tenant's (an uploaded APNs certificate), merged
+    /// over the initial value.
+    pub singletons: Vec<(&'static SingletonSpec, Map<String, Value>)>,
 }
 
 #[derive(Default)]
@@ -302,6 +305,11 @@ impl Sim {
                 let obj = import(spec, obj, &tenant, now, &mut catalog)
                     .map_err(|e| anyhow::anyhow!("tenant '{}', {}: {e}", tenant.name, spec.path))?;
                 tenant.insert(spec, obj);
+            }
+            for (spec, value) in seed.singletons {
+                let mut current = tenant.singleton(spec);
+                current.extend(value);
+                tenant.singletons.insert(spec.path, current);
             }
             tenants.order.push(tenant.id.clone());
             tenants.names.insert(tenant.id.clone(), tenant.name.clone());

@@ -37,6 +37,8 @@ pub enum ImportError {
     DefinitionNotAnObject,
     #[error("presentation@odata.bind must be a URL naming a presentation")]
     PresentationBind,
+    #[error("{0}@odata.bind must be a URL naming the related entity")]
+    Bind(&'static str),
 }
 
 /// Keys that are metadata, not data: instance annotations other than `@odata.type`, property
@@ -112,6 +114,9 @@ pub fn import(
     }
     if spec.scope_tags {
         obj.entry("roleScopeTagIds").or_insert_with(|| json!(["0"]));
+    }
+    for (name, item) in take_binds(spec, &mut obj)? {
+        obj.insert(name.to_string(), item);
     }
     for nav in spec.navs {
         let Some(v) = obj.remove(nav.name) else {
@@ -387,6 +392,26 @@ fn normalize_rules(items: Vec<Map<String, Value>>) -> Vec<Value> {
             Value::Object(with_id(r))
         })
         .collect()
+}
+
+/// The single-valued relationships a body sets by reference
+/// (`"roleDefinition@odata.bind": ".../roleDefinitions('id')"`, as role assignments are
+/// created): removed from `obj` and returned as the related entity's stored form `{"id"}`.
+pub fn take_binds(
+    spec: &CollectionSpec,
+    obj: &mut Map<String, Value>,
+) -> Result<Vec<(&'static str, Value)>, ImportError> {
+    let mut out = Vec::new();
+    for nav in spec.navs.iter().filter(|n| n.single) {
+        if let Some(bind) = obj.remove(&format!("{}@odata.bind", nav.name)) {
+            let id = bind
+                .as_str()
+                .and_then(bind_id)
+                .ok_or(ImportError::Bind(nav.name))?;
+            out.push((nav.name, json!({ "id": id })));
+        }
+    }
+    Ok(out)
 }
 
 /// The id inside an `@odata.bind` URL such as

@@ -25,7 +25,7 @@ use secrecy::SecretString;
 use super::error::{ErrorKind, GraphError, GraphSetupError};
 use super::limiter::{Limiter, Quota, QuotaOverrides};
 use super::payload::encode_segment;
-use super::registry::{ApiVersion, Contract};
+use super::registry::{ApiVersion, Contract, Shape};
 use super::retry::RetryPolicy;
 use super::token::{Credentials, TokenCache, scope_for};
 use crate::settings::GraphSettings;
@@ -317,11 +317,15 @@ impl Core {
         format!("{}/{}", self.root(version), path.trim_start_matches('/'))
     }
 
+    /// The URL of object `id` (and of `tail` below it). A singleton is its collection path;
+    /// a contained type's `{parentId}/{id}` is below its parent.
     fn item_url(&self, contract: &Contract, id: &str, tail: Option<&str>) -> String {
-        let mut url = self.url(
-            contract.api_version,
-            &format!("{}/{}", contract.collection, encode_segment(id)),
-        );
+        let path = match (contract.shape, contract.locate(id)) {
+            (Shape::Singleton, _) => contract.collection.to_string(),
+            (_, Some((collection, own))) => format!("{collection}/{}", encode_segment(own)),
+            (_, None) => format!("{}/{}", contract.collection, encode_segment(id)),
+        };
+        let mut url = self.url(contract.api_version, &path);
         if let Some(t) = tail {
             url.push('/');
             url.push_str(t);

@@ -11,7 +11,7 @@ use super::{Core, ReadOnlyGraph, malformed, origin_of};
 use crate::graph::error::{ErrorKind, GraphError};
 use crate::graph::normalize::{self, Normalized};
 use crate::graph::payload::{encode_query, encode_segment, odata_string};
-use crate::graph::registry::{Contract, Fetch, SubResource};
+use crate::graph::registry::{Contract, Fetch, Shape, SubResource};
 
 impl ReadOnlyGraph {
     /// Every object of the type, whole: all pages, per-item content, sub-resources and
@@ -41,9 +41,25 @@ impl ReadOnlyGraph {
             url.push_str(&format!("?$expand={}", encode_query(&expand)));
         }
         let body = core.execute(&Call::read(url, 1, contract)).await?.body;
-        let Value::Object(obj) = body else {
+        let Value::Object(mut obj) = body else {
             return Err(malformed(contract));
         };
+        match contract.shape {
+            Shape::Singleton => {
+                obj.entry("id")
+                    .or_insert_with(|| Value::String(contract.key.to_string()));
+            }
+            Shape::Contained { .. } => {
+                if let Some((parent, _)) = id.split_once('/')
+                    && let Some(own) = obj.get("id").and_then(Value::as_str)
+                    && !own.contains('/')
+                {
+                    let qualified = format!("{parent}/{own}");
+                    obj.insert("id".into(), Value::String(qualified));
+                }
+            }
+            Shape::Collection => {}
+        }
         let mut objects = vec![obj];
         core.complete(contract, &mut objects).await?;
         Ok(Value::Object(objects.pop().unwrap_or_default()))
@@ -98,10 +114,56 @@ impl ReadOnlyGraph {
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl Core {
-    /// The list (optionally filtered), then per-item content and sub-resources.
+    /// The list (optionally filtered), then per-item content and sub-resources; the one
+    /// object of a singleton (none where the tenant has not set it up); every parent's
+    /// objects of a contained type.
     async fn list_where(
         &self,
         contract: &Contract,
+        filter: Option<&str>,
+    ) -> Result<Vec<Value>, GraphError> {
+        match contract.shape {
+            Shape::Collection => {
+                self.list_collection(contract, contract.collection, filter)
+                    .await
+            }
+            Shape::Singleton => {
+                let url = self.url(contract.api_version, contract.collection);
+                match self.execute(&Call::read(url, 1, contract)).await {
+                    Ok(reply) => {
+                        let Value::Object(mut obj) = reply.body else {
+                            return Err(malformed(contract));
+                        };
+                        obj.entry("id")
+                            .or_insert_with(|| Value::String(contract.key.to_string()));
+                        Ok(vec![Value::Object(obj)])
+                    }
+                    Err(e) if e.is_not_found() => Ok(Vec::new()),
+                    Err(e) => Err(e),
+                }
+            }
+            Shape::Contained { parent } => {
+                let url = self.url(contract.api_version, &format!("{parent}?$select=id"));
+                let parents = self.get_pages(url, contract).await?;
+                let mut out = Vec::new();
+                for p in &parents {
+                    let pid = object_id(p).ok_or_else(|| malformed(contract))?;
+                    let path = format!("{parent}/{}/{}", encode_segment(&pid), contract.key);
+                    for mut o in self.list_collection(contract, &path, filter).await? {
+                        super::writes::qualify_id(&mut o, &pid);
+                        out.push(o);
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The objects of one collection (`path` below the version).
+    async fn list_collection(
+        &self,
+        contract: &Contract,
+        path: &str,
         filter: Option<&str>,
     ) -> Result<Vec<Value>, GraphError> {
         let mut query = Vec::new();
@@ -113,12 +175,13 @@ impl Core {
         {
             query.push(format!("$expand={}", encode_query(&expand)));
         }
-        let mut url = self.url(contract.api_version, contract.collection);
+        let mut url = self.url(contract.api_version, path);
         if !query.is_empty() {
             url.push('?');
             url.push_str(&query.join("&"));
         }
-        let listed = self.get_pages(url, contract).await?;
+        let mut listed = self.get_pages(url, contract).await?;
+        listed.retain(|o| !contract.excluded(o));
         let mut objects: Vec<Map<String, Value>> = Vec::with_capacity(listed.len());
         if contract.per_item_get {
             let expand = contract
@@ -128,11 +191,7 @@ impl Core {
             let mut paths = Vec::with_capacity(listed.len());
             for item in &listed {
                 let id = object_id(item).ok_or_else(|| malformed(contract))?;
-                paths.push(format!(
-                    "{}/{}{expand}",
-                    contract.collection,
-                    encode_segment(&id)
-                ));
+                paths.push(format!("{path}/{}{expand}", encode_segment(&id)));
             }
             for full in self.batch_get(contract, paths).await {
                 match full {
@@ -183,6 +242,7 @@ impl Core {
                 sort_key: None,
                 strip: &[],
                 children: &[],
+                bind: None,
             };
             let parents = objects
                 .iter_mut()

@@ -16,13 +16,21 @@ use crate::graph::registry::{AssignMethod, Contract, CreateMethod, UpdateMethod}
 
 impl GraphClient {
     /// Creates `object` (a normalized payload or a raw object: read-only fields are stripped
-    /// first) and returns what Graph answered, including the new `id`.
-    pub async fn create(&self, contract: &Contract, object: &Value) -> Result<Value, GraphError> {
+    /// first) and returns what Graph answered, including the new `id`. A contained type's
+    /// object is created below `parent` (the parent object's id) and its answered id is
+    /// `{parent}/{id}`.
+    pub async fn create(
+        &self,
+        contract: &Contract,
+        parent: Option<&str>,
+        object: &Value,
+    ) -> Result<Value, GraphError> {
         let obj = writable(contract, object)?;
         let core = self.core();
-        let (path, body) = payload::create_request(contract, &obj)?;
+        let root = core.root(contract.api_version);
+        let (path, body) = payload::create_request(contract, &root, parent, &obj)?;
         let url = core.url(contract.api_version, &path);
-        let created = core
+        let mut created = core
             .execute(&Call::write(
                 Method::POST,
                 url,
@@ -32,6 +40,9 @@ impl GraphClient {
             ))
             .await?
             .body;
+        if contract.contained().is_some() {
+            qualify_id(&mut created, parent.unwrap_or_default());
+        }
         let Some(id) = created
             .get("id")
             .and_then(Value::as_str)
@@ -45,7 +56,6 @@ impl GraphClient {
         }
         if contract.create == CreateMethod::PostThenDefinitionValues {
             let desired = sub_items(&obj, "definitionValues");
-            let root = core.root(contract.api_version);
             if let Some(body) = payload::definition_values_update(contract, &root, &desired, &[])? {
                 let url = core.item_url(contract, &id, Some("updateDefinitionValues"));
                 core.execute(&Call::write(
@@ -70,7 +80,8 @@ impl GraphClient {
     ) -> Result<(), GraphError> {
         let obj = writable(contract, object)?;
         let core = self.core();
-        let body = payload::update_body(contract, &obj);
+        let root = core.root(contract.api_version);
+        let body = payload::update_body(contract, &root, &obj);
         let url = core.item_url(contract, id, None);
         let method = if contract.update == UpdateMethod::Put {
             Method::PUT
@@ -107,7 +118,6 @@ impl GraphClient {
                     .map(|m| sub_items(m, "definitionValues"))
                     .unwrap_or_default();
                 let desired = sub_items(&obj, "definitionValues");
-                let root = core.root(contract.api_version);
                 if let Some(body) =
                     payload::definition_values_update(contract, &root, &desired, &current)?
                 {
@@ -212,6 +222,16 @@ impl GraphClient {
 }
 
 /// A write's input as a map, read-only fields stripped.
+/// `{"id": "x"}` → `{"id": "{parent}/x"}`: a contained object's id names its parent too.
+pub(super) fn qualify_id(object: &mut Value, parent: &str) {
+    if let Some(id) = object.get("id").and_then(Value::as_str)
+        && !id.contains('/')
+    {
+        let id = format!("{parent}/{id}");
+        object["id"] = Value::String(id);
+    }
+}
+
 fn writable(contract: &Contract, object: &Value) -> Result<Map<String, Value>, GraphError> {
     match normalize::strip(contract, object) {
         Value::Object(mut m) => {

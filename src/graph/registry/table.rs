@@ -1,9 +1,10 @@
 //! The registry's declarative table: one entry per supported policy type, in restore order,
 //! built from a few shared defaults (`plain`, `sub`, `reference`, `assign_with`).
 
+use super::graph_types as types;
 use super::{
-    ApiVersion, AssignMethod, Assignments, Contract, CreateMethod, Fetch, Guarded, SubResource,
-    UpdateMethod,
+    ApiVersion, AssignMethod, Assignments, Contract, CreateMethod, Fetch, Guarded, Shape,
+    SubResource, UpdateMethod,
 };
 
 const fn sub(name: &'static str, fetch: Fetch) -> SubResource {
@@ -15,6 +16,7 @@ const fn sub(name: &'static str, fetch: Fetch) -> SubResource {
         sort_key: None,
         strip: &[],
         children: &[],
+        bind: None,
     }
 }
 
@@ -24,6 +26,13 @@ const fn reference(name: &'static str) -> SubResource {
         ..sub(name, Fetch::Expand)
     }
 }
+
+/// The apps an app protection or managed-app configuration policy targets, sent inline.
+const MANAGED_APPS: &[SubResource] = &[SubResource {
+    write_inline: true,
+    sort_key: Some("mobileAppIdentifier"),
+    ..sub("apps", Fetch::Expand)
+}];
 
 const ASSIGN: Option<Assignments> = Some(Assignments {
     fetch: Fetch::Expand,
@@ -64,6 +73,23 @@ const fn plain(key: &'static str, label: &'static str, collection: &'static str)
         references: &[],
         read_only: None,
         content_not_restorable: &[],
+        odata_types: &[],
+        excludes: &[],
+        shape: Shape::Collection,
+        same_tenant_only: None,
+    }
+}
+
+/// One object per tenant captured for the record (`GET {path}` answers the object).
+const fn record_singleton(
+    key: &'static str,
+    label: &'static str,
+    path: &'static str,
+    reason: &'static str,
+) -> Contract {
+    Contract {
+        shape: Shape::Singleton,
+        ..record(key, label, path, reason)
     }
 }
 
@@ -152,10 +178,30 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "deviceManagement/roleDefinitions",
         )
     },
+    // resources/intune-rbac-deviceandappmanagementroleassignment: created with
+    // `roleDefinition@odata.bind`; members and scope are groups of the tenant.
+    Contract {
+        aliases: &["intuneRoleAssignments"],
+        assignments: None,
+        sub_resources: &[SubResource {
+            bind: Some("deviceManagement/roleDefinitions"),
+            ..reference("roleDefinition")
+        }],
+        references: &["roleDefinitions"],
+        same_tenant_only: Some(
+            "a role assignment's members and scope are groups of the tenant it was captured from",
+        ),
+        ..plain(
+            "roleAssignments",
+            "Intune role assignments",
+            "deviceManagement/roleAssignments",
+        )
+    },
     Contract {
         aliases: &["conditionalAccessNamedLocations"],
         assignments: None,
         scope_tags: false,
+        odata_types: types::NAMED_LOCATIONS,
         ..plain(
             "namedLocations",
             "Named locations (conditional access)",
@@ -200,11 +246,14 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "deviceManagement/configurationPolicies",
         )
     },
-    plain(
-        "deviceConfigurations",
-        "Device configuration profiles",
-        "deviceManagement/deviceConfigurations",
-    ),
+    Contract {
+        odata_types: types::DEVICE_CONFIGURATIONS,
+        ..plain(
+            "deviceConfigurations",
+            "Device configuration profiles",
+            "deviceManagement/deviceConfigurations",
+        )
+    },
     // Before the compliance policies whose actions name them.
     Contract {
         aliases: &["notificationTemplates"],
@@ -241,6 +290,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
             action: "scheduleActionsForRules",
             param: "deviceComplianceScheduledActionForRules",
         },
+        odata_types: types::DEVICE_COMPLIANCE_POLICIES,
         ..plain(
             "deviceCompliancePolicies",
             "Compliance policies",
@@ -353,6 +403,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
             fetch: Fetch::Path,
             method: AssignMethod::PostEach,
         }),
+        odata_types: types::AUTOPILOT_PROFILES,
         ..plain(
             "windowsAutopilotDeploymentProfiles",
             "Autopilot deployment profiles",
@@ -390,6 +441,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
         aliases: &["enrollmentConfigurations", "enrollmentRestrictions"],
         assignments: assign_with("enrollmentConfigurationAssignments"),
         default_id_mark: Some("_Default"),
+        odata_types: types::ENROLLMENT_CONFIGURATIONS,
         ..plain(
             "deviceEnrollmentConfigurations",
             "Enrollment configurations",
@@ -450,6 +502,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "windowsPhoneXAP",
             "windowsUniversalAppX",
         ],
+        odata_types: types::MOBILE_APPS,
         ..plain(
             "mobileApps",
             "Apps (metadata and assignments)",
@@ -460,6 +513,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
         aliases: &["appConfigurations", "appConfigurationPolicies"],
         // `targetedMobileApps` names apps by id.
         references: &["mobileApps"],
+        odata_types: types::MOBILE_APP_CONFIGURATIONS,
         ..plain(
             "mobileAppConfigurations",
             "App configuration policies (managed devices)",
@@ -468,16 +522,26 @@ pub(super) static CONTRACTS: &[Contract] = &[
     },
     Contract {
         aliases: &["appProtectionPolicies", "managedAppProtection"],
-        sub_resources: &[SubResource {
-            write_inline: true,
-            sort_key: Some("mobileAppIdentifier"),
-            ..sub("apps", Fetch::Expand)
-        }],
+        sub_resources: MANAGED_APPS,
         strip: &["deployedAppCount", "isAssigned"],
+        odata_types: types::MANAGED_APP_POLICIES,
+        // Their own type below.
+        excludes: &["targetedManagedAppConfiguration"],
         ..plain(
             "managedAppPolicies",
-            "App protection and managed app policies",
+            "App protection policies",
             "deviceAppManagement/managedAppPolicies",
+        )
+    },
+    // resources/intune-mam-targetedmanagedappconfiguration
+    Contract {
+        aliases: &["appConfigurationsManagedApps", "managedAppConfigurations"],
+        sub_resources: MANAGED_APPS,
+        strip: &["deployedAppCount", "isAssigned"],
+        ..plain(
+            "targetedManagedAppConfigurations",
+            "App configuration policies (managed apps)",
+            "deviceAppManagement/targetedManagedAppConfigurations",
         )
     },
     Contract {
@@ -576,6 +640,64 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "a remote assistance partner is onboarded through the partner's consent flow",
         )
     },
+    // resources/intune-enrollment-deponboardingsetting
+    Contract {
+        match_key: "tokenName",
+        strip: &[
+            // Its own type, and devices.
+            "enrollmentProfiles",
+            "importedAppleDeviceIdentities",
+            "lastSuccessfulSyncDateTime",
+            "lastSyncTriggeredDateTime",
+            "lastSyncErrorCode",
+            "syncedDeviceCount",
+        ],
+        scope_tags: true,
+        ..record(
+            "depOnboardingSettings",
+            "Apple enrollment program tokens (record only)",
+            "deviceManagement/depOnboardingSettings",
+            "an enrollment program token is downloaded from Apple Business Manager and uploaded in the Intune admin center",
+        )
+    },
+    // resources/intune-enrollment-enrollmentprofile: below each token.
+    Contract {
+        aliases: &["depEnrollmentProfiles", "appleEnrollmentProfiles"],
+        assignments: None,
+        scope_tags: false,
+        shape: Shape::Contained {
+            parent: "deviceManagement/depOnboardingSettings",
+        },
+        same_tenant_only: Some(
+            "an enrollment profile belongs to the Apple enrollment program token of the tenant it was captured from",
+        ),
+        ..plain(
+            "enrollmentProfiles",
+            "Apple enrollment program profiles",
+            "deviceManagement/depOnboardingSettings/{id}/enrollmentProfiles",
+        )
+    },
+    // api/intune-devices-applepushnotificationcertificate-get
+    record_singleton(
+        "applePushNotificationCertificate",
+        "Apple MDM push certificate (record only)",
+        "deviceManagement/applePushNotificationCertificate",
+        "the push certificate is created at Apple's push certificates portal and uploaded in the Intune admin center",
+    ),
+    // api/intune-androidforwork-androidmanagedstoreaccountenterprisesettings-get
+    record_singleton(
+        "androidManagedStoreAccountEnterpriseSettings",
+        "Managed Google Play binding (record only)",
+        "deviceManagement/androidManagedStoreAccountEnterpriseSettings",
+        "managed Google Play is bound by signing in to Google from the Intune admin center",
+    ),
+    // resources/intune-deviceconfig-devicemanagementsettings: a property of `deviceManagement`.
+    record_singleton(
+        "settings",
+        "Tenant-wide Intune settings (record only)",
+        "deviceManagement/settings",
+        "tenant-wide settings are set once per tenant in the Intune admin center",
+    ),
 ];
 
 #[cfg(test)]
@@ -625,6 +747,13 @@ mod tests {
         "deviceManagement/complianceManagementPartners",
         "deviceManagement/deviceManagementPartners",
         "deviceManagement/remoteAssistancePartners",
+        "deviceManagement/roleAssignments",
+        "deviceAppManagement/targetedManagedAppConfigurations",
+        "deviceManagement/depOnboardingSettings",
+        "deviceManagement/depOnboardingSettings/{id}/enrollmentProfiles",
+        "deviceManagement/applePushNotificationCertificate",
+        "deviceManagement/androidManagedStoreAccountEnterpriseSettings",
+        "deviceManagement/settings",
     ];
 
     #[test]
@@ -633,10 +762,44 @@ mod tests {
             let n = all().iter().filter(|c| c.collection == *path).count();
             assert_eq!(n, 1, "{path}");
         }
+        let mut paths: Vec<&str> = all().iter().map(|c| c.collection).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), all().len(), "one entry per collection");
+        assert!(all().len() >= 34, "{}", all().len());
+    }
+
+    #[test]
+    fn shapes_address_their_objects() {
+        let profiles = get("enrollmentProfiles").unwrap();
         assert_eq!(
-            all().len(),
-            DESIGN_COLLECTIONS.len() + COVERAGE_COLLECTIONS.len()
+            profiles.locate("tok/p1"),
+            Some((
+                "deviceManagement/depOnboardingSettings/tok/enrollmentProfiles".to_string(),
+                "p1"
+            ))
         );
+        assert_eq!(profiles.locate("p1"), None);
+        assert_eq!(profiles.parent_id("tok/p1"), Some("tok"));
+        assert_eq!(get("deviceConfigurations").unwrap().parent_id("a/b"), None);
+        for c in all() {
+            if c.contained().is_some() {
+                // Objects below a parent are read in its listing, one level deep.
+                assert!(!c.per_item_get, "{}", c.key);
+                assert!(c.assignments.is_none(), "{}", c.key);
+                assert!(c.sub_resources.iter().all(|s| s.fetch == Fetch::Expand));
+                assert!(c.same_tenant_only.is_some(), "{}", c.key);
+            }
+            if c.shape == Shape::Singleton {
+                assert!(c.read_only.is_some(), "{}", c.key);
+            }
+        }
+        let policies = get("managedAppPolicies").unwrap();
+        let targeted =
+            serde_json::json!({"@odata.type": "#microsoft.graph.targetedManagedAppConfiguration"});
+        assert!(policies.excluded(&targeted));
+        assert_eq!(policies.unknown_odata_type(&targeted), None);
+        assert!(get("targetedManagedAppConfigurations").is_some());
     }
 
     #[test]

@@ -297,6 +297,14 @@ pub(super) async fn decide(
                 .into(),
         });
     }
+    if let Some(reason) = contract.same_tenant_only
+        && !ctx.plan.same_tenant()
+    {
+        return Ok(Decision::Skip {
+            code: "same_tenant_only",
+            message: format!("restored only into the tenant it was captured from: {reason}"),
+        });
+    }
     let masked = normalize::masked_secrets(&item.payload);
     if !masked.is_empty() {
         return Ok(Decision::Conflict {

@@ -213,7 +213,8 @@ async fn create_once(
     let started = std::time::Instant::now();
     let mut round = 0u32;
     let id = loop {
-        let error = match client.create(contract, desired).await {
+        let parent = contract.parent_id(&item.source_id);
+        let error = match client.create(contract, parent, desired).await {
             Ok(created) => break created_id(contract, &created)?,
             Err(error) if error.is_ambiguous_write() => error,
             Err(error) => return Err(error.into()),

@@ -169,7 +169,7 @@ async fn the_limiter_keeps_steady_state_clear_of_429() {
         tasks.push(tokio::spawn(async move {
             for i in 0..4 {
                 let body = json!({"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": format!("S{t}-{i}")});
-                g.create(c, &body).await.unwrap();
+                g.create(c, None, &body).await.unwrap();
                 g.list(c).await.unwrap();
                 g.list(c).await.unwrap();
             }
@@ -200,7 +200,7 @@ async fn a_lost_create_response_is_reported_as_ambiguous_and_the_object_is_found
     )
     .await;
     let body = json!({"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": "O'Brien policy"});
-    let err = graph.create(c, &body).await.unwrap_err();
+    let err = graph.create(c, None, &body).await.unwrap_err();
     assert!(err.is_ambiguous_write(), "{err}");
     assert_eq!(err.code(), "ambiguous_write");
     // The create committed: looking it up (quote escaped) finds exactly one.
@@ -265,7 +265,7 @@ async fn a_create_is_not_sent_once_the_fence_says_the_work_is_no_longer_ours() {
     );
     let c = contract("deviceConfigurations");
     let body = json!({"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": "Fenced"});
-    let created = graph.create(c, &body).await.unwrap();
+    let created = graph.create(c, None, &body).await.unwrap();
     assert_eq!(
         fence.asked.load(Ordering::SeqCst),
         1,
@@ -273,7 +273,7 @@ async fn a_create_is_not_sent_once_the_fence_says_the_work_is_no_longer_ours() {
     );
 
     fence.ours.store(false, Ordering::SeqCst);
-    let err = graph.create(c, &body).await.unwrap_err();
+    let err = graph.create(c, None, &body).await.unwrap_err();
     assert_eq!(err.code(), "write_fenced", "{err}");
     // Reads and idempotent writes do not ask; only the first create reached graph-sim.
     let id = created["id"].as_str().unwrap();

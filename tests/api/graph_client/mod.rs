@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use policyvault::graph::normalize::{self, normalize};
-use policyvault::graph::registry::{self, Contract};
+use policyvault::graph::registry::{self, Contract, Shape};
 use policyvault::graph::{
     GraphClient, GraphOptions, GraphShared, Limiter, LimiterOptions, Quota, QuotaOverrides,
     RetryPolicy, TenantConnection, TokenCache,
@@ -201,7 +201,8 @@ fn one_of_each() -> Vec<(&'static str, Value)> {
     let mut out = hand_made();
     let g = group("22222222-2222-2222-2222-222222222222");
     for c in registry::all() {
-        if out.iter().any(|(k, _)| *k == c.key) {
+        // Every tenant has its singletons; a contained type's sample is inside its parent's.
+        if out.iter().any(|(k, _)| *k == c.key) || c.shape != Shape::Collection {
             continue;
         }
         let mut sample = graph_sim::samples::sample(c.collection, c.label)
@@ -209,6 +210,16 @@ fn one_of_each() -> Vec<(&'static str, Value)> {
         sample["description"] = json!("d");
         if c.assignments.is_some() {
             sample["assignments"] = json!([g.clone()]);
+        }
+        for child in registry::all() {
+            if let Some((parent, segment)) = child.contained()
+                && parent == c.collection
+            {
+                let path = format!("{parent}/{segment}");
+                let item = graph_sim::samples::sample(&path, child.label)
+                    .unwrap_or_else(|| panic!("graph-sim has no sample for {path}"));
+                sample[segment] = json!([item]);
+            }
         }
         out.push((c.key, sample));
     }

@@ -186,3 +186,48 @@ async fn payloads(
         }
     }
 }
+
+/// Calls graph-sim's Graph surface as the tenant's app would.
+pub async fn sim_graph(
+    app: &TestApp,
+    tenant: &TestTenant,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let listed = app.sim_get("/_sim/tenants").await;
+    let creds = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == tenant.sim_id.as_str())
+        .unwrap()
+        .clone();
+    let token: Value = app
+        .http
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            app.sim_url(),
+            tenant.sim_id
+        ))
+        .form(&[
+            ("client_id", creds["client_id"].as_str().unwrap()),
+            ("client_secret", creds["client_secret"].as_str().unwrap()),
+            ("scope", "https://graph.microsoft.com/.default"),
+            ("grant_type", "client_credentials"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut request = app
+        .http
+        .request(method, format!("{}/beta/{path}", app.sim_url()))
+        .bearer_auth(token["access_token"].as_str().unwrap());
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}

@@ -55,6 +55,7 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
     // Apps whose package Graph never returns are captured and reported, never written.
     let mut skipped = std::collections::BTreeSet::new();
     let mut not_restorable = 0;
+    let mut same_tenant_only = 0;
     for item in items.iter().filter(|i| i["status"] == "skipped") {
         let key = format!(
             "{}/{}/",
@@ -70,6 +71,11 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
             // Configuration Graph shows but cannot write (VPP tokens, partners).
             assert!(contract.read_only.is_some(), "{item}");
             not_restorable += 1;
+        } else if item["error_code"] == "same_tenant_only" {
+            // Role assignments and Apple enrollment profiles name the source tenant's groups
+            // and token: covered by the same-tenant round trip.
+            assert!(contract.same_tenant_only.is_some(), "{item}");
+            same_tenant_only += 1;
         } else {
             assert_eq!(
                 item["error_code"], "builtin",
@@ -87,7 +93,9 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
         1 + record_only,
         "{demo}: the Win32 app and one of each record-only type"
     );
-    let skipped_builtin = skipped.len() - not_restorable;
+    // One role assignment and the token's two enrollment profiles.
+    assert_eq!(same_tenant_only, 3, "{demo}");
+    let skipped_builtin = skipped.len() - not_restorable - same_tenant_only;
     // Every tenant has each built-in object (scope tag `0`, the built-in roles).
     let builtins: usize = policyvault::graph::registry::all()
         .iter()
@@ -122,7 +130,7 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
         for c in policyvault::graph::registry::all() {
             for r in c.references {
                 let rc = policyvault::graph::registry::get(r).unwrap();
-                for o in export[rc.collection].as_array().unwrap() {
+                for o in &crate::helpers::held_by_sim(export, rc).unwrap() {
                     names.insert(
                         o["id"].as_str().unwrap().to_string(),
                         format!("ref:{r}:{}", o[rc.match_key].as_str().unwrap_or_default()),
@@ -169,9 +177,16 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
     // on the restored ones.
     let mut compared = 0;
     for contract in policyvault::graph::registry::all() {
-        let spec = graph_sim::collections::by_path(contract.collection).unwrap();
-        let targets = dst[contract.collection].as_array().unwrap();
-        for obj in src[contract.collection].as_array().unwrap() {
+        let (Some(sources), Some(targets)) = (
+            crate::helpers::held_by_sim(&src, contract),
+            crate::helpers::held_by_sim(&dst, contract),
+        ) else {
+            continue;
+        };
+        let Some(spec) = graph_sim::collections::by_path(contract.collection) else {
+            continue;
+        };
+        for obj in &sources {
             let same =
                 |o: &&Value| o[spec.key] == obj[spec.key] && o["@odata.type"] == obj["@odata.type"];
             let Some(restored) = targets.iter().find(same) else {
@@ -211,7 +226,7 @@ async fn round_trip(app: &TestApp, demo: &str, target_name: &str) -> (RestoreSet
         }
     }
     assert!(
-        compared as u64 + not_restorable as u64 >= total,
+        compared as u64 + not_restorable as u64 + same_tenant_only as u64 >= total,
         "{demo}: compared {compared} of {total}"
     );
     (setup, restore_body)
@@ -229,6 +244,94 @@ fn by_reference(v: Value, names: &BTreeMap<String, String>) -> Value {
         ),
         other => other,
     }
+}
+
+/// The types a restore writes only into the tenant they came from (role assignments, Apple
+/// enrollment profiles) round-trip there: deleted after the capture, restored, captured
+/// again equal, the role assignment bound to its role again.
+#[tokio::test]
+async fn same_tenant_only_types_round_trip_into_their_own_tenant() {
+    let app = spawn_app_with(demo_app()).await;
+    let RestoreSetup {
+        source,
+        admin,
+        snapshot,
+        ..
+    } = restore_setup(&app, "contoso", "Unused").await;
+    let same: Vec<&policyvault::graph::Contract> = policyvault::graph::registry::all()
+        .iter()
+        .filter(|c| c.same_tenant_only.is_some())
+        .collect();
+    assert!(same.len() >= 2);
+    let export = app
+        .sim_get(&format!("/_sim/tenants/{}/export", source.sim_id))
+        .await;
+    let mut deleted = 0;
+    for c in &same {
+        for o in crate::helpers::held_by_sim(&export, c).unwrap() {
+            let (collection, own) = c.locate(o["id"].as_str().unwrap()).unwrap();
+            let path = format!("{collection}/{own}");
+            let r = sim_graph(&app, &source, reqwest::Method::DELETE, &path, None).await;
+            assert_eq!(r.status().as_u16(), 204, "DELETE {path}");
+            deleted += 1;
+        }
+    }
+    assert_eq!(deleted, 3, "one role assignment, two enrollment profiles");
+
+    let restore_id = start(
+        &app,
+        &admin,
+        &format!("/tenants/{}/restores", source.id),
+        json!({"source": {"snapshot_id": snapshot["id"]}, "mode": "live", "confirm": source.name}),
+    )
+    .await;
+    let restore = app
+        .wait_for_terminal(&admin, source.id, &restore_id, WAIT)
+        .await;
+    assert_eq!(restore["status"], "succeeded", "{restore}");
+    let items = all_items(&app, &admin, &source, &restore_id).await;
+    let created: Vec<&Value> = items
+        .iter()
+        .filter(|i| same.iter().any(|c| i["policy_type"] == c.key))
+        .collect();
+    assert_eq!(created.len(), 3, "{created:#?}");
+    assert!(
+        created.iter().all(|i| i["action"] == "created"),
+        "{created:#?}"
+    );
+
+    let (recapture_id, _) = capture(&app, &admin, &source).await;
+    let recaptured = snapshot_of_run(&app, &admin, &source, &recapture_id).await;
+    let before = payloads(&app, &admin, &source, snapshot["id"].as_str().unwrap()).await;
+    let after = payloads(&app, &admin, &source, recaptured["id"].as_str().unwrap()).await;
+    for c in &same {
+        let prefix = format!("{}/", c.key);
+        let pick = |m: &BTreeMap<String, Value>| -> Vec<(String, Value)> {
+            m.iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        assert!(!pick(&before).is_empty(), "{}", c.key);
+        assert_eq!(pick(&before), pick(&after), "{}", c.key);
+    }
+    let assignment = after
+        .iter()
+        .find(|(k, _)| k.starts_with("roleAssignments/"))
+        .unwrap()
+        .1;
+    assert!(
+        assignment["roleDefinition"]["id"].is_string(),
+        "{assignment}"
+    );
+    assert_eq!(
+        assignment["roleDefinition"]["id"],
+        before
+            .iter()
+            .find(|(k, _)| k.starts_with("roleAssignments/"))
+            .unwrap()
+            .1["roleDefinition"]["id"]
+    );
 }
 
 #[tokio::test]
@@ -694,6 +797,13 @@ async fn snapshots_and_backup_sets_report_their_coverage() {
     let admin = app.add_user("admin@example.com").await;
     app.grant(&admin, &tenant, crate::helpers::Role::Admin)
         .await;
+    // A profile of a type Graph added after this version.
+    app.sim_load(
+        &tenant,
+        "deviceManagement/deviceConfigurations",
+        json!({"@odata.type": "#microsoft.graph.windows12FutureConfiguration", "displayName": "From the future"}),
+    )
+    .await;
     let (run_id, _) = capture(&app, &admin, &tenant).await;
     let snapshot = snapshot_of_run(&app, &admin, &tenant, &run_id).await;
     let sid = snapshot["id"].as_str().unwrap();
@@ -733,7 +843,26 @@ async fn snapshots_and_backup_sets_report_their_coverage() {
         by("vppTokens")["not_restorable"][0]["code"],
         "not_restorable"
     );
-    assert_eq!(by("deviceConfigurations")["not_restorable"], json!([]));
+    let profiles = by("deviceConfigurations");
+    assert_eq!(profiles["not_restorable"], json!([]));
+    assert_eq!(
+        profiles["unknown_odata_types"],
+        json!([{"odata_type": "windows12FutureConfiguration", "count": 1}]),
+        "captured as it is and flagged"
+    );
+    assert_eq!(profiles["restorable"], profiles["captured"]);
+    assert!(by("roleAssignments")["same_tenant_only"].is_string());
+    assert!(by("enrollmentProfiles")["same_tenant_only"].is_string());
+    // The tenant's singletons, for the record.
+    for k in [
+        "applePushNotificationCertificate",
+        "androidManagedStoreAccountEnterpriseSettings",
+        "settings",
+    ] {
+        assert_eq!(by(k)["captured"], 1, "{k}");
+        assert_eq!(by(k)["restorable"], 0, "{k}");
+        assert_eq!(by(k)["not_restorable"][0]["code"], "not_restorable", "{k}");
+    }
 
     let created = app
         .post(
@@ -763,5 +892,6 @@ async fn snapshots_and_backup_sets_report_their_coverage() {
     .await;
     assert!(html.contains("id=\"coverage\""), "{html}");
     assert!(html.contains("Graph never returns the package of a win32LobApp"));
+    assert!(html.contains("windows12FutureConfiguration"), "{html}");
     app.shutdown().await;
 }

@@ -19,9 +19,117 @@ pub(in crate::demo) fn tenant_admin(t: &mut TenantGen) {
     connections(t);
 }
 
-/// What the tenant is connected to: an Apple VPP token and partner services.
+/// What the tenant is connected to: Apple push and VPP, managed Google Play and partner
+/// services.
 fn connections(t: &mut TenantGen) {
     let expires = t.g.time();
+    let domain = format!("{}.example.test", t.org.to_ascii_lowercase());
+    let (apns_id, topic, store_id) = (t.g.guid(), t.g.guid(), t.g.guid());
+    let serial = t.g.range(1 << 20, 1 << 30);
+    t.set_singleton(
+        "deviceManagement/applePushNotificationCertificate",
+        json!({
+            "id": apns_id,
+            "appleIdentifier": format!("mdm@{domain}"),
+            "topicIdentifier": format!("com.apple.mgmt.External.{topic}"),
+            "lastModifiedDateTime": expires,
+            "expirationDateTime": expires,
+            "certificateUploadStatus": "succeeded",
+            "certificateSerialNumber": format!("{serial:016X}"),
+        }),
+    );
+    t.set_singleton(
+        "deviceManagement/androidManagedStoreAccountEnterpriseSettings",
+        json!({
+            "id": store_id,
+            "bindStatus": "bound",
+            "lastAppSyncDateTime": expires,
+            "ownerUserPrincipalName": format!("android@{domain}"),
+            "ownerOrganizationName": t.org,
+            "lastModifiedDateTime": expires,
+            "enrollmentTarget": "all",
+            "deviceOwnerManagementEnabled": true,
+            "androidDeviceOwnerFullyManagedEnrollmentEnabled": true,
+        }),
+    );
+    // An Apple Business Manager (DEP) token with its enrollment profiles.
+    let (ios, mac) = (t.g.guid(), t.g.guid());
+    t.push(
+        "deviceManagement/depOnboardingSettings",
+        json!({
+            "tokenName": format!("{} ABM", t.org),
+            "appleIdentifier": format!("abm@{domain}"),
+            "tokenType": "dep",
+            "tokenExpirationDateTime": expires,
+            "lastSuccessfulSyncDateTime": expires,
+            "lastSyncTriggeredDateTime": expires,
+            "lastSyncErrorCode": 0,
+            "syncedDeviceCount": 42,
+            "shareTokenWithSchoolDataSyncService": false,
+            "dataSharingConsentGranted": true,
+            "roleScopeTagIds": ["0"],
+            "enrollmentProfiles": [
+                {
+                    "@odata.type": "#microsoft.graph.depIOSEnrollmentProfile",
+                    "id": ios,
+                    "displayName": "iPhone - corporate supervised",
+                    "description": format!("{} corporate iPhones", t.org),
+                    "requiresUserAuthentication": true,
+                    "configurationEndpointUrl": "https://appleconfigurator2.manage.microsoft.com/MDMServiceConfig?id=sim",
+                    "enableAuthenticationViaCompanyPortal": false,
+                    "requireCompanyPortalOnSetupAssistantEnrolledDevices": false,
+                    "isDefault": true,
+                    "supervisedModeEnabled": true,
+                    "supportDepartment": format!("{} IT", t.org),
+                    "supportPhoneNumber": "+1 555 0100",
+                    "isMandatory": true,
+                    "locationDisabled": false,
+                    "profileRemovalDisabled": true,
+                    "restoreBlocked": false,
+                    "appleIdDisabled": true,
+                    "termsAndConditionsDisabled": true,
+                    "touchIdDisabled": false,
+                    "applePayDisabled": true,
+                    "siriDisabled": false,
+                    "diagnosticsDisabled": true,
+                    "passCodeDisabled": false,
+                    "deviceNameTemplate": "{{SERIAL}}",
+                    "enableSharedIPad": false,
+                },
+                {
+                    "@odata.type": "#microsoft.graph.depMacOSEnrollmentProfile",
+                    "id": mac,
+                    "displayName": "Mac - corporate",
+                    "description": format!("{} corporate Macs", t.org),
+                    "requiresUserAuthentication": true,
+                    "configurationEndpointUrl": "https://appleconfigurator2.manage.microsoft.com/MDMServiceConfig?id=sim",
+                    "enableAuthenticationViaCompanyPortal": false,
+                    "requireCompanyPortalOnSetupAssistantEnrolledDevices": false,
+                    "isDefault": false,
+                    "supervisedModeEnabled": true,
+                    "supportDepartment": format!("{} IT", t.org),
+                    "supportPhoneNumber": "+1 555 0100",
+                    "isMandatory": true,
+                    "locationDisabled": false,
+                    "profileRemovalDisabled": true,
+                    "restoreBlocked": false,
+                    "appleIdDisabled": false,
+                    "termsAndConditionsDisabled": false,
+                    "touchIdDisabled": false,
+                    "applePayDisabled": false,
+                    "siriDisabled": false,
+                    "diagnosticsDisabled": false,
+                    "fileVaultDisabled": false,
+                    "iCloudDiagnosticsDisabled": true,
+                    "registrationDisabled": false,
+                },
+            ],
+        }),
+    );
+    t.set_singleton(
+        "deviceManagement/settings",
+        json!({"deviceComplianceCheckinThresholdDays": 14, "secureByDefault": true}),
+    );
     t.push(
         "deviceAppManagement/vppTokens",
         json!({
