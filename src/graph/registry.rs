@@ -284,6 +284,12 @@ impl Contract {
         self.default_id_mark.is_some_and(|m| id.contains(m))
     }
 
+    /// Objects every new tenant has of itself (built-in and service-default objects, the
+    /// tenant's singletons): not configuration an admin made.
+    pub fn comes_with_every_tenant(&self, id: &str) -> bool {
+        self.is_builtin(id) || self.is_service_default(id) || self.shape == Shape::Singleton
+    }
+
     /// Whether a captured object of this type can be written back (its `@odata.type` is not
     /// one whose content Graph withholds).
     pub fn restorable(&self, payload: &serde_json::Value) -> bool {
@@ -405,6 +411,74 @@ pub fn get(name: &str) -> Option<&'static Contract> {
     })
 }
 
+/// A registered policy type: a registry key known to be valid, parsed once at the boundary
+/// (API bodies, stored run specs) from a key, an alias or a collection path in any case.
+/// Serialized as its key.
+#[derive(Clone, Copy)]
+pub struct PolicyType(&'static Contract);
+
+impl PolicyType {
+    pub fn parse(name: &str) -> Result<Self, UnknownPolicyType> {
+        get(name).map(Self).ok_or_else(|| UnknownPolicyType {
+            given: name.to_string(),
+        })
+    }
+
+    /// The key stored as `policy_type`.
+    pub fn key(self) -> &'static str {
+        self.0.key
+    }
+
+    pub fn contract(self) -> &'static Contract {
+        self.0
+    }
+}
+
+impl Contract {
+    pub fn policy_type(&'static self) -> PolicyType {
+        PolicyType(self)
+    }
+}
+
+impl PartialEq for PolicyType {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for PolicyType {}
+
+impl std::hash::Hash for PolicyType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl fmt::Debug for PolicyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PolicyType({})", self.key())
+    }
+}
+
+impl fmt::Display for PolicyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+impl serde::Serialize for PolicyType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.key())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PolicyType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&name).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A policy type name nobody registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownPolicyType {
@@ -424,22 +498,23 @@ impl fmt::Display for UnknownPolicyType {
 
 impl std::error::Error for UnknownPolicyType {}
 
-/// Turns a user-supplied list of type names into contracts, de-duplicated, in restore
+/// Turns a user-supplied list of type names into policy types, de-duplicated, in restore
 /// order. An empty list means nothing; callers decide whether that stands for "all".
-pub fn parse_types<S: AsRef<str>>(
-    names: &[S],
-) -> Result<Vec<&'static Contract>, UnknownPolicyType> {
-    let mut wanted = Vec::with_capacity(names.len());
-    for name in names {
-        let c = get(name.as_ref()).ok_or_else(|| UnknownPolicyType {
-            given: name.as_ref().to_string(),
-        })?;
-        wanted.push(c.key);
-    }
-    Ok(CONTRACTS
+pub fn parse_types<S: AsRef<str>>(names: &[S]) -> Result<Vec<PolicyType>, UnknownPolicyType> {
+    let wanted = names
         .iter()
-        .filter(|c| wanted.contains(&c.key))
-        .collect())
+        .map(|n| PolicyType::parse(n.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(in_restore_order(&wanted))
+}
+
+/// `types` de-duplicated, in restore order.
+pub fn in_restore_order(types: &[PolicyType]) -> Vec<PolicyType> {
+    CONTRACTS
+        .iter()
+        .map(Contract::policy_type)
+        .filter(|t| types.contains(t))
+        .collect()
 }
 
 #[cfg(test)]
@@ -455,7 +530,7 @@ mod tests {
             "configurationPolicies",
         ])
         .unwrap();
-        let keys: Vec<&str> = got.iter().map(|c| c.key).collect();
+        let keys: Vec<&str> = got.iter().map(|t| t.key()).collect();
         assert_eq!(
             keys,
             [
@@ -471,5 +546,26 @@ mod tests {
             assert!(text.contains(c.key), "{text}");
         }
         assert!(parse_types::<&str>(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn policy_types_parse_any_spelling_and_serialize_as_their_key() {
+        let t = PolicyType::parse("SETTINGSCATALOG").unwrap();
+        assert_eq!(t.key(), "configurationPolicies");
+        assert_eq!(
+            t,
+            PolicyType::parse("deviceManagement/configurationPolicies").unwrap()
+        );
+        assert_eq!(serde_json::to_value(t).unwrap(), "configurationPolicies");
+        let back: PolicyType = serde_json::from_value("settingsCatalog".into()).unwrap();
+        assert_eq!(back, t);
+        assert!(serde_json::from_value::<PolicyType>("nope".into()).is_err());
+        assert!(
+            PolicyType::parse("compliancePolicies")
+                .unwrap()
+                .contract()
+                .match_key
+                == "name"
+        );
     }
 }

@@ -9,6 +9,7 @@ use entity::{backup_items, backup_sets, snapshots};
 
 use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
 use crate::graph::normalize::Normalized;
+use crate::graph::registry::PolicyType;
 use crate::graph::{Contract, ReadOnlyGraph, registry};
 use crate::runs::{ExecError, Execution, SafeError};
 use crate::store::StoreError;
@@ -25,10 +26,13 @@ enum Sink {
     },
 }
 
-pub async fn capture_snapshot(execution: &Execution, types: &[String]) -> Result<(), ExecError> {
+pub async fn capture_snapshot(
+    execution: &Execution,
+    types: &[PolicyType],
+) -> Result<(), ExecError> {
     let run = &execution.run;
-    let contracts = contracts(types)?;
-    let keys: Vec<String> = contracts.iter().map(|c| c.key.to_string()).collect();
+    let contracts = contracts(types);
+    let keys: Vec<PolicyType> = contracts.iter().map(|c| c.policy_type()).collect();
     let snapshot = content::snapshot_for_run(
         &execution.services().db,
         execution.scope(),
@@ -56,7 +60,10 @@ pub async fn capture_backup_set(
             )),
             other => other.into(),
         })?;
-    let contracts = contracts(&string_list(&set.policy_types))?;
+    // Stored by this or an earlier version: a type no longer registered cannot be read.
+    let types = registry::parse_types(&string_list(&set.policy_types))
+        .map_err(|e| ExecError::Failed(SafeError::new("invalid_policy_types", e.to_string())))?;
+    let contracts = contracts(&types);
     let previous = content::latest_backup_items(db, execution.scope(), set.id)
         .await?
         .into_iter()
@@ -68,12 +75,15 @@ pub async fn capture_backup_set(
     Ok(())
 }
 
-fn contracts(types: &[String]) -> Result<Vec<&'static Contract>, ExecError> {
+/// The contracts to read, in restore order: every type when none is named.
+fn contracts(types: &[PolicyType]) -> Vec<&'static Contract> {
     if types.is_empty() {
-        return Ok(registry::all().iter().collect());
+        return registry::all().iter().collect();
     }
-    registry::parse_types(types)
-        .map_err(|e| ExecError::Failed(SafeError::new("invalid_policy_types", e.to_string())))
+    registry::in_restore_order(types)
+        .into_iter()
+        .map(PolicyType::contract)
+        .collect()
 }
 
 async fn capture(

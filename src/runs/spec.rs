@@ -10,6 +10,8 @@
 use entity::enums::{RunOperation, TargetType};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+
+use crate::graph::registry::PolicyType;
 use uuid::Uuid;
 
 use super::start::selection_digest;
@@ -20,7 +22,7 @@ pub enum RunSpec {
     /// Capture a snapshot of the run's tenant.
     CaptureSnapshot {
         /// Policy-type keys to capture; empty means every supported type.
-        policy_types: Vec<String>,
+        policy_types: Vec<PolicyType>,
     },
     /// Capture (sync) a backup set of the run's tenant.
     BackupSetCapture { backup_set_id: Uuid },
@@ -311,7 +313,7 @@ impl RunSpec {
 #[serde(deny_unknown_fields)]
 struct CaptureWire {
     #[serde(default)]
-    policy_types: Vec<String>,
+    policy_types: Vec<PolicyType>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -414,7 +416,7 @@ mod tests {
     fn every_variant_survives_storage() {
         let specs = [
             RunSpec::CaptureSnapshot {
-                policy_types: vec!["settingsCatalog".into()],
+                policy_types: vec![PolicyType::parse("settingsCatalog").unwrap()],
             },
             RunSpec::BackupSetCapture {
                 backup_set_id: Uuid::from_u128(9),

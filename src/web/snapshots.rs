@@ -18,6 +18,7 @@ use super::extract::{self, Path, Query, page_limit};
 use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
+use crate::graph::registry::PolicyType;
 use crate::graph::{coverage, registry};
 use crate::runs::RunSpec;
 use crate::runs::start::{StartRequest, Started};
@@ -157,15 +158,11 @@ struct SnapshotItemList {
     next_cursor: Option<Uuid>,
 }
 
-/// Validated policy-type keys; `None` or an empty list means every supported type.
-pub fn policy_types(input: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
-    let names = input.unwrap_or_default();
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let contracts = registry::parse_types(&names)
-        .map_err(|e| ApiError::Validation(format!("policy_types: {e}")))?;
-    Ok(contracts.iter().map(|c| c.key.to_string()).collect())
+/// Validated policy types, in restore order; `None` or an empty list means every supported
+/// type.
+pub fn policy_types(input: Option<Vec<String>>) -> Result<Vec<PolicyType>, ApiError> {
+    registry::parse_types(&input.unwrap_or_default())
+        .map_err(|e| ApiError::Validation(format!("policy_types: {e}")))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

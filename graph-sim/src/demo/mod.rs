@@ -78,10 +78,30 @@ fn tenant(name: &str, gp: &[GpDef], templates: &[Map<String, Value>]) -> TenantS
     app_configurations(&mut t);
     app_protection(&mut t);
     tenant_admin(&mut t);
+    samples_for_the_rest(&mut t);
     TenantSeed {
         creds: credentials(name),
         objects: t.objects,
         singletons: t.singletons,
+    }
+}
+
+/// One sample object (the shared one of `samples`) in every stored, writable collection the
+/// hand-made families above leave empty: a collection added to the table is in the demo
+/// tenants without more code.
+fn samples_for_the_rest(t: &mut TenantGen) {
+    use crate::collections::COLLECTIONS;
+    for c in COLLECTIONS
+        .iter()
+        .filter(|c| c.storage.is_none() && !c.read_only)
+    {
+        if t.objects.iter().any(|(s, _)| s.path == c.path) {
+            continue;
+        }
+        let name = format!("{} {}", t.org, title(c.base_type));
+        if let Some(sample) = crate::samples::sample(c.path, &name) {
+            t.push(c.path, sample);
+        }
     }
 }
 

@@ -299,7 +299,7 @@ impl Resource<'_> {
             stored.insert(k, v);
         }
         for (name, item) in binds {
-            stored.insert(name.to_string(), Value::Array(vec![item]));
+            stored.insert(name.to_string(), item);
         }
         self.bump(stored);
         Reply::no_content()

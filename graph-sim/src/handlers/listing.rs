@@ -53,6 +53,7 @@ fn project_value(v: &Value, nav: &Nav, item: &ExpandItem) -> Value {
         other => other.clone(),
     };
     match v {
+        Value::Array(a) if nav.single => a.first().map_or(Value::Null, one),
         Value::Array(a) => Value::Array(a.iter().map(one).collect()),
         other => one(other),
     }

@@ -139,7 +139,13 @@ pub fn import(
                 .map(|m| Value::Object(with_id(m)))
                 .collect(),
         };
-        obj.insert(nav.name.to_string(), Value::Array(items));
+        // A single-valued relationship (a role assignment's `roleDefinition`) is one object.
+        let value = if nav.single {
+            items.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            Value::Array(items)
+        };
+        obj.insert(nav.name.to_string(), value);
     }
     refresh_computed(spec, &mut obj);
     Ok(obj)

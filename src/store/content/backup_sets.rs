@@ -11,13 +11,14 @@ use serde_json::Value as Json;
 use uuid::Uuid;
 
 use super::CapturedObject;
+use crate::graph::registry::PolicyType;
 use crate::store::{StoreError, StoreResult, TenantScope};
 
 #[derive(Debug, Clone)]
 pub struct NewBackupSet {
     pub name: String,
     pub description: Option<String>,
-    pub policy_types: Vec<String>,
+    pub policy_types: Vec<PolicyType>,
     pub created_by: Uuid,
 }
 
@@ -32,7 +33,9 @@ pub async fn create_backup_set(
         tenant_id: Set(scope.tenant_id()),
         name: Set(new.name),
         description: Set(new.description),
-        policy_types: Set(Json::from(new.policy_types)),
+        policy_types: Set(Json::from(
+            new.policy_types.iter().map(|t| t.key()).collect::<Vec<_>>(),
+        )),
         created_by: Set(Some(new.created_by)),
         created_at: Set(now),
         updated_at: Set(now),

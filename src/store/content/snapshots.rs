@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 use uuid::Uuid;
 
 use super::CapturedObject;
+use crate::graph::registry::PolicyType;
 use crate::store::{StoreError, StoreResult, TenantScope};
 
 /// The snapshot a capture run fills; created on the run's first attempt, found again on a
@@ -20,7 +21,7 @@ pub async fn snapshot_for_run(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
     run_id: Uuid,
-    policy_types: &[String],
+    policy_types: &[PolicyType],
     created_by: Uuid,
 ) -> StoreResult<snapshots::Model> {
     run_snapshot(
@@ -28,7 +29,7 @@ pub async fn snapshot_for_run(
         scope,
         run_id,
         SNAPSHOT_CAPTURE,
-        Json::from(policy_types.to_vec()),
+        Json::from(policy_types.iter().map(|t| t.key()).collect::<Vec<_>>()),
         created_by,
     )
     .await

@@ -135,7 +135,7 @@ async fn restore(
     mode: &str,
 ) -> (String, Value, Vec<Value>) {
     // The seeded objects: every new tenant's own (the built-in scope tag, the service-default
-    // enrollment configurations) are in the snapshot too, and left out here.
+    // enrollment configurations, the singletons) are in the snapshot too, and left out here.
     let listed = app
         .get_json(
             admin,
@@ -154,7 +154,7 @@ async fn restore(
             let id = i["source_id"].as_str().unwrap_or_default();
             let contract =
                 policyvault::graph::registry::get(i["policy_type"].as_str().unwrap()).unwrap();
-            !(contract.is_builtin(id) || contract.is_service_default(id))
+            !contract.comes_with_every_tenant(id)
         })
         .map(|i| i["id"].clone())
         .collect();
