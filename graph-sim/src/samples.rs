@@ -124,6 +124,7 @@ pub fn sample(collection: &str, name: &str) -> Option<Value> {
         "deviceAppManagement/mobileApps" => {
             json!({"@odata.type": "#microsoft.graph.webApp", "displayName": name, "publisher": "me", "appUrl": "https://example.test"})
         }
+        "deviceAppManagement/mobileAppCategories" => json!({"displayName": name}),
         "deviceAppManagement/vppTokens" => {
             json!({"displayName": name, "appleId": "a@example.test"})
         }

@@ -599,6 +599,15 @@ pub static COLLECTIONS: &[CollectionSpec] = &[
         ],
         ..coll("deviceAppManagement/mobileApps", "mobileApp")
     },
+    // resources/intune-apps-mobileappcategory
+    CollectionSpec {
+        v1: true,
+        stamps: Stamps::ModifiedOnly,
+        ..coll(
+            "deviceAppManagement/mobileAppCategories",
+            "mobileAppCategory",
+        )
+    },
     // resources/intune-onboarding-vpptoken
     CollectionSpec {
         v1: true,

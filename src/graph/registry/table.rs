@@ -471,6 +471,17 @@ pub(super) static CONTRACTS: &[Contract] = &[
             "deviceManagement/intents",
         )
     },
+    // resources/intune-apps-mobileappcategory
+    Contract {
+        aliases: &["appCategories"],
+        assignments: None,
+        scope_tags: false,
+        ..plain(
+            "mobileAppCategories",
+            "App categories",
+            "deviceAppManagement/mobileAppCategories",
+        )
+    },
     // Before the app configuration and protection policies that name apps.
     Contract {
         aliases: &["apps", "applications"],
@@ -754,6 +765,7 @@ mod tests {
         "deviceManagement/applePushNotificationCertificate",
         "deviceManagement/androidManagedStoreAccountEnterpriseSettings",
         "deviceManagement/settings",
+        "deviceAppManagement/mobileAppCategories",
     ];
 
     #[test]
