@@ -19,6 +19,12 @@ pub struct Model {
     pub purpose: String,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The earlier capture this one was compared with (informational, not a foreign key).
+    pub previous_snapshot_id: Option<Uuid>,
+    /// What changed since `previous_snapshot_id`, as the capture run computed it: a JSON array
+    /// of object changes. `None` where nothing was compared (a first capture).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub changes: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

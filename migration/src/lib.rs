@@ -21,6 +21,8 @@ mod m20261127_000004_sessions;
 /// error context, snapshot purpose, the `restore_undo` operation.
 mod m20261201_000005_restore_trust;
 mod m20261201_000006_run_spec;
+/// `snapshots.previous_snapshot_id` and `snapshots.changes`: what changed since the last capture.
+mod m20261201_000007_snapshot_changes;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -35,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_sessions::Migration),
             Box::new(m20261201_000005_restore_trust::Migration),
             Box::new(m20261201_000006_run_spec::Migration),
+            Box::new(m20261201_000007_snapshot_changes::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@
 //! - [`error`]: [`GraphError`], a stable code and a safe message; the local errors.
 
 pub mod client;
+pub mod compare;
 pub mod coverage;
 pub mod error;
 pub mod limiter;

@@ -76,6 +76,9 @@ pub struct SubResource {
     /// A single-valued relationship to an object of this collection (path below the version),
     /// written as `<name>@odata.bind` (a role assignment's `roleDefinition`).
     pub bind: Option<&'static str>,
+    /// `$top` of a by-path fetch: the largest page Graph serves of it (a settings-catalog
+    /// policy's settings come 25 a page by default).
+    pub top: Option<u32>,
 }
 
 /// How a type's objects are addressed.
@@ -369,10 +372,17 @@ fn bare_type(payload: &serde_json::Value) -> Option<&str> {
 }
 
 impl SubResource {
-    /// The query of a by-path fetch: `$expand` of its `Expand` children.
+    /// The query of a by-path fetch: `$top` and `$expand` of its `Expand` children.
     pub fn path_query(&self) -> Option<String> {
+        let mut query = Vec::new();
+        if let Some(top) = self.top {
+            query.push(format!("$top={top}"));
+        }
         let parts = expand_clauses(self.children);
-        (!parts.is_empty()).then(|| format!("$expand={}", parts.join(",")))
+        if !parts.is_empty() {
+            query.push(format!("$expand={}", parts.join(",")));
+        }
+        (!query.is_empty()).then(|| query.join("&"))
     }
 }
 

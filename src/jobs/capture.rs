@@ -8,6 +8,7 @@ use entity::enums::{ItemAction, RunItemStatus};
 use entity::{backup_items, backup_sets, snapshots};
 
 use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
+use crate::graph::compare;
 use crate::graph::normalize::Normalized;
 use crate::graph::registry::PolicyType;
 use crate::graph::{Contract, ReadOnlyGraph, registry};
@@ -41,8 +42,33 @@ pub async fn capture_snapshot(
         run.initiator_id,
     )
     .await?;
-    capture(execution, &contracts, Sink::Snapshot(snapshot.clone())).await?;
-    content::seal_snapshot(&execution.services().db, &snapshot).await?;
+    let unread = capture(execution, &contracts, Sink::Snapshot(snapshot.clone())).await?;
+    let db = &execution.services().db;
+    content::seal_snapshot(db, &snapshot).await?;
+    record_changes(execution, &snapshot, &unread).await
+}
+
+/// Stores what changed since the tenant's previous capture of the same types. Types this
+/// capture could not read are left out on both sides (their objects did not go away).
+async fn record_changes(
+    execution: &Execution,
+    snapshot: &snapshots::Model,
+    unread: &[&str],
+) -> Result<(), ExecError> {
+    let db = &execution.services().db;
+    let scope = execution.scope();
+    let Some(previous) = content::previous_capture(db, scope, snapshot).await? else {
+        return Ok(());
+    };
+    let before = content::all_snapshot_items(db, scope, previous.id).await?;
+    let after = content::all_snapshot_items(db, scope, snapshot.id).await?;
+    let changes = compare::compare(
+        &readable(&before, unread),
+        &readable(&after, unread),
+        &compare::Pairing::ById,
+    );
+    let changes = serde_json::to_value(&changes).unwrap_or_default();
+    content::record_changes(db, scope, snapshot.id, previous.id, changes).await?;
     Ok(())
 }
 
@@ -86,11 +112,25 @@ fn contracts(types: &[PolicyType]) -> Vec<&'static Contract> {
         .collect()
 }
 
+/// The items of types this capture could read, as the diff engine takes them.
+fn readable<'a>(
+    items: &'a [entity::snapshot_items::Model],
+    unread: &[&str],
+) -> Vec<compare::Captured<'a>> {
+    items
+        .iter()
+        .filter(|i| !unread.contains(&i.policy_type.as_str()))
+        .map(content::as_captured)
+        .collect()
+}
+
+/// Reads every type into `sink`; returns the types whose objects could not be read.
 async fn capture(
     execution: &Execution,
     contracts: &[&'static Contract],
     sink: Sink,
-) -> Result<(), ExecError> {
+) -> Result<Vec<&'static str>, ExecError> {
+    let mut unread = Vec::new();
     let client = client_for(execution, execution.run.tenant_id).await?;
     let graph: ReadOnlyGraph = client.read_only();
     let done = execution.finished_items().await?;
@@ -126,6 +166,7 @@ async fn capture(
                         result_graph_id: None,
                     })
                     .await?;
+                unread.push(contract.key);
                 continue;
             }
         };
@@ -184,7 +225,7 @@ async fn capture(
             mark_missing(execution, contract, previous, &seen, &done).await?;
         }
     }
-    Ok(())
+    Ok(unread)
 }
 
 /// Stores one object; returns the item action and the stored row's id.

@@ -12,6 +12,7 @@ pub mod health;
 pub mod memberships;
 pub mod notifications;
 pub mod openapi;
+pub mod policies;
 pub mod restores;
 pub mod routes;
 pub mod runs;
@@ -65,6 +66,7 @@ pub fn routes() -> Routes {
         .merge(memberships::routes())
         .merge(snapshots::routes())
         .merge(backup_sets::routes())
+        .merge(policies::routes())
         .merge(restores::routes())
         .merge(runs::routes())
         .merge(notifications::routes())

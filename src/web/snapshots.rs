@@ -19,7 +19,7 @@ use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
 use crate::graph::registry::PolicyType;
-use crate::graph::{coverage, registry};
+use crate::graph::{compare, coverage, registry};
 use crate::runs::RunSpec;
 use crate::runs::start::{StartRequest, Started};
 use crate::store::content;
@@ -45,6 +45,11 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new("What the snapshot holds per policy type, and what a restore will not write and why")
                 .returns::<CoverageBody>(200, "Coverage per type, in restore order"),
+        )
+        .get("/tenants/{tenant}/snapshots/{id}/changes", VIEWER, changes)
+        .doc(
+            Doc::new("What changed since the tenant's previous capture of the same policy types")
+                .returns::<ChangesBody>(200, "Objects added, removed and changed, with their settings"),
         )
         .get("/tenants/{tenant}/snapshots/{id}/items", VIEWER, items)
         .doc(
@@ -254,6 +259,39 @@ async fn coverage(
                 .map(|i| (i.policy_type.as_str(), i.source_id.as_str(), &i.payload)),
         ),
     }))
+}
+
+/// A capture's changes since the previous capture (`GET .../snapshots/{id}/changes`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ChangesBody {
+    /// The capture compared with; null where there was none (a first capture, a pre-restore
+    /// copy, or a snapshot from before changes were recorded), and `changes` is empty.
+    pub(super) previous_snapshot_id: Option<Uuid>,
+    /// In (type, name) order.
+    pub(super) changes: Vec<compare::ObjectChange>,
+}
+
+impl ChangesBody {
+    pub(super) fn of(s: &snapshots::Model) -> Self {
+        let changes = s
+            .changes
+            .clone()
+            .and_then(|c| serde_json::from_value(c).ok())
+            .unwrap_or_default();
+        Self {
+            previous_snapshot_id: s.previous_snapshot_id,
+            changes,
+        }
+    }
+}
+
+async fn changes(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> Result<Json<ChangesBody>, ApiError> {
+    let s = content::snapshot(&state.services().db, access.scope(), id).await?;
+    Ok(Json(ChangesBody::of(&s)))
 }
 
 async fn items(

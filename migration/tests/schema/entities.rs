@@ -126,6 +126,16 @@ async fn column_defaults_apply(db: &DatabaseConnection) {
     .expect("insert a snapshot without `item_count`");
     assert_eq!(snapshot.item_count, 0);
     assert_eq!(snapshot.purpose, "capture");
+    assert_eq!(snapshot.previous_snapshot_id, None);
+    assert_eq!(snapshot.changes, None);
+    let changes = json!([{"policy_type": "deviceConfigurations", "graph_id": "1",
+        "display_name": "A", "change": "changed", "settings": [{"path": "x", "before": 1, "after": 2}]}]);
+    let mut compared: snapshots::ActiveModel = snapshot.clone().into();
+    compared.previous_snapshot_id = Set(Some(snapshot.id));
+    compared.changes = Set(Some(changes.clone()));
+    let compared = compared.update(db).await.expect("store changes");
+    assert_eq!(compared.changes, Some(changes));
+    assert_eq!(compared.previous_snapshot_id, Some(snapshot.id));
 
     let item = run_items::ActiveModel {
         id: Set(Uuid::new_v4()),

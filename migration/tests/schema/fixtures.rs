@@ -6,7 +6,7 @@ use entity::{
     api_tokens, audit_events, backup_items, backup_sets, memberships, notifications,
     object_mappings, run_items, runs, sessions, snapshot_items, snapshots, tenants, users,
 };
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -213,19 +213,27 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
     .await
     .expect("insert child run");
 
-    let snapshot = snapshots::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        tenant_id: Set(tenant.id),
-        run_id: Set(Some(Uuid::new_v4())),
-        policy_types: Set(json!(["deviceConfigurations", "deviceCompliancePolicies"])),
-        item_count: Set(1),
-        purpose: Set("pre_restore".to_owned()),
-        created_by: Set(Some(operator.id)),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .expect("insert snapshot");
+    // Written without the columns of later migrations and without reading the row back:
+    // tests populate older schemas too.
+    let snapshot = snapshots::Model {
+        id: Uuid::new_v4(),
+        tenant_id: tenant.id,
+        run_id: Some(Uuid::new_v4()),
+        policy_types: json!(["deviceConfigurations", "deviceCompliancePolicies"]),
+        item_count: 1,
+        purpose: "pre_restore".to_owned(),
+        created_by: Some(operator.id),
+        created_at: now,
+        previous_snapshot_id: None,
+        changes: None,
+    };
+    let mut row: snapshots::ActiveModel = snapshot.clone().into();
+    row.previous_snapshot_id = sea_orm::ActiveValue::NotSet;
+    row.changes = sea_orm::ActiveValue::NotSet;
+    snapshots::Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+        .expect("insert snapshot");
     let snapshot_item = snapshot_items::ActiveModel {
         id: Set(Uuid::new_v4()),
         tenant_id: Set(tenant.id),

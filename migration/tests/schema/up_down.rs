@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 6] = [
+const TABLES_BY_MIGRATION: [&[&str]; 7] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -23,6 +23,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 6] = [
     // Columns, an index and a CHECK of existing tables only.
     &[],
     // Re-runs' stored specs name the run they re-run (data only).
+    &[],
+    // Snapshots' changes since the previous capture (columns only).
     &[],
 ];
 
@@ -97,10 +99,10 @@ async fn rerun_specs_name_their_original_run(db: &DatabaseConnection) {
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
     use serde_json::json;
 
-    let before = Migrator::migrations().len() as u32 - 1;
-    Migrator::up(db, Some(before))
+    // The five migrations before `m20261201_000006_run_spec`.
+    Migrator::up(db, Some(5))
         .await
-        .expect("migrate up to the previous release");
+        .expect("migrate up to the release before run specs");
     let graph = crate::fixtures::populate(db).await;
     let legacy = json!({
         "source_kind": "snapshot",
@@ -129,7 +131,8 @@ async fn rerun_specs_name_their_original_run(db: &DatabaseConnection) {
         .unwrap();
     assert_eq!(other.params, graph.run.params, "only re-runs change");
 
-    Migrator::down(db, Some(1)).await.expect("migrate down");
+    let steps = Migrator::migrations().len() as u32 - 5;
+    Migrator::down(db, Some(steps)).await.expect("migrate down");
     let downgraded = runs::Entity::find_by_id(graph.child_run.id)
         .one(db)
         .await

@@ -243,6 +243,7 @@ impl Core {
                 strip: &[],
                 children: &[],
                 bind: None,
+                top: None,
             };
             let parents = objects
                 .iter_mut()

@@ -17,6 +17,7 @@ const fn sub(name: &'static str, fetch: Fetch) -> SubResource {
         strip: &[],
         children: &[],
         bind: None,
+        top: None,
     }
 }
 
@@ -26,6 +27,16 @@ const fn reference(name: &'static str) -> SubResource {
         ..sub(name, Fetch::Expand)
     }
 }
+
+/// A settings-catalog policy's settings (configuration and compliance), read by path 999 a
+/// page (Graph's default page is 25; 999 is what peers read), written inline.
+const CATALOG_SETTINGS: SubResource = SubResource {
+    write_inline: true,
+    sort_key: Some("settingInstance/settingDefinitionId"),
+    strip: &["settingDefinitions"],
+    top: Some(999),
+    ..sub("settings", Fetch::Path)
+};
 
 /// The apps an app protection or managed-app configuration policy targets, sent inline.
 const MANAGED_APPS: &[SubResource] = &[SubResource {
@@ -229,12 +240,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
     },
     Contract {
         aliases: &["settingsCatalog"],
-        sub_resources: &[SubResource {
-            write_inline: true,
-            sort_key: Some("settingInstance/settingDefinitionId"),
-            strip: &["settingDefinitions"],
-            ..sub("settings", Fetch::Path)
-        }],
+        sub_resources: &[CATALOG_SETTINGS],
         strip: &["settingCount", "creationSource", "priorityMetaData"],
         references: &["reusablePolicySettings"],
         match_key: "name",
@@ -300,12 +306,7 @@ pub(super) static CONTRACTS: &[Contract] = &[
     Contract {
         aliases: &["settingsCatalogCompliance"],
         sub_resources: &[
-            SubResource {
-                write_inline: true,
-                sort_key: Some("settingInstance/settingDefinitionId"),
-                strip: &["settingDefinitions"],
-                ..sub("settings", Fetch::Path)
-            },
+            CATALOG_SETTINGS,
             SubResource {
                 write_inline: true,
                 sort_key: Some("ruleName"),
@@ -848,6 +849,14 @@ mod tests {
         let catalog = get("settingsCatalog").unwrap();
         assert_eq!(catalog.expand().as_deref(), Some("assignments"));
         assert_eq!(catalog.sub_resource("settings").unwrap().fetch, Fetch::Path);
+        assert_eq!(
+            catalog
+                .sub_resource("settings")
+                .unwrap()
+                .path_query()
+                .as_deref(),
+            Some("$top=999")
+        );
         assert_eq!(get("roleScopeTags").unwrap().expand(), None);
         assert_eq!(get("assignmentFilters").unwrap().expand(), None);
     }

@@ -69,6 +69,8 @@ async fn run_snapshot(
         purpose: Set(purpose.to_string()),
         created_by: Set(Some(created_by)),
         created_at: Set(Utc::now()),
+        previous_snapshot_id: Set(None),
+        changes: Set(None),
     };
     Ok(row.insert(db).await?)
 }
@@ -296,4 +298,107 @@ pub async fn all_snapshot_items(
         .order_by_asc(snapshot_items::Column::Id)
         .all(db)
         .await?)
+}
+
+/// The capture a new capture `snapshot` is compared with: the latest earlier capture snapshot
+/// of the tenant over the same policy types whose run succeeded (a capture that could not
+/// read a type would show its objects as removed).
+pub async fn previous_capture(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    snapshot: &snapshots::Model,
+) -> StoreResult<Option<snapshots::Model>> {
+    let candidates = snapshots::Entity::find()
+        .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
+        .filter(snapshots::Column::Purpose.eq(SNAPSHOT_CAPTURE))
+        .filter(snapshots::Column::Id.lt(snapshot.id))
+        .order_by_desc(snapshots::Column::Id)
+        .limit(50)
+        .all(db)
+        .await?;
+    for candidate in candidates {
+        if candidate.policy_types != snapshot.policy_types {
+            continue;
+        }
+        let Some(run_id) = candidate.run_id else {
+            continue;
+        };
+        let succeeded = entity::runs::Entity::find_by_id(run_id)
+            .filter(entity::runs::Column::TenantId.eq(scope.tenant_id()))
+            .filter(entity::runs::Column::Status.eq(entity::enums::RunStatus::Succeeded))
+            .one(db)
+            .await?
+            .is_some();
+        if succeeded {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
+}
+
+/// Stores what changed in `snapshot` since `previous`.
+pub async fn record_changes(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    snapshot_id: Uuid,
+    previous_id: Uuid,
+    changes: Json,
+) -> StoreResult<()> {
+    snapshots::Entity::update_many()
+        .col_expr(
+            snapshots::Column::PreviousSnapshotId,
+            Expr::value(previous_id),
+        )
+        .col_expr(snapshots::Column::Changes, Expr::value(changes))
+        .filter(snapshots::Column::Id.eq(snapshot_id))
+        .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Every capture of one object, oldest first (at most the latest `limit`): the snapshots of
+/// the tenant's captures that hold it, with the item.
+pub async fn object_history(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    policy_type: &str,
+    source_id: &str,
+    limit: u64,
+) -> StoreResult<Vec<(snapshots::Model, snapshot_items::Model)>> {
+    let items = snapshot_items::Entity::find()
+        .filter(snapshot_items::Column::TenantId.eq(scope.tenant_id()))
+        .filter(snapshot_items::Column::PolicyType.eq(policy_type))
+        .filter(snapshot_items::Column::SourceId.eq(source_id))
+        .order_by_desc(snapshot_items::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = items.iter().map(|i| i.snapshot_id).collect();
+    let snapshots: std::collections::HashMap<Uuid, snapshots::Model> = snapshots::Entity::find()
+        .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
+        .filter(snapshots::Column::Purpose.eq(SNAPSHOT_CAPTURE))
+        .filter(snapshots::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut out: Vec<(snapshots::Model, snapshot_items::Model)> = items
+        .into_iter()
+        .filter_map(|i| Some((snapshots.get(&i.snapshot_id)?.clone(), i)))
+        .collect();
+    out.sort_by_key(|(s, _)| s.id);
+    Ok(out)
+}
+
+/// A snapshot item as the diff engine reads it.
+pub fn as_captured(i: &snapshot_items::Model) -> crate::graph::compare::Captured<'_> {
+    crate::graph::compare::Captured {
+        policy_type: &i.policy_type,
+        graph_id: &i.source_id,
+        display_name: &i.display_name,
+        payload: &i.payload,
+        assignments: &i.assignments,
+    }
 }

@@ -109,8 +109,78 @@ struct SnapshotPage {
     restore_url: String,
     /// Per type: captured, restorable, and what a restore will not write and why.
     coverage: Vec<crate::graph::coverage::TypeCoverage>,
+    /// What changed since the previous capture, when one was compared.
+    changes: Option<ChangesView>,
     items: Vec<ItemRow>,
     next: Option<String>,
+}
+
+/// The snapshot page's lead: "12 changed, 3 added, 1 removed since <date>", and the changes.
+struct ChangesView {
+    changed: usize,
+    added: usize,
+    removed: usize,
+    since: String,
+    previous_url: String,
+    rows: Vec<ChangeRow>,
+    /// Changes beyond the first rows (all are in the API).
+    more: usize,
+}
+
+struct ChangeRow {
+    change: &'static str,
+    policy_type: String,
+    name: String,
+    ambiguous: bool,
+    settings: Vec<(String, String, String)>,
+    more_settings: usize,
+}
+
+const CHANGE_ROWS: usize = 100;
+const SETTING_ROWS: usize = 20;
+
+fn changes_view(
+    tenant_id: Uuid,
+    previous: &entity::snapshots::Model,
+    changes: &[crate::graph::compare::ObjectChange],
+) -> ChangesView {
+    use crate::graph::compare::{ChangeKind, summary};
+    let (changed, added, removed) = summary(changes);
+    let show = |v: &Option<serde_json::Value>| match v {
+        None => "—".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let rows = changes
+        .iter()
+        .take(CHANGE_ROWS)
+        .map(|c| ChangeRow {
+            change: match c.change {
+                ChangeKind::Added => "added",
+                ChangeKind::Removed => "removed",
+                ChangeKind::Changed => "changed",
+            },
+            policy_type: policy_type_label(&c.policy_type),
+            name: c.display_name.clone(),
+            ambiguous: c.ambiguous,
+            settings: c
+                .settings
+                .iter()
+                .take(SETTING_ROWS)
+                .map(|s| (s.path.clone(), show(&s.before), show(&s.after)))
+                .collect(),
+            more_settings: c.settings.len().saturating_sub(SETTING_ROWS),
+        })
+        .collect();
+    ChangesView {
+        changed,
+        added,
+        removed,
+        since: time(previous.created_at),
+        previous_url: format!("/tenants/{tenant_id}/snapshots/{}", previous.id),
+        rows,
+        more: changes.len().saturating_sub(CHANGE_ROWS),
+    }
 }
 
 /// An item of a snapshot or backup set, with its stored JSON.
@@ -161,6 +231,24 @@ pub(super) async fn snapshot(
     } else {
         Vec::new()
     };
+    let changes = match snapshot.previous_snapshot_id {
+        Some(previous_id) if query.cursor.is_none() => {
+            match content::snapshot(db, access.scope(), previous_id).await {
+                Ok(previous) => {
+                    let list: Vec<crate::graph::compare::ObjectChange> = snapshot
+                        .changes
+                        .clone()
+                        .and_then(|c| serde_json::from_value(c).ok())
+                        .unwrap_or_default();
+                    Some(changes_view(tenant_id, &previous, &list))
+                }
+                // The earlier capture was deleted since.
+                Err(crate::store::StoreError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => None,
+    };
     let title = format!("Snapshot of {}", time(snapshot.created_at));
     let shell = Shell::new(&state, &access.user, Some(&access), title)
         .await?
@@ -175,6 +263,7 @@ pub(super) async fn snapshot(
             encode(&format!("snapshot:{}", snapshot.id))
         ),
         coverage,
+        changes,
         items,
         next,
     })

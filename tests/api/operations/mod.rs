@@ -2,6 +2,7 @@
 //! re-run, and restores under injected faults.
 
 mod backup_sets;
+mod changes;
 mod restore;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,121 @@
+//! One policy across captures: `GET /tenants/{tenant}/policies/{policy_type}/{graph_id}/history`,
+//! every captured version of the object with what changed between versions.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use entity::enums::Role;
+use schemars::JsonSchema;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::TenantAccess;
+use super::error::ApiError;
+use super::extract::Path;
+use super::openapi::Doc;
+use super::routes::{Access, Routes};
+use crate::graph::compare::{self, Pairing, SettingChange};
+use crate::graph::registry::PolicyType;
+use crate::store::content;
+
+/// Versions read at most (the newest captures).
+const HISTORY_CAPTURES: u64 = 1_000;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/tenants/{tenant}/policies/{policy_type}/{graph_id}/history",
+            Access::Tenant(Role::Viewer),
+            history,
+        )
+        .doc(
+            Doc::new("Every captured version of one object, with what changed between versions")
+                .returns::<HistoryBody>(200, "Versions, oldest first"),
+        )
+}
+
+/// One version: the captures from `first_seen_at` to `last_seen_at` held the same content.
+#[derive(Debug, Serialize, JsonSchema)]
+struct Version {
+    /// The first capture that held this version.
+    snapshot_id: Uuid,
+    first_seen_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    /// Captures that held it.
+    captures: u32,
+    display_name: String,
+    content_hash: String,
+    /// Settings changed from the previous version (empty for the first).
+    changes: Vec<SettingChange>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct HistoryBody {
+    policy_type: String,
+    graph_id: String,
+    /// Oldest first.
+    versions: Vec<Version>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, policy_type, graph_id)): Path<(String, String, String)>,
+) -> Result<Json<HistoryBody>, ApiError> {
+    let policy_type = PolicyType::parse(&policy_type)
+        .map_err(|e| ApiError::Validation(format!("policy_type: {e}")))?;
+    let db = &state.services().db;
+    let captures = content::object_history(
+        db,
+        access.scope(),
+        policy_type.key(),
+        &graph_id,
+        HISTORY_CAPTURES,
+    )
+    .await?;
+    if captures.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let mut versions: Vec<Version> = Vec::new();
+    let mut last: Option<&entity::snapshot_items::Model> = None;
+    for (snapshot, item) in &captures {
+        let changes = match last {
+            None => None,
+            Some(prev) => {
+                let diff = compare::compare(
+                    &[content::as_captured(prev)],
+                    &[content::as_captured(item)],
+                    &Pairing::ById,
+                );
+                Some(
+                    diff.into_iter()
+                        .next()
+                        .map(|c| c.settings)
+                        .unwrap_or_default(),
+                )
+            }
+        };
+        match (changes, versions.last_mut()) {
+            (Some(changes), Some(current)) if changes.is_empty() => {
+                current.last_seen_at = snapshot.created_at;
+                current.captures += 1;
+            }
+            (changes, _) => versions.push(Version {
+                snapshot_id: snapshot.id,
+                first_seen_at: snapshot.created_at,
+                last_seen_at: snapshot.created_at,
+                captures: 1,
+                display_name: item.display_name.clone(),
+                content_hash: item.content_hash.clone(),
+                changes: changes.unwrap_or_default(),
+            }),
+        }
+        last = Some(item);
+    }
+    Ok(Json(HistoryBody {
+        policy_type: policy_type.key().to_string(),
+        graph_id,
+        versions,
+    }))
+}

@@ -1,0 +1,163 @@
+//! Changes on every capture: what changed since the previous capture, object by object and
+//! setting by setting.
+
+use super::*;
+
+#[tokio::test]
+async fn a_capture_lists_exactly_what_changed_since_the_previous_one() {
+    let app = spawn_app_with(demo_app()).await;
+    let tenant = register_demo_tenant(&app, "contoso").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &tenant, crate::helpers::Role::Admin)
+        .await;
+    let (first_run, _) = capture(&app, &admin, &tenant).await;
+    let first = snapshot_of_run(&app, &admin, &tenant, &first_run).await;
+    let first_id = first["id"].as_str().unwrap();
+    let none = app
+        .get_json(
+            &admin,
+            &format!("/tenants/{}/snapshots/{first_id}/changes", tenant.id),
+        )
+        .await;
+    assert_eq!(none, json!({"previous_snapshot_id": null, "changes": []}));
+
+    // Three policies edited in the tenant, one added, one deleted.
+    let export = app
+        .sim_get(&format!("/_sim/tenants/{}/export", tenant.sim_id))
+        .await;
+    let mut edited = Vec::new();
+    for collection in [
+        "deviceManagement/deviceConfigurations",
+        "deviceManagement/deviceCompliancePolicies",
+        "deviceManagement/windowsFeatureUpdateProfiles",
+    ] {
+        let o = &export[collection][0];
+        let id = o["id"].as_str().unwrap().to_string();
+        let r = sim_graph(
+            &app,
+            &tenant,
+            reqwest::Method::PATCH,
+            &format!("{collection}/{id}"),
+            Some(json!({"description": "Changed by the test"})),
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 204, "{collection}");
+        edited.push((id, o["description"].clone()));
+    }
+    let added = sim_graph(
+        &app,
+        &tenant,
+        reqwest::Method::POST,
+        "deviceManagement/assignmentFilters",
+        Some(json!({"displayName": "New filter", "platform": "windows10AndLater", "rule": "(device.model -eq \"x\")"})),
+    )
+    .await;
+    assert_eq!(added.status().as_u16(), 201);
+    let gone = &export["deviceManagement/deviceCategories"][0];
+    let gone_id = gone["id"].as_str().unwrap();
+    let r = sim_graph(
+        &app,
+        &tenant,
+        reqwest::Method::DELETE,
+        &format!("deviceManagement/deviceCategories/{gone_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 204);
+
+    let (second_run, _) = capture(&app, &admin, &tenant).await;
+    let second = snapshot_of_run(&app, &admin, &tenant, &second_run).await;
+    let second_id = second["id"].as_str().unwrap();
+    let body = app
+        .get_json(
+            &admin,
+            &format!("/tenants/{}/snapshots/{second_id}/changes", tenant.id),
+        )
+        .await;
+    assert_eq!(body["previous_snapshot_id"], first_id);
+    let changes = body["changes"].as_array().unwrap();
+    let of =
+        |kind: &str| -> Vec<&Value> { changes.iter().filter(|c| c["change"] == kind).collect() };
+    assert_eq!(of("changed").len(), 3, "{body:#}");
+    assert_eq!(of("added").len(), 1, "{body:#}");
+    assert_eq!(of("removed").len(), 1, "{body:#}");
+    for (id, before) in &edited {
+        let c = of("changed")
+            .into_iter()
+            .find(|c| c["graph_id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} not among the changes: {body:#}"));
+        assert_eq!(
+            c["settings"],
+            json!([{"path": "description", "before": before, "after": "Changed by the test"}]),
+            "{c}"
+        );
+    }
+    assert_eq!(of("added")[0]["display_name"], "New filter");
+    assert_eq!(of("added")[0]["policy_type"], "assignmentFilters");
+    assert_eq!(of("removed")[0]["graph_id"], gone_id);
+
+    let html = crate::pages::page_of(
+        &app,
+        &admin.email,
+        &format!("/tenants/{}/snapshots/{second_id}", tenant.id),
+    )
+    .await;
+    assert!(html.contains("3 changed, 1 added, 1 removed"), "{html}");
+    assert!(html.contains("Changed by the test"));
+
+    // The history of one edited policy: two versions, the second saying what changed.
+    let (id, before) = &edited[0];
+    let history_path = format!(
+        "/tenants/{}/policies/deviceConfigurations/{id}/history",
+        tenant.id
+    );
+    let history = app.get_json(&admin, &history_path).await;
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{history:#}");
+    assert_eq!(versions[0]["snapshot_id"], first_id);
+    assert_eq!(versions[0]["changes"], json!([]));
+    assert_eq!(
+        versions[1]["changes"],
+        json!([{"path": "description", "before": before, "after": "Changed by the test"}])
+    );
+    let unknown = app
+        .get(
+            &admin,
+            &format!(
+                "/tenants/{}/policies/deviceConfigurations/no-such-id/history",
+                tenant.id
+            ),
+        )
+        .await;
+    assert_eq!(unknown.status().as_u16(), 404);
+    let bad_type = app
+        .get(
+            &admin,
+            &format!("/tenants/{}/policies/noSuchType/{id}/history", tenant.id),
+        )
+        .await;
+    assert_eq!(bad_type.status().as_u16(), 422);
+
+    // A third capture with nothing changed in between: no changes, compared with the second.
+    let (third_run, _) = capture(&app, &admin, &tenant).await;
+    let third = snapshot_of_run(&app, &admin, &tenant, &third_run).await;
+    let body = app
+        .get_json(
+            &admin,
+            &format!(
+                "/tenants/{}/snapshots/{}/changes",
+                tenant.id,
+                third["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(
+        body,
+        json!({"previous_snapshot_id": second_id, "changes": []})
+    );
+    let history = app.get_json(&admin, &history_path).await;
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "an unchanged capture is no new version");
+    assert_eq!(versions[1]["captures"], 2);
+    app.shutdown().await;
+}
