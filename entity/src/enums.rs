@@ -31,6 +31,8 @@ pub enum RunOperation {
     RestoreRerun,
     RestorePreview,
     RestoreUndo,
+    /// Compare two captures, or a capture and the tenant now (reads only).
+    Compare,
 }
 
 /// Run lifecycle: `queued → running → succeeded | failed | partial` (`canceled` reserved).
@@ -113,6 +115,9 @@ pub enum ItemAction {
     Kept,
     /// Left pending or running when the run ended: recorded failed, re-run as failed.
     NotAttempted,
+    // Comparisons (and `Added`): an object only on the left, or on both sides but different.
+    Removed,
+    Changed,
 }
 
 /// Which outcome count of a run an item's action adds to.
@@ -212,6 +217,7 @@ text_enum!(RunOperation, "operation", [
     RestoreRerun => "restore_rerun",
     RestorePreview => "restore_preview",
     RestoreUndo => "restore_undo",
+    Compare => "compare",
 ]);
 text_enum!(RunStatus, "run status", [
     Queued => "queued",
@@ -253,6 +259,8 @@ text_enum!(ItemAction, "item action", [
     Keep => "keep",
     Kept => "kept",
     NotAttempted => "not_attempted",
+    Removed => "removed",
+    Changed => "changed",
 ]);
 text_enum!(TargetType, "target type", [
     Tenant => "tenant",

@@ -23,6 +23,8 @@ mod m20261201_000005_restore_trust;
 mod m20261201_000006_run_spec;
 /// `snapshots.previous_snapshot_id` and `snapshots.changes`: what changed since the last capture.
 mod m20261201_000007_snapshot_changes;
+/// The `compare` operation.
+mod m20261201_000008_compare;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -38,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_restore_trust::Migration),
             Box::new(m20261201_000006_run_spec::Migration),
             Box::new(m20261201_000007_snapshot_changes::Migration),
+            Box::new(m20261201_000008_compare::Migration),
         ]
     }
 }

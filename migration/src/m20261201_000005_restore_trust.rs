@@ -3,10 +3,10 @@
 //! their outcome counts by action; items say how their target was matched and keep Graph's
 //! (sanitized) error context; snapshots say why they exist; `restore_undo` is an operation.
 
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm_migration::sea_orm::ConnectionTrait;
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::helpers::unique_index;
+use crate::helpers::{set_operations, unique_index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -57,76 +57,6 @@ const OPERATIONS_AFTER: &[&str] = &[
     "restore_preview",
     "restore_undo",
 ];
-
-fn in_list(values: &[&str]) -> String {
-    values
-        .iter()
-        .map(|v| format!("'{v}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Replaces the allowed values of `ck_runs_operation`. PostgreSQL alters the constraint;
-/// SQLite cannot, so its stored table definition is rewritten in place — the procedure
-/// SQLite documents for changing a CHECK constraint without rebuilding the table (the new
-/// list is a superset on `up`, and `down` first fails if a row uses a removed value).
-async fn set_operations(
-    manager: &SchemaManager<'_>,
-    from: &[&str],
-    to: &[&str],
-) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            db.execute_unprepared(&format!(
-                "ALTER TABLE runs DROP CONSTRAINT ck_runs_operation, \
-                 ADD CONSTRAINT ck_runs_operation CHECK (operation IN ({}))",
-                in_list(to)
-            ))
-            .await?;
-        }
-        DbBackend::Sqlite => {
-            let row = db
-                .query_one_raw(Statement::from_string(
-                    DbBackend::Sqlite,
-                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
-                ))
-                .await?
-                .ok_or_else(|| DbErr::Migration("table runs not found".into()))?;
-            let sql: String = row.try_get("", "sql")?;
-            let old = format!("IN ({})", in_list(from));
-            if !sql.contains(&old) {
-                return Err(DbErr::Migration(format!(
-                    "ck_runs_operation is not the expected `{old}`"
-                )));
-            }
-            let new_sql = sql.replace(&old, &format!("IN ({})", in_list(to)));
-            let version = db
-                .query_one_raw(Statement::from_string(
-                    DbBackend::Sqlite,
-                    "PRAGMA schema_version",
-                ))
-                .await?
-                .ok_or_else(|| DbErr::Migration("no schema version".into()))?
-                .try_get_by_index::<i64>(0)?;
-            db.execute_unprepared("PRAGMA writable_schema = ON").await?;
-            db.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'runs'",
-                [new_sql.into()],
-            ))
-            .await?;
-            db.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1))
-                .await?;
-            db.execute_unprepared("PRAGMA writable_schema = OFF")
-                .await?;
-        }
-        other => {
-            return Err(DbErr::Migration(format!("unsupported backend {other:?}")));
-        }
-    }
-    Ok(())
-}
 
 async fn active_index(manager: &SchemaManager<'_>, with_selection: bool) -> Result<(), DbErr> {
     manager

@@ -2,6 +2,7 @@
 //! item results through the Graph layer. `execute` is the dispatcher the worker calls.
 
 mod capture;
+mod compare;
 mod restore;
 mod undo;
 
@@ -29,6 +30,7 @@ pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
             delete_created,
             ..
         } => undo::undo(execution, *original_run_id, *delete_created).await,
+        RunSpec::Compare { left, right } => compare::compare(execution, *left, *right).await,
     }
 }
 

@@ -297,6 +297,7 @@ pub fn operation_label(op: RunOperation) -> &'static str {
         RunOperation::RestoreRerun => "Restore re-run",
         RunOperation::RestorePreview => "Restore preview",
         RunOperation::RestoreUndo => "Restore undo",
+        RunOperation::Compare => "Comparison",
     }
 }
 
@@ -337,6 +338,9 @@ pub fn outcome(op: RunOperation, counts: &Counts, elapsed: Duration) -> Terminal
 /// a run did, in the words of its operation.
 pub fn tally(op: RunOperation, counts: &Counts) -> String {
     let parts: Vec<String> = match op {
+        RunOperation::Compare => {
+            return format!("{} objects differ", counts.succeeded);
+        }
         RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture => {
             return format!(
                 "{} of {} items succeeded, {} failed, {} skipped",

@@ -24,7 +24,7 @@ pub mod view;
 use entity::enums::{Role, RunOperation};
 
 pub use lifecycle::{ExecError, Execution, Orchestrator};
-pub use spec::{RestoreSpec, RunSpec, Selection, Source, SpecError};
+pub use spec::{RestoreSpec, RunSpec, Selection, Side, Source, SpecError};
 pub use view::RunView;
 
 /// The membership role an operation needs, at start and again at execution time.
@@ -32,7 +32,8 @@ pub fn required_role(operation: RunOperation) -> Role {
     match operation {
         RunOperation::CaptureSnapshot
         | RunOperation::BackupSetCapture
-        | RunOperation::RestorePreview => Role::Operator,
+        | RunOperation::RestorePreview
+        | RunOperation::Compare => Role::Operator,
         RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
             Role::Admin
         }

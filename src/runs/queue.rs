@@ -50,7 +50,8 @@ impl Family {
             RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
                 Family::Restore
             }
-            RunOperation::RestorePreview => Family::Preview,
+            // Reads only, like previews.
+            RunOperation::RestorePreview | RunOperation::Compare => Family::Preview,
         }
     }
 

@@ -43,6 +43,16 @@ pub enum RunSpec {
         delete_created: bool,
         pre_restore_snapshot_id: Option<Uuid>,
     },
+    /// What changed from `left` to `right` (reads only).
+    Compare { left: Side, right: Side },
+}
+
+/// One side of a comparison: stored content (of the run's tenant or of another one the
+/// initiator is a member of, a baseline), or the run's tenant as Graph serves it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Stored(Source),
+    Live,
 }
 
 /// Content a restore reads: a snapshot or a backup set, of the run's tenant or (a
@@ -142,6 +152,7 @@ impl RunSpec {
             RunSpec::RestorePreview(_) => RunOperation::RestorePreview,
             RunSpec::RestoreRerun { .. } => RunOperation::RestoreRerun,
             RunSpec::RestoreUndo { .. } => RunOperation::RestoreUndo,
+            RunSpec::Compare { .. } => RunOperation::Compare,
         }
     }
 
@@ -159,6 +170,10 @@ impl RunSpec {
             | RunSpec::RestoreUndo {
                 original_run_id, ..
             } => (TargetType::Run, *original_run_id),
+            RunSpec::Compare { left, .. } => match left {
+                Side::Stored(s) => (s.target_type(), s.id()),
+                Side::Live => (TargetType::Tenant, tenant_id),
+            },
         }
     }
 
@@ -193,6 +208,14 @@ impl RunSpec {
     /// Part of the de-duplication key: two starts of one target with different selections
     /// are different runs. An undo is one per restore, whatever it deletes.
     pub fn selection_digest(&self) -> String {
+        if let RunSpec::Compare { right, .. } = self {
+            // One comparison of a left side with each right side.
+            let right = match right {
+                Side::Stored(s) => format!("right:{}", s.id()),
+                Side::Live => "right:live".to_string(),
+            };
+            return selection_digest(None, &[right.as_str()]);
+        }
         let keep = self.restore().is_some_and(|r| r.keep_enforcement);
         let options: &[&str] = if keep { &["keep_enforcement"] } else { &[] };
         selection_digest(self.selection().item_ids(), options)
@@ -206,6 +229,15 @@ impl RunSpec {
             && r.source.tenant_id() != tenant_id
         {
             tenants.push(r.source.tenant_id());
+        }
+        if let RunSpec::Compare { left, right } = self {
+            for side in [left, right] {
+                if let Side::Stored(s) = side
+                    && !tenants.contains(&s.tenant_id())
+                {
+                    tenants.push(s.tenant_id());
+                }
+            }
         }
         tenants
     }
@@ -246,6 +278,10 @@ impl RunSpec {
                 original_run_id: *original_run_id,
                 delete_created: *delete_created,
                 pre_restore_snapshot_id: *pre_restore_snapshot_id,
+            }),
+            RunSpec::Compare { left, right } => serde_json::to_value(CompareWire {
+                left: SideWire::from(*left),
+                right: SideWire::from(*right),
             }),
         };
         // Plain structs of ids, bools and strings always serialize.
@@ -300,6 +336,13 @@ impl RunSpec {
                     original_run_id: w.original_run_id,
                     delete_created: w.delete_created,
                     pre_restore_snapshot_id: w.pre_restore_snapshot_id,
+                }
+            }
+            RunOperation::Compare => {
+                let w: CompareWire = body(params)?;
+                RunSpec::Compare {
+                    left: w.left.parse()?,
+                    right: w.right.parse()?,
                 }
             }
         })
@@ -396,6 +439,69 @@ struct UndoWire {
     pre_restore_snapshot_id: Option<Uuid>,
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompareWire {
+    left: SideWire,
+    right: SideWire,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum SideKind {
+    Snapshot,
+    BackupSet,
+    Live,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SideWire {
+    kind: SideKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<Uuid>,
+}
+
+impl From<Side> for SideWire {
+    fn from(side: Side) -> Self {
+        let (kind, id, tenant_id) = match side {
+            Side::Stored(Source::Snapshot { id, tenant_id }) => {
+                (SideKind::Snapshot, Some(id), Some(tenant_id))
+            }
+            Side::Stored(Source::BackupSet { id, tenant_id }) => {
+                (SideKind::BackupSet, Some(id), Some(tenant_id))
+            }
+            Side::Live => (SideKind::Live, None, None),
+        };
+        Self {
+            kind,
+            id,
+            tenant_id,
+        }
+    }
+}
+
+impl SideWire {
+    fn parse(self) -> Result<Side, SpecError> {
+        let stored = |make: fn(Uuid, Uuid) -> Source| match (self.id, self.tenant_id) {
+            (Some(id), Some(tenant_id)) => Ok(Side::Stored(make(id, tenant_id))),
+            _ => Err(SpecError::Malformed(
+                "a stored side names its id and tenant".into(),
+            )),
+        };
+        match self.kind {
+            SideKind::Snapshot => stored(|id, tenant_id| Source::Snapshot { id, tenant_id }),
+            SideKind::BackupSet => stored(|id, tenant_id| Source::BackupSet { id, tenant_id }),
+            SideKind::Live if self.id.is_none() && self.tenant_id.is_none() => Ok(Side::Live),
+            SideKind::Live => Err(SpecError::Malformed(
+                "the live side is the run's tenant; it names no id".into(),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +521,13 @@ mod tests {
     #[test]
     fn every_variant_survives_storage() {
         let specs = [
+            RunSpec::Compare {
+                left: Side::Stored(Source::Snapshot {
+                    id: Uuid::from_u128(7),
+                    tenant_id: Uuid::from_u128(8),
+                }),
+                right: Side::Live,
+            },
             RunSpec::CaptureSnapshot {
                 policy_types: vec![PolicyType::parse("settingsCatalog").unwrap()],
             },

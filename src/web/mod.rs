@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod backup_sets;
+pub mod comparisons;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -67,6 +68,7 @@ pub fn routes() -> Routes {
         .merge(snapshots::routes())
         .merge(backup_sets::routes())
         .merge(policies::routes())
+        .merge(comparisons::routes())
         .merge(restores::routes())
         .merge(runs::routes())
         .merge(notifications::routes())

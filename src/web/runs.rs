@@ -199,6 +199,28 @@ struct RunItem {
     result_graph_id: Option<String>,
     attempts: i32,
     finished_at: Option<DateTime<Utc>>,
+    /// Comparisons: `added`, `removed` or `changed` (null for other runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<&'static str>,
+    /// Comparisons: the settings that differ, `[{"path","before","after"}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settings: Option<Value>,
+}
+
+impl RunItem {
+    fn of(item: &run_items::Model, operation: RunOperation) -> Self {
+        let mut out = Self::from(item);
+        if operation == RunOperation::Compare {
+            out.change = match item.action {
+                Some(ItemAction::Added) => Some("added"),
+                Some(ItemAction::Removed) => Some("removed"),
+                Some(ItemAction::Changed) => Some("changed"),
+                _ => None,
+            };
+            out.settings = item.diff.as_ref().and_then(|d| d.get("settings")).cloned();
+        }
+        out
+    }
 }
 
 impl From<&run_items::Model> for RunItem {
@@ -219,6 +241,8 @@ impl From<&run_items::Model> for RunItem {
             result_graph_id: item.result_graph_id.clone(),
             attempts: item.attempts,
             finished_at: item.finished_at,
+            change: None,
+            settings: None,
         }
     }
 }
@@ -247,8 +271,12 @@ async fn items(
         limit + 1,
     )
     .await?;
-    let (items, next_cursor) =
-        extract::page(rows, limit, |r| r.item_key.clone(), |m| RunItem::from(m));
+    let (items, next_cursor) = extract::page(
+        rows,
+        limit,
+        |r| r.item_key.clone(),
+        |m| RunItem::of(m, run.operation),
+    );
     Ok(Json(RunItemList { items, next_cursor }))
 }
 

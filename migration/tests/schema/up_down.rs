@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 7] = [
+const TABLES_BY_MIGRATION: [&[&str]; 8] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -25,6 +25,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 7] = [
     // Re-runs' stored specs name the run they re-run (data only).
     &[],
     // Snapshots' changes since the previous capture (columns only).
+    &[],
+    // The `compare` operation (a CHECK only).
     &[],
 ];
 

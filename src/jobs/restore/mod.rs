@@ -34,7 +34,7 @@ use results::{failed, preview_result, unsupported};
 use write::restore_item;
 
 pub(super) use decide::get_existing;
-pub(super) use plan::registry_position;
+pub(super) use plan::{SourceItem, registry_position};
 pub(super) use results::{base_result, failed_result};
 pub(super) use write::keep_copy;
 

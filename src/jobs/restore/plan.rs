@@ -15,7 +15,7 @@ use crate::store::{StoreError, TenantScope};
 
 /// One object of the restore source (a backup item's latest version or a snapshot item).
 #[derive(Debug, Clone)]
-pub(super) struct SourceItem {
+pub(in crate::jobs) struct SourceItem {
     pub id: Uuid,
     pub policy_type: String,
     pub source_id: String,

@@ -96,3 +96,20 @@ pub async fn delete_mappings_to(
         .await?;
     Ok(())
 }
+
+/// Every mapping from objects of `source` to objects of `target`: (policy type, source id) →
+/// target id.
+pub async fn mappings_between(
+    db: &impl ConnectionTrait,
+    source: &TenantScope,
+    target: &TenantScope,
+) -> StoreResult<std::collections::HashMap<(String, String), String>> {
+    Ok(object_mappings::Entity::find()
+        .filter(object_mappings::Column::SourceTenantId.eq(source.tenant_id()))
+        .filter(object_mappings::Column::TargetTenantId.eq(target.tenant_id()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| ((m.policy_type, m.source_graph_id), m.target_graph_id))
+        .collect())
+}

@@ -98,6 +98,7 @@ pub(super) async fn list(
         RunOperation::Restore,
         RunOperation::RestoreRerun,
         RunOperation::RestoreUndo,
+        RunOperation::Compare,
     ]
     .into_iter()
     .map(|op| {

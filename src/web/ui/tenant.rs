@@ -79,13 +79,14 @@ struct LatestRow {
     runs_url: String,
 }
 
-const OPERATIONS: [RunOperation; 6] = [
+const OPERATIONS: [RunOperation; 7] = [
     RunOperation::CaptureSnapshot,
     RunOperation::BackupSetCapture,
     RunOperation::RestorePreview,
     RunOperation::Restore,
     RunOperation::RestoreRerun,
     RunOperation::RestoreUndo,
+    RunOperation::Compare,
 ];
 
 /// `/tenants/{tenant}`: the latest run of every operation, recent runs and quick starts.

@@ -161,3 +161,100 @@ async fn a_capture_lists_exactly_what_changed_since_the_previous_one() {
     assert_eq!(versions[1]["captures"], 2);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn comparisons_show_what_differs_from_a_capture_now_and_against_a_baseline() {
+    let app = spawn_app_with(demo_app()).await;
+    let tenant = register_demo_tenant(&app, "contoso").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &tenant, crate::helpers::Role::Admin)
+        .await;
+    let (run_id, _) = capture(&app, &admin, &tenant).await;
+    let snapshot = snapshot_of_run(&app, &admin, &tenant, &run_id).await;
+    let export = app
+        .sim_get(&format!("/_sim/tenants/{}/export", tenant.sim_id))
+        .await;
+    let profile = &export["deviceManagement/deviceConfigurations"][0];
+    let id = profile["id"].as_str().unwrap();
+    let r = sim_graph(
+        &app,
+        &tenant,
+        reqwest::Method::PATCH,
+        &format!("deviceManagement/deviceConfigurations/{id}"),
+        Some(json!({"description": "Changed after the capture"})),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 204);
+    let journal_before = app.sim_journal(&tenant).await.len();
+
+    // The capture against the tenant now: exactly the one change.
+    let path = format!("/tenants/{}/comparisons", tenant.id);
+    let compare_id = start(
+        &app,
+        &admin,
+        &path,
+        json!({"left": {"snapshot_id": snapshot["id"]}, "right": {"live": true}}),
+    )
+    .await;
+    let run = app
+        .wait_for_terminal(&admin, tenant.id, &compare_id, WAIT)
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["operation"], "compare");
+    let items = all_items(&app, &admin, &tenant, &compare_id).await;
+    assert_eq!(items.len(), 1, "{items:#?}");
+    assert_eq!(items[0]["change"], "changed");
+    assert_eq!(items[0]["result_graph_id"], id);
+    assert_eq!(
+        items[0]["settings"],
+        json!([{"path": "description", "before": profile["description"], "after": "Changed after the capture"}])
+    );
+    // Reads only.
+    let journal = app.sim_journal(&tenant).await;
+    assert!(
+        journal[journal_before..]
+            .iter()
+            .all(|e| e["method"] == "GET"
+                || e["method"] == "POST" && e["path"].as_str().unwrap().ends_with("$batch")),
+        "{journal:?}"
+    );
+
+    // Against a baseline in another tenant: a new tenant holds none of it.
+    let other = app.add_tenant("Customer B").await;
+    app.grant(&admin, &other, crate::helpers::Role::Admin).await;
+    let baseline_id = start(
+        &app,
+        &admin,
+        &format!("/tenants/{}/comparisons", other.id),
+        json!({"left": {"snapshot_id": snapshot["id"]}, "right": {"live": true}}),
+    )
+    .await;
+    let run = app
+        .wait_for_terminal(&admin, other.id, &baseline_id, WAIT)
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let items = all_items(&app, &admin, &other, &baseline_id).await;
+    let removed = items.iter().filter(|i| i["change"] == "removed").count();
+    assert!(removed >= 150, "{removed} of {}", items.len());
+
+    // Bad input is a 422, an unknown capture a 404.
+    for (body, status) in [
+        (
+            json!({"left": {"live": true}, "right": {"live": true}}),
+            422,
+        ),
+        (
+            json!({"left": {"snapshot_id": snapshot["id"], "live": true}, "right": {"live": true}}),
+            422,
+        ),
+        (json!({"left": {}, "right": {"live": true}}), 422),
+        (
+            json!({"left": {"snapshot_id": uuid::Uuid::new_v4()}, "right": {"live": true}}),
+            404,
+        ),
+    ] {
+        let r = app.post(&admin, &path, body.clone()).await;
+        assert_eq!(r.status().as_u16(), status, "{body}");
+    }
+    app.shutdown().await;
+}

@@ -1,0 +1,42 @@
+//! Comparison runs: `compare` joins the operations a run may have.
+
+use sea_orm_migration::prelude::*;
+
+use crate::helpers::set_operations;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const BEFORE: &[&str] = &[
+    "capture_snapshot",
+    "backup_set_capture",
+    "restore",
+    "restore_rerun",
+    "restore_preview",
+    "restore_undo",
+];
+
+const AFTER: &[&str] = &[
+    "capture_snapshot",
+    "backup_set_capture",
+    "restore",
+    "restore_rerun",
+    "restore_preview",
+    "restore_undo",
+    "compare",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        set_operations(manager, BEFORE, AFTER).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DELETE FROM runs WHERE operation = 'compare'")
+            .await?;
+        set_operations(manager, AFTER, BEFORE).await
+    }
+}
