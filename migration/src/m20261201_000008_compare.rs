@@ -28,6 +28,12 @@ const AFTER: &[&str] = &[
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    // One connection for the whole step: SQLite's CHECK rewrite spans several statements
+    // (`writable_schema` is per connection).
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         set_operations(manager, BEFORE, AFTER).await
     }

@@ -64,6 +64,9 @@ pub struct ObjectChange {
     /// Another object on the other side has the same type and name: not paired by guess.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ambiguous: bool,
+    /// Who made the change, where Intune's audit log says (the last change in the period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
 }
 
 /// How objects of the two sides are known to be the same object.
@@ -195,6 +198,7 @@ fn change(
         change: kind,
         settings,
         ambiguous,
+        changed_by: None,
     }
 }
 

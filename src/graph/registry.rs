@@ -401,6 +401,11 @@ fn expand_clauses(subs: &[SubResource]) -> Vec<String> {
         .collect()
 }
 
+/// Intune's audit log, read (not captured) to say who changed an object.
+pub fn audit_events() -> &'static Contract {
+    &table::AUDIT_EVENTS
+}
+
 /// Every supported policy type, in restore order.
 pub fn all() -> &'static [Contract] {
     CONTRACTS

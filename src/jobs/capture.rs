@@ -62,11 +62,12 @@ async fn record_changes(
     };
     let before = content::all_snapshot_items(db, scope, previous.id).await?;
     let after = content::all_snapshot_items(db, scope, snapshot.id).await?;
-    let changes = compare::compare(
+    let mut changes = compare::compare(
         &readable(&before, unread),
         &readable(&after, unread),
         &compare::Pairing::ById,
     );
+    attribute(execution, previous.created_at, &mut changes).await;
     let changes = serde_json::to_value(&changes).unwrap_or_default();
     content::record_changes(db, scope, snapshot.id, previous.id, changes).await?;
     Ok(())
@@ -110,6 +111,93 @@ fn contracts(types: &[PolicyType]) -> Vec<&'static Contract> {
         .into_iter()
         .map(PolicyType::contract)
         .collect()
+}
+
+/// Says who made each change, from Intune's audit log since `since` (the previous capture):
+/// the actor of the object's latest event. The log is read only where something changed; a
+/// tenant whose app may not read it keeps its changes, unattributed.
+async fn attribute(
+    execution: &Execution,
+    since: chrono::DateTime<chrono::Utc>,
+    changes: &mut [compare::ObjectChange],
+) {
+    if changes.is_empty() {
+        return;
+    }
+    let client = match client_for(execution, execution.run.tenant_id).await {
+        Ok(c) => c,
+        Err(_) => return,
+    };
+    let at = |e: &serde_json::Value| {
+        e.get("activityDateTime")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let filter = format!(
+        "activityDateTime ge {}",
+        since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let events = match client
+        .read_only()
+        .list_filtered(registry::audit_events(), &filter, |e| {
+            at(e).is_some_and(|t| t >= since)
+        })
+        .await
+    {
+        Ok(events) => events,
+        Err(error) => {
+            tracing::warn!(
+                code = error.code(),
+                "the audit log could not be read; changes stay unattributed"
+            );
+            return;
+        }
+    };
+    // Resource id → (time, actor) of its latest event.
+    let mut latest: HashMap<String, (chrono::DateTime<chrono::Utc>, String)> = HashMap::new();
+    for event in &events {
+        let (Some(when), Some(actor)) = (at(event), actor_of(event)) else {
+            continue;
+        };
+        let ids = event
+            .get("resources")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("resourceId").and_then(serde_json::Value::as_str));
+        for id in ids {
+            let entry = latest
+                .entry(id.to_string())
+                .or_insert((when, actor.clone()));
+            if when >= entry.0 {
+                *entry = (when, actor.clone());
+            }
+        }
+    }
+    for change in changes {
+        // A contained object's id is `{parent}/{id}`; the log names the object itself.
+        let own = change.graph_id.rsplit('/').next().unwrap_or_default();
+        if let Some((_, actor)) = latest.get(own) {
+            change.changed_by = Some(actor.clone());
+        }
+    }
+}
+
+/// The person (or app) behind an audit event.
+fn actor_of(event: &serde_json::Value) -> Option<String> {
+    let actor = event.get("actor")?;
+    let field = |k: &str| {
+        actor
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    field("userPrincipalName")
+        .or_else(|| field("applicationDisplayName"))
+        .or_else(|| field("servicePrincipalName"))
+        .map(str::to_string)
+        .or_else(|| field("applicationId").map(|id| format!("application {id}")))
 }
 
 /// The items of types this capture could read, as the diff engine takes them.

@@ -48,6 +48,9 @@ struct Version {
     content_hash: String,
     /// Settings changed from the previous version (empty for the first).
     changes: Vec<SettingChange>,
+    /// Who made the change, where Intune's audit log said at the capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -108,6 +111,7 @@ async fn history(
                 captures: 1,
                 display_name: item.display_name.clone(),
                 content_hash: item.content_hash.clone(),
+                changed_by: changes.as_ref().and_then(|_| changed_by(snapshot, item)),
                 changes: changes.unwrap_or_default(),
             }),
         }
@@ -118,4 +122,17 @@ async fn history(
         graph_id,
         versions,
     }))
+}
+
+/// The actor the capture of `snapshot` recorded for the object's change.
+fn changed_by(
+    snapshot: &entity::snapshots::Model,
+    item: &entity::snapshot_items::Model,
+) -> Option<String> {
+    let changes: Vec<compare::ObjectChange> =
+        serde_json::from_value(snapshot.changes.clone()?).ok()?;
+    changes
+        .into_iter()
+        .find(|c| c.policy_type == item.policy_type && c.graph_id == item.source_id)?
+        .changed_by
 }

@@ -33,6 +33,22 @@ impl ReadOnlyGraph {
             .collect())
     }
 
+    /// The objects `filter` (an OData `$filter`) selects; where Graph refuses the filter, the
+    /// whole list, filtered by `keep` here.
+    pub async fn list_filtered(
+        &self,
+        contract: &Contract,
+        filter: &str,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Result<Vec<Value>, GraphError> {
+        let found = match self.core.list_where(contract, Some(filter)).await {
+            Ok(found) => found,
+            Err(e) if e.kind() == ErrorKind::BadRequest => self.list(contract).await?,
+            Err(e) => return Err(e),
+        };
+        Ok(found.into_iter().filter(|o| keep(o)).collect())
+    }
+
     /// One object, whole.
     pub async fn get(&self, contract: &Contract, id: &str) -> Result<Value, GraphError> {
         let core = &self.core;

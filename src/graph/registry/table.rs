@@ -120,6 +120,19 @@ const fn record(
     }
 }
 
+/// Intune's audit log (resources/intune-auditing-auditevent): read by captures to say who
+/// changed what, never captured or restored itself, so not in [`CONTRACTS`].
+pub(super) static AUDIT_EVENTS: Contract = Contract {
+    assignments: None,
+    scope_tags: false,
+    read_only: Some("the audit log is written by Intune"),
+    ..plain(
+        "auditEvents",
+        "Intune audit log",
+        "deviceManagement/auditEvents",
+    )
+};
+
 pub(super) static CONTRACTS: &[Contract] = &[
     Contract {
         aliases: &["scopeTags"],

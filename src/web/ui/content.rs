@@ -132,6 +132,7 @@ struct ChangeRow {
     policy_type: String,
     name: String,
     ambiguous: bool,
+    changed_by: Option<String>,
     settings: Vec<(String, String, String)>,
     more_settings: usize,
 }
@@ -163,6 +164,7 @@ fn changes_view(
             policy_type: policy_type_label(&c.policy_type),
             name: c.display_name.clone(),
             ambiguous: c.ambiguous,
+            changed_by: c.changed_by.clone(),
             settings: c
                 .settings
                 .iter()

@@ -54,6 +54,8 @@ struct TenantIds {
     name: String,
     snapshot: String,
     backup_set: String,
+    /// An object the snapshot holds: (policy type, Graph id).
+    object: (String, String),
     /// A finished live restore (re-runnable).
     restore_run: String,
     /// A member whose membership the matrix may change and remove.
@@ -89,6 +91,8 @@ fn fill(route: &RouteInfo, a: &TenantIds, notification: &str) -> String {
             ("{id}", "notifications") => notification.to_string(),
             ("{run}", _) => a.restore_run.clone(),
             ("{user}", "memberships") => a.spare_user.clone(),
+            ("{policy_type}", "policies") => a.object.0.clone(),
+            ("{graph_id}", _) => a.object.1.clone(),
             (s, _) if s.starts_with('{') => panic!(
                 "the access matrix cannot fill {s} in {} {}: add it to `fill` in tests/api/auth/matrix.rs",
                 route.method, route.path
@@ -126,6 +130,8 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(json!({"name": format!("Matrix set {n}")}))
     } else if path.ends_with("/restores") {
         Body::Json(json!({"source": {"snapshot_id": a.snapshot}, "mode": "preview"}))
+    } else if path.ends_with("/comparisons") {
+        Body::Json(json!({"left": {"snapshot_id": a.snapshot}, "right": {"live": true}}))
     } else if path.ends_with("/memberships") {
         Body::Json(json!({"email": a.spare_email, "role": "viewer"}))
     } else if path.ends_with("/rerun") {
@@ -241,6 +247,22 @@ async fn world() -> World {
             .as_str()
             .unwrap()
             .to_string();
+        let items = app
+            .get_json(
+                user,
+                &format!("{base}/snapshots/{snapshot}/items?limit=200"),
+            )
+            .await;
+        let item = items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| !i["source_id"].as_str().unwrap().contains('/'))
+            .unwrap();
+        let object = (
+            item["policy_type"].as_str().unwrap().to_string(),
+            item["source_id"].as_str().unwrap().to_string(),
+        );
         let created: Value = app
             .post(
                 user,
@@ -268,6 +290,7 @@ async fn world() -> World {
             name: tenant.name.clone(),
             snapshot,
             backup_set,
+            object,
             restore_run: restore.clone(),
             runs: vec![capture, set_capture, restore],
             ..TenantIds::default()

@@ -25,6 +25,17 @@ async fn a_capture_lists_exactly_what_changed_since_the_previous_one() {
     let export = app
         .sim_get(&format!("/_sim/tenants/{}/export", tenant.sim_id))
         .await;
+    let app_id = app
+        .sim_get("/_sim/tenants")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == tenant.sim_id.as_str())
+        .unwrap()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut edited = Vec::new();
     for collection in [
         "deviceManagement/deviceConfigurations",
@@ -91,6 +102,12 @@ async fn a_capture_lists_exactly_what_changed_since_the_previous_one() {
             json!([{"path": "description", "before": before, "after": "Changed by the test"}]),
             "{c}"
         );
+        // Intune's audit log names the app that made the change.
+        assert_eq!(
+            c["changed_by"],
+            json!(format!("application {}", app_id)),
+            "{c}"
+        );
     }
     assert_eq!(of("added")[0]["display_name"], "New filter");
     assert_eq!(of("added")[0]["policy_type"], "assignmentFilters");
@@ -119,6 +136,10 @@ async fn a_capture_lists_exactly_what_changed_since_the_previous_one() {
     assert_eq!(
         versions[1]["changes"],
         json!([{"path": "description", "before": before, "after": "Changed by the test"}])
+    );
+    assert_eq!(
+        versions[1]["changed_by"],
+        json!(format!("application {app_id}"))
     );
     let unknown = app
         .get(
