@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::extract;
 use super::routes::{Access, Routes};
 use super::runs::{started_doc, started_response};
-use crate::runs::start::StartRequest;
+use crate::runs::start::{StartRequest, Started};
 use crate::runs::{RunSpec, Side, Source};
 use crate::store::content;
 
@@ -57,23 +57,33 @@ async fn start_comparison(
     access: TenantAccess,
     extract::Json(body): extract::Json<ComparisonBody>,
 ) -> Result<Response, ApiError> {
-    access.require(Role::Operator)?;
     let left = side(&state, &access, body.left, "left").await?;
     let right = side(&state, &access, body.right, "right").await?;
+    let started = compare(&state, &access, left, right).await?;
+    Ok(started_response(&state, &started))
+}
+
+/// Starts (or joins) a comparison in the tenant of `access`: the API's and the web UI's start.
+pub(super) async fn compare(
+    state: &AppState,
+    access: &TenantAccess,
+    left: Side,
+    right: Side,
+) -> Result<Started, ApiError> {
+    access.require(Role::Operator)?;
     if left == right {
         return Err(ApiError::Validation(
             "left and right are the same; compare two different sides".into(),
         ));
     }
-    let started = state
+    Ok(state
         .orchestrator
         .start(StartRequest {
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::Compare { left, right },
         })
-        .await?;
-    Ok(started_response(&state, &started))
+        .await?)
 }
 
 /// A side as the run reads it; stored content of another tenant needs a membership there.

@@ -99,6 +99,28 @@ pub(super) async fn capture(
     started(&headers, &run)
 }
 
+/// "Compare with the tenant now": a comparison run of the snapshot and the live tenant.
+pub(super) async fn compare_with_now(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, Uuid)>,
+    _form: FormData,
+) -> Result<Response, PageError> {
+    let fail = PageError::for_request(&headers);
+    let snapshot = content::snapshot(&state.services().db, access.scope(), id)
+        .await
+        .map_err(|e| fail(ApiError::from(e)))?;
+    let left = crate::runs::Side::Stored(crate::runs::Source::Snapshot {
+        id: snapshot.id,
+        tenant_id: snapshot.tenant_id,
+    });
+    let run = crate::web::comparisons::compare(&state, &access, left, crate::runs::Side::Live)
+        .await
+        .map_err(fail)?;
+    started(&headers, &run)
+}
+
 #[derive(Template)]
 #[template(path = "snapshot.html")]
 struct SnapshotPage {
@@ -107,6 +129,7 @@ struct SnapshotPage {
     item_count: i32,
     run_url: Option<String>,
     restore_url: String,
+    compare_url: String,
     /// Per type: captured, restorable, and what a restore will not write and why.
     coverage: Vec<crate::graph::coverage::TypeCoverage>,
     /// What changed since the previous capture, when one was compared.
@@ -264,6 +287,7 @@ pub(super) async fn snapshot(
             "/tenants/{tenant_id}/restore?source={}",
             encode(&format!("snapshot:{}", snapshot.id))
         ),
+        compare_url: format!("/tenants/{tenant_id}/snapshots/{}/compare", snapshot.id),
         coverage,
         changes,
         items,

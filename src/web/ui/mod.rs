@@ -56,6 +56,11 @@ pub fn routes() -> Routes {
             VIEWER,
             content::snapshot,
         )
+        .post(
+            "/tenants/{tenant}/snapshots/{id}/compare",
+            OPERATOR,
+            content::compare_with_now,
+        )
         .get(
             "/tenants/{tenant}/backup-sets",
             VIEWER,

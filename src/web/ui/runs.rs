@@ -216,8 +216,10 @@ impl ItemRow {
         let mut assignments_change = false;
         let mut other_diff = String::new();
         match &item.diff {
-            Some(diff) if diff.get("changes").is_some() => {
-                for change in diff["changes"].as_array().into_iter().flatten() {
+            // A comparison's settings, or a preview's field changes.
+            Some(diff) if diff.get("changes").is_some() || diff.get("settings").is_some() => {
+                let list = diff.get("changes").or_else(|| diff.get("settings"));
+                for change in list.and_then(Value::as_array).into_iter().flatten() {
                     changes.push((
                         change["path"].as_str().unwrap_or_default().to_string(),
                         compact(change.get("before")),

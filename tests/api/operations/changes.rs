@@ -240,6 +240,27 @@ async fn comparisons_show_what_differs_from_a_capture_now_and_against_a_baseline
         "{journal:?}"
     );
 
+    // The run page shows the setting that differs.
+    let html = crate::pages::page_of(
+        &app,
+        &admin.email,
+        &format!("/tenants/{}/runs/{compare_id}", tenant.id),
+    )
+    .await;
+    assert!(html.contains("Changed after the capture"), "{html}");
+    // The snapshot page starts the same comparison (joining the finished one's target anew).
+    let snapshot_page = format!(
+        "/tenants/{}/snapshots/{}",
+        tenant.id,
+        snapshot["id"].as_str().unwrap()
+    );
+    let html = crate::pages::page_of(&app, &admin.email, &snapshot_page).await;
+    assert!(html.contains("Compare with the tenant now"), "{html}");
+    let (status, target) =
+        crate::pages::submit_as(&app, &admin.email, &format!("{snapshot_page}/compare"), &[]).await;
+    assert_eq!(status.as_u16(), 303, "{target}");
+    assert!(target.contains("/runs/"), "{target}");
+
     // Against a baseline in another tenant: a new tenant holds none of it.
     let other = app.add_tenant("Customer B").await;
     app.grant(&admin, &other, crate::helpers::Role::Admin).await;
