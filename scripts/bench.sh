@@ -4,7 +4,7 @@
 # figures (also saved to var/bench/results-*.txt) and stops what it started, also on failure
 # or Ctrl-C. Re-runnable. Benchmarks print figures; they assert nothing about speed.
 #
-#   scripts/bench.sh                   # all three: starts, pipeline, intune
+#   scripts/bench.sh                   # all four: starts, pipeline, intune, compare
 #   scripts/bench.sh starts intune     # a selection
 #
 # Sizes come from the examples' defaults or PV_BENCH_* variables, e.g. PV_BENCH_CLIENTS,
@@ -21,11 +21,11 @@ PG_PORT="${PV_BENCH_PG_PORT:-5442}"
 VAR="$PV_ROOT/var/bench"
 
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(starts pipeline intune)
+[ ${#benches[@]} -gt 0 ] || benches=(starts pipeline intune compare)
 for b in "${benches[@]}"; do
   case "$b" in
-    starts | pipeline | intune) ;;
-    *) die "unknown benchmark '$b' (choose from: starts pipeline intune)" ;;
+    starts | pipeline | intune | compare) ;;
+    *) die "unknown benchmark '$b' (choose from: starts pipeline intune compare)" ;;
   esac
 done
 

@@ -194,6 +194,9 @@ struct ItemRow {
     action: Option<Badge>,
     error: String,
     changes: Vec<(String, String, String)>,
+    /// Column heads of `changes`: a preview's "Now" → "After restore", a comparison's
+    /// "Left" → "Right".
+    change_heads: (&'static str, &'static str),
     assignments_change: bool,
     other_diff: String,
     target_id: String,
@@ -213,12 +216,16 @@ fn compact(value: Option<&Value>) -> String {
 impl ItemRow {
     fn new(item: &run_items::Model) -> Self {
         let mut changes = Vec::new();
+        let mut change_heads = ("Now", "After restore");
         let mut assignments_change = false;
         let mut other_diff = String::new();
         match &item.diff {
             // A comparison's settings, or a preview's field changes.
             Some(diff) if diff.get("changes").is_some() || diff.get("settings").is_some() => {
-                let list = diff.get("changes").or_else(|| diff.get("settings"));
+                let list = diff.get("changes").or_else(|| {
+                    change_heads = ("Left", "Right");
+                    diff.get("settings")
+                });
                 for change in list.and_then(Value::as_array).into_iter().flatten() {
                     changes.push((
                         change["path"].as_str().unwrap_or_default().to_string(),
@@ -245,6 +252,7 @@ impl ItemRow {
             action: item.action.map(|a| Badge::word(a.as_str())),
             error,
             changes,
+            change_heads,
             assignments_change,
             other_diff,
             target_id: item.result_graph_id.clone().unwrap_or_default(),
