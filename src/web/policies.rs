@@ -37,28 +37,28 @@ pub fn routes() -> Routes {
 
 /// One version: the captures from `first_seen_at` to `last_seen_at` held the same content.
 #[derive(Debug, Serialize, JsonSchema)]
-struct Version {
+pub(super) struct Version {
     /// The first capture that held this version.
-    snapshot_id: Uuid,
-    first_seen_at: DateTime<Utc>,
-    last_seen_at: DateTime<Utc>,
+    pub(super) snapshot_id: Uuid,
+    pub(super) first_seen_at: DateTime<Utc>,
+    pub(super) last_seen_at: DateTime<Utc>,
     /// Captures that held it.
-    captures: u32,
-    display_name: String,
+    pub(super) captures: u32,
+    pub(super) display_name: String,
     content_hash: String,
     /// Settings changed from the previous version (empty for the first).
-    changes: Vec<SettingChange>,
+    pub(super) changes: Vec<SettingChange>,
     /// Who made the change, where Intune's audit log said at the capture.
     #[serde(skip_serializing_if = "Option::is_none")]
-    changed_by: Option<String>,
+    pub(super) changed_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-struct HistoryBody {
-    policy_type: String,
+pub(super) struct HistoryBody {
+    pub(super) policy_type: String,
     graph_id: String,
     /// Oldest first.
-    versions: Vec<Version>,
+    pub(super) versions: Vec<Version>,
 }
 
 async fn history(
@@ -66,7 +66,19 @@ async fn history(
     access: TenantAccess,
     Path((_, policy_type, graph_id)): Path<(String, String, String)>,
 ) -> Result<Json<HistoryBody>, ApiError> {
-    let policy_type = PolicyType::parse(&policy_type)
+    Ok(Json(
+        history_of(&state, &access, &policy_type, graph_id).await?,
+    ))
+}
+
+/// Every captured version of one object (the API's and the history page's).
+pub(super) async fn history_of(
+    state: &AppState,
+    access: &TenantAccess,
+    policy_type: &str,
+    graph_id: String,
+) -> Result<HistoryBody, ApiError> {
+    let policy_type = PolicyType::parse(policy_type)
         .map_err(|e| ApiError::Validation(format!("policy_type: {e}")))?;
     let db = &state.services().db;
     let captures = content::object_history(
@@ -117,11 +129,11 @@ async fn history(
         }
         last = Some(item);
     }
-    Ok(Json(HistoryBody {
+    Ok(HistoryBody {
         policy_type: policy_type.key().to_string(),
         graph_id,
         versions,
-    }))
+    })
 }
 
 /// The actor the capture of `snapshot` recorded for the object's change.

@@ -122,6 +122,81 @@ pub(super) async fn compare_with_now(
 }
 
 #[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    shell: Shell,
+    label: String,
+    name: String,
+    graph_id: String,
+    /// Newest first.
+    versions: Vec<VersionRow>,
+}
+
+struct VersionRow {
+    first_seen: String,
+    last_seen: String,
+    captures: u32,
+    snapshot_url: String,
+    changed_by: Option<String>,
+    changes: Vec<(String, String, String)>,
+    first: bool,
+}
+
+/// One object's captured versions, newest first, with what changed and who changed it.
+pub(super) async fn history(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+    Path((_, policy_type, graph_id)): Path<(String, String, String)>,
+) -> Result<Response, PageError> {
+    let fail = PageError::for_request(&headers);
+    let body = crate::web::policies::history_of(&state, &access, &policy_type, graph_id.clone())
+        .await
+        .map_err(fail)?;
+    let tenant_id = access.tenant_id();
+    let name = body
+        .versions
+        .last()
+        .map(|v| v.display_name.clone())
+        .unwrap_or_default();
+    let show = |v: &Option<serde_json::Value>| match v {
+        None => "—".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let versions = body
+        .versions
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, v)| VersionRow {
+            first_seen: time(v.first_seen_at),
+            last_seen: time(v.last_seen_at),
+            captures: v.captures,
+            snapshot_url: format!("/tenants/{tenant_id}/snapshots/{}", v.snapshot_id),
+            changed_by: v.changed_by.clone(),
+            changes: v
+                .changes
+                .iter()
+                .map(|s| (s.path.clone(), show(&s.before), show(&s.after)))
+                .collect(),
+            first: i == 0,
+        })
+        .collect();
+    let title = format!("History of {name}");
+    let shell = Shell::new(&state, &access.user, Some(&access), title)
+        .await?
+        .in_section("snapshots");
+    render(&HistoryPage {
+        shell,
+        label: policy_type_label(&body.policy_type),
+        name,
+        graph_id,
+        versions,
+    })
+}
+
+#[derive(Template)]
 #[template(path = "snapshot.html")]
 struct SnapshotPage {
     shell: Shell,
@@ -152,12 +227,22 @@ struct ChangesView {
 
 struct ChangeRow {
     change: &'static str,
+    history_url: Option<String>,
     policy_type: String,
     name: String,
     ambiguous: bool,
     changed_by: Option<String>,
     settings: Vec<(String, String, String)>,
     more_settings: usize,
+}
+
+/// The history page of one object.
+fn history_path(tenant_id: Uuid, policy_type: &str, graph_id: &str) -> String {
+    format!(
+        "/tenants/{tenant_id}/policies/{}/{}/history",
+        encode(policy_type),
+        encode(graph_id)
+    )
 }
 
 const CHANGE_ROWS: usize = 100;
@@ -179,6 +264,8 @@ fn changes_view(
         .iter()
         .take(CHANGE_ROWS)
         .map(|c| ChangeRow {
+            // A removed object's history is in the earlier captures; still reachable.
+            history_url: Some(history_path(tenant_id, &c.policy_type, &c.graph_id)),
             change: match c.change {
                 ChangeKind::Added => "added",
                 ChangeKind::Removed => "removed",
@@ -211,6 +298,8 @@ fn changes_view(
 /// An item of a snapshot or backup set, with its stored JSON.
 struct ItemRow {
     policy_type: String,
+    /// The object's history across this tenant's captures.
+    history_url: String,
     name: String,
     source_id: String,
     version: Option<i32>,
@@ -236,6 +325,7 @@ pub(super) async fn snapshot(
     let items = rows
         .iter()
         .map(|i| ItemRow {
+            history_url: history_path(tenant_id, &i.policy_type, &i.source_id),
             policy_type: policy_type_label(&i.policy_type),
             name: i.display_name.clone(),
             source_id: i.source_id.clone(),
@@ -409,6 +499,7 @@ pub(super) async fn backup_set(
     let items = rows
         .iter()
         .map(|i| ItemRow {
+            history_url: history_path(tenant_id, &i.policy_type, &i.source_id),
             policy_type: policy_type_label(&i.policy_type),
             name: i.display_name.clone(),
             source_id: i.source_id.clone(),

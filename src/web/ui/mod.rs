@@ -62,6 +62,11 @@ pub fn routes() -> Routes {
             content::compare_with_now,
         )
         .get(
+            "/tenants/{tenant}/policies/{policy_type}/{graph_id}/history",
+            VIEWER,
+            content::history,
+        )
+        .get(
             "/tenants/{tenant}/backup-sets",
             VIEWER,
             content::backup_sets,

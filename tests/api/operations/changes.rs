@@ -141,6 +141,23 @@ async fn a_capture_lists_exactly_what_changed_since_the_previous_one() {
         versions[1]["changed_by"],
         json!(format!("application {app_id}"))
     );
+    // The history page, linked from the snapshot page.
+    assert!(
+        html.contains(&format!("/policies/deviceConfigurations/{id}/history")),
+        "{html}"
+    );
+    let page = crate::pages::page_of(
+        &app,
+        &admin.email,
+        &format!(
+            "/tenants/{}/policies/deviceConfigurations/{id}/history",
+            tenant.id
+        ),
+    )
+    .await;
+    assert!(page.contains("2 versions"), "{page}");
+    assert!(page.contains("Changed by the test"), "{page}");
+    assert!(page.contains(&format!("application {app_id}")), "{page}");
     let unknown = app
         .get(
             &admin,
