@@ -87,6 +87,8 @@ pub fn compare(
     right: &[Captured<'_>],
     pairing: &Pairing<'_>,
 ) -> Vec<ObjectChange> {
+    // An object listed twice (a page Graph repeated) is one object.
+    let (left, right) = (&first_of_each(left), &first_of_each(right));
     let across = matches!(pairing, Pairing::Across { .. });
     let mut pairs: Vec<(usize, usize)> = Vec::new();
     let mut left_done = vec![false; left.len()];
@@ -101,7 +103,9 @@ pub fn compare(
     match pairing {
         Pairing::ById => {
             for (i, l) in left.iter().enumerate() {
-                if let Some(&j) = right_by_id.get(&(l.policy_type, l.graph_id)) {
+                if let Some(&j) = right_by_id.get(&(l.policy_type, l.graph_id))
+                    && !right_done[j]
+                {
                     pairs.push((i, j));
                     left_done[i] = true;
                     right_done[j] = true;
@@ -170,6 +174,14 @@ pub fn compare(
 
 /// Policy type, `@odata.type` and name, compared case-insensitively.
 type NameKey = (String, String, String);
+
+fn first_of_each<'a>(side: &[Captured<'a>]) -> Vec<Captured<'a>> {
+    let mut seen = std::collections::HashSet::new();
+    side.iter()
+        .filter(|o| seen.insert((o.policy_type, o.graph_id)))
+        .copied()
+        .collect()
+}
 
 fn name_key(o: &Captured<'_>) -> NameKey {
     let ty = o
@@ -400,6 +412,15 @@ mod tests {
                 after: Some(json!("parent_child_1")),
             }]
         );
+    }
+
+    #[test]
+    fn an_object_listed_twice_pairs_once() {
+        let a = json!({"displayName": "A", "v": 1});
+        let none = json!([]);
+        let o = obj("deviceConfigurations", "1", "A", &a, &none);
+        assert!(compare(&[o, o], &[o], &Pairing::ById).is_empty());
+        assert!(compare(&[o], &[o, o], &Pairing::ById).is_empty());
     }
 
     #[test]

@@ -28,7 +28,10 @@ fn properties(
         {
             body.insert(
                 format!("{}@odata.bind", sub.name),
-                Value::String(format!("{graph_root}/{collection}('{id}')")),
+                Value::String(format!(
+                    "{graph_root}/{collection}('{}')",
+                    encode_segment(&id.replace('\'', "''"))
+                )),
             );
         }
     }

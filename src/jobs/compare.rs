@@ -29,22 +29,42 @@ pub async fn compare(execution: &Execution, left: Side, right: Side) -> Result<(
     let left_scope = scope(execution, left)?;
     let right_scope = scope(execution, right)?;
     // The live side reads the types the stored side holds: the stored side is read first.
-    let (left_objects, right_objects) = if left == Side::Live {
-        let (r, types) = read(execution, right, &right_scope, &[]).await?;
-        let (l, _) = read(execution, left, &left_scope, &types).await?;
+    let ((left_objects, left_types), (right_objects, right_types)) = if left == Side::Live {
+        let r = read(execution, right, &right_scope, &[]).await?;
+        let l = read(execution, left, &left_scope, &r.1).await?;
         (l, r)
     } else {
-        let (l, types) = read(execution, left, &left_scope, &[]).await?;
-        let (r, _) = read(execution, right, &right_scope, &types).await?;
+        let l = read(execution, left, &left_scope, &[]).await?;
+        let r = read(execution, right, &right_scope, &l.1).await?;
         (l, r)
     };
-    let lefts: Vec<Captured<'_>> = left_objects.iter().map(captured).collect();
-    let rights: Vec<Captured<'_>> = right_objects.iter().map(captured).collect();
+    // Only the types both sides hold are compared: a capture of fewer types has not lost
+    // the others.
+    let common = |t: &str| {
+        let holds = |types: &[String]| types.is_empty() || types.iter().any(|k| k == t);
+        holds(&left_types) && holds(&right_types)
+    };
+    let lefts: Vec<Captured<'_>> = left_objects
+        .iter()
+        .filter(|o| common(&o.policy_type))
+        .map(captured)
+        .collect();
+    let rights: Vec<Captured<'_>> = right_objects
+        .iter()
+        .filter(|o| common(&o.policy_type))
+        .map(captured)
+        .collect();
     let changes = if left_scope == right_scope {
         compare::compare(&lefts, &rights, &Pairing::ById)
     } else {
-        let mapped =
-            content::mappings_between(&execution.services().db, &left_scope, &right_scope).await?;
+        // Restores record source → target; the baseline may be on either side.
+        let db = &execution.services().db;
+        let mut mapped = content::mappings_between(db, &left_scope, &right_scope).await?;
+        for ((policy_type, right_id), left_id) in
+            content::mappings_between(db, &right_scope, &left_scope).await?
+        {
+            mapped.entry((policy_type, left_id)).or_insert(right_id);
+        }
         let lookup = |policy_type: &str, id: &str| {
             mapped
                 .get(&(policy_type.to_string(), id.to_string()))
@@ -160,6 +180,7 @@ async fn read(
                 contracts.into_iter().map(|t| t.contract()).collect()
             };
             let mut out = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for contract in contracts {
                 execution.check_lease()?;
                 let listed = graph
@@ -168,6 +189,10 @@ async fn read(
                     .map_err(|e| ExecError::Failed(safe(&e)))?;
                 for n in listed {
                     let Some(id) = n.source_id else { continue };
+                    // A page that repeats an object lists it once here.
+                    if !seen.insert((contract.key, id.clone())) {
+                        continue;
+                    }
                     out.push(SourceItem {
                         id: uuid::Uuid::nil(),
                         policy_type: contract.key.to_string(),

@@ -273,6 +273,26 @@ impl FromRequestParts<AppState> for TenantAccess {
     }
 }
 
+/// A comparison's items hold the content of every tenant it reads (a baseline in another
+/// tenant): reading them takes a membership in each, not only in the run's tenant. Others
+/// get 404, as for any tenant they do not belong to.
+pub async fn require_run_content(
+    state: &AppState,
+    access: &TenantAccess,
+    run: &entity::runs::Model,
+) -> Result<(), ApiError> {
+    if run.operation != entity::enums::RunOperation::Compare {
+        return Ok(());
+    }
+    let spec = crate::runs::RunSpec::of(run).map_err(|_| ApiError::NotFound)?;
+    for tenant_id in spec.tenants(run.tenant_id) {
+        if tenant_id != access.tenant_id() {
+            member_access(state, access.user.clone(), tenant_id).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Access of a user to a tenant by id; non-members get 404 so existence does not leak.
 pub async fn member_access(
     state: &AppState,

@@ -262,6 +262,7 @@ async fn items(
 ) -> Result<Json<RunItemList>, ApiError> {
     let db = &state.services().db;
     let run = run_store::get_in_tenant(db, access.scope(), run_id).await?;
+    super::auth::require_run_content(&state, &access, &run).await?;
     let limit = page_limit(query.limit);
     let rows = run_store::items(
         db,

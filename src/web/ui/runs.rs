@@ -278,6 +278,7 @@ pub(super) async fn detail(
     let db = &state.services().db;
     let tenant_id = access.tenant_id();
     let run = run_store::get_in_tenant(db, access.scope(), run_id).await?;
+    crate::web::auth::require_run_content(&state, &access, &run).await?;
     let parent = match run.parent_run_id {
         Some(id) => run_store::get_in_tenant(db, access.scope(), id).await.ok(),
         None => None,

@@ -295,6 +295,25 @@ async fn comparisons_show_what_differs_from_a_capture_now_and_against_a_baseline
     let items = all_items(&app, &admin, &other, &baseline_id).await;
     let removed = items.iter().filter(|i| i["change"] == "removed").count();
     assert!(removed >= 150, "{removed} of {}", items.len());
+    // Its items hold the baseline tenant's settings: a member of Customer B only sees the run,
+    // not them.
+    let b_only = app.add_user("viewer@customer-b.example").await;
+    app.grant(&b_only, &other, crate::helpers::Role::Viewer)
+        .await;
+    let r = app
+        .get(
+            &b_only,
+            &format!("/tenants/{}/runs/{baseline_id}/items", other.id),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 404);
+    let r = app
+        .get(
+            &b_only,
+            &format!("/tenants/{}/runs/{baseline_id}", other.id),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
 
     // Bad input is a 422, an unknown capture a 404.
     for (body, status) in [
