@@ -105,14 +105,25 @@ impl ReadOnlyGraph {
     }
 
     /// [`find_by_match_key`](Self::find_by_match_key) narrowed to one `@odata.type` when
-    /// given (objects of another derived type are other policies that share a name).
+    /// given (objects of another derived type are other policies that share a name) and, for
+    /// a contained type, to the objects below `parent` (a profile of another token is another
+    /// profile).
     pub async fn find_matches(
         &self,
         contract: &Contract,
         name: &str,
         odata_type: Option<&str>,
+        parent: Option<&str>,
     ) -> Result<Vec<Value>, GraphError> {
-        let found = self.find_by_match_key(contract, name).await?;
+        let mut found = self.find_by_match_key(contract, name).await?;
+        if let Some(parent) = parent {
+            let prefix = format!("{parent}/");
+            found.retain(|o| {
+                o.get("id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| id.starts_with(&prefix))
+            });
+        }
         Ok(match odata_type {
             Some(t) => found
                 .into_iter()

@@ -219,7 +219,12 @@ async fn resolve(
     }
     let odata_type = item.payload.get("@odata.type").and_then(Value::as_str);
     let found = reader
-        .find_matches(contract, &item.display_name, odata_type)
+        .find_matches(
+            contract,
+            &item.display_name,
+            odata_type,
+            contract.parent_id(&item.source_id),
+        )
         .await?;
     let mut unclaimed = Vec::new();
     let mut named = Vec::new();

@@ -266,7 +266,12 @@ async fn matching_ids(
     odata_type: Option<&str>,
 ) -> Result<Vec<String>, GraphError> {
     Ok(client
-        .find_matches(contract, &item.display_name, odata_type)
+        .find_matches(
+            contract,
+            &item.display_name,
+            odata_type,
+            contract.parent_id(&item.source_id),
+        )
         .await?
         .iter()
         .filter_map(|o| o.get("id").and_then(Value::as_str).map(str::to_string))

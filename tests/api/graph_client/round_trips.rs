@@ -336,6 +336,7 @@ async fn matches_can_be_narrowed_to_the_derived_type() {
             c,
             "Shared",
             Some("#microsoft.graph.iosGeneralDeviceConfiguration"),
+            None,
         )
         .await
         .unwrap();

@@ -277,6 +277,20 @@ async fn same_tenant_only_types_round_trip_into_their_own_tenant() {
         }
     }
     assert_eq!(deleted, 3, "one role assignment, two enrollment profiles");
+    // Another token holds a profile of the same name: it is another profile, not a match.
+    let token = &export["deviceManagement/depOnboardingSettings"][0];
+    let profile = &token["enrollmentProfiles"][0];
+    let other = sim_graph(
+        &app,
+        &source,
+        reqwest::Method::POST,
+        "deviceManagement/depOnboardingSettings",
+        Some(json!({"tokenName": "Second ABM", "appleIdentifier": "second@example.test",
+            "enrollmentProfiles": [{"@odata.type": profile["@odata.type"], "displayName": profile["displayName"]}]})),
+    )
+    .await;
+    assert_eq!(other.status().as_u16(), 201);
+    let other: Value = other.json().await.unwrap();
 
     let restore_id = start(
         &app,
@@ -299,6 +313,18 @@ async fn same_tenant_only_types_round_trip_into_their_own_tenant() {
         created.iter().all(|i| i["action"] == "created"),
         "{created:#?}"
     );
+    let r = sim_graph(
+        &app,
+        &source,
+        reqwest::Method::DELETE,
+        &format!(
+            "deviceManagement/depOnboardingSettings/{}",
+            other["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 204);
 
     let (recapture_id, _) = capture(&app, &admin, &source).await;
     let recaptured = snapshot_of_run(&app, &admin, &source, &recapture_id).await;
