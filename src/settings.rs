@@ -32,6 +32,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub runs: RunSettings,
     pub graph: GraphSettings,
+    pub imports: ImportSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +147,20 @@ pub struct GraphSettings {
     /// After this many consecutive items of a run fail because Graph is unavailable for the
     /// tenant (outage, throttling, timeouts), the remaining items are not attempted.
     pub outage_item_limit: u32,
+}
+
+/// Uploads of exported objects (`POST /api/v1/tenants/{tenant}/imports`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// Largest upload accepted (bytes); larger ones are answered 413.
+    pub max_upload_bytes: u64,
+    /// Most files an archive may hold.
+    pub max_files: usize,
+    /// Largest file inside an archive, unpacked (bytes); larger ones are failed items.
+    pub max_file_bytes: u64,
+    /// Most bytes an archive may unpack to in all (guards against zip bombs).
+    pub max_unpacked_bytes: u64,
 }
 
 /// Where settings come from; tests build one by hand to avoid touching the process env.

@@ -18,6 +18,14 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub last_captured_at: Option<DateTimeUtc>,
+    /// What the latest capture changed against the versions the set held before (a JSON
+    /// array of object changes); `None` before a second capture.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub changes: Option<Json>,
+    /// The capture run that computed `changes`.
+    pub changes_run_id: Option<Uuid>,
+    /// When the set was captured before that run.
+    pub changes_since: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,8 @@ pub enum RunOperation {
     RestoreUndo,
     /// Compare two captures, or a capture and the tenant now (reads only).
     Compare,
+    /// Read an uploaded archive of exported objects into a new backup set.
+    Import,
 }
 
 /// Run lifecycle: `queued → running → succeeded | failed | partial` (`canceled` reserved).
@@ -218,6 +220,7 @@ text_enum!(RunOperation, "operation", [
     RestorePreview => "restore_preview",
     RestoreUndo => "restore_undo",
     Compare => "compare",
+    Import => "import",
 ]);
 text_enum!(RunStatus, "run status", [
     Queued => "queued",

@@ -18,6 +18,12 @@ pub mod audit_events;
 pub mod backup_items;
 /// Named, user-curated backup collections of a tenant with a policy-type filter.
 pub mod backup_sets;
+/// A tenant's baseline: the backup set it should match.
+pub mod baselines;
+/// Differences from the baseline an admin accepted for a tenant.
+pub mod drift_exceptions;
+/// What a capture found against its tenant's baseline.
+pub mod drift_reports;
 /// A user's role in a tenant (`viewer`, `operator`, `admin`).
 pub mod memberships;
 /// Per-recipient notifications about runs.
@@ -36,5 +42,7 @@ pub mod snapshot_items;
 pub mod snapshots;
 /// Managed customer tenants: Graph endpoints, encrypted credentials and quotas.
 pub mod tenants;
+/// Uploaded archives waiting for (or read by) their import run.
+pub mod uploads;
 /// Global user accounts (email and password hash).
 pub mod users;

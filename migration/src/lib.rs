@@ -25,6 +25,10 @@ mod m20261201_000006_run_spec;
 mod m20261201_000007_snapshot_changes;
 /// The `compare` operation.
 mod m20261201_000008_compare;
+/// Backup-set capture changes, baselines, drift reports and accepted drift exceptions.
+mod m20261202_000009_drift;
+/// `uploads` and the `import` operation.
+mod m20261202_000010_imports;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -41,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_run_spec::Migration),
             Box::new(m20261201_000007_snapshot_changes::Migration),
             Box::new(m20261201_000008_compare::Migration),
+            Box::new(m20261202_000009_drift::Migration),
+            Box::new(m20261202_000010_imports::Migration),
         ]
     }
 }

@@ -274,6 +274,11 @@ fn flatten(o: &Captured<'_>, across: bool) -> BTreeMap<String, Value> {
     out
 }
 
+/// How many leaf settings an object has, counted as [`compare`] compares them.
+pub fn setting_count(o: &Captured<'_>, across: bool) -> usize {
+    flatten(o, across).len()
+}
+
 fn walk(name: &str, v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
     match v {
         Value::Object(m) if !m.is_empty() => {

@@ -10,9 +10,11 @@
 //! - [`token`]: client-credentials tokens, cached per tenant app.
 //! - [`error`]: [`GraphError`], a stable code and a safe message; the local errors.
 
+pub mod archive;
 pub mod client;
 pub mod compare;
 pub mod coverage;
+pub mod drift;
 pub mod error;
 pub mod limiter;
 pub mod normalize;

@@ -4,18 +4,22 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::enums::{ItemAction, RunItemStatus};
+use chrono::SubsecRound;
+
+use entity::enums::{ItemAction, Role, RunItemStatus};
 use entity::{backup_items, backup_sets, snapshots};
 
 use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
-use crate::graph::compare;
 use crate::graph::normalize::Normalized;
 use crate::graph::registry::PolicyType;
 use crate::graph::{Contract, ReadOnlyGraph, registry};
+use crate::graph::{compare, drift};
 use crate::runs::{ExecError, Execution, SafeError};
-use crate::store::StoreError;
+use crate::store::activity::{self, NewNotification};
 use crate::store::content::{self, CapturedObject, SyncOutcome};
+use crate::store::drift as drift_store;
 use crate::store::runs::{ItemResult, PlannedItem};
+use crate::store::{StoreError, accounts};
 
 /// Where captured objects go.
 enum Sink {
@@ -45,7 +49,8 @@ pub async fn capture_snapshot(
     let unread = capture(execution, &contracts, Sink::Snapshot(snapshot.clone())).await?;
     let db = &execution.services().db;
     content::seal_snapshot(db, &snapshot).await?;
-    record_changes(execution, &snapshot, &unread).await
+    record_changes(execution, &snapshot, &unread).await?;
+    record_drift(execution, &snapshot, &unread).await
 }
 
 /// Stores what changed since the tenant's previous capture of the same types. Types this
@@ -91,14 +96,164 @@ pub async fn capture_backup_set(
     let types = registry::parse_types(&string_list(&set.policy_types))
         .map_err(|e| ExecError::Failed(SafeError::new("invalid_policy_types", e.to_string())))?;
     let contracts = contracts(&types);
-    let previous = content::latest_backup_items(db, execution.scope(), set.id)
+    let before = content::latest_backup_items(db, execution.scope(), set.id).await?;
+    let previous = before
+        .iter()
+        .map(|item| (item_key(&item.policy_type, &item.source_id), item.clone()))
+        .collect();
+    let (set_id, since) = (set.id, set.last_captured_at);
+    let unread = capture(execution, &contracts, Sink::BackupSet { set, previous }).await?;
+    content::touch_backup_set(db, execution.scope(), set_id).await?;
+    // The first capture fills the set; later ones say what they changed in it.
+    if since.is_some() {
+        let after = content::latest_backup_items(db, execution.scope(), set_id).await?;
+        let mut changes = compare::compare(
+            &held(&before, &unread),
+            &held(&after, &unread),
+            &compare::Pairing::ById,
+        );
+        if let Some(since) = since {
+            attribute(execution, since, &mut changes).await;
+        }
+        let changes = serde_json::to_value(&changes).unwrap_or_default();
+        content::record_backup_set_changes(
+            db,
+            execution.scope(),
+            set_id,
+            execution.run.id,
+            since,
+            changes,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A backup set's items the diff engine compares: present in the tenant, of a type this
+/// capture could read.
+fn held<'a>(items: &'a [backup_items::Model], unread: &[&str]) -> Vec<compare::Captured<'a>> {
+    items
+        .iter()
+        .filter(|i| i.missing_since.is_none() && !unread.contains(&i.policy_type.as_str()))
+        .map(content::backup_item_as_captured)
+        .collect()
+}
+
+/// Compares the capture with the tenant's baseline, if it has one, over the types both hold
+/// (and this capture could read), stores the report, and tells the tenant's admins and the
+/// run's initiator about drift the previous report did not have.
+async fn record_drift(
+    execution: &Execution,
+    snapshot: &snapshots::Model,
+    unread: &[&str],
+) -> Result<(), ExecError> {
+    let db = &execution.services().db;
+    let scope = execution.scope();
+    let Some(source) = drift_store::baseline_source(db, scope).await? else {
+        return Ok(());
+    };
+    let captured_types = string_list(&snapshot.policy_types);
+    let mut baseline_types = string_list(&source.set.policy_types);
+    if baseline_types.is_empty() {
+        baseline_types = source.items.iter().map(|i| i.policy_type.clone()).collect();
+    }
+    let judged = |t: &str| {
+        baseline_types.iter().any(|b| b == t)
+            && (captured_types.is_empty() || captured_types.iter().any(|c| c == t))
+            && !unread.contains(&t)
+    };
+    let tenant_items = content::all_snapshot_items(db, scope, snapshot.id).await?;
+    let tenant: Vec<compare::Captured<'_>> = tenant_items
+        .iter()
+        .filter(|i| judged(&i.policy_type))
+        .map(content::as_captured)
+        .collect();
+    let baseline: Vec<compare::Captured<'_>> = source
+        .items
+        .iter()
+        .filter(|i| judged(&i.policy_type))
+        .map(content::backup_item_as_captured)
+        .collect();
+    let mapped = if source.set_scope == *scope {
+        Default::default()
+    } else {
+        content::mappings_between(db, &source.set_scope, scope).await?
+    };
+    let lookup = |policy_type: &str, id: &str| {
+        mapped
+            .get(&(policy_type.to_string(), id.to_string()))
+            .cloned()
+    };
+    let exceptions = drift_store::exceptions(db, scope)
         .await?
         .into_iter()
-        .map(|item| (item_key(&item.policy_type, &item.source_id), item))
+        .map(|e| drift::ExceptionKey {
+            policy_type: e.policy_type,
+            graph_id: e.graph_id,
+            path: e.path,
+        })
         .collect();
-    let set_id = set.id;
-    capture(execution, &contracts, Sink::BackupSet { set, previous }).await?;
-    content::touch_backup_set(db, execution.scope(), set_id).await?;
+    let report = drift::drift(&baseline, &tenant, &lookup, &exceptions);
+    let (stored, previous) = drift_store::record_report(
+        db,
+        scope,
+        drift_store::NewReport {
+            snapshot_id: snapshot.id,
+            backup_set_id: source.set.id,
+            run_id: execution.run.id,
+            drift: report,
+        },
+    )
+    .await?;
+    let before = previous
+        .as_ref()
+        .map(drift_store::entries)
+        .unwrap_or_default();
+    let now = drift_store::entries(&stored);
+    let fresh = drift::new_entries(&before, &now);
+    if !fresh.is_empty() {
+        notify_drift(execution, &stored, fresh.len()).await?;
+    }
+    Ok(())
+}
+
+/// One `drift` notification to each admin of the tenant and to the run's initiator.
+async fn notify_drift(
+    execution: &Execution,
+    report: &entity::drift_reports::Model,
+    fresh: usize,
+) -> Result<(), ExecError> {
+    let db = &execution.services().db;
+    let tenant_id = execution.run.tenant_id;
+    let mut recipients: Vec<uuid::Uuid> = accounts::members_of(db, tenant_id)
+        .await?
+        .into_iter()
+        .filter(|(_, role)| *role == Role::Admin)
+        .map(|(u, _)| u.id)
+        .collect();
+    if !recipients.contains(&execution.run.initiator_id) {
+        recipients.push(execution.run.initiator_id);
+    }
+    for user_id in recipients {
+        activity::notify(
+            db,
+            NewNotification {
+                user_id,
+                tenant_id,
+                run_id: Some(execution.run.id),
+                kind: "drift".into(),
+                title: "New drift from the baseline".into(),
+                body: format!(
+                    "{fresh} new difference(s) from the baseline; alignment {:.0} % ({} missing, {} differing, {} extra).",
+                    report.score * 100.0,
+                    report.missing,
+                    report.differing,
+                    report.extra
+                ),
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -134,6 +289,8 @@ async fn attribute(
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&chrono::Utc))
     };
+    // Intune's log may keep whole seconds: an event in the second of `since` counts.
+    let since = since.trunc_subsecs(0);
     let filter = format!(
         "activityDateTime ge {}",
         since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -3,6 +3,7 @@
 
 mod capture;
 mod compare;
+mod import;
 mod restore;
 mod undo;
 
@@ -31,6 +32,10 @@ pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
             ..
         } => undo::undo(execution, *original_run_id, *delete_created).await,
         RunSpec::Compare { left, right } => compare::compare(execution, *left, *right).await,
+        RunSpec::Import {
+            upload_id,
+            backup_set_id,
+        } => import::import(execution, *upload_id, *backup_set_id).await,
     }
 }
 

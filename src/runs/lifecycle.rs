@@ -298,6 +298,7 @@ pub fn operation_label(op: RunOperation) -> &'static str {
         RunOperation::RestorePreview => "Restore preview",
         RunOperation::RestoreUndo => "Restore undo",
         RunOperation::Compare => "Comparison",
+        RunOperation::Import => "Import",
     }
 }
 
@@ -341,7 +342,7 @@ pub fn tally(op: RunOperation, counts: &Counts) -> String {
         RunOperation::Compare => {
             return format!("{} objects differ", counts.succeeded);
         }
-        RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture => {
+        RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture | RunOperation::Import => {
             return format!(
                 "{} of {} items succeeded, {} failed, {} skipped",
                 counts.succeeded, counts.total, counts.failed, counts.skipped

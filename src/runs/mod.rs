@@ -33,7 +33,8 @@ pub fn required_role(operation: RunOperation) -> Role {
         RunOperation::CaptureSnapshot
         | RunOperation::BackupSetCapture
         | RunOperation::RestorePreview
-        | RunOperation::Compare => Role::Operator,
+        | RunOperation::Compare
+        | RunOperation::Import => Role::Operator,
         RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
             Role::Admin
         }

@@ -46,7 +46,9 @@ impl Family {
 
     pub fn of(operation: RunOperation) -> Self {
         match operation {
-            RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture => Family::Capture,
+            RunOperation::CaptureSnapshot
+            | RunOperation::BackupSetCapture
+            | RunOperation::Import => Family::Capture,
             RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
                 Family::Restore
             }

@@ -45,6 +45,11 @@ pub enum RunSpec {
     },
     /// What changed from `left` to `right` (reads only).
     Compare { left: Side, right: Side },
+    /// Read an uploaded archive into a new backup set of the run's tenant, one item per file.
+    Import {
+        upload_id: Uuid,
+        backup_set_id: Uuid,
+    },
 }
 
 /// One side of a comparison: stored content (of the run's tenant or of another one the
@@ -153,6 +158,7 @@ impl RunSpec {
             RunSpec::RestoreRerun { .. } => RunOperation::RestoreRerun,
             RunSpec::RestoreUndo { .. } => RunOperation::RestoreUndo,
             RunSpec::Compare { .. } => RunOperation::Compare,
+            RunSpec::Import { .. } => RunOperation::Import,
         }
     }
 
@@ -160,7 +166,9 @@ impl RunSpec {
     pub fn target(&self, tenant_id: Uuid) -> (TargetType, Uuid) {
         match self {
             RunSpec::CaptureSnapshot { .. } => (TargetType::Tenant, tenant_id),
-            RunSpec::BackupSetCapture { backup_set_id } => (TargetType::BackupSet, *backup_set_id),
+            RunSpec::BackupSetCapture { backup_set_id } | RunSpec::Import { backup_set_id, .. } => {
+                (TargetType::BackupSet, *backup_set_id)
+            }
             RunSpec::Restore(r) | RunSpec::RestorePreview(r) => {
                 (r.source.target_type(), r.source.id())
             }
@@ -283,6 +291,13 @@ impl RunSpec {
                 left: SideWire::from(*left),
                 right: SideWire::from(*right),
             }),
+            RunSpec::Import {
+                upload_id,
+                backup_set_id,
+            } => serde_json::to_value(ImportWire {
+                upload_id: *upload_id,
+                backup_set_id: *backup_set_id,
+            }),
         };
         // Plain structs of ids, bools and strings always serialize.
         value.unwrap_or_default()
@@ -343,6 +358,13 @@ impl RunSpec {
                 RunSpec::Compare {
                     left: w.left.parse()?,
                     right: w.right.parse()?,
+                }
+            }
+            RunOperation::Import => {
+                let w: ImportWire = body(params)?;
+                RunSpec::Import {
+                    upload_id: w.upload_id,
+                    backup_set_id: w.backup_set_id,
                 }
             }
         })
@@ -441,6 +463,13 @@ struct UndoWire {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ImportWire {
+    upload_id: Uuid,
+    backup_set_id: Uuid,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CompareWire {
     left: SideWire,
     right: SideWire,
@@ -533,6 +562,10 @@ mod tests {
             },
             RunSpec::BackupSetCapture {
                 backup_set_id: Uuid::from_u128(9),
+            },
+            RunSpec::Import {
+                upload_id: Uuid::from_u128(10),
+                backup_set_id: Uuid::from_u128(11),
             },
             RunSpec::Restore(restore()),
             RunSpec::RestorePreview(RestoreSpec {

@@ -4,10 +4,12 @@
 pub mod accounts;
 pub mod activity;
 pub mod content;
+pub mod drift;
 pub mod runs;
 pub mod scope;
 pub mod sessions;
 pub mod tenants;
+pub mod uploads;
 
 use std::time::Duration;
 

@@ -51,6 +51,11 @@ pub fn routes() -> Routes {
             Doc::new("What the backup set's latest versions hold per policy type, and what a restore will not write and why")
                 .returns::<CoverageBody>(200, "Coverage per type, in restore order"),
         )
+        .get("/tenants/{tenant}/backup-sets/{id}/changes", VIEWER, changes)
+        .doc(
+            Doc::new("What the set's latest capture changed against the versions it held before")
+                .returns::<SetChangesBody>(200, "Objects added, removed and changed, with their settings"),
+        )
         .get("/tenants/{tenant}/backup-sets/{id}/items", VIEWER, items)
         .doc(
             Doc::new("List a backup set's items (latest versions unless `all_versions`)")
@@ -63,6 +68,33 @@ pub fn routes() -> Routes {
             capture,
         )
         .doc(started_doc("Capture (sync) the backup set now"))
+}
+
+/// A backup set capture's changes (`GET .../backup-sets/{id}/changes`).
+#[derive(Debug, Serialize, JsonSchema)]
+struct SetChangesBody {
+    /// The capture run that computed them; null before the set's second capture.
+    run_id: Option<Uuid>,
+    /// When the set was captured before that run.
+    since: Option<DateTime<Utc>>,
+    /// In (type, name) order.
+    changes: Vec<crate::graph::compare::ObjectChange>,
+}
+
+async fn changes(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> Result<Json<SetChangesBody>, ApiError> {
+    let set = content::backup_set(&state.services().db, access.scope(), id).await?;
+    Ok(Json(SetChangesBody {
+        run_id: set.changes_run_id,
+        since: set.changes_since,
+        changes: set
+            .changes
+            .and_then(|c| serde_json::from_value(c).ok())
+            .unwrap_or_default(),
+    }))
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -3,9 +3,11 @@
 //! router and is published by [`route_table`], and [`router`] adds the access guard. The
 //! OpenAPI document ([`openapi`]) is generated from the same table.
 
+pub mod archives;
 pub mod auth;
 pub mod backup_sets;
 pub mod comparisons;
+pub mod drift;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -69,6 +71,8 @@ pub fn routes() -> Routes {
         .merge(backup_sets::routes())
         .merge(policies::routes())
         .merge(comparisons::routes())
+        .merge(drift::routes())
+        .merge(archives::routes())
         .merge(restores::routes())
         .merge(runs::routes())
         .merge(notifications::routes())

@@ -67,6 +67,11 @@ fn reference<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
 
+/// The bytes of a file.
+pub fn binary(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "string", "format": "binary"})
+}
+
 fn inline<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     T::json_schema(generator)
 }
@@ -81,7 +86,8 @@ struct Answer {
 /// What the document says about one route besides its method, path and access.
 pub struct Doc {
     summary: &'static str,
-    body: Option<(SchemaFn, bool)>,
+    /// Schema, whether required, content type.
+    body: Option<(SchemaFn, bool, &'static str)>,
     query: Option<SchemaFn>,
     answers: Vec<Answer>,
     errors: Vec<u16>,
@@ -100,13 +106,36 @@ impl Doc {
 
     /// A required JSON body of type `T`.
     pub fn body<T: JsonSchema>(mut self) -> Self {
-        self.body = Some((reference::<T>, true));
+        self.body = Some((reference::<T>, true, "application/json"));
+        self
+    }
+
+    /// A required `multipart/form-data` body whose fields are those of `T` (an uploaded file
+    /// is a `format: binary` string).
+    pub fn multipart_body<T: JsonSchema>(mut self) -> Self {
+        self.body = Some((inline::<T>, true, "multipart/form-data"));
+        self
+    }
+
+    /// A file answer (`application/zip`, ...).
+    pub fn returns_file(
+        mut self,
+        status: u16,
+        description: &'static str,
+        content_type: &'static str,
+    ) -> Self {
+        self.answers.push(Answer {
+            status,
+            description,
+            content_type,
+            schema: Some(binary),
+        });
         self
     }
 
     /// A JSON body of type `T` that may be left out altogether.
     pub fn optional_body<T: JsonSchema>(mut self) -> Self {
-        self.body = Some((reference::<T>, false));
+        self.body = Some((reference::<T>, false, "application/json"));
         self
     }
 
@@ -253,11 +282,11 @@ fn build(operations: Vec<(RouteInfo, Option<Doc>)>) -> Value {
         if !parameters.is_empty() {
             op.insert("parameters".into(), json!(parameters));
         }
-        if let Some((body, required)) = doc.body {
+        if let Some((body, required, content_type)) = doc.body {
             op.insert(
                 "requestBody".into(),
                 json!({"required": required,
-                       "content": {"application/json": {"schema": body(&mut read).to_value()}}}),
+                       "content": {content_type: {"schema": body(&mut read).to_value()}}}),
             );
         }
 

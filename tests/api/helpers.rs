@@ -505,6 +505,25 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn put(&self, user: &TestUser, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .put(self.url(path))
+            .bearer_auth(user.token.expose_secret())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, user: &TestUser, path: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(user.token.expose_secret())
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_json(&self, user: &TestUser, path: &str) -> Value {
         let response = self.get(user, path).await;
         let status = response.status();

@@ -450,6 +450,14 @@ fn compare(actual: &Value, op: CmpOp, expected: &Value) -> bool {
                     .split(',')
                     .any(|flag| flag.trim().eq_ignore_ascii_case(b.trim()));
             }
+            // DateTimeOffset values compare as instants: `2026-01-01T00:00:05.5Z` is after
+            // the literal `2026-01-01T00:00:05Z` although it sorts before it as text.
+            if let (Ok(a), Ok(b)) = (
+                chrono::DateTime::parse_from_rfc3339(a),
+                chrono::DateTime::parse_from_rfc3339(b),
+            ) {
+                return matches_order(op, Some(a.cmp(&b)));
+            }
             Some(a.to_lowercase().cmp(&b.to_lowercase()))
         }
         (Value::Number(a), Value::Number(b)) => a
@@ -463,6 +471,11 @@ fn compare(actual: &Value, op: CmpOp, expected: &Value) -> bool {
         }
         _ => None,
     };
+    matches_order(op, ord)
+}
+
+fn matches_order(op: CmpOp, ord: Option<std::cmp::Ordering>) -> bool {
+    use std::cmp::Ordering;
     match (op, ord) {
         (CmpOp::Eq, Some(o)) => o == Ordering::Equal,
         (CmpOp::Eq, None) => false,
@@ -483,6 +496,21 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn date_times_compare_as_instants_not_text() {
+        // `deviceManagement/auditEvents?$filter=activityDateTime ge ...` (api/intune-auditing-auditevent-list).
+        let f = parse_filter("activityDateTime ge 2026-12-02T01:13:05Z").unwrap();
+        assert!(f.matches(&obj(
+            json!({"activityDateTime": "2026-12-02T01:13:05.9225912Z"})
+        )));
+        assert!(f.matches(&obj(
+            json!({"activityDateTime": "2026-12-02T02:13:05+01:00"})
+        )));
+        assert!(!f.matches(&obj(
+            json!({"activityDateTime": "2026-12-02T01:13:04.999Z"})
+        )));
     }
 
     #[test]

@@ -43,6 +43,17 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         AuditEvents => g.audit_event,
         ObjectMappings => g.object_mapping,
     );
+    let later = g.later.as_ref().expect("populated at the latest schema");
+    assert_round_trip!(
+        DriftReports => later.drift_report,
+        DriftExceptions => later.drift_exception,
+        Uploads => later.upload,
+    );
+    let baseline = Baselines::find_by_id(later.baseline.tenant_id)
+        .one(db)
+        .await
+        .expect("read Baselines");
+    assert_eq!(baseline.as_ref(), Some(&later.baseline), "Baselines");
 
     // The relations join on the right columns.
     let members = g

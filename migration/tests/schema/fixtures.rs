@@ -3,8 +3,9 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus};
 use entity::{
-    api_tokens, audit_events, backup_items, backup_sets, memberships, notifications,
-    object_mappings, run_items, runs, sessions, snapshot_items, snapshots, tenants, users,
+    api_tokens, audit_events, backup_items, backup_sets, baselines, drift_exceptions,
+    drift_reports, memberships, notifications, object_mappings, run_items, runs, sessions,
+    snapshot_items, snapshots, tenants, uploads, users,
 };
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
@@ -97,9 +98,30 @@ pub struct Graph {
     pub notification: notifications::Model,
     pub audit_event: audit_events::Model,
     pub object_mapping: object_mappings::Model,
+    /// What later migrations added (`None` when populated at an earlier schema).
+    pub later: Option<Later>,
+}
+
+/// Rows of the tables the drift and import migrations added.
+pub struct Later {
+    /// `other_tenant`'s baseline is `backup_set`.
+    pub baseline: baselines::Model,
+    pub drift_report: drift_reports::Model,
+    pub drift_exception: drift_exceptions::Model,
+    pub upload: uploads::Model,
 }
 
 pub async fn populate(db: &DatabaseConnection) -> Graph {
+    populate_schema(db, true).await
+}
+
+/// Populates a schema migrated only up to the run-spec migration: no drift or upload tables,
+/// no backup-set changes.
+pub async fn populate_early(db: &DatabaseConnection) -> Graph {
+    populate_schema(db, false).await
+}
+
+async fn populate_schema(db: &DatabaseConnection, latest: bool) -> Graph {
     let now = now();
     let tenant = tenants::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -252,20 +274,32 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
     .await
     .expect("insert snapshot item");
 
-    let backup_set = backup_sets::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        tenant_id: Set(tenant.id),
-        name: Set("Weekly".to_owned()),
-        description: Set(Some("Compliance and configuration".to_owned())),
-        policy_types: Set(json!(["deviceCompliancePolicies"])),
-        created_by: Set(Some(operator.id)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        last_captured_at: Set(Some(now)),
+    let backup_set = backup_sets::Model {
+        id: Uuid::new_v4(),
+        tenant_id: tenant.id,
+        name: "Weekly".to_owned(),
+        description: Some("Compliance and configuration".to_owned()),
+        policy_types: json!(["deviceCompliancePolicies"]),
+        created_by: Some(operator.id),
+        created_at: now,
+        updated_at: now,
+        last_captured_at: Some(now),
+        changes: latest
+            .then(|| json!([{"policy_type": "deviceCompliancePolicies", "change": "added"}])),
+        changes_run_id: latest.then(Uuid::new_v4),
+        changes_since: latest.then_some(now),
+    };
+    let mut row: backup_sets::ActiveModel = backup_set.clone().into();
+    if !latest {
+        // Columns the drift migration adds.
+        row.changes = sea_orm::ActiveValue::NotSet;
+        row.changes_run_id = sea_orm::ActiveValue::NotSet;
+        row.changes_since = sea_orm::ActiveValue::NotSet;
     }
-    .insert(db)
-    .await
-    .expect("insert backup set");
+    backup_sets::Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+        .expect("insert backup set");
     let backup_item = backup_items::ActiveModel {
         id: Set(Uuid::new_v4()),
         tenant_id: Set(tenant.id),
@@ -355,6 +389,24 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
     .await
     .expect("insert object mapping");
 
+    let later = if latest {
+        Some(
+            later(
+                db,
+                &tenant,
+                &other_tenant,
+                &operator,
+                &snapshot,
+                &backup_set,
+                &backup_item,
+                &run,
+            )
+            .await,
+        )
+    } else {
+        None
+    };
+
     Graph {
         tenant,
         other_tenant,
@@ -372,5 +424,81 @@ pub async fn populate(db: &DatabaseConnection) -> Graph {
         notification,
         audit_event,
         object_mapping,
+        later,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn later(
+    db: &DatabaseConnection,
+    tenant: &tenants::Model,
+    other_tenant: &tenants::Model,
+    operator: &users::Model,
+    snapshot: &snapshots::Model,
+    backup_set: &backup_sets::Model,
+    backup_item: &backup_items::Model,
+    run: &runs::Model,
+) -> Later {
+    let now = now();
+    let baseline = baselines::ActiveModel {
+        tenant_id: Set(other_tenant.id),
+        backup_set_id: Set(backup_set.id),
+        set_by: Set(Some(operator.id)),
+        set_at: Set(now),
+        latest_report_id: Set(Some(Uuid::new_v4())),
+    }
+    .insert(db)
+    .await
+    .expect("insert baseline");
+    let drift_report = drift_reports::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(other_tenant.id),
+        snapshot_id: Set(snapshot.id),
+        backup_set_id: Set(backup_set.id),
+        run_id: Set(Some(run.id)),
+        computed_at: Set(now),
+        score: Set(0.75),
+        baseline_settings: Set(8),
+        matching_settings: Set(6),
+        missing: Set(1),
+        extra: Set(0),
+        differing: Set(1),
+        excepted: Set(1),
+        entries: Set(json!([{"kind": "missing", "display_name": "Require BitLocker — ü"}])),
+    }
+    .insert(db)
+    .await
+    .expect("insert drift report");
+    let drift_exception = drift_exceptions::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(other_tenant.id),
+        policy_type: Set(backup_item.policy_type.clone()),
+        graph_id: Set(backup_item.source_id.clone()),
+        path: Set("bitLockerEnabled".to_owned()),
+        reason: Set("Kiosks run without BitLocker".to_owned()),
+        created_by: Set(Some(operator.id)),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert drift exception");
+    let upload = uploads::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        filename: Set("export — ü.zip".to_owned()),
+        size_bytes: Set(4),
+        sha256: Set("00ff".to_owned()),
+        content: Set(vec![0x50, 0x4b, 0x00, 0xff]),
+        created_by: Set(Some(operator.id)),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert upload");
+    Later {
+        baseline,
+        drift_report,
+        drift_exception,
+        upload,
     }
 }

@@ -43,11 +43,14 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Every table the migrations create.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 18] = [
     "api_tokens",
     "audit_events",
     "backup_items",
     "backup_sets",
+    "baselines",
+    "drift_exceptions",
+    "drift_reports",
     "memberships",
     "notifications",
     "object_mappings",
@@ -57,15 +60,17 @@ pub const TABLES: [&str; 14] = [
     "snapshot_items",
     "snapshots",
     "tenants",
+    "uploads",
     "users",
 ];
 
 /// Every named index the migrations create (primary keys aside).
-pub const INDEXES: [&str; 30] = [
+pub const INDEXES: [&str; 32] = [
     "ix_api_tokens_user",
     "ix_audit_events_tenant_created",
     "ix_backup_items_tenant_set_type",
     "ix_backup_sets_tenant_created",
+    "ix_drift_reports_tenant_computed",
     "ix_memberships_user",
     "ix_notifications_user_created",
     "ix_notifications_user_read",
@@ -84,6 +89,7 @@ pub const INDEXES: [&str; 30] = [
     "ux_api_tokens_token_hash",
     "ux_backup_items_set_type_source_version",
     "ux_backup_sets_tenant_name",
+    "ux_drift_exceptions_setting",
     "ux_memberships_tenant_user",
     "ux_object_mappings_source_target",
     "ux_run_items_run_item_key",

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 8] = [
+const TABLES_BY_MIGRATION: [&[&str]; 10] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -28,6 +28,10 @@ const TABLES_BY_MIGRATION: [&[&str]; 8] = [
     &[],
     // The `compare` operation (a CHECK only).
     &[],
+    // Backup-set changes (columns), baselines, drift reports and exceptions.
+    &["baselines", "drift_exceptions", "drift_reports"],
+    // Uploads and the `import` operation.
+    &["uploads"],
 ];
 
 #[tokio::test]
@@ -105,7 +109,7 @@ async fn rerun_specs_name_their_original_run(db: &DatabaseConnection) {
     Migrator::up(db, Some(5))
         .await
         .expect("migrate up to the release before run specs");
-    let graph = crate::fixtures::populate(db).await;
+    let graph = crate::fixtures::populate_early(db).await;
     let legacy = json!({
         "source_kind": "snapshot",
         "source_id": graph.snapshot.id,

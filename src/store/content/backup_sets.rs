@@ -40,6 +40,9 @@ pub async fn create_backup_set(
         created_at: Set(now),
         updated_at: Set(now),
         last_captured_at: Set(None),
+        changes: Set(None),
+        changes_run_id: Set(None),
+        changes_since: Set(None),
     };
     Ok(row.insert(db).await?)
 }
@@ -232,6 +235,60 @@ pub async fn touch_backup_set(
     backup_sets::Entity::update_many()
         .col_expr(backup_sets::Column::LastCapturedAt, Expr::value(now))
         .col_expr(backup_sets::Column::UpdatedAt, Expr::value(now))
+        .filter(backup_sets::Column::TenantId.eq(scope.tenant_id()))
+        .filter(backup_sets::Column::Id.eq(set_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Stores what a capture run changed in the set since it was captured at `since`.
+pub async fn record_backup_set_changes(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    set_id: Uuid,
+    run_id: Uuid,
+    since: Option<chrono::DateTime<Utc>>,
+    changes: Json,
+) -> StoreResult<()> {
+    backup_sets::Entity::update_many()
+        .col_expr(backup_sets::Column::Changes, Expr::value(changes))
+        .col_expr(backup_sets::Column::ChangesRunId, Expr::value(run_id))
+        .col_expr(backup_sets::Column::ChangesSince, Expr::value(since))
+        .filter(backup_sets::Column::TenantId.eq(scope.tenant_id()))
+        .filter(backup_sets::Column::Id.eq(set_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A backup item as the diff engine reads it.
+pub fn backup_item_as_captured(i: &backup_items::Model) -> crate::graph::compare::Captured<'_> {
+    crate::graph::compare::Captured {
+        policy_type: &i.policy_type,
+        graph_id: &i.source_id,
+        display_name: &i.display_name,
+        payload: &i.payload,
+        assignments: &i.assignments,
+    }
+}
+
+/// Sets the policy types a backup set holds (an import learns them from its files).
+pub async fn set_backup_set_types(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    set_id: Uuid,
+    types: &[crate::graph::registry::PolicyType],
+) -> StoreResult<()> {
+    let keys: Vec<&str> = crate::graph::registry::in_restore_order(types)
+        .iter()
+        .map(|t| t.key())
+        .collect();
+    backup_sets::Entity::update_many()
+        .col_expr(
+            backup_sets::Column::PolicyTypes,
+            Expr::value(Json::from(keys)),
+        )
         .filter(backup_sets::Column::TenantId.eq(scope.tenant_id()))
         .filter(backup_sets::Column::Id.eq(set_id))
         .exec(db)

@@ -250,6 +250,8 @@ pub async fn record_item(
                     run_items::Column::FinishedAt,
                     run_items::Column::UpdatedAt,
                     run_items::Column::DisplayName,
+                    // An import learns a file's type only by reading it.
+                    run_items::Column::PolicyType,
                 ])
                 .value(
                     run_items::Column::Attempts,

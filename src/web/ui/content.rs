@@ -205,6 +205,7 @@ struct SnapshotPage {
     run_url: Option<String>,
     restore_url: String,
     compare_url: String,
+    export_url: String,
     /// Per type: captured, restorable, and what a restore will not write and why.
     coverage: Vec<crate::graph::coverage::TypeCoverage>,
     /// What changed since the previous capture, when one was compared.
@@ -248,9 +249,12 @@ fn history_path(tenant_id: Uuid, policy_type: &str, graph_id: &str) -> String {
 const CHANGE_ROWS: usize = 100;
 const SETTING_ROWS: usize = 20;
 
+/// `since` is when the earlier side was captured; `previous_url` its page (the earlier
+/// snapshot, or the run that compared a backup set).
 fn changes_view(
     tenant_id: Uuid,
-    previous: &entity::snapshots::Model,
+    since: String,
+    previous_url: String,
     changes: &[crate::graph::compare::ObjectChange],
 ) -> ChangesView {
     use crate::graph::compare::{ChangeKind, summary};
@@ -288,8 +292,8 @@ fn changes_view(
         changed,
         added,
         removed,
-        since: time(previous.created_at),
-        previous_url: format!("/tenants/{tenant_id}/snapshots/{}", previous.id),
+        since,
+        previous_url,
         rows,
         more: changes.len().saturating_sub(CHANGE_ROWS),
     }
@@ -355,7 +359,12 @@ pub(super) async fn snapshot(
                         .clone()
                         .and_then(|c| serde_json::from_value(c).ok())
                         .unwrap_or_default();
-                    Some(changes_view(tenant_id, &previous, &list))
+                    Some(changes_view(
+                        tenant_id,
+                        time(previous.created_at),
+                        format!("/tenants/{tenant_id}/snapshots/{}", previous.id),
+                        &list,
+                    ))
                 }
                 // The earlier capture was deleted since.
                 Err(crate::store::StoreError::NotFound) => None,
@@ -378,6 +387,10 @@ pub(super) async fn snapshot(
             encode(&format!("snapshot:{}", snapshot.id))
         ),
         compare_url: format!("/tenants/{tenant_id}/snapshots/{}/compare", snapshot.id),
+        export_url: format!(
+            "/api/v1/tenants/{tenant_id}/snapshots/{}/export",
+            snapshot.id
+        ),
         coverage,
         changes,
         items,
@@ -472,6 +485,8 @@ struct BackupSetPage {
     /// The capture this page's form just started.
     started: Option<(String, Badge)>,
     capture_failed: bool,
+    /// What the set's latest capture changed.
+    changes: Option<ChangesView>,
 }
 
 pub(super) async fn backup_set(
@@ -520,6 +535,19 @@ pub(super) async fn backup_set(
     let shell = Shell::new(&state, &access.user, Some(&access), set.name.clone())
         .await?
         .in_section("backup-sets");
+    let changes = match (&set.changes, set.changes_since, set.changes_run_id) {
+        (Some(list), Some(since), Some(run_id)) => {
+            let list: Vec<crate::graph::compare::ObjectChange> =
+                serde_json::from_value(list.clone()).unwrap_or_default();
+            Some(changes_view(
+                tenant_id,
+                time(since),
+                format!("/tenants/{tenant_id}/runs/{run_id}"),
+                &list,
+            ))
+        }
+        _ => None,
+    };
     render(&BackupSetPage {
         shell,
         id: set.id,
@@ -536,6 +564,7 @@ pub(super) async fn backup_set(
         ),
         started,
         capture_failed: query.capture.as_deref() == Some("failed"),
+        changes,
     })
 }
 

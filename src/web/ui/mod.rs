@@ -9,6 +9,7 @@
 
 mod activity;
 mod content;
+mod drift;
 mod restore;
 mod runs;
 mod tenant;
@@ -98,6 +99,24 @@ pub fn routes() -> Routes {
         .post("/tenants/{tenant}/runs/{run}/rerun", ADMIN, restore::rerun)
         .post("/tenants/{tenant}/runs/{run}/undo", ADMIN, restore::undo)
         .get("/tenants/{tenant}/audit", VIEWER, activity::audit)
+        .get("/drift", Access::User, drift::estate)
+        .get("/tenants/{tenant}/drift", VIEWER, drift::page)
+        .post(
+            "/tenants/{tenant}/drift/baseline",
+            ADMIN,
+            drift::set_baseline,
+        )
+        .post(
+            "/tenants/{tenant}/drift/baseline/clear",
+            ADMIN,
+            drift::clear_baseline,
+        )
+        .post("/tenants/{tenant}/drift/exceptions", ADMIN, drift::accept)
+        .post(
+            "/tenants/{tenant}/drift/exceptions/{id}/withdraw",
+            ADMIN,
+            drift::withdraw_exception,
+        )
 }
 
 // ---- static assets ----

@@ -89,6 +89,8 @@ fn fill(route: &RouteInfo, a: &TenantIds, notification: &str) -> String {
             ("{id}", "snapshots") => a.snapshot.clone(),
             ("{id}", "backup-sets") => a.backup_set.clone(),
             ("{id}", "notifications") => notification.to_string(),
+            // An exception that does not exist: withdrawing it is idempotent.
+            ("{id}", "exceptions") => Uuid::from_u128(7).to_string(),
             ("{run}", _) => a.restore_run.clone(),
             ("{user}", "memberships") => a.spare_user.clone(),
             ("{policy_type}", "policies") => a.object.0.clone(),
@@ -119,6 +121,14 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
             vec![field("source", &format!("snapshot:{}", a.snapshot))]
         } else if path.ends_with("/rerun") || path.ends_with("/restore/live") {
             vec![field("confirm", &a.name), field("items", "all")]
+        } else if path.ends_with("/drift/baseline") {
+            vec![field("backup_set_id", &a.backup_set)]
+        } else if path.ends_with("/drift/exceptions") {
+            vec![
+                field("policy_type", "deviceConfigurations"),
+                field("graph_id", &format!("matrix-page-{n}")),
+                field("reason", "matrix"),
+            ]
         } else {
             Vec::new()
         };
@@ -136,6 +146,12 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(json!({"email": a.spare_email, "role": "viewer"}))
     } else if path.ends_with("/rerun") {
         Body::Json(json!({"confirm": a.name}))
+    } else if path.ends_with("/baseline") {
+        Body::Json(json!({"backup_set_id": a.backup_set}))
+    } else if path.ends_with("/drift/exceptions") {
+        Body::Json(
+            json!({"policy_type": "deviceConfigurations", "graph_id": format!("matrix-{n}"), "reason": "matrix"}),
+        )
     } else if path.ends_with("/capture") || path.ends_with("/read") {
         Body::Empty
     } else {

@@ -1,8 +1,10 @@
 //! Intune operations against graph-sim's demo data: capture, restore round trip, preview,
 //! re-run, and restores under injected faults.
 
+mod archives;
 mod backup_sets;
 mod changes;
+mod drift;
 mod restore;
 
 use std::collections::BTreeMap;
