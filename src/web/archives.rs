@@ -160,9 +160,15 @@ struct ImportStarted {
 async fn import(
     State(state): State<AppState>,
     access: TenantAccess,
-    mut form: Multipart,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, ApiError> {
     access.require(Role::Operator)?;
+    let mut form = form.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "send the archive as multipart/form-data with a `file` field ({})",
+            e.body_text()
+        ))
+    })?;
     let limit = state.services().settings.imports.max_upload_bytes;
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::BadRequest(format!("the multipart body could not be read: {e}"))

@@ -5,6 +5,7 @@
 //! here (to `docs/screenshots`, or `PV_SCREENSHOTS`).
 
 mod capture;
+mod changes;
 mod restore;
 
 use std::path::PathBuf;
