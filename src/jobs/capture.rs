@@ -174,12 +174,18 @@ async fn record_drift(
         .filter(|i| judged(&i.policy_type))
         .map(content::backup_item_as_captured)
         .collect();
-    let mapped = if source.set_scope == *scope {
+    // A baseline of this tenant's own objects pairs them by id (a renamed policy is still
+    // the same policy); another tenant's through the mappings restores recorded.
+    let same_tenant = source.set_scope == *scope;
+    let mapped = if same_tenant {
         Default::default()
     } else {
         content::mappings_between(db, &source.set_scope, scope).await?
     };
     let lookup = |policy_type: &str, id: &str| {
+        if same_tenant {
+            return Some(id.to_string());
+        }
         mapped
             .get(&(policy_type.to_string(), id.to_string()))
             .cloned()
