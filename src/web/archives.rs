@@ -19,7 +19,6 @@ use super::error::ApiError;
 use super::extract::Path;
 use super::openapi::Doc;
 use super::routes::{Access, Routes};
-use super::runs::started_doc;
 use crate::graph::archive::{self, ExportMeta, ExportObject};
 use crate::runs::RunSpec;
 use crate::runs::start::{StartRequest, Started};
@@ -47,11 +46,13 @@ pub fn routes() -> Routes {
             axum::handler::Handler::layer(import, axum::extract::DefaultBodyLimit::disable()),
         )
         .doc(
-            started_doc(
+            Doc::new(
                 "Import a zip (a PolicyVault export, or a folder of Intune JSON exports) as a new \
                  backup set: an `import` run with one item per file",
             )
             .multipart_body::<ImportForm>()
+            .returns::<ImportStarted>(202, "The import run was queued")
+            .returns::<ImportStarted>(200, "An identical run is already queued or running")
             .error(413),
         )
 }
