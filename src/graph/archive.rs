@@ -370,6 +370,17 @@ pub fn read_object(
     bytes: &[u8],
     manifest: Option<&BTreeMap<String, ManifestEntry>>,
 ) -> Result<ImportedObject, FileError> {
+    read_object_with(path, bytes, manifest, None)
+}
+
+/// [`read_object`], with the assignments a separate file holds for it (see
+/// [`assignment_files`]) used where the object carries none of its own.
+pub fn read_object_with(
+    path: &str,
+    bytes: &[u8],
+    manifest: Option<&BTreeMap<String, ManifestEntry>>,
+    assignments: Option<&Value>,
+) -> Result<ImportedObject, FileError> {
     let listed = manifest.and_then(|m| m.get(path));
     if let Some(entry) = listed
         && sha256_hex(bytes) != entry.sha256
@@ -382,12 +393,19 @@ pub fn read_object(
     let text = decode_text(bytes)?;
     let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| FileError::new("invalid_json", format!("not valid JSON: {e}")))?;
-    let Value::Object(object) = &value else {
+    let mut value = value;
+    let Value::Object(object) = &mut value else {
         return Err(FileError::new(
             "not_an_object",
             "the file holds JSON, but not one object",
         ));
     };
+    if let Some(a) = assignments
+        && !object.contains_key("assignments")
+    {
+        object.insert("assignments".into(), a.clone());
+    }
+    let object = &*object;
     if let Some(Value::Array(list)) = object.get("value")
         && object.get("id").is_none()
     {
@@ -427,6 +445,52 @@ pub fn read_object(
         policy_type: contract.policy_type(),
         normalized,
     })
+}
+
+/// Assignments kept in files of their own, as some export tools write them:
+/// `<Type folder>/Assignments/<name>.json` holds the assignments (a JSON array, or
+/// `{"value": [...]}`) of the object in `<Type folder>/<name>.json`. Returns, per assignment
+/// file, the object file it belongs to (if there is one) and its assignments.
+pub fn assignment_files(files: &[RawFile]) -> BTreeMap<String, (Option<String>, Value)> {
+    let objects: std::collections::HashMap<String, &str> = files
+        .iter()
+        .filter(|f| f.path.to_ascii_lowercase().ends_with(".json"))
+        .map(|f| (f.path.to_lowercase(), f.path.as_str()))
+        .collect();
+    let mut out = BTreeMap::new();
+    for file in files {
+        let Some((folder, name)) = file.path.rsplit_once('/') else {
+            continue;
+        };
+        let (parent, last) = folder.rsplit_once('/').unwrap_or(("", folder));
+        if squash(last) != "assignments" || !name.to_ascii_lowercase().ends_with(".json") {
+            continue;
+        }
+        let Ok(bytes) = &file.bytes else { continue };
+        let Ok(text) = decode_text(bytes) else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) else {
+            continue;
+        };
+        let list = match value {
+            Value::Array(items) => Value::Array(items),
+            Value::Object(mut m) if matches!(m.get("value"), Some(Value::Array(_))) => {
+                m.remove("value").unwrap_or_default()
+            }
+            _ => continue,
+        };
+        let object_path = if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}/{name}")
+        };
+        let owner = objects
+            .get(&object_path.to_lowercase())
+            .map(|p| p.to_string());
+        out.insert(file.path.clone(), (owner, list));
+    }
+    out
 }
 
 /// The manifest of a PolicyVault export, when `files` holds a readable one.
@@ -696,6 +760,46 @@ mod tests {
             "configurationPolicies"
         );
         assert!(detect("x.json", &json!({"displayName": "X"})).is_none());
+    }
+
+    #[test]
+    fn assignments_in_files_of_their_own_join_their_object() {
+        let file = |path: &str, text: &str| RawFile {
+            path: path.into(),
+            bytes: Ok(text.as_bytes().to_vec()),
+        };
+        let files = vec![
+            file(
+                "Backup/Device Configurations/Kiosk.json",
+                r##"{"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "id": "k", "displayName": "Kiosk"}"##,
+            ),
+            file(
+                "Backup/Device Configurations/Assignments/Kiosk.json",
+                r##"[{"id": "k_g1", "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "g1"}}]"##,
+            ),
+            file("Backup/Device Configurations/Assignments/Gone.json", "[]"),
+        ];
+        let found = assignment_files(&files);
+        assert_eq!(found.len(), 2);
+        let (owner, list) = &found["Backup/Device Configurations/Assignments/Kiosk.json"];
+        assert_eq!(
+            owner.as_deref(),
+            Some("Backup/Device Configurations/Kiosk.json")
+        );
+        let read = read_object_with(
+            &files[0].path,
+            files[0].bytes.as_ref().unwrap(),
+            None,
+            Some(list),
+        )
+        .unwrap();
+        assert_eq!(read.normalized.assignments.as_array().unwrap().len(), 1);
+        assert_eq!(read.normalized.assignments[0]["target"]["groupId"], "g1");
+        assert!(
+            found["Backup/Device Configurations/Assignments/Gone.json"]
+                .0
+                .is_none()
+        );
     }
 
     #[test]

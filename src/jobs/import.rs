@@ -63,6 +63,14 @@ pub async fn import(
             .map(|e| (e.file.clone(), e.clone()))
             .collect()
     });
+    // Assignments some tools keep in files of their own: joined to their object's file.
+    let assignment_files = archive::assignment_files(&files);
+    let mut assignments_of: HashMap<&str, &serde_json::Value> = HashMap::new();
+    for (owner, list) in assignment_files.values() {
+        if let Some(owner) = owner {
+            assignments_of.insert(owner.as_str(), list);
+        }
+    }
     let files: Vec<&archive::RawFile> = files
         .iter()
         .filter(|f| manifest.is_none() || f.path != archive::MANIFEST)
@@ -87,12 +95,37 @@ pub async fn import(
     for file in files {
         execution.check_lease()?;
         let item_key = key(&file.path);
+        if let Some((owner, list)) = assignment_files.get(&file.path) {
+            let count = list.as_array().map_or(0, Vec::len);
+            let result = match owner {
+                Some(owner) => ItemResult {
+                    status: RunItemStatus::Succeeded,
+                    error_message: Some(format!("{count} assignment(s) of {owner}")),
+                    ..item(&item_key, "", &file.path)
+                },
+                None => ItemResult {
+                    status: RunItemStatus::Failed,
+                    error_code: Some("assignments_without_object".into()),
+                    error_message: Some(format!(
+                        "{count} assignment(s) whose object file (the same name one folder up) is not in the archive"
+                    )),
+                    ..item(&item_key, "", &file.path)
+                },
+            };
+            if !done.contains(&item_key) {
+                execution.record(result).await?;
+            }
+            continue;
+        }
         let is_json = file.path.to_ascii_lowercase().ends_with(".json");
-        let read = file
-            .bytes
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|bytes| archive::read_object(&file.path, bytes, listed.as_ref()));
+        let read = file.bytes.as_ref().map_err(Clone::clone).and_then(|bytes| {
+            archive::read_object_with(
+                &file.path,
+                bytes,
+                listed.as_ref(),
+                assignments_of.get(file.path.as_str()).copied(),
+            )
+        });
         let result = match read {
             Err(e) if !is_json && e.code != "file_too_large" => ItemResult {
                 status: RunItemStatus::Skipped,

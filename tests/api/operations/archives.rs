@@ -323,6 +323,24 @@ async fn a_folder_of_exports_from_other_tools_imports_with_every_bad_file_report
             b"{\"displayName\": ".to_vec(),
         ),
         ("Export/README.md", b"Exported with a tool".to_vec()),
+        // Assignments in files of their own, beside their object (one tool's layout).
+        (
+            "Export/Device Compliance Policies/Require PIN.json",
+            json!({"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "id": "p1",
+                   "displayName": "Require PIN", "passwordRequired": true})
+            .to_string()
+            .into_bytes(),
+        ),
+        (
+            "Export/Device Compliance Policies/Assignments/Require PIN.json",
+            json!([{"id": "p1_g1", "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "g1"}}])
+                .to_string()
+                .into_bytes(),
+        ),
+        (
+            "Export/Device Compliance Policies/Assignments/Deleted policy.json",
+            b"[]".to_vec(),
+        ),
     ]);
     let r = upload(
         &app,
@@ -338,9 +356,9 @@ async fn a_folder_of_exports_from_other_tools_imports_with_every_bad_file_report
         .wait_for_terminal(&operator, tenant.id, &run_id, WAIT)
         .await;
     assert_eq!(run["status"], "partial", "{run}");
-    assert_eq!(run["counts"]["total"], 7);
-    assert_eq!(run["counts"]["succeeded"], 3);
-    assert_eq!(run["counts"]["failed"], 3);
+    assert_eq!(run["counts"]["total"], 10);
+    assert_eq!(run["counts"]["succeeded"], 5);
+    assert_eq!(run["counts"]["failed"], 4);
     assert_eq!(run["counts"]["skipped"], 1);
     let items = all_items(&app, &operator, &tenant, &run_id).await;
     let by_file = |suffix: &str| {
@@ -372,6 +390,18 @@ async fn a_folder_of_exports_from_other_tools_imports_with_every_bad_file_report
     assert_eq!(by_file("someone.json")["error_code"], "unsupported_type");
     assert_eq!(by_file("broken.json")["error_code"], "invalid_json");
     assert_eq!(by_file("README.md")["status"], "skipped");
+    assert_eq!(
+        by_file("Policies/Require PIN.json")["policy_type"],
+        "deviceCompliancePolicies"
+    );
+    assert_eq!(
+        by_file("Assignments/Require PIN.json")["status"],
+        "succeeded"
+    );
+    assert_eq!(
+        by_file("Deleted policy.json")["error_code"],
+        "assignments_without_object"
+    );
     let set_id = started["backup_set_id"].as_str().unwrap();
     let set = app
         .get_json(
@@ -392,6 +422,7 @@ async fn a_folder_of_exports_from_other_tools_imports_with_every_bad_file_report
         [
             "assignmentFilters",
             "configurationPolicies",
+            "deviceCompliancePolicies",
             "deviceConfigurations"
         ]
     );
@@ -410,6 +441,13 @@ async fn a_folder_of_exports_from_other_tools_imports_with_every_bad_file_report
         .iter()
         .find(|i| i["policy_type"] == "deviceConfigurations")
         .unwrap();
+    let pin = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["policy_type"] == "deviceCompliancePolicies")
+        .unwrap();
+    assert_eq!(pin["assignments"][0]["target"]["groupId"], "g1", "{pin}");
     // Read-only fields are gone, assignments kept without their ids.
     assert!(
         baseline["payload"].get("createdDateTime").is_none(),
