@@ -14,6 +14,7 @@
 //! Redis only delivers work and live events.
 
 pub mod events;
+pub mod fleet;
 pub mod lifecycle;
 pub mod queue;
 pub mod reaper;

@@ -30,7 +30,7 @@ use crate::runs::lifecycle::{
     Claimed, ExecError, Execution, Orchestrator, failure, outcome, run_span,
 };
 use crate::runs::queue::{Family, RunJob};
-use crate::runs::{RunSpec, SpecError};
+use crate::runs::{RunSpec, SpecError, fleet};
 use crate::services::Services;
 use crate::startup::shutdown_signal;
 use crate::store::TenantScope;
@@ -54,18 +54,26 @@ pub async fn run_worker_process(services: Services) -> anyhow::Result<()> {
     let listen = services.settings.worker.listen;
     let health_listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen} (worker.listen)"))?;
-    println!(
-        "PolicyVault worker running (health on http://{})",
-        health_listener.local_addr()?
-    );
+        .with_context(|| {
+            format!(
+                "cannot listen on {listen} (worker.listen): give each worker on a host its own \
+                 address with PV__WORKER__LISTEN, or port 0 for any free port"
+            )
+        })?;
+    let health_addr = health_listener.local_addr()?;
+    println!("PolicyVault worker running (health on http://{health_addr})");
     let health = Health::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = health::router(services.clone(), health.clone());
     let health_task = tokio::spawn(async move {
         let _ = axum::serve(health_listener, app).await;
     });
-    let worker = tokio::spawn(run_worker_with_health(services, wait_for(stop_rx), health));
+    let worker = tokio::spawn(run_worker_with_health(
+        services,
+        wait_for(stop_rx),
+        health,
+        Some(health_addr.to_string()),
+    ));
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     let result = worker.await?;
@@ -83,14 +91,16 @@ pub async fn run_worker(
     services: Services,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    run_worker_with_health(services, stop, Health::default()).await
+    run_worker_with_health(services, stop, Health::default(), None).await
 }
 
-/// [`run_worker`], reporting the state of its parts to `health` (what `/healthz` reads).
+/// [`run_worker`], reporting the state of its parts to `health` (what `/healthz` reads, at
+/// `health_addr` when it serves one) and its heartbeat to the fleet registry.
 pub async fn run_worker_with_health(
     services: Services,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
     health: Health,
+    health_addr: Option<String>,
 ) -> anyhow::Result<()> {
     let orchestrator = Orchestrator::new(services);
     let settings = orchestrator.services.settings.clone();
@@ -145,8 +155,15 @@ pub async fn run_worker_with_health(
         concurrency,
         "worker started on queues capture, restore, preview"
     );
+    let beating = tokio::spawn(heartbeat(
+        state.clone(),
+        health_addr.unwrap_or_default(),
+        stop_rx.clone(),
+    ));
     stop.await;
     let _ = stop_tx.send(true);
+    beating.abort();
+    let _ = fleet::leave(&orchestrator.services.redis, &state.process_name).await;
     // Consumers stop taking jobs at once; runs in flight get the grace period to finish.
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let drained = tokio::time::timeout(grace, async {
@@ -163,6 +180,35 @@ pub async fn run_worker_with_health(
     hand_back(&state).await;
     tracing::info!(worker = %state.process_name, "worker stopped");
     Ok(())
+}
+
+/// Tells the fleet registry this process is alive, every `runs.heartbeat_secs`, until stopped.
+/// A beat Redis missed is simply the next one: the registry is for people, not for safety.
+async fn heartbeat(state: WorkerState, health_addr: String, mut stop: watch::Receiver<bool>) {
+    let services = &state.orchestrator.services;
+    let every = Duration::from_secs(services.settings.runs.heartbeat_secs.max(1));
+    let started_at = chrono::Utc::now();
+    let host = host_name();
+    loop {
+        let running = state.in_flight.lock().map(|m| m.len()).unwrap_or(0);
+        let beat = fleet::WorkerBeat {
+            name: state.process_name.clone(),
+            host: host.clone(),
+            pid: std::process::id(),
+            health_addr: health_addr.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at,
+            seen_at: chrono::Utc::now(),
+            running,
+        };
+        if let Err(e) = fleet::beat(&services.redis, &beat, every.as_secs() * 3).await {
+            tracing::debug!(error = %e, "fleet heartbeat not written");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// One incarnation of a queue's consumer: an apalis worker under a fresh name (apalis refuses
@@ -250,13 +296,17 @@ fn panic_text(e: tokio::task::JoinError) -> String {
 }
 
 /// Unique per process incarnation: host, pid and a random suffix.
-fn process_name() -> String {
-    let host = std::env::var("HOSTNAME")
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into());
+        .unwrap_or_else(|| "host".into())
+}
+
+fn process_name() -> String {
+    let host = host_name();
     let suffix = Uuid::new_v4().simple().to_string();
     format!("pv-{host}-{}-{}", std::process::id(), &suffix[..6])
 }

@@ -122,3 +122,87 @@ async fn three_worker_processes_stay_within_every_tenants_quota() {
     );
     app.shutdown().await;
 }
+
+/// Several `policyvault worker` processes on one host with the built-in configuration (no
+/// config file, no port given): each picks its own health port, both keep running, and both
+/// are listed in the fleet registry with a health endpoint that answers.
+#[tokio::test]
+async fn two_workers_on_one_host_with_the_default_configuration_both_keep_running() {
+    use secrecy::ExposeSecret;
+    let app = spawn_app_with(AppOptions::default()).await;
+    let settings = &app.services.settings;
+    let empty = tempfile_dir();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_policyvault"))
+            .arg("worker")
+            .current_dir(&empty)
+            .env_remove("PV_ENV")
+            .env("PV_CONFIG_DIR", &empty)
+            .env("PV__DATABASE__URL", settings.database.url.expose_secret())
+            .env("PV__REDIS__URL", settings.redis.url.expose_secret())
+            .env("PV__REDIS__KEY_PREFIX", &settings.redis.key_prefix)
+            .env("PV__SECURITY__CREATE_KEY_FILE", "false")
+            .env(
+                "PV__SECURITY__ENCRYPTION_KEY",
+                "dGVzdC1rZXktZm9yLXBvbGljeXZhdWx0LXRlc3RzISE=",
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("worker process")
+    };
+    let mut workers = [spawn(), spawn()];
+    let beats = crate::helpers::wait_for(
+        Duration::from_secs(30),
+        "two workers' heartbeats",
+        || async {
+            let beats = policyvault::runs::fleet::alive(&app.services.redis)
+                .await
+                .map_err(|e| e.to_string())?;
+            if beats.len() == 2 {
+                Ok(beats)
+            } else {
+                Err(format!("{beats:?}"))
+            }
+        },
+    )
+    .await;
+    assert_ne!(beats[0].health_addr, beats[1].health_addr);
+    let pids: Vec<u32> = workers.iter().map(std::process::Child::id).collect();
+    for beat in &beats {
+        assert!(pids.contains(&beat.pid), "{beat:?}");
+        assert!(!beat.health_addr.ends_with(":0"), "{beat:?}");
+        let health = app
+            .http
+            .get(format!("http://{}/healthz", beat.health_addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status().as_u16(), 200, "{beat:?}");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for w in &mut workers {
+        assert!(w.try_wait().unwrap().is_none(), "a worker exited");
+    }
+    // Stopped with SIGTERM, a worker leaves the registry at once.
+    for w in &workers {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &w.id().to_string()])
+            .status();
+    }
+    for w in &mut workers {
+        let _ = w.wait();
+    }
+    let beats = policyvault::runs::fleet::alive(&app.services.redis)
+        .await
+        .unwrap();
+    assert!(beats.is_empty(), "{beats:?}");
+    let _ = std::fs::remove_dir_all(&empty);
+    app.shutdown().await;
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pv-fleet-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -70,6 +70,7 @@ impl ProxiedWorker {
                 let _ = stop_rx.wait_for(|s| *s).await;
             },
             health,
+            None,
         ));
         Self {
             redis,
