@@ -30,6 +30,8 @@ pub mod memberships;
 pub mod notifications;
 /// Source-tenant Graph object → target-tenant Graph object, written by restores.
 pub mod object_mappings;
+/// Who asked to cancel a run, and when.
+pub mod run_cancellations;
 /// One row per item a run acted on; run counts are derived from these.
 pub mod run_items;
 /// The Run Record: state, lease, attempts and counts of one background operation.

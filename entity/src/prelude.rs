@@ -11,6 +11,7 @@ pub use crate::enums::{Role, RunItemStatus, RunOperation, RunStatus};
 pub use crate::memberships::Entity as Memberships;
 pub use crate::notifications::Entity as Notifications;
 pub use crate::object_mappings::Entity as ObjectMappings;
+pub use crate::run_cancellations::Entity as RunCancellations;
 pub use crate::run_items::Entity as RunItems;
 pub use crate::runs::Entity as Runs;
 pub use crate::sessions::Entity as Sessions;

@@ -29,6 +29,8 @@ mod m20261201_000008_compare;
 mod m20261202_000009_drift;
 /// `uploads` and the `import` operation.
 mod m20261202_000010_imports;
+/// `run_cancellations`: who asked to cancel a run.
+mod m20261202_000011_cancel;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -47,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_compare::Migration),
             Box::new(m20261202_000009_drift::Migration),
             Box::new(m20261202_000010_imports::Migration),
+            Box::new(m20261202_000011_cancel::Migration),
         ]
     }
 }

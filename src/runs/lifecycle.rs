@@ -23,7 +23,7 @@ use crate::metrics;
 use crate::services::Services;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{
-    self as run_store, ClaimRefusal, Counts, ItemResult, PlannedItem, Terminal,
+    self as run_store, ClaimRefusal, Counts, FinishGuard, ItemResult, PlannedItem, Terminal,
 };
 use crate::store::{StoreError, StoreResult, TenantScope, accounts};
 
@@ -150,10 +150,10 @@ impl Orchestrator {
     pub async fn finish(
         &self,
         run: &runs::Model,
-        lease: Option<Uuid>,
+        guard: impl Into<FinishGuard>,
         terminal: Terminal,
     ) -> StoreResult<bool> {
-        if !run_store::finish(&self.services.db, run.id, lease, &terminal).await? {
+        if !run_store::finish(&self.services.db, run.id, guard, &terminal).await? {
             return Ok(false);
         }
         let finished = run_store::get(&self.services.db, run.id)
@@ -227,11 +227,22 @@ impl Orchestrator {
     }
 
     async fn audit(&self, run: &runs::Model, action: &str, details: serde_json::Value) {
+        self.audit_as(run, run.initiator_id, action, details).await;
+    }
+
+    /// An audit event about `run` whose actor is `actor` (who asked to cancel it, ...).
+    pub(crate) async fn audit_as(
+        &self,
+        run: &runs::Model,
+        actor: Uuid,
+        action: &str,
+        details: serde_json::Value,
+    ) {
         let result = activity::audit(
             &self.services.db,
             NewAuditEvent {
                 tenant_id: run.tenant_id,
-                actor_id: Some(run.initiator_id),
+                actor_id: Some(actor),
                 action: action.to_string(),
                 run_id: Some(run.id),
                 details,
@@ -405,6 +416,8 @@ pub enum ExecError {
     Failed(SafeError),
     /// The lease was lost (re-queued by the reaper or finished elsewhere): stop silently.
     LeaseLost,
+    /// Someone asked to cancel the run: stop after the item in flight.
+    Canceled,
     /// The database went away mid-run: the worker waits for it (within
     /// `database.retry_budget_secs`) and resumes the run where its recorded items left off.
     Interrupted(String),
@@ -449,7 +462,14 @@ pub struct Execution {
     scope: TenantScope,
     initiator_scopes: Vec<TenantScope>,
     lease_lost: watch::Receiver<bool>,
+    /// Set once a cancel request is seen (by the run's heartbeat, or after an item).
+    canceled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// When the cancel request was last looked for after an item.
+    cancel_checked: std::sync::Mutex<std::time::Instant>,
 }
+
+/// How often, at most, an executor looks for a cancel request between items.
+const CANCEL_CHECK_EVERY: Duration = Duration::from_millis(250);
 
 impl Execution {
     pub fn new(
@@ -457,6 +477,7 @@ impl Execution {
         graph: GraphShared,
         claimed: Claimed,
         lease_lost: watch::Receiver<bool>,
+        canceled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     ) -> Self {
         Self {
             orchestrator,
@@ -467,7 +488,38 @@ impl Execution {
             scope: claimed.scope,
             initiator_scopes: claimed.initiator_scopes,
             lease_lost,
+            canceled,
+            cancel_checked: std::sync::Mutex::new(std::time::Instant::now()),
         }
+    }
+
+    /// Marks the run canceled: the executor stops at its next check.
+    pub fn note_canceled(&self) {
+        self.canceled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Looks for a cancel request now and then (at most every 250 ms).
+    async fn look_for_cancel(&self) -> Result<(), ExecError> {
+        let due = self
+            .cancel_checked
+            .lock()
+            .map(|mut at| {
+                let due = at.elapsed() >= CANCEL_CHECK_EVERY;
+                if due {
+                    *at = std::time::Instant::now();
+                }
+                due
+            })
+            .unwrap_or(true);
+        if due
+            && run_store::cancel_request(&self.services().db, self.run.id)
+                .await?
+                .is_some()
+        {
+            self.note_canceled();
+        }
+        self.check_lease()
     }
 
     /// The run's own tenant.
@@ -496,10 +548,13 @@ impl Execution {
         &self.orchestrator.services
     }
 
-    /// Fails fast when the lease is gone, so a re-queued run is not worked twice.
+    /// Fails fast when the lease is gone, so a re-queued run is not worked twice, and when the
+    /// run was canceled, so no further item starts.
     pub fn check_lease(&self) -> Result<(), ExecError> {
         if *self.lease_lost.borrow() {
             Err(ExecError::LeaseLost)
+        } else if self.canceled.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(ExecError::Canceled)
         } else {
             Ok(())
         }
@@ -540,7 +595,8 @@ impl Execution {
         run_store::record_item(&self.services().db, &self.run, result).await?;
         metrics::run_item(outcome);
         self.publish_progress().await;
-        Ok(())
+        // The item is recorded: stop here if someone asked to cancel.
+        self.look_for_cancel().await
     }
 
     pub async fn record_write_intent(

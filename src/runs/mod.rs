@@ -13,6 +13,7 @@
 //! The database owns run state, de-duplication, attempts and the terminal guarantee;
 //! Redis only delivers work and live events.
 
+pub mod cancel;
 pub mod events;
 pub mod fleet;
 pub mod lifecycle;

@@ -40,6 +40,18 @@ pub fn routes() -> Routes {
                 .query::<ItemsQuery>()
                 .returns::<RunItemList>(200, "A page of items"),
         )
+        .post(
+            "/tenants/{tenant}/runs/{run}/cancel",
+            Access::Tenant(Role::Operator),
+            cancel,
+        )
+        .doc(
+            Doc::new(
+                "Cancel a run: a queued one at once, a running one after the item in flight \
+                 (the rest skipped `canceled`); asking again changes nothing",
+            )
+            .returns::<RunBody>(202, "The run, `canceled` or about to be"),
+        )
         .get("/runs/active", Access::User, active)
         .doc(
             Doc::new("Queued and running runs of every tenant the caller belongs to")
@@ -279,6 +291,40 @@ async fn items(
         |m| RunItem::of(m, run.operation),
     );
     Ok(Json(RunItemList { items, next_cursor }))
+}
+
+/// Cancels a run: the API's and the web UI's.
+pub(super) async fn cancel_run(
+    state: &AppState,
+    access: &TenantAccess,
+    run_id: Uuid,
+) -> Result<entity::runs::Model, ApiError> {
+    access.require(Role::Operator)?;
+    state
+        .orchestrator
+        .cancel(access.scope(), run_id, access.user.id())
+        .await
+        .map_err(|e| match e {
+            crate::runs::cancel::CancelError::Finished(status) => ApiError::Conflict(format!(
+                "the run already finished ({status}); only queued and running runs can be canceled"
+            )),
+            crate::runs::cancel::CancelError::Store(e) => e.into(),
+        })
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, run_id)): Path<(String, Uuid)>,
+) -> Result<Response, ApiError> {
+    let run = cancel_run(&state, &access, run_id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RunBody {
+            run: state.orchestrator.view(&run),
+        }),
+    )
+        .into_response())
 }
 
 async fn active(

@@ -420,8 +420,24 @@ async fn execute_claimed(
         }
     };
 
+    // Canceled while it waited (the request lost the race with this claim): stop now.
+    if matches!(run_store::cancel_request(db, run.id).await, Ok(Some(_))) {
+        let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
+        let terminal = orchestrator
+            .canceled_terminal(&run, counts.finished(), counts.total)
+            .await;
+        let _ = orchestrator.finish(&run, Some(lease), terminal).await;
+        return;
+    }
     let (lost_tx, lost_rx) = watch::channel(false);
-    let heartbeat = spawn_heartbeat(orchestrator.clone(), run.id, lease, lost_tx);
+    let canceled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let heartbeat = spawn_heartbeat(
+        orchestrator.clone(),
+        run.id,
+        lease,
+        lost_tx,
+        canceled.clone(),
+    );
     let deadline = run
         .deadline_at
         .map(|d| (d - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
@@ -439,6 +455,7 @@ async fn execute_claimed(
             initiator_scopes,
         },
         lost_rx,
+        canceled,
     );
     let budget = Duration::from_secs(orchestrator.services.settings.database.retry_budget_secs);
     let deadline = tokio::time::Instant::now() + deadline;
@@ -484,6 +501,12 @@ async fn execute_claimed(
             terminal
         }
         Ok(Err(ExecError::Failed(error))) => failure(run.operation, &error, &counts),
+        Ok(Err(ExecError::Canceled)) => {
+            tracing::info!("canceled after the item in flight");
+            orchestrator
+                .canceled_terminal(&run, counts.finished(), counts.total)
+                .await
+        }
         Ok(Err(ExecError::LeaseLost)) => {
             tracing::warn!("lease lost; another attempt owns the run now");
             return;
@@ -553,14 +576,21 @@ fn spawn_heartbeat(
     run_id: Uuid,
     lease: Uuid,
     lost: watch::Sender<bool>,
+    canceled: Arc<std::sync::atomic::AtomicBool>,
 ) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(orchestrator.services.settings.runs.heartbeat_secs);
     tokio::spawn(
         async move {
             loop {
                 tokio::time::sleep(every).await;
-                match run_store::heartbeat(&orchestrator.services.db, run_id, lease).await {
-                    Ok(true) => {}
+                let db = &orchestrator.services.db;
+                match run_store::heartbeat(db, run_id, lease).await {
+                    Ok(true) => {
+                        // A phase that records no items still notices a cancel request.
+                        if matches!(run_store::cancel_request(db, run_id).await, Ok(Some(_))) {
+                            canceled.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
                     Ok(false) => {
                         let _ = lost.send(true);
                         return;

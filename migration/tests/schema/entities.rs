@@ -54,6 +54,15 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         .await
         .expect("read Baselines");
     assert_eq!(baseline.as_ref(), Some(&later.baseline), "Baselines");
+    let cancellation = RunCancellations::find_by_id(later.cancellation.run_id)
+        .one(db)
+        .await
+        .expect("read RunCancellations");
+    assert_eq!(
+        cancellation.as_ref(),
+        Some(&later.cancellation),
+        "RunCancellations"
+    );
 
     // The relations join on the right columns.
     let members = g

@@ -4,8 +4,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus};
 use entity::{
     api_tokens, audit_events, backup_items, backup_sets, baselines, drift_exceptions,
-    drift_reports, memberships, notifications, object_mappings, run_items, runs, sessions,
-    snapshot_items, snapshots, tenants, uploads, users,
+    drift_reports, memberships, notifications, object_mappings, run_cancellations, run_items, runs,
+    sessions, snapshot_items, snapshots, tenants, uploads, users,
 };
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
@@ -109,6 +109,8 @@ pub struct Later {
     pub drift_report: drift_reports::Model,
     pub drift_exception: drift_exceptions::Model,
     pub upload: uploads::Model,
+    /// `run`'s cancel request.
+    pub cancellation: run_cancellations::Model,
 }
 
 pub async fn populate(db: &DatabaseConnection) -> Graph {
@@ -495,10 +497,20 @@ async fn later(
     .insert(db)
     .await
     .expect("insert upload");
+    let cancellation = run_cancellations::ActiveModel {
+        run_id: Set(run.id),
+        tenant_id: Set(tenant.id),
+        requested_by: Set(Some(operator.id)),
+        requested_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert cancellation");
     Later {
         baseline,
         drift_report,
         drift_exception,
         upload,
+        cancellation,
     }
 }

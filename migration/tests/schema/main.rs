@@ -43,7 +43,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Every table the migrations create.
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 19] = [
     "api_tokens",
     "audit_events",
     "backup_items",
@@ -54,6 +54,7 @@ pub const TABLES: [&str; 18] = [
     "memberships",
     "notifications",
     "object_mappings",
+    "run_cancellations",
     "run_items",
     "runs",
     "sessions",

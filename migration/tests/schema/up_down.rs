@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 10] = [
+const TABLES_BY_MIGRATION: [&[&str]; 11] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -32,6 +32,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 10] = [
     &["baselines", "drift_exceptions", "drift_reports"],
     // Uploads and the `import` operation.
     &["uploads"],
+    // Cancel requests.
+    &["run_cancellations"],
 ];
 
 #[tokio::test]

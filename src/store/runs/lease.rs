@@ -154,16 +154,33 @@ pub struct Terminal {
     pub summary: String,
 }
 
-/// Terminal compare-and-set: only the lease holder of a running run (or, with
-/// `lease_token = None`, whoever finds it still queued/running — the reaper) may finish it.
-/// Items the run never finished are recorded as failed `not_attempted` (so a re-run of the
-/// failed items includes them) and the summary says how many.
+/// Who may finish a run in [`finish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishGuard {
+    /// The holder of this lease, while the run is running.
+    Lease(Uuid),
+    /// Whoever finds it still queued or running (the reaper).
+    Active,
+    /// Only while nobody has claimed it (a cancel of a queued run).
+    Queued,
+}
+
+impl From<Option<Uuid>> for FinishGuard {
+    fn from(lease: Option<Uuid>) -> Self {
+        lease.map_or(FinishGuard::Active, FinishGuard::Lease)
+    }
+}
+
+/// Terminal compare-and-set, by the writer `guard` admits. Items the run never finished are
+/// recorded as failed `not_attempted` (so a re-run of the failed items includes them) — or,
+/// for a canceled run, skipped `canceled` — and the summary says how many.
 pub async fn finish(
     db: &(impl ConnectionTrait + TransactionTrait),
     run_id: Uuid,
-    lease_token: Option<Uuid>,
+    guard: impl Into<FinishGuard>,
     terminal: &Terminal,
 ) -> StoreResult<bool> {
+    let guard = guard.into();
     let txn = db.begin().await?;
     let now = Utc::now();
     let mut update = runs::Entity::update_many()
@@ -183,32 +200,42 @@ pub async fn finish(
             Expr::value(Option::<String>::None),
         )
         .filter(runs::Column::Id.eq(run_id));
-    update = match lease_token {
-        Some(token) => update
+    update = match guard {
+        FinishGuard::Lease(token) => update
             .filter(runs::Column::Status.eq(RunStatus::Running))
             .filter(runs::Column::LeaseToken.eq(token)),
-        None => update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running])),
+        FinishGuard::Active => {
+            update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+        }
+        FinishGuard::Queued => update.filter(runs::Column::Status.eq(RunStatus::Queued)),
     };
     if update.exec(&txn).await?.rows_affected != 1 {
         return Ok(false);
     }
-    let left = run_items::Entity::update_many()
-        .col_expr(
-            run_items::Column::Status,
-            Expr::value(RunItemStatus::Failed.as_str()),
+    let canceled = terminal.status == RunStatus::Canceled;
+    let (status, action, code, message) = if canceled {
+        (
+            RunItemStatus::Skipped,
+            ItemAction::Skip,
+            "canceled",
+            "skipped: the run was canceled before this item".to_string(),
         )
-        .col_expr(
-            run_items::Column::Action,
-            Expr::value(ItemAction::NotAttempted.as_str()),
-        )
-        .col_expr(run_items::Column::ErrorCode, Expr::value("not_attempted"))
-        .col_expr(
-            run_items::Column::ErrorMessage,
-            Expr::value(format!(
+    } else {
+        (
+            RunItemStatus::Failed,
+            ItemAction::NotAttempted,
+            "not_attempted",
+            format!(
                 "not attempted: the run ended early ({})",
                 terminal.error_code.as_deref().unwrap_or("stopped")
-            )),
+            ),
         )
+    };
+    let left = run_items::Entity::update_many()
+        .col_expr(run_items::Column::Status, Expr::value(status.as_str()))
+        .col_expr(run_items::Column::Action, Expr::value(action.as_str()))
+        .col_expr(run_items::Column::ErrorCode, Expr::value(code))
+        .col_expr(run_items::Column::ErrorMessage, Expr::value(message))
         .col_expr(run_items::Column::FinishedAt, Expr::value(now))
         .col_expr(run_items::Column::UpdatedAt, Expr::value(now))
         .filter(run_items::Column::RunId.eq(run_id))
@@ -219,7 +246,9 @@ pub async fn finish(
     let counts = count_items(&txn, run_id).await?;
     let mut status = terminal.status;
     let mut error_code = terminal.error_code.clone();
-    let summary = if left > 0 {
+    let summary = if left > 0 && canceled {
+        format!("{} {left} item(s) skipped.", terminal.summary)
+    } else if left > 0 {
         // Items left over make an otherwise successful run partial.
         if status == RunStatus::Succeeded {
             status = if counts.succeeded + counts.skipped > 0 {

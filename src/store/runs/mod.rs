@@ -4,10 +4,12 @@
 //! Split by concern: the records themselves, their claim/lease lifecycle, and their items;
 //! every public name is re-exported here, so callers keep using `store::runs::…`.
 
+mod cancel;
 mod items;
 mod lease;
 mod records;
 
+pub use cancel::*;
 pub use items::*;
 pub use lease::*;
 pub use records::*;

@@ -98,6 +98,11 @@ pub fn routes() -> Routes {
         .get("/tenants/{tenant}/runs/{run}", VIEWER, runs::detail)
         .post("/tenants/{tenant}/runs/{run}/rerun", ADMIN, restore::rerun)
         .post("/tenants/{tenant}/runs/{run}/undo", ADMIN, restore::undo)
+        .post(
+            "/tenants/{tenant}/runs/{run}/cancel",
+            OPERATOR,
+            runs::cancel,
+        )
         .get("/tenants/{tenant}/audit", VIEWER, activity::audit)
         .get("/drift", Access::User, drift::estate)
         .get("/tenants/{tenant}/drift", VIEWER, drift::page)

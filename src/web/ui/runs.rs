@@ -168,6 +168,8 @@ struct RunPage {
     can_restore_live: bool,
     /// Re-run this live restore (admin, finished).
     can_rerun: bool,
+    /// Cancel this queued or running run (operator).
+    can_cancel: bool,
     /// Undo this live restore (admin, finished, it updated or created something).
     can_undo: bool,
     has_failed: bool,
@@ -431,6 +433,7 @@ pub(super) async fn detail(
         reruns: reruns.iter().map(|r| RunRow::new(r, &who(r))).collect(),
         can_restore_live: is_preview && finished_ok && is_admin,
         can_rerun: is_live && run.status.is_terminal() && is_admin,
+        can_cancel: !run.status.is_terminal() && access.role.allows(entity::enums::Role::Operator),
         can_undo: is_live
             && run.status.is_terminal()
             && is_admin
@@ -462,4 +465,18 @@ pub(super) async fn active(
 ) -> Result<Response, PageError> {
     let shell = Shell::new(&state, &user, None, "Active runs").await?;
     render(&ActivePage { shell })
+}
+
+/// `POST /tenants/{tenant}/runs/{run}/cancel`: cancel the run, back to its page.
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, run_id)): Path<(String, Uuid)>,
+    _form: super::FormData,
+) -> Result<Response, PageError> {
+    crate::web::runs::cancel_run(&state, &access, run_id).await?;
+    Ok(super::redirect(&format!(
+        "/tenants/{}/runs/{run_id}",
+        access.tenant_id()
+    )))
 }

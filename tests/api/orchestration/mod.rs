@@ -1,6 +1,7 @@
 //! The orchestration protocol end to end: de-duplicated starts, the sweeper, authorization
 //! re-checks at execution time, timeouts, notifications.
 
+mod cancel;
 mod lifecycle;
 mod membership;
 mod outages;
