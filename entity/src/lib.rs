@@ -36,6 +36,10 @@ pub mod run_cancellations;
 pub mod run_items;
 /// The Run Record: state, lease, attempts and counts of one background operation.
 pub mod runs;
+/// One row per schedule and fire time: the run that tick started.
+pub mod schedule_ticks;
+/// Recurring captures of a tenant on a cron expression in a time zone.
+pub mod schedules;
 /// Browser sessions; only a hash of the session id is stored.
 pub mod sessions;
 /// Items of a snapshot: one Graph object with its payload and assignments each.

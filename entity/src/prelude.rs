@@ -14,6 +14,8 @@ pub use crate::object_mappings::Entity as ObjectMappings;
 pub use crate::run_cancellations::Entity as RunCancellations;
 pub use crate::run_items::Entity as RunItems;
 pub use crate::runs::Entity as Runs;
+pub use crate::schedule_ticks::Entity as ScheduleTicks;
+pub use crate::schedules::Entity as Schedules;
 pub use crate::sessions::Entity as Sessions;
 pub use crate::snapshot_items::Entity as SnapshotItems;
 pub use crate::snapshots::Entity as Snapshots;

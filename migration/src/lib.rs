@@ -31,6 +31,8 @@ mod m20261202_000009_drift;
 mod m20261202_000010_imports;
 /// `run_cancellations`: who asked to cancel a run.
 mod m20261202_000011_cancel;
+/// `schedules` and `schedule_ticks`.
+mod m20261202_000012_schedules;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -50,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_drift::Migration),
             Box::new(m20261202_000010_imports::Migration),
             Box::new(m20261202_000011_cancel::Migration),
+            Box::new(m20261202_000012_schedules::Migration),
         ]
     }
 }

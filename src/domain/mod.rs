@@ -2,6 +2,7 @@
 //! closed vocabularies the database stores (roles, operations, statuses) are `entity::enums`.
 
 mod account;
+pub mod schedule;
 
 pub use account::{Email, Password, TenantName};
 

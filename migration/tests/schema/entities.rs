@@ -48,7 +48,13 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         DriftReports => later.drift_report,
         DriftExceptions => later.drift_exception,
         Uploads => later.upload,
+        Schedules => later.schedule,
     );
+    let tick = ScheduleTicks::find_by_id((later.tick.schedule_id, later.tick.tick_at))
+        .one(db)
+        .await
+        .expect("read ScheduleTicks");
+    assert_eq!(tick.as_ref(), Some(&later.tick), "ScheduleTicks");
     let baseline = Baselines::find_by_id(later.baseline.tenant_id)
         .one(db)
         .await

@@ -5,7 +5,7 @@ use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus};
 use entity::{
     api_tokens, audit_events, backup_items, backup_sets, baselines, drift_exceptions,
     drift_reports, memberships, notifications, object_mappings, run_cancellations, run_items, runs,
-    sessions, snapshot_items, snapshots, tenants, uploads, users,
+    schedule_ticks, schedules, sessions, snapshot_items, snapshots, tenants, uploads, users,
 };
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
@@ -111,6 +111,8 @@ pub struct Later {
     pub upload: uploads::Model,
     /// `run`'s cancel request.
     pub cancellation: run_cancellations::Model,
+    pub schedule: schedules::Model,
+    pub tick: schedule_ticks::Model,
 }
 
 pub async fn populate(db: &DatabaseConnection) -> Graph {
@@ -506,7 +508,39 @@ async fn later(
     .insert(db)
     .await
     .expect("insert cancellation");
+    let schedule = schedules::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant.id),
+        owner_id: Set(Some(operator.id)),
+        operation: Set(RunOperation::BackupSetCapture),
+        backup_set_id: Set(Some(backup_set.id)),
+        cron: Set("0 2 * * 1-5".to_owned()),
+        timezone: Set("Europe/Zürich".replace('ü', "u")),
+        spread_secs: Set(600),
+        enabled: Set(false),
+        next_run_at: Set(Some(now)),
+        last_tick_at: Set(Some(now)),
+        last_run_id: Set(Some(run.id)),
+        disabled_reason: Set(Some("owner_lost_access: ü".to_owned())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert schedule");
+    let tick = schedule_ticks::ActiveModel {
+        schedule_id: Set(schedule.id),
+        tick_at: Set(now),
+        run_id: Set(Some(run.id)),
+        claimed_by: Set("pv-host-1-abc".to_owned()),
+        claimed_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert tick");
     Later {
+        schedule,
+        tick,
         baseline,
         drift_report,
         drift_exception,

@@ -43,7 +43,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Every table the migrations create.
-pub const TABLES: [&str; 19] = [
+pub const TABLES: [&str; 21] = [
     "api_tokens",
     "audit_events",
     "backup_items",
@@ -57,6 +57,8 @@ pub const TABLES: [&str; 19] = [
     "run_cancellations",
     "run_items",
     "runs",
+    "schedule_ticks",
+    "schedules",
     "sessions",
     "snapshot_items",
     "snapshots",
@@ -66,7 +68,7 @@ pub const TABLES: [&str; 19] = [
 ];
 
 /// Every named index the migrations create (primary keys aside).
-pub const INDEXES: [&str; 32] = [
+pub const INDEXES: [&str; 35] = [
     "ix_api_tokens_user",
     "ix_audit_events_tenant_created",
     "ix_backup_items_tenant_set_type",
@@ -83,6 +85,9 @@ pub const INDEXES: [&str; 32] = [
     "ix_runs_tenant_operation_queued",
     "ix_runs_tenant_queued",
     "ix_runs_tenant_status_queued",
+    "ix_schedule_ticks_run",
+    "ix_schedules_due",
+    "ix_schedules_tenant_created",
     "ix_sessions_expires_at",
     "ix_sessions_user",
     "ix_snapshot_items_tenant_snapshot",

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 11] = [
+const TABLES_BY_MIGRATION: [&[&str]; 12] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -34,6 +34,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 11] = [
     &["uploads"],
     // Cancel requests.
     &["run_cancellations"],
+    // Schedules and their ticks.
+    &["schedule_ticks", "schedules"],
 ];
 
 #[tokio::test]
