@@ -33,6 +33,7 @@ pub struct Settings {
     pub runs: RunSettings,
     pub graph: GraphSettings,
     pub imports: ImportSettings,
+    pub schedules: ScheduleSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +148,14 @@ pub struct GraphSettings {
     /// After this many consecutive items of a run fail because Graph is unavailable for the
     /// tenant (outage, throttling, timeouts), the remaining items are not attempted.
     pub outage_item_limit: u32,
+}
+
+/// The scheduler each worker runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSettings {
+    /// How often a worker looks for due schedules, in milliseconds.
+    pub poll_ms: u64,
 }
 
 /// Uploads of exported objects (`POST /api/v1/tenants/{tenant}/imports`).

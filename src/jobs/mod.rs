@@ -16,10 +16,10 @@ use crate::store::tenants;
 /// Runs the claimed run's spec.
 pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
     match &execution.spec {
-        RunSpec::CaptureSnapshot { policy_types } => {
+        RunSpec::CaptureSnapshot { policy_types, .. } => {
             capture::capture_snapshot(execution, policy_types).await
         }
-        RunSpec::BackupSetCapture { backup_set_id } => {
+        RunSpec::BackupSetCapture { backup_set_id, .. } => {
             capture::capture_backup_set(execution, *backup_set_id).await
         }
         RunSpec::Restore(spec) | RunSpec::RestoreRerun { restore: spec, .. } => {

@@ -19,6 +19,7 @@ pub mod fleet;
 pub mod lifecycle;
 pub mod queue;
 pub mod reaper;
+pub mod scheduler;
 pub mod spec;
 pub mod start;
 pub mod view;

@@ -23,9 +23,14 @@ pub enum RunSpec {
     CaptureSnapshot {
         /// Policy-type keys to capture; empty means every supported type.
         policy_types: Vec<PolicyType>,
+        /// The schedule that started it, if one did.
+        schedule_id: Option<Uuid>,
     },
     /// Capture (sync) a backup set of the run's tenant.
-    BackupSetCapture { backup_set_id: Uuid },
+    BackupSetCapture {
+        backup_set_id: Uuid,
+        schedule_id: Option<Uuid>,
+    },
     /// Restore content into the run's tenant (live, confirmed).
     Restore(RestoreSpec),
     /// What a restore would do, without writing.
@@ -166,9 +171,8 @@ impl RunSpec {
     pub fn target(&self, tenant_id: Uuid) -> (TargetType, Uuid) {
         match self {
             RunSpec::CaptureSnapshot { .. } => (TargetType::Tenant, tenant_id),
-            RunSpec::BackupSetCapture { backup_set_id } | RunSpec::Import { backup_set_id, .. } => {
-                (TargetType::BackupSet, *backup_set_id)
-            }
+            RunSpec::BackupSetCapture { backup_set_id, .. }
+            | RunSpec::Import { backup_set_id, .. } => (TargetType::BackupSet, *backup_set_id),
             RunSpec::Restore(r) | RunSpec::RestorePreview(r) => {
                 (r.source.target_type(), r.source.id())
             }
@@ -182,6 +186,15 @@ impl RunSpec {
                 Side::Stored(s) => (s.target_type(), s.id()),
                 Side::Live => (TargetType::Tenant, tenant_id),
             },
+        }
+    }
+
+    /// The schedule that started the run, if one did.
+    pub fn schedule_id(&self) -> Option<Uuid> {
+        match self {
+            RunSpec::CaptureSnapshot { schedule_id, .. }
+            | RunSpec::BackupSetCapture { schedule_id, .. } => *schedule_id,
+            _ => None,
         }
     }
 
@@ -253,11 +266,19 @@ impl RunSpec {
     /// The JSON stored in `runs.params`.
     pub fn to_stored(&self) -> Json {
         let value = match self {
-            RunSpec::CaptureSnapshot { policy_types } => serde_json::to_value(CaptureWire {
+            RunSpec::CaptureSnapshot {
+                policy_types,
+                schedule_id,
+            } => serde_json::to_value(CaptureWire {
                 policy_types: policy_types.clone(),
+                schedule_id: *schedule_id,
             }),
-            RunSpec::BackupSetCapture { backup_set_id } => serde_json::to_value(BackupSetWire {
+            RunSpec::BackupSetCapture {
+                backup_set_id,
+                schedule_id,
+            } => serde_json::to_value(BackupSetWire {
                 backup_set_id: *backup_set_id,
+                schedule_id: *schedule_id,
             }),
             RunSpec::Restore(r) | RunSpec::RestorePreview(r) => {
                 serde_json::to_value(RestoreWire::from(r))
@@ -318,12 +339,14 @@ impl RunSpec {
                 let w: CaptureWire = body(params)?;
                 RunSpec::CaptureSnapshot {
                     policy_types: w.policy_types,
+                    schedule_id: w.schedule_id,
                 }
             }
             RunOperation::BackupSetCapture => {
                 let w: BackupSetWire = body(params)?;
                 RunSpec::BackupSetCapture {
                     backup_set_id: w.backup_set_id,
+                    schedule_id: w.schedule_id,
                 }
             }
             RunOperation::Restore => RunSpec::Restore(body::<RestoreWire>(params)?.parse()?),
@@ -379,12 +402,16 @@ impl RunSpec {
 struct CaptureWire {
     #[serde(default)]
     policy_types: Vec<PolicyType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schedule_id: Option<Uuid>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BackupSetWire {
     backup_set_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schedule_id: Option<Uuid>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -559,9 +586,15 @@ mod tests {
             },
             RunSpec::CaptureSnapshot {
                 policy_types: vec![PolicyType::parse("settingsCatalog").unwrap()],
+                schedule_id: None,
+            },
+            RunSpec::CaptureSnapshot {
+                policy_types: vec![],
+                schedule_id: Some(Uuid::from_u128(12)),
             },
             RunSpec::BackupSetCapture {
                 backup_set_id: Uuid::from_u128(9),
+                schedule_id: Some(Uuid::from_u128(13)),
             },
             RunSpec::Import {
                 upload_id: Uuid::from_u128(10),
@@ -638,6 +671,7 @@ mod tests {
         // A body of another operation is not silently read as this one.
         let capture = RunSpec::CaptureSnapshot {
             policy_types: vec![],
+            schedule_id: None,
         }
         .to_stored();
         assert!(RunSpec::from_stored(RunOperation::BackupSetCapture, &capture).is_err());

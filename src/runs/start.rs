@@ -18,6 +18,9 @@ use crate::store::{StoreError, StoreResult, TenantScope};
 /// What to start. Authorization and input validation happened before this point.
 #[derive(Debug, Clone)]
 pub struct StartRequest {
+    /// The run's id, when the starter derives it (a schedule's tick): a second start with the
+    /// same id answers with that run instead of starting another. `None`: a new id.
+    pub run_id: Option<Uuid>,
     /// The tenant the run belongs to, as the initiator's membership check granted it.
     pub scope: TenantScope,
     pub initiator_id: Uuid,
@@ -54,7 +57,16 @@ impl Orchestrator {
     }
 
     async fn start_in_span(&self, request: StartRequest) -> StoreResult<Started> {
-        let run_id = Uuid::now_v7();
+        if let Some(id) = request.run_id
+            && let Some(existing) = run_store::get(&self.services.db, id).await?
+        {
+            record_run_id(existing.id);
+            return Ok(Started {
+                run: existing,
+                deduplicated: true,
+            });
+        }
+        let run_id = request.run_id.unwrap_or_else(Uuid::now_v7);
         let (_, target_id) = request.spec.target(request.scope.tenant_id());
         let digest = request.spec.selection_digest();
         let key = self.dedupe_key(

@@ -60,7 +60,11 @@ pub struct RunView {
     pub target_id: Uuid,
     #[schemars(schema_with = "status_schema")]
     pub status: String,
+    /// The user who started the run — for a scheduled run, the schedule's owner, whose
+    /// rights it runs with.
     pub initiator: Uuid,
+    /// The schedule that started the run (`null`: a person did).
+    pub schedule_id: Option<Uuid>,
     pub parent_run_id: Option<Uuid>,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -88,6 +92,7 @@ impl RunView {
             target_id: run.target_id,
             status: run.status.as_str().to_string(),
             initiator: run.initiator_id,
+            schedule_id: RunSpec::of(run).ok().and_then(|s| s.schedule_id()),
             parent_run_id: run.parent_run_id,
             queued_at: run.queued_at,
             started_at: run.started_at,

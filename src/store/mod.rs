@@ -6,6 +6,7 @@ pub mod activity;
 pub mod content;
 pub mod drift;
 pub mod runs;
+pub mod schedules;
 pub mod scope;
 pub mod sessions;
 pub mod tenants;

@@ -242,6 +242,7 @@ async fn import(
     let started: Started = state
         .orchestrator
         .start(StartRequest {
+            run_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::Import {

@@ -199,10 +199,12 @@ pub(super) async fn start_capture(
     Ok(state
         .orchestrator
         .start(StartRequest {
+            run_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::BackupSetCapture {
                 backup_set_id: set.id,
+                schedule_id: None,
             },
         })
         .await?)

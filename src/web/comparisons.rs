@@ -79,6 +79,7 @@ pub(super) async fn compare(
     Ok(state
         .orchestrator
         .start(StartRequest {
+            run_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::Compare { left, right },

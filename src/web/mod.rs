@@ -19,6 +19,7 @@ pub mod policies;
 pub mod restores;
 pub mod routes;
 pub mod runs;
+pub mod schedules;
 pub mod session;
 pub mod snapshots;
 pub mod tenants;
@@ -73,6 +74,7 @@ pub fn routes() -> Routes {
         .merge(comparisons::routes())
         .merge(drift::routes())
         .merge(archives::routes())
+        .merge(schedules::routes())
         .merge(restores::routes())
         .merge(runs::routes())
         .merge(notifications::routes())

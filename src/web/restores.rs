@@ -199,6 +199,7 @@ pub(super) async fn restore(
     let started = state
         .orchestrator
         .start(StartRequest {
+            run_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: match body.mode {
@@ -273,6 +274,7 @@ pub(super) async fn rerun_restore(
     let started = state
         .orchestrator
         .start(StartRequest {
+            run_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::RestoreRerun {
@@ -339,6 +341,7 @@ pub(super) async fn undo_restore(
     let started = state
         .orchestrator
         .start(StartRequest {
+            run_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             // One undo of a restore at a time, whatever it was asked to delete.

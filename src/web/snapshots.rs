@@ -198,10 +198,12 @@ pub(super) async fn capture_snapshot(
     Ok(state
         .orchestrator
         .start(StartRequest {
+            run_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::CaptureSnapshot {
                 policy_types: types,
+                schedule_id: None,
             },
         })
         .await?)

@@ -130,6 +130,25 @@ pub async fn run_worker_with_health(
             move |_| reaper(orchestrator.clone(), health.clone(), stop_rx.clone())
         },
     ));
+    parts.spawn(supervise(
+        "scheduler".into(),
+        health.clone(),
+        stop_rx.clone(),
+        {
+            let orchestrator = orchestrator.clone();
+            let health = health.clone();
+            let stop_rx = stop_rx.clone();
+            let worker = state.process_name.clone();
+            move |_| {
+                scheduler(
+                    orchestrator.clone(),
+                    worker.clone(),
+                    health.clone(),
+                    stop_rx.clone(),
+                )
+            }
+        },
+    ));
     for family in Family::ALL {
         let name = format!("consumer:{}", family.as_str());
         let start = {
@@ -283,6 +302,38 @@ async fn reaper(
             Stopped::Failed(format!("the reaper panicked: {}", panic_text(e)))
         }
         Err(e) => Stopped::Failed(format!("the reaper ended: {e}")),
+    }
+}
+
+/// Polls for due schedules every `schedules.poll_ms` until stopped.
+async fn scheduler(
+    orchestrator: Orchestrator,
+    worker: String,
+    health: Health,
+    mut stop: watch::Receiver<bool>,
+) -> Stopped {
+    let every = Duration::from_millis(orchestrator.services.settings.schedules.poll_ms.max(50));
+    let task = tokio::spawn(async move {
+        loop {
+            match orchestrator
+                .poll_schedules(&worker, chrono::Utc::now())
+                .await
+            {
+                Ok(_) => health.up("scheduler"),
+                Err(e) => health.down("scheduler", &format!("scheduler poll failed: {e}")),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    });
+    match task.await {
+        Ok(()) => Stopped::Shutdown,
+        Err(e) if e.is_panic() => {
+            Stopped::Failed(format!("the scheduler panicked: {}", panic_text(e)))
+        }
+        Err(e) => Stopped::Failed(format!("the scheduler ended: {e}")),
     }
 }
 

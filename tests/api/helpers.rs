@@ -515,6 +515,16 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn patch(&self, user: &TestUser, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(user.token.expose_secret())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn delete(&self, user: &TestUser, path: &str) -> reqwest::Response {
         self.http
             .delete(self.url(path))

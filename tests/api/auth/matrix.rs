@@ -58,6 +58,8 @@ struct TenantIds {
     object: (String, String),
     /// A finished live restore (re-runnable).
     restore_run: String,
+    /// A disabled schedule.
+    schedule: String,
     /// A member whose membership the matrix may change and remove.
     spare_user: String,
     spare_email: String,
@@ -91,6 +93,11 @@ fn fill(route: &RouteInfo, a: &TenantIds, notification: &str) -> String {
             ("{id}", "notifications") => notification.to_string(),
             // An exception that does not exist: withdrawing it is idempotent.
             ("{id}", "exceptions") => Uuid::from_u128(7).to_string(),
+            // Deleting is idempotent: a schedule that does not exist, so the others stay.
+            ("{id}", "schedules") if route.method == Method::DELETE => {
+                Uuid::from_u128(8).to_string()
+            }
+            ("{id}", "schedules") => a.schedule.clone(),
             ("{run}", _) => a.restore_run.clone(),
             ("{user}", "memberships") => a.spare_user.clone(),
             ("{policy_type}", "policies") => a.object.0.clone(),
@@ -146,6 +153,12 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(json!({"email": a.spare_email, "role": "viewer"}))
     } else if path.ends_with("/rerun") {
         Body::Json(json!({"confirm": a.name}))
+    } else if path.ends_with("/schedules") && path.contains("{tenant}") {
+        Body::Json(json!({"operation": "capture_snapshot", "cron": "0 2 * * *", "enabled": false}))
+    } else if path.ends_with("/schedules") {
+        Body::Json(json!({"tenant_ids": [a.tenant], "cron": "0 2 * * *", "enabled": false}))
+    } else if path.contains("/schedules/") {
+        Body::Json(json!({"enabled": false}))
     } else if path.ends_with("/baseline") {
         Body::Json(json!({"backup_set_id": a.backup_set}))
     } else if path.ends_with("/drift/exceptions") {
@@ -301,7 +314,18 @@ async fn world() -> World {
             json!({"source": {"snapshot_id": snapshot}, "mode": "live", "confirm": tenant.name}),
         )
         .await;
+        let schedule: Value = app
+            .post(
+                user,
+                &format!("{base}/schedules"),
+                json!({"operation": "capture_snapshot", "cron": "0 2 * * *", "enabled": false}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
         ids.push(TenantIds {
+            schedule: schedule["schedule"]["id"].as_str().unwrap().to_string(),
             tenant: tenant.id.to_string(),
             name: tenant.name.clone(),
             snapshot,

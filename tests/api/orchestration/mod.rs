@@ -6,6 +6,7 @@ mod lifecycle;
 mod membership;
 mod outages;
 mod queueing;
+mod schedules;
 mod workers;
 
 use std::time::Duration;

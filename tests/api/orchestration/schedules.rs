@@ -1,0 +1,381 @@
+//! Schedules across a fleet: one run per tenant per tick with three worker processes, two of
+//! them killed and restarted; one catch-up run after every worker was down; a schedule whose
+//! owner lost access stops with the reason; bad timings are 422s naming the field.
+
+use std::process::Child;
+
+use super::*;
+use crate::helpers::{TestApp, TestTenant, TestUser};
+
+const EVERY_SECS: i64 = 3;
+
+async fn detail(app: &TestApp, user: &TestUser, tenant: &TestTenant, id: &str) -> Value {
+    app.get_json(user, &format!("/tenants/{}/schedules/{id}", tenant.id))
+        .await
+}
+
+fn kill(worker: &mut Child) {
+    let _ = worker.kill();
+    let _ = worker.wait();
+}
+
+/// Tick times of a schedule's detail, in seconds since the epoch.
+fn tick_secs(detail: &Value) -> Vec<i64> {
+    detail["ticks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t["tick_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn twenty_tenants_three_workers_two_killed_one_run_per_tick_and_one_catch_up() {
+    let app = spawn_app_with(no_worker()).await;
+    let operator = app.add_user("operator@example.com").await;
+    let mut tenants = Vec::new();
+    for i in 0..20 {
+        let t = app.add_tenant(&format!("Scheduled {i:02}")).await;
+        app.grant(&operator, &t, Role::Operator).await;
+        tenants.push(t);
+    }
+    let r = app
+        .post(
+            &operator,
+            "/schedules",
+            json!({"all_tenants": true, "cron": format!("*/{EVERY_SECS} * * * * *"), "timezone": "Europe/Berlin"}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 201);
+    let created: Value = r.json().await.unwrap();
+    let schedules = created["schedules"].as_array().unwrap().clone();
+    assert_eq!(schedules.len(), 20, "{created}");
+    assert!(schedules.iter().all(|s| s["next_run_at"].is_string()));
+    let id_of = |t: &TestTenant| {
+        schedules
+            .iter()
+            .find(|s| s["tenant_id"] == t.id.to_string())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    let mut workers: Vec<Child> = (0..3).map(|_| spawn_worker_process(&app)).collect();
+    // Three ticks or more for every tenant, while two of the workers are killed and
+    // restarted (at random points of their scheduler's work).
+    tokio::time::sleep(Duration::from_millis(3 * EVERY_SECS as u64 * 1000 / 2)).await;
+    kill(&mut workers[0]);
+    kill(&mut workers[1]);
+    workers[0] = spawn_worker_process(&app);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    workers[1] = spawn_worker_process(&app);
+    wait_for(
+        Duration::from_secs(60),
+        "three started ticks per tenant",
+        || async {
+            for t in &tenants {
+                let d = detail(&app, &operator, t, &id_of(t)).await;
+                let started = d["ticks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["run_id"].is_string())
+                    .count();
+                if started < 4 {
+                    return Err(format!("{}: {started} ticks", t.name));
+                }
+            }
+            Ok(())
+        },
+    )
+    .await;
+
+    // Every worker down for five ticks, then back: one catch-up run each, not five.
+    for w in &mut workers {
+        kill(w);
+    }
+    let down_at = chrono::Utc::now().timestamp();
+    tokio::time::sleep(Duration::from_secs(5 * EVERY_SECS as u64)).await;
+    let up_at = chrono::Utc::now().timestamp();
+    let mut workers: Vec<Child> = (0..3).map(|_| spawn_worker_process(&app)).collect();
+    wait_for(
+        Duration::from_secs(60),
+        "a tick after the outage",
+        || async {
+            for t in &tenants {
+                let ticks = tick_secs(&detail(&app, &operator, t, &id_of(t)).await);
+                if !ticks.iter().any(|s| *s >= up_at - EVERY_SECS) {
+                    return Err(format!("{}: {ticks:?}", t.name));
+                }
+            }
+            Ok(())
+        },
+    )
+    .await;
+    // A tick a killed worker took but never started is taken over by another one.
+    wait_for(
+        Duration::from_secs(60),
+        "every tick with its run",
+        || async {
+            for t in &tenants {
+                let d = detail(&app, &operator, t, &id_of(t)).await;
+                if d["ticks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["run_id"].is_null())
+                {
+                    return Err(format!("{}: {d}", t.name));
+                }
+            }
+            Ok(())
+        },
+    )
+    .await;
+    // No new ticks from here on: the checks below see a settled history.
+    for t in &tenants {
+        let r = app
+            .patch(
+                &operator,
+                &format!("/tenants/{}/schedules/{}", t.id, id_of(t)),
+                json!({"enabled": false}),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    for t in &tenants {
+        let id = id_of(t);
+        let d = detail(&app, &operator, t, &id).await;
+        let ticks = tick_secs(&d);
+        // On the schedule's grid, each once (the table's key), none missing while a worker
+        // was up, and none for the grid points of the outage but the latest.
+        assert!(ticks.iter().all(|s| s % EVERY_SECS == 0), "{ticks:?}");
+        let gaps: Vec<i64> = ticks.windows(2).map(|w| w[1] - w[0]).collect();
+        let outage_gaps: Vec<&i64> = gaps.iter().filter(|g| **g > EVERY_SECS).collect();
+        assert_eq!(outage_gaps.len(), 1, "{}: ticks {ticks:?}", t.name);
+        let during: Vec<&i64> = ticks
+            .iter()
+            .filter(|s| **s > down_at + EVERY_SECS && **s < up_at - EVERY_SECS)
+            .collect();
+        assert!(
+            during.is_empty(),
+            "{}: ticks {during:?} ran during the outage",
+            t.name
+        );
+        // One run per tick, each naming the schedule; no run of the schedule besides.
+        let tick_runs: Vec<String> = d["ticks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                t["run_id"]
+                    .as_str()
+                    .expect("every tick has its run")
+                    .to_string()
+            })
+            .collect();
+        // A tick whose previous run is still going joins it (the start path de-duplicates);
+        // otherwise every tick has a run of its own, and the schedule has no other runs.
+        let mut distinct = tick_runs.clone();
+        distinct.dedup();
+        assert!(
+            distinct.len() + 2 >= tick_runs.len(),
+            "{}: {tick_runs:?}",
+            t.name
+        );
+        let mut distinct_sorted = distinct.clone();
+        distinct_sorted.sort();
+        distinct_sorted.dedup();
+        assert_eq!(
+            distinct_sorted.len(),
+            distinct.len(),
+            "{}: {tick_runs:?}",
+            t.name
+        );
+        let runs = app
+            .get_json(
+                &operator,
+                &format!(
+                    "/tenants/{}/runs?operation=capture_snapshot&limit=200",
+                    t.id
+                ),
+            )
+            .await;
+        let mut scheduled: Vec<String> = runs["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["schedule_id"] == id.as_str())
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        scheduled.sort();
+        assert_eq!(scheduled, distinct_sorted, "{}", t.name);
+        let scheduled: Vec<&Value> = runs["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["schedule_id"] == id.as_str())
+            .collect();
+        assert!(
+            scheduled
+                .iter()
+                .all(|r| r["initiator"] == operator.id.to_string())
+        );
+    }
+    for w in &mut workers {
+        kill(w);
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_schedule_whose_owner_lost_access_stops_and_says_why() {
+    let app = spawn_app_with(spawn_default()).await;
+    let tenant = app.add_tenant("Contoso").await;
+    let owner = app.add_user("owner@example.com").await;
+    app.grant(&owner, &tenant, Role::Operator).await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &tenant, Role::Admin).await;
+    let path = format!("/tenants/{}/schedules", tenant.id);
+
+    // Mistakes name their field.
+    for (body, field) in [
+        (
+            json!({"operation": "capture_snapshot", "cron": "0 2 * *"}),
+            "cron",
+        ),
+        (
+            json!({"operation": "capture_snapshot", "cron": "0 2 * * *", "timezone": "Mars/Olympus"}),
+            "timezone",
+        ),
+        (
+            json!({"operation": "restore", "cron": "0 2 * * *"}),
+            "operation",
+        ),
+        (
+            json!({"operation": "backup_set_capture", "cron": "0 2 * * *"}),
+            "backup_set_id",
+        ),
+        (
+            json!({"operation": "capture_snapshot", "cron": "0 2 * * *", "spread_secs": 100000}),
+            "spread_secs",
+        ),
+    ] {
+        let r = app.post(&owner, &path, body.clone()).await;
+        assert_eq!(r.status().as_u16(), 422, "{body}");
+        let err: Value = r.json().await.unwrap();
+        assert!(
+            err["error"]["message"].as_str().unwrap().starts_with(field),
+            "{body}: {err}"
+        );
+    }
+    let viewer = app.add_user("viewer@example.com").await;
+    app.grant(&viewer, &tenant, Role::Viewer).await;
+    let r = app
+        .post(
+            &viewer,
+            &path,
+            json!({"operation": "capture_snapshot", "cron": "0 2 * * *"}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 403);
+
+    let r = app
+        .post(
+            &owner,
+            &path,
+            json!({"operation": "capture_snapshot", "cron": "* * * * * *", "timezone": "UTC"}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 201);
+    let body: Value = r.json().await.unwrap();
+    let id = body["schedule"]["id"].as_str().unwrap().to_string();
+    assert_eq!(body["schedule"]["owner_id"], owner.id.to_string());
+    let started = wait_for(Duration::from_secs(30), "a scheduled run", || async {
+        let d = detail(&app, &owner, &tenant, &id).await;
+        match d["ticks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|t| t["run_id"].as_str())
+        {
+            Some(run) => Ok(run.to_string()),
+            None => Err(d.to_string()),
+        }
+    })
+    .await;
+    let run = app
+        .get_json(&owner, &format!("/tenants/{}/runs/{started}", tenant.id))
+        .await;
+    assert_eq!(run["run"]["schedule_id"], id.as_str());
+
+    // The owner is demoted to viewer: the next tick starts nothing and disables the schedule.
+    let r = app
+        .put(
+            &admin,
+            &format!("/tenants/{}/memberships", tenant.id),
+            json!({"email": owner.email, "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let stopped = wait_for(Duration::from_secs(30), "the schedule to stop", || async {
+        let d = detail(&app, &admin, &tenant, &id).await;
+        if d["schedule"]["enabled"] == false {
+            Ok(d)
+        } else {
+            Err(d.to_string())
+        }
+    })
+    .await;
+    assert!(
+        stopped["schedule"]["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("owner_lost_access"),
+        "{stopped}"
+    );
+    assert_eq!(stopped["schedule"]["next_run_at"], Value::Null);
+    let ticks_then = stopped["ticks"].as_array().unwrap().len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let later = detail(&app, &admin, &tenant, &id).await;
+    assert_eq!(later["ticks"].as_array().unwrap().len(), ticks_then);
+
+    // An admin who enables it again becomes its owner; deleting it keeps its runs.
+    let r = app
+        .patch(
+            &admin,
+            &format!("{path}/{id}"),
+            json!({"enabled": true, "cron": "0 2 * * *", "timezone": "Europe/Berlin"}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["schedule"]["owner_id"], admin.id.to_string());
+    assert_eq!(body["schedule"]["disabled_reason"], Value::Null);
+    let next =
+        chrono::DateTime::parse_from_rfc3339(body["schedule"]["next_run_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono_tz::Europe::Berlin);
+    assert_eq!(chrono::Timelike::hour(&next), 2);
+    let r = app.delete(&admin, &format!("{path}/{id}")).await;
+    assert_eq!(r.status().as_u16(), 204);
+    let r = app
+        .get(&admin, &format!("/tenants/{}/runs/{started}", tenant.id))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    app.shutdown().await;
+}
+
+fn spawn_default() -> crate::helpers::AppOptions {
+    crate::helpers::AppOptions {
+        worker: true,
+        ..crate::helpers::AppOptions::default()
+    }
+}
