@@ -141,20 +141,20 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub(super) struct ScheduleRequest {
     /// `capture_snapshot` or `backup_set_capture`.
-    operation: String,
+    pub operation: String,
     /// The backup set a `backup_set_capture` captures.
     #[serde(default)]
-    backup_set_id: Option<Uuid>,
+    pub backup_set_id: Option<Uuid>,
     /// Five fields (minute hour day month weekday), or six with seconds first.
-    cron: String,
+    pub cron: String,
     /// An IANA time zone; default `UTC`.
     #[serde(default = "default_zone")]
-    timezone: String,
+    pub timezone: String,
     /// Each tenant's start is offset inside this many seconds (0 to 86400).
     #[serde(default)]
-    spread_secs: u32,
+    pub spread_secs: u32,
     #[serde(default = "yes")]
-    enabled: bool,
+    pub enabled: bool,
 }
 
 fn operation(text: &str) -> Result<RunOperation, ApiError> {
@@ -210,7 +210,7 @@ async fn checked_backup_set(
 }
 
 /// Creates one schedule in `access`'s tenant.
-async fn create_in(
+pub(super) async fn create_in(
     state: &AppState,
     access: &TenantAccess,
     body: ScheduleRequest,
@@ -292,14 +292,14 @@ async fn detail(
     }))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SchedulePatch {
-    cron: Option<String>,
-    timezone: Option<String>,
-    spread_secs: Option<u32>,
-    enabled: Option<bool>,
-    backup_set_id: Option<Uuid>,
+pub(super) struct SchedulePatch {
+    pub cron: Option<String>,
+    pub timezone: Option<String>,
+    pub spread_secs: Option<u32>,
+    pub enabled: Option<bool>,
+    pub backup_set_id: Option<Uuid>,
 }
 
 async fn edit(
@@ -308,6 +308,19 @@ async fn edit(
     Path((_, id)): Path<(String, Uuid)>,
     extract::Json(patch): extract::Json<SchedulePatch>,
 ) -> Result<Json<ScheduleBody>, ApiError> {
+    let row = edit_in(&state, &access, id, patch).await?;
+    Ok(Json(ScheduleBody {
+        schedule: ScheduleView::from(&row),
+    }))
+}
+
+/// Applies an edit: the API's and the web UI's.
+pub(super) async fn edit_in(
+    state: &AppState,
+    access: &TenantAccess,
+    id: Uuid,
+    patch: SchedulePatch,
+) -> Result<schedules::Model, ApiError> {
     access.require(Role::Operator)?;
     let db = &state.services().db;
     let mut row = schedule_store::get(db, access.scope(), id).await?;
@@ -322,7 +335,7 @@ async fn edit(
     }
     if patch.backup_set_id.is_some() {
         row.backup_set_id =
-            checked_backup_set(&state, &access, row.operation, patch.backup_set_id).await?;
+            checked_backup_set(state, access, row.operation, patch.backup_set_id).await?;
     }
     if let Some(enabled) = patch.enabled {
         row.enabled = enabled;
@@ -334,10 +347,7 @@ async fn edit(
     row.next_run_at = next_run(&timing);
     // The editor's rights are the schedule's from now on.
     row.owner_id = Some(access.user.id());
-    let row = schedule_store::save(db, access.scope(), row).await?;
-    Ok(Json(ScheduleBody {
-        schedule: ScheduleView::from(&row),
-    }))
+    Ok(schedule_store::save(db, access.scope(), row).await?)
 }
 
 async fn remove(

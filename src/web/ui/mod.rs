@@ -12,6 +12,7 @@ mod content;
 mod drift;
 mod restore;
 mod runs;
+mod schedules;
 mod tenant;
 pub(super) mod view;
 
@@ -104,6 +105,23 @@ pub fn routes() -> Routes {
             runs::cancel,
         )
         .get("/tenants/{tenant}/audit", VIEWER, activity::audit)
+        .get("/tenants/{tenant}/schedules", VIEWER, schedules::page)
+        .post("/tenants/{tenant}/schedules", OPERATOR, schedules::create)
+        .post(
+            "/tenants/{tenant}/schedules/{id}/enable",
+            OPERATOR,
+            schedules::enable,
+        )
+        .post(
+            "/tenants/{tenant}/schedules/{id}/disable",
+            OPERATOR,
+            schedules::disable,
+        )
+        .post(
+            "/tenants/{tenant}/schedules/{id}/delete",
+            OPERATOR,
+            schedules::delete,
+        )
         .get("/drift", Access::User, drift::estate)
         .get("/tenants/{tenant}/drift", VIEWER, drift::page)
         .post(

@@ -94,7 +94,9 @@ fn fill(route: &RouteInfo, a: &TenantIds, notification: &str) -> String {
             // An exception that does not exist: withdrawing it is idempotent.
             ("{id}", "exceptions") => Uuid::from_u128(7).to_string(),
             // Deleting is idempotent: a schedule that does not exist, so the others stay.
-            ("{id}", "schedules") if route.method == Method::DELETE => {
+            ("{id}", "schedules")
+                if route.method == Method::DELETE || route.path.ends_with("/delete") =>
+            {
                 Uuid::from_u128(8).to_string()
             }
             ("{id}", "schedules") => a.schedule.clone(),
@@ -128,6 +130,8 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
             vec![field("source", &format!("snapshot:{}", a.snapshot))]
         } else if path.ends_with("/rerun") || path.ends_with("/restore/live") {
             vec![field("confirm", &a.name), field("items", "all")]
+        } else if path.ends_with("/schedules") {
+            vec![field("cron", "0 2 * * *"), field("timezone", "UTC")]
         } else if path.ends_with("/drift/baseline") {
             vec![field("backup_set_id", &a.backup_set)]
         } else if path.ends_with("/drift/exceptions") {

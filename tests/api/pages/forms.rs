@@ -389,3 +389,77 @@ async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn schedules_are_added_disabled_and_deleted_on_their_page() {
+    let (app, tenant, admin, viewer) = world(false).await;
+    let t = tenant.id;
+    let browser = Visitor::sign_in(&app, &admin.email).await;
+    let added = browser
+        .post(
+            &format!("/tenants/{t}/schedules"),
+            &[
+                ("what", "snapshot"),
+                ("cron", "30 1 * * 1-5"),
+                ("timezone", "Europe/Berlin"),
+                ("spread_secs", "600"),
+            ],
+            false,
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let location = added.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/tenants/{t}/schedules?done=created"));
+    let (status, html) = browser.page(&location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Schedule created."), "{html}");
+    assert!(
+        html.contains("30 1 * * 1-5") && html.contains("within 600 s"),
+        "{html}"
+    );
+    let schedules = app
+        .get_json(&admin, &format!("/tenants/{t}/schedules"))
+        .await;
+    let id = schedules["schedules"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = browser
+        .post(&format!("/tenants/{t}/schedules/{id}/disable"), &[], false)
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = browser
+        .page(&format!("/tenants/{t}/schedules?done=disabled"))
+        .await;
+    assert!(
+        html.contains("Schedule disabled.") && html.contains(">Enable<"),
+        "{html}"
+    );
+    // A mistake answers with a page naming the field; a viewer sees the list, not the form.
+    let bad = browser
+        .post(
+            &format!("/tenants/{t}/schedules"),
+            &[("cron", "every day")],
+            false,
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("cron"));
+    let (_, html) = Visitor::sign_in(&app, &viewer.email)
+        .await
+        .page(&format!("/tenants/{t}/schedules"))
+        .await;
+    assert!(
+        html.contains("30 1 * * 1-5") && !html.contains("add-schedule"),
+        "{html}"
+    );
+    let r = browser
+        .post(&format!("/tenants/{t}/schedules/{id}/delete"), &[], false)
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let schedules = app
+        .get_json(&admin, &format!("/tenants/{t}/schedules"))
+        .await;
+    assert_eq!(schedules["schedules"], json!([]));
+    app.shutdown().await;
+}
