@@ -52,6 +52,46 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage capture schedules.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Schedule a recurring capture of a tenant (or of one of its backup sets); prints its id.
+    Add(ScheduleAddArgs),
+    /// List a tenant's schedules.
+    List(ScheduleListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleAddArgs {
+    /// Tenant id or name.
+    #[arg(long, value_name = "ID_OR_NAME")]
+    pub tenant: String,
+    /// The operator or admin of the tenant whose rights the schedule's runs use.
+    #[arg(long, value_name = "EMAIL")]
+    pub owner: String,
+    /// Cron expression: 5 fields (minute hour day month weekday) or 6 with seconds first.
+    #[arg(long, value_name = "EXPR")]
+    pub cron: String,
+    /// IANA time zone the expression is read in.
+    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    pub timezone: String,
+    /// Offset each tenant's start inside this many seconds.
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub spread_secs: u32,
+    /// Capture this backup set instead of a snapshot of the tenant.
+    #[arg(long, value_name = "ID")]
+    pub backup_set: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleListArgs {
+    /// Tenant id or name.
+    #[arg(long, value_name = "ID_OR_NAME")]
+    pub tenant: String,
 }
 
 #[derive(Debug, Args)]

@@ -8,15 +8,15 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::cli::{
-    Command, DemoArgs, GrantArgs, MembershipCommand, MigrateArgs, TenantAddArgs, TenantCommand,
-    TokenCommand, UserAddArgs, UserCommand,
+    Command, DemoArgs, GrantArgs, MembershipCommand, MigrateArgs, ScheduleAddArgs, ScheduleCommand,
+    ScheduleListArgs, TenantAddArgs, TenantCommand, TokenCommand, UserAddArgs, UserCommand,
 };
 use crate::domain::{Email, Password, TenantName};
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::startup::{Application, shutdown_signal};
 use crate::store::{self, StoreError, accounts, tenants};
-use entity::enums::Role;
+use entity::enums::{Role, RunOperation};
 
 /// A command failure: one line for the operator, exit code 1.
 pub type CmdResult = anyhow::Result<()>;
@@ -32,6 +32,8 @@ pub async fn run(command: Command, settings: Settings) -> CmdResult {
         Command::Tenant(TenantCommand::List) => tenant_list(settings).await,
         Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
         Command::Membership(MembershipCommand::Grant(args)) => grant(settings, args).await,
+        Command::Schedule(ScheduleCommand::Add(args)) => schedule_add(settings, args).await,
+        Command::Schedule(ScheduleCommand::List(args)) => schedule_list(settings, args).await,
         Command::Token(TokenCommand::List(args)) => token_list(settings, &args.email).await,
         Command::Token(TokenCommand::Revoke(args)) => token_revoke(settings, &args.id).await,
         Command::Token(TokenCommand::Create(args)) => token_create(settings, args.email, args.name)
@@ -229,6 +231,96 @@ async fn grant(settings: Settings, args: GrantArgs) -> CmdResult {
         .await
         .map_err(store_err("membership"))?;
     println!("{} is now {} of {}", email, role, tenant.name);
+    Ok(())
+}
+
+async fn schedule_add(settings: Settings, args: ScheduleAddArgs) -> CmdResult {
+    use crate::store::schedules::{self as schedule_store, NewSchedule};
+    let email = Email::parse(&args.owner)?;
+    let services = admin_services(settings).await?;
+    let db = &services.db;
+    let tenant = tenants::find_by_id_or_name(db, &args.tenant)
+        .await
+        .map_err(store_err("tenant"))?;
+    let owner = accounts::user_by_email(db, &email)
+        .await
+        .map_err(store_err("user"))?;
+    let Some((scope, role)) = accounts::member_scope(db, tenant.id, owner.id).await? else {
+        bail!(
+            "{email} is not a member of {}; grant them operator first",
+            tenant.name
+        );
+    };
+    if !role.allows(Role::Operator) {
+        bail!(
+            "{email} is {role} of {}; a schedule's owner needs operator",
+            tenant.name
+        );
+    }
+    let operation = match args.backup_set {
+        Some(set) => {
+            crate::store::content::backup_set(db, &scope, set)
+                .await
+                .map_err(|_| anyhow!("--backup-set: no backup set {set} in {}", tenant.name))?;
+            RunOperation::BackupSetCapture
+        }
+        None => RunOperation::CaptureSnapshot,
+    };
+    let id = uuid::Uuid::now_v7();
+    let timing = crate::domain::schedule::Timing::parse(
+        &args.cron,
+        &args.timezone,
+        args.spread_secs,
+        id.as_bytes(),
+    )
+    .map_err(|e| anyhow!("--{}", e.to_string().replace('_', "-")))?;
+    let row = schedule_store::create(
+        db,
+        &scope,
+        id,
+        NewSchedule {
+            owner_id: owner.id,
+            operation,
+            backup_set_id: args.backup_set,
+            cron: args.cron.trim().to_string(),
+            timezone: args.timezone.trim().to_string(),
+            spread_secs: i32::try_from(args.spread_secs).unwrap_or(0),
+            enabled: true,
+        },
+        timing.next_start(chrono::Utc::now()),
+    )
+    .await?;
+    println!("{}", row.id);
+    eprintln!(
+        "next run: {}",
+        row.next_run_at
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "never".into())
+    );
+    Ok(())
+}
+
+async fn schedule_list(settings: Settings, args: ScheduleListArgs) -> CmdResult {
+    let services = admin_services(settings).await?;
+    let db = &services.db;
+    let tenant = tenants::find_by_id_or_name(db, &args.tenant)
+        .await
+        .map_err(store_err("tenant"))?;
+    let scope = tenants::command_line_scope(&tenant);
+    for s in crate::store::schedules::list(db, &scope, None, 200).await? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\tnext {}",
+            s.id,
+            s.operation,
+            s.cron,
+            s.timezone,
+            if s.enabled { "enabled" } else { "disabled" },
+            s.next_run_at
+                .filter(|_| s.enabled)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "—".into())
+        );
+    }
     Ok(())
 }
 

@@ -98,6 +98,15 @@ impl Timing {
         self.next_tick_after(after).map(|t| t + self.offset())
     }
 
+    /// When the next run starts, seen from `now`: today's tick whose offset has not passed
+    /// yet, or else the next tick's.
+    pub fn next_start(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.last_tick_at_or_before(now)
+            .map(|t| t + self.offset())
+            .filter(|start| *start > now)
+            .or_else(|| self.next_run_after(now))
+    }
+
     /// The tick due at `now`: the latest tick whose start time (tick + offset) has come.
     pub fn due_tick(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.last_tick_at_or_before(now - self.offset())

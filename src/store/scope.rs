@@ -3,11 +3,13 @@
 //! It cannot be built from a bare id outside the store. The store hands one out only after a
 //! check: a membership of the user in the tenant ([`accounts::member_scope`], what the web
 //! layer and the worker's execution-time re-check use) or a claimed run
-//! ([`runs::claim`](super::runs::claim), the lease of one run of the tenant). Every query over
+//! ([`runs::claim`](super::runs::claim), the lease of one run of the tenant), or the
+//! installation's own command line ([`tenants::command_line_scope`]). Every query over
 //! tenant-owned rows (snapshots, backup sets, runs, their items, mappings, audit events)
 //! takes a scope and filters by it, so a row of another tenant is simply not found.
 //!
 //! [`accounts::member_scope`]: super::accounts::member_scope
+//! [`tenants::command_line_scope`]: super::tenants::command_line_scope
 
 use uuid::Uuid;
 

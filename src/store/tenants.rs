@@ -143,6 +143,12 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<tenants::Mo
         .ok_or(StoreError::NotFound)
 }
 
+/// The tenant's scope for the installation's own command line (`policyvault schedule list`):
+/// whoever runs it already holds the database's credentials.
+pub fn command_line_scope(tenant: &tenants::Model) -> super::TenantScope {
+    super::TenantScope::granted(tenant.id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

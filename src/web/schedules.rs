@@ -173,13 +173,7 @@ fn invalid(e: crate::domain::Invalid) -> ApiError {
 
 /// The next run of a timing, from now.
 fn next_run(timing: &Timing) -> Option<DateTime<Utc>> {
-    let now = Utc::now();
-    // A tick whose offset has not passed yet is still ahead.
-    let pending = timing
-        .last_tick_at_or_before(now)
-        .map(|t| t + timing.offset())
-        .filter(|start| *start > now);
-    pending.or_else(|| timing.next_run_after(now))
+    timing.next_start(Utc::now())
 }
 
 async fn checked_backup_set(

@@ -71,6 +71,8 @@ fn every_command_has_help() {
         vec!["token", "create", "--help"],
         vec!["token", "list", "--help"],
         vec!["token", "revoke", "--help"],
+        vec!["schedule", "add", "--help"],
+        vec!["schedule", "list", "--help"],
     ] {
         let output = policyvault(&args, &[]);
         assert!(output.status.success(), "{args:?}");
@@ -132,5 +134,94 @@ fn tokens_can_be_listed_and_revoked_from_the_command_line() {
     let listed = run(&["token", "list", "--email", "ops@example.com"]);
     let row = listed.lines().find(|l| l.contains("\tci\t")).unwrap();
     assert!(!row.ends_with("\t-"), "revoked: {row}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn schedules_can_be_added_and_listed_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("pv-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_policyvault"))
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("PV_ENV")
+            .output()
+            .unwrap()
+    };
+    let ok = |args: &[&str]| {
+        let output = run(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    ok(&["migrate"]);
+    ok(&[
+        "user",
+        "add",
+        "--email",
+        "ops@example.com",
+        "--password",
+        "long enough password",
+    ]);
+    ok(&[
+        "tenant",
+        "add",
+        "--name",
+        "Contoso",
+        "--entra-tenant-id",
+        "contoso.example",
+        "--client-id",
+        "c",
+        "--client-secret",
+        "s",
+    ]);
+    let add = |cron: &str| {
+        run(&[
+            "schedule",
+            "add",
+            "--tenant",
+            "Contoso",
+            "--owner",
+            "ops@example.com",
+            "--cron",
+            cron,
+            "--timezone",
+            "Europe/Berlin",
+            "--spread-secs",
+            "900",
+        ])
+    };
+    // The owner must be able to start captures there.
+    assert_one_line_failure(&add("0 2 * * *"), "not a member of Contoso");
+    ok(&[
+        "membership",
+        "grant",
+        "--email",
+        "ops@example.com",
+        "--tenant",
+        "Contoso",
+        "--role",
+        "operator",
+    ]);
+    let output = add("0 2 * * *");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let id = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("next run: "));
+    assert_one_line_failure(&add("0 2 * *"), "--cron");
+    let listed = ok(&["schedule", "list", "--tenant", "Contoso"]);
+    let row = listed.lines().find(|l| l.starts_with(&id)).expect("listed");
+    assert!(
+        row.contains("capture_snapshot\t0 2 * * *\tEurope/Berlin\tenabled"),
+        "{row}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
