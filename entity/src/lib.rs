@@ -52,3 +52,7 @@ pub mod tenants;
 pub mod uploads;
 /// Global user accounts (email and password hash).
 pub mod users;
+/// The delivery log of outbound webhooks.
+pub mod webhook_deliveries;
+/// Outbound webhooks of a tenant.
+pub mod webhooks;

@@ -22,3 +22,5 @@ pub use crate::snapshots::Entity as Snapshots;
 pub use crate::tenants::Entity as Tenants;
 pub use crate::uploads::Entity as Uploads;
 pub use crate::users::Entity as Users;
+pub use crate::webhook_deliveries::Entity as WebhookDeliveries;
+pub use crate::webhooks::Entity as Webhooks;

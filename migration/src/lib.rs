@@ -33,6 +33,8 @@ mod m20261202_000010_imports;
 mod m20261202_000011_cancel;
 /// `schedules` and `schedule_ticks`.
 mod m20261202_000012_schedules;
+/// `webhooks` and `webhook_deliveries`.
+mod m20261202_000013_webhooks;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -53,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_imports::Migration),
             Box::new(m20261202_000011_cancel::Migration),
             Box::new(m20261202_000012_schedules::Migration),
+            Box::new(m20261202_000013_webhooks::Migration),
         ]
     }
 }

@@ -219,6 +219,33 @@ async fn record_drift(
     let fresh = drift::new_entries(&before, &now);
     if !fresh.is_empty() {
         notify_drift(execution, &stored, fresh.len()).await?;
+        let url = format!(
+            "{}/tenants/{}/drift",
+            execution
+                .services()
+                .settings
+                .server
+                .public_url
+                .trim_end_matches('/'),
+            scope.tenant_id()
+        );
+        let payload = serde_json::json!({
+            "event": "drift",
+            "tenant": {"id": scope.tenant_id()},
+            "drift": {"score": stored.score, "missing": stored.missing, "extra": stored.extra,
+                      "differing": stored.differing, "new_entries": fresh.len(), "url": url},
+            "text": format!("New drift from the baseline: {} new difference(s), {:.0} % aligned. {url}",
+                            fresh.len(), stored.score * 100.0),
+            "sent_at": chrono::Utc::now(),
+        });
+        crate::store::webhooks::enqueue(
+            db,
+            scope.tenant_id(),
+            Some(execution.run.id),
+            "drift",
+            &payload,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -188,6 +188,7 @@ impl Orchestrator {
         }
         self.release_dedupe_key(&finished).await;
         self.publish(EventKind::State, &finished).await;
+        self.queue_run_event(&finished).await;
         let began = finished.started_at.unwrap_or(finished.queued_at);
         let duration = (finished.finished_at.unwrap_or_else(Utc::now) - began)
             .to_std()

@@ -23,6 +23,7 @@ pub mod scheduler;
 pub mod spec;
 pub mod start;
 pub mod view;
+pub mod webhooks;
 
 use entity::enums::{Role, RunOperation};
 

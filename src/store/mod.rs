@@ -11,6 +11,7 @@ pub mod scope;
 pub mod sessions;
 pub mod tenants;
 pub mod uploads;
+pub mod webhooks;
 
 use std::time::Duration;
 

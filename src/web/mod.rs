@@ -24,6 +24,7 @@ pub mod session;
 pub mod snapshots;
 pub mod tenants;
 pub mod ui;
+pub mod webhooks;
 
 use crate::auth::throttle::LoginThrottle;
 use axum::Router;
@@ -75,6 +76,7 @@ pub fn routes() -> Routes {
         .merge(drift::routes())
         .merge(archives::routes())
         .merge(schedules::routes())
+        .merge(webhooks::routes())
         .merge(restores::routes())
         .merge(runs::routes())
         .merge(notifications::routes())

@@ -149,6 +149,17 @@ pub async fn run_worker_with_health(
             }
         },
     ));
+    parts.spawn(supervise(
+        "webhooks".into(),
+        health.clone(),
+        stop_rx.clone(),
+        {
+            let orchestrator = orchestrator.clone();
+            let health = health.clone();
+            let stop_rx = stop_rx.clone();
+            move |_| webhooks(orchestrator.clone(), health.clone(), stop_rx.clone())
+        },
+    ));
     for family in Family::ALL {
         let name = format!("consumer:{}", family.as_str());
         let start = {
@@ -334,6 +345,37 @@ async fn scheduler(
             Stopped::Failed(format!("the scheduler panicked: {}", panic_text(e)))
         }
         Err(e) => Stopped::Failed(format!("the scheduler ended: {e}")),
+    }
+}
+
+/// Delivers due webhook events every second until stopped.
+async fn webhooks(
+    orchestrator: Orchestrator,
+    health: Health,
+    mut stop: watch::Receiver<bool>,
+) -> Stopped {
+    let client = match crate::http::client(Duration::from_secs(10)) {
+        Ok(c) => c,
+        Err(e) => return Stopped::Failed(format!("no HTTP client for webhooks: {e}")),
+    };
+    let task = tokio::spawn(async move {
+        loop {
+            match orchestrator.deliver_webhooks(&client).await {
+                Ok(_) => health.up("webhooks"),
+                Err(e) => health.down("webhooks", &format!("webhook delivery failed: {e}")),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    });
+    match task.await {
+        Ok(()) => Stopped::Shutdown,
+        Err(e) if e.is_panic() => {
+            Stopped::Failed(format!("webhook delivery panicked: {}", panic_text(e)))
+        }
+        Err(e) => Stopped::Failed(format!("webhook delivery ended: {e}")),
     }
 }
 

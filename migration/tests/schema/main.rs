@@ -43,7 +43,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Every table the migrations create.
-pub const TABLES: [&str; 21] = [
+pub const TABLES: [&str; 23] = [
     "api_tokens",
     "audit_events",
     "backup_items",
@@ -65,10 +65,12 @@ pub const TABLES: [&str; 21] = [
     "tenants",
     "uploads",
     "users",
+    "webhook_deliveries",
+    "webhooks",
 ];
 
 /// Every named index the migrations create (primary keys aside).
-pub const INDEXES: [&str; 35] = [
+pub const INDEXES: [&str; 37] = [
     "ix_api_tokens_user",
     "ix_audit_events_tenant_created",
     "ix_backup_items_tenant_set_type",
@@ -92,6 +94,8 @@ pub const INDEXES: [&str; 35] = [
     "ix_sessions_user",
     "ix_snapshot_items_tenant_snapshot",
     "ix_snapshots_tenant_created",
+    "ix_webhook_deliveries_due",
+    "ix_webhook_deliveries_webhook",
     "ux_api_tokens_token_hash",
     "ux_backup_items_set_type_source_version",
     "ux_backup_sets_tenant_name",

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 12] = [
+const TABLES_BY_MIGRATION: [&[&str]; 13] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -36,6 +36,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 12] = [
     &["run_cancellations"],
     // Schedules and their ticks.
     &["schedule_ticks", "schedules"],
+    // Webhooks and their deliveries.
+    &["webhook_deliveries", "webhooks"],
 ];
 
 #[tokio::test]

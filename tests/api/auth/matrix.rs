@@ -60,6 +60,8 @@ struct TenantIds {
     restore_run: String,
     /// A disabled schedule.
     schedule: String,
+    /// A webhook (to a closed port).
+    webhook: String,
     /// A member whose membership the matrix may change and remove.
     spare_user: String,
     spare_email: String,
@@ -100,6 +102,10 @@ fn fill(route: &RouteInfo, a: &TenantIds, notification: &str) -> String {
                 Uuid::from_u128(8).to_string()
             }
             ("{id}", "schedules") => a.schedule.clone(),
+            ("{id}", "webhooks") if route.method == Method::DELETE => {
+                Uuid::from_u128(9).to_string()
+            }
+            ("{id}", "webhooks") => a.webhook.clone(),
             ("{run}", _) => a.restore_run.clone(),
             ("{user}", "memberships") => a.spare_user.clone(),
             ("{policy_type}", "policies") => a.object.0.clone(),
@@ -163,6 +169,8 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(json!({"tenant_ids": [a.tenant], "cron": "0 2 * * *", "enabled": false}))
     } else if path.contains("/schedules/") {
         Body::Json(json!({"enabled": false}))
+    } else if path.ends_with("/webhooks") {
+        Body::Json(json!({"url": format!("http://127.0.0.1:9/matrix/{n}")}))
     } else if path.ends_with("/baseline") {
         Body::Json(json!({"backup_set_id": a.backup_set}))
     } else if path.ends_with("/drift/exceptions") {
@@ -328,7 +336,18 @@ async fn world() -> World {
             .json()
             .await
             .unwrap();
+        let webhook: Value = app
+            .post(
+                user,
+                &format!("{base}/webhooks"),
+                json!({"url": "http://127.0.0.1:9/hook"}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
         ids.push(TenantIds {
+            webhook: webhook["webhook"]["id"].as_str().unwrap().to_string(),
             schedule: schedule["schedule"]["id"].as_str().unwrap().to_string(),
             tenant: tenant.id.to_string(),
             name: tenant.name.clone(),
@@ -383,15 +402,15 @@ async fn every_route_answers_each_caller_by_its_declared_access() {
         "some route needs admin"
     );
     // The roles of the issue, independent of the table: a viewer reads everything of a
-    // tenant (but member management, an admin's job), and nothing that changes a tenant is
-    // open to a viewer.
+    // tenant (but member management and webhooks with their delivery log, an admin's job),
+    // and nothing that changes a tenant is open to a viewer.
     for route in &table {
         if let Access::Tenant(role) = route.access {
-            if route.path.contains("/memberships") {
+            if route.path.contains("/memberships") || route.path.contains("/webhooks") {
                 assert_eq!(
                     role,
                     Role::Admin,
-                    "{route:?}: members are managed by admins"
+                    "{route:?}: members and webhooks are managed by admins"
                 );
             } else if route.method == Method::GET {
                 assert_eq!(role, Role::Viewer, "{route:?}: reads are for viewers");

@@ -7,6 +7,7 @@ mod membership;
 mod outages;
 mod queueing;
 mod schedules;
+mod webhooks;
 mod workers;
 
 use std::time::Duration;
