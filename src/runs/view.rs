@@ -63,7 +63,8 @@ pub struct RunView {
     /// The user who started the run — for a scheduled run, the schedule's owner, whose
     /// rights it runs with.
     pub initiator: Uuid,
-    /// The schedule that started the run (`null`: a person did).
+    /// The schedule that started the run; absent when a person did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<Uuid>,
     pub parent_run_id: Option<Uuid>,
     pub queued_at: DateTime<Utc>,
