@@ -26,6 +26,8 @@ pub mod drift_exceptions;
 pub mod drift_reports;
 /// A user's role in a tenant (`viewer`, `operator`, `admin`).
 pub mod memberships;
+/// Which events notify a user, for which tenants.
+pub mod notification_preferences;
 /// Per-recipient notifications about runs.
 pub mod notifications;
 /// Source-tenant Graph object → target-tenant Graph object, written by restores.

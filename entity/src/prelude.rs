@@ -9,6 +9,7 @@ pub use crate::drift_exceptions::Entity as DriftExceptions;
 pub use crate::drift_reports::Entity as DriftReports;
 pub use crate::enums::{Role, RunItemStatus, RunOperation, RunStatus};
 pub use crate::memberships::Entity as Memberships;
+pub use crate::notification_preferences::Entity as NotificationPreferences;
 pub use crate::notifications::Entity as Notifications;
 pub use crate::object_mappings::Entity as ObjectMappings;
 pub use crate::run_cancellations::Entity as RunCancellations;

@@ -35,6 +35,8 @@ mod m20261202_000011_cancel;
 mod m20261202_000012_schedules;
 /// `webhooks` and `webhook_deliveries`.
 mod m20261202_000013_webhooks;
+/// `notification_preferences`.
+mod m20261202_000014_notification_preferences;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -56,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_cancel::Migration),
             Box::new(m20261202_000012_schedules::Migration),
             Box::new(m20261202_000013_webhooks::Migration),
+            Box::new(m20261202_000014_notification_preferences::Migration),
         ]
     }
 }

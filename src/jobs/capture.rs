@@ -268,7 +268,7 @@ async fn notify_drift(
         recipients.push(execution.run.initiator_id);
     }
     for user_id in recipients {
-        activity::notify(
+        activity::notify_if_wanted(
             db,
             NewNotification {
                 user_id,
@@ -284,6 +284,7 @@ async fn notify_drift(
                     report.extra
                 ),
             },
+            &[],
         )
         .await?;
     }

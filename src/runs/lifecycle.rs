@@ -165,7 +165,6 @@ impl Orchestrator {
             RunStatus::Canceled => "was canceled",
             _ => "failed",
         };
-        self.notify(&finished, finished.status.as_str(), verb).await;
         if finished.operation.writes_to_tenant() {
             self.audit(
                 &finished,
@@ -186,6 +185,8 @@ impl Orchestrator {
             )
             .await;
         }
+        // The audit trail first (just above), then the people and systems to tell.
+        self.notify(&finished, finished.status.as_str(), verb).await;
         self.release_dedupe_key(&finished).await;
         self.publish(EventKind::State, &finished).await;
         self.queue_run_event(&finished).await;
@@ -202,7 +203,8 @@ impl Orchestrator {
         Ok(true)
     }
 
-    /// Notification to the initiator about a state change. Failing to write one must not
+    /// Notification to the initiator about a state change, if their preferences want it. A
+    /// finished live restore is also of kind `live_restore`. Failing to write one must not
     /// change the run's outcome, so errors are logged.
     async fn notify(&self, run: &runs::Model, kind: &str, verb: &str) {
         let label = operation_label(run.operation);
@@ -210,7 +212,12 @@ impl Orchestrator {
             .summary
             .clone()
             .unwrap_or_else(|| format!("{label} {verb}."));
-        let result = activity::notify(
+        let also: &[&str] = if run.operation.writes_to_tenant() && run.status.is_terminal() {
+            &["live_restore"]
+        } else {
+            &[]
+        };
+        let result = activity::notify_if_wanted(
             &self.services.db,
             NewNotification {
                 user_id: run.initiator_id,
@@ -220,6 +227,7 @@ impl Orchestrator {
                 title: format!("{label} {verb}"),
                 body,
             },
+            also,
         )
         .await;
         if let Err(e) = result {

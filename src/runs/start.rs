@@ -226,7 +226,7 @@ impl Orchestrator {
         )
         .await?;
         let label = operation_label(run.operation);
-        activity::notify(
+        activity::notify_if_wanted(
             &txn,
             NewNotification {
                 user_id: run.initiator_id,
@@ -236,6 +236,7 @@ impl Orchestrator {
                 title: format!("{label} queued"),
                 body: format!("{label} is queued and will start shortly."),
             },
+            &[],
         )
         .await?;
         if run.operation.writes_to_tenant() {

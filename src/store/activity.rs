@@ -41,6 +41,105 @@ pub async fn notify(
     Ok(row.insert(db).await?)
 }
 
+/// The kinds of event a user is told about unless they chose otherwise: failures, partial
+/// results, cancellations, every finished live restore (or re-run, or undo) and new drift —
+/// not every step of every run.
+pub const DEFAULT_KINDS: &[&str] = &["failed", "partial", "canceled", "live_restore", "drift"];
+
+/// Every kind a preference may name.
+pub const KINDS: &[&str] = &[
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "partial",
+    "canceled",
+    "live_restore",
+    "drift",
+];
+
+/// A user's notification preferences: the kinds they want, and the tenants (`None`: all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preferences {
+    pub kinds: Vec<String>,
+    pub tenant_ids: Option<Vec<Uuid>>,
+    /// No choice stored: the defaults.
+    pub default: bool,
+}
+
+impl Preferences {
+    pub fn wants(&self, tenant_id: Uuid, kinds: &[&str]) -> bool {
+        self.tenant_ids
+            .as_ref()
+            .is_none_or(|t| t.contains(&tenant_id))
+            && kinds.iter().any(|k| self.kinds.iter().any(|w| w == k))
+    }
+}
+
+pub async fn preferences(db: &impl ConnectionTrait, user_id: Uuid) -> StoreResult<Preferences> {
+    let row = entity::notification_preferences::Entity::find_by_id(user_id)
+        .one(db)
+        .await?;
+    Ok(match row {
+        None => Preferences {
+            kinds: DEFAULT_KINDS.iter().map(|k| k.to_string()).collect(),
+            tenant_ids: None,
+            default: true,
+        },
+        Some(row) => Preferences {
+            kinds: serde_json::from_value(row.kinds).unwrap_or_default(),
+            tenant_ids: row.tenant_ids.and_then(|t| serde_json::from_value(t).ok()),
+            default: false,
+        },
+    })
+}
+
+/// Stores a user's choice (replacing any earlier one).
+pub async fn set_preferences(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    kinds: &[String],
+    tenant_ids: Option<&[Uuid]>,
+) -> StoreResult<()> {
+    use entity::notification_preferences as prefs;
+    let row = prefs::ActiveModel {
+        user_id: Set(user_id),
+        kinds: Set(Json::from(kinds.to_vec())),
+        tenant_ids: Set(tenant_ids.map(|t| serde_json::to_value(t).unwrap_or_default())),
+        updated_at: Set(Utc::now()),
+    };
+    prefs::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(prefs::Column::UserId)
+                .update_columns([
+                    prefs::Column::Kinds,
+                    prefs::Column::TenantIds,
+                    prefs::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Writes a notification if its recipient wants it: its `kind`, or any of `also` (a live
+/// restore's end is also `live_restore`), for its tenant. Returns whether it was written.
+pub async fn notify_if_wanted(
+    db: &impl ConnectionTrait,
+    new: NewNotification,
+    also: &[&str],
+) -> StoreResult<bool> {
+    let prefs = preferences(db, new.user_id).await?;
+    let mut kinds = vec![new.kind.as_str()];
+    kinds.extend_from_slice(also);
+    if !prefs.wants(new.tenant_id, &kinds) {
+        return Ok(false);
+    }
+    notify(db, new).await?;
+    Ok(true)
+}
+
 /// Ids of the tenants a user is a member of, as a subquery.
 fn member_tenants(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
     sea_orm::sea_query::Query::select()

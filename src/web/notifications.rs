@@ -31,6 +31,17 @@ pub fn routes() -> Routes {
             Doc::new("Mark one of the caller's notifications read")
                 .returns::<NotificationBody>(200, "The notification"),
         )
+        .get("/notification-preferences", Access::User, preferences)
+        .doc(
+            Doc::new("Which events notify the caller, and for which tenants")
+                .returns::<PreferencesBody>(200, "The preferences (the defaults until changed)"),
+        )
+        .put("/notification-preferences", Access::User, set_preferences)
+        .doc(
+            Doc::new("Choose which events notify the caller (and, optionally, for which tenants)")
+                .body::<PreferencesRequest>()
+                .returns::<PreferencesBody>(200, "The preferences"),
+        )
         .get(
             "/tenants/{tenant}/audit-events",
             Access::Tenant(Role::Viewer),
@@ -178,4 +189,82 @@ async fn audit_events(
         audit_events,
         next_cursor,
     }))
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct PreferencesView {
+    /// Of `queued`, `running`, `succeeded`, `failed`, `partial`, `canceled`, `live_restore`
+    /// (any finished live restore, re-run or undo) and `drift`.
+    kinds: Vec<String>,
+    /// The tenants to be told about; null: all of the caller's.
+    tenant_ids: Option<Vec<Uuid>>,
+    /// True while the caller has not chosen (failures, partial results, cancellations,
+    /// finished live restores and new drift).
+    default: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct PreferencesBody {
+    preferences: PreferencesView,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct PreferencesRequest {
+    kinds: Vec<String>,
+    #[serde(default)]
+    tenant_ids: Option<Vec<Uuid>>,
+}
+
+fn view(p: activity::Preferences) -> PreferencesBody {
+    PreferencesBody {
+        preferences: PreferencesView {
+            kinds: p.kinds,
+            tenant_ids: p.tenant_ids,
+            default: p.default,
+        },
+    }
+}
+
+async fn preferences(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<PreferencesBody>, ApiError> {
+    Ok(Json(view(
+        activity::preferences(&state.services().db, user.id()).await?,
+    )))
+}
+
+async fn set_preferences(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    extract::Json(body): extract::Json<PreferencesRequest>,
+) -> Result<Json<PreferencesBody>, ApiError> {
+    let mut kinds: Vec<String> = body.kinds.iter().map(|k| k.trim().to_string()).collect();
+    if let Some(bad) = kinds
+        .iter()
+        .find(|k| !activity::KINDS.contains(&k.as_str()))
+    {
+        return Err(ApiError::Validation(format!(
+            "kinds: {bad:?} is not one of {}",
+            activity::KINDS.join(", ")
+        )));
+    }
+    kinds.sort();
+    kinds.dedup();
+    let db = &state.services().db;
+    if let Some(ids) = &body.tenant_ids {
+        let mine = crate::store::accounts::tenants_of(db, user.id()).await?;
+        let foreign = ids
+            .iter()
+            .filter(|id| !mine.iter().any(|m| m.tenant.id == **id))
+            .count();
+        if foreign > 0 {
+            return Err(ApiError::Validation(format!(
+                "tenant_ids: {foreign} of the ids are not tenants of yours"
+            )));
+        }
+    }
+    activity::set_preferences(db, user.id(), &kinds, body.tenant_ids.as_deref()).await?;
+    Ok(Json(view(activity::preferences(db, user.id()).await?)))
 }

@@ -43,7 +43,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Every table the migrations create.
-pub const TABLES: [&str; 23] = [
+pub const TABLES: [&str; 24] = [
     "api_tokens",
     "audit_events",
     "backup_items",
@@ -52,6 +52,7 @@ pub const TABLES: [&str; 23] = [
     "drift_exceptions",
     "drift_reports",
     "memberships",
+    "notification_preferences",
     "notifications",
     "object_mappings",
     "run_cancellations",

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 13] = [
+const TABLES_BY_MIGRATION: [&[&str]; 14] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -38,6 +38,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 13] = [
     &["schedule_ticks", "schedules"],
     // Webhooks and their deliveries.
     &["webhook_deliveries", "webhooks"],
+    // Notification preferences.
+    &["notification_preferences"],
 ];
 
 #[tokio::test]

@@ -169,6 +169,8 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(json!({"tenant_ids": [a.tenant], "cron": "0 2 * * *", "enabled": false}))
     } else if path.contains("/schedules/") {
         Body::Json(json!({"enabled": false}))
+    } else if path.ends_with("/notification-preferences") {
+        Body::Json(json!({"kinds": ["failed", "partial", "live_restore"]}))
     } else if path.ends_with("/webhooks") {
         Body::Json(json!({"url": format!("http://127.0.0.1:9/matrix/{n}")}))
     } else if path.ends_with("/baseline") {

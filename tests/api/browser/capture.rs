@@ -14,6 +14,15 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
     let stranger = app.add_user("someone@northwind.example").await;
     app.grant(&stranger, &foreign, Role::Admin).await;
     slow_down(&app, &contoso, 40).await;
+    // This admin is told about every step (the default is failures and live restores only).
+    let r = app
+        .put(
+            &admin,
+            "/notification-preferences",
+            json!({"kinds": ["queued", "running", "succeeded", "failed", "partial", "live_restore"]}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
 
     let browser = Browser::start("capture").await.unwrap();
     sign_in(&browser, &app, &admin.email).await;

@@ -682,23 +682,36 @@ async fn rerun_of_failed_items_links_to_the_original() {
     assert_eq!(rerun["parent_run_id"], restore_id.as_str());
     assert_eq!(rerun["counts"]["total"].as_u64().unwrap(), failed);
 
-    let audit = app
-        .get_json(&admin, &format!("/tenants/{}/audit-events", target.id))
-        .await;
-    let actions: Vec<&str> = audit["audit_events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["run_id"] == rerun_id.as_str())
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    for action in [
-        "restore.live.queued",
-        "restore.live.started",
-        "restore.live.finished",
-    ] {
-        assert!(actions.contains(&action), "{actions:?}");
-    }
+    // The terminal state is written first; its audit event follows in the same finish.
+    crate::helpers::wait_for(
+        Duration::from_secs(10),
+        "the re-run's audit trail",
+        || async {
+            let audit = app
+                .get_json(&admin, &format!("/tenants/{}/audit-events", target.id))
+                .await;
+            let actions: Vec<String> = audit["audit_events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["run_id"] == rerun_id.as_str())
+                .map(|e| e["action"].as_str().unwrap().to_string())
+                .collect();
+            let all = [
+                "restore.live.queued",
+                "restore.live.started",
+                "restore.live.finished",
+            ]
+            .iter()
+            .all(|a| actions.iter().any(|x| x == a));
+            if all {
+                Ok(())
+            } else {
+                Err(format!("{actions:?}"))
+            }
+        },
+    )
+    .await;
     app.shutdown().await;
 }
 

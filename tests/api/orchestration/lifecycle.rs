@@ -63,6 +63,50 @@ async fn the_initiator_is_notified_of_every_transition() {
     app.grant(&user, &tenant, Role::Operator).await;
     load_some_policies(&app, &tenant, 2).await;
 
+    // By default a run that simply succeeds tells nobody: failures, partial results,
+    // cancellations, finished live restores and drift do.
+    let prefs = app.get_json(&user, "/notification-preferences").await;
+    assert_eq!(prefs["preferences"]["default"], true);
+    assert_eq!(
+        prefs["preferences"]["kinds"],
+        json!(["failed", "partial", "canceled", "live_restore", "drift"])
+    );
+    let quiet: Value = app
+        .post(
+            &user,
+            &format!("/tenants/{}/snapshots", tenant.id),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let quiet_id = quiet["run"]["id"].as_str().unwrap().to_string();
+    app.wait_for_terminal(&user, tenant.id, &quiet_id, TERMINAL_WAIT)
+        .await;
+    let notes = app.get_json(&user, "/notifications").await;
+    assert_eq!(notes["notifications"], json!([]), "{notes}");
+    // Bad choices are refused; this user now asks for every step.
+    for bad in [
+        json!({"kinds": ["everything"]}),
+        json!({"kinds": ["failed"], "tenant_ids": [uuid::Uuid::new_v4()]}),
+    ] {
+        let r = app
+            .put(&user, "/notification-preferences", bad.clone())
+            .await;
+        assert_eq!(r.status().as_u16(), 422, "{bad}");
+    }
+    let r = app
+        .put(
+            &user,
+            "/notification-preferences",
+            json!({"kinds": ["queued", "running", "succeeded", "failed"], "tenant_ids": [tenant.id]}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let prefs: Value = r.json().await.unwrap();
+    assert_eq!(prefs["preferences"]["default"], false);
+
     let body: Value = app
         .post(
             &user,

@@ -98,7 +98,8 @@ impl ProxiedWorker {
 fn parts_up(health: &Value) -> bool {
     health["parts"]
         .as_array()
-        .is_some_and(|parts| parts.len() == 4 && parts.iter().all(|p| p["up"] == true))
+        // Three consumers, the reaper, the scheduler and webhook delivery.
+        .is_some_and(|parts| parts.len() == 6 && parts.iter().all(|p| p["up"] == true))
 }
 
 async fn tenant_with_policies(app: &TestApp, user: &TestUser, name: &str, n: usize) -> TestTenant {

@@ -6,6 +6,15 @@ use super::*;
 async fn starts_work_without_javascript_and_mistakes_answer_with_pages() {
     let (app, tenant, admin, viewer) = world(true).await;
     let t = tenant.id;
+    // Told about every finished run (the default is failures and live restores only).
+    let r = app
+        .put(
+            &admin,
+            "/notification-preferences",
+            json!({"kinds": ["succeeded", "failed", "partial", "live_restore"]}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
     let browser = Visitor::sign_in(&app, &admin.email).await;
     // Keep the capture running long enough to be started twice.
     app.sim_post(
