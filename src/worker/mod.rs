@@ -365,7 +365,7 @@ async fn webhooks(
                 Err(e) => health.down("webhooks", &format!("webhook delivery failed: {e}")),
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
         }

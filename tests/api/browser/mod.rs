@@ -17,7 +17,8 @@ use crate::helpers::{Role, TestApp, TestTenant, TestUser, spawn_app_with, wait_f
 use crate::operations::{capture, demo_app, register_demo_tenant, snapshot_of_run};
 use crate::webdriver::Browser;
 
-const WAIT: Duration = Duration::from_secs(45);
+// Generous: CI runs these beside the rest of the suite on two cores.
+const WAIT: Duration = Duration::from_secs(90);
 const PASSWORD: &str = "correct horse battery";
 
 fn screenshot(name: &str) -> PathBuf {
