@@ -34,6 +34,8 @@ pub struct Settings {
     pub graph: GraphSettings,
     pub imports: ImportSettings,
     pub schedules: ScheduleSettings,
+    #[serde(default)]
+    pub retention: RetentionSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +158,38 @@ pub struct GraphSettings {
 pub struct ScheduleSettings {
     /// How often a worker looks for due schedules, in milliseconds.
     pub poll_ms: u64,
+}
+
+/// What a tenant keeps when it is pruned (a `prune` run, usually on a schedule); each value
+/// can be overridden per tenant (`PUT /api/v1/tenants/{tenant}/retention`). A snapshot is
+/// kept while either snapshot rule keeps it; the newest snapshot, a snapshot a queued or
+/// running run reads, and a pre-restore copy younger than the undo window are never pruned.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// Keep snapshots younger than this many days (0: no age rule).
+    pub snapshot_days: u32,
+    /// Keep the newest this many capture snapshots (0: no count rule).
+    pub snapshot_keep: u32,
+    /// Keep this many versions of each object of a backup set, newest first (0: all).
+    pub backup_versions_keep: u32,
+    /// Keep finished runs and their item results this many days (0: forever).
+    pub run_days: u32,
+    /// A live restore can be undone this many days after it finished: its pre-restore copy
+    /// and the run itself are kept at least that long.
+    pub undo_window_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            snapshot_days: 90,
+            snapshot_keep: 10,
+            backup_versions_keep: 0,
+            run_days: 180,
+            undo_window_days: 30,
+        }
+    }
 }
 
 /// Uploads of exported objects (`POST /api/v1/tenants/{tenant}/imports`).

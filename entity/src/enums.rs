@@ -35,6 +35,8 @@ pub enum RunOperation {
     Compare,
     /// Read an uploaded archive of exported objects into a new backup set.
     Import,
+    /// Apply the tenant's retention: delete old snapshots, backup-set versions and runs.
+    Prune,
 }
 
 /// Run lifecycle: `queued → running → succeeded | failed | partial` (`canceled` reserved).
@@ -221,6 +223,7 @@ text_enum!(RunOperation, "operation", [
     RestoreUndo => "restore_undo",
     Compare => "compare",
     Import => "import",
+    Prune => "prune",
 ]);
 text_enum!(RunStatus, "run status", [
     Queued => "queued",

@@ -10,6 +10,8 @@ pub struct Model {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
     pub run_id: Option<Uuid>,
+    /// The fan-out a parent's notification is about (its page links there).
+    pub fanout_id: Option<Uuid>,
     pub kind: String,
     pub title: String,
     pub body: String,

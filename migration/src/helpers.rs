@@ -52,12 +52,25 @@ fn in_list(values: &[&str]) -> String {
         .join(", ")
 }
 
-/// Replaces the allowed values of `ck_runs_operation`. PostgreSQL alters the constraint;
-/// SQLite cannot, so its stored table definition is rewritten in place — the procedure
-/// SQLite documents for changing a CHECK constraint without rebuilding the table (the new
-/// list is a superset on `up`, and `down` first fails if a row uses a removed value).
+/// Replaces the allowed values of `ck_runs_operation`.
 pub(crate) async fn set_operations(
     manager: &SchemaManager<'_>,
+    from: &[&str],
+    to: &[&str],
+) -> Result<(), DbErr> {
+    set_check_in(manager, "runs", "ck_runs_operation", "operation", from, to).await
+}
+
+/// Replaces the allowed values of the `CHECK (column IN (...))` constraint `name` of
+/// `table`. PostgreSQL alters the constraint; SQLite cannot, so its stored table definition
+/// is rewritten in place — the procedure SQLite documents for changing a CHECK constraint
+/// without rebuilding the table (the new list is a superset on `up`, and `down` first fails
+/// if a row uses a removed value).
+pub(crate) async fn set_check_in(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    name: &str,
+    column: &str,
     from: &[&str],
     to: &[&str],
 ) -> Result<(), DbErr> {
@@ -65,8 +78,8 @@ pub(crate) async fn set_operations(
     match db.get_database_backend() {
         DbBackend::Postgres => {
             db.execute_unprepared(&format!(
-                "ALTER TABLE runs DROP CONSTRAINT ck_runs_operation, \
-                 ADD CONSTRAINT ck_runs_operation CHECK (operation IN ({}))",
+                "ALTER TABLE {table} DROP CONSTRAINT {name}, \
+                 ADD CONSTRAINT {name} CHECK ({column} IN ({}))",
                 in_list(to)
             ))
             .await?;
@@ -75,15 +88,15 @@ pub(crate) async fn set_operations(
             let row = db
                 .query_one_raw(Statement::from_string(
                     DbBackend::Sqlite,
-                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
+                    format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
                 ))
                 .await?
-                .ok_or_else(|| DbErr::Migration("table runs not found".into()))?;
+                .ok_or_else(|| DbErr::Migration(format!("table {table} not found")))?;
             let sql: String = row.try_get("", "sql")?;
             let old = format!("IN ({})", in_list(from));
             if !sql.contains(&old) {
                 return Err(DbErr::Migration(format!(
-                    "ck_runs_operation is not the expected `{old}`"
+                    "{name} is not the expected `{old}`"
                 )));
             }
             let new_sql = sql.replace(&old, &format!("IN ({})", in_list(to)));
@@ -98,8 +111,8 @@ pub(crate) async fn set_operations(
             db.execute_unprepared("PRAGMA writable_schema = ON").await?;
             db.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Sqlite,
-                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'runs'",
-                [new_sql.into()],
+                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+                [new_sql.into(), table.into()],
             ))
             .await?;
             db.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1))

@@ -37,6 +37,8 @@ mod m20261202_000012_schedules;
 mod m20261202_000013_webhooks;
 /// `notification_preferences`.
 mod m20261202_000014_notification_preferences;
+/// `fanouts`, `fanout_runs`, `tenant_retention`; operation `prune`.
+mod m20261202_000015_estate;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -59,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_schedules::Migration),
             Box::new(m20261202_000013_webhooks::Migration),
             Box::new(m20261202_000014_notification_preferences::Migration),
+            Box::new(m20261202_000015_estate::Migration),
         ]
     }
 }

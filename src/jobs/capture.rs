@@ -274,6 +274,7 @@ async fn notify_drift(
                 user_id,
                 tenant_id,
                 run_id: Some(execution.run.id),
+                fanout_id: None,
                 kind: "drift".into(),
                 title: "New drift from the baseline".into(),
                 body: format!(

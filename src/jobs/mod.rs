@@ -4,6 +4,7 @@
 mod capture;
 mod compare;
 mod import;
+mod prune;
 mod restore;
 mod undo;
 
@@ -36,6 +37,7 @@ pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
             upload_id,
             backup_set_id,
         } => import::import(execution, *upload_id, *backup_set_id).await,
+        RunSpec::Prune { .. } => prune::prune(execution).await,
     }
 }
 

@@ -190,6 +190,7 @@ impl Orchestrator {
         self.release_dedupe_key(&finished).await;
         self.publish(EventKind::State, &finished).await;
         self.queue_run_event(&finished).await;
+        self.settle_parents_of(finished.id).await;
         let began = finished.started_at.unwrap_or(finished.queued_at);
         let duration = (finished.finished_at.unwrap_or_else(Utc::now) - began)
             .to_std()
@@ -207,6 +208,13 @@ impl Orchestrator {
     /// finished live restore is also of kind `live_restore`. Failing to write one must not
     /// change the run's outcome, so errors are logged.
     async fn notify(&self, run: &runs::Model, kind: &str, verb: &str) {
+        // A fan-out's own children: the fan-out tells its initiator, once.
+        if crate::store::fanouts::started_by_fanout(&self.services.db, run.id)
+            .await
+            .unwrap_or(false)
+        {
+            return;
+        }
         let label = operation_label(run.operation);
         let body = run
             .summary
@@ -223,6 +231,7 @@ impl Orchestrator {
                 user_id: run.initiator_id,
                 tenant_id: run.tenant_id,
                 run_id: Some(run.id),
+                fanout_id: None,
                 kind: kind.to_string(),
                 title: format!("{label} {verb}"),
                 body,
@@ -319,6 +328,7 @@ pub fn operation_label(op: RunOperation) -> &'static str {
         RunOperation::RestoreUndo => "Restore undo",
         RunOperation::Compare => "Comparison",
         RunOperation::Import => "Import",
+        RunOperation::Prune => "Retention pruning",
     }
 }
 
@@ -361,6 +371,12 @@ pub fn tally(op: RunOperation, counts: &Counts) -> String {
     let parts: Vec<String> = match op {
         RunOperation::Compare => {
             return format!("{} objects differ", counts.succeeded);
+        }
+        RunOperation::Prune => {
+            return format!(
+                "{} deletions, {} kept, {} failed",
+                counts.deleted, counts.skipped, counts.failed
+            );
         }
         RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture | RunOperation::Import => {
             return format!(
@@ -475,6 +491,8 @@ pub struct Execution {
     canceled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// When the cancel request was last looked for after an item.
     cancel_checked: std::sync::Mutex<std::time::Instant>,
+    /// A sentence the executor adds to the run's summary ("1.2 MiB reclaimed").
+    note: std::sync::Mutex<Option<String>>,
 }
 
 /// How often, at most, an executor looks for a cancel request between items.
@@ -499,7 +517,20 @@ impl Execution {
             lease_lost,
             canceled,
             cancel_checked: std::sync::Mutex::new(std::time::Instant::now()),
+            note: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Adds a sentence to the summary the run ends with (when its items decide it).
+    pub fn set_note(&self, note: String) {
+        if let Ok(mut slot) = self.note.lock() {
+            *slot = Some(note);
+        }
+    }
+
+    /// The executor's sentence for the summary, if it left one.
+    pub fn note(&self) -> Option<String> {
+        self.note.lock().ok().and_then(|n| n.clone())
     }
 
     /// Marks the run canceled: the executor stops at its next check.

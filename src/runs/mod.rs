@@ -15,6 +15,7 @@
 
 pub mod cancel;
 pub mod events;
+pub mod fanout;
 pub mod fleet;
 pub mod lifecycle;
 pub mod queue;
@@ -39,9 +40,11 @@ pub fn required_role(operation: RunOperation) -> Role {
         | RunOperation::RestorePreview
         | RunOperation::Compare
         | RunOperation::Import => Role::Operator,
-        RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
-            Role::Admin
-        }
+        // Pruning deletes stored content for good.
+        RunOperation::Restore
+        | RunOperation::RestoreRerun
+        | RunOperation::RestoreUndo
+        | RunOperation::Prune => Role::Admin,
     }
 }
 

@@ -48,7 +48,9 @@ impl Family {
         match operation {
             RunOperation::CaptureSnapshot
             | RunOperation::BackupSetCapture
-            | RunOperation::Import => Family::Capture,
+            | RunOperation::Import
+            // Database work of the tenant's own, beside its captures.
+            | RunOperation::Prune => Family::Capture,
             RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
                 Family::Restore
             }

@@ -5,7 +5,9 @@
 //! 1. running runs past their deadline → `failed` / `timed_out`;
 //! 2. running runs with a stale heartbeat → re-queued, or `failed` / `worker_lost` after
 //!    `runs.max_attempts` attempts in a row that recorded no new item result;
-//! 3. queued runs without a live job (Redis flushed, push lost) → pushed again.
+//! 3. queued runs without a live job (Redis flushed, push lost) → pushed again;
+//! 4. fan-outs whose children all ended → settled (normally the last child's finish does
+//!    it; this covers a process that died in between, or while starting the children).
 
 use std::time::Duration;
 
@@ -122,6 +124,14 @@ impl Orchestrator {
             if self.repush(&run).instrument(span_of(&run)).await? {
                 report.repushed += 1;
             }
+        }
+        // A fan-out whose starting process died keeps the children it got.
+        let abandoned_before = now - chrono::Duration::minutes(10);
+        for fanout in crate::store::fanouts::open(db).await? {
+            if fanout.started_at.is_none() && fanout.created_at < abandoned_before {
+                crate::store::fanouts::mark_started(db, fanout.id).await?;
+            }
+            self.settle_fanout(fanout.id).await?;
         }
         metrics::reaper_actions("timed_out", report.timed_out);
         metrics::reaper_actions("requeued", report.requeued);

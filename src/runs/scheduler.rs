@@ -153,6 +153,9 @@ impl Orchestrator {
                 .await?;
                 return Ok(TickOutcome::Disabled);
             }
+            (RunOperation::Prune, _) => RunSpec::Prune {
+                schedule_id: Some(schedule.id),
+            },
             _ => RunSpec::CaptureSnapshot {
                 policy_types: Vec::new(),
                 schedule_id: Some(schedule.id),
@@ -161,6 +164,7 @@ impl Orchestrator {
         let started = self
             .start(StartRequest {
                 run_id: Some(run_id_of(schedule.id, tick)),
+                fanout_id: None,
                 scope,
                 initiator_id: owner,
                 spec,

@@ -55,6 +55,8 @@ pub enum RunSpec {
         upload_id: Uuid,
         backup_set_id: Uuid,
     },
+    /// Apply the tenant's retention: delete what it no longer keeps, one item per deletion.
+    Prune { schedule_id: Option<Uuid> },
 }
 
 /// One side of a comparison: stored content (of the run's tenant or of another one the
@@ -164,13 +166,16 @@ impl RunSpec {
             RunSpec::RestoreUndo { .. } => RunOperation::RestoreUndo,
             RunSpec::Compare { .. } => RunOperation::Compare,
             RunSpec::Import { .. } => RunOperation::Import,
+            RunSpec::Prune { .. } => RunOperation::Prune,
         }
     }
 
     /// What the run is de-duplicated on, with the run's tenant: `(type, id)`.
     pub fn target(&self, tenant_id: Uuid) -> (TargetType, Uuid) {
         match self {
-            RunSpec::CaptureSnapshot { .. } => (TargetType::Tenant, tenant_id),
+            RunSpec::CaptureSnapshot { .. } | RunSpec::Prune { .. } => {
+                (TargetType::Tenant, tenant_id)
+            }
             RunSpec::BackupSetCapture { backup_set_id, .. }
             | RunSpec::Import { backup_set_id, .. } => (TargetType::BackupSet, *backup_set_id),
             RunSpec::Restore(r) | RunSpec::RestorePreview(r) => {
@@ -193,7 +198,8 @@ impl RunSpec {
     pub fn schedule_id(&self) -> Option<Uuid> {
         match self {
             RunSpec::CaptureSnapshot { schedule_id, .. }
-            | RunSpec::BackupSetCapture { schedule_id, .. } => *schedule_id,
+            | RunSpec::BackupSetCapture { schedule_id, .. }
+            | RunSpec::Prune { schedule_id } => *schedule_id,
             _ => None,
         }
     }
@@ -319,6 +325,9 @@ impl RunSpec {
                 upload_id: *upload_id,
                 backup_set_id: *backup_set_id,
             }),
+            RunSpec::Prune { schedule_id } => serde_json::to_value(PruneWire {
+                schedule_id: *schedule_id,
+            }),
         };
         // Plain structs of ids, bools and strings always serialize.
         value.unwrap_or_default()
@@ -390,6 +399,9 @@ impl RunSpec {
                     backup_set_id: w.backup_set_id,
                 }
             }
+            RunOperation::Prune => RunSpec::Prune {
+                schedule_id: body::<PruneWire>(params)?.schedule_id,
+            },
         })
     }
 }
@@ -410,6 +422,13 @@ struct CaptureWire {
 #[serde(deny_unknown_fields)]
 struct BackupSetWire {
     backup_set_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schedule_id: Option<Uuid>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PruneWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     schedule_id: Option<Uuid>,
 }

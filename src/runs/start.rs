@@ -13,7 +13,7 @@ use super::spec::RunSpec;
 use crate::metrics;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{self as run_store, NewRun};
-use crate::store::{StoreError, StoreResult, TenantScope};
+use crate::store::{StoreError, StoreResult, TenantScope, fanouts};
 
 /// What to start. Authorization and input validation happened before this point.
 #[derive(Debug, Clone)]
@@ -26,6 +26,9 @@ pub struct StartRequest {
     pub initiator_id: Uuid,
     /// The operation and its parameters; target, parent and selection digest follow from it.
     pub spec: RunSpec,
+    /// The fan-out this start is a child of: the run is its child in the scope's tenant, and
+    /// the fan-out, not the run, notifies the initiator.
+    pub fanout_id: Option<Uuid>,
 }
 
 /// The run a start answers with, and whether it already existed.
@@ -226,19 +229,24 @@ impl Orchestrator {
         )
         .await?;
         let label = operation_label(run.operation);
-        activity::notify_if_wanted(
-            &txn,
-            NewNotification {
-                user_id: run.initiator_id,
-                tenant_id: run.tenant_id,
-                run_id: Some(run.id),
-                kind: "queued".into(),
-                title: format!("{label} queued"),
-                body: format!("{label} is queued and will start shortly."),
-            },
-            &[],
-        )
-        .await?;
+        if let Some(fanout_id) = request.fanout_id {
+            fanouts::add_child(&txn, fanout_id, &request.scope, run.id, false).await?;
+        } else {
+            activity::notify_if_wanted(
+                &txn,
+                NewNotification {
+                    user_id: run.initiator_id,
+                    tenant_id: run.tenant_id,
+                    run_id: Some(run.id),
+                    fanout_id: None,
+                    kind: "queued".into(),
+                    title: format!("{label} queued"),
+                    body: format!("{label} is queued and will start shortly."),
+                },
+                &[],
+            )
+            .await?;
+        }
         if run.operation.writes_to_tenant() {
             activity::audit(
                 &txn,
@@ -254,6 +262,7 @@ impl Orchestrator {
                         "parent_run_id": run.parent_run_id,
                         "selection_digest": run.selection_digest,
                         "params": run.params,
+                        "fanout_id": request.fanout_id,
                     }),
                 },
             )

@@ -18,6 +18,8 @@ pub struct NewNotification {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
     pub run_id: Option<Uuid>,
+    /// A fan-out parent's notification links the fan-out instead of one run.
+    pub fanout_id: Option<Uuid>,
     pub kind: String,
     pub title: String,
     pub body: String,
@@ -32,6 +34,7 @@ pub async fn notify(
         user_id: Set(new.user_id),
         tenant_id: Set(new.tenant_id),
         run_id: Set(new.run_id),
+        fanout_id: Set(new.fanout_id),
         kind: Set(new.kind),
         title: Set(new.title),
         body: Set(new.body),
@@ -42,9 +45,17 @@ pub async fn notify(
 }
 
 /// The kinds of event a user is told about unless they chose otherwise: failures, partial
-/// results, cancellations, every finished live restore (or re-run, or undo) and new drift —
-/// not every step of every run.
-pub const DEFAULT_KINDS: &[&str] = &["failed", "partial", "canceled", "live_restore", "drift"];
+/// results, cancellations, every finished live restore (or re-run, or undo), new drift and
+/// finished fan-outs (one for the parent, none for its children) — not every step of every
+/// run.
+pub const DEFAULT_KINDS: &[&str] = &[
+    "failed",
+    "partial",
+    "canceled",
+    "live_restore",
+    "drift",
+    "fanout",
+];
 
 /// Every kind a preference may name.
 pub const KINDS: &[&str] = &[
@@ -56,6 +67,7 @@ pub const KINDS: &[&str] = &[
     "canceled",
     "live_restore",
     "drift",
+    "fanout",
 ];
 
 /// A user's notification preferences: the kinds they want, and the tenants (`None`: all).

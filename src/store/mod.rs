@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod activity;
 pub mod content;
 pub mod drift;
+pub mod fanouts;
+pub mod retention;
 pub mod runs;
 pub mod schedules;
 pub mod scope;

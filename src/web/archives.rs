@@ -243,6 +243,7 @@ async fn import(
         .orchestrator
         .start(StartRequest {
             run_id: None,
+            fanout_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::Import {

@@ -231,6 +231,27 @@ impl TenantAccess {
         self.tenant.id
     }
 
+    /// An audit event in this tenant whose actor is the caller.
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        crate::store::activity::audit(
+            &state.services().db,
+            crate::store::activity::NewAuditEvent {
+                tenant_id: self.tenant_id(),
+                actor_id: Some(self.user.id()),
+                action: action.to_string(),
+                run_id: None,
+                details,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     pub fn scope(&self) -> &TenantScope {
         &self.scope
     }

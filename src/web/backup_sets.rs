@@ -200,6 +200,7 @@ pub(super) async fn start_capture(
         .orchestrator
         .start(StartRequest {
             run_id: None,
+            fanout_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::BackupSetCapture {

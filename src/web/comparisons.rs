@@ -80,6 +80,7 @@ pub(super) async fn compare(
         .orchestrator
         .start(StartRequest {
             run_id: None,
+            fanout_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::Compare { left, right },

@@ -22,7 +22,6 @@ use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use crate::graph::drift::{DriftEntry, WHOLE_OBJECT};
 use crate::graph::registry::PolicyType;
-use crate::store::activity::{self, NewAuditEvent};
 use crate::store::drift::{self as drift_store, NewException};
 use crate::store::{StoreError, accounts, content};
 
@@ -152,9 +151,8 @@ pub(super) async fn make_baseline(
     }
     let row =
         drift_store::set_baseline(db, access.scope(), backup_set_id, access.user.id()).await?;
-    audit(
+    access.audit(
         state,
-        access,
         "baseline.set",
         json!({"backup_set_id": backup_set_id, "backup_set_tenant_id": owner}),
     )
@@ -178,7 +176,7 @@ pub(super) async fn remove_baseline(
 ) -> Result<(), ApiError> {
     access.require(Role::Admin)?;
     if drift_store::clear_baseline(&state.services().db, access.scope()).await? {
-        audit(state, access, "baseline.cleared", json!({})).await?;
+        access.audit(state, "baseline.cleared", json!({})).await?;
     }
     Ok(())
 }
@@ -356,9 +354,8 @@ pub(super) async fn accept_difference(
         }
         other => other.into(),
     })?;
-    audit(
+    access.audit(
         state,
-        access,
         "drift.exception.accepted",
         json!({"exception_id": row.id, "policy_type": row.policy_type, "graph_id": row.graph_id,
                "path": row.path, "reason": row.reason}),
@@ -392,9 +389,8 @@ pub(super) async fn withdraw(
     if let Some(row) =
         drift_store::remove_exception(&state.services().db, access.scope(), id).await?
     {
-        audit(
+        access.audit(
             state,
-            access,
             "drift.exception.removed",
             json!({"exception_id": row.id, "policy_type": row.policy_type, "graph_id": row.graph_id,
                    "path": row.path}),
@@ -411,26 +407,6 @@ async fn remove_exception(
 ) -> Result<StatusCode, ApiError> {
     withdraw(&state, &access, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn audit(
-    state: &AppState,
-    access: &TenantAccess,
-    action: &str,
-    details: serde_json::Value,
-) -> Result<(), ApiError> {
-    activity::audit(
-        &state.services().db,
-        NewAuditEvent {
-            tenant_id: access.tenant_id(),
-            actor_id: Some(access.user.id()),
-            action: action.to_string(),
-            run_id: None,
-            details,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

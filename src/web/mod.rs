@@ -11,12 +11,14 @@ pub mod drift;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod fanouts;
 pub mod health;
 pub mod memberships;
 pub mod notifications;
 pub mod openapi;
 pub mod policies;
 pub mod restores;
+pub mod retention;
 pub mod routes;
 pub mod runs;
 pub mod schedules;
@@ -76,6 +78,8 @@ pub fn routes() -> Routes {
         .merge(drift::routes())
         .merge(archives::routes())
         .merge(schedules::routes())
+        .merge(fanouts::routes())
+        .merge(retention::routes())
         .merge(webhooks::routes())
         .merge(restores::routes())
         .merge(runs::routes())

@@ -59,6 +59,8 @@ struct Notification {
     id: Uuid,
     tenant_id: Uuid,
     run_id: Option<Uuid>,
+    /// A fan-out's notification (about all its runs) names the fan-out instead.
+    fanout_id: Option<Uuid>,
     kind: String,
     title: String,
     body: String,
@@ -72,6 +74,7 @@ impl From<&notifications::Model> for Notification {
             id: n.id,
             tenant_id: n.tenant_id,
             run_id: n.run_id,
+            fanout_id: n.fanout_id,
             kind: n.kind.clone(),
             title: n.title.clone(),
             body: n.body.clone(),

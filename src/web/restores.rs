@@ -9,7 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::auth::{TenantAccess, member_access};
+use super::auth::{CurrentUser, TenantAccess, member_access};
 use super::error::ApiError;
 use super::extract::{self, Path};
 use super::routes::{Access, Routes};
@@ -99,6 +99,65 @@ fn check_confirmation(access: &TenantAccess, confirm: Option<&str>) -> Result<()
     }
 }
 
+/// Checks a restore's source and selection for `user` (a member of the source's tenant, every
+/// selected item an item of it) and builds what every target's run does.
+pub(super) async fn restore_spec(
+    state: &AppState,
+    user: &CurrentUser,
+    body: &RestoreBody,
+) -> Result<RestoreSpec, ApiError> {
+    let db = &state.services().db;
+    // The source may live in another tenant the caller belongs to (cross-tenant restore):
+    // reading it takes a scope of that tenant, i.e. a membership there.
+    type SourceOf = fn(Uuid, Uuid) -> Source;
+    let (kind, id, source_of): (_, _, SourceOf) =
+        match (body.source.backup_set_id, body.source.snapshot_id) {
+            (Some(id), None) => (TargetType::BackupSet, id, |id, tenant_id| {
+                Source::BackupSet { id, tenant_id }
+            }),
+            (None, Some(id)) => (TargetType::Snapshot, id, |id, tenant_id| Source::Snapshot {
+                id,
+                tenant_id,
+            }),
+            _ => {
+                return Err(ApiError::Validation(
+                    "source: give exactly one of backup_set_id or snapshot_id".into(),
+                ));
+            }
+        };
+    let owner = content::content_owner(db, kind, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let source_scope = *member_access(state, user.clone(), owner).await?.scope();
+    let source = source_of(id, owner);
+    let item_ids = match body.item_ids.clone() {
+        Some(ids) if ids.is_empty() => {
+            return Err(ApiError::Validation(
+                "item_ids: select at least one item (leave item_ids out to restore everything)"
+                    .into(),
+            ));
+        }
+        Some(ids) => {
+            let known =
+                content::source_item_ids(db, &source_scope, source.target_type(), source.id())
+                    .await?;
+            if let Some(missing) = ids.iter().find(|id| !known.contains(id)) {
+                return Err(ApiError::Validation(format!(
+                    "item_ids: {missing} is not an item of this {}",
+                    source.target_type().as_str().replace('_', " ")
+                )));
+            }
+            Some(ids)
+        }
+        None => None,
+    };
+    Ok(RestoreSpec {
+        source,
+        selection: Selection::of(item_ids).map_err(|e| ApiError::Validation(e.to_string()))?,
+        keep_enforcement: body.keep_conditional_access_state,
+    })
+}
+
 /// Re-runs and undos act on a finished live restore. `verb`: (participle, imperative).
 fn check_finished_restore(
     original: &entity::runs::Model,
@@ -140,66 +199,12 @@ pub(super) async fn restore(
             check_confirmation(access, body.confirm.as_deref())?;
         }
     }
-    let db = &state.services().db;
-    // The source may live in another tenant the caller belongs to (cross-tenant restore):
-    // reading it takes a scope of that tenant, i.e. a membership there.
-    type SourceOf = fn(Uuid, Uuid) -> Source;
-    let (kind, id, source_of): (_, _, SourceOf) =
-        match (body.source.backup_set_id, body.source.snapshot_id) {
-            (Some(id), None) => (TargetType::BackupSet, id, |id, tenant_id| {
-                Source::BackupSet { id, tenant_id }
-            }),
-            (None, Some(id)) => (TargetType::Snapshot, id, |id, tenant_id| Source::Snapshot {
-                id,
-                tenant_id,
-            }),
-            _ => {
-                return Err(ApiError::Validation(
-                    "source: give exactly one of backup_set_id or snapshot_id".into(),
-                ));
-            }
-        };
-    let owner = content::content_owner(db, kind, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let source_scope = if owner == access.tenant_id() {
-        *access.scope()
-    } else {
-        *member_access(state, access.user.clone(), owner)
-            .await?
-            .scope()
-    };
-    let source = source_of(id, owner);
-    let item_ids = match body.item_ids {
-        Some(ids) if ids.is_empty() => {
-            return Err(ApiError::Validation(
-                "item_ids: select at least one item (leave item_ids out to restore everything)"
-                    .into(),
-            ));
-        }
-        Some(ids) => {
-            let known =
-                content::source_item_ids(db, &source_scope, source.target_type(), source.id())
-                    .await?;
-            if let Some(missing) = ids.iter().find(|id| !known.contains(id)) {
-                return Err(ApiError::Validation(format!(
-                    "item_ids: {missing} is not an item of this {}",
-                    source.target_type().as_str().replace('_', " ")
-                )));
-            }
-            Some(ids)
-        }
-        None => None,
-    };
-    let restore = RestoreSpec {
-        source,
-        selection: Selection::of(item_ids).map_err(|e| ApiError::Validation(e.to_string()))?,
-        keep_enforcement: body.keep_conditional_access_state,
-    };
+    let restore = restore_spec(state, &access.user, &body).await?;
     let started = state
         .orchestrator
         .start(StartRequest {
             run_id: None,
+            fanout_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: match body.mode {
@@ -275,6 +280,7 @@ pub(super) async fn rerun_restore(
         .orchestrator
         .start(StartRequest {
             run_id: None,
+            fanout_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::RestoreRerun {
@@ -342,6 +348,7 @@ pub(super) async fn undo_restore(
         .orchestrator
         .start(StartRequest {
             run_id: None,
+            fanout_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             // One undo of a restore at a time, whatever it was asked to delete.

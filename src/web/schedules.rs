@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AppState;
-use super::auth::{CurrentUser, TenantAccess, member_access};
+use super::auth::{CurrentUser, TenantAccess};
+use super::fanouts::{Skipped, resolve_tenants};
 use super::error::ApiError;
 use super::extract::{self, Path, Query, page_limit};
 use super::openapi::Doc;
@@ -23,7 +24,7 @@ use super::snapshots::PageQuery;
 use crate::domain::schedule::Timing;
 use crate::runs::scheduler::timing_of;
 use crate::store::schedules::{self as schedule_store, NewSchedule};
-use crate::store::{accounts, content};
+use crate::store::content;
 
 pub fn routes() -> Routes {
     const VIEWER: Access = Access::Tenant(Role::Viewer);
@@ -140,7 +141,8 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScheduleRequest {
-    /// `capture_snapshot` or `backup_set_capture`.
+    /// `capture_snapshot`, `backup_set_capture`, or `prune` (apply the tenant's retention;
+    /// admins only).
     pub operation: String,
     /// The backup set a `backup_set_capture` captures.
     #[serde(default)]
@@ -161,8 +163,9 @@ fn operation(text: &str) -> Result<RunOperation, ApiError> {
     match text.trim() {
         "capture_snapshot" => Ok(RunOperation::CaptureSnapshot),
         "backup_set_capture" => Ok(RunOperation::BackupSetCapture),
+        "prune" => Ok(RunOperation::Prune),
         other => Err(ApiError::Validation(format!(
-            "operation: {other:?} cannot be scheduled; use capture_snapshot or backup_set_capture"
+            "operation: {other:?} cannot be scheduled; use capture_snapshot, backup_set_capture or prune"
         ))),
     }
 }
@@ -209,8 +212,9 @@ pub(super) async fn create_in(
     access: &TenantAccess,
     body: ScheduleRequest,
 ) -> Result<schedules::Model, ApiError> {
-    access.require(Role::Operator)?;
     let op = operation(&body.operation)?;
+    // Operators schedule captures; pruning deletes for good and takes an admin.
+    access.require(crate::runs::required_role(op))?;
     let backup_set_id = checked_backup_set(state, access, op, body.backup_set_id).await?;
     let id = Uuid::now_v7();
     let timing = Timing::parse(&body.cron, &body.timezone, body.spread_secs, id.as_bytes())
@@ -318,6 +322,7 @@ pub(super) async fn edit_in(
     access.require(Role::Operator)?;
     let db = &state.services().db;
     let mut row = schedule_store::get(db, access.scope(), id).await?;
+    access.require(crate::runs::required_role(row.operation))?;
     if let Some(cron) = patch.cron {
         row.cron = cron.trim().to_string();
     }
@@ -363,7 +368,8 @@ struct ManyRequest {
     /// Every tenant where you are an operator or admin (the others are listed as skipped).
     #[serde(default)]
     all_tenants: bool,
-    /// `capture_snapshot` (a backup set belongs to one tenant: schedule those one by one).
+    /// `capture_snapshot` or `prune` (a backup set belongs to one tenant: schedule those one
+    /// by one).
     #[serde(default = "capture_snapshot")]
     operation: String,
     cron: String,
@@ -380,12 +386,6 @@ fn capture_snapshot() -> String {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-struct Skipped {
-    tenant_id: Uuid,
-    reason: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
 struct ManyBody {
     schedules: Vec<ScheduleView>,
     skipped: Vec<Skipped>,
@@ -396,58 +396,25 @@ async fn create_many(
     user: CurrentUser,
     extract::Json(body): extract::Json<ManyRequest>,
 ) -> Result<Response, ApiError> {
-    if operation(&body.operation)? != RunOperation::CaptureSnapshot {
+    let op = operation(&body.operation)?;
+    if op == RunOperation::BackupSetCapture {
         return Err(ApiError::Validation(
-            "operation: only capture_snapshot can be scheduled for many tenants at once".into(),
+            "operation: a backup set belongs to one tenant; schedule backup_set_capture per tenant"
+                .into(),
         ));
     }
     // Checked once before anything is written: a bad expression creates nothing.
     Timing::parse(&body.cron, &body.timezone, body.spread_secs, b"check").map_err(invalid)?;
-    let tenant_ids: Vec<Uuid> = match (&body.tenant_ids, body.all_tenants) {
-        (Some(ids), false) if !ids.is_empty() => {
-            let mut ids = ids.clone();
-            ids.sort();
-            ids.dedup();
-            ids
-        }
-        (None, true) => accounts::tenants_of(&state.services().db, user.id())
-            .await?
-            .into_iter()
-            .filter(|m| m.role.allows(Role::Operator))
-            .map(|m| m.tenant.id)
-            .collect(),
-        _ => {
-            return Err(ApiError::Validation(
-                "tenant_ids: give a non-empty list of tenant ids, or \"all_tenants\": true".into(),
-            ));
-        }
-    };
     // Every tenant is checked before anything is written: all or nothing.
-    let mut accesses = Vec::new();
-    let mut skipped = Vec::new();
-    let mut foreign = 0;
-    for tenant_id in tenant_ids {
-        match member_access(&state, user.clone(), tenant_id).await {
-            Ok(access) if access.require(Role::Operator).is_ok() => accesses.push(access),
-            Ok(access) => skipped.push(Skipped {
-                tenant_id,
-                reason: format!("you are {} there; schedules need operator", access.role),
-            }),
-            Err(ApiError::NotFound) => foreign += 1,
-            Err(e) => return Err(e),
-        }
-    }
-    if foreign > 0 {
-        return Err(ApiError::Validation(format!(
-            "tenant_ids: {foreign} of the ids are not tenants of yours; nothing was created"
-        )));
-    }
-    if body.tenant_ids.is_some() && !skipped.is_empty() {
-        return Err(ApiError::Validation(format!(
-            "tenant_ids: schedules need the operator role in every tenant named; you are not an operator in {} of them; nothing was created",
-            skipped.len()
-        )));
-    }
+    let (accesses, skipped) = resolve_tenants(
+        &state,
+        &user,
+        body.tenant_ids.as_deref(),
+        body.all_tenants,
+        crate::runs::required_role(op),
+        "these schedules",
+    )
+    .await?;
     let mut created = Vec::new();
     for access in accesses {
         let request = ScheduleRequest {

@@ -199,6 +199,7 @@ pub(super) async fn capture_snapshot(
         .orchestrator
         .start(StartRequest {
             run_id: None,
+            fanout_id: None,
             scope: *access.scope(),
             initiator_id: access.user.id(),
             spec: RunSpec::CaptureSnapshot {

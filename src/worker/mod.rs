@@ -588,6 +588,9 @@ async fn execute_claimed(
     let terminal = match result {
         Ok(Ok(())) => {
             let mut terminal = outcome(run.operation, &counts, started.elapsed());
+            if let Some(note) = execution.note() {
+                terminal.summary = format!("{} {note}", terminal.summary);
+            }
             if counts.failed > 0 {
                 explain_outage(orchestrator, &run, &mut terminal).await;
             }

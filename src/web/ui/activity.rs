@@ -81,7 +81,10 @@ pub(super) async fn notifications(
                 .unwrap_or_default(),
             at: time(n.created_at),
             unread: n.read_at.is_none(),
-            run_url: n.run_id.map(|r| run_path(n.tenant_id, r)),
+            run_url: n
+                .run_id
+                .map(|r| run_path(n.tenant_id, r))
+                .or_else(|| n.fanout_id.map(|f| format!("/fanouts/{f}"))),
         })
         .collect();
     render(&NotificationsPage {

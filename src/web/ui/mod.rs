@@ -10,6 +10,7 @@
 mod activity;
 mod content;
 mod drift;
+mod fanouts;
 mod restore;
 mod runs;
 mod schedules;
@@ -50,6 +51,10 @@ pub fn routes() -> Routes {
         .post("/notifications/read-all", Access::User, activity::read_all)
         .post("/notifications/{id}/read", Access::User, activity::read_one)
         .get("/restore", Access::User, restore::choose_target)
+        .get("/fanouts", Access::User, fanouts::list)
+        .post("/fanouts", Access::User, fanouts::create)
+        .get("/fanouts/{id}", Access::User, fanouts::page)
+        .post("/fanouts/{id}/cancel", Access::User, fanouts::cancel)
         .get("/tenants/{tenant}", VIEWER, tenant::dashboard)
         .get("/tenants/{tenant}/snapshots", VIEWER, content::snapshots)
         .post("/tenants/{tenant}/snapshots", OPERATOR, content::capture)

@@ -31,6 +31,8 @@ pub(super) async fn home(
 struct TenantsPage {
     shell: Shell,
     rows: Vec<TenantRow>,
+    /// An operator somewhere: offer "capture all my tenants now".
+    can_operate_any: bool,
 }
 
 struct TenantRow {
@@ -59,7 +61,12 @@ pub(super) async fn list(
                 .count(),
         });
     }
-    render(&TenantsPage { shell, rows })
+    let can_operate_any = rows.iter().any(|r| r.tenant.can_operate);
+    render(&TenantsPage {
+        shell,
+        rows,
+        can_operate_any,
+    })
 }
 
 #[derive(Template)]

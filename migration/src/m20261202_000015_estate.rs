@@ -1,0 +1,279 @@
+//! The estate runs itself, part two:
+//!
+//! * `fanouts` and `fanout_runs`: one parent over many tenants' ordinary runs ("capture all
+//!   my tenants", "preview/restore this backup set into these tenants"); a child row per
+//!   tenant names the run the fan-out started there or joined (an identical run already
+//!   active). `notifications.fanout_id` links the parent's one notification.
+//! * `tenant_retention`: a tenant's overrides of the global retention settings.
+//! * `prune`: the operation that applies retention, a run like any other (and a schedule's
+//!   operation).
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::helpers::{check_in, desc, fk, index, set_check_in, set_operations};
+use crate::m20261127_000001_accounts::{Tenants, Users};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Fanouts {
+    Table,
+    Id,
+    InitiatorId,
+    Operation,
+    Params,
+    Status,
+    TenantCount,
+    Summary,
+    StartedAt,
+    CancelRequestedAt,
+    CreatedAt,
+    FinishedAt,
+}
+
+#[derive(DeriveIden)]
+enum FanoutRuns {
+    Table,
+    FanoutId,
+    TenantId,
+    RunId,
+    Joined,
+}
+
+#[derive(DeriveIden)]
+enum TenantRetention {
+    Table,
+    TenantId,
+    SnapshotDays,
+    SnapshotKeep,
+    BackupVersionsKeep,
+    RunDays,
+    UpdatedBy,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Notifications {
+    Table,
+    FanoutId,
+}
+
+#[derive(DeriveIden)]
+enum Runs {
+    Table,
+    Id,
+}
+
+const BEFORE: &[&str] = &[
+    "capture_snapshot",
+    "backup_set_capture",
+    "restore",
+    "restore_rerun",
+    "restore_preview",
+    "restore_undo",
+    "compare",
+    "import",
+];
+
+const AFTER: &[&str] = &[
+    "capture_snapshot",
+    "backup_set_capture",
+    "restore",
+    "restore_rerun",
+    "restore_preview",
+    "restore_undo",
+    "compare",
+    "import",
+    "prune",
+];
+
+const SCHEDULED_BEFORE: &[&str] = &["capture_snapshot", "backup_set_capture"];
+const SCHEDULED_AFTER: &[&str] = &["capture_snapshot", "backup_set_capture", "prune"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Fanouts::Table)
+                    .col(pk_uuid(Fanouts::Id))
+                    .col(uuid(Fanouts::InitiatorId))
+                    .col(text(Fanouts::Operation))
+                    .col(json_binary(Fanouts::Params))
+                    .col(text(Fanouts::Status))
+                    .col(integer(Fanouts::TenantCount))
+                    .col(text_null(Fanouts::Summary))
+                    .col(timestamp_with_time_zone_null(Fanouts::StartedAt))
+                    .col(timestamp_with_time_zone_null(Fanouts::CancelRequestedAt))
+                    .col(timestamp_with_time_zone(Fanouts::CreatedAt))
+                    .col(timestamp_with_time_zone_null(Fanouts::FinishedAt))
+                    .check(check_in(
+                        "ck_fanouts_operation",
+                        Fanouts::Operation,
+                        &["capture_snapshot", "restore_preview", "restore"],
+                    ))
+                    .check(check_in(
+                        "ck_fanouts_status",
+                        Fanouts::Status,
+                        &["running", "succeeded", "failed", "partial", "canceled"],
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_fanouts_initiator",
+                        Fanouts::Table,
+                        Fanouts::InitiatorId,
+                        Users::Table,
+                        Users::Id,
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                index("ix_fanouts_initiator_created", Fanouts::Table)
+                    .col(Fanouts::InitiatorId)
+                    .col(desc(Fanouts::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                index("ix_fanouts_status", Fanouts::Table)
+                    .col(Fanouts::Status)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(FanoutRuns::Table)
+                    .col(uuid(FanoutRuns::FanoutId))
+                    .col(uuid(FanoutRuns::TenantId))
+                    .col(uuid(FanoutRuns::RunId))
+                    .col(boolean(FanoutRuns::Joined).default(false))
+                    .primary_key(
+                        Index::create()
+                            .col(FanoutRuns::FanoutId)
+                            .col(FanoutRuns::TenantId),
+                    )
+                    .foreign_key(&mut fk(
+                        "fk_fanout_runs_fanout",
+                        FanoutRuns::Table,
+                        FanoutRuns::FanoutId,
+                        Fanouts::Table,
+                        Fanouts::Id,
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_fanout_runs_tenant",
+                        FanoutRuns::Table,
+                        FanoutRuns::TenantId,
+                        Tenants::Table,
+                        Tenants::Id,
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_fanout_runs_run",
+                        FanoutRuns::Table,
+                        FanoutRuns::RunId,
+                        Runs::Table,
+                        Runs::Id,
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                index("ix_fanout_runs_run", FanoutRuns::Table)
+                    .col(FanoutRuns::RunId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Notifications::Table)
+                    .add_column(uuid_null(Notifications::FanoutId))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(TenantRetention::Table)
+                    .col(pk_uuid(TenantRetention::TenantId))
+                    .col(integer_null(TenantRetention::SnapshotDays))
+                    .col(integer_null(TenantRetention::SnapshotKeep))
+                    .col(integer_null(TenantRetention::BackupVersionsKeep))
+                    .col(integer_null(TenantRetention::RunDays))
+                    .col(uuid_null(TenantRetention::UpdatedBy))
+                    .col(timestamp_with_time_zone(TenantRetention::UpdatedAt))
+                    .foreign_key(&mut fk(
+                        "fk_tenant_retention_tenant",
+                        TenantRetention::Table,
+                        TenantRetention::TenantId,
+                        Tenants::Table,
+                        Tenants::Id,
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_tenant_retention_updated_by",
+                        TenantRetention::Table,
+                        TenantRetention::UpdatedBy,
+                        Users::Table,
+                        Users::Id,
+                        ForeignKeyAction::SetNull,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        set_operations(manager, BEFORE, AFTER).await?;
+        set_check_in(
+            manager,
+            "schedules",
+            "ck_schedules_operation",
+            "operation",
+            SCHEDULED_BEFORE,
+            SCHEDULED_AFTER,
+        )
+        .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("DELETE FROM schedules WHERE operation = 'prune'")
+            .await?;
+        set_check_in(
+            manager,
+            "schedules",
+            "ck_schedules_operation",
+            "operation",
+            SCHEDULED_AFTER,
+            SCHEDULED_BEFORE,
+        )
+        .await?;
+        db.execute_unprepared("DELETE FROM runs WHERE operation = 'prune'")
+            .await?;
+        set_operations(manager, AFTER, BEFORE).await?;
+        manager
+            .drop_table(Table::drop().table(TenantRetention::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Notifications::Table)
+                    .drop_column(Notifications::FanoutId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_table(Table::drop().table(FanoutRuns::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Fanouts::Table).to_owned())
+            .await
+    }
+}
