@@ -24,10 +24,10 @@ pub mod baselines;
 pub mod drift_exceptions;
 /// What a capture found against its tenant's baseline.
 pub mod drift_reports;
-/// One parent over ordinary runs in many tenants.
-pub mod fanouts;
 /// A fan-out's child run in one tenant.
 pub mod fanout_runs;
+/// One parent over ordinary runs in many tenants.
+pub mod fanouts;
 /// A user's role in a tenant (`viewer`, `operator`, `admin`).
 pub mod memberships;
 /// Which events notify a user, for which tenants.
@@ -52,10 +52,10 @@ pub mod sessions;
 pub mod snapshot_items;
 /// Point-in-time copies of a tenant's supported Intune objects.
 pub mod snapshots;
-/// Managed customer tenants: Graph endpoints, encrypted credentials and quotas.
-pub mod tenants;
 /// A tenant's overrides of the global retention settings.
 pub mod tenant_retention;
+/// Managed customer tenants: Graph endpoints, encrypted credentials and quotas.
+pub mod tenants;
 /// Uploaded archives waiting for (or read by) their import run.
 pub mod uploads;
 /// Global user accounts (email and password hash).

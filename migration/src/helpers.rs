@@ -88,7 +88,9 @@ pub(crate) async fn set_check_in(
             let row = db
                 .query_one_raw(Statement::from_string(
                     DbBackend::Sqlite,
-                    format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
+                    format!(
+                        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+                    ),
                 ))
                 .await?
                 .ok_or_else(|| DbErr::Migration(format!("table {table} not found")))?;

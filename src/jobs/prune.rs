@@ -19,8 +19,14 @@ pub async fn prune(execution: &Execution) -> Result<(), ExecError> {
     let db = &services.db;
     let scope = execution.scope();
     let policy = retention::policy(db, &services.settings.retention, scope).await?;
-    let plan = retention::plan(db, scope, policy, Utc::now(), &snapshots_in_use(execution).await?)
-        .await?;
+    let plan = retention::plan(
+        db,
+        scope,
+        policy,
+        Utc::now(),
+        &snapshots_in_use(execution).await?,
+    )
+    .await?;
     execution.plan(&planned(&plan)).await?;
     let done = execution.finished_items().await?;
 
@@ -35,8 +41,12 @@ pub async fn prune(execution: &Execution) -> Result<(), ExecError> {
                 action: Some(ItemAction::Keep),
                 error_code: Some(protection.code().into()),
                 error_message: Some(match protection {
-                    retention::Protection::Newest => "the tenant's newest snapshot is always kept".into(),
-                    retention::Protection::InUse => "a queued or running run reads this snapshot".into(),
+                    retention::Protection::Newest => {
+                        "the tenant's newest snapshot is always kept".into()
+                    }
+                    retention::Protection::InUse => {
+                        "a queued or running run reads this snapshot".into()
+                    }
                     retention::Protection::UndoWindow => format!(
                         "a pre-restore copy is kept {} days, while its restore can be undone",
                         policy.undo_window_days

@@ -120,7 +120,9 @@ impl Orchestrator {
         }
         fanout_store::mark_started(db, fanout.id).await?;
         self.settle_fanout(fanout.id).await?;
-        Ok(fanout_store::get_any(db, fanout.id).await?.unwrap_or(fanout))
+        Ok(fanout_store::get_any(db, fanout.id)
+            .await?
+            .unwrap_or(fanout))
     }
 
     /// Settles a fan-out whose children have all ended: its status, summary and the one
@@ -210,8 +212,7 @@ impl Orchestrator {
             if child.joined || run.status.is_terminal() {
                 continue;
             }
-            let Some((scope, role)) = accounts::member_scope(db, child.tenant_id, by).await?
-            else {
+            let Some((scope, role)) = accounts::member_scope(db, child.tenant_id, by).await? else {
                 continue;
             };
             // As for `POST .../runs/{run}/cancel`: operators and admins.

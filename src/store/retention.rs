@@ -83,11 +83,13 @@ impl Overrides {
 
 /// The tenant's overrides (none stored: all `None`).
 pub async fn overrides(db: &impl ConnectionTrait, scope: &TenantScope) -> StoreResult<Overrides> {
-    Ok(entity::tenant_retention::Entity::find_by_id(scope.tenant_id())
-        .one(db)
-        .await?
-        .map(|row| Overrides::of(&row))
-        .unwrap_or_default())
+    Ok(
+        entity::tenant_retention::Entity::find_by_id(scope.tenant_id())
+            .one(db)
+            .await?
+            .map(|row| Overrides::of(&row))
+            .unwrap_or_default(),
+    )
 }
 
 /// The rules the tenant is pruned by: the global settings with its overrides applied.
@@ -218,8 +220,8 @@ pub async fn plan(
                 (false, true) => outranked,
                 (false, false) => false,
             };
-            let protection = (rank == 0 && row.purpose == SNAPSHOT_CAPTURE)
-                .then_some(Protection::Newest);
+            let protection =
+                (rank == 0 && row.purpose == SNAPSHOT_CAPTURE).then_some(Protection::Newest);
             rank += 1;
             (expired, protection)
         };

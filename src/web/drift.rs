@@ -151,12 +151,13 @@ pub(super) async fn make_baseline(
     }
     let row =
         drift_store::set_baseline(db, access.scope(), backup_set_id, access.user.id()).await?;
-    access.audit(
-        state,
-        "baseline.set",
-        json!({"backup_set_id": backup_set_id, "backup_set_tenant_id": owner}),
-    )
-    .await?;
+    access
+        .audit(
+            state,
+            "baseline.set",
+            json!({"backup_set_id": backup_set_id, "backup_set_tenant_id": owner}),
+        )
+        .await?;
     Ok(row)
 }
 
@@ -354,13 +355,14 @@ pub(super) async fn accept_difference(
         }
         other => other.into(),
     })?;
-    access.audit(
-        state,
-        "drift.exception.accepted",
-        json!({"exception_id": row.id, "policy_type": row.policy_type, "graph_id": row.graph_id,
+    access
+        .audit(
+            state,
+            "drift.exception.accepted",
+            json!({"exception_id": row.id, "policy_type": row.policy_type, "graph_id": row.graph_id,
                "path": row.path, "reason": row.reason}),
-    )
-    .await?;
+        )
+        .await?;
     Ok(row)
 }
 

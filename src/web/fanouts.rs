@@ -45,7 +45,10 @@ pub fn routes() -> Routes {
                 .returns::<FanoutList>(200, "A page of fan-outs"),
         )
         .get("/fanouts/{id}", Access::User, detail)
-        .doc(Doc::new("Read a fan-out you started, with its children").returns::<FanoutEnvelope>(200, "The fan-out"))
+        .doc(
+            Doc::new("Read a fan-out you started, with its children")
+                .returns::<FanoutEnvelope>(200, "The fan-out"),
+        )
         .post("/fanouts/{id}/cancel", Access::User, cancel)
         .doc(
             Doc::new("Cancel a fan-out: every open child it started is canceled (idempotent)")
@@ -245,7 +248,12 @@ pub(super) async fn view(
         cancel_requested_at: fanout.cancel_requested_at,
         url: format!(
             "{}/fanouts/{}",
-            state.services().settings.server.public_url.trim_end_matches('/'),
+            state
+                .services()
+                .settings
+                .server
+                .public_url
+                .trim_end_matches('/'),
             fanout.id
         ),
         children,
@@ -259,7 +267,11 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let (fanout, skipped) = start(&state, &user, body).await?;
     let fanout = view(&state, &fanout, true).await?;
-    Ok((StatusCode::ACCEPTED, Json(StartedFanout { fanout, skipped })).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(StartedFanout { fanout, skipped }),
+    )
+        .into_response())
 }
 
 /// Validates a fan-out (all or nothing) and starts it: the API's and the web UI's.
@@ -268,11 +280,13 @@ pub(super) async fn start(
     user: &CurrentUser,
     body: FanoutBody,
 ) -> Result<(fanouts::Model, Vec<Skipped>), ApiError> {
-    let operation: RunOperation = body
-        .operation
-        .trim()
-        .parse()
-        .map_err(|e: entity::enums::UnknownValue| ApiError::Validation(format!("operation: {e}")))?;
+    let operation: RunOperation =
+        body.operation
+            .trim()
+            .parse()
+            .map_err(|e: entity::enums::UnknownValue| {
+                ApiError::Validation(format!("operation: {e}"))
+            })?;
     let role = match operation {
         RunOperation::CaptureSnapshot | RunOperation::RestorePreview => Role::Operator,
         RunOperation::Restore => Role::Admin,

@@ -15,16 +15,16 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::auth::{CurrentUser, TenantAccess};
-use super::fanouts::{Skipped, resolve_tenants};
 use super::error::ApiError;
 use super::extract::{self, Path, Query, page_limit};
+use super::fanouts::{Skipped, resolve_tenants};
 use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use super::snapshots::PageQuery;
 use crate::domain::schedule::Timing;
 use crate::runs::scheduler::timing_of;
-use crate::store::schedules::{self as schedule_store, NewSchedule};
 use crate::store::content;
+use crate::store::schedules::{self as schedule_store, NewSchedule};
 
 pub fn routes() -> Routes {
     const VIEWER: Access = Access::Tenant(Role::Viewer);

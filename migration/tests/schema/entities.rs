@@ -49,6 +49,23 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         DriftExceptions => later.drift_exception,
         Uploads => later.upload,
         Schedules => later.schedule,
+        Fanouts => later.fanout,
+        Notifications => later.fanout_notification,
+    );
+    let fanout_run =
+        FanoutRuns::find_by_id((later.fanout_run.fanout_id, later.fanout_run.tenant_id))
+            .one(db)
+            .await
+            .expect("read FanoutRuns");
+    assert_eq!(fanout_run.as_ref(), Some(&later.fanout_run), "FanoutRuns");
+    let retention = TenantRetention::find_by_id(later.retention.tenant_id)
+        .one(db)
+        .await
+        .expect("read TenantRetention");
+    assert_eq!(
+        retention.as_ref(),
+        Some(&later.retention),
+        "TenantRetention"
     );
     let tick = ScheduleTicks::find_by_id((later.tick.schedule_id, later.tick.tick_at))
         .one(db)

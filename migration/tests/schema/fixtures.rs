@@ -4,8 +4,9 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus};
 use entity::{
     api_tokens, audit_events, backup_items, backup_sets, baselines, drift_exceptions,
-    drift_reports, memberships, notifications, object_mappings, run_cancellations, run_items, runs,
-    schedule_ticks, schedules, sessions, snapshot_items, snapshots, tenants, uploads, users,
+    drift_reports, fanout_runs, fanouts, memberships, notifications, object_mappings,
+    run_cancellations, run_items, runs, schedule_ticks, schedules, sessions, snapshot_items,
+    snapshots, tenant_retention, tenants, uploads, users,
 };
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
@@ -113,6 +114,12 @@ pub struct Later {
     pub cancellation: run_cancellations::Model,
     pub schedule: schedules::Model,
     pub tick: schedule_ticks::Model,
+    /// A fan-out of `operator` whose child in `tenant` is `run`.
+    pub fanout: fanouts::Model,
+    pub fanout_run: fanout_runs::Model,
+    pub retention: tenant_retention::Model,
+    /// A fan-out's notification.
+    pub fanout_notification: notifications::Model,
 }
 
 pub async fn populate(db: &DatabaseConnection) -> Graph {
@@ -353,20 +360,24 @@ async fn populate_schema(db: &DatabaseConnection, latest: bool) -> Graph {
     .await
     .expect("insert run item");
 
-    let notification = notifications::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        user_id: Set(operator.id),
-        tenant_id: Set(tenant.id),
-        run_id: Set(Some(run.id)),
-        kind: Set("run_finished".to_owned()),
-        title: Set("Restore finished with failures".to_owned()),
-        body: Set("2 of 4 items restored".to_owned()),
-        created_at: Set(now),
-        read_at: Set(Some(now)),
-    }
-    .insert(db)
-    .await
-    .expect("insert notification");
+    let notification = notifications::Model {
+        id: Uuid::new_v4(),
+        user_id: operator.id,
+        tenant_id: tenant.id,
+        run_id: Some(run.id),
+        fanout_id: None,
+        kind: "run_finished".to_owned(),
+        title: "Restore finished with failures".to_owned(),
+        body: "2 of 4 items restored".to_owned(),
+        created_at: now,
+        read_at: Some(now),
+    };
+    let mut row: notifications::ActiveModel = notification.clone().into();
+    row.fanout_id = sea_orm::ActiveValue::NotSet;
+    notifications::Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+        .expect("insert notification");
     let audit_event = audit_events::ActiveModel {
         id: Set(Uuid::new_v4()),
         tenant_id: Set(tenant.id),
@@ -538,9 +549,67 @@ async fn later(
     .insert(db)
     .await
     .expect("insert tick");
+    let fanout = fanouts::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        initiator_id: Set(operator.id),
+        operation: Set(RunOperation::Restore),
+        params: Set(json!({"tenant_ids": [tenant.id], "note": "ü"})),
+        status: Set(RunStatus::Partial),
+        tenant_count: Set(2),
+        summary: Set(Some(
+            "Restore in 2 tenant(s): 1 succeeded, 1 failed — ü".to_owned(),
+        )),
+        started_at: Set(Some(now)),
+        cancel_requested_at: Set(None),
+        created_at: Set(now),
+        finished_at: Set(Some(now)),
+    }
+    .insert(db)
+    .await
+    .expect("insert fanout");
+    let fanout_run = fanout_runs::ActiveModel {
+        fanout_id: Set(fanout.id),
+        tenant_id: Set(tenant.id),
+        run_id: Set(run.id),
+        joined: Set(true),
+    }
+    .insert(db)
+    .await
+    .expect("insert fanout run");
+    let retention = tenant_retention::ActiveModel {
+        tenant_id: Set(tenant.id),
+        snapshot_days: Set(Some(30)),
+        snapshot_keep: Set(None),
+        backup_versions_keep: Set(Some(5)),
+        run_days: Set(Some(0)),
+        updated_by: Set(Some(operator.id)),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("insert tenant retention");
+    let fanout_notification = notifications::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(operator.id),
+        tenant_id: Set(tenant.id),
+        run_id: Set(None),
+        fanout_id: Set(Some(fanout.id)),
+        kind: Set("fanout".to_owned()),
+        title: Set("Restore in 2 tenants finished with some failures".to_owned()),
+        body: Set("1 succeeded, 1 failed".to_owned()),
+        created_at: Set(now),
+        read_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .expect("insert fanout notification");
     Later {
         schedule,
         tick,
+        fanout,
+        fanout_run,
+        retention,
+        fanout_notification,
         baseline,
         drift_report,
         drift_exception,

@@ -43,7 +43,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Every table the migrations create.
-pub const TABLES: [&str; 24] = [
+pub const TABLES: [&str; 27] = [
     "api_tokens",
     "audit_events",
     "backup_items",
@@ -51,6 +51,8 @@ pub const TABLES: [&str; 24] = [
     "baselines",
     "drift_exceptions",
     "drift_reports",
+    "fanout_runs",
+    "fanouts",
     "memberships",
     "notification_preferences",
     "notifications",
@@ -63,6 +65,7 @@ pub const TABLES: [&str; 24] = [
     "sessions",
     "snapshot_items",
     "snapshots",
+    "tenant_retention",
     "tenants",
     "uploads",
     "users",
@@ -71,12 +74,15 @@ pub const TABLES: [&str; 24] = [
 ];
 
 /// Every named index the migrations create (primary keys aside).
-pub const INDEXES: [&str; 37] = [
+pub const INDEXES: [&str; 40] = [
     "ix_api_tokens_user",
     "ix_audit_events_tenant_created",
     "ix_backup_items_tenant_set_type",
     "ix_backup_sets_tenant_created",
     "ix_drift_reports_tenant_computed",
+    "ix_fanout_runs_run",
+    "ix_fanouts_initiator_created",
+    "ix_fanouts_status",
     "ix_memberships_user",
     "ix_notifications_user_created",
     "ix_notifications_user_read",

@@ -107,7 +107,10 @@ pub(super) async fn create(
     user: CurrentUser,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let operation = form.get("operation").unwrap_or("capture_snapshot").to_string();
+    let operation = form
+        .get("operation")
+        .unwrap_or("capture_snapshot")
+        .to_string();
     let tenant_ids = form
         .all("tenant_id")
         .into_iter()

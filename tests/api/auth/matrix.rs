@@ -81,9 +81,16 @@ impl TenantIds {
     }
 }
 
+/// The caller's own things (a notification, a fan-out), for routes that name them.
+struct Own {
+    notification: String,
+    fanout: String,
+}
+
 /// Fills a route's path parameters with tenant A's resources (and the caller's own
-/// notification). A parameter the matrix does not know fails the test: teach it here.
-fn fill(route: &RouteInfo, a: &TenantIds, notification: &str) -> String {
+/// notification and fan-out). A parameter the matrix does not know fails the test: teach it
+/// here.
+fn fill(route: &RouteInfo, a: &TenantIds, own: &Own) -> String {
     let segments: Vec<&str> = route.path.split('/').collect();
     let mut out = Vec::with_capacity(segments.len());
     for (i, segment) in segments.iter().enumerate() {
@@ -92,7 +99,8 @@ fn fill(route: &RouteInfo, a: &TenantIds, notification: &str) -> String {
             ("{tenant}", _) => a.tenant.clone(),
             ("{id}", "snapshots") => a.snapshot.clone(),
             ("{id}", "backup-sets") => a.backup_set.clone(),
-            ("{id}", "notifications") => notification.to_string(),
+            ("{id}", "notifications") => own.notification.clone(),
+            ("{id}", "fanouts") => own.fanout.clone(),
             // An exception that does not exist: withdrawing it is idempotent.
             ("{id}", "exceptions") => Uuid::from_u128(7).to_string(),
             // Deleting is idempotent: a schedule that does not exist, so the others stay.
@@ -169,6 +177,8 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(json!({"tenant_ids": [a.tenant], "cron": "0 2 * * *", "enabled": false}))
     } else if path.contains("/schedules/") {
         Body::Json(json!({"enabled": false}))
+    } else if path.ends_with("/fanouts") {
+        Body::Json(json!({"operation": "capture_snapshot", "tenant_ids": [a.tenant]}))
     } else if path.ends_with("/notification-preferences") {
         Body::Json(json!({"kinds": ["failed", "partial", "live_restore"]}))
     } else if path.ends_with("/webhooks") {
@@ -179,7 +189,7 @@ fn sample_body(route: &RouteInfo, a: &TenantIds, n: usize) -> Body {
         Body::Json(
             json!({"policy_type": "deviceConfigurations", "graph_id": format!("matrix-{n}"), "reason": "matrix"}),
         )
-    } else if path.ends_with("/capture") || path.ends_with("/read") {
+    } else if path.ends_with("/capture") || path.ends_with("/read") || path.ends_with("/prunes") {
         Body::Empty
     } else {
         Body::Json(json!({}))
@@ -245,6 +255,8 @@ struct World {
     outsider: TestUser,
     /// Each user's own notification id.
     notifications: HashMap<Uuid, String>,
+    /// Each user's own (empty) fan-out.
+    fanouts: HashMap<Uuid, String>,
 }
 /// Starts a run as `user` and waits for it to finish; returns its id and final state.
 async fn run_to_end(
@@ -379,6 +391,26 @@ async fn world() -> World {
         let id = notify(&app, user.id, tenant.id, format!("Hello {}", user.email)).await;
         notifications.insert(user.id, id);
     }
+    // And a fan-out of their own (viewers cannot start one: it is written directly).
+    let mut fanouts = HashMap::new();
+    for user in [&viewer, &operator, &admin, &outsider] {
+        let fanout = policyvault::store::fanouts::insert(
+            &app.services.db,
+            policyvault::store::fanouts::NewFanout {
+                id: Uuid::now_v7(),
+                initiator_id: user.id,
+                operation: entity::enums::RunOperation::CaptureSnapshot,
+                params: json!({}),
+                tenant_count: 0,
+            },
+        )
+        .await
+        .unwrap();
+        policyvault::store::fanouts::mark_started(&app.services.db, fanout.id)
+            .await
+            .unwrap();
+        fanouts.insert(user.id, fanout.id.to_string());
+    }
     World {
         app,
         a,
@@ -388,6 +420,7 @@ async fn world() -> World {
         admin,
         outsider,
         notifications,
+        fanouts,
     }
 }
 
@@ -445,10 +478,15 @@ async fn every_route_answers_each_caller_by_its_declared_access() {
             }
             for route in &table {
                 n += 1;
-                let notification = user
-                    .and_then(|u| w.notifications.get(&u.id).cloned())
-                    .unwrap_or_else(|| Uuid::new_v4().to_string());
-                let path = fill(route, &w.a, &notification);
+                let own = Own {
+                    notification: user
+                        .and_then(|u| w.notifications.get(&u.id).cloned())
+                        .unwrap_or_else(|| Uuid::new_v4().to_string()),
+                    fanout: user
+                        .and_then(|u| w.fanouts.get(&u.id).cloned())
+                        .unwrap_or_else(|| Uuid::new_v4().to_string()),
+                };
+                let path = fill(route, &w.a, &own);
                 let body = sample_body(route, &w.a, n);
                 let response = match (pass, user) {
                     (_, None) => {

@@ -158,6 +158,7 @@ async fn notify(app: &TestApp, user_id: Uuid, tenant_id: Uuid, title: String) ->
             user_id,
             tenant_id,
             run_id: None,
+            fanout_id: None,
             kind: "test".into(),
             title,
             body: String::new(),

@@ -292,6 +292,7 @@ async fn exercise(db: &DatabaseConnection) {
             user_id: user.id,
             tenant_id: tenant.id,
             run_id: Some(first.id),
+            fanout_id: None,
             kind: "queued".into(),
             title: "t".into(),
             body: "b".into(),
