@@ -1,7 +1,7 @@
 //! Building blocks shared by the migrations: named foreign keys, indexes and CHECKs.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 /// A named foreign key `from_table.from_col → to_table.id`.
 pub(crate) fn fk(
@@ -85,6 +85,10 @@ pub(crate) async fn set_check_in(
             .await?;
         }
         DbBackend::Sqlite => {
+            // One connection for the whole rewrite: `writable_schema` is a setting of the
+            // connection, and a pool may hand out another for the next statement.
+            let txn = db.begin().await?;
+            let db = &txn;
             let row = db
                 .query_one_raw(Statement::from_string(
                     DbBackend::Sqlite,
@@ -121,6 +125,7 @@ pub(crate) async fn set_check_in(
                 .await?;
             db.execute_unprepared("PRAGMA writable_schema = OFF")
                 .await?;
+            txn.commit().await?;
         }
         other => {
             return Err(DbErr::Migration(format!("unsupported backend {other:?}")));

@@ -2,6 +2,7 @@
 //! layer, and constraint violations surfacing as typed errors.
 
 mod isolation;
+mod retention;
 mod round_trip;
 mod writers;
 
