@@ -6,6 +6,7 @@ mod backup_sets;
 mod changes;
 mod drift;
 mod restore;
+mod retention;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
