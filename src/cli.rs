@@ -55,6 +55,43 @@ pub enum Command {
     /// Manage capture schedules.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Manage global webhooks: they take the events of every tenant (tenant admins manage
+    /// their own tenant's webhooks in the web UI and API).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add a global webhook; prints its id and its signing secret (shown once).
+    Add(WebhookAddArgs),
+    /// List the global webhooks (addresses shown by host only).
+    List,
+    /// Delete a global webhook.
+    Remove(WebhookIdArgs),
+    /// A global webhook's last 50 deliveries, newest first.
+    Deliveries(WebhookIdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookAddArgs {
+    /// An https:// (or http://) address; it may carry a token (stored sealed).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// json (the event as JSON), teams or slack ({"text": ...}).
+    #[arg(long, default_value = "json")]
+    pub format: String,
+    /// Event kinds, comma-separated: run.failed, run.partial, run.succeeded, run.canceled,
+    /// drift (default: run.failed,run.partial).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub events: Option<Vec<String>>,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookIdArgs {
+    /// The webhook's id, as `webhook list` shows it.
+    #[arg(long)]
+    pub id: uuid::Uuid,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::cli::{
     Command, DemoArgs, GrantArgs, MembershipCommand, MigrateArgs, ScheduleAddArgs, ScheduleCommand,
     ScheduleListArgs, TenantAddArgs, TenantCommand, TokenCommand, UserAddArgs, UserCommand,
+    WebhookCommand,
 };
 use crate::domain::{Email, Password, TenantName};
 use crate::services::Services;
@@ -34,6 +35,7 @@ pub async fn run(command: Command, settings: Settings) -> CmdResult {
         Command::Membership(MembershipCommand::Grant(args)) => grant(settings, args).await,
         Command::Schedule(ScheduleCommand::Add(args)) => schedule_add(settings, args).await,
         Command::Schedule(ScheduleCommand::List(args)) => schedule_list(settings, args).await,
+        Command::Webhook(command) => webhook(settings, command).await,
         Command::Token(TokenCommand::List(args)) => token_list(settings, &args.email).await,
         Command::Token(TokenCommand::Revoke(args)) => token_revoke(settings, &args.id).await,
         Command::Token(TokenCommand::Create(args)) => token_create(settings, args.email, args.name)
@@ -320,6 +322,64 @@ async fn schedule_list(settings: Settings, args: ScheduleListArgs) -> CmdResult 
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_else(|| "—".into())
         );
+    }
+    Ok(())
+}
+
+async fn webhook(settings: Settings, command: WebhookCommand) -> CmdResult {
+    use crate::store::webhooks as hook_store;
+    let services = admin_services(settings).await?;
+    let db = &services.db;
+    match command {
+        WebhookCommand::Add(args) => {
+            let (new, secret) =
+                crate::runs::webhooks::prepare(&args.url, Some(&args.format), args.events, None)
+                    .map_err(|e| anyhow!("--{e}"))?;
+            let row = hook_store::create_global(db, &services.secrets, new).await?;
+            println!("{}", row.id);
+            println!("{}", secret.expose_secret());
+        }
+        WebhookCommand::List => {
+            for h in hook_store::list_global(db).await? {
+                let kinds: Vec<&str> = h
+                    .kinds
+                    .as_array()
+                    .map(|k| k.iter().filter_map(|v| v.as_str()).collect())
+                    .unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    h.id,
+                    h.url_hint,
+                    h.format,
+                    kinds.join(","),
+                    if h.enabled { "enabled" } else { "disabled" }
+                );
+            }
+        }
+        WebhookCommand::Remove(args) => {
+            if !hook_store::delete_global(db, args.id).await? {
+                bail!("no global webhook {}", args.id);
+            }
+        }
+        WebhookCommand::Deliveries(args) => {
+            let rows = hook_store::global_deliveries(db, args.id, 50)
+                .await
+                .map_err(store_err("global webhook"))?;
+            for d in rows {
+                println!(
+                    "{}\t{}\t{}\t{}\tattempts {}\t{}",
+                    d.created_at.to_rfc3339(),
+                    d.event,
+                    d.tenant_id,
+                    d.status,
+                    d.attempts,
+                    d.last_status
+                        .map(|s| format!("HTTP {s}"))
+                        .or(d.last_error)
+                        .unwrap_or_default()
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! An outbound webhook of a tenant: where to post run events (sealed), how, and which.
+//! An outbound webhook of a tenant (or, without one, a global webhook taking every tenant's
+//! events): where to post run events (sealed), how, and which.
 
 use sea_orm::entity::prelude::*;
 
@@ -7,7 +8,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    /// `None`: a global webhook (managed from the command line).
+    pub tenant_id: Option<Uuid>,
     /// The address, sealed (it may carry a secret token in its path or query).
     pub url_enc: String,
     /// What may be shown of the address: its scheme and host.

@@ -85,51 +85,63 @@ pub(crate) async fn set_check_in(
             .await?;
         }
         DbBackend::Sqlite => {
-            // One connection for the whole rewrite: `writable_schema` is a setting of the
-            // connection, and a pool may hand out another for the next statement.
-            let txn = db.begin().await?;
-            let db = &txn;
-            let row = db
-                .query_one_raw(Statement::from_string(
-                    DbBackend::Sqlite,
-                    format!(
-                        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
-                    ),
-                ))
-                .await?
-                .ok_or_else(|| DbErr::Migration(format!("table {table} not found")))?;
-            let sql: String = row.try_get("", "sql")?;
             let old = format!("IN ({})", in_list(from));
-            if !sql.contains(&old) {
-                return Err(DbErr::Migration(format!(
-                    "{name} is not the expected `{old}`"
-                )));
-            }
-            let new_sql = sql.replace(&old, &format!("IN ({})", in_list(to)));
-            let version = db
-                .query_one_raw(Statement::from_string(
-                    DbBackend::Sqlite,
-                    "PRAGMA schema_version",
-                ))
-                .await?
-                .ok_or_else(|| DbErr::Migration("no schema version".into()))?
-                .try_get_by_index::<i64>(0)?;
-            db.execute_unprepared("PRAGMA writable_schema = ON").await?;
-            db.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
-                [new_sql.into(), table.into()],
-            ))
-            .await?;
-            db.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1))
-                .await?;
-            db.execute_unprepared("PRAGMA writable_schema = OFF")
-                .await?;
-            txn.commit().await?;
+            let new = format!("IN ({})", in_list(to));
+            rewrite_sqlite_table(manager, table, &old, &new).await?;
         }
         other => {
             return Err(DbErr::Migration(format!("unsupported backend {other:?}")));
         }
     }
     Ok(())
+}
+
+/// Replaces `old` by `new` in SQLite's stored definition of `table` — the procedure SQLite
+/// documents for changes that leave the stored rows valid (a CHECK list widened, a NOT NULL
+/// dropped) without rebuilding the table. Fails if the definition does not hold `old`.
+pub(crate) async fn rewrite_sqlite_table(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    old: &str,
+    new: &str,
+) -> Result<(), DbErr> {
+    // One connection for the whole rewrite: `writable_schema` is a setting of the
+    // connection, and a pool may hand out another for the next statement.
+    let txn = manager.get_connection().begin().await?;
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+            [table.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Migration(format!("table {table} not found")))?;
+    let sql: String = row.try_get("", "sql")?;
+    if !sql.contains(old) {
+        return Err(DbErr::Migration(format!(
+            "the definition of {table} does not hold the expected `{old}`"
+        )));
+    }
+    let new_sql = sql.replacen(old, new, 1);
+    let version = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA schema_version",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Migration("no schema version".into()))?
+        .try_get_by_index::<i64>(0)?;
+    txn.execute_unprepared("PRAGMA writable_schema = ON")
+        .await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+        [new_sql.into(), table.into()],
+    ))
+    .await?;
+    txn.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1))
+        .await?;
+    txn.execute_unprepared("PRAGMA writable_schema = OFF")
+        .await?;
+    txn.commit().await
 }

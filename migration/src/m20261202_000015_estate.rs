@@ -7,10 +7,15 @@
 //! * `tenant_retention`: a tenant's overrides of the global retention settings.
 //! * `prune`: the operation that applies retention, a run like any other (and a schedule's
 //!   operation).
+//! * `webhooks.tenant_id` may be NULL: a global webhook, taking every tenant's events.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::helpers::{check_in, desc, fk, index, set_check_in, set_operations};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+use crate::helpers::{
+    check_in, desc, fk, index, rewrite_sqlite_table, set_check_in, set_operations,
+};
 use crate::m20261127_000001_accounts::{Tenants, Users};
 
 #[derive(DeriveMigrationName)]
@@ -239,11 +244,15 @@ impl MigrationTrait for Migration {
             SCHEDULED_BEFORE,
             SCHEDULED_AFTER,
         )
-        .await
+        .await?;
+        webhook_tenant_required(manager, false).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        db.execute_unprepared("DELETE FROM webhooks WHERE tenant_id IS NULL")
+            .await?;
+        webhook_tenant_required(manager, true).await?;
         db.execute_unprepared("DELETE FROM schedules WHERE operation = 'prune'")
             .await?;
         set_check_in(
@@ -275,5 +284,26 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(Fanouts::Table).to_owned())
             .await
+    }
+}
+
+/// `webhooks.tenant_id` NOT NULL (`required`) or NULL-able (global webhooks).
+async fn webhook_tenant_required(manager: &SchemaManager<'_>, required: bool) -> Result<(), DbErr> {
+    const REQUIRED: &str = "\"tenant_id\" uuid_text NOT NULL";
+    const OPTIONAL: &str = "\"tenant_id\" uuid_text NULL";
+    let db = manager.get_connection();
+    match db.get_database_backend() {
+        DbBackend::Sqlite if required => {
+            rewrite_sqlite_table(manager, "webhooks", OPTIONAL, REQUIRED).await
+        }
+        DbBackend::Sqlite => rewrite_sqlite_table(manager, "webhooks", REQUIRED, OPTIONAL).await,
+        _ => {
+            let change = if required { "SET" } else { "DROP" };
+            db.execute_unprepared(&format!(
+                "ALTER TABLE webhooks ALTER COLUMN tenant_id {change} NOT NULL"
+            ))
+            .await
+            .map(|_| ())
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::runs;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -53,6 +53,64 @@ pub fn sign(key: &[u8], message: &[u8]) -> String {
     h.update(&outer);
     h.update(inner_hash);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a new webhook's address, format and events (`None`: failures and partial
+/// results) and makes its signing secret. Returns the webhook to store and the secret to show
+/// once, or a message naming the field at fault.
+pub fn prepare(
+    url: &str,
+    format: Option<&str>,
+    events: Option<Vec<String>>,
+    created_by: Option<uuid::Uuid>,
+) -> Result<(hook_store::NewWebhook, SecretString), String> {
+    use base64::Engine;
+    use rand::RngCore;
+    let url = reqwest::Url::parse(url.trim()).map_err(|_| "url: not an address".to_string())?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err("url: an https:// (or http://) address with a host".into());
+    }
+    let host = url.host_str().unwrap_or_default();
+    let url_hint = match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    };
+    let format = format.unwrap_or("json").trim().to_string();
+    if !matches!(format.as_str(), "json" | "teams" | "slack") {
+        return Err("format: json, teams or slack".into());
+    }
+    let kinds = match events {
+        None => DEFAULT_EVENTS.iter().map(|e| e.to_string()).collect(),
+        Some(list) if list.is_empty() => return Err("events: name at least one".into()),
+        Some(mut list) => {
+            if let Some(bad) = list.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+                return Err(format!(
+                    "events: {bad:?} is not one of {}",
+                    EVENTS.join(", ")
+                ));
+            }
+            list.sort();
+            list.dedup();
+            list
+        }
+    };
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = SecretString::from(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ));
+    Ok((
+        hook_store::NewWebhook {
+            url: SecretString::from(url.to_string()),
+            url_hint,
+            secret: secret.clone(),
+            format,
+            kinds,
+            created_by,
+        },
+        secret,
+    ))
 }
 
 /// The body for a webhook's format.

@@ -27,7 +27,7 @@ pub struct NewWebhook {
     pub secret: SecretString,
     pub format: String,
     pub kinds: Vec<String>,
-    pub created_by: Uuid,
+    pub created_by: Option<Uuid>,
 }
 
 pub async fn create(
@@ -36,17 +36,75 @@ pub async fn create(
     scope: &TenantScope,
     new: NewWebhook,
 ) -> StoreResult<webhooks::Model> {
+    insert(db, secrets, Some(scope.tenant_id()), new).await
+}
+
+/// A global webhook: it takes the events of every tenant. Only the installation's command
+/// line manages these; no tenant's API lists them.
+pub async fn create_global(
+    db: &impl ConnectionTrait,
+    secrets: &SecretBox,
+    new: NewWebhook,
+) -> StoreResult<webhooks::Model> {
+    insert(db, secrets, None, new).await
+}
+
+/// The global webhooks.
+pub async fn list_global(db: &impl ConnectionTrait) -> StoreResult<Vec<webhooks::Model>> {
+    Ok(webhooks::Entity::find()
+        .filter(webhooks::Column::TenantId.is_null())
+        .order_by_asc(webhooks::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Deletes a global webhook; false when there was none.
+pub async fn delete_global(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<bool> {
+    Ok(webhooks::Entity::delete_many()
+        .filter(webhooks::Column::TenantId.is_null())
+        .filter(webhooks::Column::Id.eq(id))
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
+}
+
+/// A global webhook's deliveries, newest first.
+pub async fn global_deliveries(
+    db: &impl ConnectionTrait,
+    webhook_id: Uuid,
+    limit: u64,
+) -> StoreResult<Vec<webhook_deliveries::Model>> {
+    let hook = webhooks::Entity::find_by_id(webhook_id)
+        .filter(webhooks::Column::TenantId.is_null())
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(webhook_deliveries::Entity::find()
+        .filter(webhook_deliveries::Column::WebhookId.eq(hook.id))
+        .order_by_desc(webhook_deliveries::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    secrets: &SecretBox,
+    tenant_id: Option<Uuid>,
+    new: NewWebhook,
+) -> StoreResult<webhooks::Model> {
     let id = Uuid::now_v7();
     Ok(webhooks::ActiveModel {
         id: Set(id),
-        tenant_id: Set(scope.tenant_id()),
+        tenant_id: Set(tenant_id),
         url_enc: Set(secrets.seal(&new.url, &context(id, "url"))),
         url_hint: Set(new.url_hint),
         secret_enc: Set(secrets.seal(&new.secret, &context(id, "secret"))),
         format: Set(new.format),
         kinds: Set(Json::from(new.kinds)),
         enabled: Set(true),
-        created_by: Set(Some(new.created_by)),
+        created_by: Set(new.created_by),
         created_at: Set(Utc::now()),
     }
     .insert(db)
@@ -96,7 +154,8 @@ pub fn unseal(
     ))
 }
 
-/// Queues `event` for every enabled webhook of the tenant that takes it.
+/// Queues `event` for every enabled webhook of the tenant, and every global one, that takes
+/// it.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -105,7 +164,11 @@ pub async fn enqueue(
     payload: &Json,
 ) -> StoreResult<usize> {
     let hooks = webhooks::Entity::find()
-        .filter(webhooks::Column::TenantId.eq(tenant_id))
+        .filter(
+            webhooks::Column::TenantId
+                .eq(tenant_id)
+                .or(webhooks::Column::TenantId.is_null()),
+        )
         .filter(webhooks::Column::Enabled.eq(true))
         .all(db)
         .await?;

@@ -5,13 +5,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::{webhook_deliveries, webhooks};
-use rand::RngCore;
 use schemars::JsonSchema;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,8 +19,8 @@ use super::error::ApiError;
 use super::extract::{self, Path};
 use super::openapi::Doc;
 use super::routes::{Access, Routes};
-use crate::runs::webhooks::{DEFAULT_EVENTS, EVENTS};
-use crate::store::webhooks::{self as hook_store, NewWebhook};
+use crate::runs::webhooks::prepare;
+use crate::store::webhooks as hook_store;
 
 pub fn routes() -> Routes {
     const ADMIN: Access = Access::Tenant(Role::Admin);
@@ -119,64 +117,20 @@ async fn create(
     extract::Json(body): extract::Json<WebhookRequest>,
 ) -> Result<Response, ApiError> {
     access.require(Role::Admin)?;
-    let url = reqwest::Url::parse(body.url.trim())
-        .map_err(|_| ApiError::Validation("url: not an address".into()))?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-        return Err(ApiError::Validation(
-            "url: an https:// (or http://) address with a host".into(),
-        ));
-    }
-    let url_hint = match url.port() {
-        Some(port) => format!(
-            "{}://{}:{port}",
-            url.scheme(),
-            url.host_str().unwrap_or_default()
-        ),
-        None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default()),
-    };
-    let format = body.format.unwrap_or_else(|| "json".into());
-    if !matches!(format.as_str(), "json" | "teams" | "slack") {
-        return Err(ApiError::Validation("format: json, teams or slack".into()));
-    }
-    let events = match body.events {
-        None => DEFAULT_EVENTS.iter().map(|e| e.to_string()).collect(),
-        Some(list) if list.is_empty() => {
-            return Err(ApiError::Validation("events: name at least one".into()));
-        }
-        Some(list) => {
-            if let Some(bad) = list.iter().find(|e| !EVENTS.contains(&e.as_str())) {
-                return Err(ApiError::Validation(format!(
-                    "events: {bad:?} is not one of {}",
-                    EVENTS.join(", ")
-                )));
-            }
-            let mut list = list;
-            list.sort();
-            list.dedup();
-            list
-        }
-    };
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = format!(
-        "whsec_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
+    let (new, secret) = prepare(
+        &body.url,
+        body.format.as_deref(),
+        body.events,
+        Some(access.user.id()),
+    )
+    .map_err(ApiError::Validation)?;
     let row = hook_store::create(
         &state.services().db,
         &state.services().secrets,
         access.scope(),
-        NewWebhook {
-            url: SecretString::from(url.to_string()),
-            url_hint,
-            secret: SecretString::from(secret.clone()),
-            format,
-            kinds: events,
-            created_by: access.user.id(),
-        },
+        new,
     )
     .await?;
-    let secret = SecretString::from(secret);
     Ok((
         StatusCode::CREATED,
         Json(CreatedWebhook {

@@ -21,13 +21,10 @@ async fn a_prune_run_deletes_what_the_tenants_retention_releases() {
     }
 
     // Reading: the global settings, no overrides.
-    let read = app
-        .get_json(&operator, &format!("{base}/retention"))
-        .await;
+    let read = app.get_json(&operator, &format!("{base}/retention")).await;
     assert_eq!(read["retention"]["overrides"]["snapshot_keep"], Value::Null);
     assert_eq!(
-        read["retention"]["effective"],
-        read["retention"]["global"],
+        read["retention"]["effective"], read["retention"]["global"],
         "{read}"
     );
     // Writing: admins only, values checked.
@@ -41,7 +38,9 @@ async fn a_prune_run_deletes_what_the_tenants_retention_releases() {
         json!({"snapshot_keep": -1}),
         json!({"keep": 1}),
     ] {
-        let r = app.put(&admin, &format!("{base}/retention"), bad.clone()).await;
+        let r = app
+            .put(&admin, &format!("{base}/retention"), bad.clone())
+            .await;
         assert_eq!(r.status().as_u16(), 422, "{bad}");
     }
     let r = app
@@ -59,7 +58,9 @@ async fn a_prune_run_deletes_what_the_tenants_retention_releases() {
         .await;
     assert_eq!(r.status().as_u16(), 403);
     let prune_id = start(&app, &admin, &format!("{base}/prunes"), json!({})).await;
-    let run = app.wait_for_terminal(&admin, tenant.id, &prune_id, WAIT).await;
+    let run = app
+        .wait_for_terminal(&admin, tenant.id, &prune_id, WAIT)
+        .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["operation"], "prune");
     assert_eq!(run["counts"]["deleted"], 2, "{run}");
@@ -73,7 +74,12 @@ async fn a_prune_run_deletes_what_the_tenants_retention_releases() {
     assert_eq!(items.len(), 2, "{items:?}");
     for item in &items {
         assert_eq!(item["action"], "deleted", "{item}");
-        assert!(item["display_name"].as_str().unwrap().starts_with("Snapshot of "));
+        assert!(
+            item["display_name"]
+                .as_str()
+                .unwrap()
+                .starts_with("Snapshot of ")
+        );
     }
     // The newest snapshot is the one left.
     let snapshots = app.get_json(&admin, &format!("{base}/snapshots")).await;

@@ -64,7 +64,10 @@ async fn capturing_all_tenants_is_one_parent_over_one_run_per_tenant() {
 
     // Bad input starts nothing.
     for (body, field) in [
-        (json!({"operation": "restore_undo", "all_tenants": true}), "operation"),
+        (
+            json!({"operation": "restore_undo", "all_tenants": true}),
+            "operation",
+        ),
         (json!({"operation": "capture_snapshot"}), "tenant_ids"),
         (
             json!({"operation": "capture_snapshot", "tenant_ids": [tenants[2].id]}),
@@ -111,7 +114,10 @@ async fn capturing_all_tenants_is_one_parent_over_one_run_per_tenant() {
     assert_eq!(fanout["status"], "running", "{started}");
     assert_eq!(fanout["tenant_count"], 2);
     // Northwind, where the operator is a viewer, is skipped with the reason.
-    assert_eq!(started["skipped"][0]["tenant_id"], tenants[2].id.to_string());
+    assert_eq!(
+        started["skipped"][0]["tenant_id"],
+        tenants[2].id.to_string()
+    );
     assert!(
         started["skipped"][0]["reason"]
             .as_str()
@@ -139,10 +145,7 @@ async fn capturing_all_tenants_is_one_parent_over_one_run_per_tenant() {
     assert_eq!(done["counts"]["succeeded"], 2, "{done}");
     assert_eq!(done["counts"]["failed"], 0);
     assert!(
-        done["summary"]
-            .as_str()
-            .unwrap()
-            .contains("2 succeeded"),
+        done["summary"].as_str().unwrap().contains("2 succeeded"),
         "{done}"
     );
     for child in done["children"].as_array().unwrap() {
@@ -183,7 +186,10 @@ async fn capturing_all_tenants_is_one_parent_over_one_run_per_tenant() {
     let page = app.get(&operator, &format!("/fanouts/{id}")).await;
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Contoso") && html.contains("Fabrikam"), "{html}");
+    assert!(
+        html.contains("Contoso") && html.contains("Fabrikam"),
+        "{html}"
+    );
     // Someone else's fan-out is not found.
     let other = app.add_user("other@example.com").await;
     assert_eq!(
@@ -208,11 +214,8 @@ async fn a_failed_child_makes_the_parent_partial() {
         tenants.push(tenant);
     }
     // Fabrikam's app registration is refused: its capture fails.
-    app.sim_fault(
-        &tenants[1],
-        json!({"kind": "token_failure", "status": 401}),
-    )
-    .await;
+    app.sim_fault(&tenants[1], json!({"kind": "token_failure", "status": 401}))
+        .await;
     let started: Value = app
         .post(
             &operator,
@@ -324,7 +327,9 @@ async fn a_live_fanout_restore_is_confirmed_by_the_tenant_count_and_audited_in_e
         })
     };
     for wrong in [Value::Null, json!(1), json!(3)] {
-        let r = app.post(&setup.admin, "/fanouts", body(wrong.clone())).await;
+        let r = app
+            .post(&setup.admin, "/fanouts", body(wrong.clone()))
+            .await;
         assert_eq!(r.status().as_u16(), 422, "{wrong}");
         let answer: Value = r.json().await.unwrap();
         assert!(
@@ -370,7 +375,10 @@ async fn a_live_fanout_restore_is_confirmed_by_the_tenant_count_and_audited_in_e
             .collect();
         assert_eq!(queued.len(), 1, "{audit}");
         assert_eq!(queued[0]["details"]["fanout_id"], id.as_str(), "{audit}");
-        assert!(child["run"]["counts"]["created"].as_i64().unwrap() > 0, "{child}");
+        assert!(
+            child["run"]["counts"]["created"].as_i64().unwrap() > 0,
+            "{child}"
+        );
     }
     app.shutdown().await;
 }

@@ -69,7 +69,14 @@ async fn the_initiator_is_notified_of_every_transition() {
     assert_eq!(prefs["preferences"]["default"], true);
     assert_eq!(
         prefs["preferences"]["kinds"],
-        json!(["failed", "partial", "canceled", "live_restore", "drift", "fanout"])
+        json!([
+            "failed",
+            "partial",
+            "canceled",
+            "live_restore",
+            "drift",
+            "fanout"
+        ])
     );
     let quiet: Value = app
         .post(

@@ -479,7 +479,9 @@ async fn a_ten_minute_outage_of_every_worker_gives_one_catch_up_run_each() {
         assert_eq!(of_tenant.len(), 2);
         let expected = policyvault::runs::scheduler::run_id_of(id, catch_up_tick);
         assert!(
-            of_tenant.iter().any(|r| r.id == expected && r.status.as_str() == "queued"),
+            of_tenant
+                .iter()
+                .any(|r| r.id == expected && r.status.as_str() == "queued"),
             "the catch-up run is the latest missed tick's"
         );
     }
@@ -492,8 +494,11 @@ async fn a_ten_minute_outage_of_every_worker_gives_one_catch_up_run_each() {
             vec![first.timestamp(), catch_up_tick.timestamp()],
             "{d}"
         );
-        let next: chrono::DateTime<chrono::Utc> =
-            d["schedule"]["next_run_at"].as_str().unwrap().parse().unwrap();
+        let next: chrono::DateTime<chrono::Utc> = d["schedule"]["next_run_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(next, catch_up_tick + chrono::Duration::minutes(1));
     }
     app.shutdown().await;

@@ -161,3 +161,154 @@ async fn a_run_outcome_is_posted_signed_retried_after_a_500_and_logged() {
     assert_eq!(r.status().as_u16(), 204);
     app.shutdown().await;
 }
+
+/// `policyvault webhook ...` against the app's database and Redis.
+fn cli(app: &crate::helpers::TestApp, args: &[&str]) -> std::process::Output {
+    use secrecy::ExposeSecret;
+    let settings = &app.services.settings;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_policyvault"))
+        .arg("webhook")
+        .args(args)
+        .env("PV_ENV", "test")
+        .env(
+            "PV_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+        )
+        .env("PV__DATABASE__URL", settings.database.url.expose_secret())
+        .env("PV__REDIS__URL", settings.redis.url.expose_secret())
+        .env("PV__REDIS__KEY_PREFIX", &settings.redis.key_prefix)
+        .output()
+        .expect("policyvault webhook");
+    assert!(
+        output.status.success(),
+        "webhook {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[tokio::test]
+async fn a_global_webhook_takes_every_tenants_events_and_no_tenant_sees_it() {
+    let app = spawn_app().await;
+    let admin = app.add_user("admin@example.com").await;
+    let mut tenants = Vec::new();
+    for name in ["Contoso", "Fabrikam"] {
+        let tenant = app.add_tenant(name).await;
+        load_some_policies(&app, &tenant, 2).await;
+        app.grant(&admin, &tenant, Role::Admin).await;
+        tenants.push(tenant);
+    }
+    let (base, received) = receiver().await;
+    let url = format!("{base}/hook?token=estate-secret");
+    let out = cli(
+        &app,
+        &[
+            "add",
+            "--url",
+            &url,
+            "--format",
+            "slack",
+            "--events",
+            "run.succeeded",
+        ],
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let mut lines = printed.lines();
+    let id = lines.next().unwrap().to_string();
+    let secret = lines.next().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{printed}");
+    let listed = String::from_utf8(cli(&app, &["list"]).stdout).unwrap();
+    assert!(listed.contains(&id) && listed.contains(&base), "{listed}");
+    assert!(!listed.contains("estate-secret"), "{listed}");
+    // Bad input is one line naming the flag.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_policyvault"))
+        .args(["webhook", "add", "--url", "ftp://x", "--format", "json"])
+        .env("PV_ENV", "test")
+        .env(
+            "PV_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+        )
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+
+    let mut run_ids = Vec::new();
+    for tenant in &tenants {
+        let hooks = app
+            .get_json(&admin, &format!("/tenants/{}/webhooks", tenant.id))
+            .await;
+        assert_eq!(
+            hooks["webhooks"],
+            json!([]),
+            "no tenant lists a global webhook"
+        );
+        let run: Value = app
+            .post(
+                &admin,
+                &format!("/tenants/{}/snapshots", tenant.id),
+                json!({}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        run_ids.push(run["run"]["id"].as_str().unwrap().to_string());
+    }
+    for (tenant, run_id) in tenants.iter().zip(&run_ids) {
+        app.wait_for_terminal(&admin, tenant.id, run_id, TERMINAL_WAIT)
+            .await;
+    }
+    // Two events; the receiver's first answer is a 500, so three requests at least.
+    wait_for(Duration::from_secs(40), "both tenants' events", || async {
+        let texts: Vec<String> = received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| String::from_utf8_lossy(body).to_string())
+            .collect();
+        if ["Contoso", "Fabrikam"]
+            .iter()
+            .all(|n| texts.iter().filter(|t| t.contains(n)).count() >= 1)
+            && texts.len() >= 3
+        {
+            Ok(())
+        } else {
+            Err(format!("{texts:?}"))
+        }
+    })
+    .await;
+    for (headers, body) in received.lock().unwrap().iter() {
+        let chat: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(
+            chat.as_object().unwrap().len(),
+            1,
+            "slack: text only: {chat}"
+        );
+        assert_eq!(
+            headers["x-policyvault-signature"].to_str().unwrap(),
+            format!(
+                "sha256={}",
+                policyvault::runs::webhooks::sign(secret.as_bytes(), body)
+            )
+        );
+    }
+    let log = wait_for(Duration::from_secs(20), "both delivered", || async {
+        let log = String::from_utf8(cli(&app, &["deliveries", "--id", &id]).stdout).unwrap();
+        if log.matches("delivered").count() == 2 {
+            Ok(log)
+        } else {
+            Err(log)
+        }
+    })
+    .await;
+    for tenant in &tenants {
+        assert!(log.contains(&tenant.id.to_string()), "{log}");
+    }
+    cli(&app, &["remove", "--id", &id]);
+    assert!(
+        String::from_utf8(cli(&app, &["list"]).stdout)
+            .unwrap()
+            .is_empty()
+    );
+    app.shutdown().await;
+}

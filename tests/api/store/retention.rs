@@ -169,7 +169,8 @@ async fn prune_at_a_chosen_instant(db: &DatabaseConnection) {
     // Runs (kept 15 days): a capture finished 400 days ago (old), one 10 days ago (young), a
     // live restore 200 days ago (its undo window long gone), a live restore 20 days ago
     // (older than the rule, but still undoable).
-    let old_capture = finished_run(db, tenant.id, user.id, RunOperation::CaptureSnapshot, 400).await;
+    let old_capture =
+        finished_run(db, tenant.id, user.id, RunOperation::CaptureSnapshot, 400).await;
     run_store::record_item(
         db,
         &old_capture,
@@ -190,7 +191,8 @@ async fn prune_at_a_chosen_instant(db: &DatabaseConnection) {
     )
     .await
     .unwrap();
-    let young_capture = finished_run(db, tenant.id, user.id, RunOperation::CaptureSnapshot, 10).await;
+    let young_capture =
+        finished_run(db, tenant.id, user.id, RunOperation::CaptureSnapshot, 10).await;
     let old_restore = finished_run(db, tenant.id, user.id, RunOperation::Restore, 200).await;
     let undoable = finished_run(db, tenant.id, user.id, RunOperation::Restore, 20).await;
     let foreign_run = finished_run(db, other.id, user.id, RunOperation::CaptureSnapshot, 400).await;
