@@ -91,6 +91,26 @@ pub fn settings_for(
     prefix: &str,
     extra: &[(String, String)],
 ) -> anyhow::Result<Settings> {
+    Settings::load(&SettingsSource {
+        config_dir: Some(config_dir()),
+        env: Some("test".into()),
+        overrides: overrides_for(db_url, prefix, extra),
+        use_process_env: false,
+    })
+    .map_err(|e| anyhow!("settings: {e}"))
+}
+
+/// The repository's `config` directory.
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+/// Every `section.key = value` a benchmark run sets over `config/test.toml`.
+pub fn overrides_for(
+    db_url: &str,
+    prefix: &str,
+    extra: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut overrides = base_overrides();
     overrides.extend([
         ("database.url".to_string(), db_url.to_string()),
@@ -98,13 +118,7 @@ pub fn settings_for(
         ("redis.key_prefix".to_string(), prefix.to_string()),
     ]);
     overrides.extend(extra.iter().cloned());
-    Settings::load(&SettingsSource {
-        config_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")),
-        env: Some("test".into()),
-        overrides,
-        use_process_env: false,
-    })
-    .map_err(|e| anyhow!("settings: {e}"))
+    overrides
 }
 
 /// The test profile's run-protocol timings are tuned for fast failure tests (1 s heartbeats
@@ -135,6 +149,8 @@ pub struct Bench {
     pub address: String,
     pub http: reqwest::Client,
     pub sim: Option<graph_sim::RunningSim>,
+    /// The settings over `config/test.toml` (for worker processes: `PV__SECTION__KEY`).
+    pub overrides: Vec<(String, String)>,
     db: BenchDb,
     stop: watch::Sender<bool>,
     web: Option<JoinHandle<std::io::Result<()>>>,
@@ -165,6 +181,7 @@ impl Bench {
         sim: Option<graph_sim::SimConfig>,
     ) -> Result<Self, (BenchDb, anyhow::Error)> {
         let prefix = format!("pvbench{}", &Uuid::new_v4().simple().to_string()[..10]);
+        let all_overrides = overrides_for(&db.url, &prefix, overrides);
         let settings = match settings_for(&db.url, &prefix, overrides) {
             Ok(s) => s,
             Err(e) => return Err((db, e)),
@@ -202,6 +219,7 @@ impl Bench {
             address,
             http,
             sim,
+            overrides: all_overrides,
             db,
             stop,
             web: Some(web),
@@ -314,7 +332,7 @@ impl Bench {
         .await
     }
 
-    async fn register_tenant(
+    pub async fn register_tenant(
         &self,
         name: &str,
         sim_id: &str,

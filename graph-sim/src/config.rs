@@ -43,6 +43,9 @@ pub struct SimConfig {
     pub quotas: Quotas,
     /// Load the three deterministic demo tenants (contoso, fabrikam, northwind).
     pub demo: bool,
+    /// Also generate this many estate tenants (`estate-0001`, ...), each built like a demo
+    /// tenant from its own seed: an MSP's estate for load tests.
+    pub estate: usize,
     /// Load tenants from `DIR/<tenant>/<collection path>/*.json`.
     pub fixtures: Option<PathBuf>,
     /// Load fixture objects that share an id with an earlier file as distinct objects (new
@@ -67,6 +70,7 @@ impl Default for SimConfig {
             omit_retry_after: false,
             quotas: Quotas::default(),
             demo: false,
+            estate: 0,
             fixtures: None,
             fresh_ids: false,
             token_lifetime: Duration::from_secs(3599),

@@ -34,6 +34,11 @@ struct Args {
     #[arg(long)]
     demo: bool,
 
+    /// Also generate N estate tenants (estate-0001, ...), each like a demo tenant: an MSP's
+    /// estate for load tests (their credentials: GET /_sim/tenants).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    estate: usize,
+
     /// Divide throttle windows and Retry-After by F (e.g. 20 makes the 20 s window 1 s).
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     time_scale: f64,
@@ -83,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
             ..Quotas::default()
         },
         demo: args.demo,
+        estate: args.estate,
         fixtures: args.fixtures,
         fresh_ids: args.fresh_ids,
         token_lifetime: Duration::from_secs(args.token_lifetime),

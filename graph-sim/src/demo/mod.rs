@@ -20,6 +20,31 @@ pub const DEMO_TENANTS: &[&str] = &["contoso", "fabrikam", "northwind"];
 
 /// The three demo tenants. Their ADMX definitions are added to `catalog`.
 pub fn tenants(catalog: &mut Catalog) -> Vec<TenantSeed> {
+    let gp = definitions(catalog);
+    let templates = templates();
+    DEMO_TENANTS
+        .iter()
+        .map(|name| tenant(name, &gp, &templates))
+        .collect()
+}
+
+/// `n` estate tenants, `estate-0001` onwards, each generated like a demo tenant from a seed
+/// of its own (the definitions they use are the demo tenants', added to `catalog`).
+pub fn estate(catalog: &mut Catalog, n: usize) -> Vec<TenantSeed> {
+    let gp = definitions(catalog);
+    let templates = templates();
+    (1..=n)
+        .map(|i| tenant(&estate_name(i), &gp, &templates))
+        .collect()
+}
+
+/// The name of estate tenant `i` (1-based).
+pub fn estate_name(i: usize) -> String {
+    format!("estate-{i:04}")
+}
+
+/// The ADMX definitions the generated tenants use, added to `catalog`.
+fn definitions(catalog: &mut Catalog) -> Vec<GpDef> {
     let gp = gp_catalog();
     for d in &gp {
         if let Some(id) = d.def["id"].as_str() {
@@ -31,11 +56,7 @@ pub fn tenants(catalog: &mut Catalog) -> Vec<TenantSeed> {
             }
         }
     }
-    let templates = templates();
-    DEMO_TENANTS
-        .iter()
-        .map(|name| tenant(name, &gp, &templates))
-        .collect()
+    gp
 }
 
 /// Simulator-only credentials of a demo tenant (stable across runs).

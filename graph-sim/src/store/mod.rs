@@ -279,6 +279,9 @@ impl Sim {
         if self.config.demo {
             seeds.extend(crate::demo::tenants(&mut catalog));
         }
+        if self.config.estate > 0 {
+            seeds.extend(crate::demo::estate(&mut catalog, self.config.estate));
+        }
         if let Some(dir) = &self.config.fixtures {
             for (seed, _) in crate::fixtures::load_dir(dir, self.config.fresh_ids)? {
                 match seeds

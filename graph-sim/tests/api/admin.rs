@@ -37,6 +37,33 @@ async fn demo_tenants_are_listed_with_stable_simulator_credentials() {
 }
 
 #[tokio::test]
+async fn estate_tenants_are_generated_each_from_its_own_seed() {
+    let sim = spawn_with(SimConfig {
+        estate: 3,
+        ..SimConfig::default()
+    })
+    .await;
+    let tenants = sim.tenants().await;
+    let names: Vec<&str> = tenants
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["estate-0001", "estate-0002", "estate-0003"]);
+    let mut first_ids = Vec::new();
+    for name in names {
+        let (_, token) = sim.demo_token(name).await;
+        let list = sim
+            .get(&token, "/beta/deviceManagement/deviceConfigurations")
+            .await;
+        let objects = list.body["value"].as_array().unwrap();
+        assert!(objects.len() > 5, "{name}: {}", list.body);
+        first_ids.push(objects[0]["id"].clone());
+    }
+    first_ids.dedup();
+    assert_eq!(first_ids.len(), 3, "distinct ids per tenant");
+}
+
+#[tokio::test]
 async fn demo_export_covers_every_collection_with_sub_resources_inline() {
     let s = spawn_demo().await;
     let t = s.tenant("contoso").await;
