@@ -36,6 +36,8 @@ pub struct Settings {
     pub schedules: ScheduleSettings,
     #[serde(default)]
     pub retention: RetentionSettings,
+    #[serde(default)]
+    pub smtp: SmtpSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,6 +194,30 @@ impl Default for RetentionSettings {
     }
 }
 
+/// E-mail: every notification is also mailed to its recipient, when enabled. The worker
+/// sends (retrying with backoff); notifications of the hour before it was enabled are sent
+/// too, older ones are not.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    pub enabled: bool,
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS) or
+    /// `smtp://host:25` (plain, for a local relay); credentials as `user:password@`.
+    pub url: SecretString,
+    /// The sender, e.g. `PolicyVault <policyvault@msp.example>`.
+    pub from: String,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            url: SecretString::from("smtp://127.0.0.1:25".to_string()),
+            from: "PolicyVault <policyvault@localhost>".into(),
+        }
+    }
+}
+
 /// Uploads of exported objects (`POST /api/v1/tenants/{tenant}/imports`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -286,6 +312,22 @@ impl Settings {
                 key: "redis.url",
                 problem: "must start with redis:// or rediss://".into(),
             });
+        }
+        if self.smtp.enabled {
+            let url = self.smtp.url.expose_secret();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(SettingsError::Key {
+                    key: "smtp.url",
+                    problem: "must start with smtp:// or smtps://".into(),
+                });
+            }
+            if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(SettingsError::Key {
+                    key: "smtp.from",
+                    problem: "must be an address, e.g. PolicyVault <policyvault@msp.example>"
+                        .into(),
+                });
+            }
         }
         if self.database.max_connections == 0 {
             return Err(SettingsError::Key {

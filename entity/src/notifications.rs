@@ -17,6 +17,13 @@ pub struct Model {
     pub body: String,
     pub created_at: DateTimeUtc,
     pub read_at: Option<DateTimeUtc>,
+    /// The e-mail copy (SMTP enabled): `pending`, `sent` or `failed`; `None` when none.
+    pub email_state: Option<String>,
+    pub email_attempts: i32,
+    /// When a pending e-mail is tried next.
+    pub email_next_at: Option<DateTimeUtc>,
+    /// Why the last attempt failed.
+    pub email_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -62,6 +62,10 @@ enum TenantRetention {
 enum Notifications {
     Table,
     FanoutId,
+    EmailState,
+    EmailAttempts,
+    EmailNextAt,
+    EmailError,
 }
 
 #[derive(DeriveIden)]
@@ -197,11 +201,29 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // SQLite adds one column per statement.
+        for column in [
+            uuid_null(Notifications::FanoutId),
+            text_null(Notifications::EmailState),
+            integer(Notifications::EmailAttempts).default(0).to_owned(),
+            timestamp_with_time_zone_null(Notifications::EmailNextAt),
+            text_null(Notifications::EmailError),
+        ] {
+            let mut column = column;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Notifications::Table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
-            .alter_table(
-                Table::alter()
-                    .table(Notifications::Table)
-                    .add_column(uuid_null(Notifications::FanoutId))
+            .create_index(
+                index("ix_notifications_email", Notifications::Table)
+                    .col(Notifications::EmailState)
+                    .col(Notifications::EmailNextAt)
                     .to_owned(),
             )
             .await?;
@@ -271,13 +293,29 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(TenantRetention::Table).to_owned())
             .await?;
         manager
-            .alter_table(
-                Table::alter()
+            .drop_index(
+                Index::drop()
+                    .name("ix_notifications_email")
                     .table(Notifications::Table)
-                    .drop_column(Notifications::FanoutId)
                     .to_owned(),
             )
             .await?;
+        for column in [
+            Notifications::EmailError,
+            Notifications::EmailNextAt,
+            Notifications::EmailAttempts,
+            Notifications::EmailState,
+            Notifications::FanoutId,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Notifications::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .drop_table(Table::drop().table(FanoutRuns::Table).to_owned())
             .await?;

@@ -14,6 +14,7 @@
 //! Redis only delivers work and live events.
 
 pub mod cancel;
+pub mod email;
 pub mod events;
 pub mod fanout;
 pub mod fleet;

@@ -40,6 +40,10 @@ pub async fn notify(
         body: Set(new.body),
         created_at: Set(Utc::now()),
         read_at: Set(None),
+        email_state: Set(None),
+        email_attempts: Set(0),
+        email_next_at: Set(None),
+        email_error: Set(None),
     };
     Ok(row.insert(db).await?)
 }

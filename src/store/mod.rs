@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activity;
 pub mod content;
 pub mod drift;
+pub mod email;
 pub mod fanouts;
 pub mod retention;
 pub mod runs;

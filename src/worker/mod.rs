@@ -348,7 +348,8 @@ async fn scheduler(
     }
 }
 
-/// Delivers due webhook events every second until stopped.
+/// Delivers due webhook events (and, with `smtp.enabled`, the e-mail copies of
+/// notifications) every second until stopped.
 async fn webhooks(
     orchestrator: Orchestrator,
     health: Health,
@@ -358,11 +359,26 @@ async fn webhooks(
         Ok(c) => c,
         Err(e) => return Stopped::Failed(format!("no HTTP client for webhooks: {e}")),
     };
+    let mailer =
+        match crate::runs::email::Mailer::from_settings(&orchestrator.services.settings.smtp) {
+            Ok(m) => m,
+            Err(e) => return Stopped::Failed(format!("no e-mail transport: {e}")),
+        };
     let task = tokio::spawn(async move {
         loop {
-            match orchestrator.deliver_webhooks(&client).await {
+            let mut result = orchestrator
+                .deliver_webhooks(&client)
+                .await
+                .map_err(|e| format!("webhook delivery failed: {e}"));
+            if let (Ok(_), Some(mailer)) = (&result, &mailer) {
+                result = orchestrator
+                    .deliver_emails(mailer)
+                    .await
+                    .map_err(|e| format!("e-mail delivery failed: {e}"));
+            }
+            match result {
                 Ok(_) => health.up("webhooks"),
-                Err(e) => health.down("webhooks", &format!("webhook delivery failed: {e}")),
+                Err(e) => health.down("webhooks", &e),
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -371,9 +371,17 @@ async fn populate_schema(db: &DatabaseConnection, latest: bool) -> Graph {
         body: "2 of 4 items restored".to_owned(),
         created_at: now,
         read_at: Some(now),
+        email_state: None,
+        email_attempts: 0,
+        email_next_at: None,
+        email_error: None,
     };
     let mut row: notifications::ActiveModel = notification.clone().into();
     row.fanout_id = sea_orm::ActiveValue::NotSet;
+    row.email_state = sea_orm::ActiveValue::NotSet;
+    row.email_attempts = sea_orm::ActiveValue::NotSet;
+    row.email_next_at = sea_orm::ActiveValue::NotSet;
+    row.email_error = sea_orm::ActiveValue::NotSet;
     notifications::Entity::insert(row)
         .exec_without_returning(db)
         .await
@@ -599,6 +607,10 @@ async fn later(
         body: Set("1 succeeded, 1 failed".to_owned()),
         created_at: Set(now),
         read_at: Set(None),
+        email_state: Set(Some("failed".to_owned())),
+        email_attempts: Set(6),
+        email_next_at: Set(Some(now)),
+        email_error: Set(Some("451 try later — ü".to_owned())),
     }
     .insert(db)
     .await

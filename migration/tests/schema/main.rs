@@ -74,7 +74,7 @@ pub const TABLES: [&str; 27] = [
 ];
 
 /// Every named index the migrations create (primary keys aside).
-pub const INDEXES: [&str; 40] = [
+pub const INDEXES: [&str; 41] = [
     "ix_api_tokens_user",
     "ix_audit_events_tenant_created",
     "ix_backup_items_tenant_set_type",
@@ -84,6 +84,7 @@ pub const INDEXES: [&str; 40] = [
     "ix_fanouts_initiator_created",
     "ix_fanouts_status",
     "ix_memberships_user",
+    "ix_notifications_email",
     "ix_notifications_user_created",
     "ix_notifications_user_read",
     "ix_object_mappings_target_type",

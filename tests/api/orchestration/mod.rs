@@ -2,6 +2,7 @@
 //! re-checks at execution time, timeouts, notifications.
 
 mod cancel;
+mod email;
 mod fanouts;
 mod lifecycle;
 mod membership;
