@@ -60,12 +60,23 @@ impl Orchestrator {
         email::mark_new(db, now - LOOKBACK, now).await?;
         let due = email::take_due(db, now, now + chrono::Duration::seconds(120), 20).await?;
         let tried = due.len();
-        let public_url = self.services.settings.server.public_url.trim_end_matches('/');
+        let public_url = self
+            .services
+            .settings
+            .server
+            .public_url
+            .trim_end_matches('/');
         for item in due {
             let n = &item.notification;
             if item.recipient_disabled {
-                email::attempted(db, n.id, false, Some("the recipient's account is disabled".into()), None)
-                    .await?;
+                email::attempted(
+                    db,
+                    n.id,
+                    false,
+                    Some("the recipient's account is disabled".into()),
+                    None,
+                )
+                .await?;
                 continue;
             }
             let link = match (n.run_id, n.fanout_id) {
@@ -76,8 +87,14 @@ impl Orchestrator {
             let to = match item.to.parse::<Mailbox>() {
                 Ok(to) => to,
                 Err(e) => {
-                    email::attempted(db, n.id, false, Some(format!("recipient address: {e}")), None)
-                        .await?;
+                    email::attempted(
+                        db,
+                        n.id,
+                        false,
+                        Some(format!("recipient address: {e}")),
+                        None,
+                    )
+                    .await?;
                     continue;
                 }
             };

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use entity::{notifications, tenants, users};
 use sea_orm::prelude::Expr;
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 

@@ -51,7 +51,11 @@ async fn smtp_server() -> (u16, Mails, Arc<Mutex<u32>>) {
                         }
                         continue;
                     }
-                    let verb = line.split_whitespace().next().unwrap_or_default().to_uppercase();
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_uppercase();
                     let reply: &[u8] = match verb.as_str() {
                         "EHLO" | "HELO" => b"250 fake.example\r\n",
                         "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.1.0 ok\r\n",
@@ -93,7 +97,11 @@ async fn a_failed_runs_notification_is_mailed_and_a_refusal_retried() {
     app.grant(&operator, &tenant, Role::Operator).await;
     // A capture that succeeds tells nobody by default (so nothing is mailed) ...
     let ok: Value = app
-        .post(&operator, &format!("/tenants/{}/snapshots", tenant.id), json!({}))
+        .post(
+            &operator,
+            &format!("/tenants/{}/snapshots", tenant.id),
+            json!({}),
+        )
         .await
         .json()
         .await
@@ -102,10 +110,15 @@ async fn a_failed_runs_notification_is_mailed_and_a_refusal_retried() {
     app.wait_for_terminal(&operator, tenant.id, &ok_id, TERMINAL_WAIT)
         .await;
     // ... a capture that fails does.
-    app.sim_fault(&tenant, json!({"kind": "token_failure", "status": 401}))
+    // (The worker holds a token already: Graph itself refuses.)
+    app.sim_fault(&tenant, json!({"kind": "error_rate", "status": 403}))
         .await;
     let failed: Value = app
-        .post(&operator, &format!("/tenants/{}/snapshots", tenant.id), json!({}))
+        .post(
+            &operator,
+            &format!("/tenants/{}/snapshots", tenant.id),
+            json!({}),
+        )
         .await
         .json()
         .await
@@ -128,14 +141,21 @@ async fn a_failed_runs_notification_is_mailed_and_a_refusal_retried() {
             .all(&app.services.db)
             .await
             .unwrap();
-        match rows.iter().find(|n| n.email_state.as_deref() == Some("pending") && n.email_attempts == 1) {
+        match rows
+            .iter()
+            .find(|n| n.email_state.as_deref() == Some("pending") && n.email_attempts == 1)
+        {
             Some(n) => Ok(n.clone()),
             None => Err(format!("{rows:?}")),
         }
     })
     .await;
     assert!(
-        notification.email_error.as_deref().unwrap_or_default().contains("451"),
+        notification
+            .email_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("451"),
         "{notification:?}"
     );
     {
@@ -154,10 +174,17 @@ async fn a_failed_runs_notification_is_mailed_and_a_refusal_retried() {
         !mails.lock().unwrap().is_empty()
     })
     .await;
-    let mail = mails.lock().unwrap()[0].clone();
+    // Quoted-printable: soft line breaks undone.
+    let mail = mails.lock().unwrap()[0].replace("=\n", "");
     assert!(mail.contains("To: operator@example.com"), "{mail}");
-    assert!(mail.contains("From: PolicyVault <pv@msp.example>"), "{mail}");
-    assert!(mail.contains("Subject: [PolicyVault] Contoso: Snapshot capture failed"), "{mail}");
+    assert!(
+        mail.contains("From: PolicyVault <pv@msp.example>"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Subject: [PolicyVault] Contoso: Snapshot capture failed"),
+        "{mail}"
+    );
     assert!(
         mail.contains(&format!("/tenants/{}/runs/{failed_id}", tenant.id)),
         "{mail}"
@@ -165,19 +192,23 @@ async fn a_failed_runs_notification_is_mailed_and_a_refusal_retried() {
     for secret in ["sim-secret", "Bearer", "client_secret"] {
         assert!(!mail.contains(secret), "{secret} in {mail}");
     }
-    let sent = wait_for(Duration::from_secs(10), "the notification marked sent", || async {
-        use sea_orm::EntityTrait;
-        let n = entity::notifications::Entity::find_by_id(notification.id)
-            .one(&app.services.db)
-            .await
-            .unwrap()
-            .unwrap();
-        if n.email_state.as_deref() == Some("sent") {
-            Ok(n)
-        } else {
-            Err(format!("{n:?}"))
-        }
-    })
+    let sent = wait_for(
+        Duration::from_secs(10),
+        "the notification marked sent",
+        || async {
+            use sea_orm::EntityTrait;
+            let n = entity::notifications::Entity::find_by_id(notification.id)
+                .one(&app.services.db)
+                .await
+                .unwrap()
+                .unwrap();
+            if n.email_state.as_deref() == Some("sent") {
+                Ok(n)
+            } else {
+                Err(format!("{n:?}"))
+            }
+        },
+    )
     .await;
     assert_eq!(sent.email_attempts, 2);
     // Exactly one mail: the successful capture notified nobody.
