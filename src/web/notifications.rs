@@ -243,7 +243,18 @@ async fn set_preferences(
     user: CurrentUser,
     extract::Json(body): extract::Json<PreferencesRequest>,
 ) -> Result<Json<PreferencesBody>, ApiError> {
-    let mut kinds: Vec<String> = body.kinds.iter().map(|k| k.trim().to_string()).collect();
+    let saved = save_preferences(&state, &user, &body.kinds, body.tenant_ids.as_deref()).await?;
+    Ok(Json(view(saved)))
+}
+
+/// Checks and stores a user's notification preferences: the API's and the web UI's.
+pub(super) async fn save_preferences(
+    state: &AppState,
+    user: &CurrentUser,
+    kinds: &[String],
+    tenant_ids: Option<&[Uuid]>,
+) -> Result<activity::Preferences, ApiError> {
+    let mut kinds: Vec<String> = kinds.iter().map(|k| k.trim().to_string()).collect();
     if let Some(bad) = kinds
         .iter()
         .find(|k| !activity::KINDS.contains(&k.as_str()))
@@ -256,7 +267,7 @@ async fn set_preferences(
     kinds.sort();
     kinds.dedup();
     let db = &state.services().db;
-    if let Some(ids) = &body.tenant_ids {
+    if let Some(ids) = tenant_ids {
         let mine = crate::store::accounts::tenants_of(db, user.id()).await?;
         let foreign = ids
             .iter()
@@ -268,6 +279,6 @@ async fn set_preferences(
             )));
         }
     }
-    activity::set_preferences(db, user.id(), &kinds, body.tenant_ids.as_deref()).await?;
-    Ok(Json(view(activity::preferences(db, user.id()).await?)))
+    activity::set_preferences(db, user.id(), &kinds, tenant_ids).await?;
+    Ok(activity::preferences(db, user.id()).await?)
 }

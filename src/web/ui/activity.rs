@@ -33,6 +33,29 @@ struct NotificationsPage {
     rows: Vec<NotificationRow>,
     unread_only: bool,
     next: Option<String>,
+    /// Every kind, with whether the user wants it.
+    kinds: Vec<(&'static str, &'static str, bool)>,
+    /// The user's tenants, with whether notifications of each are wanted (all when the
+    /// choice names none).
+    tenants: Vec<(Uuid, String, bool)>,
+    all_tenants: bool,
+    default_choice: bool,
+}
+
+/// What each notification kind means, for the preferences form.
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "queued" => "a run of mine is queued",
+        "running" => "a run of mine started",
+        "succeeded" => "a run of mine succeeded",
+        "failed" => "a run of mine failed",
+        "partial" => "a run of mine partly succeeded",
+        "canceled" => "a run of mine was canceled",
+        "live_restore" => "a live restore, re-run or undo of mine finished",
+        "drift" => "new drift from a tenant's baseline",
+        "fanout" => "a fan-out of mine finished",
+        _ => "other events",
+    }
 }
 
 struct NotificationRow {
@@ -87,13 +110,61 @@ pub(super) async fn notifications(
                 .or_else(|| n.fanout_id.map(|f| format!("/fanouts/{f}"))),
         })
         .collect();
+    let prefs = store::preferences(&state.services().db, user.id()).await?;
+    let kinds = store::KINDS
+        .iter()
+        .map(|k| (*k, kind_label(k), prefs.kinds.iter().any(|w| w == k)))
+        .collect();
+    let tenants = shell
+        .tenants
+        .iter()
+        .map(|t| {
+            let wanted = prefs
+                .tenant_ids
+                .as_ref()
+                .is_some_and(|ids| ids.contains(&t.id));
+            (t.id, t.name.clone(), wanted)
+        })
+        .collect();
     render(&NotificationsPage {
         self_url: super::path_and_query(&parts),
         shell,
         rows,
         unread_only,
         next,
+        kinds,
+        tenants,
+        all_tenants: prefs.tenant_ids.is_none(),
+        default_choice: prefs.default,
     })
+}
+
+/// `POST /notifications/preferences`: the form's choice of kinds and tenants.
+pub(super) async fn save_preferences(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let kinds: Vec<String> = form.all("kind").into_iter().map(str::to_string).collect();
+    let tenant_ids = if form.get("tenants") == Some("some") {
+        let ids = form
+            .all("tenant_id")
+            .into_iter()
+            .map(|t| {
+                Uuid::parse_str(t).map_err(|_| {
+                    crate::web::error::ApiError::Validation(format!(
+                        "tenant_id: {t:?} is not an id"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(ids)
+    } else {
+        None
+    };
+    crate::web::notifications::save_preferences(&state, &user, &kinds, tenant_ids.as_deref())
+        .await?;
+    Ok(redirect("/notifications?saved=preferences"))
 }
 
 /// Where to go after marking read: back to the list, or to a local page the form names.

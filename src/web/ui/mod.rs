@@ -49,6 +49,11 @@ pub fn routes() -> Routes {
         .get("/runs/active", Access::User, runs::active)
         .get("/notifications", Access::User, activity::notifications)
         .post("/notifications/read-all", Access::User, activity::read_all)
+        .post(
+            "/notifications/preferences",
+            Access::User,
+            activity::save_preferences,
+        )
         .post("/notifications/{id}/read", Access::User, activity::read_one)
         .get("/restore", Access::User, restore::choose_target)
         .get("/fanouts", Access::User, fanouts::list)

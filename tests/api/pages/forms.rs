@@ -472,3 +472,78 @@ async fn schedules_are_added_disabled_and_deleted_on_their_page() {
     assert_eq!(schedules["schedules"], json!([]));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn notification_preferences_and_fanouts_have_pages() {
+    let (app, tenant, admin, viewer) = world(false).await;
+    let browser = Visitor::sign_in(&app, &admin.email).await;
+    // The defaults are shown ticked.
+    let (status, html) = browser.page("/notifications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"value="fanout" checked"#), "{html}");
+    assert!(!html.contains(r#"value="succeeded" checked"#), "{html}");
+    // Choose: failures only, of this tenant.
+    let saved = browser
+        .post(
+            "/notifications/preferences",
+            &[
+                ("kind", "failed"),
+                ("tenants", "some"),
+                ("tenant_id", &tenant.id.to_string()),
+            ],
+            false,
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let prefs = app.get_json(&admin, "/notification-preferences").await;
+    assert_eq!(prefs["preferences"]["kinds"], json!(["failed"]));
+    assert_eq!(prefs["preferences"]["tenant_ids"], json!([tenant.id]));
+    let bad = browser
+        .post(
+            "/notifications/preferences",
+            &[("kind", "everything")],
+            false,
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // "Capture all my tenants now" starts a fan-out and shows its page.
+    let (_, tenants) = browser.page("/tenants").await;
+    assert!(tenants.contains("Capture all my tenants now"), "{tenants}");
+    let started = browser
+        .post(
+            "/fanouts",
+            &[("operation", "capture_snapshot"), ("all_tenants", "1")],
+            false,
+        )
+        .await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let page = location(&started);
+    assert!(page.starts_with("/fanouts/"), "{page}");
+    let (status, html) = browser.page(&page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Contoso") && html.contains("Cancel the open runs"),
+        "{html}"
+    );
+    let (_, list) = browser.page("/fanouts").await;
+    assert!(list.contains(&page), "{list}");
+    // A viewer is offered no capture of all tenants, and cannot start one.
+    let viewer_browser = Visitor::sign_in(&app, &viewer.email).await;
+    let (_, tenants) = viewer_browser.page("/tenants").await;
+    assert!(!tenants.contains("Capture all my tenants now"));
+    let refused = viewer_browser
+        .post(
+            "/fanouts",
+            &[("operation", "capture_snapshot"), ("all_tenants", "1")],
+            false,
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Cancel from the page.
+    let canceled = browser.post(&format!("{page}/cancel"), &[], false).await;
+    assert_eq!(canceled.status(), StatusCode::SEE_OTHER);
+    let (_, html) = browser.page(&page).await;
+    assert!(html.contains("canceled"), "{html}");
+    app.shutdown().await;
+}
