@@ -101,7 +101,7 @@ pub async fn import(
                 Some(owner) => ItemResult {
                     status: RunItemStatus::Succeeded,
                     error_message: Some(format!("{count} assignment(s) of {owner}")),
-                    ..item(&item_key, "", &file.path)
+                    ..ItemResult::succeeded(&item_key, "", &file.path)
                 },
                 None => ItemResult {
                     status: RunItemStatus::Failed,
@@ -109,7 +109,7 @@ pub async fn import(
                     error_message: Some(format!(
                         "{count} assignment(s) whose object file (the same name one folder up) is not in the archive"
                     )),
-                    ..item(&item_key, "", &file.path)
+                    ..ItemResult::succeeded(&item_key, "", &file.path)
                 },
             };
             if !done.contains(&item_key) {
@@ -131,13 +131,13 @@ pub async fn import(
                 status: RunItemStatus::Skipped,
                 error_code: Some("not_json".into()),
                 error_message: Some("not a .json file: not an exported object".into()),
-                ..item(&item_key, "", &file.path)
+                ..ItemResult::succeeded(&item_key, "", &file.path)
             },
             Err(e) => ItemResult {
                 status: RunItemStatus::Failed,
                 error_code: Some(e.code.to_string()),
                 error_message: Some(e.message),
-                ..item(&item_key, "", &file.path)
+                ..ItemResult::succeeded(&item_key, "", &file.path)
             },
             Ok(object) => {
                 let n = object.normalized;
@@ -157,7 +157,7 @@ pub async fn import(
                             "the same {} (id {source_id}) as {first}",
                             policy_type.contract().label
                         )),
-                        ..item(&item_key, policy_type.key(), &n.display_name)
+                        ..ItemResult::succeeded(&item_key, policy_type.key(), &n.display_name)
                     }
                 } else {
                     seen.insert((policy_type, source_id.clone()), file.path.clone());
@@ -186,7 +186,7 @@ pub async fn import(
                         }),
                         source_ref: Some(stored.id),
                         result_graph_id: Some(source_id),
-                        ..item(&item_key, policy_type.key(), &n.display_name)
+                        ..ItemResult::succeeded(&item_key, policy_type.key(), &n.display_name)
                     }
                 }
             }
@@ -200,21 +200,4 @@ pub async fn import(
     content::touch_backup_set(db, scope, set.id).await?;
     uploads::delete(db, scope, upload.id).await?;
     Ok(())
-}
-
-fn item(item_key: &str, policy_type: &str, display_name: &str) -> ItemResult {
-    ItemResult {
-        item_key: item_key.to_string(),
-        policy_type: policy_type.to_string(),
-        display_name: display_name.to_string(),
-        source_ref: None,
-        status: RunItemStatus::Succeeded,
-        action: None,
-        error_code: None,
-        error_message: None,
-        error_context: None,
-        match_kind: None,
-        diff: None,
-        result_graph_id: None,
-    }
 }

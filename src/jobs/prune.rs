@@ -52,7 +52,7 @@ pub async fn prune(execution: &Execution) -> Result<(), ExecError> {
                         policy.undo_window_days
                     ),
                 }),
-                ..item(&key, "snapshot", &snapshot_name(entry))
+                ..ItemResult::succeeded(&key, "snapshot", &snapshot_name(entry))
             })
             .await?;
     }
@@ -67,14 +67,14 @@ pub async fn prune(execution: &Execution) -> Result<(), ExecError> {
             Some(bytes) => ItemResult {
                 action: Some(ItemAction::Deleted),
                 diff: Some(json!({"bytes": bytes, "objects": entry.item_count})),
-                ..item(&key, "snapshot", &snapshot_name(entry))
+                ..ItemResult::succeeded(&key, "snapshot", &snapshot_name(entry))
             },
             None => ItemResult {
                 status: RunItemStatus::Skipped,
                 action: Some(ItemAction::Keep),
                 error_code: Some("in_use".into()),
                 error_message: Some("a run started reading this snapshot".into()),
-                ..item(&key, "snapshot", &snapshot_name(entry))
+                ..ItemResult::succeeded(&key, "snapshot", &snapshot_name(entry))
             },
         };
         execution.record(result).await?;
@@ -89,7 +89,7 @@ pub async fn prune(execution: &Execution) -> Result<(), ExecError> {
             .record(ItemResult {
                 action: Some(ItemAction::Deleted),
                 diff: Some(json!({"bytes": bytes, "versions": deleted})),
-                ..item(
+                ..ItemResult::succeeded(
                     &key,
                     "backup_set",
                     &format!("{}: {deleted} old version(s)", batch.backup_set_name),
@@ -105,7 +105,7 @@ pub async fn prune(execution: &Execution) -> Result<(), ExecError> {
             .record(ItemResult {
                 action: Some(ItemAction::Deleted),
                 diff: Some(json!({"bytes": bytes, "runs": deleted, "item_results": items})),
-                ..item(
+                ..ItemResult::succeeded(
                     RUNS_KEY,
                     "run",
                     &format!(
@@ -224,21 +224,4 @@ pub fn human_bytes(bytes: i64) -> String {
         unit = u;
     }
     format!("{value:.1} {unit}")
-}
-
-fn item(item_key: &str, kind: &str, display_name: &str) -> ItemResult {
-    ItemResult {
-        item_key: item_key.to_string(),
-        policy_type: kind.to_string(),
-        display_name: display_name.to_string(),
-        source_ref: None,
-        status: RunItemStatus::Succeeded,
-        action: None,
-        error_code: None,
-        error_message: None,
-        error_context: None,
-        match_kind: None,
-        diff: None,
-        result_graph_id: None,
-    }
 }

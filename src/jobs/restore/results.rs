@@ -16,18 +16,8 @@ pub(in crate::jobs) fn base_result(
     source: Option<Uuid>,
 ) -> ItemResult {
     ItemResult {
-        item_key: key,
-        policy_type: policy_type.to_string(),
-        display_name: name.to_string(),
         source_ref: source,
-        status: RunItemStatus::Succeeded,
-        action: None,
-        error_code: None,
-        error_message: None,
-        error_context: None,
-        match_kind: None,
-        diff: None,
-        result_graph_id: None,
+        ..ItemResult::succeeded(&key, policy_type, name)
     }
 }
 

@@ -208,6 +208,26 @@ pub struct ItemResult {
     pub result_graph_id: Option<String>,
 }
 
+impl ItemResult {
+    /// A succeeded item with nothing else said yet; executors fill in the rest.
+    pub fn succeeded(item_key: &str, policy_type: &str, display_name: &str) -> Self {
+        Self {
+            item_key: item_key.to_string(),
+            policy_type: policy_type.to_string(),
+            display_name: display_name.to_string(),
+            source_ref: None,
+            status: RunItemStatus::Succeeded,
+            action: None,
+            error_code: None,
+            error_message: None,
+            error_context: None,
+            match_kind: None,
+            diff: None,
+            result_graph_id: None,
+        }
+    }
+}
+
 /// Upserts an item's result (by `(run_id, item_key)`) and refreshes the run's counts.
 pub async fn record_item(
     db: &impl ConnectionTrait,
