@@ -163,6 +163,32 @@ pub enum TenantCommand {
     Add(TenantAddArgs),
     /// List registered tenants.
     List,
+    /// Change a tenant's name, client id, client secret (e.g. rotated, or mistyped at `add`)
+    /// or URLs.
+    Edit(TenantEditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantEditArgs {
+    /// Tenant id or name.
+    #[arg(long, value_name = "ID_OR_NAME")]
+    pub tenant: String,
+    /// A new display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A new application (client) id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// A new client secret (stored encrypted); prefer --client-secret-stdin.
+    #[arg(long, env = "PV_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Read the new client secret from the first line of standard input.
+    #[arg(long, conflicts_with = "client_secret")]
+    pub client_secret_stdin: bool,
+    #[arg(long, value_name = "URL")]
+    pub graph_base_url: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub login_base_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

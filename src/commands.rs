@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::cli::{
     Command, DemoArgs, GrantArgs, MembershipCommand, MigrateArgs, ScheduleAddArgs, ScheduleCommand,
-    ScheduleListArgs, TenantAddArgs, TenantCommand, TokenCommand, UserAddArgs, UserCommand,
-    WebhookCommand,
+    ScheduleListArgs, TenantAddArgs, TenantCommand, TenantEditArgs, TokenCommand, UserAddArgs,
+    UserCommand, WebhookCommand,
 };
 use crate::domain::{Email, Password, TenantName};
 use crate::services::Services;
@@ -31,6 +31,7 @@ pub async fn run(command: Command, settings: Settings) -> CmdResult {
         Command::Demo(args) => demo(settings, args).await,
         Command::Tenant(TenantCommand::Add(args)) => tenant_add(settings, args).await,
         Command::Tenant(TenantCommand::List) => tenant_list(settings).await,
+        Command::Tenant(TenantCommand::Edit(args)) => tenant_edit(settings, args).await,
         Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
         Command::Membership(MembershipCommand::Grant(args)) => grant(settings, args).await,
         Command::Schedule(ScheduleCommand::Add(args)) => schedule_add(settings, args).await,
@@ -179,6 +180,36 @@ fn new_tenant(
         graph_base_url,
         login_base_url,
     })
+}
+
+async fn tenant_edit(settings: Settings, args: TenantEditArgs) -> CmdResult {
+    let secret = if args.client_secret_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Some(SecretString::from(
+            line.trim_end_matches(['\r', '\n']).to_string(),
+        ))
+    } else {
+        args.client_secret.map(SecretString::from)
+    };
+    let changes = tenants::TenantChanges::parse(
+        args.name.as_deref(),
+        args.client_id.as_deref(),
+        secret,
+        args.graph_base_url.as_deref(),
+        args.login_base_url.as_deref(),
+    )
+    .map_err(|e| anyhow!("--{}", e.replacen('_', "-", 2)))?;
+    let services = admin_services(settings).await?;
+    let tenant = tenants::find_by_id_or_name(&services.db, &args.tenant)
+        .await
+        .map_err(store_err("tenant"))?;
+    let fields = changes.fields().join(", ");
+    let tenant = tenants::update(&services.db, &services.secrets, tenant, changes)
+        .await
+        .map_err(store_err("tenant"))?;
+    println!("{}\t{}\tchanged: {fields}", tenant.id, tenant.name);
+    Ok(())
 }
 
 async fn tenant_list(settings: Settings) -> CmdResult {

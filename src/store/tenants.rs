@@ -55,6 +55,110 @@ pub async fn create(
     Ok(row.insert(db).await?)
 }
 
+/// What an edit of a tenant changes; `None` leaves a field as it is. A new secret is sealed
+/// before it reaches the database.
+#[derive(Debug, Default)]
+pub struct TenantChanges {
+    pub name: Option<TenantName>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub graph_base_url: Option<String>,
+    pub login_base_url: Option<String>,
+}
+
+impl TenantChanges {
+    /// Checks an edit's values; the message of a bad one starts with its field
+    /// (`name: ...`, `graph_base_url: ...`).
+    pub fn parse(
+        name: Option<&str>,
+        client_id: Option<&str>,
+        client_secret: Option<SecretString>,
+        graph_base_url: Option<&str>,
+        login_base_url: Option<&str>,
+    ) -> Result<Self, String> {
+        use secrecy::ExposeSecret;
+        let name = name
+            .map(|n| TenantName::parse(n).map_err(|e| format!("name: {e}")))
+            .transpose()?;
+        let client_id = match client_id.map(str::trim) {
+            Some("") => return Err("client_id: must not be empty".into()),
+            other => other.map(str::to_string),
+        };
+        if client_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().trim().is_empty())
+        {
+            return Err("client_secret: must not be empty".into());
+        }
+        let url = |field: &str, value: Option<&str>| -> Result<Option<String>, String> {
+            match value.map(str::trim) {
+                None => Ok(None),
+                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
+                    reqwest::Url::parse(v).map_err(|_| format!("{field}: not a URL"))?;
+                    Ok(Some(v.to_string()))
+                }
+                Some(_) => Err(format!("{field}: must be an http:// or https:// URL")),
+            }
+        };
+        let changes = Self {
+            name,
+            client_id,
+            client_secret,
+            graph_base_url: url("graph_base_url", graph_base_url)?,
+            login_base_url: url("login_base_url", login_base_url)?,
+        };
+        if changes.fields().is_empty() {
+            return Err("name: give at least one of name, client_id, client_secret, graph_base_url, login_base_url".into());
+        }
+        Ok(changes)
+    }
+
+    /// The names of the fields it changes (for the audit trail; never a value).
+    pub fn fields(&self) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        for (name, set) in [
+            ("name", self.name.is_some()),
+            ("client_id", self.client_id.is_some()),
+            ("client_secret", self.client_secret.is_some()),
+            ("graph_base_url", self.graph_base_url.is_some()),
+            ("login_base_url", self.login_base_url.is_some()),
+        ] {
+            if set {
+                fields.push(name);
+            }
+        }
+        fields
+    }
+}
+
+/// Applies an edit to a tenant (a name taken by another tenant is a conflict).
+pub async fn update(
+    db: &impl ConnectionTrait,
+    secrets: &SecretBox,
+    tenant: tenants::Model,
+    changes: TenantChanges,
+) -> StoreResult<tenants::Model> {
+    let id = tenant.id;
+    let mut active: tenants::ActiveModel = tenant.into();
+    if let Some(name) = changes.name {
+        active.name = Set(name.as_str().to_string());
+    }
+    if let Some(client_id) = changes.client_id {
+        active.client_id = Set(client_id);
+    }
+    if let Some(secret) = changes.client_secret {
+        active.client_secret_enc = Set(secrets.seal(&secret, &secret_context(id)));
+    }
+    if let Some(url) = changes.graph_base_url {
+        active.graph_base_url = Set(trim_url(&url));
+    }
+    if let Some(url) = changes.login_base_url {
+        active.login_base_url = Set(trim_url(&url));
+    }
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
 /// Registers a tenant, or refreshes the endpoints and credentials of the one with that name.
 pub async fn upsert_by_name(
     db: &impl ConnectionTrait,

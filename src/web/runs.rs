@@ -52,6 +52,12 @@ pub fn routes() -> Routes {
             )
             .returns::<RunBody>(202, "The run, `canceled` or about to be"),
         )
+        .get("/runs", Access::User, list_all)
+        .doc(
+            Doc::new("Runs of every tenant you belong to (or of one), newest first")
+                .query::<AllQuery>()
+                .returns::<AllRunList>(200, "A page of runs"),
+        )
         .get("/runs/active", Access::User, active)
         .doc(
             Doc::new("Queued and running runs of every tenant the caller belongs to")
@@ -134,16 +140,11 @@ async fn list(
     access: TenantAccess,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<RunList>, ApiError> {
-    let filter = RunFilter {
-        operation: parse_opt::<RunOperation>(query.operation.as_deref())?,
-        status: parse_opt::<RunStatus>(query.status.as_deref())?,
-        before: match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-            Some(c) => Some(RunCursor::decode(c).ok_or_else(|| {
-                ApiError::Validation("cursor: not a cursor this API issued".into())
-            })?),
-            None => None,
-        },
-    };
+    let filter = run_filter(
+        query.operation.as_deref(),
+        query.status.as_deref(),
+        query.cursor.as_deref(),
+    )?;
     let limit = page_limit(query.limit);
     let (rows, next) =
         run_store::list(&state.services().db, access.scope(), &filter, limit).await?;
@@ -152,6 +153,24 @@ async fn list(
         runs,
         next_cursor: next.map(|c| c.encode()),
     }))
+}
+
+/// The filter a runs list's query asks for (422 naming the parameter at fault).
+fn run_filter(
+    operation: Option<&str>,
+    status: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<RunFilter, ApiError> {
+    Ok(RunFilter {
+        operation: parse_opt::<RunOperation>(operation)?,
+        status: parse_opt::<RunStatus>(status)?,
+        before: match cursor.filter(|c| !c.is_empty()) {
+            Some(c) => Some(RunCursor::decode(c).ok_or_else(|| {
+                ApiError::Validation("cursor: not a cursor this API issued".into())
+            })?),
+            None => None,
+        },
+    })
 }
 
 fn parse_opt<T>(text: Option<&str>) -> Result<Option<T>, ApiError>
@@ -325,6 +344,65 @@ async fn cancel(
         }),
     )
         .into_response())
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct AllQuery {
+    /// e.g. `capture_snapshot`, `restore`.
+    operation: Option<String>,
+    /// e.g. `failed`, `partial`, `running`.
+    status: Option<String>,
+    /// Only this tenant (one of yours).
+    #[serde(default, deserialize_with = "super::extract::opt_uuid")]
+    tenant: Option<Uuid>,
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct AllRunList {
+    runs: Vec<ActiveRun>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+async fn list_all(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<AllQuery>,
+) -> Result<Json<AllRunList>, ApiError> {
+    let db = &state.services().db;
+    let tenants = accounts::tenants_of(db, user.id()).await?;
+    let scopes: Vec<_> = match query.tenant {
+        Some(id) => {
+            let Some(m) = tenants.iter().find(|m| m.tenant.id == id) else {
+                return Err(ApiError::Validation("tenant: not a tenant of yours".into()));
+            };
+            vec![m.scope]
+        }
+        None => tenants.iter().map(|m| m.scope).collect(),
+    };
+    let filter = run_filter(
+        query.operation.as_deref(),
+        query.status.as_deref(),
+        query.cursor.as_deref(),
+    )?;
+    let (rows, next) = run_store::list_in(db, &scopes, &filter, page_limit(query.limit)).await?;
+    let runs = rows
+        .iter()
+        .map(|r| ActiveRun {
+            run: state.orchestrator.view(r),
+            tenant_name: tenants
+                .iter()
+                .find(|m| m.tenant.id == r.tenant_id)
+                .map(|m| m.tenant.name.clone()),
+        })
+        .collect();
+    Ok(Json(AllRunList {
+        runs,
+        next_cursor: next.map(|c| c.encode()),
+    }))
 }
 
 async fn active(

@@ -4,21 +4,111 @@ use axum::Json;
 use axum::extract::State;
 use entity::enums::Role;
 use schemars::JsonSchema;
-use serde::Serialize;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AppState;
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, TenantAccess};
 use super::error::ApiError;
+use super::extract;
 use super::openapi::Doc;
 use super::routes::{Access, Routes};
 use crate::store::accounts;
+use crate::store::tenants::{self as tenant_store, TenantChanges};
 
 pub fn routes() -> Routes {
-    Routes::new().get("/tenants", Access::User, list).doc(
-        Doc::new("The tenants the caller belongs to, with the caller's role")
-            .returns::<TenantList>(200, "The tenants"),
+    Routes::new()
+        .get("/tenants", Access::User, list)
+        .doc(
+            Doc::new("The tenants the caller belongs to, with the caller's role")
+                .returns::<TenantList>(200, "The tenants"),
+        )
+        .patch("/tenants/{tenant}", Access::Tenant(Role::Admin), edit)
+        .doc(
+            Doc::new(
+                "Edit a tenant's connection (admins): its name, app registration's client id, \
+                 a new client secret (stored sealed, never shown), Graph and login URLs",
+            )
+            .body::<TenantPatch>()
+            .returns::<TenantBody>(200, "The tenant"),
+        )
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TenantPatch {
+    name: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    graph_base_url: Option<String>,
+    login_base_url: Option<String>,
+}
+
+/// A tenant's connection as its admins see it (the secret never).
+#[derive(Debug, Serialize, JsonSchema)]
+struct TenantView {
+    id: Uuid,
+    name: String,
+    entra_tenant_id: String,
+    client_id: String,
+    graph_base_url: String,
+    login_base_url: String,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct TenantBody {
+    tenant: TenantView,
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::Json(patch): extract::Json<TenantPatch>,
+) -> Result<Json<TenantBody>, ApiError> {
+    access.require(Role::Admin)?;
+    let changes = TenantChanges::parse(
+        patch.name.as_deref(),
+        patch.client_id.as_deref(),
+        patch.client_secret.map(SecretString::from),
+        patch.graph_base_url.as_deref(),
+        patch.login_base_url.as_deref(),
     )
+    .map_err(ApiError::Validation)?;
+    let fields = changes.fields();
+    let services = state.services();
+    let tenant = tenant_store::update(
+        &services.db,
+        &services.secrets,
+        access.tenant.clone(),
+        changes,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::store::StoreError::Conflict { .. } => {
+            ApiError::Conflict("name: another tenant has this name".into())
+        }
+        other => other.into(),
+    })?;
+    access
+        .audit(
+            &state,
+            "tenant.updated",
+            serde_json::json!({"fields": fields}),
+        )
+        .await?;
+    Ok(Json(TenantBody {
+        tenant: TenantView {
+            id: tenant.id,
+            name: tenant.name,
+            entra_tenant_id: tenant.entra_tenant_id,
+            client_id: tenant.client_id,
+            graph_base_url: tenant.graph_base_url,
+            login_base_url: tenant.login_base_url,
+            updated_at: tenant.updated_at,
+        },
+    }))
 }
 
 /// A tenant the caller belongs to, with the caller's role in it (also in the session

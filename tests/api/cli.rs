@@ -225,3 +225,101 @@ fn schedules_can_be_added_and_listed_from_the_command_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_tenant_can_be_edited_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("pv-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_policyvault"))
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("PV_ENV")
+            .env_remove("PV_CLIENT_SECRET")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let ok = |args: &[&str], stdin: Option<&str>| {
+        let output = run(args, stdin);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    ok(&["migrate"], None);
+    ok(
+        &[
+            "tenant",
+            "add",
+            "--name",
+            "Contoso",
+            "--entra-tenant-id",
+            "contoso.example",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "mistyped",
+        ],
+        None,
+    );
+    let edited = ok(
+        &[
+            "tenant",
+            "edit",
+            "--tenant",
+            "Contoso",
+            "--name",
+            "Contoso Ltd",
+            "--client-secret-stdin",
+        ],
+        Some("the-right-secret\n"),
+    );
+    assert!(
+        edited.contains("Contoso Ltd") && edited.contains("client_secret"),
+        "{edited}"
+    );
+    assert!(!edited.contains("the-right-secret"), "{edited}");
+    let list = ok(&["tenant", "list"], None);
+    assert!(list.contains("Contoso Ltd"), "{list}");
+    assert_one_line_failure(
+        &run(
+            &[
+                "tenant",
+                "edit",
+                "--tenant",
+                "Contoso Ltd",
+                "--graph-base-url",
+                "ftp://graph",
+            ],
+            None,
+        ),
+        "--graph-base-url",
+    );
+    assert_one_line_failure(
+        &run(
+            &["tenant", "edit", "--tenant", "Nobody", "--name", "X"],
+            None,
+        ),
+        "tenant not found",
+    );
+    assert_one_line_failure(
+        &run(&["tenant", "edit", "--tenant", "Contoso Ltd"], None),
+        "give at least one",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

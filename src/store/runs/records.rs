@@ -149,7 +149,21 @@ pub async fn list(
     filter: &RunFilter,
     limit: u64,
 ) -> StoreResult<(Vec<runs::Model>, Option<RunCursor>)> {
-    let mut query = runs::Entity::find().filter(runs::Column::TenantId.eq(scope.tenant_id()));
+    list_in(db, std::slice::from_ref(scope), filter, limit).await
+}
+
+/// Runs of several tenants (each granted by its scope), newest first, one page.
+pub async fn list_in(
+    db: &impl ConnectionTrait,
+    scopes: &[TenantScope],
+    filter: &RunFilter,
+    limit: u64,
+) -> StoreResult<(Vec<runs::Model>, Option<RunCursor>)> {
+    if scopes.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let tenant_ids: Vec<Uuid> = scopes.iter().map(TenantScope::tenant_id).collect();
+    let mut query = runs::Entity::find().filter(runs::Column::TenantId.is_in(tenant_ids));
     if let Some(op) = filter.operation {
         query = query.filter(runs::Column::Operation.eq(op));
     }

@@ -7,6 +7,7 @@ mod changes;
 mod drift;
 mod restore;
 mod retention;
+mod tenants;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
