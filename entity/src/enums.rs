@@ -37,6 +37,8 @@ pub enum RunOperation {
     Import,
     /// Apply the tenant's retention: delete old snapshots, backup-set versions and runs.
     Prune,
+    /// Sign in to the tenant and read one collection: does its connection work?
+    ConnectionTest,
 }
 
 /// Run lifecycle: `queued → running → succeeded | failed | partial` (`canceled` reserved).
@@ -224,6 +226,7 @@ text_enum!(RunOperation, "operation", [
     Compare => "compare",
     Import => "import",
     Prune => "prune",
+    ConnectionTest => "connection_test",
 ]);
 text_enum!(RunStatus, "run status", [
     Queued => "queued",

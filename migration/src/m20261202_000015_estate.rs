@@ -7,6 +7,7 @@
 //! * `tenant_retention`: a tenant's overrides of the global retention settings.
 //! * `prune`: the operation that applies retention, a run like any other (and a schedule's
 //!   operation).
+//! * `connection_test`: sign in to a tenant and read one collection, as a run.
 //! * `webhooks.tenant_id` may be NULL: a global webhook, taking every tenant's events.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -95,6 +96,7 @@ const AFTER: &[&str] = &[
     "compare",
     "import",
     "prune",
+    "connection_test",
 ];
 
 const SCHEDULED_BEFORE: &[&str] = &["capture_snapshot", "backup_set_capture"];
@@ -286,7 +288,7 @@ impl MigrationTrait for Migration {
             SCHEDULED_BEFORE,
         )
         .await?;
-        db.execute_unprepared("DELETE FROM runs WHERE operation = 'prune'")
+        db.execute_unprepared("DELETE FROM runs WHERE operation IN ('prune', 'connection_test')")
             .await?;
         set_operations(manager, AFTER, BEFORE).await?;
         manager

@@ -3,6 +3,7 @@
 
 mod capture;
 mod compare;
+mod connection;
 mod import;
 mod prune;
 mod restore;
@@ -38,6 +39,7 @@ pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
             backup_set_id,
         } => import::import(execution, *upload_id, *backup_set_id).await,
         RunSpec::Prune { .. } => prune::prune(execution).await,
+        RunSpec::ConnectionTest => connection::test(execution).await,
     }
 }
 

@@ -329,6 +329,7 @@ pub fn operation_label(op: RunOperation) -> &'static str {
         RunOperation::Compare => "Comparison",
         RunOperation::Import => "Import",
         RunOperation::Prune => "Retention pruning",
+        RunOperation::ConnectionTest => "Connection test",
     }
 }
 
@@ -378,7 +379,10 @@ pub fn tally(op: RunOperation, counts: &Counts) -> String {
                 counts.deleted, counts.skipped, counts.failed
             );
         }
-        RunOperation::CaptureSnapshot | RunOperation::BackupSetCapture | RunOperation::Import => {
+        RunOperation::CaptureSnapshot
+        | RunOperation::BackupSetCapture
+        | RunOperation::Import
+        | RunOperation::ConnectionTest => {
             return format!(
                 "{} of {} items succeeded, {} failed, {} skipped",
                 counts.succeeded, counts.total, counts.failed, counts.skipped

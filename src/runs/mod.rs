@@ -40,7 +40,8 @@ pub fn required_role(operation: RunOperation) -> Role {
         | RunOperation::BackupSetCapture
         | RunOperation::RestorePreview
         | RunOperation::Compare
-        | RunOperation::Import => Role::Operator,
+        | RunOperation::Import
+        | RunOperation::ConnectionTest => Role::Operator,
         // Pruning deletes stored content for good.
         RunOperation::Restore
         | RunOperation::RestoreRerun

@@ -55,7 +55,9 @@ impl Family {
                 Family::Restore
             }
             // Reads only, like previews.
-            RunOperation::RestorePreview | RunOperation::Compare => Family::Preview,
+            RunOperation::RestorePreview
+            | RunOperation::Compare
+            | RunOperation::ConnectionTest => Family::Preview,
         }
     }
 

@@ -57,6 +57,8 @@ pub enum RunSpec {
     },
     /// Apply the tenant's retention: delete what it no longer keeps, one item per deletion.
     Prune { schedule_id: Option<Uuid> },
+    /// Sign in to the run's tenant and read one collection.
+    ConnectionTest,
 }
 
 /// One side of a comparison: stored content (of the run's tenant or of another one the
@@ -167,13 +169,14 @@ impl RunSpec {
             RunSpec::Compare { .. } => RunOperation::Compare,
             RunSpec::Import { .. } => RunOperation::Import,
             RunSpec::Prune { .. } => RunOperation::Prune,
+            RunSpec::ConnectionTest => RunOperation::ConnectionTest,
         }
     }
 
     /// What the run is de-duplicated on, with the run's tenant: `(type, id)`.
     pub fn target(&self, tenant_id: Uuid) -> (TargetType, Uuid) {
         match self {
-            RunSpec::CaptureSnapshot { .. } | RunSpec::Prune { .. } => {
+            RunSpec::CaptureSnapshot { .. } | RunSpec::Prune { .. } | RunSpec::ConnectionTest => {
                 (TargetType::Tenant, tenant_id)
             }
             RunSpec::BackupSetCapture { backup_set_id, .. }
@@ -328,6 +331,7 @@ impl RunSpec {
             RunSpec::Prune { schedule_id } => serde_json::to_value(PruneWire {
                 schedule_id: *schedule_id,
             }),
+            RunSpec::ConnectionTest => serde_json::to_value(ConnectionTestWire {}),
         };
         // Plain structs of ids, bools and strings always serialize.
         value.unwrap_or_default()
@@ -402,6 +406,10 @@ impl RunSpec {
             RunOperation::Prune => RunSpec::Prune {
                 schedule_id: body::<PruneWire>(params)?.schedule_id,
             },
+            RunOperation::ConnectionTest => {
+                body::<ConnectionTestWire>(params)?;
+                RunSpec::ConnectionTest
+            }
         })
     }
 }
@@ -425,6 +433,10 @@ struct BackupSetWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     schedule_id: Option<Uuid>,
 }
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionTestWire {}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

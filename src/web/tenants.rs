@@ -24,6 +24,15 @@ pub fn routes() -> Routes {
             Doc::new("The tenants the caller belongs to, with the caller's role")
                 .returns::<TenantList>(200, "The tenants"),
         )
+        .post(
+            "/tenants/{tenant}/connection-test",
+            Access::Tenant(Role::Operator),
+            connection_test,
+        )
+        .doc(super::runs::started_doc(
+            "Test the tenant's connection: sign in with its app registration and read one \
+             collection, as a run (its one item says why, if it fails)",
+        ))
         .patch("/tenants/{tenant}", Access::Tenant(Role::Admin), edit)
         .doc(
             Doc::new(
@@ -60,6 +69,24 @@ struct TenantView {
 #[derive(Debug, Serialize, JsonSchema)]
 struct TenantBody {
     tenant: TenantView,
+}
+
+async fn connection_test(
+    State(state): State<AppState>,
+    access: TenantAccess,
+) -> Result<axum::response::Response, ApiError> {
+    access.require(Role::Operator)?;
+    let started = state
+        .orchestrator
+        .start(crate::runs::start::StartRequest {
+            run_id: None,
+            fanout_id: None,
+            scope: *access.scope(),
+            initiator_id: access.user.id(),
+            spec: crate::runs::RunSpec::ConnectionTest,
+        })
+        .await?;
+    Ok(super::runs::started_response(&state, &started))
 }
 
 async fn edit(

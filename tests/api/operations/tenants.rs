@@ -1,5 +1,6 @@
-//! A tenant registered with a wrong secret is fixed by its admin (`PATCH /tenants/{t}`),
-//! audited without the secret; and every run of every tenant of a user in one list.
+//! A tenant registered with a wrong secret: a connection test says so, its admin fixes it
+//! (`PATCH /tenants/{t}`, audited without the secret), the test and captures then succeed;
+//! and every run of every tenant of a user in one list.
 
 use super::*;
 
@@ -22,6 +23,29 @@ async fn an_admin_fixes_a_wrong_secret_and_runs_of_all_tenants_are_listed() {
     assert_eq!(r.status().as_u16(), 200);
     let (failed, run) = capture(&app, &admin, &tenant).await;
     assert_eq!(run["status"], "failed", "{run}");
+    // A connection test says why, as a run of its own (operators may run it).
+    let test = start(
+        &app,
+        &operator,
+        &format!("{path}/connection-test"),
+        json!({}),
+    )
+    .await;
+    let tested = app
+        .wait_for_terminal(&operator, tenant.id, &test, WAIT)
+        .await;
+    assert_eq!(tested["operation"], "connection_test");
+    assert_eq!(tested["status"], "failed", "{tested}");
+    let items = all_items(&app, &operator, &tenant, &test).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["status"], "failed");
+    assert_eq!(items[0]["error_code"], tested["error_code"], "{items:?}");
+    assert!(
+        !items[0]["error_code"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
     // The right one (from graph-sim), by the tenant's admin only.
     let creds = app
         .sim_get(&format!("/_sim/tenants/{}", tenant.sim_id))
@@ -64,6 +88,22 @@ async fn an_admin_fixes_a_wrong_secret_and_runs_of_all_tenants_are_listed() {
         !body.to_string().contains(&secret),
         "the secret is never shown"
     );
+    let test_again = start(
+        &app,
+        &operator,
+        &format!("{path}/connection-test"),
+        json!({}),
+    )
+    .await;
+    let tested = app
+        .wait_for_terminal(&operator, tenant.id, &test_again, WAIT)
+        .await;
+    assert_eq!(tested["status"], "succeeded", "{tested}");
+    let items = all_items(&app, &operator, &tenant, &test_again).await;
+    assert!(
+        items[0]["diff"]["objects"].as_u64().unwrap() > 0,
+        "{items:?}"
+    );
     let (fixed, run) = capture(&app, &admin, &tenant).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let audit = app.get_json(&admin, &format!("{path}/audit-events")).await;
@@ -87,27 +127,36 @@ async fn an_admin_fixes_a_wrong_secret_and_runs_of_all_tenants_are_listed() {
         .collect();
     assert_eq!(
         ids,
-        vec![elsewhere.as_str(), fixed.as_str(), failed.as_str()]
+        vec![
+            elsewhere.as_str(),
+            fixed.as_str(),
+            test_again.as_str(),
+            test.as_str(),
+            failed.as_str()
+        ]
     );
     assert_eq!(all["runs"][0]["tenant_name"], "fabrikam");
-    let failed_only = app.get_json(&admin, "/runs?status=failed").await;
+    let failed_only = app
+        .get_json(&admin, "/runs?status=failed&operation=capture_snapshot")
+        .await;
     assert_eq!(failed_only["runs"].as_array().unwrap().len(), 1);
     assert_eq!(failed_only["runs"][0]["id"], failed.as_str());
     let one_tenant = app
         .get_json(&admin, &format!("/runs?tenant={}", other.id))
         .await;
     assert_eq!(one_tenant["runs"].as_array().unwrap().len(), 1);
-    let page = app.get_json(&admin, "/runs?limit=2").await;
-    assert_eq!(page["runs"].as_array().unwrap().len(), 2);
+    let page = app.get_json(&admin, "/runs?limit=3").await;
+    assert_eq!(page["runs"].as_array().unwrap().len(), 3);
     let cursor = page["next_cursor"].as_str().unwrap();
     let rest = app
-        .get_json(&admin, &format!("/runs?limit=2&cursor={cursor}"))
+        .get_json(&admin, &format!("/runs?limit=3&cursor={cursor}"))
         .await;
-    assert_eq!(rest["runs"][0]["id"], failed.as_str());
+    assert_eq!(rest["runs"][0]["id"], test.as_str());
+    assert_eq!(rest["runs"][1]["id"], failed.as_str());
     assert!(rest["next_cursor"].is_null());
     // The operator sees only Contoso's runs; a foreign tenant filter is refused.
     let theirs = app.get_json(&operator, "/runs").await;
-    assert_eq!(theirs["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(theirs["runs"].as_array().unwrap().len(), 4);
     let r = app
         .get(&operator, &format!("/runs?tenant={}", other.id))
         .await;
