@@ -211,8 +211,18 @@ async fn a_failed_runs_notification_is_mailed_and_a_refusal_retried() {
     )
     .await;
     assert_eq!(sent.email_attempts, 2);
-    // Exactly one mail: the successful capture notified nobody.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Exactly one mail: mails come from notifications, and the successful capture (long
+    // finished, its notifications written before it ended) notified nobody.
+    {
+        use sea_orm::EntityTrait;
+        let all = entity::notifications::Entity::find()
+            .all(&app.services.db)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0].id, notification.id);
+        assert_ne!(all[0].run_id.map(|r| r.to_string()), Some(ok_id.clone()));
+    }
     assert_eq!(mails.lock().unwrap().len(), 1);
     app.shutdown().await;
 }
