@@ -154,7 +154,36 @@ async fn twenty_tenants_three_workers_two_killed_one_run_per_tick_and_one_catch_
             .await;
         assert_eq!(r.status().as_u16(), 200);
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A poll that read a schedule before it was disabled may still add a tick: wait until
+    // two reads in a row see the same ticks, every one with its run.
+    let previous = std::sync::Mutex::new(Vec::new());
+    wait_for(
+        Duration::from_secs(30),
+        "a settled tick history",
+        || async {
+            let mut all = Vec::new();
+            for t in &tenants {
+                let d = detail(&app, &operator, t, &id_of(t)).await;
+                all.push(d["ticks"].clone());
+            }
+            let settled = all.iter().all(|ticks| {
+                ticks
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|t| t["run_id"].is_string())
+            });
+            let mut previous = previous.lock().unwrap();
+            let same = *previous == all;
+            *previous = all;
+            if settled && same {
+                Ok(())
+            } else {
+                Err("ticks still changing".into())
+            }
+        },
+    )
+    .await;
 
     for t in &tenants {
         let id = id_of(t);
@@ -205,17 +234,12 @@ async fn twenty_tenants_three_workers_two_killed_one_run_per_tick_and_one_catch_
         for (at, run) in tick_times.iter().zip(&tick_runs) {
             assert!(own.contains(run), "{}: tick {at} ran {run}", t.name);
         }
-        let mut distinct = tick_runs.clone();
-        distinct.dedup();
-        let mut distinct_sorted = distinct.clone();
+        // A tick taken over late (from a killed worker) may join a later tick's run that is
+        // still going, so the ticks sharing a run need not be neighbours; what holds is that
+        // the tenant's scheduled runs are exactly the ticks' runs (below).
+        let mut distinct_sorted = tick_runs.clone();
         distinct_sorted.sort();
         distinct_sorted.dedup();
-        assert_eq!(
-            distinct_sorted.len(),
-            distinct.len(),
-            "{}: {tick_runs:?}",
-            t.name
-        );
         let runs = app
             .get_json(
                 &operator,
