@@ -166,6 +166,49 @@ pub enum TenantCommand {
     /// Change a tenant's name, client id, client secret (e.g. rotated, or mistyped at `add`)
     /// or URLs.
     Edit(TenantEditArgs),
+    /// Disable a tenant: no starts, its schedules pause, its data is kept.
+    Disable(TenantDisableArgs),
+    /// Enable a disabled tenant again.
+    Enable(TenantRefArgs),
+    /// Remove a tenant: disable it and keep its data, or with --purge delete its data in a
+    /// background `tenant_purge` run (its audit trail and members stay).
+    Remove(TenantRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantRefArgs {
+    /// Tenant id or name.
+    #[arg(long, value_name = "ID_OR_NAME")]
+    pub tenant: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantDisableArgs {
+    /// Tenant id or name.
+    #[arg(long, value_name = "ID_OR_NAME")]
+    pub tenant: String,
+    /// Why; shown beside the tenant to its members.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantRemoveArgs {
+    /// Tenant id or name.
+    #[arg(long, value_name = "ID_OR_NAME")]
+    pub tenant: String,
+    /// Why; shown beside the tenant (default: "removed").
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Delete the tenant's snapshots, backup sets, runs, schedules and settings.
+    #[arg(long, requires_all = ["confirm", "by"])]
+    pub purge: bool,
+    /// The tenant's exact name, typed to confirm a purge.
+    #[arg(long, value_name = "NAME")]
+    pub confirm: Option<String>,
+    /// The platform admin (and tenant admin) the purge is run and audited as.
+    #[arg(long, value_name = "EMAIL")]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -217,6 +260,17 @@ pub struct TenantAddArgs {
 pub enum UserCommand {
     /// Create a user who can sign in to the web UI.
     Add(UserAddArgs),
+    /// Make a user a platform admin (may register and purge tenants), or with --revoke no
+    /// longer one.
+    PlatformAdmin(PlatformAdminArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlatformAdminArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub revoke: bool,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +287,9 @@ pub struct UserAddArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Make the user a platform admin: may register tenants and purge them.
+    #[arg(long)]
+    pub platform_admin: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +340,12 @@ pub struct TokenCreateArgs {
     /// A label to recognise the token by.
     #[arg(long, default_value = "cli")]
     pub name: String,
+    /// Refuse the token after this many days (1 to 366; default: until revoked).
+    #[arg(long, value_name = "DAYS")]
+    pub expires_in_days: Option<u32>,
+    /// The token may only read: every change or start is refused with 403.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[cfg(test)]

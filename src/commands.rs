@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use crate::cli::{
     Command, DemoArgs, GrantArgs, MembershipCommand, MigrateArgs, ScheduleAddArgs, ScheduleCommand,
-    ScheduleListArgs, TenantAddArgs, TenantCommand, TenantEditArgs, TokenCommand, UserAddArgs,
-    UserCommand, WebhookCommand,
+    ScheduleListArgs, TenantAddArgs, TenantCommand, TenantEditArgs, TenantRemoveArgs, TokenCommand,
+    TokenCreateArgs, UserAddArgs, UserCommand, WebhookCommand,
 };
-use crate::domain::{Email, Password, TenantName};
+use crate::domain::{Email, Password};
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::startup::{Application, shutdown_signal};
@@ -32,14 +32,22 @@ pub async fn run(command: Command, settings: Settings) -> CmdResult {
         Command::Tenant(TenantCommand::Add(args)) => tenant_add(settings, args).await,
         Command::Tenant(TenantCommand::List) => tenant_list(settings).await,
         Command::Tenant(TenantCommand::Edit(args)) => tenant_edit(settings, args).await,
+        Command::Tenant(TenantCommand::Disable(args)) => {
+            tenant_disable(settings, &args.tenant, Some(&args.reason)).await
+        }
+        Command::Tenant(TenantCommand::Enable(args)) => tenant_enable(settings, &args.tenant).await,
+        Command::Tenant(TenantCommand::Remove(args)) => tenant_remove(settings, args).await,
         Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
+        Command::User(UserCommand::PlatformAdmin(args)) => {
+            platform_admin(settings, &args.email, !args.revoke).await
+        }
         Command::Membership(MembershipCommand::Grant(args)) => grant(settings, args).await,
         Command::Schedule(ScheduleCommand::Add(args)) => schedule_add(settings, args).await,
         Command::Schedule(ScheduleCommand::List(args)) => schedule_list(settings, args).await,
         Command::Webhook(command) => webhook(settings, command).await,
         Command::Token(TokenCommand::List(args)) => token_list(settings, &args.email).await,
         Command::Token(TokenCommand::Revoke(args)) => token_revoke(settings, &args.id).await,
-        Command::Token(TokenCommand::Create(args)) => token_create(settings, args.email, args.name)
+        Command::Token(TokenCommand::Create(args)) => token_create(settings, args)
             .await
             .map(|secret| println!("{}", secret.expose_secret())),
     }
@@ -131,14 +139,15 @@ async fn tenant_add(settings: Settings, args: TenantAddArgs) -> CmdResult {
     let graph_default = settings.graph.graph_base_url.clone();
     let login_default = settings.graph.login_base_url.clone();
     let services = admin_services(settings).await?;
-    let new = new_tenant(
+    let new = tenants::NewTenant::parse(
         &args.name,
         &args.entra_tenant_id,
         &args.client_id,
         SecretString::from(args.client_secret),
-        args.graph_base_url.unwrap_or(graph_default),
-        args.login_base_url.unwrap_or(login_default),
-    )?;
+        &args.graph_base_url.unwrap_or(graph_default),
+        &args.login_base_url.unwrap_or(login_default),
+    )
+    .map_err(flag_error)?;
     let tenant = tenants::create(&services.db, &services.secrets, new)
         .await
         .map_err(store_err("tenant"))?;
@@ -146,40 +155,13 @@ async fn tenant_add(settings: Settings, args: TenantAddArgs) -> CmdResult {
     Ok(())
 }
 
-fn new_tenant(
-    name: &str,
-    entra_tenant_id: &str,
-    client_id: &str,
-    client_secret: SecretString,
-    graph_base_url: String,
-    login_base_url: String,
-) -> anyhow::Result<tenants::NewTenant> {
-    let name = TenantName::parse(name)?;
-    for (flag, value) in [
-        ("--entra-tenant-id", entra_tenant_id),
-        ("--client-id", client_id),
-        ("--client-secret", client_secret.expose_secret()),
-    ] {
-        if value.trim().is_empty() {
-            bail!("{flag} must not be empty");
-        }
+/// A field-prefixed validation message (`client_secret: ...`) in the words of the flags
+/// (`--client-secret: ...`).
+fn flag_error(message: String) -> anyhow::Error {
+    match message.split_once(':') {
+        Some((field, rest)) => anyhow!("--{}:{rest}", field.replace('_', "-")),
+        None => anyhow!(message),
     }
-    for (flag, url) in [
-        ("--graph-base-url", &graph_base_url),
-        ("--login-base-url", &login_base_url),
-    ] {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            bail!("{flag} must be an http:// or https:// URL");
-        }
-    }
-    Ok(tenants::NewTenant {
-        name,
-        entra_tenant_id: entra_tenant_id.trim().to_string(),
-        client_id: client_id.trim().to_string(),
-        client_secret,
-        graph_base_url,
-        login_base_url,
-    })
 }
 
 async fn tenant_edit(settings: Settings, args: TenantEditArgs) -> CmdResult {
@@ -199,7 +181,7 @@ async fn tenant_edit(settings: Settings, args: TenantEditArgs) -> CmdResult {
         args.graph_base_url.as_deref(),
         args.login_base_url.as_deref(),
     )
-    .map_err(|e| anyhow!("--{}", e.replacen('_', "-", 2)))?;
+    .map_err(flag_error)?;
     let services = admin_services(settings).await?;
     let tenant = tenants::find_by_id_or_name(&services.db, &args.tenant)
         .await
@@ -218,7 +200,15 @@ async fn tenant_list(settings: Settings) -> CmdResult {
         .await
         .map_err(store_err("tenants"))?;
     for t in all {
-        println!("{}\t{}\t{}", t.id, t.name, t.graph_base_url);
+        let state = match (&t.purged_at, &t.disabled_at) {
+            (Some(_), _) => "purged".to_string(),
+            (None, Some(_)) => format!(
+                "disabled: {}",
+                t.disabled_reason.as_deref().unwrap_or_default()
+            ),
+            (None, None) => "active".to_string(),
+        };
+        println!("{}\t{}\t{}\t{state}", t.id, t.name, t.graph_base_url);
     }
     Ok(())
 }
@@ -231,10 +221,165 @@ async fn user_add(settings: Settings, args: UserAddArgs) -> CmdResult {
     };
     let password = Password::parse(SecretString::from(raw))?;
     let services = admin_services(settings).await?;
-    let user = accounts::create_user(&services.db, &email, &password)
+    let mut user = accounts::create_user(&services.db, &email, &password)
         .await
         .map_err(store_err("user"))?;
+    if args.platform_admin {
+        user = accounts::set_platform_admin(&services.db, user, true)
+            .await
+            .map_err(store_err("user"))?;
+    }
     println!("{}", user.id);
+    Ok(())
+}
+
+async fn platform_admin(settings: Settings, email: &str, on: bool) -> CmdResult {
+    let email = Email::parse(email)?;
+    let services = admin_services(settings).await?;
+    let user = accounts::user_by_email(&services.db, &email)
+        .await
+        .map_err(store_err("user"))?;
+    accounts::set_platform_admin(&services.db, user, on)
+        .await
+        .map_err(store_err("user"))?;
+    println!(
+        "{email} is {} a platform admin",
+        if on { "now" } else { "no longer" }
+    );
+    Ok(())
+}
+
+/// An audit event of a command-line change (`actor`: whom it was run as, if anyone).
+async fn audit_cli(
+    db: &sea_orm::DatabaseConnection,
+    tenant_id: uuid::Uuid,
+    actor: Option<uuid::Uuid>,
+    action: &str,
+    details: serde_json::Value,
+) -> CmdResult {
+    crate::store::activity::audit(
+        db,
+        crate::store::activity::NewAuditEvent {
+            tenant_id,
+            actor_id: actor,
+            action: action.to_string(),
+            run_id: None,
+            details: serde_json::json!({"via": "command line", "details": details}),
+        },
+    )
+    .await
+    .map_err(store_err("audit event"))?;
+    Ok(())
+}
+
+async fn tenant_disable(settings: Settings, key: &str, reason: Option<&str>) -> CmdResult {
+    let reason = tenants::parse_reason(reason).map_err(flag_error)?;
+    let services = admin_services(settings).await?;
+    let tenant = tenants::find_by_id_or_name(&services.db, key)
+        .await
+        .map_err(store_err("tenant"))?;
+    let tenant = tenants::disable(&services.db, tenant, reason.clone())
+        .await
+        .map_err(store_err("tenant"))?;
+    audit_cli(
+        &services.db,
+        tenant.id,
+        None,
+        "tenant.disabled",
+        serde_json::json!({"reason": reason}),
+    )
+    .await?;
+    println!("{}\t{}\tdisabled: {reason}", tenant.id, tenant.name);
+    Ok(())
+}
+
+async fn tenant_enable(settings: Settings, key: &str) -> CmdResult {
+    let services = admin_services(settings).await?;
+    let tenant = tenants::find_by_id_or_name(&services.db, key)
+        .await
+        .map_err(store_err("tenant"))?;
+    let tenant = tenants::enable(&services.db, tenant)
+        .await
+        .map_err(store_err("tenant"))?;
+    audit_cli(
+        &services.db,
+        tenant.id,
+        None,
+        "tenant.enabled",
+        serde_json::json!({}),
+    )
+    .await?;
+    println!("{}\t{}\tenabled", tenant.id, tenant.name);
+    Ok(())
+}
+
+async fn tenant_remove(settings: Settings, args: TenantRemoveArgs) -> CmdResult {
+    let reason = args.reason.as_deref().unwrap_or("removed");
+    if !args.purge {
+        tenant_disable(settings, &args.tenant, Some(reason)).await?;
+        eprintln!("its data is kept; `tenant remove --purge` deletes it");
+        return Ok(());
+    }
+    let reason = tenants::parse_reason(Some(reason)).map_err(flag_error)?;
+    let by = Email::parse(args.by.as_deref().unwrap_or_default())
+        .map_err(|_| anyhow!("--by: the e-mail of the platform admin the purge runs as"))?;
+    let services = connect(settings).await?;
+    let db = &services.db;
+    let tenant = tenants::find_by_id_or_name(db, &args.tenant)
+        .await
+        .map_err(store_err("tenant"))?;
+    if args.confirm.as_deref().map(str::trim) != Some(tenant.name.as_str()) {
+        bail!(
+            "--confirm: type the tenant's exact name ({:?}) to purge its data",
+            tenant.name
+        );
+    }
+    let user = accounts::user_by_email(db, &by)
+        .await
+        .map_err(store_err("user"))?;
+    if !user.platform_admin {
+        bail!("--by: {by} is not a platform admin (policyvault user platform-admin --email {by})");
+    }
+    let Some((scope, Role::Admin)) = accounts::member_scope(db, tenant.id, user.id).await? else {
+        bail!("--by: {by} is not an admin of {}", tenant.name);
+    };
+    let active = crate::store::runs::count_active(db, std::slice::from_ref(&scope)).await?;
+    if active > 0 {
+        bail!(
+            "{active} run(s) of {} are still queued or running; cancel them or let them finish first",
+            tenant.name
+        );
+    }
+    let tenant_id = tenant.id;
+    if tenant.disabled_at.is_none() {
+        tenants::disable(db, tenant, reason.clone())
+            .await
+            .map_err(store_err("tenant"))?;
+    }
+    audit_cli(
+        db,
+        tenant_id,
+        Some(user.id),
+        "tenant.purge.queued",
+        serde_json::json!({"reason": reason}),
+    )
+    .await?;
+    let orchestrator = crate::runs::Orchestrator::new(services.clone());
+    let started = orchestrator
+        .start(crate::runs::start::StartRequest {
+            run_id: None,
+            fanout_id: None,
+            scope,
+            initiator_id: user.id,
+            spec: crate::runs::RunSpec::TenantPurge,
+        })
+        .await
+        .map_err(store_err("purge run"))?;
+    println!("{}", started.run.id);
+    eprintln!(
+        "purge queued as run {}; a worker deletes the data",
+        started.run.id
+    );
     Ok(())
 }
 
@@ -415,19 +560,32 @@ async fn webhook(settings: Settings, command: WebhookCommand) -> CmdResult {
     Ok(())
 }
 
-async fn token_create(
-    settings: Settings,
-    email: String,
-    name: String,
-) -> anyhow::Result<SecretString> {
-    let email = Email::parse(&email)?;
+async fn token_create(settings: Settings, args: TokenCreateArgs) -> anyhow::Result<SecretString> {
+    let email = Email::parse(&args.email)?;
+    let name = accounts::parse_token_name(&args.name).map_err(flag_error)?;
+    let max = crate::web::tokens::MAX_EXPIRY_DAYS;
+    let expires_at = match args.expires_in_days {
+        None => None,
+        Some(days) if (1..=max).contains(&days) => {
+            Some(chrono::Utc::now() + chrono::Duration::days(i64::from(days)))
+        }
+        Some(_) => bail!("--expires-in-days must be 1 to {max}"),
+    };
     let services = admin_services(settings).await?;
     let user = accounts::user_by_email(&services.db, &email)
         .await
         .map_err(store_err("user"))?;
-    let (_, secret) = accounts::create_token(&services.db, &user, &name)
-        .await
-        .map_err(store_err("token"))?;
+    let (_, secret) = accounts::issue_token(
+        &services.db,
+        &user,
+        &name,
+        accounts::TokenLimits {
+            expires_at,
+            read_only: args.read_only,
+        },
+    )
+    .await
+    .map_err(store_err("token"))?;
     Ok(secret)
 }
 
@@ -525,14 +683,15 @@ async fn demo(settings: Settings, args: DemoArgs) -> CmdResult {
     let sim_url = args.graph_sim_url.trim_end_matches('/').to_string();
     let mut names = Vec::new();
     for sim in sim_tenants {
-        let new = new_tenant(
+        let new = tenants::NewTenant::parse(
             &sim.name,
             &sim.id,
             &sim.client_id,
             SecretString::from(sim.client_secret),
-            sim_url.clone(),
-            sim_url.clone(),
-        )?;
+            &sim_url,
+            &sim_url,
+        )
+        .map_err(|e| anyhow!("graph-sim tenant {:?}: {e}", sim.name))?;
         let tenant = tenants::upsert_by_name(&services.db, &services.secrets, new)
             .await
             .map_err(store_err("tenant"))?;

@@ -15,6 +15,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// Refused from this instant on; `None`: until revoked.
+    pub expires_at: Option<DateTimeUtc>,
+    /// Only safe (reading) requests are accepted with it.
+    pub read_only: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

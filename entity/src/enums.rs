@@ -39,6 +39,8 @@ pub enum RunOperation {
     Prune,
     /// Sign in to the tenant and read one collection: does its connection work?
     ConnectionTest,
+    /// Delete everything stored for a disabled tenant but its audit trail and members.
+    TenantPurge,
 }
 
 /// Run lifecycle: `queued → running → succeeded | failed | partial` (`canceled` reserved).
@@ -227,6 +229,7 @@ text_enum!(RunOperation, "operation", [
     Import => "import",
     Prune => "prune",
     ConnectionTest => "connection_test",
+    TenantPurge => "tenant_purge",
 ]);
 text_enum!(RunStatus, "run status", [
     Queued => "queued",

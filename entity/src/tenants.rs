@@ -20,6 +20,12 @@ pub struct Model {
     pub read_quota: Option<i32>,
     pub write_quota: Option<i32>,
     pub quota_window_secs: Option<i32>,
+    /// Set while the tenant is disabled: no starts, schedules paused.
+    pub disabled_at: Option<DateTimeUtc>,
+    /// Why, as its admins are shown it.
+    pub disabled_reason: Option<String>,
+    /// Set when a `tenant_purge` run deleted the tenant's data (the tenant stays disabled).
+    pub purged_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

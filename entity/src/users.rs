@@ -13,6 +13,8 @@ pub struct Model {
     /// Argon2 PHC string.
     pub password_hash: String,
     pub disabled: bool,
+    /// May add tenants and purge them (granted with `policyvault user add --platform-admin`).
+    pub platform_admin: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

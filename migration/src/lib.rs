@@ -39,6 +39,8 @@ mod m20261202_000013_webhooks;
 mod m20261202_000014_notification_preferences;
 /// `fanouts`, `fanout_runs`, `tenant_retention`; operation `prune`.
 mod m20261202_000015_estate;
+/// `users.platform_admin`, tenant disable/purge, token expiry and scope; `tenant_purge`.
+mod m20261202_000016_console;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -62,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_webhooks::Migration),
             Box::new(m20261202_000014_notification_preferences::Migration),
             Box::new(m20261202_000015_estate::Migration),
+            Box::new(m20261202_000016_console::Migration),
         ]
     }
 }

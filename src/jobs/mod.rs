@@ -6,6 +6,7 @@ mod compare;
 mod connection;
 mod import;
 mod prune;
+mod purge;
 mod restore;
 mod undo;
 
@@ -40,6 +41,7 @@ pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
         } => import::import(execution, *upload_id, *backup_set_id).await,
         RunSpec::Prune { .. } => prune::prune(execution).await,
         RunSpec::ConnectionTest => connection::test(execution).await,
+        RunSpec::TenantPurge => purge::purge(execution).await,
     }
 }
 
@@ -50,6 +52,10 @@ async fn client_for(
 ) -> Result<GraphClient, ExecError> {
     let services = execution.services();
     let tenant = tenants::get(&services.db, tenant_id).await?;
+    // Disabled after the run was queued: it does not reach Graph any more.
+    if let Some(why) = tenants::refusal(&tenant) {
+        return Err(ExecError::Failed(SafeError::new("tenant_disabled", why)));
+    }
     let connection = tenants::connection(&services.secrets, &tenant).map_err(|e| {
         tracing::error!(error = %e, "tenant secret unreadable");
         ExecError::Failed(SafeError::new(

@@ -330,6 +330,7 @@ pub fn operation_label(op: RunOperation) -> &'static str {
         RunOperation::Import => "Import",
         RunOperation::Prune => "Retention pruning",
         RunOperation::ConnectionTest => "Connection test",
+        RunOperation::TenantPurge => "Tenant purge",
     }
 }
 
@@ -373,7 +374,7 @@ pub fn tally(op: RunOperation, counts: &Counts) -> String {
         RunOperation::Compare => {
             return format!("{} objects differ", counts.succeeded);
         }
-        RunOperation::Prune => {
+        RunOperation::Prune | RunOperation::TenantPurge => {
             return format!(
                 "{} deletions, {} kept, {} failed",
                 counts.deleted, counts.skipped, counts.failed
@@ -523,6 +524,10 @@ impl Execution {
             cancel_checked: std::sync::Mutex::new(std::time::Instant::now()),
             note: std::sync::Mutex::new(None),
         }
+    }
+
+    pub fn run_id(&self) -> Uuid {
+        self.run.id
     }
 
     /// Adds a sentence to the summary the run ends with (when its items decide it).

@@ -46,7 +46,8 @@ pub fn required_role(operation: RunOperation) -> Role {
         RunOperation::Restore
         | RunOperation::RestoreRerun
         | RunOperation::RestoreUndo
-        | RunOperation::Prune => Role::Admin,
+        | RunOperation::Prune
+        | RunOperation::TenantPurge => Role::Admin,
     }
 }
 

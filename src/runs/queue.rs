@@ -50,7 +50,8 @@ impl Family {
             | RunOperation::BackupSetCapture
             | RunOperation::Import
             // Database work of the tenant's own, beside its captures.
-            | RunOperation::Prune => Family::Capture,
+            | RunOperation::Prune
+            | RunOperation::TenantPurge => Family::Capture,
             RunOperation::Restore | RunOperation::RestoreRerun | RunOperation::RestoreUndo => {
                 Family::Restore
             }

@@ -54,12 +54,22 @@ pub fn run_id_of(schedule_id: Uuid, tick_at: DateTime<Utc>) -> Uuid {
     .into_uuid()
 }
 
+/// A disabled tenant's schedules pause: their ticks pass without a run.
+async fn tenant_disabled(db: &impl sea_orm::ConnectionTrait, tenant_id: Uuid) -> StoreResult<bool> {
+    Ok(crate::store::tenants::get(db, tenant_id)
+        .await?
+        .disabled_at
+        .is_some())
+}
+
 /// What one poll did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Poll {
     pub started: u32,
     pub skipped_ticks: u32,
     pub disabled: u32,
+    /// Ticks passed over because the schedule's tenant is disabled (schedules pause with it).
+    pub paused: u32,
 }
 
 impl Orchestrator {
@@ -81,6 +91,11 @@ impl Orchestrator {
                 schedule_store::advance(db, schedule.id, now, timing.next_run_after(now)).await?;
                 continue;
             };
+            if tenant_disabled(db, schedule.tenant_id).await? {
+                schedule_store::advance(db, schedule.id, tick, timing.next_run_after(tick)).await?;
+                poll.paused += 1;
+                continue;
+            }
             if schedule.last_tick_at.is_some_and(|last| last >= tick) {
                 // Handled already (by this or another worker): only the next run is due later.
                 schedule_store::advance(db, schedule.id, tick, timing.next_run_after(tick)).await?;
@@ -102,7 +117,7 @@ impl Orchestrator {
             let Some(schedule) = schedule_store::find(db, tick.schedule_id).await? else {
                 continue;
             };
-            if !schedule.enabled {
+            if !schedule.enabled || tenant_disabled(db, schedule.tenant_id).await? {
                 continue;
             }
             tracing::info!(schedule_id = %schedule.id, tick = %tick.tick_at, "taking over an abandoned tick");

@@ -59,6 +59,8 @@ pub enum RunSpec {
     Prune { schedule_id: Option<Uuid> },
     /// Sign in to the run's tenant and read one collection.
     ConnectionTest,
+    /// Delete a disabled tenant's stored data (all but its audit trail and members).
+    TenantPurge,
 }
 
 /// One side of a comparison: stored content (of the run's tenant or of another one the
@@ -170,15 +172,17 @@ impl RunSpec {
             RunSpec::Import { .. } => RunOperation::Import,
             RunSpec::Prune { .. } => RunOperation::Prune,
             RunSpec::ConnectionTest => RunOperation::ConnectionTest,
+            RunSpec::TenantPurge => RunOperation::TenantPurge,
         }
     }
 
     /// What the run is de-duplicated on, with the run's tenant: `(type, id)`.
     pub fn target(&self, tenant_id: Uuid) -> (TargetType, Uuid) {
         match self {
-            RunSpec::CaptureSnapshot { .. } | RunSpec::Prune { .. } | RunSpec::ConnectionTest => {
-                (TargetType::Tenant, tenant_id)
-            }
+            RunSpec::CaptureSnapshot { .. }
+            | RunSpec::Prune { .. }
+            | RunSpec::ConnectionTest
+            | RunSpec::TenantPurge => (TargetType::Tenant, tenant_id),
             RunSpec::BackupSetCapture { backup_set_id, .. }
             | RunSpec::Import { backup_set_id, .. } => (TargetType::BackupSet, *backup_set_id),
             RunSpec::Restore(r) | RunSpec::RestorePreview(r) => {
@@ -331,7 +335,9 @@ impl RunSpec {
             RunSpec::Prune { schedule_id } => serde_json::to_value(PruneWire {
                 schedule_id: *schedule_id,
             }),
-            RunSpec::ConnectionTest => serde_json::to_value(ConnectionTestWire {}),
+            RunSpec::ConnectionTest | RunSpec::TenantPurge => {
+                serde_json::to_value(ConnectionTestWire {})
+            }
         };
         // Plain structs of ids, bools and strings always serialize.
         value.unwrap_or_default()
@@ -409,6 +415,10 @@ impl RunSpec {
             RunOperation::ConnectionTest => {
                 body::<ConnectionTestWire>(params)?;
                 RunSpec::ConnectionTest
+            }
+            RunOperation::TenantPurge => {
+                body::<ConnectionTestWire>(params)?;
+                RunSpec::TenantPurge
             }
         })
     }

@@ -1,5 +1,6 @@
 //! Starting a run inside an HTTP request: fast, de-duplicated, and never doing the work.
 
+use entity::enums::RunOperation;
 use entity::runs;
 use redis::AsyncCommands;
 use sea_orm::TransactionTrait;
@@ -212,6 +213,17 @@ impl Orchestrator {
         let spec = &request.spec;
         let (target_type, target_id) = spec.target(request.scope.tenant_id());
         let txn = self.services.db.begin().await?;
+        let tenant = crate::store::tenants::get(&txn, request.scope.tenant_id()).await?;
+        match (spec.operation(), crate::store::tenants::refusal(&tenant)) {
+            (RunOperation::TenantPurge, None) => {
+                return Err(StoreError::Refused(
+                    "disable the tenant before purging its data".into(),
+                ));
+            }
+            (RunOperation::TenantPurge, Some(_)) => {}
+            (_, Some(why)) => return Err(StoreError::Refused(why)),
+            (_, None) => {}
+        }
         let run = run_store::insert(
             &txn,
             NewRun {

@@ -23,6 +23,7 @@ pub async fn create_user(
         email: Set(email.as_str().to_string()),
         password_hash: Set(password::hash(pw)),
         disabled: Set(false),
+        platform_admin: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -108,11 +109,39 @@ pub async fn member_scope(
         .map(|m| (TenantScope::granted(m.tenant_id), m.role)))
 }
 
-/// Issues an API token for a user; the returned secret is not stored anywhere.
+/// Issues an API token for a user, valid until revoked, for everything the user may do.
 pub async fn create_token(
     db: &impl ConnectionTrait,
     user: &users::Model,
     name: &str,
+) -> StoreResult<(api_tokens::Model, SecretString)> {
+    issue_token(db, user, name, TokenLimits::default()).await
+}
+
+/// What an API token is limited to beyond its user's roles.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenLimits {
+    /// Refused from this instant on.
+    pub expires_at: Option<chrono::DateTime<Utc>>,
+    /// Only reads (safe methods).
+    pub read_only: bool,
+}
+
+/// A token's label: 1 to 100 characters, no control characters.
+pub fn parse_token_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err("name: must be 1 to 100 characters without control characters".into());
+    }
+    Ok(name.to_string())
+}
+
+/// Issues an API token for a user; the returned secret is not stored anywhere.
+pub async fn issue_token(
+    db: &impl ConnectionTrait,
+    user: &users::Model,
+    name: &str,
+    limits: TokenLimits,
 ) -> StoreResult<(api_tokens::Model, SecretString)> {
     let issued = token::issue();
     let row = api_tokens::ActiveModel {
@@ -124,6 +153,8 @@ pub async fn create_token(
         created_at: Set(Utc::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        expires_at: Set(limits.expires_at),
+        read_only: Set(limits.read_only),
     };
     Ok((row.insert(db).await?, issued.secret))
 }
@@ -136,7 +167,18 @@ pub async fn user_for_token(
     Ok(token_and_user(db, presented).await?.map(|(_, user)| user))
 }
 
-/// A presented token, if not revoked, with its enabled owner.
+/// Not revoked and not past its expiry.
+fn token_is_live() -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(api_tokens::Column::RevokedAt.is_null())
+        .add(
+            sea_orm::Condition::any()
+                .add(api_tokens::Column::ExpiresAt.is_null())
+                .add(api_tokens::Column::ExpiresAt.gt(Utc::now())),
+        )
+}
+
+/// A presented token, if live, with its enabled owner.
 pub async fn token_and_user(
     db: &impl ConnectionTrait,
     presented: &SecretString,
@@ -144,21 +186,52 @@ pub async fn token_and_user(
     let hash = token::digest(presented.expose_secret());
     let found = api_tokens::Entity::find()
         .filter(api_tokens::Column::TokenHash.eq(hash))
-        .filter(api_tokens::Column::RevokedAt.is_null())
+        .filter(token_is_live())
         .find_also_related(users::Entity)
         .one(db)
         .await?;
     Ok(found.and_then(|(row, user)| user.filter(|u| !u.disabled).map(|u| (row, u))))
 }
 
-/// True while a token, by id, is not revoked and its user is enabled.
+/// True while a token, by id, is live and its user is enabled.
 pub async fn token_is_active(db: &impl ConnectionTrait, token_id: Uuid) -> StoreResult<bool> {
     let found = api_tokens::Entity::find_by_id(token_id)
-        .filter(api_tokens::Column::RevokedAt.is_null())
+        .filter(token_is_live())
         .find_also_related(users::Entity)
         .one(db)
         .await?;
     Ok(found.is_some_and(|(_, user)| user.is_some_and(|u| !u.disabled)))
+}
+
+/// Sets or clears a user's platform-admin flag (adding and purging tenants).
+pub async fn set_platform_admin(
+    db: &impl ConnectionTrait,
+    user: users::Model,
+    on: bool,
+) -> StoreResult<users::Model> {
+    let mut active: users::ActiveModel = user.into();
+    active.platform_admin = Set(on);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+/// Revokes one of the user's tokens; another user's token is not found.
+pub async fn revoke_own_token(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    token_id: Uuid,
+) -> StoreResult<api_tokens::Model> {
+    let row = api_tokens::Entity::find_by_id(token_id)
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if row.revoked_at.is_some() {
+        return Ok(row);
+    }
+    let mut active: api_tokens::ActiveModel = row.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    Ok(active.update(db).await?)
 }
 
 pub async fn revoke_token(db: &impl ConnectionTrait, token_id: Uuid) -> StoreResult<()> {

@@ -7,6 +7,7 @@ pub mod content;
 pub mod drift;
 pub mod email;
 pub mod fanouts;
+pub mod purge;
 pub mod retention;
 pub mod runs;
 pub mod schedules;
@@ -41,6 +42,10 @@ pub enum StoreError {
     /// A CHECK constraint rejected a value.
     #[error("value rejected by the database ({0})")]
     Check(String),
+    /// The state of what is written to refuses the change; the message says why (a disabled
+    /// tenant takes no starts).
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
     #[error("database error: {0}")]

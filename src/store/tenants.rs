@@ -26,6 +26,63 @@ pub struct NewTenant {
     pub login_base_url: String,
 }
 
+impl NewTenant {
+    /// Checks a registration's values; the message of a bad one starts with its field
+    /// (`name: ...`, `client_secret: ...`).
+    pub fn parse(
+        name: &str,
+        entra_tenant_id: &str,
+        client_id: &str,
+        client_secret: SecretString,
+        graph_base_url: &str,
+        login_base_url: &str,
+    ) -> Result<Self, String> {
+        use secrecy::ExposeSecret;
+        let name = TenantName::parse(name).map_err(|e| format!("name: {e}"))?;
+        for (field, value) in [
+            ("entra_tenant_id", entra_tenant_id),
+            ("client_id", client_id),
+            ("client_secret", client_secret.expose_secret()),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{field}: must not be empty"));
+            }
+            if value.chars().count() > 1024 || value.chars().any(char::is_control) {
+                return Err(format!(
+                    "{field}: must be at most 1024 characters without control characters"
+                ));
+            }
+        }
+        let entra = entra_tenant_id.trim();
+        if !entra
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+        {
+            return Err(format!(
+                "entra_tenant_id: {entra:?} is neither a directory id nor a domain name"
+            ));
+        }
+        Ok(Self {
+            name,
+            entra_tenant_id: entra.to_string(),
+            client_id: client_id.trim().to_string(),
+            client_secret,
+            graph_base_url: parse_url("graph_base_url", graph_base_url)?,
+            login_base_url: parse_url("login_base_url", login_base_url)?,
+        })
+    }
+}
+
+/// An http(s) URL; the message starts with the field.
+fn parse_url(field: &str, value: &str) -> Result<String, String> {
+    let v = value.trim();
+    if !(v.starts_with("https://") || v.starts_with("http://")) {
+        return Err(format!("{field}: must be an http:// or https:// URL"));
+    }
+    reqwest::Url::parse(v).map_err(|_| format!("{field}: not a URL"))?;
+    Ok(v.to_string())
+}
+
 /// The associated data that binds a sealed secret to its tenant row.
 fn secret_context(tenant_id: Uuid) -> String {
     format!("tenant:{tenant_id}:client_secret")
@@ -49,6 +106,9 @@ pub async fn create(
         read_quota: Set(None),
         write_quota: Set(None),
         quota_window_secs: Set(None),
+        disabled_at: Set(None),
+        disabled_reason: Set(None),
+        purged_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -91,14 +151,7 @@ impl TenantChanges {
             return Err("client_secret: must not be empty".into());
         }
         let url = |field: &str, value: Option<&str>| -> Result<Option<String>, String> {
-            match value.map(str::trim) {
-                None => Ok(None),
-                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
-                    reqwest::Url::parse(v).map_err(|_| format!("{field}: not a URL"))?;
-                    Ok(Some(v.to_string()))
-                }
-                Some(_) => Err(format!("{field}: must be an http:// or https:// URL")),
-            }
+            value.map(|v| parse_url(field, v)).transpose()
         };
         let changes = Self {
             name,
@@ -156,6 +209,81 @@ pub async fn update(
         active.login_base_url = Set(trim_url(&url));
     }
     active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+/// A tenant's disable reason: what its admins are shown beside it.
+pub fn parse_reason(raw: Option<&str>) -> Result<String, String> {
+    let reason = raw.map(str::trim).unwrap_or_default();
+    if reason.is_empty() {
+        return Err("reason: say why the tenant is disabled (1 to 500 characters)".into());
+    }
+    if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        return Err("reason: must be 1 to 500 characters without control characters".into());
+    }
+    Ok(reason.to_string())
+}
+
+/// Disables a tenant: no starts from now on, its schedules skip their ticks. Disabling a
+/// disabled tenant replaces the reason and keeps the original time.
+pub async fn disable(
+    db: &impl ConnectionTrait,
+    tenant: tenants::Model,
+    reason: String,
+) -> StoreResult<tenants::Model> {
+    let now = Utc::now();
+    let since = tenant.disabled_at.unwrap_or(now);
+    let mut active: tenants::ActiveModel = tenant.into();
+    active.disabled_at = Set(Some(since));
+    active.disabled_reason = Set(Some(reason));
+    active.updated_at = Set(now);
+    Ok(active.update(db).await?)
+}
+
+/// Enables a disabled tenant again (a purged one has no data and no secret left: refused).
+pub async fn enable(
+    db: &impl ConnectionTrait,
+    tenant: tenants::Model,
+) -> StoreResult<tenants::Model> {
+    if tenant.purged_at.is_some() {
+        return Err(StoreError::Refused(
+            "the tenant was purged; register it again instead".into(),
+        ));
+    }
+    let mut active: tenants::ActiveModel = tenant.into();
+    active.disabled_at = Set(None);
+    active.disabled_reason = Set(None);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+/// Why a start in this tenant is refused, if it is: the tenant is disabled.
+pub fn refusal(tenant: &tenants::Model) -> Option<String> {
+    tenant.disabled_at.map(|_| {
+        format!(
+            "the tenant is disabled: {}",
+            tenant
+                .disabled_reason
+                .as_deref()
+                .unwrap_or("no reason given")
+        )
+    })
+}
+
+/// Marks a tenant purged: its client secret is dropped and it stays disabled.
+pub async fn mark_purged(
+    db: &impl ConnectionTrait,
+    secrets: &SecretBox,
+    tenant: tenants::Model,
+) -> StoreResult<tenants::Model> {
+    let now = Utc::now();
+    let id = tenant.id;
+    let mut active: tenants::ActiveModel = tenant.into();
+    active.client_secret_enc =
+        Set(secrets.seal(&SecretString::from(String::new()), &secret_context(id)));
+    active.purged_at = Set(Some(now));
+    active.disabled_reason = Set(Some("removed: its data was purged".into()));
+    active.updated_at = Set(now);
     Ok(active.update(db).await?)
 }
 
@@ -271,6 +399,9 @@ mod tests {
             read_quota: Some(-5),
             write_quota: Some(50),
             quota_window_secs: Some(10),
+            disabled_at: None,
+            disabled_reason: None,
+            purged_at: None,
             created_at: now,
             updated_at: now,
         };

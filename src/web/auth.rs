@@ -36,8 +36,9 @@ pub struct CurrentUser {
 /// The credential a request was authenticated with.
 #[derive(Debug, Clone)]
 pub enum Via {
-    /// An API token, by id: not an ambient credential, so no CSRF token is needed.
-    Token(Uuid),
+    /// An API token, by id: not an ambient credential, so no CSRF token is needed. A
+    /// `read_only` one is refused on every change.
+    Token { id: Uuid, read_only: bool },
     /// A browser session cookie: changes need the session's CSRF token.
     Session(SessionRef),
 }
@@ -76,10 +77,21 @@ impl CurrentUser {
         self.user.id
     }
 
+    /// True for a read-only API token: it may not change anything.
+    pub fn read_only(&self) -> bool {
+        matches!(
+            self.via,
+            Via::Token {
+                read_only: true,
+                ..
+            }
+        )
+    }
+
     pub fn session(&self) -> Option<&SessionRef> {
         match &self.via {
             Via::Session(session) => Some(session),
-            Via::Token(_) => None,
+            Via::Token { .. } => None,
         }
     }
 
@@ -87,7 +99,7 @@ impl CurrentUser {
     pub fn credential(&self) -> Credential {
         match &self.via {
             Via::Session(session) => Credential::Session(session.id),
-            Via::Token(id) => Credential::Token(*id),
+            Via::Token { id, .. } => Credential::Token(*id),
         }
     }
 }
@@ -141,7 +153,10 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticat
             .ok_or(ApiError::Unauthorized)?;
         return Ok(Authentication::User(CurrentUser {
             user,
-            via: Via::Token(token.id),
+            via: Via::Token {
+                id: token.id,
+                read_only: token.read_only,
+            },
         }));
     }
     let Some(cookie) = session_cookie(&parts.headers) else {

@@ -87,6 +87,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::Refused(why) => ApiError::Conflict(why),
             StoreError::Conflict { .. } => ApiError::Conflict("that already exists".into()),
             // Restarting, failing over or out of connections: the client should come back.
             other if other.is_transient() => {

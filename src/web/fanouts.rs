@@ -95,8 +95,16 @@ pub(super) async fn resolve_tenants(
     let mut accesses = Vec::new();
     let mut skipped = Vec::new();
     let mut foreign = 0;
+    let mut disabled = 0;
     for tenant_id in ids {
         match member_access(state, user.clone(), tenant_id).await {
+            Ok(access) if access.tenant.disabled_at.is_some() => {
+                disabled += 1;
+                skipped.push(Skipped {
+                    tenant_id,
+                    reason: crate::store::tenants::refusal(&access.tenant).unwrap_or_default(),
+                });
+            }
             Ok(access) if access.require(role).is_ok() => accesses.push(access),
             Ok(access) => skipped.push(Skipped {
                 tenant_id,
@@ -109,6 +117,11 @@ pub(super) async fn resolve_tenants(
     if foreign > 0 {
         return Err(ApiError::Validation(format!(
             "tenant_ids: {foreign} of the ids are not tenants of yours; nothing was started"
+        )));
+    }
+    if tenant_ids.is_some() && disabled > 0 {
+        return Err(ApiError::Validation(format!(
+            "tenant_ids: {disabled} of the tenants named are disabled; nothing was started"
         )));
     }
     if tenant_ids.is_some() && !skipped.is_empty() {

@@ -25,6 +25,7 @@ pub mod schedules;
 pub mod session;
 pub mod snapshots;
 pub mod tenants;
+pub mod tokens;
 pub mod ui;
 pub mod webhooks;
 
@@ -84,6 +85,7 @@ pub fn routes() -> Routes {
         .merge(restores::routes())
         .merge(runs::routes())
         .merge(notifications::routes())
+        .merge(tokens::routes())
         .merge(events::routes())
         .merge(openapi::routes());
     Routes::new()

@@ -302,6 +302,11 @@ pub(super) async fn enforce(State(guard): State<Guard>, request: Request, next: 
     } else {
         body
     };
+    if user.read_only() && !method.is_safe() {
+        return refuse(ApiError::Forbidden(
+            "this API token is read-only: it may read, not change or start anything".into(),
+        ));
+    }
     parts.extensions.insert(user.clone());
 
     if let Access::Tenant(role) = access {

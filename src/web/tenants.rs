@@ -1,4 +1,6 @@
-//! `GET /tenants`: the tenants the caller belongs to, with their role.
+//! Tenants: the caller's tenants with their role; registering one (platform admins, with a
+//! connection test run); editing, disabling, enabling and purging one (its admins; purging
+//! also needs a platform admin).
 
 use axum::Json;
 use axum::extract::State;
@@ -23,6 +25,35 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new("The tenants the caller belongs to, with the caller's role")
                 .returns::<TenantList>(200, "The tenants"),
+        )
+        .post("/tenants", Access::User, create)
+        .doc(
+            Doc::new(
+                "Register a tenant (platform admins): its app registration's credentials are \
+                 checked by a connection test run started at once; the caller becomes its admin",
+            )
+            .body::<TenantCreate>()
+            .returns::<CreatedBody>(201, "The tenant and its connection test run"),
+        )
+        .delete("/tenants/{tenant}", Access::Tenant(Role::Admin), remove)
+        .doc(
+            Doc::new(
+                "Disable a tenant (admins; `reason` required): no starts, schedules skip their \
+                 ticks, data kept. With `purge=true` and `confirm` = the tenant's name (also a \
+                 platform admin): disable it and delete its data in a `tenant_purge` run",
+            )
+            .query::<RemoveQuery>()
+            .returns::<TenantBody>(200, "The tenant, disabled")
+            .returns::<super::runs::StartedBody>(202, "The purge run was queued"),
+        )
+        .post(
+            "/tenants/{tenant}/enable",
+            Access::Tenant(Role::Admin),
+            enable,
+        )
+        .doc(
+            Doc::new("Enable a disabled tenant again (admins; not a purged one)")
+                .returns::<TenantBody>(200, "The tenant"),
         )
         .post(
             "/tenants/{tenant}/connection-test",
@@ -56,19 +87,277 @@ struct TenantPatch {
 
 /// A tenant's connection as its admins see it (the secret never).
 #[derive(Debug, Serialize, JsonSchema)]
-struct TenantView {
+pub(super) struct TenantView {
     id: Uuid,
     name: String,
     entra_tenant_id: String,
     client_id: String,
     graph_base_url: String,
     login_base_url: String,
+    /// Set while disabled: no starts, schedules paused.
+    disabled_at: Option<chrono::DateTime<chrono::Utc>>,
+    disabled_reason: Option<String>,
+    /// Set once a purge deleted its data.
+    purged_at: Option<chrono::DateTime<chrono::Utc>>,
+    created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<entity::tenants::Model> for TenantView {
+    fn from(tenant: entity::tenants::Model) -> Self {
+        Self {
+            id: tenant.id,
+            name: tenant.name,
+            entra_tenant_id: tenant.entra_tenant_id,
+            client_id: tenant.client_id,
+            graph_base_url: tenant.graph_base_url,
+            login_base_url: tenant.login_base_url,
+            disabled_at: tenant.disabled_at,
+            disabled_reason: tenant.disabled_reason,
+            purged_at: tenant.purged_at,
+            created_at: tenant.created_at,
+            updated_at: tenant.updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 struct TenantBody {
     tenant: TenantView,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TenantCreate {
+    name: String,
+    /// The Entra directory id (or primary domain) of the customer.
+    entra_tenant_id: String,
+    client_id: String,
+    client_secret: String,
+    /// Default: the configured `graph.graph_base_url`.
+    graph_base_url: Option<String>,
+    /// Default: the configured `graph.login_base_url`.
+    login_base_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct CreatedBody {
+    tenant: TenantView,
+    /// The connection test started with it: its items say whether sign-in and a read work.
+    connection_test: crate::runs::RunView,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RemoveQuery {
+    /// Why (shown beside the tenant); required unless purging.
+    reason: Option<String>,
+    /// Delete the tenant's data too (platform admins; needs `confirm`).
+    #[serde(default)]
+    purge: bool,
+    /// The tenant's exact name, typed to confirm a purge.
+    confirm: Option<String>,
+}
+
+/// Registers a tenant for a platform admin: the tenant, its creator as admin, the audit
+/// event and the connection test run. Shared by the API and the tenant pages.
+pub(super) async fn register(
+    state: &AppState,
+    user: &CurrentUser,
+    new: tenant_store::NewTenant,
+) -> Result<(entity::tenants::Model, crate::runs::start::Started), ApiError> {
+    if !user.user.platform_admin {
+        return Err(ApiError::Forbidden(
+            "only platform admins register tenants (policyvault user add --platform-admin)".into(),
+        ));
+    }
+    let services = state.services();
+    let tenant = tenant_store::create(&services.db, &services.secrets, new)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict { .. } => {
+                ApiError::Conflict("name: another tenant has this name".into())
+            }
+            other => other.into(),
+        })?;
+    accounts::grant_membership(&services.db, &tenant, &user.user, Role::Admin).await?;
+    let (scope, _) = accounts::member_scope(&services.db, tenant.id, user.id())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    crate::store::activity::audit(
+        &services.db,
+        crate::store::activity::NewAuditEvent {
+            tenant_id: tenant.id,
+            actor_id: Some(user.id()),
+            action: "tenant.created".into(),
+            run_id: None,
+            details: serde_json::json!({"name": tenant.name, "entra_tenant_id": tenant.entra_tenant_id}),
+        },
+    )
+    .await?;
+    let started = state
+        .orchestrator
+        .start(crate::runs::start::StartRequest {
+            run_id: None,
+            fanout_id: None,
+            scope,
+            initiator_id: user.id(),
+            spec: crate::runs::RunSpec::ConnectionTest,
+        })
+        .await?;
+    Ok((tenant, started))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    extract::Json(body): extract::Json<TenantCreate>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let graph = &state.services().settings.graph;
+    let new = tenant_store::NewTenant::parse(
+        &body.name,
+        &body.entra_tenant_id,
+        &body.client_id,
+        SecretString::from(body.client_secret),
+        body.graph_base_url
+            .as_deref()
+            .unwrap_or(&graph.graph_base_url),
+        body.login_base_url
+            .as_deref()
+            .unwrap_or(&graph.login_base_url),
+    )
+    .map_err(ApiError::Validation)?;
+    let (tenant, started) = register(&state, &user, new).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(CreatedBody {
+            tenant: tenant.into(),
+            connection_test: state.orchestrator.view(&started.run),
+        }),
+    )
+        .into_response())
+}
+
+/// What removing a tenant did: disabled it, or also queued its purge.
+pub(super) enum Removed {
+    Disabled(entity::tenants::Model),
+    Purging(crate::runs::start::Started),
+}
+
+/// Disables a tenant, or (purge) disables it and queues its purge; shared by the API and
+/// the settings page.
+pub(super) async fn remove_tenant(
+    state: &AppState,
+    access: &TenantAccess,
+    reason: Option<&str>,
+    purge: bool,
+    confirm: Option<&str>,
+) -> Result<Removed, ApiError> {
+    access.require(Role::Admin)?;
+    let db = &state.services().db;
+    if !purge {
+        let reason = tenant_store::parse_reason(reason).map_err(ApiError::Validation)?;
+        let tenant = tenant_store::disable(db, access.tenant.clone(), reason.clone()).await?;
+        access
+            .audit(
+                state,
+                "tenant.disabled",
+                serde_json::json!({"reason": reason}),
+            )
+            .await?;
+        return Ok(Removed::Disabled(tenant));
+    }
+    if !access.user.user.platform_admin {
+        return Err(ApiError::Forbidden(
+            "only platform admins purge a tenant's data".into(),
+        ));
+    }
+    if confirm.map(str::trim) != Some(access.tenant.name.as_str()) {
+        return Err(ApiError::Validation(format!(
+            "confirm: type the tenant's name ({:?}) to purge its data",
+            access.tenant.name
+        )));
+    }
+    let active = crate::store::runs::count_active(db, std::slice::from_ref(access.scope())).await?;
+    if active > 0 {
+        return Err(ApiError::Conflict(format!(
+            "{active} run(s) of this tenant are still queued or running; cancel them or let them \
+             finish before purging"
+        )));
+    }
+    let reason = match reason.map(str::trim) {
+        Some(r) if !r.is_empty() => {
+            tenant_store::parse_reason(Some(r)).map_err(ApiError::Validation)?
+        }
+        _ => "removed".to_string(),
+    };
+    if access.tenant.disabled_at.is_none() {
+        tenant_store::disable(db, access.tenant.clone(), reason.clone()).await?;
+    }
+    access
+        .audit(
+            state,
+            "tenant.purge.queued",
+            serde_json::json!({"reason": reason}),
+        )
+        .await?;
+    let started = state
+        .orchestrator
+        .start(crate::runs::start::StartRequest {
+            run_id: None,
+            fanout_id: None,
+            scope: *access.scope(),
+            initiator_id: access.user.id(),
+            spec: crate::runs::RunSpec::TenantPurge,
+        })
+        .await?;
+    Ok(Removed::Purging(started))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::Query(query): extract::Query<RemoveQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    match remove_tenant(
+        &state,
+        &access,
+        query.reason.as_deref(),
+        query.purge,
+        query.confirm.as_deref(),
+    )
+    .await?
+    {
+        Removed::Disabled(tenant) => Ok(Json(TenantBody {
+            tenant: tenant.into(),
+        })
+        .into_response()),
+        Removed::Purging(started) => Ok(super::runs::started_response(&state, &started)),
+    }
+}
+
+/// Enables a disabled tenant again; shared by the API and the settings page.
+pub(super) async fn enable_tenant(
+    state: &AppState,
+    access: &TenantAccess,
+) -> Result<entity::tenants::Model, ApiError> {
+    access.require(Role::Admin)?;
+    let tenant = tenant_store::enable(&state.services().db, access.tenant.clone()).await?;
+    access
+        .audit(state, "tenant.enabled", serde_json::json!({}))
+        .await?;
+    Ok(tenant)
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    access: TenantAccess,
+) -> Result<Json<TenantBody>, ApiError> {
+    Ok(Json(TenantBody {
+        tenant: enable_tenant(&state, &access).await?.into(),
+    }))
 }
 
 async fn connection_test(
@@ -126,15 +415,7 @@ async fn edit(
         )
         .await?;
     Ok(Json(TenantBody {
-        tenant: TenantView {
-            id: tenant.id,
-            name: tenant.name,
-            entra_tenant_id: tenant.entra_tenant_id,
-            client_id: tenant.client_id,
-            graph_base_url: tenant.graph_base_url,
-            login_base_url: tenant.login_base_url,
-            updated_at: tenant.updated_at,
-        },
+        tenant: tenant.into(),
     }))
 }
 
@@ -146,12 +427,19 @@ pub struct Tenant {
     pub name: String,
     #[schemars(schema_with = "super::openapi::vocabulary::role")]
     pub role: Role,
+    /// Why the tenant is disabled, while it is (no starts, schedules paused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
 }
 
 impl From<accounts::MemberTenant> for Tenant {
     fn from(member: accounts::MemberTenant) -> Self {
         Self {
             id: member.tenant.id,
+            disabled_reason: member
+                .tenant
+                .disabled_at
+                .map(|_| member.tenant.disabled_reason.unwrap_or_default()),
             name: member.tenant.name,
             role: member.role,
         }

@@ -156,6 +156,17 @@ async fn column_defaults_apply(db: &DatabaseConnection) {
     .await
     .expect("insert a user without `disabled`");
     assert!(!user.disabled);
+    assert!(!user.platform_admin);
+    // Inserted without the console's columns: their defaults apply.
+    let stored = entity::tenants::Entity::find_by_id(tenant.id)
+        .one(db)
+        .await
+        .expect("read the tenant")
+        .expect("the tenant");
+    assert_eq!(
+        (stored.disabled_at, stored.disabled_reason, stored.purged_at),
+        (None, None, None)
+    );
 
     let snapshot = snapshots::ActiveModel {
         id: Set(Uuid::new_v4()),

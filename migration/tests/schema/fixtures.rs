@@ -19,38 +19,58 @@ pub fn now() -> DateTime<Utc> {
 
 pub async fn insert_tenant(db: &DatabaseConnection, name: &str) -> tenants::Model {
     let now = now();
-    tenants::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        name: Set(name.to_owned()),
-        entra_tenant_id: Set(Uuid::new_v4().to_string()),
-        graph_base_url: Set("https://graph.microsoft.com".to_owned()),
-        login_base_url: Set("https://login.microsoftonline.com".to_owned()),
-        client_id: Set(Uuid::new_v4().to_string()),
-        client_secret_enc: Set("bm90LWEtcmVhbC1zZWNyZXQ=".to_owned()),
-        read_quota: Set(None),
-        write_quota: Set(None),
-        quota_window_secs: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .expect("insert tenant")
+    let tenant = tenants::Model {
+        id: Uuid::new_v4(),
+        name: name.to_owned(),
+        entra_tenant_id: Uuid::new_v4().to_string(),
+        graph_base_url: "https://graph.microsoft.com".to_owned(),
+        login_base_url: "https://login.microsoftonline.com".to_owned(),
+        client_id: Uuid::new_v4().to_string(),
+        client_secret_enc: "bm90LWEtcmVhbC1zZWNyZXQ=".to_owned(),
+        read_quota: None,
+        write_quota: None,
+        quota_window_secs: None,
+        disabled_at: None,
+        disabled_reason: None,
+        purged_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    insert_tenant_row(db, tenant).await
+}
+
+/// Inserts a tenant with only the columns every schema version has (the later ones take
+/// their defaults, which the model holds).
+async fn insert_tenant_row(db: &DatabaseConnection, tenant: tenants::Model) -> tenants::Model {
+    let mut row: tenants::ActiveModel = tenant.clone().into();
+    row.disabled_at = sea_orm::ActiveValue::NotSet;
+    row.disabled_reason = sea_orm::ActiveValue::NotSet;
+    row.purged_at = sea_orm::ActiveValue::NotSet;
+    tenants::Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+        .expect("insert tenant");
+    tenant
 }
 
 pub async fn insert_user(db: &DatabaseConnection, email: &str) -> users::Model {
     let now = now();
-    users::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        email: Set(email.to_owned()),
-        password_hash: Set("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
-        disabled: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .expect("insert user")
+    let user = users::Model {
+        id: Uuid::new_v4(),
+        email: email.to_owned(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        disabled: false,
+        platform_admin: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut row: users::ActiveModel = user.clone().into();
+    row.platform_admin = sea_orm::ActiveValue::NotSet;
+    users::Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+        .expect("insert user");
+    user
 }
 
 /// A freshly started run: `queued`, no lease, counts left to their column defaults.
@@ -134,23 +154,27 @@ pub async fn populate_early(db: &DatabaseConnection) -> Graph {
 
 async fn populate_schema(db: &DatabaseConnection, latest: bool) -> Graph {
     let now = now();
-    let tenant = tenants::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        name: Set("Contoso Ltd — Zürich".to_owned()),
-        entra_tenant_id: Set(Uuid::new_v4().to_string()),
-        graph_base_url: Set("http://127.0.0.1:9000/graph".to_owned()),
-        login_base_url: Set("http://127.0.0.1:9000/login".to_owned()),
-        client_id: Set(Uuid::new_v4().to_string()),
-        client_secret_enc: Set("c2VjcmV0LWNpcGhlcnRleHQ=".to_owned()),
-        read_quota: Set(Some(100)),
-        write_quota: Set(Some(10)),
-        quota_window_secs: Set(Some(60)),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .expect("insert tenant");
+    let tenant = insert_tenant_row(
+        db,
+        tenants::Model {
+            id: Uuid::new_v4(),
+            name: "Contoso Ltd — Zürich".to_owned(),
+            entra_tenant_id: Uuid::new_v4().to_string(),
+            graph_base_url: "http://127.0.0.1:9000/graph".to_owned(),
+            login_base_url: "http://127.0.0.1:9000/login".to_owned(),
+            client_id: Uuid::new_v4().to_string(),
+            client_secret_enc: "c2VjcmV0LWNpcGhlcnRleHQ=".to_owned(),
+            read_quota: Some(100),
+            write_quota: Some(10),
+            quota_window_secs: Some(60),
+            disabled_at: None,
+            disabled_reason: None,
+            purged_at: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await;
     let other_tenant = insert_tenant(db, "fabrikam").await;
     let operator = insert_user(db, "operator@example.com").await;
 
@@ -164,21 +188,25 @@ async fn populate_schema(db: &DatabaseConnection, latest: bool) -> Graph {
     .insert(db)
     .await
     .expect("insert membership");
-    let api_token = api_tokens::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        user_id: Set(operator.id),
-        name: Set("ci".to_owned()),
-        token_hash: Set(
-            "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8".to_owned(),
-        ),
-        token_prefix: Set("pv_5e88".to_owned()),
-        created_at: Set(now),
-        last_used_at: Set(Some(now)),
-        revoked_at: Set(Some(now)),
-    }
-    .insert(db)
-    .await
-    .expect("insert api token");
+    let api_token = api_tokens::Model {
+        id: Uuid::new_v4(),
+        user_id: operator.id,
+        name: "ci".to_owned(),
+        token_hash: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8".to_owned(),
+        token_prefix: "pv_5e88".to_owned(),
+        created_at: now,
+        last_used_at: Some(now),
+        revoked_at: Some(now),
+        expires_at: None,
+        read_only: false,
+    };
+    let mut row: api_tokens::ActiveModel = api_token.clone().into();
+    row.expires_at = sea_orm::ActiveValue::NotSet;
+    row.read_only = sea_orm::ActiveValue::NotSet;
+    api_tokens::Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+        .expect("insert api token");
     let session = sessions::ActiveModel {
         id: Set(Uuid::new_v4()),
         user_id: Set(operator.id),

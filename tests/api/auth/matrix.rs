@@ -85,6 +85,8 @@ impl TenantIds {
 struct Own {
     notification: String,
     fanout: String,
+    /// A spare API token (revoking it twice is revoking it once).
+    token: String,
 }
 
 /// Fills a route's path parameters with tenant A's resources (and the caller's own
@@ -101,6 +103,7 @@ fn fill(route: &RouteInfo, a: &TenantIds, own: &Own) -> String {
             ("{id}", "backup-sets") => a.backup_set.clone(),
             ("{id}", "notifications") => own.notification.clone(),
             ("{id}", "fanouts") => own.fanout.clone(),
+            ("{id}", "tokens") => own.token.clone(),
             // An exception that does not exist: withdrawing it is idempotent.
             ("{id}", "exceptions") => Uuid::from_u128(7).to_string(),
             // Deleting is idempotent: a schedule that does not exist, so the others stay.
@@ -257,6 +260,8 @@ struct World {
     notifications: HashMap<Uuid, String>,
     /// Each user's own (empty) fan-out.
     fanouts: HashMap<Uuid, String>,
+    /// Each user's spare API token.
+    tokens: HashMap<Uuid, String>,
 }
 /// Starts a run as `user` and waits for it to finish; returns its id and final state.
 async fn run_to_end(
@@ -411,6 +416,20 @@ async fn world() -> World {
             .unwrap();
         fanouts.insert(user.id, fanout.id.to_string());
     }
+    let mut tokens = HashMap::new();
+    for user in [&viewer, &operator, &admin, &outsider] {
+        let row = policyvault::store::accounts::user_by_email(
+            &app.services.db,
+            &policyvault::domain::Email::parse(&user.email).unwrap(),
+        )
+        .await
+        .unwrap();
+        let (token, _) =
+            policyvault::store::accounts::create_token(&app.services.db, &row, "spare")
+                .await
+                .unwrap();
+        tokens.insert(user.id, token.id.to_string());
+    }
     World {
         app,
         a,
@@ -421,6 +440,7 @@ async fn world() -> World {
         outsider,
         notifications,
         fanouts,
+        tokens,
     }
 }
 
@@ -484,6 +504,9 @@ async fn every_route_answers_each_caller_by_its_declared_access() {
                         .unwrap_or_else(|| Uuid::new_v4().to_string()),
                     fanout: user
                         .and_then(|u| w.fanouts.get(&u.id).cloned())
+                        .unwrap_or_else(|| Uuid::new_v4().to_string()),
+                    token: user
+                        .and_then(|u| w.tokens.get(&u.id).cloned())
                         .unwrap_or_else(|| Uuid::new_v4().to_string()),
                 };
                 let path = fill(route, &w.a, &own);

@@ -5,6 +5,7 @@ mod archives;
 mod backup_sets;
 mod changes;
 mod drift;
+mod lifecycle;
 mod restore;
 mod retention;
 mod tenants;
