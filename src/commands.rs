@@ -666,7 +666,7 @@ async fn demo(settings: Settings, args: DemoArgs) -> CmdResult {
             .ok()
             .and_then(|text| text.lines().next().map(str::to_string))
             .filter(|p| p.len() >= Password::MIN_LEN)
-            .unwrap_or_else(generate_password),
+            .unwrap_or_else(crate::auth::password::generate),
     };
     let parsed = Password::parse(SecretString::from(password.clone()))?;
     let user = match accounts::find_user_by_email(&services.db, &email)
@@ -710,15 +710,6 @@ async fn demo(settings: Settings, args: DemoArgs) -> CmdResult {
     println!("  API token: {}", token.expose_secret());
     println!("  Tenants:   {}", names.join(", "));
     Ok(())
-}
-
-fn generate_password() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rngs::OsRng;
-    (0..20)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
 }
 
 fn remember_password(path: &std::path::Path, password: &str) -> CmdResult {

@@ -12,6 +12,17 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// A random 20-character password from an alphabet without look-alikes (`0`/`O`, `1`/`l`),
+/// for accounts whose first password is handed over (the demo's, an invited member's).
+pub fn generate() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 pub fn hash(password: &Password) -> String {
     let salt = SaltString::generate(&mut OsRng);
     hasher()

@@ -9,7 +9,9 @@
 //!   request (every request counts as a read: Intune's limit covers all requests);
 //! - `{prefix}:quota:{tenant}:writes:{window_ms}` — one member per admitted write;
 //! - `{prefix}:quota:{tenant}:blocked` — epoch milliseconds (Redis clock) until which the
-//!   tenant is paused.
+//!   tenant is paused;
+//! - `{prefix}:throttled:{epoch hour}` — hash of `{tenant}` → 429 answers received in that
+//!   hour, fleet-wide (kept two hours; the operations page reads it).
 //!
 //! A sliding log, rather than a fixed window, keeps every interval of one window length
 //! under the quota, so our windows need not line up with Graph's. Redis' own clock is the
@@ -202,6 +204,26 @@ impl Limiter {
         until.is_some_and(|t| Instant::now() < t)
     }
 
+    /// Counts a 429 from Graph for `tenant` in this hour's fleet-wide tally.
+    pub async fn note_throttled(&self, tenant: &str) {
+        let Some(redis) = self.inner.redis.as_ref().filter(|_| !self.fleet_down()) else {
+            return;
+        };
+        let hour = chrono::Utc::now().timestamp() / 3600;
+        let key = redis.key(&format!("throttled:{hour}"));
+        let mut conn = redis.connection();
+        let r: redis::RedisResult<()> = redis::pipe()
+            .hincr(&key, tenant, 1)
+            .ignore()
+            .expire(&key, 2 * 3600 + 60)
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "could not count a 429 in Redis");
+        }
+    }
+
     /// Pauses `tenant` for `duration` in this process and, through Redis, fleet-wide.
     pub async fn block_for(&self, tenant: &str, duration: Duration) {
         let until = Instant::now() + duration;
@@ -331,6 +353,53 @@ impl Limiter {
             .await?;
         Ok(wait.max(0).unsigned_abs())
     }
+}
+
+/// What the fleet knows about Graph throttling: 429s per tenant quota key in the current
+/// and the previous hour, and how long each tenant that is paused now stays paused.
+#[derive(Debug, Default, Clone)]
+pub struct Throttling {
+    pub throttled: HashMap<String, u64>,
+    pub paused: HashMap<String, Duration>,
+}
+
+/// Reads [`Throttling`] for the given quota keys (`{entra tenant id}:{client id}`).
+pub async fn throttling(redis: &Broker, tenants: &[String]) -> redis::RedisResult<Throttling> {
+    let mut conn = redis.connection();
+    let hour = chrono::Utc::now().timestamp() / 3600;
+    let mut out = Throttling::default();
+    for h in [hour - 1, hour] {
+        let counts: HashMap<String, u64> = redis::cmd("HGETALL")
+            .arg(redis.key(&format!("throttled:{h}")))
+            .query_async(&mut conn)
+            .await?;
+        for (tenant, n) in counts {
+            *out.throttled.entry(tenant).or_default() += n;
+        }
+    }
+    if tenants.is_empty() {
+        return Ok(out);
+    }
+    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await?;
+    let now_ms = secs * 1000 + micros / 1000;
+    let keys: Vec<String> = tenants.iter().map(|t| blocked_key(redis, t)).collect();
+    let until: Vec<Option<u64>> = redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+    for (tenant, until) in tenants.iter().zip(until) {
+        if let Some(until) = until.filter(|u| *u > now_ms) {
+            out.paused
+                .insert(tenant.clone(), Duration::from_millis(until - now_ms));
+        }
+    }
+    Ok(out)
+}
+
+/// The quota key of a tenant's app registration: Graph counts per app per directory.
+pub fn quota_key(entra_tenant_id: &str, client_id: &str) -> String {
+    format!(
+        "{}:{}",
+        entra_tenant_id.trim().to_ascii_lowercase(),
+        client_id.trim().to_ascii_lowercase()
+    )
 }
 
 fn blocked_key(redis: &Broker, tenant: &str) -> String {

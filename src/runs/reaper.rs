@@ -102,6 +102,7 @@ impl Orchestrator {
         for run in run_store::overdue(db, now).await? {
             if self.time_out(&run).instrument(span_of(&run)).await? {
                 report.timed_out += 1;
+                self.note_action("timed_out", &run).await;
             }
         }
 
@@ -113,8 +114,14 @@ impl Orchestrator {
         };
         for run in stale {
             match self.recover(&run).instrument(span_of(&run)).await? {
-                Some(Recovery::Requeued) => report.requeued += 1,
-                Some(Recovery::WorkerLost) => report.worker_lost += 1,
+                Some(Recovery::Requeued) => {
+                    report.requeued += 1;
+                    self.note_action("requeued", &run).await;
+                }
+                Some(Recovery::WorkerLost) => {
+                    report.worker_lost += 1;
+                    self.note_action("worker_lost", &run).await;
+                }
                 None => {}
             }
         }
@@ -123,6 +130,7 @@ impl Orchestrator {
         for run in run_store::waiting(db, waiting_before).await? {
             if self.repush(&run).instrument(span_of(&run)).await? {
                 report.repushed += 1;
+                self.note_action("repushed", &run).await;
             }
         }
         // A fan-out whose starting process died keeps the children it got.
@@ -138,6 +146,31 @@ impl Orchestrator {
         metrics::reaper_actions("worker_lost", report.worker_lost);
         metrics::reaper_actions("repushed", report.repushed);
         Ok(report)
+    }
+
+    /// Adds an action to the fleet's reaper log (the operations page shows the newest).
+    async fn note_action(&self, action: &'static str, run: &runs::Model) {
+        let entry = ReaperAction {
+            at: Utc::now(),
+            action: action.to_string(),
+            run_id: run.id,
+            tenant_id: run.tenant_id,
+            operation: run.operation,
+            worker: run.lease_owner.clone(),
+        };
+        let broker = &self.services.redis;
+        let key = broker.key(REAPER_LOG);
+        let mut conn = broker.connection();
+        let r: redis::RedisResult<()> = redis::pipe()
+            .lpush(&key, serde_json::to_string(&entry).unwrap_or_default())
+            .ignore()
+            .ltrim(&key, 0, REAPER_LOG_LEN - 1)
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "could not log a reaper action in Redis");
+        }
     }
 
     /// A running run past its deadline → `failed` / `timed_out`.
@@ -215,6 +248,41 @@ impl Orchestrator {
             }
         }
     }
+}
+
+/// `{prefix}:reaper:log`: the newest reaper actions, newest first.
+const REAPER_LOG: &str = "reaper:log";
+const REAPER_LOG_LEN: isize = 200;
+
+/// One thing the reaper did to a run.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ReaperAction {
+    pub at: chrono::DateTime<Utc>,
+    /// `timed_out`, `requeued`, `worker_lost` or `repushed`.
+    pub action: String,
+    pub run_id: uuid::Uuid,
+    pub tenant_id: uuid::Uuid,
+    pub operation: entity::enums::RunOperation,
+    /// The worker that held the run's lease, if one did.
+    pub worker: Option<String>,
+}
+
+/// The newest `n` reaper actions of the fleet, newest first.
+pub async fn recent_actions(
+    broker: &crate::broker::Broker,
+    n: usize,
+) -> redis::RedisResult<Vec<ReaperAction>> {
+    let mut conn = broker.connection();
+    let rows: Vec<String> = redis::cmd("LRANGE")
+        .arg(broker.key(REAPER_LOG))
+        .arg(0)
+        .arg(n.saturating_sub(1))
+        .query_async(&mut conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(r).ok())
+        .collect())
 }
 
 enum Recovery {

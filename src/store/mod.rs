@@ -7,6 +7,8 @@ pub mod content;
 pub mod drift;
 pub mod email;
 pub mod fanouts;
+pub mod ops;
+pub mod overview;
 pub mod purge;
 pub mod retention;
 pub mod runs;

@@ -100,31 +100,61 @@ async fn grant(
     access: TenantAccess,
     extract::Json(body): extract::Json<GrantBody>,
 ) -> Result<Response, ApiError> {
-    let email = Email::parse(&body.email)?;
-    let role: Role = body
-        .role
-        .parse()
-        .map_err(|e: entity::enums::UnknownValue| ApiError::Validation(format!("role: {e}")))?;
-    let db = &state.services().db;
-    let user = accounts::find_user_by_email(db, &email)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Validation(format!(
-                "email: no user {email} exists; create users with `policyvault user add`"
-            ))
-        })?;
-    if role != Role::Admin {
-        refuse_losing_the_last_admin(&state, &access, user.id).await?;
-    }
-    let membership = accounts::grant_membership(db, &access.tenant, &user, role).await?;
-    tracing::info!(tenant_id = %access.tenant_id(), user_id = %user.id, role = role.as_str(), by = %access.user.id(), "membership granted");
+    let (user, role, _) = grant_role(&state, &access, &body.email, &body.role, false).await?;
     Ok((
         StatusCode::OK,
         Json(MembershipBody {
-            membership: Membership::from((&user, membership.role)),
+            membership: Membership::from((&user, role)),
         }),
     )
         .into_response())
+}
+
+/// Grants a user a role in the tenant (or changes it), audited `membership.granted`. With
+/// `invite`, an e-mail that has no account yet gets one, with a generated password that is
+/// returned here only (to hand over); otherwise such an e-mail is a validation error.
+pub(super) async fn grant_role(
+    state: &AppState,
+    access: &TenantAccess,
+    email: &str,
+    role: &str,
+    invite: bool,
+) -> Result<(users::Model, Role, Option<String>), ApiError> {
+    access.require(Role::Admin)?;
+    let email = Email::parse(email).map_err(|e| ApiError::Validation(e.to_string()))?;
+    let role: Role = role
+        .parse()
+        .map_err(|e: entity::enums::UnknownValue| ApiError::Validation(format!("role: {e}")))?;
+    let db = &state.services().db;
+    let (user, password) = match accounts::find_user_by_email(db, &email).await? {
+        Some(user) => (user, None),
+        None if invite => {
+            let password = crate::auth::password::generate();
+            let parsed =
+                crate::domain::Password::parse(secrecy::SecretString::from(password.clone()))
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("generated password: {e}")))?;
+            let user = accounts::create_user(db, &email, &parsed).await?;
+            (user, Some(password))
+        }
+        None => {
+            return Err(ApiError::Validation(format!(
+                "email: no user {email} exists; invite them, or create users with `policyvault user add`"
+            )));
+        }
+    };
+    if role != Role::Admin {
+        refuse_losing_the_last_admin(state, access, user.id).await?;
+    }
+    let membership = accounts::grant_membership(db, &access.tenant, &user, role).await?;
+    access
+        .audit(
+            state,
+            "membership.granted",
+            serde_json::json!({"email": user.email, "role": role.as_str(), "invited": password.is_some()}),
+        )
+        .await?;
+    tracing::info!(tenant_id = %access.tenant_id(), user_id = %user.id, role = role.as_str(), by = %access.user.id(), "membership granted");
+    Ok((user, membership.role, password))
 }
 
 async fn remove(
@@ -132,11 +162,32 @@ async fn remove(
     access: TenantAccess,
     Path((_, user_id)): Path<(String, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    refuse_losing_the_last_admin(&state, &access, user_id).await?;
-    // Idempotent: removing someone who is not (or no longer) a member is already done.
-    accounts::revoke_membership(&state.services().db, access.tenant_id(), user_id).await?;
-    tracing::info!(tenant_id = %access.tenant_id(), user_id = %user_id, by = %access.user.id(), "membership removed");
+    revoke_member(&state, &access, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a member (idempotent), audited `membership.removed` when there was one.
+pub(super) async fn revoke_member(
+    state: &AppState,
+    access: &TenantAccess,
+    user_id: Uuid,
+) -> Result<(), ApiError> {
+    access.require(Role::Admin)?;
+    refuse_losing_the_last_admin(state, access, user_id).await?;
+    let db = &state.services().db;
+    let email = accounts::emails_of(db, &[user_id]).await?.remove(&user_id);
+    // Idempotent: removing someone who is not (or no longer) a member is already done.
+    if accounts::revoke_membership(db, access.tenant_id(), user_id).await? {
+        access
+            .audit(
+                state,
+                "membership.removed",
+                serde_json::json!({"email": email, "user_id": user_id}),
+            )
+            .await?;
+        tracing::info!(tenant_id = %access.tenant_id(), user_id = %user_id, by = %access.user.id(), "membership removed");
+    }
+    Ok(())
 }
 
 /// 409 when the change would leave the tenant without an admin.

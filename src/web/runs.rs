@@ -170,6 +170,7 @@ fn run_filter(
             })?),
             None => None,
         },
+        since: None,
     })
 }
 
@@ -355,6 +356,8 @@ struct AllQuery {
     /// Only this tenant (one of yours).
     #[serde(default, deserialize_with = "super::extract::opt_uuid")]
     tenant: Option<Uuid>,
+    /// Only runs queued at or after this instant (RFC 3339, e.g. `2026-12-01T00:00:00Z`).
+    since: Option<String>,
     /// Page size, 1 to 200 (default 50).
     limit: Option<u64>,
     cursor: Option<String>,
@@ -383,11 +386,28 @@ async fn list_all(
         }
         None => tenants.iter().map(|m| m.scope).collect(),
     };
-    let filter = run_filter(
+    let mut filter = run_filter(
         query.operation.as_deref(),
         query.status.as_deref(),
         query.cursor.as_deref(),
     )?;
+    filter.since = match query
+        .since
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|_| {
+                    ApiError::Validation(format!(
+                        "since: {s:?} is not an RFC 3339 time (e.g. 2026-12-01T00:00:00Z)"
+                    ))
+                })?
+                .with_timezone(&chrono::Utc),
+        ),
+        None => None,
+    };
     let (rows, next) = run_store::list_in(db, &scopes, &filter, page_limit(query.limit)).await?;
     let runs = rows
         .iter()

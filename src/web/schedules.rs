@@ -361,24 +361,24 @@ async fn remove(
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ManyRequest {
+pub(super) struct ManyRequest {
     /// The tenants to schedule (an operator of each); or `all_tenants`.
     #[serde(default)]
-    tenant_ids: Option<Vec<Uuid>>,
+    pub tenant_ids: Option<Vec<Uuid>>,
     /// Every tenant where you are an operator or admin (the others are listed as skipped).
     #[serde(default)]
-    all_tenants: bool,
+    pub all_tenants: bool,
     /// `capture_snapshot` or `prune` (a backup set belongs to one tenant: schedule those one
     /// by one).
     #[serde(default = "capture_snapshot")]
-    operation: String,
-    cron: String,
+    pub operation: String,
+    pub cron: String,
     #[serde(default = "default_zone")]
-    timezone: String,
+    pub timezone: String,
     #[serde(default)]
-    spread_secs: u32,
+    pub spread_secs: u32,
     #[serde(default = "yes")]
-    enabled: bool,
+    pub enabled: bool,
 }
 
 fn capture_snapshot() -> String {
@@ -386,9 +386,9 @@ fn capture_snapshot() -> String {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-struct ManyBody {
-    schedules: Vec<ScheduleView>,
-    skipped: Vec<Skipped>,
+pub(super) struct ManyBody {
+    pub schedules: Vec<ScheduleView>,
+    pub skipped: Vec<Skipped>,
 }
 
 async fn create_many(
@@ -396,6 +396,17 @@ async fn create_many(
     user: CurrentUser,
     extract::Json(body): extract::Json<ManyRequest>,
 ) -> Result<Response, ApiError> {
+    let created = schedule_tenants(&state, &user, body).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Creates one schedule in each of the tenants (all checked first: all or nothing); the API
+/// and the tenants overview's bulk action.
+pub(super) async fn schedule_tenants(
+    state: &AppState,
+    user: &CurrentUser,
+    body: ManyRequest,
+) -> Result<ManyBody, ApiError> {
     let op = operation(&body.operation)?;
     if op == RunOperation::BackupSetCapture {
         return Err(ApiError::Validation(
@@ -407,8 +418,8 @@ async fn create_many(
     Timing::parse(&body.cron, &body.timezone, body.spread_secs, b"check").map_err(invalid)?;
     // Every tenant is checked before anything is written: all or nothing.
     let (accesses, skipped) = resolve_tenants(
-        &state,
-        &user,
+        state,
+        user,
         body.tenant_ids.as_deref(),
         body.all_tenants,
         crate::runs::required_role(op),
@@ -426,15 +437,11 @@ async fn create_many(
             enabled: body.enabled,
         };
         created.push(ScheduleView::from(
-            &create_in(&state, &access, request).await?,
+            &create_in(state, &access, request).await?,
         ));
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(ManyBody {
-            schedules: created,
-            skipped,
-        }),
-    )
-        .into_response())
+    Ok(ManyBody {
+        schedules: created,
+        skipped,
+    })
 }

@@ -280,10 +280,9 @@ impl GraphClient {
                 core: Arc::new(Core {
                     shared: shared.clone(),
                     fence,
-                    quota_key: format!(
-                        "{}:{}",
-                        tenant.entra_tenant_id.trim().to_ascii_lowercase(),
-                        tenant.client_id.trim().to_ascii_lowercase()
+                    quota_key: crate::graph::limiter::quota_key(
+                        &tenant.entra_tenant_id,
+                        &tenant.client_id,
                     ),
                     origin: origin_of(&graph_base),
                     graph_base,

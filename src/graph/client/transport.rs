@@ -150,6 +150,7 @@ impl Core {
                 .throttled
                 .fetch_add(1, Ordering::Relaxed);
             metrics::graph_throttled();
+            self.shared.limiter.note_throttled(&self.quota_key).await;
         }
         if matches!(status, 429 | 500 | 502 | 503 | 504) || status == 0 {
             if let Some(ra) =
@@ -324,6 +325,7 @@ impl Core {
                         .throttled
                         .fetch_add(1, Ordering::Relaxed);
                     metrics::graph_throttled();
+                    self.shared.limiter.note_throttled(&self.quota_key).await;
                 }
                 Attempt::Retry(err.retryable(true))
             }

@@ -114,6 +114,8 @@ pub struct RunFilter {
     pub operation: Option<RunOperation>,
     pub status: Option<RunStatus>,
     pub before: Option<RunCursor>,
+    /// Only runs queued at or after this instant.
+    pub since: Option<DateTime<Utc>>,
 }
 
 /// Position after the last run of a page: (queued_at, id) of that run.
@@ -169,6 +171,9 @@ pub async fn list_in(
     }
     if let Some(status) = filter.status {
         query = query.filter(runs::Column::Status.eq(status));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(runs::Column::QueuedAt.gte(since));
     }
     if let Some(cursor) = filter.before {
         query = query.filter(

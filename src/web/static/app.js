@@ -168,6 +168,20 @@
     true
   );
 
+  // A search box with `data-filter="#list"` hides the list's items whose `data-name` does
+  // not contain what is typed (the header's tenant switcher); Enter still submits the
+  // search to the server.
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var list = document.querySelector(input.dataset.filter);
+    if (!list) return;
+    input.addEventListener("input", function () {
+      var needle = input.value.trim().toLowerCase();
+      list.querySelectorAll("li[data-name]").forEach(function (li) {
+        li.hidden = needle !== "" && li.dataset.name.indexOf(needle) === -1;
+      });
+    });
+  });
+
   // Back/forward navigation may restore a page whose forms were already submitted.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;

@@ -8,8 +8,10 @@
 //! Graph is down. Routes are declared here like the API's, with their [`Access`].
 
 mod activity;
+mod console;
 mod content;
 mod drift;
+mod estate;
 mod fanouts;
 mod restore;
 mod runs;
@@ -44,8 +46,39 @@ pub fn routes() -> Routes {
         .get("/static/app.css", Access::Public, app_css)
         .get("/static/app.js", Access::Public, app_js)
         .get("/static/htmx.min.js", Access::Public, htmx_js)
+        .get("/favicon.svg", Access::Public, favicon)
+        .get("/favicon.ico", Access::Public, favicon_ico)
         .get("/", Access::User, tenant::home)
         .get("/tenants", Access::User, tenant::list)
+        .get("/tenants/new", Access::User, console::new_tenant)
+        .post("/tenants/new", Access::User, console::create_tenant)
+        .get("/tokens", Access::User, console::tokens)
+        .post("/tokens", Access::User, console::create_token)
+        .post("/tokens/{id}/revoke", Access::User, console::revoke_token)
+        .post("/schedules", Access::User, console::schedule_selected)
+        .get("/runs", Access::User, estate::all_runs)
+        .get("/ops", Access::User, estate::ops_page)
+        .get("/tenants/{tenant}/settings", ADMIN, console::settings)
+        .post("/tenants/{tenant}/settings", ADMIN, console::save_settings)
+        .post(
+            "/tenants/{tenant}/settings/connection-test",
+            OPERATOR,
+            console::connection_test,
+        )
+        .post(
+            "/tenants/{tenant}/settings/disable",
+            ADMIN,
+            console::disable,
+        )
+        .post("/tenants/{tenant}/settings/enable", ADMIN, console::enable)
+        .post("/tenants/{tenant}/settings/purge", ADMIN, console::purge)
+        .get("/tenants/{tenant}/members", ADMIN, console::members)
+        .post("/tenants/{tenant}/members", ADMIN, console::grant)
+        .post(
+            "/tenants/{tenant}/members/{user}/revoke",
+            ADMIN,
+            console::revoke,
+        )
         .get("/runs/active", Access::User, runs::active)
         .get("/notifications", Access::User, activity::notifications)
         .post("/notifications/read-all", Access::User, activity::read_all)
@@ -178,6 +211,17 @@ async fn app_js() -> Response {
         "text/javascript; charset=utf-8",
         include_str!("../static/app.js"),
     )
+}
+
+async fn favicon() -> Response {
+    asset("image/svg+xml", include_str!("../static/favicon.svg"))
+}
+
+/// Browsers that ask for `/favicon.ico` before reading the page's icon link.
+async fn favicon_ico() -> Response {
+    let mut response = redirect("/favicon.svg");
+    *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    response
 }
 
 async fn htmx_js() -> Response {

@@ -75,6 +75,7 @@ pub(super) async fn list(
         operation,
         status,
         before,
+        since: None,
     };
     let (rows, next) = run_store::list(db, access.scope(), &filter, PAGE).await?;
     let initiators: Vec<Uuid> = rows.iter().map(|r| r.initiator_id).collect();
@@ -386,7 +387,7 @@ pub(super) async fn detail(
         format!(
             "{} {}",
             view::operation_label(run.operation),
-            &run.id.simple().to_string()[..8]
+            view::short_id(run.id)
         ),
     )
     .await?

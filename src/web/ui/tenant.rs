@@ -31,41 +31,257 @@ pub(super) async fn home(
 struct TenantsPage {
     shell: Shell,
     rows: Vec<TenantRow>,
-    /// An operator somewhere: offer "capture all my tenants now".
+    /// An operator somewhere: offer "capture all my tenants now" and the bulk actions.
     can_operate_any: bool,
+    /// May register tenants.
+    platform_admin: bool,
+    query: OverviewQuery,
+    /// Tenants matching the search and filter, over all pages.
+    matching: usize,
+    total: usize,
+    /// Counts per filter, for the filter's options ("Failing (3)").
+    counts: Vec<(&'static str, &'static str, usize)>,
+    sorts: [(&'static str, &'static str); 4],
+    previous: Option<String>,
+    next: Option<String>,
+    page: usize,
+    pages: usize,
 }
 
 struct TenantRow {
     tenant: TenantLink,
+    disabled_reason: Option<String>,
     latest: Option<RunRow>,
+    failing: bool,
+    /// "3 days ago", "never".
+    last_backup: String,
+    stale: bool,
+    schedule: String,
+    drift: String,
     active: usize,
 }
 
-/// `/tenants`: every tenant of the user with its latest run.
+/// The overview's search, filter, sort and page (`/tenants?q=&state=&sort=&page=`).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub(super) struct OverviewQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// Tenants per page of the overview.
+const PAGE_SIZE: usize = 50;
+/// A tenant whose last successful backup is older than this is stale.
+const STALE_AFTER_DAYS: i64 = 7;
+
+const FILTERS: [(&str, &str); 8] = [
+    ("", "All tenants"),
+    ("failing", "Failing"),
+    ("stale", "No backup in 7 days"),
+    ("never", "Never backed up"),
+    ("drift", "Drifting from baseline"),
+    ("scheduled", "Scheduled"),
+    ("unscheduled", "No schedule"),
+    ("disabled", "Disabled"),
+];
+
+const SORTS: [(&str, &str); 4] = [
+    ("", "Needs attention first"),
+    ("name", "Name"),
+    ("backup", "Oldest backup first"),
+    ("drift", "Most drift first"),
+];
+
+struct Entry {
+    link: TenantLink,
+    tenant: entity::tenants::Model,
+    health: crate::store::overview::Health,
+}
+
+impl Entry {
+    fn stale(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.health
+            .last_backup_at
+            .is_none_or(|at| now - at > chrono::Duration::days(STALE_AFTER_DAYS))
+    }
+
+    fn matches(&self, state: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let h = &self.health;
+        match state {
+            "failing" => h.failing(),
+            "stale" => self.stale(now),
+            "never" => h.last_backup_at.is_none(),
+            "drift" => h.drift.is_some_and(|d| d.entries > 0),
+            "scheduled" => h.schedules_enabled > 0,
+            "unscheduled" => h.schedules_enabled == 0,
+            "disabled" => self.tenant.disabled_at.is_some(),
+            _ => true,
+        }
+    }
+
+    /// Lower is more urgent: failing, then disabled last, then stale, then the rest.
+    fn urgency(&self, now: chrono::DateTime<chrono::Utc>) -> u8 {
+        if self.tenant.disabled_at.is_some() {
+            4
+        } else if self.health.failing() {
+            0
+        } else if self.health.last_backup_at.is_none() {
+            1
+        } else if self.stale(now) {
+            2
+        } else {
+            3
+        }
+    }
+}
+
+/// `/tenants`: every tenant of the user with its health — searchable, filtered, sorted and
+/// paged for estates of hundreds of tenants.
 pub(super) async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
+    super::Query(query): super::Query<OverviewQuery>,
 ) -> Result<Response, PageError> {
     let shell = Shell::new(&state, &user, None, "Your tenants").await?;
     let db = &state.services().db;
-    let mut rows = Vec::with_capacity(shell.tenants.len());
-    for tenant in &shell.tenants {
-        let (latest, _) = run_store::list(db, &tenant.scope, &RunFilter::default(), 1).await?;
-        rows.push(TenantRow {
-            tenant: tenant.clone(),
-            latest: latest.first().map(|r| RunRow::new(r, "")),
-            active: shell
-                .active
-                .iter()
-                .filter(|a| a.tenant_id == tenant.id)
-                .count(),
-        });
+    let now = chrono::Utc::now();
+    let memberships = accounts::tenants_of(db, user.id()).await?;
+    let scopes: Vec<_> = memberships.iter().map(|m| m.scope).collect();
+    let mut health = crate::store::overview::health(db, &scopes).await?;
+    let entries: Vec<Entry> = memberships
+        .into_iter()
+        .map(|m| Entry {
+            link: TenantLink::new(&m.tenant, m.role, m.scope),
+            health: health.remove(&m.tenant.id).unwrap_or_default(),
+            tenant: m.tenant,
+        })
+        .collect();
+    let total = entries.len();
+    let needle = query.q.trim().to_lowercase();
+    let searched: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| {
+            needle.is_empty()
+                || e.tenant.name.to_lowercase().contains(&needle)
+                || e.tenant.entra_tenant_id.to_lowercase().contains(&needle)
+        })
+        .collect();
+    let counts = FILTERS
+        .iter()
+        .map(|(value, label)| {
+            let n = searched.iter().filter(|e| e.matches(value, now)).count();
+            (*value, *label, n)
+        })
+        .collect();
+    let state_filter = FILTERS
+        .iter()
+        .find(|(v, _)| *v == query.state)
+        .map_or("", |(v, _)| *v);
+    let mut selected: Vec<&Entry> = searched
+        .into_iter()
+        .filter(|e| e.matches(state_filter, now))
+        .collect();
+    let by_name = |a: &&Entry, b: &&Entry| {
+        a.tenant
+            .name
+            .to_lowercase()
+            .cmp(&b.tenant.name.to_lowercase())
+    };
+    match query.sort.as_str() {
+        "name" => selected.sort_by(by_name),
+        "backup" => selected.sort_by(|a, b| {
+            a.health
+                .last_backup_at
+                .cmp(&b.health.last_backup_at)
+                .then_with(|| by_name(a, b))
+        }),
+        "drift" => selected.sort_by(|a, b| {
+            let score = |e: &Entry| e.health.drift.map_or(2.0, |d| d.score);
+            score(a).total_cmp(&score(b)).then_with(|| by_name(a, b))
+        }),
+        _ => selected.sort_by(|a, b| {
+            a.urgency(now)
+                .cmp(&b.urgency(now))
+                .then_with(|| by_name(a, b))
+        }),
     }
-    let can_operate_any = rows.iter().any(|r| r.tenant.can_operate);
+    let matching = selected.len();
+    let pages = matching.div_ceil(PAGE_SIZE).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, pages);
+    let link = |page: usize| {
+        format!(
+            "/tenants?q={}&state={}&sort={}&page={page}",
+            super::view::encode(query.q.trim()),
+            super::view::encode(state_filter),
+            super::view::encode(&query.sort),
+        )
+    };
+    let rows = selected
+        .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|e| {
+            let h = &e.health;
+            TenantRow {
+                tenant: e.link.clone(),
+                disabled_reason: e
+                    .tenant
+                    .disabled_at
+                    .map(|_| e.tenant.disabled_reason.clone().unwrap_or_default()),
+                latest: h.latest.as_ref().map(|r| RunRow::new(r, "")),
+                failing: h.failing(),
+                last_backup: h
+                    .last_backup_at
+                    .map_or_else(|| "never".to_string(), |at| super::view::ago(at, now)),
+                stale: e.stale(now),
+                schedule: match (h.schedules, h.schedules_enabled) {
+                    (0, _) => "none".into(),
+                    (n, 0) => format!("{n} paused"),
+                    (_, on) => format!("{on} on"),
+                },
+                drift: match h.drift {
+                    None => "no baseline".into(),
+                    Some(d) if d.entries == 0 => format!("aligned ({:.0} %)", d.score * 100.0),
+                    Some(d) => format!(
+                        "{} differences ({:.0} % aligned)",
+                        d.entries,
+                        d.score * 100.0
+                    ),
+                },
+                active: shell
+                    .active
+                    .iter()
+                    .filter(|a| a.tenant_id == e.tenant.id)
+                    .count(),
+            }
+        })
+        .collect::<Vec<_>>();
+    let can_operate_any = entries.iter().any(|e| e.link.can_operate);
+    let previous = (page > 1).then(|| link(page - 1));
+    let next = (page < pages).then(|| link(page + 1));
+    let query = OverviewQuery {
+        state: state_filter.to_string(),
+        ..query
+    };
     render(&TenantsPage {
         shell,
         rows,
         can_operate_any,
+        platform_admin: user.user.platform_admin,
+        previous,
+        next,
+        query,
+        matching,
+        total,
+        counts,
+        sorts: SORTS,
+        page,
+        pages,
     })
 }
 

@@ -31,6 +31,20 @@ pub fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// `just now`, `5 min ago`, `3 h ago`, `12 days ago`.
+pub fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - at).num_seconds().max(0);
+    match secs {
+        0..60 => "just now".to_string(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86400 => format!("{} h ago", secs / 3600),
+        _ => match secs / 86400 {
+            1 => "1 day ago".to_string(),
+            days => format!("{days} days ago"),
+        },
+    }
+}
+
 pub fn opt_time(at: Option<DateTime<Utc>>) -> String {
     at.map(time).unwrap_or_else(|| "—".to_string())
 }
@@ -141,6 +155,9 @@ pub struct TenantLink {
     pub name: String,
     pub role: String,
     pub can_operate: bool,
+    pub can_admin: bool,
+    /// Set while the tenant is disabled.
+    pub disabled: bool,
     /// What the user's membership granted, for pages that read each tenant's runs.
     pub scope: TenantScope,
 }
@@ -152,9 +169,18 @@ impl TenantLink {
             name: tenant.name.clone(),
             role: role.as_str().to_string(),
             can_operate: role.allows(Role::Operator),
+            can_admin: role.allows(Role::Admin),
+            disabled: tenant.disabled_at.is_some(),
             scope,
         }
     }
+}
+
+/// A run id as lists show it: the id's random tail (`…3f9a2c41`). Its head is a timestamp,
+/// the same for runs started together, so it would not tell them apart.
+pub fn short_id(id: Uuid) -> String {
+    let hex = id.simple().to_string();
+    format!("…{}", &hex[hex.len() - 8..])
 }
 
 /// One run in a list.
@@ -183,7 +209,7 @@ impl RunRow {
         };
         Self {
             id: run.id,
-            short_id: run.id.simple().to_string()[..8].to_string(),
+            short_id: short_id(run.id),
             url: run_path(run.tenant_id, run.id),
             operation: operation_label(run.operation),
             badge: Badge::run(run.status),
