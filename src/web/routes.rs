@@ -37,6 +37,8 @@ pub enum Access {
     /// Any signed-in user; the handler only reads what belongs to that user or to tenants
     /// they are a member of.
     User,
+    /// Signed-in platform admins (who register tenants); others get 403.
+    Platform,
     /// Members of the tenant named by the `{tenant}` path segment with at least this role.
     Tenant(Role),
 }
@@ -305,6 +307,11 @@ pub(super) async fn enforce(State(guard): State<Guard>, request: Request, next: 
     if user.read_only() && !method.is_safe() {
         return refuse(ApiError::Forbidden(
             "this API token is read-only: it may read, not change or start anything".into(),
+        ));
+    }
+    if access == Access::Platform && !user.user.platform_admin {
+        return refuse(ApiError::Forbidden(
+            "only platform admins may do this (policyvault user platform-admin --email …)".into(),
         ));
     }
     parts.extensions.insert(user.clone());

@@ -26,7 +26,7 @@ pub fn routes() -> Routes {
             Doc::new("The tenants the caller belongs to, with the caller's role")
                 .returns::<TenantList>(200, "The tenants"),
         )
-        .post("/tenants", Access::User, create)
+        .post("/tenants", Access::Platform, create)
         .doc(
             Doc::new(
                 "Register a tenant (platform admins): its app registration's credentials are \
@@ -268,16 +268,16 @@ pub(super) async fn remove_tenant(
             .await?;
         return Ok(Removed::Disabled(tenant));
     }
-    if !access.user.user.platform_admin {
-        return Err(ApiError::Forbidden(
-            "only platform admins purge a tenant's data".into(),
-        ));
-    }
     if confirm.map(str::trim) != Some(access.tenant.name.as_str()) {
         return Err(ApiError::Validation(format!(
             "confirm: type the tenant's name ({:?}) to purge its data",
             access.tenant.name
         )));
+    }
+    if !access.user.user.platform_admin {
+        return Err(ApiError::Forbidden(
+            "only platform admins purge a tenant's data".into(),
+        ));
     }
     let active = crate::store::runs::count_active(db, std::slice::from_ref(access.scope())).await?;
     if active > 0 {

@@ -369,7 +369,7 @@ pub(super) async fn save_settings(
     }
 }
 
-/// `POST /tenants/{tenant}/settings/connection-test`.
+/// `POST /tenants/{tenant}/connection-test` (the settings page's button).
 pub(super) async fn connection_test(
     State(state): State<AppState>,
     access: TenantAccess,

@@ -50,8 +50,8 @@ pub fn routes() -> Routes {
         .get("/favicon.ico", Access::Public, favicon_ico)
         .get("/", Access::User, tenant::home)
         .get("/tenants", Access::User, tenant::list)
-        .get("/tenants/new", Access::User, console::new_tenant)
-        .post("/tenants/new", Access::User, console::create_tenant)
+        .get("/tenants/new", Access::Platform, console::new_tenant)
+        .post("/tenants/new", Access::Platform, console::create_tenant)
         .get("/tokens", Access::User, console::tokens)
         .post("/tokens", Access::User, console::create_token)
         .post("/tokens/{id}/revoke", Access::User, console::revoke_token)
@@ -61,7 +61,7 @@ pub fn routes() -> Routes {
         .get("/tenants/{tenant}/settings", ADMIN, console::settings)
         .post("/tenants/{tenant}/settings", ADMIN, console::save_settings)
         .post(
-            "/tenants/{tenant}/settings/connection-test",
+            "/tenants/{tenant}/connection-test",
             OPERATOR,
             console::connection_test,
         )

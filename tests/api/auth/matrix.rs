@@ -36,6 +36,8 @@ fn expected(route: &RouteInfo, caller: Caller) -> Expect {
         (Access::Public, _) => Expect::Allowed,
         (_, Caller::Anonymous) => Expect::Unauthenticated,
         (Access::User, _) => Expect::Allowed,
+        // No caller of the matrix is a platform admin.
+        (Access::Platform, _) => Expect::Forbidden,
         (Access::Tenant(_), Caller::Outsider) => Expect::NotFound,
         (Access::Tenant(needed), Caller::Member(role)) => {
             if role.allows(needed) {
@@ -118,7 +120,7 @@ fn fill(route: &RouteInfo, a: &TenantIds, own: &Own) -> String {
             }
             ("{id}", "webhooks") => a.webhook.clone(),
             ("{run}", _) => a.restore_run.clone(),
-            ("{user}", "memberships") => a.spare_user.clone(),
+            ("{user}", "memberships" | "members") => a.spare_user.clone(),
             ("{policy_type}", "policies") => a.object.0.clone(),
             ("{graph_id}", _) => a.object.1.clone(),
             (s, _) if s.starts_with('{') => panic!(
@@ -457,15 +459,19 @@ async fn every_route_answers_each_caller_by_its_declared_access() {
         "some route needs admin"
     );
     // The roles of the issue, independent of the table: a viewer reads everything of a
-    // tenant (but member management and webhooks with their delivery log, an admin's job),
-    // and nothing that changes a tenant is open to a viewer.
+    // tenant (but member management, webhooks with their delivery log and the tenant's
+    // connection settings, an admin's job), and nothing that changes a tenant is open to a
+    // viewer.
     for route in &table {
         if let Access::Tenant(role) = route.access {
-            if route.path.contains("/memberships") || route.path.contains("/webhooks") {
+            if ["/memberships", "/members", "/webhooks", "/settings"]
+                .iter()
+                .any(|p| route.path.contains(p))
+            {
                 assert_eq!(
                     role,
                     Role::Admin,
-                    "{route:?}: members and webhooks are managed by admins"
+                    "{route:?}: members, webhooks and settings are managed by admins"
                 );
             } else if route.method == Method::GET {
                 assert_eq!(role, Role::Viewer, "{route:?}: reads are for viewers");
