@@ -6,6 +6,7 @@
 
 mod capture;
 mod changes;
+mod console;
 mod restore;
 
 use std::path::PathBuf;
