@@ -204,6 +204,22 @@ pub async fn list_in(
     Ok((rows, next))
 }
 
+/// Runs of one tenant by id (those that exist).
+pub async fn get_many(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    ids: &[Uuid],
+) -> StoreResult<Vec<runs::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(runs::Entity::find()
+        .filter(runs::Column::TenantId.eq(scope.tenant_id()))
+        .filter(runs::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
 /// How many runs of the given tenants are queued or running.
 pub async fn count_active(db: &impl ConnectionTrait, scopes: &[TenantScope]) -> StoreResult<u64> {
     let tenant_ids: Vec<Uuid> = scopes.iter().map(TenantScope::tenant_id).collect();

@@ -182,6 +182,54 @@
     });
   });
 
+  // An item picker (`data-picker="#list"`, hidden without scripts): find by name, show one
+  // type, tick or untick what is shown; the count says how many are ticked of all.
+  document.querySelectorAll("[data-picker]").forEach(function (tools) {
+    var list = document.querySelector(tools.dataset.picker);
+    if (!list) return;
+    tools.hidden = false;
+    var search = tools.querySelector("[data-picker-search]");
+    var type = tools.querySelector("[data-picker-type]");
+    var count = tools.querySelector("[data-picker-count]");
+    var items = Array.prototype.slice.call(list.querySelectorAll("li[data-name]"));
+    function shown() {
+      return items.filter(function (li) {
+        return !li.hidden;
+      });
+    }
+    function update() {
+      var ticked = items.filter(function (li) {
+        return li.querySelector("input").checked;
+      }).length;
+      count.textContent = ticked + " of " + items.length + " ticked, " + shown().length + " shown";
+    }
+    function filter() {
+      var needle = search.value.trim().toLowerCase();
+      items.forEach(function (li) {
+        li.hidden =
+          (needle !== "" && li.dataset.name.indexOf(needle) === -1) ||
+          (type.value !== "" && li.dataset.type !== type.value);
+      });
+      update();
+    }
+    function tick(on) {
+      shown().forEach(function (li) {
+        li.querySelector("input").checked = on;
+      });
+      update();
+    }
+    search.addEventListener("input", filter);
+    type.addEventListener("change", filter);
+    tools.querySelector("[data-picker-all]").addEventListener("click", function () {
+      tick(true);
+    });
+    tools.querySelector("[data-picker-none]").addEventListener("click", function () {
+      tick(false);
+    });
+    list.addEventListener("change", update);
+    update();
+  });
+
   // Back/forward navigation may restore a page whose forms were already submitted.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;

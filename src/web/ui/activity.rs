@@ -208,8 +208,115 @@ struct AuditRow {
     at: String,
     actor: String,
     action: String,
+    /// What happened, as a sentence ("admin@… restored backup set Weekly into Contoso: …").
+    sentence: String,
     run_url: Option<String>,
     details: String,
+}
+
+/// An audit event as a sentence: who did what, with what the run it names says about it.
+fn sentence(
+    actor: &str,
+    tenant: &str,
+    action: &str,
+    details: &serde_json::Value,
+    run: Option<(&entity::runs::Model, String)>,
+) -> String {
+    let text = |key: &str| details.get(key).and_then(|v| v.as_str()).unwrap_or("");
+    let what = run
+        .as_ref()
+        .map(|(_, what)| what.clone())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!(" {w}"))
+        .unwrap_or_default();
+    let count = |key: &str| details.get(key).and_then(|v| v.as_i64()).unwrap_or(0);
+    let status = text("status");
+    let outcome = match status {
+        "succeeded" | "" => String::new(),
+        "partial" => " (partly)".to_string(),
+        other => format!(" ({other})"),
+    };
+    match action.split('.').collect::<Vec<_>>().as_slice() {
+        ["restore", "live", "queued"] => {
+            return format!("{actor} queued a live restore{what} into {tenant}.");
+        }
+        ["restore", "live", "started"] => {
+            return format!("A live restore{what} into {tenant}, queued by {actor}, started.");
+        }
+        ["restore", "live", "finished"] => {
+            return format!(
+                "{actor} restored{what} into {tenant}{outcome}: {} created, {} updated, {} unchanged, {} failed.",
+                count("created"),
+                count("updated"),
+                count("unchanged"),
+                count("failed")
+            );
+        }
+        ["restore", "undo", "queued"] => {
+            return format!(
+                "{actor} queued an undo of{} in {tenant}.",
+                what.replacen(" undo of", "", 1)
+            );
+        }
+        ["restore", "undo", "started"] => {
+            return format!("An undo in {tenant}, queued by {actor}, started.");
+        }
+        ["restore", "undo", "finished"] => {
+            return format!(
+                "{actor} undid a restore in {tenant}{outcome}: {} reverted, {} failed.",
+                count("updated") + count("deleted"),
+                count("failed")
+            );
+        }
+        ["restore", _, "cancel_requested"] => {
+            return format!("{actor} canceled a restore{what} into {tenant}.");
+        }
+        _ => {}
+    }
+    match action {
+        "tenant.created" => format!(
+            "{actor} registered {tenant} (directory {}).",
+            text("entra_tenant_id")
+        ),
+        "tenant.updated" => {
+            let fields: Vec<&str> = details
+                .get("fields")
+                .and_then(|f| f.as_array())
+                .map(|f| f.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            format!(
+                "{actor} changed {tenant}'s {}.",
+                fields.join(", ").replace('_', " ")
+            )
+        }
+        "tenant.disabled" => format!("{actor} disabled {tenant}: {}.", text("reason")),
+        "tenant.enabled" => format!("{actor} enabled {tenant} again."),
+        "tenant.purge.queued" => {
+            format!("{actor} removed {tenant} and queued the purge of its data.")
+        }
+        "membership.granted" => format!(
+            "{actor} {} {} the {} role in {tenant}.",
+            if details.get("invited").and_then(|v| v.as_bool()) == Some(true) {
+                "invited"
+            } else {
+                "gave"
+            },
+            text("email"),
+            text("role")
+        ),
+        "membership.removed" => format!("{actor} revoked {}'s access to {tenant}.", text("email")),
+        "baseline.set" => format!("{actor} set {tenant}'s drift baseline."),
+        "baseline.cleared" => format!("{actor} cleared {tenant}'s drift baseline."),
+        "drift.exception.accepted" => format!(
+            "{actor} accepted a difference from the baseline in {tenant}: {}.",
+            text("reason")
+        ),
+        "drift.exception.removed" => {
+            format!("{actor} withdrew an accepted difference in {tenant}.")
+        }
+        "retention.updated" => format!("{actor} changed {tenant}'s retention."),
+        other => format!("{actor}: {other}."),
+    }
 }
 
 /// `/tenants/{tenant}/audit`: who did what in the tenant, newest first.
@@ -225,17 +332,42 @@ pub(super) async fn audit(
     let emails = accounts::emails_of(db, &actors).await?;
     let next = next_cursor(&mut rows, PAGE, |e| e.id)
         .map(|c| format!("/tenants/{tenant_id}/audit?cursor={c}"));
+    let run_ids: Vec<Uuid> = rows.iter().filter_map(|e| e.run_id).collect();
+    let runs = crate::store::runs::get_many(db, access.scope(), &run_ids).await?;
+    let memberships = accounts::tenants_of(db, access.user.id()).await?;
+    let scopes: Vec<_> = memberships.iter().map(|m| m.scope).collect();
+    let tenant_names: std::collections::HashMap<Uuid, String> = memberships
+        .iter()
+        .map(|m| (m.tenant.id, m.tenant.name.clone()))
+        .collect();
+    let (sets, snaps) = super::estate::sources_of(runs.iter());
+    let names = crate::store::overview::source_names(db, &scopes, &sets, &snaps).await?;
     let rows = rows
         .iter()
-        .map(|e| AuditRow {
-            at: time(e.created_at),
-            actor: e
+        .map(|e| {
+            let actor = e
                 .actor_id
                 .and_then(|id| emails.get(&id).cloned())
-                .unwrap_or_else(|| "system".to_string()),
-            action: e.action.clone(),
-            run_url: e.run_id.map(|r| run_path(tenant_id, r)),
-            details: pretty(&e.details),
+                .unwrap_or_else(|| "system".to_string());
+            let run = e
+                .run_id
+                .and_then(|id| runs.iter().find(|r| r.id == id))
+                .map(|r| {
+                    let what = crate::runs::RunSpec::of(r)
+                        .map(|spec| {
+                            super::estate::describe(&spec, &names, &tenant_names, r.tenant_id)
+                        })
+                        .unwrap_or_default();
+                    (r, what)
+                });
+            AuditRow {
+                at: time(e.created_at),
+                sentence: sentence(&actor, &access.tenant.name, &e.action, &e.details, run),
+                actor,
+                action: e.action.clone(),
+                run_url: e.run_id.map(|r| run_path(tenant_id, r)),
+                details: pretty(&e.details),
+            }
         })
         .collect();
     let shell = Shell::new(&state, &access.user, Some(&access), "Audit log")

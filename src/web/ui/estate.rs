@@ -61,8 +61,28 @@ struct AllRunRow {
 
 const PAGE: u64 = 50;
 
+/// The backup sets and snapshots the restores among `runs` read from.
+pub(super) fn sources_of<'a>(
+    runs: impl Iterator<Item = &'a entity::runs::Model>,
+) -> (Vec<Uuid>, Vec<Uuid>) {
+    let (mut sets, mut snaps) = (Vec::new(), Vec::new());
+    for run in runs {
+        let source = match RunSpec::of(run) {
+            Ok(RunSpec::Restore(r) | RunSpec::RestorePreview(r)) => Some(r.source),
+            Ok(RunSpec::RestoreRerun { restore, .. }) => Some(restore.source),
+            _ => None,
+        };
+        match source {
+            Some(Source::BackupSet { id, .. }) => sets.push(id),
+            Some(Source::Snapshot { id, .. }) => snaps.push(id),
+            None => {}
+        }
+    }
+    (sets, snaps)
+}
+
 /// What a restore restored: its source (and the source's tenant) and its selection.
-fn describe(
+pub(super) fn describe(
     spec: &RunSpec,
     names: &HashMap<Uuid, String>,
     tenant_names: &HashMap<Uuid, String>,
@@ -186,19 +206,7 @@ pub(super) async fn all_runs(
     };
     let (rows, next) = run_store::list_in(db, &scopes, &filter, PAGE).await?;
     let specs: Vec<Option<RunSpec>> = rows.iter().map(|r| RunSpec::of(r).ok()).collect();
-    let (mut sets, mut snaps) = (Vec::new(), Vec::new());
-    for spec in specs.iter().flatten() {
-        let source = match spec {
-            RunSpec::Restore(r) | RunSpec::RestorePreview(r) => Some(r.source),
-            RunSpec::RestoreRerun { restore, .. } => Some(restore.source),
-            _ => None,
-        };
-        match source {
-            Some(Source::BackupSet { id, .. }) => sets.push(id),
-            Some(Source::Snapshot { id, .. }) => snaps.push(id),
-            None => {}
-        }
-    }
+    let (sets, snaps) = sources_of(rows.iter());
     let names = overview::source_names(db, &all_scopes, &sets, &snaps).await?;
     let initiators: Vec<Uuid> = rows.iter().map(|r| r.initiator_id).collect();
     let emails = accounts::emails_of(db, &initiators).await?;
@@ -229,7 +237,7 @@ pub(super) async fn all_runs(
         || scopes.len() != all_scopes.len();
     let shell = Shell::new(&state, &user, None, "Runs of all tenants").await?;
     let mut tenants: Vec<(Uuid, String)> = tenant_names.into_iter().collect();
-    tenants.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    tenants.sort_by_key(|t| t.1.to_lowercase());
     render(&AllRunsPage {
         shell,
         rows,

@@ -120,6 +120,8 @@ struct Chosen {
     label: String,
     tenant_name: String,
     items: Vec<ChosenItem>,
+    /// The items' policy types, once each, for the picker's "select by type".
+    types: Vec<String>,
 }
 
 struct ChosenItem {
@@ -207,7 +209,7 @@ pub(super) async fn page(
 /// not found.
 async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<Chosen, PageError> {
     let db = &state.services().db;
-    let (tenant_name, label, items) = match source {
+    let (tenant_name, label, items): (String, String, Vec<ChosenItem>) = match source {
         Source::Snapshot(id) => {
             let owner = content::content_owner(db, TargetType::Snapshot, id)
                 .await?
@@ -252,11 +254,15 @@ async fn chosen(state: &AppState, user: &CurrentUser, source: Source) -> Result<
             )
         }
     };
+    let mut types: Vec<String> = items.iter().map(|i| i.policy_type.clone()).collect();
+    types.sort();
+    types.dedup();
     Ok(Chosen {
         value: source.form_value(),
         label,
         tenant_name,
         items,
+        types,
     })
 }
 

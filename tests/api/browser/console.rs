@@ -258,8 +258,17 @@ async fn a_tenant_is_added_fixed_disabled_and_removed_in_the_browser() {
     browser.goto(&page(&app, "/tokens")).await.unwrap();
     browser.wait_for("#create-token", WAIT).await.unwrap();
     assert!(browser.find("#token-secret").await.is_err(), "shown once");
-    let listed = browser.find("table.tokens").await.unwrap().text().await.unwrap();
-    assert!(listed.contains("Wallboard") && listed.contains("read-only"), "{listed}");
+    let listed = browser
+        .find("table.tokens")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("Wallboard") && listed.contains("read-only"),
+        "{listed}"
+    );
 
     // Disabled with a reason (shown), enabled again, then removed with its data.
     browser
@@ -306,6 +315,27 @@ async fn a_tenant_is_added_fixed_disabled_and_removed_in_the_browser() {
         .get_json(&platform, &format!("/tenants/{tenant_id}/snapshots"))
         .await;
     assert_eq!(snapshots["snapshots"], json!([]));
+    // The audit log reads as sentences.
+    browser
+        .goto(&page(&app, &format!("/tenants/{tenant_id}/audit")))
+        .await
+        .unwrap();
+    let audit = browser
+        .find("main table")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for sentence in [
+        "platform@msp.example registered Contoso Pharma",
+        "platform@msp.example disabled Contoso Pharma: Customer paused the contract.",
+        "platform@msp.example gave colleague@msp.example the viewer role in Contoso Pharma.",
+        "platform@msp.example revoked colleague@msp.example's access to Contoso Pharma.",
+        "platform@msp.example changed Contoso Pharma's client secret.",
+    ] {
+        assert!(audit.contains(sentence), "{sentence}: {audit}");
+    }
 
     browser.close().await.unwrap();
     app.shutdown().await;

@@ -60,6 +60,48 @@ async fn a_preview_then_a_confirmed_live_restore() {
     let boxes = browser.find_all("input[name=item_id]").await.unwrap();
     let items = boxes.len();
     assert_eq!(items as i64, snapshot["item_count"].as_i64().unwrap());
+    // The picker: show one type, untick what is shown, then tick everything again.
+    let one_type = browser
+        .execute(
+            "const s = document.querySelector('#item-type'); s.selectedIndex = 1; \
+             s.dispatchEvent(new Event('change')); \
+             return document.querySelectorAll('#items-list li:not([hidden])').length;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap() as usize;
+    assert!(one_type > 0 && one_type < items, "{one_type} of {items}");
+    click(&browser, "#pick-none").await;
+    let count = browser
+        .find("[data-picker-count]")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        count,
+        format!("{} of {items} ticked, {one_type} shown", items - one_type)
+    );
+    browser
+        .execute(
+            "const s = document.querySelector('#item-type'); s.selectedIndex = 0; \
+             s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&browser, "#pick-all").await;
+    let count = browser
+        .find("[data-picker-count]")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count, format!("{items} of {items} ticked, {items} shown"));
     for checkbox in &boxes[..3] {
         checkbox.click().await.unwrap();
     }
