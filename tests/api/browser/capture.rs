@@ -226,6 +226,35 @@ async fn an_admin_starts_a_capture_and_follows_it_live() {
         .wait_for_text("#active-runs", "No active runs", Duration::from_secs(90))
         .await
         .expect("the widget empties when the run ends");
+    // The dashboard's own tables follow the events too: a capture started elsewhere shows
+    // up in its recent runs without a reload.
+    browser
+        .execute("window.pvMarker = 'dashboard'; return true;", vec![])
+        .await
+        .unwrap();
+    let started: Value = app
+        .post(
+            &admin,
+            &format!("/tenants/{}/snapshots", contoso.id),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = started["run"]["id"].as_str().unwrap().replace('-', "");
+    browser
+        .wait_for_text("#dashboard-live", &id[id.len() - 8..], WAIT)
+        .await
+        .expect("the dashboard lists the new run");
+    assert_eq!(
+        browser
+            .execute("return window.pvMarker;", vec![])
+            .await
+            .unwrap(),
+        json!("dashboard"),
+        "the dashboard updated in place"
+    );
 
     // A foreign tenant's URL (and a made-up run) shows "not found".
     for path in [
