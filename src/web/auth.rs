@@ -267,6 +267,24 @@ impl TenantAccess {
         Ok(())
     }
 
+    /// Starts (or joins) a run of `spec` in this tenant, initiated by this user.
+    pub async fn start(
+        &self,
+        state: &AppState,
+        spec: crate::runs::RunSpec,
+    ) -> Result<crate::runs::start::Started, ApiError> {
+        Ok(state
+            .orchestrator
+            .start(crate::runs::start::StartRequest {
+                run_id: None,
+                fanout_id: None,
+                scope: self.scope,
+                initiator_id: self.user.id(),
+                spec,
+            })
+            .await?)
+    }
+
     pub fn scope(&self) -> &TenantScope {
         &self.scope
     }

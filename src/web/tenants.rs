@@ -302,15 +302,8 @@ pub(super) async fn remove_tenant(
             serde_json::json!({"reason": reason}),
         )
         .await?;
-    let started = state
-        .orchestrator
-        .start(crate::runs::start::StartRequest {
-            run_id: None,
-            fanout_id: None,
-            scope: *access.scope(),
-            initiator_id: access.user.id(),
-            spec: crate::runs::RunSpec::TenantPurge,
-        })
+    let started = access
+        .start(state, crate::runs::RunSpec::TenantPurge)
         .await?;
     Ok(Removed::Purging(started))
 }
@@ -365,15 +358,8 @@ async fn connection_test(
     access: TenantAccess,
 ) -> Result<axum::response::Response, ApiError> {
     access.require(Role::Operator)?;
-    let started = state
-        .orchestrator
-        .start(crate::runs::start::StartRequest {
-            run_id: None,
-            fanout_id: None,
-            scope: *access.scope(),
-            initiator_id: access.user.id(),
-            spec: crate::runs::RunSpec::ConnectionTest,
-        })
+    let started = access
+        .start(&state, crate::runs::RunSpec::ConnectionTest)
         .await?;
     Ok(super::runs::started_response(&state, &started))
 }

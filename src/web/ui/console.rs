@@ -53,6 +53,15 @@ impl FormErrors {
     pub fn any(&self) -> bool {
         self.form.is_some() || !self.by_field.is_empty()
     }
+
+    /// 422 for a form answered with its mistakes, 200 otherwise.
+    fn status(&self) -> StatusCode {
+        if self.any() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        }
+    }
 }
 
 // ---- registering a tenant ----
@@ -103,11 +112,7 @@ async fn new_tenant_page(
 ) -> Result<Response, PageError> {
     let shell = Shell::new(state, user, None, "Add a tenant").await?;
     let graph = &state.services().settings.graph;
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     render_status(
         status,
         &NewTenantPage {
@@ -247,11 +252,7 @@ async fn settings_page(
         .await?
         .in_section("settings");
     let tenant = tenant_store::get(&state.services().db, access.tenant_id()).await?;
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     render_status(
         status,
         &SettingsPage {
@@ -376,17 +377,9 @@ pub(super) async fn connection_test(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, PageError> {
     access.require(Role::Operator)?;
-    let started = state
-        .orchestrator
-        .start(crate::runs::start::StartRequest {
-            run_id: None,
-            fanout_id: None,
-            scope: *access.scope(),
-            initiator_id: access.user.id(),
-            spec: crate::runs::RunSpec::ConnectionTest,
-        })
-        .await
-        .map_err(ApiError::from)?;
+    let started = access
+        .start(&state, crate::runs::RunSpec::ConnectionTest)
+        .await?;
     super::started(&headers, &started)
 }
 
@@ -481,11 +474,7 @@ async fn members_page(
         .into_iter()
         .map(|(u, role)| (u.id, u.email, role.as_str()))
         .collect();
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     render_status(
         status,
         &MembersPage {
@@ -637,11 +626,7 @@ async fn tokens_page(
             }
         })
         .collect();
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     render_status(
         status,
         &TokensPage {
