@@ -87,10 +87,15 @@ async fn seed_and_serve(bench: &mut Bench) -> anyhow::Result<()> {
     let snapshot_id = snapshots["snapshots"][0]["id"].as_str().unwrap_or_default();
     let backup_set_id = created["backup_set"]["id"].as_str().unwrap_or_default();
 
+    // A second token of the admin's, for the token routes to revoke: revoking the one the
+    // fuzzer signs in with would leave every later request a 401.
+    let (spare, _) =
+        policyvault::store::accounts::create_token(bench.db(), &admin.user, "fuzz spare").await?;
     println!(
-        "READY {} {} {tenant_id} {snapshot_id} {backup_set_id}",
+        "READY {} {} {tenant_id} {snapshot_id} {backup_set_id} {}",
         bench.address,
-        admin.token.expose_secret()
+        admin.token.expose_secret(),
+        spare.id
     );
     std::io::stdout().flush()?;
     policyvault::startup::shutdown_signal().await;

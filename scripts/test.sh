@@ -81,7 +81,7 @@ if [ "${PV_FUZZ:-1}" != 0 ]; then
     sleep 0.1
   done
   [ -n "$ready" ] || die "serve_for_fuzz was not ready within 180 s (see $VAR/fuzz-server.log)"
-  read -r _ FUZZ_URL FUZZ_TOKEN FUZZ_TENANT FUZZ_SNAPSHOT FUZZ_SET <<<"$ready"
+  read -r _ FUZZ_URL FUZZ_TOKEN FUZZ_TENANT FUZZ_SNAPSHOT FUZZ_SET FUZZ_SPARE_TOKEN <<<"$ready"
   # The admin's token and the seeded ids, so operations reach handlers with real rows
   # (other path ids, bodies and queries are generated).
   cat >"$VAR/schemathesis.toml" <<TOML
@@ -97,6 +97,11 @@ parameters = { "path.id" = "$FUZZ_SNAPSHOT" }
 [[operations]]
 include-tag = "backup-sets"
 parameters = { "path.id" = "$FUZZ_SET" }
+
+# Token routes revoke a spare token, never the one the fuzzer signs in with.
+[[operations]]
+include-path = "/api/v1/tokens/{id}"
+parameters = { "path.id" = "$FUZZ_SPARE_TOKEN" }
 
 # The event stream never ends and, with no run changing, carries only keep-alives: a
 # generated request would wait forever. tests/api/auth/ and openapi.rs cover it.
