@@ -729,14 +729,7 @@ pub(super) async fn schedule_selected(
     user: CurrentUser,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let tenant_ids = form
-        .all("tenant_id")
-        .into_iter()
-        .map(|t| {
-            Uuid::parse_str(t)
-                .map_err(|_| ApiError::Validation(format!("tenant_id: {t:?} is not an id")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let tenant_ids = form.ids("tenant_id")?;
     if tenant_ids.is_empty() {
         return Err(ApiError::Validation(
             "tenant_id: select at least one tenant to schedule".into(),

@@ -111,14 +111,7 @@ pub(super) async fn create(
         .get("operation")
         .unwrap_or("capture_snapshot")
         .to_string();
-    let tenant_ids = form
-        .all("tenant_id")
-        .into_iter()
-        .map(|t| {
-            Uuid::parse_str(t)
-                .map_err(|_| ApiError::Validation(format!("tenant_id: {t:?} is not an id")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let tenant_ids = form.ids("tenant_id")?;
     let all_tenants = form.checked("all_tenants");
     let source = match form.get("backup_set_id") {
         Some(id) => Some(SourceRef {

@@ -560,6 +560,18 @@ impl FormData {
             .collect()
     }
 
+    /// Every non-blank value of a field, each an id (422 naming the field for one that is
+    /// not).
+    fn ids(&self, name: &str) -> Result<Vec<uuid::Uuid>, ApiError> {
+        self.all(name)
+            .into_iter()
+            .map(|v| {
+                uuid::Uuid::parse_str(v)
+                    .map_err(|_| ApiError::Validation(format!("{name}: {v:?} is not an id")))
+            })
+            .collect()
+    }
+
     fn checked(&self, name: &str) -> bool {
         self.get(name).is_some_and(|v| v != "false" && v != "0")
     }
