@@ -57,6 +57,11 @@ ensure_chromium() {
     || die "/usr/bin/chromium or /usr/bin/chromedriver not found after install"
 }
 
+# The openssl command line: the certificate-credential tests make their keys with it.
+ensure_openssl() {
+  command -v openssl >/dev/null || apt_install openssl
+}
+
 # port_free PORT: true when nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

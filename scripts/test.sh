@@ -31,6 +31,7 @@ ensure_rust
 ensure_redis
 ensure_postgres
 ensure_chromium
+ensure_openssl
 
 log "starting Redis on 127.0.0.1:$REDIS_PORT"
 start_redis "$REDIS_PORT" "$VAR/redis"

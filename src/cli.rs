@@ -163,8 +163,8 @@ pub enum TenantCommand {
     Add(TenantAddArgs),
     /// List registered tenants.
     List,
-    /// Change a tenant's name, client id, client secret (e.g. rotated, or mistyped at `add`)
-    /// or URLs.
+    /// Change a tenant's name, client id, credential (a rotated or mistyped client secret, a
+    /// certificate, or the shared app) or URLs.
     Edit(TenantEditArgs),
     /// Disable a tenant: no starts, its schedules pause, its data is kept.
     Disable(TenantDisableArgs),
@@ -228,6 +228,13 @@ pub struct TenantEditArgs {
     /// Read the new client secret from the first line of standard input.
     #[arg(long, conflicts_with = "client_secret")]
     pub client_secret_stdin: bool,
+    /// Sign in with a certificate from now on: a PEM file with the certificate uploaded to
+    /// the app registration and its unencrypted RSA private key (stored encrypted).
+    #[arg(long, value_name = "PEM_FILE", conflicts_with_all = ["client_secret", "client_secret_stdin"])]
+    pub certificate_file: Option<std::path::PathBuf>,
+    /// Sign in with the MSP's shared multi-tenant app (`[shared_app]`) from now on.
+    #[arg(long, conflicts_with_all = ["client_secret", "client_secret_stdin", "certificate_file", "client_id"])]
+    pub use_shared_app: bool,
     #[arg(long, value_name = "URL")]
     pub graph_base_url: Option<String>,
     #[arg(long, value_name = "URL")]
@@ -242,12 +249,28 @@ pub struct TenantAddArgs {
     /// The Entra (Azure AD) tenant id or primary domain.
     #[arg(long)]
     pub entra_tenant_id: String,
-    /// Application (client) id of the app registration with Intune Graph permissions.
+    /// Application (client) id of the app registration with Intune Graph permissions. Leave
+    /// it out (with the secret and certificate) to sign in with the shared app configured
+    /// in `[shared_app]`, which the tenant's admin has consented to.
     #[arg(long)]
-    pub client_id: String,
+    pub client_id: Option<String>,
     /// Client secret of that app registration (stored encrypted).
-    #[arg(long, env = "PV_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: String,
+    #[arg(
+        long,
+        env = "PV_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "client_id"
+    )]
+    pub client_secret: Option<String>,
+    /// A PEM file with the app registration's certificate and its unencrypted RSA private
+    /// key, instead of a client secret (stored encrypted).
+    #[arg(
+        long,
+        value_name = "PEM_FILE",
+        requires = "client_id",
+        conflicts_with = "client_secret"
+    )]
+    pub certificate_file: Option<std::path::PathBuf>,
     /// Graph base URL (default: graph.graph_base_url, the real Microsoft Graph).
     #[arg(long, value_name = "URL")]
     pub graph_base_url: Option<String>,

@@ -118,13 +118,20 @@ async fn migrate(settings: Settings, args: MigrateArgs) -> CmdResult {
 struct Admin {
     db: sea_orm::DatabaseConnection,
     secrets: crate::crypto::SecretBox,
+    shared_app: Option<tenants::SharedApp>,
 }
 
 async fn admin_services(settings: Settings) -> anyhow::Result<Admin> {
     let secrets = crate::crypto::SecretBox::from_settings(&settings)?;
     let db = store::connect(&settings.database).await?;
     store::require_current_schema(&db).await?;
-    Ok(Admin { db, secrets })
+    let shared_app = tenants::SharedApp::from_settings(&settings.shared_app)
+        .map_err(|e| anyhow!("configuration error: {e}"))?;
+    Ok(Admin {
+        db,
+        secrets,
+        shared_app,
+    })
 }
 
 fn store_err(what: &str) -> impl Fn(StoreError) -> anyhow::Error + '_ {
@@ -139,11 +146,17 @@ async fn tenant_add(settings: Settings, args: TenantAddArgs) -> CmdResult {
     let graph_default = settings.graph.graph_base_url.clone();
     let login_default = settings.graph.login_base_url.clone();
     let services = admin_services(settings).await?;
-    let new = tenants::NewTenant::parse(
+    let certificate = read_certificate(args.certificate_file.as_deref())?;
+    let new = tenants::NewTenant::register(
         &args.name,
         &args.entra_tenant_id,
-        &args.client_id,
-        SecretString::from(args.client_secret),
+        tenants::CredentialInput {
+            client_id: args.client_id.as_deref(),
+            client_secret: args.client_secret.map(SecretString::from),
+            certificate: certificate.as_deref(),
+            use_shared_app: false,
+        },
+        services.shared_app.as_ref(),
         &args.graph_base_url.unwrap_or(graph_default),
         &args.login_base_url.unwrap_or(login_default),
     )
@@ -159,9 +172,20 @@ async fn tenant_add(settings: Settings, args: TenantAddArgs) -> CmdResult {
 /// (`--client-secret: ...`).
 fn flag_error(message: String) -> anyhow::Error {
     match message.split_once(':') {
+        Some(("certificate", rest)) => anyhow!("--certificate-file:{rest}"),
+        Some(("shared_app", rest)) => anyhow!("--use-shared-app:{rest}"),
         Some((field, rest)) => anyhow!("--{}:{rest}", field.replace('_', "-")),
         None => anyhow!(message),
     }
+}
+
+/// The text of a `--certificate-file`.
+fn read_certificate(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    path.map(|p| {
+        std::fs::read_to_string(p)
+            .map_err(|e| anyhow!("--certificate-file: cannot read {}: {e}", p.display()))
+    })
+    .transpose()
 }
 
 async fn tenant_edit(settings: Settings, args: TenantEditArgs) -> CmdResult {
@@ -174,15 +198,21 @@ async fn tenant_edit(settings: Settings, args: TenantEditArgs) -> CmdResult {
     } else {
         args.client_secret.map(SecretString::from)
     };
+    let certificate = read_certificate(args.certificate_file.as_deref())?;
+    let services = admin_services(settings).await?;
     let changes = tenants::TenantChanges::parse(
         args.name.as_deref(),
-        args.client_id.as_deref(),
-        secret,
+        tenants::CredentialInput {
+            client_id: args.client_id.as_deref(),
+            client_secret: secret,
+            certificate: certificate.as_deref(),
+            use_shared_app: args.use_shared_app,
+        },
+        services.shared_app.as_ref(),
         args.graph_base_url.as_deref(),
         args.login_base_url.as_deref(),
     )
     .map_err(flag_error)?;
-    let services = admin_services(settings).await?;
     let tenant = tenants::find_by_id_or_name(&services.db, &args.tenant)
         .await
         .map_err(store_err("tenant"))?;

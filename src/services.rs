@@ -1,5 +1,5 @@
 //! The connected services every process shares: settings, the database pool, Redis and the
-//! secret box. Below `runs`, `jobs` and `web`; it knows only `store`, `broker` and `crypto`.
+//! secret box (and the shared app's credential). Below `runs`, `jobs` and `web`; it knows only `store`, `broker` and `crypto`.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use crate::broker::{Broker, BrokerError};
 use crate::crypto::{CryptoError, SecretBox};
 use crate::settings::Settings;
+use crate::store::tenants::SharedApp;
 use crate::store::{self, ConnectError};
 
 /// Why the services could not be connected; each names what is wrong in one line.
@@ -19,6 +20,8 @@ pub enum ServicesError {
     Database(#[from] ConnectError),
     #[error(transparent)]
     Redis(#[from] BrokerError),
+    #[error("configuration error: {0}")]
+    SharedApp(String),
 }
 
 /// The services every process needs, connected and checked.
@@ -28,12 +31,16 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub redis: Broker,
     pub secrets: SecretBox,
+    /// The MSP's multi-tenant app registration, when `[shared_app]` configures one.
+    pub shared_app: Option<SharedApp>,
 }
 
 impl Services {
     /// Connects to the database and Redis and loads the encryption key.
     pub async fn connect(settings: Settings) -> Result<Self, ServicesError> {
         let secrets = SecretBox::from_settings(&settings)?;
+        let shared_app =
+            SharedApp::from_settings(&settings.shared_app).map_err(ServicesError::SharedApp)?;
         let db = store::connect(&settings.database).await?;
         let redis = Broker::connect(&settings.redis).await?;
         Ok(Self {
@@ -41,6 +48,7 @@ impl Services {
             db,
             redis,
             secrets,
+            shared_app,
         })
     }
 

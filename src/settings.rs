@@ -38,6 +38,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     #[serde(default)]
     pub smtp: SmtpSettings,
+    #[serde(default)]
+    pub shared_app: SharedAppSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +218,18 @@ impl Default for SmtpSettings {
             from: "PolicyVault <policyvault@localhost>".into(),
         }
     }
+}
+
+/// The MSP's one multi-tenant app registration: tenants registered with their Entra
+/// directory id alone sign in with it, once their admin consented to it. Give `client_id`
+/// and one of `client_secret` and `certificate_file`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SharedAppSettings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    /// PEM file with the app's certificate and its unencrypted RSA private key.
+    pub certificate_file: Option<PathBuf>,
 }
 
 /// Uploads of exported objects (`POST /api/v1/tenants/{tenant}/imports`).
@@ -407,6 +421,28 @@ impl Settings {
                 });
             }
         }
+        let app = &self.shared_app;
+        let client_id = app.client_id.as_deref().map(str::trim);
+        match (
+            client_id.filter(|c| !c.is_empty()),
+            app.client_secret.is_some(),
+            app.certificate_file.is_some(),
+        ) {
+            (None, false, false) => {}
+            (None, _, _) => {
+                return Err(SettingsError::Key {
+                    key: "shared_app.client_id",
+                    problem: "must be set with shared_app.client_secret or certificate_file".into(),
+                });
+            }
+            (Some(_), true, true) | (Some(_), false, false) => {
+                return Err(SettingsError::Key {
+                    key: "shared_app.client_secret",
+                    problem: "or shared_app.certificate_file must be set, not both".into(),
+                });
+            }
+            (Some(_), _, _) => {}
+        }
         if self.security.encryption_key.is_none() && self.security.encryption_key_file.is_none() {
             return Err(SettingsError::Key {
                 key: "security.encryption_key",
@@ -426,7 +462,7 @@ impl Settings {
 fn describe_config_error(error: &config::ConfigError) -> String {
     let text = error.to_string().replace('\n', " ");
     let lowered = text.to_lowercase();
-    if ["url", "encryption_key"]
+    if ["url", "encryption_key", "client_secret"]
         .iter()
         .any(|k| lowered.contains(k))
         && lowered.contains("invalid")

@@ -14,8 +14,19 @@ pub struct Model {
     pub graph_base_url: String,
     pub login_base_url: String,
     pub client_id: String,
-    /// Client secret encrypted with the configured key, base64; never the plaintext.
+    /// Client secret encrypted with the configured key, base64; never the plaintext. An
+    /// empty sealed value for tenants signing in another way.
     pub client_secret_enc: String,
+    /// What the tenant signs in with: `secret`, `certificate` or `shared_app` (the MSP's
+    /// multi-tenant app registration from the configuration).
+    pub credential: String,
+    /// The public certificate (PEM) of a `certificate` tenant.
+    pub certificate_pem: Option<String>,
+    /// Its SHA-1 thumbprint, upper-case hex, as the Entra portal lists it.
+    pub certificate_thumbprint: Option<String>,
+    pub certificate_expires_at: Option<DateTimeUtc>,
+    /// The certificate's private key, sealed like the client secret.
+    pub private_key_enc: Option<String>,
     /// Graph read/write requests allowed per `quota_window_secs`; `None` = configured default.
     pub read_quota: Option<i32>,
     pub write_quota: Option<i32>,

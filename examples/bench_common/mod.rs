@@ -347,7 +347,9 @@ impl Bench {
                 name: TenantName::parse(name).map_err(|e| anyhow!("{e}"))?,
                 entra_tenant_id: sim_id.to_string(),
                 client_id: client_id.to_string(),
-                client_secret: SecretString::from(client_secret.to_string()),
+                credential: tenants::NewCredential::Secret(SecretString::from(
+                    client_secret.to_string(),
+                )),
                 graph_base_url: base.to_string(),
                 login_base_url: base.to_string(),
             },

@@ -1,5 +1,8 @@
-//! The `/_sim/` admin API: tenants, object seeding, export, journal, stats, faults, reset.
-//! Not throttled, not authenticated (the simulator is a local test tool).
+//! The `/_sim/` admin API: tenants, object seeding, export, journal, stats, faults, reset;
+//! app credentials (certificates, multi-tenant apps, consents) in `apps`. Not throttled, not
+//! authenticated (the simulator is a local test tool).
+
+mod apps;
 
 use std::sync::Arc;
 
@@ -11,13 +14,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::Utc;
-use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::certificates;
 use crate::collections::{COLLECTIONS, by_path};
 use crate::faults::FaultSpec;
-use crate::store::{Sim, TenantCreds, import, lock};
+use crate::store::{Sim, TenantCreds, import, lock, new_secret};
 
 pub fn router() -> Router<Arc<Sim>> {
     Router::new()
@@ -40,6 +43,7 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/_sim/tenants/{id}/faults/{fault}", delete(delete_fault))
         .route("/_sim/reset", post(reset))
         .route("/_sim/collections", get(collections))
+        .merge(apps::router())
 }
 
 fn err(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -83,6 +87,9 @@ struct PutTenant {
     name: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// PEM or base64 DER certificates registered on the tenant's own app.
+    #[serde(default)]
+    certificates: Vec<String>,
 }
 
 /// Create or replace an empty tenant. Missing credentials are generated.
@@ -102,7 +109,16 @@ async fn put_tenant(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: B
             "tenant id must not be empty",
         );
     }
-    let mut rng = rand::thread_rng();
+    let certificates = match certificates::parse_all(&req.certificates) {
+        Ok(c) => c,
+        Err(e) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "invalid_certificate",
+                e.to_string(),
+            );
+        }
+    };
     let creds = TenantCreds {
         name: req
             .name
@@ -115,10 +131,10 @@ async fn put_tenant(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: B
         client_secret: req
             .client_secret
             .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| format!("sim-{:016x}", rng.r#gen::<u64>())),
+            .unwrap_or_else(new_secret),
         id,
     };
-    let created = sim.put_tenant(creds.clone());
+    let created = sim.put_tenant(creds.clone(), certificates);
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -1,4 +1,6 @@
-//! The Entra client-credentials token endpoint and bearer-token validation. Tokens are
+//! The Entra client-credentials token endpoint and bearer-token validation. Clients
+//! authenticate with a secret or a certificate-signed client assertion (`client_assertion`),
+//! as the tenant's own app or as a multi-tenant app the tenant consented to. Tokens are
 //! JWT-shaped (some clients peek at `exp`/`tid`) but validated by lookup: they are only ever
 //! meaningful to the simulator that issued them.
 
@@ -16,7 +18,8 @@ use chrono::Utc;
 use rand::RngCore;
 use serde_json::json;
 
-use crate::store::{Sim, lock, new_id};
+use crate::client_assertion::{self, Expected, JWT_BEARER};
+use crate::store::{App, Sim, lock, new_id};
 
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
@@ -149,11 +152,12 @@ pub async fn token(
             ),
         );
     }
-    let (tenant_id, expected_client, expected_secret) = {
-        let t = lock(&tenant);
-        (t.id.clone(), t.client_id.clone(), t.client_secret.clone())
+    let credential = match client_credential(&form) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
     };
-    if !client_id.eq_ignore_ascii_case(&expected_client) {
+    let tenant_id = lock(&tenant).id.clone();
+    let Some(app) = sim.app_in(&tenant, client_id) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -162,27 +166,12 @@ pub async fn token(
                 "Application with identifier '{client_id}' was not found in the directory '{tenant_id}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
             ),
         );
-    }
-    let Some(secret) = field("client_secret") else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000216,
-            "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
-        );
     };
-    if secret != expected_secret {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            &format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-            ),
-        );
+    if let Err(e) = authenticate(credential, &app, client_id, &tenant_key, &tenant_id) {
+        return e.into_response();
     }
     let lifetime = sim.config.token_lifetime;
-    let access_token = issue(&sim, &tenant_id, &expected_client, lifetime);
+    let access_token = issue(&sim, &tenant_id, &app.client_id, lifetime);
     let secs = lifetime.as_secs();
     (
         StatusCode::OK,
@@ -195,6 +184,126 @@ pub async fn token(
         })),
     )
         .into_response()
+}
+
+/// A refused client authentication, answered with Entra's error body.
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    code: u32,
+    description: String,
+}
+
+impl OAuthError {
+    fn new(
+        status: StatusCode,
+        error: &'static str,
+        code: u32,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            error,
+            code,
+            description: description.into(),
+        }
+    }
+
+    fn invalid_request(code: u32, description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            code,
+            description,
+        )
+    }
+
+    fn invalid_client(code: u32, description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            code,
+            description,
+        )
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        oauth_error(self.status, self.error, self.code, &self.description)
+    }
+}
+
+/// How a client proves it is the app: Entra takes exactly one method per request.
+enum ClientCredential<'a> {
+    Secret(&'a str),
+    /// A JWT signed with a certificate registered on the app (`private_key_jwt`).
+    Assertion(&'a str),
+    Missing,
+}
+
+fn client_credential(form: &HashMap<String, String>) -> Result<ClientCredential<'_>, OAuthError> {
+    let field = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    match (field("client_secret"), field("client_assertion")) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            9002313,
+            "Invalid request. Only one client authentication method may be used: send either 'client_secret' or 'client_assertion', not both.",
+        )),
+        (Some(secret), None) => Ok(ClientCredential::Secret(secret)),
+        (None, Some(assertion)) => match field("client_assertion_type") {
+            Some(JWT_BEARER) => Ok(ClientCredential::Assertion(assertion)),
+            None => Err(OAuthError::invalid_request(
+                900144,
+                "The request body must contain the following parameter: 'client_assertion_type'.",
+            )),
+            Some(other) => Err(OAuthError::invalid_request(
+                9002313,
+                format!(
+                    "Invalid request. The client_assertion_type '{other}' is not supported; use '{JWT_BEARER}'."
+                ),
+            )),
+        },
+        (None, None) => Ok(ClientCredential::Missing),
+    }
+}
+
+/// Check the credential against the app's secret or certificates. `tenant_key` and
+/// `tenant_id` are what an assertion's audience may name.
+fn authenticate(
+    credential: ClientCredential<'_>,
+    app: &App,
+    client_id: &str,
+    tenant_key: &str,
+    tenant_id: &str,
+) -> Result<(), OAuthError> {
+    match credential {
+        ClientCredential::Missing => Err(OAuthError::invalid_client(
+            7000216,
+            "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+        )),
+        ClientCredential::Secret(secret) if secret != app.client_secret => {
+            Err(OAuthError::invalid_client(
+                7000215,
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+                ),
+            ))
+        }
+        ClientCredential::Secret(_) => Ok(()),
+        ClientCredential::Assertion(assertion) => {
+            let is_realm = |key: &str| {
+                key.eq_ignore_ascii_case(tenant_key) || key.eq_ignore_ascii_case(tenant_id)
+            };
+            let expected = Expected {
+                client_id,
+                is_realm: &is_realm,
+                certificates: &app.certificates,
+                now: Utc::now().timestamp(),
+            };
+            client_assertion::verify(assertion, &expected)
+                .map_err(|e| OAuthError::invalid_client(e.code(), e.to_string()))
+        }
+    }
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -280,9 +389,10 @@ pub fn validate(sim: &Sim, headers: &HeaderMap) -> Result<TokenInfo, AuthError> 
             "Lifetime validation failed, the token is expired.",
         ));
     }
-    // A token outlives nothing: a tenant deleted or re-created with another app invalidates it.
+    // A token outlives nothing: a tenant deleted or re-created with another app, a consent
+    // revoked or a multi-tenant app deleted invalidates it.
     match sim.tenant(&info.tenant_id) {
-        Some(t) if lock(&t).client_id.eq_ignore_ascii_case(&info.client_id) => Ok(info),
+        Some(t) if sim.admits(&t, &info.client_id) => Ok(info),
         _ => Err(AuthError(
             "Access token validation failure. Invalid audience.",
         )),

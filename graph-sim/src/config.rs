@@ -1,4 +1,5 @@
-//! Simulator settings: throttling quotas, time scale, paging, token lifetime, data sources.
+//! Simulator settings: throttling quotas, time scale, paging, token lifetime, data sources,
+//! the shared multi-tenant app.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +32,15 @@ impl Default for Quotas {
     }
 }
 
+/// A multi-tenant app registered at start-up (and again on reset) and consented by every
+/// start-up tenant: an MSP's one app registration used across its customers' tenants.
+#[derive(Clone, Debug)]
+pub struct SharedApp {
+    pub client_id: String,
+    /// Generated (`sim-` and 16 hex digits) when not given; `GET /_sim/apps` lists it.
+    pub client_secret: Option<String>,
+}
+
 /// How the simulator behaves; `SimConfig::default()` is Graph as documented.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -60,6 +70,8 @@ pub struct SimConfig {
     pub default_page_size: usize,
     /// Largest `$top` honoured on other collections.
     pub max_page_size: usize,
+    /// A multi-tenant app every start-up tenant (demo, estate, fixtures) has consented to.
+    pub shared_app: Option<SharedApp>,
 }
 
 impl Default for SimConfig {
@@ -77,6 +89,7 @@ impl Default for SimConfig {
             page_size: 25,
             default_page_size: 100,
             max_page_size: 999,
+            shared_app: None,
         }
     }
 }

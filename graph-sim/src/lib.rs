@@ -2,7 +2,8 @@
 //! token endpoint, for tests, benchmarks and demos. Embed it with [`spawn`] or run the
 //! `graph-sim` binary.
 
-/// `/_sim/` admin API: tenants, seeding, export, journal, stats, faults, reset.
+/// `/_sim/` admin API: tenants, seeding, export, journal, stats, faults, reset; apps,
+/// certificates and consents in `admin::apps`.
 pub mod admin;
 /// The Intune audit log graph-sim writes for the changes it accepts.
 pub mod audit;
@@ -10,9 +11,13 @@ pub mod audit;
 pub mod auth;
 /// What every tenant has from its first day (built-in tag, default enrollments, roles).
 pub mod baseline;
+/// Certificates registered on apps: PEM/DER parsing and thumbprints.
+pub mod certificates;
+/// Client assertions (private_key_jwt): certificate credentials at the token endpoint.
+pub mod client_assertion;
 /// The registry of simulated collections (one declarative row each).
 pub mod collections;
-/// `SimConfig`: quotas, time scale, paging, token lifetime, data sources.
+/// `SimConfig`: quotas, time scale, paging, token lifetime, data sources, shared app.
 pub mod config;
 /// The deterministic demo tenants and the built-in catalogues.
 pub mod demo;
@@ -30,10 +35,10 @@ pub mod odata;
 pub mod samples;
 /// HTTP server, accept loop, `spawn` and shutdown.
 pub mod server;
-/// Tenants, objects, catalogues and object normalisation.
+/// Tenants, objects, apps and consents, catalogues and object normalisation.
 pub mod store;
 /// Intune throttling windows.
 pub mod throttle;
 
-pub use config::{Quotas, SimConfig};
+pub use config::{Quotas, SharedApp, SimConfig};
 pub use server::{RunningSim, spawn};

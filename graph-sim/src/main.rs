@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use graph_sim::{Quotas, SimConfig};
+use graph_sim::{Quotas, SharedApp, SimConfig};
 
 /// Stateful simulator of the Microsoft Graph Intune API (/beta, /v1.0) and the Entra
 /// client-credentials token endpoint, with an admin API under /_sim/.
@@ -62,6 +62,21 @@ struct Args {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3599)]
     token_lifetime: u64,
+
+    /// Register a multi-tenant app with this client id (an MSP's one app registration used
+    /// across customer tenants), consented by every start-up tenant; it survives POST
+    /// /_sim/reset.
+    #[arg(long, value_name = "CLIENT_ID", env = "GRAPH_SIM_SHARED_APP")]
+    shared_app: Option<String>,
+
+    /// Client secret of --shared-app (generated when not given; GET /_sim/apps lists it).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "GRAPH_SIM_SHARED_APP_SECRET",
+        requires = "shared_app"
+    )]
+    shared_app_secret: Option<String>,
 }
 
 #[tokio::main]
@@ -92,6 +107,10 @@ async fn main() -> anyhow::Result<()> {
         fixtures: args.fixtures,
         fresh_ids: args.fresh_ids,
         token_lifetime: Duration::from_secs(args.token_lifetime),
+        shared_app: args.shared_app.map(|client_id| SharedApp {
+            client_id,
+            client_secret: args.shared_app_secret,
+        }),
         ..SimConfig::default()
     };
     let sim = graph_sim::spawn(config, args.listen).await?;

@@ -145,3 +145,30 @@ pub(crate) async fn rewrite_sqlite_table(
         .await?;
     txn.commit().await
 }
+
+/// Adds one column to a table.
+pub(crate) async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden + Send,
+    mut column: ColumnDef,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(
+            Table::alter()
+                .table(table)
+                .add_column(&mut column)
+                .to_owned(),
+        )
+        .await
+}
+
+/// Drops one column of a table.
+pub(crate) async fn drop_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden + Send,
+    column: impl IntoIden,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(Table::alter().table(table).drop_column(column).to_owned())
+        .await
+}

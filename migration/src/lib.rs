@@ -41,6 +41,7 @@ mod m20261202_000014_notification_preferences;
 mod m20261202_000015_estate;
 /// `users.platform_admin`, tenant disable/purge, token expiry and scope; `tenant_purge`.
 mod m20261202_000016_console;
+mod m20261202_000017_credentials;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_notification_preferences::Migration),
             Box::new(m20261202_000015_estate::Migration),
             Box::new(m20261202_000016_console::Migration),
+            Box::new(m20261202_000017_credentials::Migration),
         ]
     }
 }

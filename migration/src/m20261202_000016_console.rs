@@ -8,7 +8,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::helpers::set_operations;
+use crate::helpers::{add_column as add, drop_column as drop, set_operations};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -60,31 +60,6 @@ const AFTER: &[&str] = &[
     "connection_test",
     "tenant_purge",
 ];
-
-async fn add(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden + Send,
-    mut column: ColumnDef,
-) -> Result<(), DbErr> {
-    manager
-        .alter_table(
-            Table::alter()
-                .table(table)
-                .add_column(&mut column)
-                .to_owned(),
-        )
-        .await
-}
-
-async fn drop(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden + Send,
-    column: impl IntoIden,
-) -> Result<(), DbErr> {
-    manager
-        .alter_table(Table::alter().table(table).drop_column(column).to_owned())
-        .await
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -156,10 +156,24 @@ impl GraphError {
             Some(Value::Object(e)) => e.get("message").and_then(Value::as_str),
             _ => None,
         });
+        // Entra's own text may quote what was sent; only its AADSTS code is kept, with our
+        // words for it.
+        let message = message.map(str::to_string).or_else(|| {
+            parsed
+                .as_ref()
+                .filter(|v| v.get("error").is_some_and(Value::is_string))
+                .and_then(entra_code)
+                .map(|code| match entra_explanation(code) {
+                    Some(text) => format!("AADSTS{code}: {text}"),
+                    None => format!(
+                        "AADSTS{code} (https://login.microsoftonline.com/error?code={code})"
+                    ),
+                })
+        });
         let mut e = Self::new(ErrorKind::from_status(status));
         e.status = Some(status);
         e.graph_code = code.and_then(safe_code);
-        e.graph_message = message.and_then(sanitize_message);
+        e.graph_message = message.as_deref().and_then(sanitize_message);
         e.request_id = request_id.or(body_request_id).and_then(safe_request_id);
         e
     }
@@ -251,6 +265,12 @@ impl GraphError {
         text
     }
 
+    /// Adds a local explanation (one that did not come from Graph), sanitized like Graph's.
+    pub(crate) fn with_message(mut self, message: String) -> Self {
+        self.graph_message = sanitize_message(&message);
+        self
+    }
+
     pub fn with_policy_type(mut self, policy_type: &'static str) -> Self {
         self.policy_type = Some(policy_type);
         self
@@ -324,6 +344,46 @@ fn safe_code(code: &str) -> Option<String> {
 
 /// Most characters of Graph's message that are kept.
 const MESSAGE_LIMIT: usize = 300;
+
+/// The first of Entra's `error_codes`, or the `AADSTSnnn` its description starts with.
+fn entra_code(body: &Value) -> Option<u32> {
+    let listed = body
+        .get("error_codes")
+        .and_then(Value::as_array)
+        .and_then(|codes| codes.first())
+        .and_then(Value::as_u64)
+        .and_then(|c| u32::try_from(c).ok());
+    listed.or_else(|| {
+        let text = body
+            .get("error_description")?
+            .as_str()?
+            .strip_prefix("AADSTS")?;
+        let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
+/// What the sign-in errors an admin can fix mean, in our words (Entra's codes:
+/// <https://learn.microsoft.com/entra/identity-platform/reference-error-codes>).
+fn entra_explanation(code: u32) -> Option<&'static str> {
+    Some(match code {
+        90002 => "the Entra tenant (directory) id was not found; check it",
+        700016 => {
+            "the application was not found in the directory: its client id is wrong, or the \
+             tenant's admin has not installed (consented to) the app there"
+        }
+        7000215 => "invalid client secret: paste the secret's value, not its id",
+        7000222 => "the client secret has expired: create a new one and rotate it here",
+        700027 => {
+            "the certificate is not registered on the app, or the assertion's signature is \
+             invalid: upload the certificate to the app registration"
+        }
+        700024 => "the client assertion is outside its valid time: check this machine's clock",
+        700021 | 700023 | 50027 => "the client assertion was refused as malformed",
+        7000216 => "the request carried no client secret or assertion",
+        _ => return None,
+    })
+}
 
 /// Names whose values are never shown (`client_secret=...`, `password: ...`).
 const SENSITIVE_NAMES: &[&str] = &[
@@ -562,7 +622,17 @@ mod tests {
         assert_eq!(e.code(), "token_failed");
         assert_eq!(e.graph_code(), Some("invalid_client"));
         assert!(!e.to_string().contains("s3cr3t"));
-        assert!(!e.to_string().contains("AADSTS"));
+        assert!(
+            e.to_string()
+                .contains("AADSTS7000215: invalid client secret"),
+            "{e}"
+        );
+        let listed = br#"{"error":"unauthorized_client","error_codes":[700016],"error_description":"anything"}"#;
+        let e = GraphError::from_response(400, None, listed);
+        assert!(e.to_string().contains("consented"), "{e}");
+        let unknown = br#"{"error":"invalid_request","error_description":"AADSTS1234: x"}"#;
+        let e = GraphError::from_response(400, None, unknown);
+        assert!(e.to_string().contains("error?code=1234"), "{e}");
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //!   from a [`TenantConnection`].
 //! - [`limiter`]: governor per process plus a Redis-held quota per tenant.
 //! - [`token`]: client-credentials tokens, cached per tenant app.
+//! - [`certificate`]: certificate credentials (signed client assertions).
 //! - [`error`]: [`GraphError`], a stable code and a safe message; the local errors.
 
 pub mod archive;
+pub mod certificate;
 pub mod client;
 pub mod compare;
 pub mod coverage;
@@ -23,6 +25,7 @@ pub mod registry;
 pub mod retry;
 pub mod token;
 
+pub use certificate::{CertificateError, ClientCertificate};
 pub use client::{
     GraphClient, GraphMetrics, GraphOptions, GraphShared, ReadOnlyGraph, TenantConnection,
     WriteFence,
@@ -32,4 +35,4 @@ pub use limiter::{Access, Limiter, LimiterOptions, Quota, QuotaOverrides};
 pub use normalize::{FieldChange, Normalized};
 pub use registry::{Contract, UnknownPolicyType};
 pub use retry::RetryPolicy;
-pub use token::TokenCache;
+pub use token::{ClientCredential, TokenCache};

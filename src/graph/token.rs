@@ -9,12 +9,33 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::certificate::ClientCertificate;
 use super::error::{ErrorKind, GraphError};
+
+/// `client_assertion_type` of a certificate's signed assertion.
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Refresh this long before expiry at most...
 const MAX_MARGIN: Duration = Duration::from_secs(300);
 /// ...and at least this share of the lifetime before it (short-lived test tokens).
 const MARGIN_SHARE: u32 = 10;
+
+/// How an app proves who it is at the token endpoint. `Debug` never shows a secret.
+#[derive(Clone)]
+pub enum ClientCredential {
+    Secret(SecretString),
+    /// A client assertion signed with the certificate's private key.
+    Certificate(Arc<ClientCertificate>),
+}
+
+impl std::fmt::Debug for ClientCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Secret(_) => f.write_str("Secret([REDACTED])"),
+            Self::Certificate(c) => write!(f, "Certificate({})", c.thumbprint()),
+        }
+    }
+}
 
 /// What a tenant's app signs in with. `Debug` never shows the secret.
 #[derive(Clone)]
@@ -23,7 +44,7 @@ pub struct Credentials {
     pub login_base_url: String,
     pub entra_tenant_id: String,
     pub client_id: String,
-    pub client_secret: SecretString,
+    pub credential: ClientCredential,
     /// e.g. `https://graph.microsoft.com/.default`.
     pub scope: String,
 }
@@ -34,7 +55,7 @@ impl std::fmt::Debug for Credentials {
             .field("login_base_url", &self.login_base_url)
             .field("entra_tenant_id", &self.entra_tenant_id)
             .field("client_id", &self.client_id)
-            .field("client_secret", &"[REDACTED]")
+            .field("credential", &self.credential)
             .field("scope", &self.scope)
             .finish()
     }
@@ -173,15 +194,27 @@ impl TokenCache {
         creds: &Credentials,
     ) -> Result<(SecretString, Duration), GraphError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let form = [
-            ("client_id", creds.client_id.as_str()),
-            ("client_secret", creds.client_secret.expose_secret()),
-            ("scope", creds.scope.as_str()),
-            ("grant_type", "client_credentials"),
-        ];
         let failed = || GraphError::new(ErrorKind::TokenFailed);
+        let url = creds.token_url();
+        let mut form = vec![
+            ("client_id", creds.client_id.clone()),
+            ("scope", creds.scope.clone()),
+            ("grant_type", "client_credentials".to_string()),
+        ];
+        match &creds.credential {
+            ClientCredential::Secret(secret) => {
+                form.push(("client_secret", secret.expose_secret().to_string()));
+            }
+            ClientCredential::Certificate(cert) => {
+                let assertion = cert
+                    .assertion(&creds.client_id, &url)
+                    .map_err(|e| failed().with_message(e.to_string()))?;
+                form.push(("client_assertion_type", ASSERTION_TYPE.to_string()));
+                form.push(("client_assertion", assertion));
+            }
+        }
         let resp = http
-            .post(creds.token_url())
+            .post(url)
             .form(&form)
             .send()
             .await
@@ -244,7 +277,7 @@ mod tests {
             login_base_url: "https://login.microsoftonline.com".into(),
             entra_tenant_id: "t".into(),
             client_id: "c".into(),
-            client_secret: SecretString::from("hunter2".to_string()),
+            credential: ClientCredential::Secret(SecretString::from("hunter2".to_string())),
             scope: scope_for("https://graph.microsoft.com"),
         };
         assert!(!format!("{c:?}").contains("hunter2"));

@@ -56,13 +56,11 @@ async fn client_for(
     if let Some(why) = tenants::refusal(&tenant) {
         return Err(ExecError::Failed(SafeError::new("tenant_disabled", why)));
     }
-    let connection = tenants::connection(&services.secrets, &tenant).map_err(|e| {
-        tracing::error!(error = %e, "tenant secret unreadable");
-        ExecError::Failed(SafeError::new(
-            "secret_unreadable",
-            "the tenant's client secret cannot be decrypted with the configured key",
-        ))
-    })?;
+    let connection = tenants::connection(&services.secrets, services.shared_app.as_ref(), &tenant)
+        .map_err(|e| {
+            tracing::error!(error = %e, "tenant credential unusable");
+            ExecError::Failed(SafeError::new(e.code(), e.to_string()))
+        })?;
     let fence = LeaseFence {
         db: services.db.clone(),
         run_id: execution.run.id,

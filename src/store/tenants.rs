@@ -7,28 +7,228 @@ use entity::tenants;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::{StoreError, StoreResult};
 use crate::crypto::SecretBox;
 use crate::domain::TenantName;
-use crate::graph::{QuotaOverrides, TenantConnection};
+use crate::graph::{
+    CertificateError, ClientCertificate, ClientCredential, QuotaOverrides, TenantConnection,
+};
+use crate::settings::SharedAppSettings;
 
-/// What registering a tenant takes; the secret is sealed before it reaches the database.
+/// What a tenant signs in with, checked and ready to be sealed.
+pub enum NewCredential {
+    /// Its own app registration's client secret.
+    Secret(SecretString),
+    /// Its own app registration's certificate; `pem` is the text it was read from
+    /// (certificate and private key), sealed as it is.
+    Certificate {
+        certificate: Box<ClientCertificate>,
+        pem: SecretString,
+    },
+    /// The MSP's shared multi-tenant app from the configuration.
+    SharedApp,
+}
+
+impl std::fmt::Debug for NewCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Secret(_) => f.write_str("Secret([REDACTED])"),
+            Self::Certificate { certificate, .. } => {
+                write!(f, "Certificate({})", certificate.thumbprint())
+            }
+            Self::SharedApp => f.write_str("SharedApp"),
+        }
+    }
+}
+
+impl NewCredential {
+    /// The field name the audit trail records for it.
+    fn field(&self) -> &'static str {
+        match self {
+            Self::Secret(_) => "client_secret",
+            Self::Certificate { .. } => "certificate",
+            Self::SharedApp => "shared_app",
+        }
+    }
+
+    /// A certificate credential from PEM text (certificate and private key); the message
+    /// starts with `certificate:`.
+    pub fn certificate(pem: &str) -> Result<Self, String> {
+        if pem.len() > MAX_PEM_BYTES {
+            return Err(format!(
+                "certificate: at most {} KiB of PEM text",
+                MAX_PEM_BYTES / 1024
+            ));
+        }
+        let certificate =
+            ClientCertificate::from_pem(pem).map_err(|e| format!("certificate: {e}"))?;
+        Ok(Self::Certificate {
+            certificate: Box::new(certificate),
+            pem: SecretString::from(pem.to_string()),
+        })
+    }
+}
+
+/// Largest PEM text (certificate chain and key) accepted for a certificate credential.
+const MAX_PEM_BYTES: usize = 64 * 1024;
+
+/// The MSP's multi-tenant app registration (`[shared_app]`), its credential read.
+#[derive(Debug, Clone)]
+pub struct SharedApp {
+    pub client_id: String,
+    pub credential: ClientCredential,
+}
+
+impl SharedApp {
+    /// The configured shared app, if one is; a certificate file that cannot be read or used
+    /// is an error naming the key.
+    pub fn from_settings(settings: &SharedAppSettings) -> Result<Option<Self>, String> {
+        let Some(client_id) = settings
+            .client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        else {
+            return Ok(None);
+        };
+        let credential = match (&settings.client_secret, &settings.certificate_file) {
+            (Some(secret), _) => ClientCredential::Secret(secret.clone()),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!(
+                        "shared_app.certificate_file: cannot read {}: {e}",
+                        path.display()
+                    )
+                })?;
+                let cert = ClientCertificate::parse(&text)
+                    .map_err(|e| format!("shared_app.certificate_file: {e}"))?;
+                if cert.not_after() <= Utc::now() {
+                    tracing::warn!(
+                        thumbprint = %cert.thumbprint(),
+                        "the shared app's certificate has expired; Entra will refuse it"
+                    );
+                }
+                ClientCredential::Certificate(std::sync::Arc::new(cert))
+            }
+            (None, None) => {
+                return Err("shared_app.client_secret: or certificate_file must be set".into());
+            }
+        };
+        Ok(Some(Self {
+            client_id: client_id.to_string(),
+            credential,
+        }))
+    }
+}
+
+/// The credential fields of a registration or an edit, as given.
+#[derive(Debug, Default)]
+pub struct CredentialInput<'a> {
+    pub client_id: Option<&'a str>,
+    pub client_secret: Option<SecretString>,
+    /// PEM text: the certificate and its private key.
+    pub certificate: Option<&'a str>,
+    /// Sign in with the shared app (implied when a registration gives no client id).
+    pub use_shared_app: bool,
+}
+
+impl CredentialInput<'_> {
+    /// The client id and credential it asks for; messages start with their field. A
+    /// registration must end with a credential; an edit may leave it as it is.
+    fn resolve(
+        self,
+        shared: Option<&SharedApp>,
+        registering: bool,
+    ) -> Result<(Option<String>, Option<NewCredential>), String> {
+        let client_id = self.client_id.map(str::trim);
+        if client_id.is_some_and(str::is_empty) && !registering {
+            return Err("client_id: must not be empty".into());
+        }
+        let client_id = client_id.filter(|c| !c.is_empty());
+        if let Some(value) = client_id
+            && (value.chars().count() > 1024 || value.chars().any(char::is_control))
+        {
+            return Err(
+                "client_id: must be at most 1024 characters without control characters".into(),
+            );
+        }
+        let secret = match self.client_secret {
+            // A registration form leaves the field empty when it gives another credential.
+            Some(s) if s.expose_secret().trim().is_empty() => {
+                if !registering || (self.certificate.is_none() && client_id.is_some()) {
+                    return Err("client_secret: must not be empty".into());
+                }
+                None
+            }
+            Some(s) => {
+                if s.expose_secret().chars().count() > 1024
+                    || s.expose_secret().chars().any(char::is_control)
+                {
+                    return Err(
+                        "client_secret: must be at most 1024 characters without control characters"
+                            .into(),
+                    );
+                }
+                Some(s)
+            }
+            None => None,
+        };
+        let certificate = self.certificate.filter(|c| !c.trim().is_empty());
+        let wants_shared = self.use_shared_app
+            || (registering && client_id.is_none() && secret.is_none() && certificate.is_none());
+        if wants_shared {
+            if secret.is_some() || certificate.is_some() || client_id.is_some() {
+                return Err(
+                    "shared_app: a tenant on the shared app takes no client_id, client_secret or certificate"
+                        .into(),
+                );
+            }
+            let Some(app) = shared else {
+                return Err(if registering {
+                    "client_id: give the app registration's client id with its client secret or certificate (no shared app is configured: shared_app.client_id)".into()
+                } else {
+                    "shared_app: no shared app is configured (shared_app.client_id)".into()
+                });
+            };
+            return Ok((Some(app.client_id.clone()), Some(NewCredential::SharedApp)));
+        }
+        let credential = match (secret, certificate) {
+            (Some(_), Some(_)) => {
+                return Err("certificate: give a client_secret or a certificate, not both".into());
+            }
+            (Some(secret), None) => Some(NewCredential::Secret(secret)),
+            (None, Some(pem)) => Some(NewCredential::certificate(pem)?),
+            (None, None) => None,
+        };
+        if registering {
+            if client_id.is_none() {
+                return Err("client_id: must not be empty".into());
+            }
+            if credential.is_none() {
+                return Err("client_secret: give the app's client secret or a certificate".into());
+            }
+        }
+        Ok((client_id.map(str::to_string), credential))
+    }
+}
+
+/// What registering a tenant takes; the credential is sealed before it reaches the database.
 #[derive(Debug)]
 pub struct NewTenant {
     pub name: TenantName,
     pub entra_tenant_id: String,
     pub client_id: String,
-    pub client_secret: SecretString,
+    pub credential: NewCredential,
     pub graph_base_url: String,
     pub login_base_url: String,
 }
 
 impl NewTenant {
-    /// Checks a registration's values; the message of a bad one starts with its field
-    /// (`name: ...`, `client_secret: ...`).
+    /// Checks a registration with a client secret; the message of a bad value starts with
+    /// its field (`name: ...`, `client_secret: ...`).
     pub fn parse(
         name: &str,
         entra_tenant_id: &str,
@@ -37,36 +237,54 @@ impl NewTenant {
         graph_base_url: &str,
         login_base_url: &str,
     ) -> Result<Self, String> {
-        use secrecy::ExposeSecret;
+        let input = CredentialInput {
+            client_id: Some(client_id),
+            client_secret: Some(client_secret),
+            ..CredentialInput::default()
+        };
+        Self::register(
+            name,
+            entra_tenant_id,
+            input,
+            None,
+            graph_base_url,
+            login_base_url,
+        )
+    }
+
+    /// Checks a registration with any credential: a client secret, a certificate, or the
+    /// shared app (`shared`, when configured) for a registration that gives no client id.
+    pub fn register(
+        name: &str,
+        entra_tenant_id: &str,
+        credential: CredentialInput<'_>,
+        shared: Option<&SharedApp>,
+        graph_base_url: &str,
+        login_base_url: &str,
+    ) -> Result<Self, String> {
         let name = TenantName::parse(name).map_err(|e| format!("name: {e}"))?;
-        for (field, value) in [
-            ("entra_tenant_id", entra_tenant_id),
-            ("client_id", client_id),
-            ("client_secret", client_secret.expose_secret()),
-        ] {
-            if value.trim().is_empty() {
-                return Err(format!("{field}: must not be empty"));
-            }
-            if value.chars().count() > 1024 || value.chars().any(char::is_control) {
-                return Err(format!(
-                    "{field}: must be at most 1024 characters without control characters"
-                ));
-            }
-        }
         let entra = entra_tenant_id.trim();
-        if !entra
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+        if entra.is_empty() {
+            return Err("entra_tenant_id: must not be empty".into());
+        }
+        if entra.chars().count() > 1024
+            || !entra
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
         {
             return Err(format!(
                 "entra_tenant_id: {entra:?} is neither a directory id nor a domain name"
             ));
         }
+        let (client_id, credential) = credential.resolve(shared, true)?;
+        let (Some(client_id), Some(credential)) = (client_id, credential) else {
+            return Err("client_id: must not be empty".into());
+        };
         Ok(Self {
             name,
             entra_tenant_id: entra.to_string(),
-            client_id: client_id.trim().to_string(),
-            client_secret,
+            client_id,
+            credential,
             graph_base_url: parse_url("graph_base_url", graph_base_url)?,
             login_base_url: parse_url("login_base_url", login_base_url)?,
         })
@@ -88,6 +306,11 @@ fn secret_context(tenant_id: Uuid) -> String {
     format!("tenant:{tenant_id}:client_secret")
 }
 
+/// The same for a sealed certificate private key.
+fn key_context(tenant_id: Uuid) -> String {
+    format!("tenant:{tenant_id}:private_key")
+}
+
 pub async fn create(
     db: &impl ConnectionTrait,
     secrets: &SecretBox,
@@ -102,7 +325,12 @@ pub async fn create(
         graph_base_url: Set(trim_url(&new.graph_base_url)),
         login_base_url: Set(trim_url(&new.login_base_url)),
         client_id: Set(new.client_id),
-        client_secret_enc: Set(secrets.seal(&new.client_secret, &secret_context(id))),
+        client_secret_enc: Set(String::new()),
+        credential: Set(String::new()),
+        certificate_pem: Set(None),
+        certificate_thumbprint: Set(None),
+        certificate_expires_at: Set(None),
+        private_key_enc: Set(None),
         read_quota: Set(None),
         write_quota: Set(None),
         quota_window_secs: Set(None),
@@ -112,8 +340,48 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
+    let mut row = row;
+    set_credential(&mut row, secrets, id, &new.credential);
     Ok(row.insert(db).await?)
 }
+
+/// Writes a credential into a tenant row: the chosen kind's material sealed, the others'
+/// dropped.
+fn set_credential(
+    row: &mut tenants::ActiveModel,
+    secrets: &SecretBox,
+    id: Uuid,
+    credential: &NewCredential,
+) {
+    let empty = || secrets.seal(&SecretString::from(String::new()), &secret_context(id));
+    row.certificate_pem = Set(None);
+    row.certificate_thumbprint = Set(None);
+    row.certificate_expires_at = Set(None);
+    row.private_key_enc = Set(None);
+    match credential {
+        NewCredential::Secret(secret) => {
+            row.credential = Set(CREDENTIAL_SECRET.into());
+            row.client_secret_enc = Set(secrets.seal(secret, &secret_context(id)));
+        }
+        NewCredential::Certificate { certificate, pem } => {
+            row.credential = Set(CREDENTIAL_CERTIFICATE.into());
+            row.client_secret_enc = Set(empty());
+            row.certificate_pem = Set(Some(certificate.certificate_pem()));
+            row.certificate_thumbprint = Set(Some(certificate.thumbprint()));
+            row.certificate_expires_at = Set(Some(certificate.not_after()));
+            row.private_key_enc = Set(Some(secrets.seal(pem, &key_context(id))));
+        }
+        NewCredential::SharedApp => {
+            row.credential = Set(CREDENTIAL_SHARED_APP.into());
+            row.client_secret_enc = Set(empty());
+        }
+    }
+}
+
+/// `tenants.credential` values.
+pub const CREDENTIAL_SECRET: &str = "secret";
+pub const CREDENTIAL_CERTIFICATE: &str = "certificate";
+pub const CREDENTIAL_SHARED_APP: &str = "shared_app";
 
 /// What an edit of a tenant changes; `None` leaves a field as it is. A new secret is sealed
 /// before it reaches the database.
@@ -121,7 +389,7 @@ pub async fn create(
 pub struct TenantChanges {
     pub name: Option<TenantName>,
     pub client_id: Option<String>,
-    pub client_secret: Option<SecretString>,
+    pub credential: Option<NewCredential>,
     pub graph_base_url: Option<String>,
     pub login_base_url: Option<String>,
 }
@@ -131,56 +399,43 @@ impl TenantChanges {
     /// (`name: ...`, `graph_base_url: ...`).
     pub fn parse(
         name: Option<&str>,
-        client_id: Option<&str>,
-        client_secret: Option<SecretString>,
+        credential: CredentialInput<'_>,
+        shared: Option<&SharedApp>,
         graph_base_url: Option<&str>,
         login_base_url: Option<&str>,
     ) -> Result<Self, String> {
-        use secrecy::ExposeSecret;
         let name = name
             .map(|n| TenantName::parse(n).map_err(|e| format!("name: {e}")))
             .transpose()?;
-        let client_id = match client_id.map(str::trim) {
-            Some("") => return Err("client_id: must not be empty".into()),
-            other => other.map(str::to_string),
-        };
-        if client_secret
-            .as_ref()
-            .is_some_and(|s| s.expose_secret().trim().is_empty())
-        {
-            return Err("client_secret: must not be empty".into());
-        }
+        let (client_id, credential) = credential.resolve(shared, false)?;
         let url = |field: &str, value: Option<&str>| -> Result<Option<String>, String> {
             value.map(|v| parse_url(field, v)).transpose()
         };
         let changes = Self {
             name,
             client_id,
-            client_secret,
+            credential,
             graph_base_url: url("graph_base_url", graph_base_url)?,
             login_base_url: url("login_base_url", login_base_url)?,
         };
         if changes.fields().is_empty() {
-            return Err("name: give at least one of name, client_id, client_secret, graph_base_url, login_base_url".into());
+            return Err("name: give at least one of name, client_id, client_secret, certificate, use_shared_app, graph_base_url, login_base_url".into());
         }
         Ok(changes)
     }
 
     /// The names of the fields it changes (for the audit trail; never a value).
     pub fn fields(&self) -> Vec<&'static str> {
-        let mut fields = Vec::new();
-        for (name, set) in [
-            ("name", self.name.is_some()),
-            ("client_id", self.client_id.is_some()),
-            ("client_secret", self.client_secret.is_some()),
-            ("graph_base_url", self.graph_base_url.is_some()),
-            ("login_base_url", self.login_base_url.is_some()),
-        ] {
-            if set {
-                fields.push(name);
-            }
-        }
-        fields
+        [
+            self.name.as_ref().map(|_| "name"),
+            self.client_id.as_ref().map(|_| "client_id"),
+            self.credential.as_ref().map(NewCredential::field),
+            self.graph_base_url.as_ref().map(|_| "graph_base_url"),
+            self.login_base_url.as_ref().map(|_| "login_base_url"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -199,8 +454,8 @@ pub async fn update(
     if let Some(client_id) = changes.client_id {
         active.client_id = Set(client_id);
     }
-    if let Some(secret) = changes.client_secret {
-        active.client_secret_enc = Set(secrets.seal(&secret, &secret_context(id)));
+    if let Some(credential) = &changes.credential {
+        set_credential(&mut active, secrets, id, credential);
     }
     if let Some(url) = changes.graph_base_url {
         active.graph_base_url = Set(trim_url(&url));
@@ -281,6 +536,7 @@ pub async fn mark_purged(
     let mut active: tenants::ActiveModel = tenant.into();
     active.client_secret_enc =
         Set(secrets.seal(&SecretString::from(String::new()), &secret_context(id)));
+    active.private_key_enc = Set(None);
     active.purged_at = Set(Some(now));
     active.disabled_reason = Set(Some("removed: its data was purged".into()));
     active.updated_at = Set(now);
@@ -296,13 +552,13 @@ pub async fn upsert_by_name(
     let Some(existing) = find_by_name(db, new.name.as_str()).await? else {
         return create(db, secrets, new).await;
     };
-    let context = secret_context(existing.id);
+    let id = existing.id;
     let mut active: tenants::ActiveModel = existing.into();
     active.entra_tenant_id = Set(new.entra_tenant_id);
     active.graph_base_url = Set(trim_url(&new.graph_base_url));
     active.login_base_url = Set(trim_url(&new.login_base_url));
     active.client_id = Set(new.client_id);
-    active.client_secret_enc = Set(secrets.seal(&new.client_secret, &context));
+    set_credential(&mut active, secrets, id, &new.credential);
     active.updated_at = Set(Utc::now());
     Ok(active.update(db).await?)
 }
@@ -342,14 +598,65 @@ pub fn client_secret(secrets: &SecretBox, tenant: &tenants::Model) -> StoreResul
     Ok(secrets.open(&tenant.client_secret_enc, &secret_context(tenant.id))?)
 }
 
-/// How to reach the tenant's Graph, its client secret decrypted.
-pub fn connection(secrets: &SecretBox, tenant: &tenants::Model) -> StoreResult<TenantConnection> {
+/// Why a tenant's credential cannot be used; `code` is the run's error code.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error(
+        "the tenant's credential cannot be decrypted with the configured key (security.encryption_key)"
+    )]
+    Unreadable(#[from] crate::crypto::CryptoError),
+    #[error(
+        "the tenant signs in with the shared app, but no shared app is configured (shared_app.client_id)"
+    )]
+    NoSharedApp,
+    #[error("the tenant's stored certificate is not usable: {0}")]
+    Certificate(#[from] CertificateError),
+}
+
+impl CredentialError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unreadable(_) => "secret_unreadable",
+            Self::NoSharedApp => "shared_app_missing",
+            Self::Certificate(_) => "certificate_unusable",
+        }
+    }
+}
+
+/// How to reach the tenant's Graph, its credential decrypted (a shared-app tenant's from
+/// `shared`).
+pub fn connection(
+    secrets: &SecretBox,
+    shared: Option<&SharedApp>,
+    tenant: &tenants::Model,
+) -> Result<TenantConnection, CredentialError> {
+    let (client_id, credential) = match tenant.credential.as_str() {
+        CREDENTIAL_SHARED_APP => {
+            let app = shared.ok_or(CredentialError::NoSharedApp)?;
+            (app.client_id.clone(), app.credential.clone())
+        }
+        CREDENTIAL_CERTIFICATE => {
+            let sealed = tenant.private_key_enc.as_deref().unwrap_or_default();
+            let pem = secrets.open(sealed, &key_context(tenant.id))?;
+            let cert = ClientCertificate::parse(pem.expose_secret())?;
+            (
+                tenant.client_id.clone(),
+                ClientCredential::Certificate(std::sync::Arc::new(cert)),
+            )
+        }
+        _ => (
+            tenant.client_id.clone(),
+            ClientCredential::Secret(
+                secrets.open(&tenant.client_secret_enc, &secret_context(tenant.id))?,
+            ),
+        ),
+    };
     Ok(TenantConnection {
         graph_base_url: tenant.graph_base_url.clone(),
         login_base_url: tenant.login_base_url.clone(),
         entra_tenant_id: tenant.entra_tenant_id.clone(),
-        client_id: tenant.client_id.clone(),
-        client_secret: client_secret(secrets, tenant)?,
+        client_id,
+        credential,
         quota: quota_overrides(tenant),
     })
 }
@@ -396,6 +703,11 @@ mod tests {
             login_base_url: "https://login.microsoftonline.com".into(),
             client_id: "c".into(),
             client_secret_enc: "x".into(),
+            credential: CREDENTIAL_SECRET.into(),
+            certificate_pem: None,
+            certificate_thumbprint: None,
+            certificate_expires_at: None,
+            private_key_enc: None,
             read_quota: Some(-5),
             write_quota: Some(50),
             quota_window_secs: Some(10),

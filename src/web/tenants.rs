@@ -68,7 +68,8 @@ pub fn routes() -> Routes {
         .doc(
             Doc::new(
                 "Edit a tenant's connection (admins): its name, app registration's client id, \
-                 a new client secret (stored sealed, never shown), Graph and login URLs",
+                 a new client secret or certificate (stored sealed, never shown), or a switch to \
+                 the shared app; Graph and login URLs",
             )
             .body::<TenantPatch>()
             .returns::<TenantBody>(200, "The tenant"),
@@ -80,7 +81,14 @@ pub fn routes() -> Routes {
 struct TenantPatch {
     name: Option<String>,
     client_id: Option<String>,
+    /// A new client secret: the tenant signs in with it from now on.
     client_secret: Option<String>,
+    /// PEM text with the app's certificate and its unencrypted RSA private key: the tenant
+    /// signs in with client assertions signed by it from now on.
+    certificate: Option<String>,
+    /// `true`: sign in with the MSP's shared multi-tenant app (`[shared_app]`).
+    #[serde(default)]
+    use_shared_app: bool,
     graph_base_url: Option<String>,
     login_base_url: Option<String>,
 }
@@ -92,6 +100,10 @@ pub(super) struct TenantView {
     name: String,
     entra_tenant_id: String,
     client_id: String,
+    /// What it signs in with: `secret`, `certificate` or `shared_app`.
+    credential: String,
+    /// The certificate of a `certificate` tenant (never its key).
+    certificate: Option<CertificateView>,
     graph_base_url: String,
     login_base_url: String,
     /// Set while disabled: no starts, schedules paused.
@@ -110,6 +122,13 @@ impl From<entity::tenants::Model> for TenantView {
             name: tenant.name,
             entra_tenant_id: tenant.entra_tenant_id,
             client_id: tenant.client_id,
+            certificate: tenant
+                .certificate_thumbprint
+                .map(|thumbprint| CertificateView {
+                    thumbprint,
+                    expires_at: tenant.certificate_expires_at,
+                }),
+            credential: tenant.credential,
             graph_base_url: tenant.graph_base_url,
             login_base_url: tenant.login_base_url,
             disabled_at: tenant.disabled_at,
@@ -119,6 +138,14 @@ impl From<entity::tenants::Model> for TenantView {
             updated_at: tenant.updated_at,
         }
     }
+}
+
+/// A certificate credential as shown: what to find it by in the Entra portal.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct CertificateView {
+    /// SHA-1 thumbprint, upper-case hex, as the Entra portal lists it.
+    thumbprint: String,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -132,8 +159,13 @@ struct TenantCreate {
     name: String,
     /// The Entra directory id (or primary domain) of the customer.
     entra_tenant_id: String,
-    client_id: String,
-    client_secret: String,
+    /// The app registration's client id; leave it out (with the secret and certificate) to
+    /// sign in with the MSP's shared multi-tenant app (`[shared_app]`).
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    /// PEM text with the app's certificate and its unencrypted RSA private key, instead of
+    /// a client secret.
+    certificate: Option<String>,
     /// Default: the configured `graph.graph_base_url`.
     graph_base_url: Option<String>,
     /// Default: the configured `graph.login_base_url`.
@@ -215,11 +247,17 @@ async fn create(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let graph = &state.services().settings.graph;
-    let new = tenant_store::NewTenant::parse(
+    let services = state.services();
+    let new = tenant_store::NewTenant::register(
         &body.name,
         &body.entra_tenant_id,
-        &body.client_id,
-        SecretString::from(body.client_secret),
+        tenant_store::CredentialInput {
+            client_id: body.client_id.as_deref(),
+            client_secret: body.client_secret.map(SecretString::from),
+            certificate: body.certificate.as_deref(),
+            use_shared_app: false,
+        },
+        services.shared_app.as_ref(),
         body.graph_base_url
             .as_deref()
             .unwrap_or(&graph.graph_base_url),
@@ -364,20 +402,14 @@ async fn connection_test(
     Ok(super::runs::started_response(&state, &started))
 }
 
-async fn edit(
-    State(state): State<AppState>,
-    access: TenantAccess,
-    extract::Json(patch): extract::Json<TenantPatch>,
-) -> Result<Json<TenantBody>, ApiError> {
+/// Applies a checked edit and audits the fields it changed; shared by the API and the
+/// settings page.
+pub(super) async fn edit_tenant(
+    state: &AppState,
+    access: &TenantAccess,
+    changes: TenantChanges,
+) -> Result<entity::tenants::Model, ApiError> {
     access.require(Role::Admin)?;
-    let changes = TenantChanges::parse(
-        patch.name.as_deref(),
-        patch.client_id.as_deref(),
-        patch.client_secret.map(SecretString::from),
-        patch.graph_base_url.as_deref(),
-        patch.login_base_url.as_deref(),
-    )
-    .map_err(ApiError::Validation)?;
     let fields = changes.fields();
     let services = state.services();
     let tenant = tenant_store::update(
@@ -395,11 +427,35 @@ async fn edit(
     })?;
     access
         .audit(
-            &state,
+            state,
             "tenant.updated",
             serde_json::json!({"fields": fields}),
         )
         .await?;
+    Ok(tenant)
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::Json(patch): extract::Json<TenantPatch>,
+) -> Result<Json<TenantBody>, ApiError> {
+    access.require(Role::Admin)?;
+    let services = state.services();
+    let changes = TenantChanges::parse(
+        patch.name.as_deref(),
+        tenant_store::CredentialInput {
+            client_id: patch.client_id.as_deref(),
+            client_secret: patch.client_secret.map(SecretString::from),
+            certificate: patch.certificate.as_deref(),
+            use_shared_app: patch.use_shared_app,
+        },
+        services.shared_app.as_ref(),
+        patch.graph_base_url.as_deref(),
+        patch.login_base_url.as_deref(),
+    )
+    .map_err(ApiError::Validation)?;
+    let tenant = edit_tenant(&state, &access, changes).await?;
     Ok(Json(TenantBody {
         tenant: tenant.into(),
     }))

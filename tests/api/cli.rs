@@ -321,5 +321,60 @@ fn a_tenant_can_be_edited_from_the_command_line() {
         &run(&["tenant", "edit", "--tenant", "Contoso Ltd"], None),
         "give at least one",
     );
+    // A certificate instead of the secret; an unusable one names the flag.
+    let pem_file = dir.join("app.pem");
+    std::fs::write(&pem_file, crate::helpers::certificate_pem("cli")).unwrap();
+    let pem = pem_file.to_str().unwrap();
+    let edited = ok(
+        &[
+            "tenant",
+            "edit",
+            "--tenant",
+            "Contoso Ltd",
+            "--certificate-file",
+            pem,
+        ],
+        None,
+    );
+    assert!(edited.contains("changed: certificate"), "{edited}");
+    let bad_file = dir.join("bad.pem");
+    std::fs::write(&bad_file, "not a certificate").unwrap();
+    assert_one_line_failure(
+        &run(
+            &[
+                "tenant",
+                "edit",
+                "--tenant",
+                "Contoso Ltd",
+                "--certificate-file",
+                bad_file.to_str().unwrap(),
+            ],
+            None,
+        ),
+        "--certificate-file: no certificate found",
+    );
+    // By directory id alone only with a shared app configured.
+    let add_by_directory = [
+        "tenant",
+        "add",
+        "--name",
+        "Fabrikam",
+        "--entra-tenant-id",
+        "fabrikam.example",
+    ];
+    assert_one_line_failure(&run(&add_by_directory, None), "shared_app.client_id");
+    assert_one_line_failure(
+        &run(
+            &[
+                "tenant",
+                "edit",
+                "--tenant",
+                "Contoso Ltd",
+                "--use-shared-app",
+            ],
+            None,
+        ),
+        "--use-shared-app: no shared app is configured",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

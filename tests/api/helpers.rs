@@ -397,7 +397,7 @@ impl TestApp {
                 name: TenantName::parse(name).unwrap(),
                 entra_tenant_id: sim_id.clone(),
                 client_id,
-                client_secret: SecretString::from(client_secret),
+                credential: tenants::NewCredential::Secret(SecretString::from(client_secret)),
                 graph_base_url: self.sim_url(),
                 login_base_url: self.sim_url(),
             },
@@ -569,4 +569,37 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// A self-signed RSA certificate and its unencrypted private key as one PEM text, made with
+/// `openssl` as an admin would make one for an app registration.
+pub fn certificate_pem(common_name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("pv-cert-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .arg("-subj")
+        .arg(format!("/CN={common_name}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (scripts/test.sh installs it)");
+    assert!(status.success(), "openssl req failed");
+    let pem = std::fs::read_to_string(&cert).unwrap() + &std::fs::read_to_string(&key).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    pem
+}
+
+/// The PEM text's certificate block alone (what is uploaded to the app registration).
+pub fn certificate_only(pem: &str) -> String {
+    let end = "-----END CERTIFICATE-----";
+    let stop = pem.find(end).expect("a certificate block") + end.len();
+    let start = pem.find("-----BEGIN CERTIFICATE-----").unwrap();
+    format!("{}\n", &pem[start..stop])
 }

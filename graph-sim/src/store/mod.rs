@@ -1,7 +1,9 @@
 //! Simulator state: tenants with their objects, journal, stats, faults and throttle windows,
-//! and the Microsoft-owned catalogues (templates, ADMX definitions). The normalisation every
-//! stored object goes through lives in `normalize`.
+//! the apps that may sign in to them, and the Microsoft-owned catalogues (templates, ADMX
+//! definitions). The normalisation every stored object goes through lives in `normalize`, app
+//! credentials and consents in `apps`.
 
+mod apps;
 mod normalize;
 
 use std::collections::HashMap;
@@ -12,11 +14,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::auth::TokenInfo;
+use crate::certificates::Certificate;
 use crate::collections::{COLLECTIONS, CollectionSpec, Kind, SingletonSpec};
 use crate::config::SimConfig;
 use crate::faults::Faults;
 use crate::throttle::Throttle;
 
+pub use apps::{App, AppView};
 pub use normalize::{
     ImportError, bind_id, import, is_annotation, normalize_assignments, normalize_definition_value,
     normalize_presentation_value, qualify_type, refresh_computed, strip_annotations, take_binds,
@@ -39,6 +43,11 @@ pub fn graph_time(t: DateTime<Utc>) -> String {
 
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A generated client secret (`sim-` and 16 hex digits).
+pub fn new_secret() -> String {
+    format!("sim-{:016x}", rand::random::<u64>())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +82,10 @@ pub struct Tenant {
     pub name: String,
     pub client_id: String,
     pub client_secret: String,
+    /// Certificates registered on the tenant's own app (besides its secret).
+    pub certificates: Vec<Certificate>,
+    /// Client ids of multi-tenant apps an administrator of this tenant consented to.
+    pub consents: Vec<String>,
     /// Objects per collection path, in creation order.
     pub data: HashMap<&'static str, Vec<Map<String, Value>>>,
     /// Single-valued entities changed from their initial value, by singleton path.
@@ -90,6 +103,8 @@ impl Tenant {
             name: creds.name,
             client_id: creds.client_id,
             client_secret: creds.client_secret,
+            certificates: Vec::new(),
+            consents: Vec::new(),
             data: HashMap::new(),
             singletons: HashMap::new(),
             journal: Vec::new(),
@@ -251,15 +266,43 @@ struct Tenants {
 pub struct Sim {
     pub config: SimConfig,
     tenants: RwLock<Tenants>,
+    /// Multi-tenant apps, in registration order.
+    apps: RwLock<Vec<App>>,
+    /// The multi-tenant app of `config.shared_app`, its secret generated once so that a reset
+    /// keeps it.
+    startup_app: Option<App>,
     pub tokens: Mutex<HashMap<String, TokenInfo>>,
     pub catalog: RwLock<Catalog>,
 }
 
 impl Sim {
     pub fn new(config: SimConfig) -> anyhow::Result<Self> {
+        let startup_app = config.shared_app.as_ref().map(|shared| App {
+            client_id: shared.client_id.clone(),
+            client_secret: shared
+                .client_secret
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(new_secret),
+            certificates: Vec::new(),
+        });
+        if let Some(app) = &startup_app {
+            anyhow::ensure!(
+                !app.client_id.trim().is_empty(),
+                "the shared app's client id must not be empty"
+            );
+            // Simulator-only credentials, listed by the admin API anyway.
+            tracing::info!(
+                client_id = %app.client_id,
+                client_secret = %app.client_secret,
+                "shared multi-tenant app, consented by every start-up tenant"
+            );
+        }
         let sim = Self {
             config,
             tenants: RwLock::new(Tenants::default()),
+            apps: RwLock::new(Vec::new()),
+            startup_app,
             tokens: Mutex::new(HashMap::new()),
             catalog: RwLock::new(Catalog::default()),
         };
@@ -267,9 +310,11 @@ impl Sim {
         Ok(sim)
     }
 
-    /// (Re)build the start-up state: demo tenants and fixtures; journals, stats and faults
-    /// start empty. Issued tokens stay valid while their tenant still exists with the same
-    /// client id, so a reset does not force clients to re-authenticate.
+    /// (Re)build the start-up state: demo tenants and fixtures, the shared app consented by
+    /// each of them; journals, stats and faults start empty, apps, certificates and consents
+    /// added through the admin API are gone. Issued tokens stay valid while their tenant still
+    /// exists and their app still has access, so a reset does not force clients to
+    /// re-authenticate.
     pub fn load_initial(&self) -> anyhow::Result<()> {
         let mut catalog = Catalog {
             templates: crate::demo::templates(),
@@ -304,6 +349,9 @@ impl Sim {
         for mut seed in seeds {
             with_baseline(&mut seed);
             let mut tenant = Tenant::new(seed.creds);
+            if let Some(app) = &self.startup_app {
+                tenant.consent(&app.client_id);
+            }
             for (spec, obj) in seed.objects {
                 let obj = import(spec, obj, &tenant, now, &mut catalog)
                     .map_err(|e| anyhow::anyhow!("tenant '{}', {}: {e}", tenant.name, spec.path))?;
@@ -321,6 +369,8 @@ impl Sim {
                 .insert(tenant.id.clone(), Arc::new(Mutex::new(tenant)));
         }
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = catalog;
+        *self.apps.write().unwrap_or_else(|e| e.into_inner()) =
+            self.startup_app.iter().cloned().collect();
         *self.tenants.write().unwrap_or_else(|e| e.into_inner()) = tenants;
         Ok(())
     }
@@ -340,6 +390,18 @@ impl Sim {
             .cloned()
     }
 
+    /// Every tenant, in creation order. The tenant table is not held while the caller locks
+    /// them (a request may hold a tenant and then look another one up).
+    fn all_tenants(&self) -> Vec<Arc<Mutex<Tenant>>> {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        tenants
+            .order
+            .iter()
+            .filter_map(|id| tenants.map.get(id))
+            .cloned()
+            .collect()
+    }
+
     pub fn list_tenants(&self) -> Vec<TenantCreds> {
         let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
         tenants
@@ -351,9 +413,11 @@ impl Sim {
     }
 
     /// Create or replace a tenant holding only what every new Intune tenant has (see
-    /// `baseline`). Returns true when it was new.
-    pub fn put_tenant(&self, creds: TenantCreds) -> bool {
+    /// `baseline`), with `certificates` on its own app and no consents. Returns true when it
+    /// was new.
+    pub fn put_tenant(&self, creds: TenantCreds, certificates: Vec<Certificate>) -> bool {
         let mut tenant = Tenant::new(creds);
+        tenant.certificates = certificates;
         {
             let mut catalog = self.catalog.write().unwrap_or_else(|e| e.into_inner());
             for (spec, obj) in crate::baseline::objects(&tenant.id) {

@@ -167,6 +167,12 @@ async fn column_defaults_apply(db: &DatabaseConnection) {
         (stored.disabled_at, stored.disabled_reason, stored.purged_at),
         (None, None, None)
     );
+    // ...and those of the credentials migration: a tenant signs in with its secret.
+    assert_eq!(stored.credential, "secret");
+    assert_eq!(
+        (stored.certificate_pem, stored.private_key_enc),
+        (None, None)
+    );
 
     let snapshot = snapshots::ActiveModel {
         id: Set(Uuid::new_v4()),

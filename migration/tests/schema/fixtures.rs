@@ -30,6 +30,11 @@ pub async fn insert_tenant(db: &DatabaseConnection, name: &str) -> tenants::Mode
         read_quota: None,
         write_quota: None,
         quota_window_secs: None,
+        credential: "secret".to_owned(),
+        certificate_pem: None,
+        certificate_thumbprint: None,
+        certificate_expires_at: None,
+        private_key_enc: None,
         disabled_at: None,
         disabled_reason: None,
         purged_at: None,
@@ -46,6 +51,11 @@ async fn insert_tenant_row(db: &DatabaseConnection, tenant: tenants::Model) -> t
     row.disabled_at = sea_orm::ActiveValue::NotSet;
     row.disabled_reason = sea_orm::ActiveValue::NotSet;
     row.purged_at = sea_orm::ActiveValue::NotSet;
+    row.credential = sea_orm::ActiveValue::NotSet;
+    row.certificate_pem = sea_orm::ActiveValue::NotSet;
+    row.certificate_thumbprint = sea_orm::ActiveValue::NotSet;
+    row.certificate_expires_at = sea_orm::ActiveValue::NotSet;
+    row.private_key_enc = sea_orm::ActiveValue::NotSet;
     tenants::Entity::insert(row)
         .exec_without_returning(db)
         .await
@@ -167,6 +177,11 @@ async fn populate_schema(db: &DatabaseConnection, latest: bool) -> Graph {
             read_quota: Some(100),
             write_quota: Some(10),
             quota_window_secs: Some(60),
+            credential: "secret".to_owned(),
+            certificate_pem: None,
+            certificate_thumbprint: None,
+            certificate_expires_at: None,
+            private_key_enc: None,
             disabled_at: None,
             disabled_reason: None,
             purged_at: None,

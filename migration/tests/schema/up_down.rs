@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 16] = [
+const TABLES_BY_MIGRATION: [&[&str]; 17] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -43,6 +43,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 16] = [
     // Fan-outs, tenant retention overrides and the `prune` operation.
     &["fanout_runs", "fanouts", "tenant_retention"],
     // Platform admins, disabled and purged tenants, token limits (columns only).
+    &[],
+    // Certificate and shared-app credentials of tenants (columns only).
     &[],
 ];
 

@@ -20,14 +20,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use secrecy::SecretString;
-
 use super::error::{ErrorKind, GraphError, GraphSetupError};
 use super::limiter::{Limiter, Quota, QuotaOverrides};
 use super::payload::encode_segment;
 use super::registry::{ApiVersion, Contract, Shape};
 use super::retry::RetryPolicy;
-use super::token::{Credentials, TokenCache, scope_for};
+use super::token::{ClientCredential, Credentials, TokenCache, scope_for};
 use crate::settings::GraphSettings;
 
 /// Graph's `$batch` limit.
@@ -166,7 +164,7 @@ pub struct TenantConnection {
     pub login_base_url: String,
     pub entra_tenant_id: String,
     pub client_id: String,
-    pub client_secret: SecretString,
+    pub credential: ClientCredential,
     pub quota: QuotaOverrides,
 }
 
@@ -271,7 +269,7 @@ impl GraphClient {
                 .to_string(),
             entra_tenant_id: tenant.entra_tenant_id.clone(),
             client_id: tenant.client_id.clone(),
-            client_secret: tenant.client_secret.clone(),
+            credential: tenant.credential.clone(),
             scope: scope_for(&graph_base),
         };
         let quota = Quota::for_tenant(&tenant.quota, shared.options.default_quota);

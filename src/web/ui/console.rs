@@ -76,6 +76,8 @@ struct NewTenantPage {
     fields: [(&'static str, &'static str, &'static str); 3],
     /// (field, label, default)
     endpoints: [(&'static str, &'static str, String); 2],
+    /// The configured shared app's client id: tenants may be added by directory id alone.
+    shared_app: Option<String>,
 }
 
 impl NewTenantPage {
@@ -84,11 +86,12 @@ impl NewTenantPage {
     }
 }
 
-const TENANT_FIELDS: [&str; 6] = [
+const TENANT_FIELDS: [&str; 7] = [
     "name",
     "entra_tenant_id",
     "client_id",
     "client_secret",
+    "certificate",
     "graph_base_url",
     "login_base_url",
 ];
@@ -144,8 +147,17 @@ async fn new_tenant_page(
                     graph.login_base_url.clone(),
                 ),
             ],
+            shared_app: shared_app_id(state),
         },
     )
+}
+
+fn shared_app_id(state: &AppState) -> Option<String> {
+    state
+        .services()
+        .shared_app
+        .as_ref()
+        .map(|a| a.client_id.clone())
 }
 
 /// `GET /tenants/new`.
@@ -172,11 +184,18 @@ pub(super) async fn create_tenant(
     let login_url = form
         .get("login_base_url")
         .map_or(graph.login_base_url.clone(), str::to_string);
-    let parsed = tenant_store::NewTenant::parse(
+    let parsed = tenant_store::NewTenant::register(
         &field("name"),
         &field("entra_tenant_id"),
-        &field("client_id"),
-        SecretString::from(field("client_secret")),
+        tenant_store::CredentialInput {
+            client_id: form.get("client_id"),
+            client_secret: form
+                .get("client_secret")
+                .map(|s| SecretString::from(s.to_string())),
+            certificate: form.get("certificate"),
+            use_shared_app: false,
+        },
+        state.services().shared_app.as_ref(),
         &graph_url,
         &login_url,
     )
@@ -192,10 +211,10 @@ pub(super) async fn create_tenant(
         ))),
         Err(e) => {
             let errors = FormErrors::from_error(e, &TENANT_FIELDS)?;
-            // What was typed comes back, except the secret.
+            // What was typed comes back, except the secret and the private key.
             let values = TENANT_FIELDS
                 .iter()
-                .filter(|f| **f != "client_secret")
+                .filter(|f| !matches!(**f, "client_secret" | "certificate"))
                 .map(|f| (*f, field(f)))
                 .collect();
             new_tenant_page(&state, &user, values, errors).await
@@ -219,6 +238,10 @@ struct SettingsPage {
     purged: bool,
     /// (field, label)
     fields: [(&'static str, &'static str); 4],
+    /// What it signs in with, in words.
+    credential: String,
+    on_shared_app: bool,
+    shared_app: Option<String>,
 }
 
 impl SettingsPage {
@@ -263,6 +286,9 @@ async fn settings_page(
             done,
             disabled_since: opt_time(tenant.disabled_at),
             purged: tenant.purged_at.is_some(),
+            credential: credential_words(&tenant),
+            on_shared_app: tenant.credential == tenant_store::CREDENTIAL_SHARED_APP,
+            shared_app: shared_app_id(state),
             fields: [
                 ("name", "Display name"),
                 ("client_id", "Application (client) id"),
@@ -272,6 +298,19 @@ async fn settings_page(
             tenant,
         },
     )
+}
+
+/// "a certificate (thumbprint …, valid until …)" and the like.
+fn credential_words(tenant: &entity::tenants::Model) -> String {
+    match tenant.credential.as_str() {
+        tenant_store::CREDENTIAL_CERTIFICATE => format!(
+            "a certificate, thumbprint {}, valid until {}",
+            tenant.certificate_thumbprint.as_deref().unwrap_or("?"),
+            opt_time(tenant.certificate_expires_at)
+        ),
+        tenant_store::CREDENTIAL_SHARED_APP => "the MSP's shared app".into(),
+        _ => "a client secret".into(),
+    }
 }
 
 /// `GET /tenants/{tenant}/settings`.
@@ -309,43 +348,24 @@ pub(super) async fn save_settings(
         changed("graph_base_url"),
         changed("login_base_url"),
     );
-    let secret = form
-        .get("client_secret")
-        .map(|s| SecretString::from(s.to_string()));
+    let services = state.services();
     let result = match tenant_store::TenantChanges::parse(
         name.as_deref(),
-        client_id.as_deref(),
-        secret,
+        tenant_store::CredentialInput {
+            client_id: client_id.as_deref(),
+            client_secret: form
+                .get("client_secret")
+                .map(|s| SecretString::from(s.to_string())),
+            certificate: form.get("certificate"),
+            use_shared_app: form.get("use_shared_app").is_some(),
+        },
+        services.shared_app.as_ref(),
         graph.as_deref(),
         login.as_deref(),
     ) {
-        Ok(changes) => {
-            let fields = changes.fields();
-            let services = state.services();
-            match tenant_store::update(
-                &services.db,
-                &services.secrets,
-                access.tenant.clone(),
-                changes,
-            )
+        Ok(changes) => crate::web::tenants::edit_tenant(&state, &access, changes)
             .await
-            {
-                Ok(_) => {
-                    access
-                        .audit(
-                            &state,
-                            "tenant.updated",
-                            serde_json::json!({"fields": fields}),
-                        )
-                        .await?;
-                    Ok(())
-                }
-                Err(crate::store::StoreError::Conflict { .. }) => Err(ApiError::Conflict(
-                    "name: another tenant has this name".into(),
-                )),
-                Err(e) => Err(e.into()),
-            }
-        }
+            .map(|_| ()),
         Err(e) if e.starts_with("name: give at least one") => {
             return Ok(redirect(&format!(
                 "/tenants/{}/settings?done=saved",

@@ -149,6 +149,51 @@ async fn a_tenant_is_added_fixed_disabled_and_removed_in_the_browser() {
     queued.find("a").await.unwrap().click().await.unwrap();
     assert_eq!(wait_until_finished(&browser).await, "succeeded");
 
+    // A certificate pasted on the settings page replaces the secret; once it is uploaded to
+    // the app registration, the connection test passes with it.
+    let pem = crate::helpers::certificate_pem("policyvault-browser");
+    browser
+        .goto(&page(&app, &format!("/tenants/{tenant_id}/settings")))
+        .await
+        .unwrap();
+    fill(&browser, "#certificate", &pem).await;
+    click(&browser, "#save-settings").await;
+    let shown = browser
+        .wait_for_text("#credential", "a certificate, thumbprint", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let uploaded: Value = app
+        .sim_post(
+            &format!("/_sim/tenants/{}/certificates", tenant.sim_id),
+            json!({"certificate": crate::helpers::certificate_only(&pem)}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains(uploaded["thumbprint"].as_str().unwrap()),
+        "{shown} / {uploaded}"
+    );
+    let html = browser
+        .execute("return document.documentElement.outerHTML", vec![])
+        .await
+        .unwrap();
+    assert!(
+        !html.to_string().contains("PRIVATE KEY"),
+        "the key is shown"
+    );
+    click(&browser, "#connection-test").await;
+    let queued = browser
+        .wait_for_text("#start-status", "queued", WAIT)
+        .await
+        .unwrap();
+    queued.find("a").await.unwrap().click().await.unwrap();
+    assert_eq!(wait_until_finished(&browser).await, "succeeded");
+
     // A policy with a 3,000-character unbroken name: the run page stays inside the window.
     app.sim_load(
         &tenant,

@@ -77,7 +77,7 @@ impl Harness {
             login_base_url: self.base.clone(),
             entra_tenant_id: sim_tenant.to_string(),
             client_id: client_id.to_string(),
-            client_secret: SecretString::from(secret),
+            credential: policyvault::graph::ClientCredential::Secret(SecretString::from(secret)),
             quota: QuotaOverrides::default(),
         }
     }

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use super::*;
 use crate::helpers::spawn_app;
 
-async fn platform_admin(app: &TestApp, email: &str) -> TestUser {
+pub(super) async fn platform_admin(app: &TestApp, email: &str) -> TestUser {
     let user = app.add_user(email).await;
     let row = policyvault::store::accounts::user_by_email(
         &app.services.db,
@@ -24,7 +24,7 @@ async fn platform_admin(app: &TestApp, email: &str) -> TestUser {
     user
 }
 
-async fn error_of(response: reqwest::Response) -> (u16, String) {
+pub(super) async fn error_of(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     (

@@ -4,6 +4,7 @@
 mod archives;
 mod backup_sets;
 mod changes;
+mod credentials;
 mod drift;
 mod lifecycle;
 mod restore;
@@ -48,8 +49,8 @@ pub async fn register_demo_tenant(app: &TestApp, name: &str) -> TestTenant {
             name: policyvault::domain::TenantName::parse(name).unwrap(),
             entra_tenant_id: sim["id"].as_str().unwrap().to_string(),
             client_id: sim["client_id"].as_str().unwrap().to_string(),
-            client_secret: secrecy::SecretString::from(
-                sim["client_secret"].as_str().unwrap().to_string(),
+            credential: policyvault::store::tenants::NewCredential::Secret(
+                secrecy::SecretString::from(sim["client_secret"].as_str().unwrap().to_string()),
             ),
             graph_base_url: app.sim_url(),
             login_base_url: app.sim_url(),

@@ -34,7 +34,9 @@ fn new_tenant(name: &str) -> tenants::NewTenant {
         name: TenantName::parse(name).unwrap(),
         entra_tenant_id: Uuid::new_v4().to_string(),
         client_id: Uuid::new_v4().to_string(),
-        client_secret: SecretString::from("client-secret-value".to_string()),
+        credential: tenants::NewCredential::Secret(SecretString::from(
+            "client-secret-value".to_string(),
+        )),
         graph_base_url: "http://127.0.0.1:1".into(),
         login_base_url: "http://127.0.0.1:1".into(),
     }
