@@ -154,6 +154,8 @@ pub struct GraphSettings {
     /// After this many consecutive items of a run fail because Graph is unavailable for the
     /// tenant (outage, throttling, timeouts), the remaining items are not attempted.
     pub outage_item_limit: u32,
+    /// GET sub-requests per `$batch` (1 to 20; 1 sends none).
+    pub batch_size: usize,
 }
 
 /// The scheduler each worker runs.
@@ -347,6 +349,12 @@ impl Settings {
             return Err(SettingsError::Key {
                 key: "database.max_connections",
                 problem: "must be at least 1".into(),
+            });
+        }
+        if !(1..=20).contains(&self.graph.batch_size) {
+            return Err(SettingsError::Key {
+                key: "graph.batch_size",
+                problem: "must be 1 to 20 (Graph takes at most 20 requests per $batch)".into(),
             });
         }
         if self.worker.concurrency == 0 {

@@ -413,6 +413,7 @@ impl Bench {
         let n = |k: &str| v[k].as_u64().unwrap_or(0);
         Ok(SimStats {
             requests: n("requests"),
+            round_trips: n("round_trips"),
             writes: n("writes"),
             throttled: n("throttled"),
         })
@@ -558,6 +559,8 @@ impl BenchTenant {
 pub struct SimStats {
     /// Every Graph request seen (including throttled ones; `$batch` counts its parts).
     pub requests: u64,
+    /// HTTP requests on Graph routes (a `$batch` once).
+    pub round_trips: u64,
     /// Admitted writes.
     pub writes: u64,
     /// Requests answered 429.
@@ -569,6 +572,7 @@ impl std::ops::Sub for SimStats {
     fn sub(self, o: SimStats) -> SimStats {
         SimStats {
             requests: self.requests.saturating_sub(o.requests),
+            round_trips: self.round_trips.saturating_sub(o.round_trips),
             writes: self.writes.saturating_sub(o.writes),
             throttled: self.throttled.saturating_sub(o.throttled),
         }
@@ -580,6 +584,7 @@ impl std::ops::Add for SimStats {
     fn add(self, o: SimStats) -> SimStats {
         SimStats {
             requests: self.requests + o.requests,
+            round_trips: self.round_trips + o.round_trips,
             writes: self.writes + o.writes,
             throttled: self.throttled + o.throttled,
         }

@@ -131,6 +131,7 @@ pub async fn handle(
 
     let before = {
         let mut t = lock(&tenant);
+        t.stats.round_trips += 1;
         if !is_batch {
             t.stats.requests += 1;
         }

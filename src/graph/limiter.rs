@@ -126,12 +126,17 @@ impl Limiter {
         };
         let n = n.clamp(1, limit);
         self.wait_local_block(tenant).await;
-        // A write is a request too: it passes the reads limiter as well.
-        self.wait_local_rate(tenant, quota, Access::Read, reads, quota.reads, n)
-            .await;
-        if access == Access::Write {
-            self.wait_local_rate(tenant, quota, access, limit, quota.writes, n)
+        // With the fleet-wide log reachable, it alone paces: a short operation goes out at
+        // once and a long one at the quota. Without it, this process smooths its own
+        // requests so that no window of Graph's sees more than the quota from it.
+        if self.inner.redis.is_none() || self.fleet_down() {
+            // A write is a request too: it passes the reads limiter as well.
+            self.wait_local_rate(tenant, quota, Access::Read, reads, quota.reads, n)
                 .await;
+            if access == Access::Write {
+                self.wait_local_rate(tenant, quota, access, limit, quota.writes, n)
+                    .await;
+            }
         }
         if let Some(redis) = &self.inner.redis {
             let mut fleet_ok = !self.fleet_down();
@@ -416,8 +421,10 @@ fn governor_for(window: Duration, limit: u32, burst: u32) -> DefaultDirectRateLi
 }
 
 /// Up to 10 % (at most 50 ms) extra, so paused workers do not all return at one instant.
+/// `d` and up to 5 % (at most 5 ms) more, so waiters of one tenant do not all ask again at
+/// the same instant; small enough not to leave the quota unused.
 fn with_jitter(d: Duration) -> Duration {
-    let max = (d / 10).min(Duration::from_millis(50));
+    let max = (d / 20).min(Duration::from_millis(5));
     let extra = rand::thread_rng().gen_range(0..=u64::try_from(max.as_micros()).unwrap_or(0));
     d + Duration::from_micros(extra)
 }

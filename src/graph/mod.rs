@@ -27,8 +27,8 @@ pub mod token;
 
 pub use certificate::{CertificateError, ClientCertificate};
 pub use client::{
-    GraphClient, GraphMetrics, GraphOptions, GraphShared, ReadOnlyGraph, TenantConnection,
-    WriteFence,
+    FirstPages, GraphClient, GraphMetrics, GraphOptions, GraphShared, ReadOnlyGraph,
+    TenantConnection, WriteFence,
 };
 pub use error::{ErrorKind, GraphError, GraphSetupError, JsonBytesError};
 pub use limiter::{Access, Limiter, LimiterOptions, Quota, QuotaOverrides};

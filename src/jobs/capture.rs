@@ -415,12 +415,14 @@ async fn capture(
     let graph: ReadOnlyGraph = client.read_only();
     let done = execution.finished_items().await?;
     let mut breaker = OutageBreaker::new(execution);
+    // Every type's first page in a few `$batch` round trips; the rest per type below.
+    let mut firsts = graph.first_pages(contracts).await;
     for contract in contracts {
         execution.check_lease()?;
         let listed = if breaker.is_open() {
             Err(None)
         } else {
-            let listed = graph.list_normalized(contract).await;
+            let listed = graph.list_prefetched(contract, &mut firsts).await;
             breaker.observe(listed.as_ref().err());
             listed.map_err(Some)
         };

@@ -62,6 +62,8 @@ pub struct JournalEntry {
 pub struct Stats {
     /// Graph requests received ($batch sub-requests counted one by one).
     pub requests: u64,
+    /// HTTP requests received on Graph routes: a `$batch` is one, whatever it holds.
+    pub round_trips: u64,
     /// Writes admitted (not throttled, not failed by a fault).
     pub writes: u64,
     /// Requests answered 429 by the throttle.

@@ -13,6 +13,7 @@
 //! hold the methods.
 
 mod reads;
+pub use reads::FirstPages;
 mod transport;
 mod writes;
 
@@ -54,7 +55,7 @@ impl GraphOptions {
                 max_elapsed: Duration::from_secs(settings.retry_budget_secs),
                 ..RetryPolicy::default()
             },
-            batch_size: MAX_BATCH,
+            batch_size: settings.batch_size.clamp(1, MAX_BATCH),
             default_quota: Quota::DOCUMENTED,
         }
     }

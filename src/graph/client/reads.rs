@@ -1,6 +1,7 @@
 //! Reads of one tenant's Intune configuration: whole lists (every page, per-item content,
 //! sub-resources and assignments inline), single objects and lookups by match key.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -13,11 +14,83 @@ use crate::graph::normalize::{self, Normalized};
 use crate::graph::payload::{encode_query, encode_segment, odata_string};
 use crate::graph::registry::{Contract, Fetch, Shape, SubResource};
 
+/// The first pages of several types' lists, read together by [`ReadOnlyGraph::first_pages`]
+/// and used up by [`ReadOnlyGraph::list_prefetched`].
+#[derive(Debug, Default)]
+pub struct FirstPages(HashMap<&'static str, Result<Value, GraphError>>);
+
+impl FirstPages {
+    /// How many types' first pages it still holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl ReadOnlyGraph {
     /// Every object of the type, whole: all pages, per-item content, sub-resources and
     /// assignments inline (the shape of graph-sim's export).
     pub async fn list(&self, contract: &Contract) -> Result<Vec<Value>, GraphError> {
         self.core.list_where(contract, None).await
+    }
+
+    /// Reads the first page of every collection and the value of every singleton among
+    /// `contracts` in `$batch` requests (up to 20 sub-requests each, one API version per
+    /// request; each sub-request counts against the quota), so that listing many types
+    /// starts with a few round trips instead of one per type. Contained types (listed per
+    /// parent) are not prefetched.
+    pub async fn first_pages(&self, contracts: &[&'static Contract]) -> FirstPages {
+        let mut groups: Vec<Vec<(&'static Contract, String)>> = Vec::new();
+        for contract in contracts {
+            let path = match contract.shape {
+                Shape::Collection => format!(
+                    "{}{}",
+                    contract.collection,
+                    collection_query(contract, None)
+                ),
+                Shape::Singleton => contract.collection.to_string(),
+                Shape::Contained { .. } => continue,
+            };
+            match groups.iter_mut().find(|g| {
+                g.first()
+                    .is_some_and(|(c, _)| c.api_version == contract.api_version)
+            }) {
+                Some(group) => group.push((contract, path)),
+                None => groups.push(vec![(contract, path)]),
+            }
+        }
+        let mut pages = FirstPages::default();
+        for group in groups {
+            let keys: Vec<&'static str> = group.iter().map(|(c, _)| c.key).collect();
+            let requests = group.iter().map(|(c, p)| (*c, p.clone())).collect();
+            for (key, page) in keys
+                .into_iter()
+                .zip(self.core.batch_get_each(requests).await)
+            {
+                pages.0.insert(key, page);
+            }
+        }
+        pages
+    }
+
+    /// [`list_normalized`](Self::list_normalized), starting from the first page `pages`
+    /// holds for the type (read now if it holds none).
+    pub async fn list_prefetched(
+        &self,
+        contract: &Contract,
+        pages: &mut FirstPages,
+    ) -> Result<Vec<Normalized>, GraphError> {
+        let first = pages.0.remove(contract.key);
+        Ok(self
+            .core
+            .list_from(contract, None, first)
+            .await?
+            .iter()
+            .map(|o| normalize::normalize(contract, o))
+            .collect())
     }
 
     /// [`list`](Self::list), normalized.
@@ -149,16 +222,35 @@ impl Core {
         contract: &Contract,
         filter: Option<&str>,
     ) -> Result<Vec<Value>, GraphError> {
+        self.list_from(contract, filter, None).await
+    }
+
+    /// [`Core::list_where`], with the first page (of a collection) or the value (of a
+    /// singleton) already read when `first` holds it.
+    async fn list_from(
+        &self,
+        contract: &Contract,
+        filter: Option<&str>,
+        first: Option<Result<Value, GraphError>>,
+    ) -> Result<Vec<Value>, GraphError> {
         match contract.shape {
             Shape::Collection => {
-                self.list_collection(contract, contract.collection, filter)
+                self.list_collection(contract, contract.collection, filter, first)
                     .await
             }
             Shape::Singleton => {
-                let url = self.url(contract.api_version, contract.collection);
-                match self.execute(&Call::read(url, 1, contract)).await {
-                    Ok(reply) => {
-                        let Value::Object(mut obj) = reply.body else {
+                let read = match first {
+                    Some(read) => read,
+                    None => {
+                        let url = self.url(contract.api_version, contract.collection);
+                        self.execute(&Call::read(url, 1, contract))
+                            .await
+                            .map(|a| a.body)
+                    }
+                };
+                match read {
+                    Ok(body) => {
+                        let Value::Object(mut obj) = body else {
                             return Err(malformed(contract));
                         };
                         obj.entry("id")
@@ -176,7 +268,7 @@ impl Core {
                 for p in &parents {
                     let pid = object_id(p).ok_or_else(|| malformed(contract))?;
                     let path = format!("{parent}/{}/{}", encode_segment(&pid), contract.key);
-                    for mut o in self.list_collection(contract, &path, filter).await? {
+                    for mut o in self.list_collection(contract, &path, filter, None).await? {
                         super::writes::qualify_id(&mut o, &pid);
                         out.push(o);
                     }
@@ -186,28 +278,32 @@ impl Core {
         }
     }
 
-    /// The objects of one collection (`path` below the version).
+    /// The objects of one collection (`path` below the version), from its first page when
+    /// `first` holds it.
     async fn list_collection(
         &self,
         contract: &Contract,
         path: &str,
         filter: Option<&str>,
+        first: Option<Result<Value, GraphError>>,
     ) -> Result<Vec<Value>, GraphError> {
-        let mut query = Vec::new();
-        if let Some(f) = filter {
-            query.push(format!("$filter={}", encode_query(f)));
-        }
-        if !contract.per_item_get
-            && let Some(expand) = contract.expand()
-        {
-            query.push(format!("$expand={}", encode_query(&expand)));
-        }
-        let mut url = self.url(contract.api_version, path);
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(&query.join("&"));
-        }
-        let mut listed = self.get_pages(url, contract).await?;
+        let mut listed = match first {
+            Some(page) => {
+                let (mut items, next) = page_parts(page?, &self.origin, contract)?;
+                if let Some(next) = next {
+                    items.extend(self.get_pages(next, contract).await?);
+                }
+                items
+            }
+            None => {
+                let url = format!(
+                    "{}{}",
+                    self.url(contract.api_version, path),
+                    collection_query(contract, filter)
+                );
+                self.get_pages(url, contract).await?
+            }
+        };
         listed.retain(|o| !contract.excluded(o));
         let mut objects: Vec<Map<String, Value>> = Vec::with_capacity(listed.len());
         if contract.per_item_get {
@@ -363,6 +459,25 @@ impl Core {
             next = n;
         }
         Ok(out)
+    }
+}
+
+/// The query of a collection's list request: its filter and, where objects are not read
+/// one by one, the `$expand` of its inline sub-resources (`""` or `?...`).
+fn collection_query(contract: &Contract, filter: Option<&str>) -> String {
+    let mut query = Vec::new();
+    if let Some(f) = filter {
+        query.push(format!("$filter={}", encode_query(f)));
+    }
+    if !contract.per_item_get
+        && let Some(expand) = contract.expand()
+    {
+        query.push(format!("$expand={}", encode_query(&expand)));
+    }
+    if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.join("&"))
     }
 }
 

@@ -58,27 +58,40 @@ enum Attempt {
 
 impl Core {
     /// GETs `paths` (relative to the API version), `$batch`ed by up to 20, in order. Failed
-    /// sub-requests that are worth retrying are retried one by one with the full retry
+    /// sub-requests that may succeed later are retried one by one with the usual retry
     /// logic; a `$batch` Graph refuses falls back to single GETs.
     pub(super) async fn batch_get(
         &self,
         contract: &Contract,
         paths: Vec<String>,
     ) -> Vec<Result<Value, GraphError>> {
+        self.batch_get_each(paths.into_iter().map(|p| (contract, p)).collect())
+            .await
+    }
+
+    /// [`Core::batch_get`] of paths of several types, each with its own contract (they share
+    /// the first one's API version: a `$batch` addresses one version).
+    pub(super) async fn batch_get_each(
+        &self,
+        requests: Vec<(&Contract, String)>,
+    ) -> Vec<Result<Value, GraphError>> {
         let size = self.shared.options.batch_size;
-        let mut out: Vec<Result<Value, GraphError>> = Vec::with_capacity(paths.len());
-        for chunk in paths.chunks(size) {
-            if chunk.len() == 1 {
-                out.push(self.get_one(&chunk[0], contract).await);
+        let mut out: Vec<Result<Value, GraphError>> = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(size) {
+            if let [(contract, path)] = chunk {
+                out.push(self.get_one(path, contract).await);
                 continue;
             }
-            let requests: Vec<Value> = chunk
+            let Some((first, _)) = chunk.first() else {
+                continue;
+            };
+            let batch: Vec<Value> = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, p)| json!({"id": i.to_string(), "method": "GET", "url": format!("/{p}")}))
+                .map(|(i, (_, p))| json!({"id": i.to_string(), "method": "GET", "url": format!("/{p}")}))
                 .collect();
-            let body = json!({ "requests": requests });
-            let url = self.url(contract.api_version, "$batch");
+            let body = json!({ "requests": batch });
+            let url = self.url(first.api_version, "$batch");
             let call = Call {
                 method: Method::POST,
                 url,
@@ -86,18 +99,22 @@ impl Core {
                 access: Access::Read,
                 idempotent: true,
                 permits: u32::try_from(chunk.len()).unwrap_or(u32::MAX),
-                policy_type: contract.key,
+                policy_type: first.key,
             };
             let answer = match self.execute(&call).await {
                 Ok(a) => a,
                 Err(e) if matches!(e.status(), Some(400 | 404 | 405 | 501)) => {
-                    for p in chunk {
+                    for (contract, p) in chunk {
                         out.push(self.get_one(p, contract).await);
                     }
                     continue;
                 }
                 Err(e) => {
-                    out.extend(chunk.iter().map(|_| Err(e.clone())));
+                    out.extend(
+                        chunk
+                            .iter()
+                            .map(|(contract, _)| Err(e.clone().with_policy_type(contract.key))),
+                    );
                     continue;
                 }
             };
@@ -107,7 +124,7 @@ impl Core {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            for (i, p) in chunk.iter().enumerate() {
+            for (i, (contract, p)) in chunk.iter().enumerate() {
                 let sub = responses
                     .iter()
                     .find(|r| r.get("id").and_then(Value::as_str) == Some(i.to_string().as_str()));

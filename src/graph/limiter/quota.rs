@@ -65,14 +65,15 @@ pub enum Access {
 
 #[derive(Debug, Clone, Copy)]
 pub struct LimiterOptions {
-    /// Share of the quota to use (0.9 = 90 %), so steady state stays clear of Graph's 429s
-    /// despite latency skew between admission here and arrival there.
+    /// Share of the quota to use (0.99 = 99 %): the fleet-wide sliding log keeps every
+    /// window of Graph's under it, and the 1 % left covers the skew between admission here
+    /// and arrival there.
     pub margin: f64,
 }
 
 impl Default for LimiterOptions {
     fn default() -> Self {
-        Self { margin: 0.9 }
+        Self { margin: 0.99 }
     }
 }
 
