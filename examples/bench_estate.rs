@@ -21,11 +21,10 @@
 #[path = "bench_common/mod.rs"]
 mod bench_common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
-use bench_common::{Bench, BenchTenant, Role, config_dir, print_heading, print_table};
+use anyhow::{anyhow, bail};
+use bench_common::{Bench, Guard, peak_rss_mib, print_heading, print_table, spawn_worker};
 use chrono::{DateTime, Timelike, Utc};
 use clap::Parser;
 use serde_json::json;
@@ -56,58 +55,6 @@ impl Args {
             "cargo run --release --example bench_estate -- --tenants {} --workers {} --concurrency {} --spread-secs {}",
             self.tenants, self.workers, self.concurrency, self.spread_secs
         )
-    }
-}
-
-/// `VmHWM` (peak resident set) of a process, in MiB.
-fn peak_rss_mib(pid: &str) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// The release `policyvault` binary next to this example's directory.
-fn policyvault_binary() -> anyhow::Result<std::path::PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(|examples| examples.parent())
-        .ok_or_else(|| anyhow!("cannot locate the target directory"))?;
-    let bin = dir.join("policyvault");
-    if !bin.exists() {
-        bail!(
-            "{} is missing: cargo build --release --bin policyvault",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
-fn spawn_worker(bench: &Bench, args: &Args) -> anyhow::Result<Child> {
-    let mut command = Command::new(policyvault_binary()?);
-    command
-        .arg("worker")
-        .env("PV_ENV", "test")
-        .env("PV_CONFIG_DIR", config_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (key, value) in &bench.overrides {
-        let var = format!("PV__{}", key.to_uppercase().replace('.', "__"));
-        command.env(var, value);
-    }
-    command.env("PV__WORKER__CONCURRENCY", args.concurrency.to_string());
-    command.spawn().context("starting a worker process")
-}
-
-struct Guard(Vec<Child>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
@@ -146,21 +93,7 @@ async fn run(bench: &Bench, args: &Args, generated: Instant) -> anyhow::Result<(
     );
     let operator = bench.add_user("estate-operator@example.com").await?;
     let setup = Instant::now();
-    let mut tenants: Vec<BenchTenant> = Vec::with_capacity(sim_tenants.len());
-    for t in sim_tenants {
-        let field = |k: &str| t[k].as_str().unwrap_or_default().to_string();
-        let tenant = bench
-            .register_tenant(
-                &field("name"),
-                &field("id"),
-                &field("client_id"),
-                &field("client_secret"),
-                &bench.sim_url(),
-            )
-            .await?;
-        bench.grant(&operator, &tenant, Role::Operator).await?;
-        tenants.push(tenant);
-    }
+    let tenants = bench.register_sim_tenants(sim_tenants, &operator).await?;
     println!(
         "registered {} tenants and memberships in {:.1} s",
         tenants.len(),
@@ -169,7 +102,7 @@ async fn run(bench: &Bench, args: &Args, generated: Instant) -> anyhow::Result<(
 
     let mut workers = Guard(Vec::new());
     for _ in 0..args.workers {
-        workers.0.push(spawn_worker(bench, args)?);
+        workers.0.push(spawn_worker(bench, args.concurrency)?);
     }
     // Workers up (their schedulers poll) before the tick.
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -27,10 +27,12 @@ mod bench_common;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
-use bench_common::{Bench, BenchTenant, BenchUser, Role, SimStats, ms, print_heading, print_table};
+use bench_common::{
+    Bench, BenchTenant, BenchUser, Role, SimStats, ms, pad_tenant, print_heading, print_table,
+};
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The documented Intune quota per app per tenant.
 const QUOTA_REQUESTS: f64 = 1000.0;
@@ -60,86 +62,6 @@ impl Args {
     fn window_secs(&self) -> f64 {
         QUOTA_WINDOW_SECS / f64::from(self.time_scale)
     }
-}
-
-/// The name field of an object: `name` for settings catalog policies, else `displayName`.
-fn name_key(object: &Map<String, Value>) -> &'static str {
-    if object.contains_key("displayName") {
-        "displayName"
-    } else {
-        "name"
-    }
-}
-
-/// Pads the demo tenant up to `target` objects with renamed copies of its own objects
-/// (built-in scope tag and the service's default enrollment configurations excluded), in
-/// the demo's proportions. Returns the object count per collection afterwards.
-async fn pad_tenant(
-    bench: &Bench,
-    sim_tenant: &str,
-    target: usize,
-) -> anyhow::Result<Vec<(String, usize)>> {
-    let export = bench
-        .sim_get(&format!("/_sim/tenants/{sim_tenant}/export"))
-        .await?;
-    let export = export
-        .as_object()
-        .ok_or_else(|| anyhow!("graph-sim export is not an object"))?;
-    // Only what PolicyVault captures (graph-sim also serves the directory, apps, ...).
-    let captured: Vec<&str> = policyvault::graph::registry::all()
-        .iter()
-        .map(|c| c.collection)
-        .collect();
-    let export: Map<String, Value> = export
-        .iter()
-        .filter(|(c, _)| captured.contains(&c.as_str()))
-        .map(|(c, v)| (c.clone(), v.clone()))
-        .collect();
-    let mut counts: Vec<(String, usize)> = export
-        .iter()
-        .map(|(c, v)| (c.clone(), v.as_array().map_or(0, Vec::len)))
-        .collect();
-    let mut total: usize = counts.iter().map(|(_, n)| n).sum();
-    let mut originals: Vec<(String, Map<String, Value>)> = Vec::new();
-    for (collection, objects) in &export {
-        for object in objects.as_array().into_iter().flatten() {
-            let Some(object) = object.as_object() else {
-                continue;
-            };
-            let builtin = object.get("isBuiltIn") == Some(&Value::Bool(true));
-            let service_default = collection.ends_with("deviceEnrollmentConfigurations")
-                && object.get("priority").and_then(Value::as_i64) == Some(0);
-            if !builtin && !service_default {
-                originals.push((collection.clone(), object.clone()));
-            }
-        }
-    }
-    if originals.is_empty() {
-        bail!("the demo tenant has nothing to copy");
-    }
-    let mut copy = 0usize;
-    while total < target {
-        let (collection, original) = &originals[copy % originals.len()];
-        let round = copy / originals.len() + 1;
-        let mut object = original.clone();
-        object.remove("id");
-        let key = name_key(&object);
-        let name = object
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or("object")
-            .to_string();
-        object.insert(key.into(), json!(format!("{name} (copy {round})")));
-        bench
-            .sim_load(sim_tenant, collection, Value::Object(object))
-            .await?;
-        if let Some(c) = counts.iter_mut().find(|(c, _)| c == collection) {
-            c.1 += 1;
-        }
-        total += 1;
-        copy += 1;
-    }
-    Ok(counts)
 }
 
 /// Figures of one measured operation.
@@ -297,6 +219,12 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
         let writes_bound = phase.graph.writes as f64 / writes_rate;
         let bound = reads_bound.max(writes_bound);
         let elapsed = phase.elapsed.as_secs_f64();
+        // The fixed-window floor: the last window's share cannot start before the windows
+        // ahead of it have passed.
+        let windows = |n: u64, per_window: f64| ((n as f64 / per_window).ceil() - 1.0).max(0.0);
+        let window_floor = windows(phase.admitted(), QUOTA_REQUESTS)
+            .max(windows(phase.graph.writes, QUOTA_WRITES))
+            * args.window_secs();
         let c = &phase.run["counts"];
         rows.push(vec![
             phase.name.to_string(),
@@ -313,6 +241,12 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
             format!("{writes_bound:.1} s"),
             format!("{bound:.1} s"),
             format!("{:.2}", bound / elapsed.max(1e-9)),
+            format!("{window_floor:.1} s"),
+            if window_floor > 0.0 {
+                format!("{:.2}", window_floor / elapsed.max(1e-9))
+            } else {
+                "one window".into()
+            },
         ]);
     }
     print_table(
@@ -328,6 +262,8 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
             "writes bound",
             "lower bound",
             "efficiency",
+            "window floor",
+            "of floor",
         ],
         &rows,
     );
@@ -339,6 +275,10 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
     println!(
         "   lower bound = requests needed ÷ allowed rate; a fixed-window quota admits a whole \
          window's worth at once, so work smaller than one window can beat it (efficiency > 1)"
+    );
+    println!(
+        "   window floor = (windows needed − 1) × window: the earliest a fixed-window quota lets \
+         the last request through; \"of floor\" = floor ÷ elapsed"
     );
     if args.time_scale != 1 {
         let s = f64::from(args.time_scale);

@@ -57,6 +57,9 @@ struct Args {
     /// Idle poll interval of every worker, milliseconds.
     #[arg(long, env = "PV_BENCH_POLL_MS", default_value_t = 50)]
     poll_ms: u64,
+    /// `graph.batch_size`: GET sub-requests per `$batch` (1 sends none).
+    #[arg(long, env = "PV_BENCH_BATCH_SIZE", default_value_t = 20)]
+    batch_size: usize,
 }
 
 impl Args {
@@ -442,6 +445,7 @@ async fn main() -> anyhow::Result<()> {
     let overrides: Vec<(String, String)> = vec![
         ("worker.concurrency".into(), args.concurrency.to_string()),
         ("worker.poll_interval_ms".into(), args.poll_ms.to_string()),
+        ("graph.batch_size".into(), args.batch_size.to_string()),
         // Every run is another tenant's; fairness must not be what limits the figures.
         ("runs.tenant_concurrency".into(), "64".into()),
     ];

@@ -22,7 +22,6 @@ use anyhow::bail;
 use bench_common::{Bench, Role, ms, print_heading, print_table};
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use serde_json::json;
 
 #[derive(Parser, Debug)]
 #[command(about = "Graph requests and round trips per capture, with and without $batch")]
@@ -65,17 +64,7 @@ async fn capture_all(args: &Args, batch_size: usize) -> anyhow::Result<Vec<Figur
             let tenant = bench.register_demo_tenant(name).await?;
             bench.grant(&user, &tenant, Role::Operator).await?;
             let before = bench.sim_stats(&tenant.sim_id).await?;
-            let (status, body) = bench
-                .post(
-                    &user,
-                    &format!("/tenants/{}/snapshots", tenant.id()),
-                    json!({}),
-                )
-                .await?;
-            if status != 202 {
-                bail!("capture of {name}: {status} {body}");
-            }
-            let run_id = body["run"]["id"].as_str().unwrap_or_default().to_string();
+            let run_id = bench.start_capture(&user, &tenant).await?;
             let run = bench
                 .wait_for_terminal(
                     &user,

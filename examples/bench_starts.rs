@@ -12,6 +12,13 @@
 //! Then the same load runs against a bare axum endpoint in the same process that answers 202
 //! with a small JSON body, as a baseline for what HTTP and the client cost on this machine.
 //!
+//! Last, an **open loop** per rate in `--rates` (default 200 and 1,000 starts/s): starts sent
+//! at fixed intervals for `--open-seconds` whether or not earlier ones were answered, so
+//! latency is measured from when each was due (no coordinated omission). `--new-share`
+//! (default 10 %) of them go to tenants with no active run (202, a new run), the rest to
+//! tenants whose run is queued (200, de-duplicated); the same schedule runs against the bare
+//! endpoint.
+//!
 //! Prints figures; asserts nothing about speed.
 //!
 //! ```text
@@ -52,14 +59,43 @@ struct Args {
     /// In-process workers executing the runs (0: runs stay queued).
     #[arg(long, env = "PV_BENCH_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// Open-loop arrival rates (starts per second), comma-separated; empty for none.
+    #[arg(long, env = "PV_BENCH_RATES", default_value = "200,1000")]
+    rates: String,
+    /// Seconds of each open-loop rate.
+    #[arg(long, env = "PV_BENCH_OPEN_SECONDS", default_value_t = 5)]
+    open_seconds: u64,
+    /// Share of open-loop starts that create a new run.
+    #[arg(long, env = "PV_BENCH_NEW_SHARE", default_value_t = 0.1)]
+    new_share: f64,
 }
 
 impl Args {
     fn command(&self) -> String {
         format!(
-            "cargo run --release --example bench_starts -- --clients {} --seconds {} --tenants {} --workers {}",
-            self.clients, self.seconds, self.tenants, self.workers
+            "cargo run --release --example bench_starts -- --clients {} --seconds {} --tenants {} --workers {} --rates {} --open-seconds {} --new-share {}",
+            self.clients,
+            self.seconds,
+            self.tenants,
+            self.workers,
+            self.rates,
+            self.open_seconds,
+            self.new_share
         )
+    }
+
+    fn rates(&self) -> anyhow::Result<Vec<u32>> {
+        self.rates
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                r.parse::<u32>()
+                    .ok()
+                    .filter(|r| *r > 0)
+                    .ok_or_else(|| anyhow::anyhow!("--rates: {r:?} is not a positive integer"))
+            })
+            .collect()
     }
 }
 
@@ -109,6 +145,20 @@ enum Request {
     WarmUp,
 }
 
+/// Sends `request` and reads the whole answer: its status, or 0 for a transport error.
+async fn answered(request: reqwest::RequestBuilder) -> u16 {
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            match response.bytes().await {
+                Ok(_) => status,
+                Err(_) => 0,
+            }
+        }
+        Err(_) => 0,
+    }
+}
+
 /// `clients` tasks send `request` until `duration` has passed; each waits for the whole
 /// answer before sending its next request.
 async fn load(
@@ -140,16 +190,7 @@ async fn load(
                     Request::WarmUp => http.get(format!("{base}/api/v1/tenants")),
                 };
                 let t0 = Instant::now();
-                let status = match builder.bearer_auth(token.as_str()).send().await {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        match response.bytes().await {
-                            Ok(_) => status,
-                            Err(_) => 0,
-                        }
-                    }
-                    Err(_) => 0,
-                };
+                let status = answered(builder.bearer_auth(token.as_str())).await;
                 let micros = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
                 samples.push(Sample { micros, status });
             }
@@ -160,6 +201,58 @@ async fn load(
     for task in tasks {
         if let Ok(part) = task.await {
             samples.extend(part);
+        }
+    }
+    LoadResult {
+        samples,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// `rate` starts per second for `duration`, each sent when due whatever the earlier ones
+/// are doing; a start goes to the next of `fresh` (no active run: a new run) with
+/// probability `new_share`, else to a random one of `busy` (a queued run: de-duplicated).
+/// Latency counts from when the start was due.
+#[allow(clippy::too_many_arguments)]
+async fn open_loop(
+    http: &reqwest::Client,
+    base: &str,
+    busy: Arc<Vec<Uuid>>,
+    mut fresh: Vec<Uuid>,
+    token: Arc<String>,
+    rate: u32,
+    duration: Duration,
+    new_share: f64,
+) -> LoadResult {
+    let total = (u64::from(rate) * duration.as_secs()).max(1);
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let started = tokio::time::Instant::now();
+    let mut rng = StdRng::seed_from_u64(0x0be1);
+    let mut tasks = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    for i in 0..total {
+        let due = started + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due).await;
+        let tenant = if rng.gen_bool(new_share.clamp(0.0, 1.0))
+            && let Some(t) = fresh.pop()
+        {
+            t
+        } else {
+            busy[rng.gen_range(0..busy.len())]
+        };
+        let http = http.clone();
+        let url = format!("{base}/api/v1/tenants/{tenant}/snapshots");
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let request = http.post(url).json(&json!({})).bearer_auth(token.as_str());
+            let status = answered(request).await;
+            let micros = u32::try_from(due.elapsed().as_micros()).unwrap_or(u32::MAX);
+            Sample { micros, status }
+        }));
+    }
+    let mut samples = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        if let Ok(sample) = task.await {
+            samples.push(sample);
         }
     }
     LoadResult {
@@ -387,6 +480,104 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
             other.join(", ")
         );
     }
+    open_loops(bench, args, &user, ids).await
+}
+
+/// The open-loop phase: every rate against the app, then against the bare endpoint.
+async fn open_loops(
+    bench: &Bench,
+    args: &Args,
+    user: &bench_common::BenchUser,
+    busy: Arc<Vec<Uuid>>,
+) -> anyhow::Result<()> {
+    let app_base = bench.address.as_str();
+    let rates = args.rates()?;
+    if rates.is_empty() {
+        return Ok(());
+    }
+    let duration = Duration::from_secs(args.open_seconds.max(1));
+    let token = Arc::new(user.token.expose_secret().to_string());
+    let (bare_base, stop_bare) = spawn_bare_axum().await?;
+    let mut rows = Vec::new();
+    for rate in &rates {
+        // Tenants without an active run for the new-run share (and some to spare).
+        let wanted =
+            (f64::from(*rate) * duration.as_secs_f64() * args.new_share * 1.5).ceil() as usize + 10;
+        let names: Vec<String> = (0..wanted).map(|i| format!("Open {rate} {i:05}")).collect();
+        let fresh: Vec<BenchTenant> = futures_util::stream::iter(names.iter())
+            .map(|name| bench.add_tenant(name))
+            .buffer_unordered(8)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        for tenant in &fresh {
+            bench.grant(user, tenant, Role::Operator).await?;
+        }
+        let fresh_ids: Vec<Uuid> = fresh.iter().map(|t| t.id()).collect();
+        let app = open_loop(
+            &bench.http,
+            app_base,
+            busy.clone(),
+            fresh_ids.clone(),
+            token.clone(),
+            *rate,
+            duration,
+            args.new_share,
+        )
+        .await;
+        let bare = open_loop(
+            &bench.http,
+            &bare_base,
+            busy.clone(),
+            fresh_ids,
+            token.clone(),
+            *rate,
+            duration,
+            args.new_share,
+        )
+        .await;
+        let line = |name: String, r: &LoadResult, v: &[u32]| {
+            vec![
+                name,
+                format!("{:.0}", r.per_sec()),
+                v.len().to_string(),
+                us(percentile(v, 0.50)),
+                us(percentile(v, 0.95)),
+                us(percentile(v, 0.99)),
+                us(percentile(v, 1.0)),
+            ]
+        };
+        rows.push(line(
+            format!("{rate}/s app: 202 new run"),
+            &app,
+            &app.sorted_latencies(|s| s == 202),
+        ));
+        rows.push(line(
+            format!("{rate}/s app: 200 de-duplicated"),
+            &app,
+            &app.sorted_latencies(|s| s == 200),
+        ));
+        rows.push(line(
+            format!("{rate}/s app: other/errors"),
+            &app,
+            &app.sorted_latencies(|s| s != 200 && s != 202),
+        ));
+        rows.push(line(
+            format!("{rate}/s bare axum"),
+            &bare,
+            &bare.sorted_latencies(|_| true),
+        ));
+    }
+    let _ = stop_bare.send(());
+    println!();
+    println!(
+        "   open loop: starts sent on a fixed schedule for {} s per rate, {:.0} % to tenants \
+         without an active run; latency from when each start was due",
+        duration.as_secs(),
+        args.new_share * 100.0
+    );
+    print_table(&["", "sent/s", "n", "p50", "p95", "p99", "max"], &rows);
     Ok(())
 }
 

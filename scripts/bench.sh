@@ -4,8 +4,8 @@
 # figures (also saved to var/bench/results-*.txt) and stops what it started, also on failure
 # or Ctrl-C. Re-runnable. Benchmarks print figures; they assert nothing about speed.
 #
-#   scripts/bench.sh                   # all six: starts, pipeline, intune, round_trips,
-#                                      # compare, overview
+#   scripts/bench.sh                   # all seven: starts, pipeline, intune, round_trips,
+#                                      # memory, compare, overview
 #   scripts/bench.sh starts intune     # a selection
 #   scripts/bench.sh overview          # only the tenants overview of one user with 500 tenants
 #   scripts/bench.sh estate            # one scheduled tick over 1,000 tenants (~5+ min;
@@ -25,11 +25,11 @@ PG_PORT="${PV_BENCH_PG_PORT:-5442}"
 VAR="$PV_ROOT/var/bench"
 
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(starts pipeline intune round_trips compare overview)
+[ ${#benches[@]} -gt 0 ] || benches=(starts pipeline intune round_trips memory compare overview)
 for b in "${benches[@]}"; do
   case "$b" in
-    starts | pipeline | intune | round_trips | compare | estate | overview) ;;
-    *) die "unknown benchmark '$b' (choose from: starts pipeline intune round_trips compare estate overview)" ;;
+    starts | pipeline | intune | round_trips | memory | compare | estate | overview) ;;
+    *) die "unknown benchmark '$b' (choose from: starts pipeline intune round_trips memory compare estate overview)" ;;
   esac
 done
 
@@ -42,7 +42,7 @@ ensure_postgres
 
 examples=()
 for b in "${benches[@]}"; do examples+=(--example "bench_$b"); done
-# The estate benchmark runs `policyvault worker` processes.
+# The estate and memory benchmarks run `policyvault worker` processes.
 log "cargo build --release --bin policyvault ${examples[*]}"
 cargo build --release --quiet --bin policyvault "${examples[@]}"
 

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use policyvault::startup::Application;
 use policyvault::store::{self, accounts, tenants};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -476,6 +477,50 @@ impl Bench {
         }
     }
 
+    /// Starts a capture of `tenant` through the API; the run's id.
+    pub async fn start_capture(
+        &self,
+        user: &BenchUser,
+        tenant: &BenchTenant,
+    ) -> anyhow::Result<String> {
+        let (status, body) = self
+            .post(
+                user,
+                &format!("/tenants/{}/snapshots", tenant.id()),
+                json!({}),
+            )
+            .await?;
+        if status != 202 {
+            bail!("capture of {}: {status} {body}", tenant.name());
+        }
+        Ok(body["run"]["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Registers graph-sim tenants (as `/_sim/tenants` lists them) and makes `user` an
+    /// operator of each.
+    pub async fn register_sim_tenants(
+        &self,
+        sim_tenants: &[Value],
+        user: &BenchUser,
+    ) -> anyhow::Result<Vec<BenchTenant>> {
+        let mut tenants = Vec::with_capacity(sim_tenants.len());
+        for t in sim_tenants {
+            let field = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+            let tenant = self
+                .register_tenant(
+                    &field("name"),
+                    &field("id"),
+                    &field("client_id"),
+                    &field("client_secret"),
+                    &self.sim_url(),
+                )
+                .await?;
+            self.grant(user, &tenant, Role::Operator).await?;
+            tenants.push(tenant);
+        }
+        Ok(tenants)
+    }
+
     /// One `i64` from a SQL query (first column of the first row).
     pub async fn scalar(&self, sql: &str) -> anyhow::Result<i64> {
         let row = self
@@ -671,4 +716,139 @@ pub fn print_heading(title: &str, command: &str) {
     println!("== {title}");
     println!("   command: {command}");
     println!("   machine: {}", machine());
+}
+
+/// The name field of an object: `name` for settings catalog policies, else `displayName`.
+fn name_key(object: &Map<String, Value>) -> &'static str {
+    if object.contains_key("displayName") {
+        "displayName"
+    } else {
+        "name"
+    }
+}
+
+/// Pads the demo tenant up to `target` objects with renamed copies of its own objects
+/// (built-in scope tag and the service's default enrollment configurations excluded), in
+/// the demo's proportions. Returns the object count per collection afterwards.
+pub async fn pad_tenant(
+    bench: &Bench,
+    sim_tenant: &str,
+    target: usize,
+) -> anyhow::Result<Vec<(String, usize)>> {
+    let export = bench
+        .sim_get(&format!("/_sim/tenants/{sim_tenant}/export"))
+        .await?;
+    let export = export
+        .as_object()
+        .ok_or_else(|| anyhow!("graph-sim export is not an object"))?;
+    // Only what PolicyVault captures (graph-sim also serves the directory, apps, ...).
+    let captured: Vec<&str> = policyvault::graph::registry::all()
+        .iter()
+        .map(|c| c.collection)
+        .collect();
+    let export: Map<String, Value> = export
+        .iter()
+        .filter(|(c, _)| captured.contains(&c.as_str()))
+        .map(|(c, v)| (c.clone(), v.clone()))
+        .collect();
+    let mut counts: Vec<(String, usize)> = export
+        .iter()
+        .map(|(c, v)| (c.clone(), v.as_array().map_or(0, Vec::len)))
+        .collect();
+    let mut total: usize = counts.iter().map(|(_, n)| n).sum();
+    let mut originals: Vec<(String, Map<String, Value>)> = Vec::new();
+    for (collection, objects) in &export {
+        for object in objects.as_array().into_iter().flatten() {
+            let Some(object) = object.as_object() else {
+                continue;
+            };
+            let builtin = object.get("isBuiltIn") == Some(&Value::Bool(true));
+            let service_default = collection.ends_with("deviceEnrollmentConfigurations")
+                && object.get("priority").and_then(Value::as_i64) == Some(0);
+            if !builtin && !service_default {
+                originals.push((collection.clone(), object.clone()));
+            }
+        }
+    }
+    if originals.is_empty() {
+        bail!("the demo tenant has nothing to copy");
+    }
+    let mut copy = 0usize;
+    while total < target {
+        let (collection, original) = &originals[copy % originals.len()];
+        let round = copy / originals.len() + 1;
+        let mut object = original.clone();
+        object.remove("id");
+        let key = name_key(&object);
+        let name = object
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("object")
+            .to_string();
+        object.insert(key.into(), json!(format!("{name} (copy {round})")));
+        bench
+            .sim_load(sim_tenant, collection, Value::Object(object))
+            .await?;
+        if let Some(c) = counts.iter_mut().find(|(c, _)| c == collection) {
+            c.1 += 1;
+        }
+        total += 1;
+        copy += 1;
+    }
+    Ok(counts)
+}
+
+/// `VmHWM` (peak resident set) of a process, in MiB.
+pub fn peak_rss_mib(pid: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The release `policyvault` binary next to this example's directory.
+pub fn policyvault_binary() -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .ok_or_else(|| anyhow!("cannot locate the target directory"))?;
+    let bin = dir.join("policyvault");
+    if !bin.exists() {
+        bail!(
+            "{} is missing: cargo build --release --bin policyvault",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// A `policyvault worker` process on the benchmark's database, Redis and settings, running
+/// `concurrency` runs at a time.
+pub fn spawn_worker(bench: &Bench, concurrency: usize) -> anyhow::Result<Child> {
+    let mut command = Command::new(policyvault_binary()?);
+    command
+        .arg("worker")
+        .env("PV_ENV", "test")
+        .env("PV_CONFIG_DIR", config_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (key, value) in &bench.overrides {
+        let var = format!("PV__{}", key.to_uppercase().replace('.', "__"));
+        command.env(var, value);
+    }
+    command.env("PV__WORKER__CONCURRENCY", concurrency.to_string());
+    command.spawn().context("starting a worker process")
+}
+
+/// Worker processes, killed when it is dropped.
+pub struct Guard(pub Vec<Child>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

@@ -84,13 +84,8 @@ impl ReadOnlyGraph {
         pages: &mut FirstPages,
     ) -> Result<Vec<Normalized>, GraphError> {
         let first = pages.0.remove(contract.key);
-        Ok(self
-            .core
-            .list_from(contract, None, first)
-            .await?
-            .iter()
-            .map(|o| normalize::normalize(contract, o))
-            .collect())
+        let listed = self.core.list_from(contract, None, first).await?;
+        Ok(normalize_each(contract, listed))
     }
 
     /// [`list`](Self::list), normalized.
@@ -98,12 +93,7 @@ impl ReadOnlyGraph {
         &self,
         contract: &Contract,
     ) -> Result<Vec<Normalized>, GraphError> {
-        Ok(self
-            .list(contract)
-            .await?
-            .iter()
-            .map(|o| normalize::normalize(contract, o))
-            .collect())
+        Ok(normalize_each(contract, self.list(contract).await?))
     }
 
     /// The objects `filter` (an OData `$filter`) selects; where Graph refuses the filter, the
@@ -460,6 +450,15 @@ impl Core {
         }
         Ok(out)
     }
+}
+
+/// Normalizes each object, dropping its raw form as soon as its normalized one exists, so the
+/// two copies of a large type are never all in memory at once.
+fn normalize_each(contract: &Contract, listed: Vec<Value>) -> Vec<Normalized> {
+    listed
+        .into_iter()
+        .map(|o| normalize::normalize(contract, &o))
+        .collect()
 }
 
 /// The query of a collection's list request: its filter and, where objects are not read

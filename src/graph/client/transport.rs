@@ -118,16 +118,23 @@ impl Core {
                     continue;
                 }
             };
-            let responses = answer
-                .body
-                .get("responses")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for (i, (contract, p)) in chunk.iter().enumerate() {
-                let sub = responses
-                    .iter()
-                    .find(|r| r.get("id").and_then(Value::as_str) == Some(i.to_string().as_str()));
+            // Sub-responses by request index, taken out of the answer (not copied: a batch of
+            // first pages can be most of a tenant).
+            let mut responses: Vec<Option<Value>> = vec![None; chunk.len()];
+            if let Value::Object(mut body) = answer.body
+                && let Some(Value::Array(all)) = body.remove("responses")
+            {
+                for r in all {
+                    let index = r
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|id| id.parse::<usize>().ok());
+                    if let Some(slot) = index.and_then(|i| responses.get_mut(i)) {
+                        *slot = Some(r);
+                    }
+                }
+            }
+            for ((contract, p), sub) in chunk.iter().zip(responses) {
                 out.push(self.batch_item(sub, p, contract).await);
             }
         }
@@ -136,11 +143,11 @@ impl Core {
 
     async fn batch_item(
         &self,
-        sub: Option<&Value>,
+        sub: Option<Value>,
         path: &str,
         contract: &Contract,
     ) -> Result<Value, GraphError> {
-        let Some(sub) = sub else {
+        let Some(mut sub) = sub else {
             return self.get_one(path, contract).await;
         };
         let status = sub
@@ -156,8 +163,8 @@ impl Core {
             })
         };
         if (200..300).contains(&status) {
-            return match sub.get("body") {
-                Some(b @ Value::Object(_)) => Ok(b.clone()),
+            return match sub.as_object_mut().and_then(|s| s.remove("body")) {
+                Some(b @ Value::Object(_)) => Ok(b),
                 _ => self.get_one(path, contract).await,
             };
         }
