@@ -318,7 +318,10 @@ async fn journal_records_writes_only_and_stats_count() {
     );
     assert!(chrono_like(j[0]["at"].as_str().unwrap()));
     let stats = s.stats(id).await;
-    assert_eq!(stats, json!({"requests": 5, "writes": 4, "throttled": 0}));
+    assert_eq!(
+        stats,
+        json!({"requests": 5, "round_trips": 5, "writes": 4, "throttled": 0})
+    );
 }
 
 fn chrono_like(s: &str) -> bool {
@@ -360,7 +363,7 @@ async fn reset_restores_start_up_state() {
     assert!(s.journal(id).await.is_empty());
     assert_eq!(
         s.stats(id).await,
-        json!({"requests": 0, "writes": 0, "throttled": 0})
+        json!({"requests": 0, "round_trips": 0, "writes": 0, "throttled": 0})
     );
     let faults = s
         .admin(Method::GET, &format!("/_sim/tenants/{id}/faults"), None)

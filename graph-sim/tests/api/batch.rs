@@ -65,6 +65,7 @@ async fn batch_runs_sub_requests_with_their_own_status_and_journal() {
         stats["requests"], 4,
         "sub-requests count one by one (424 never ran)"
     );
+    assert_eq!(stats["round_trips"], 1, "the envelope is one HTTP request");
 }
 
 #[tokio::test]
