@@ -216,6 +216,7 @@ async fn tenant_edit(settings: Settings, args: TenantEditArgs) -> CmdResult {
     let tenant = tenants::find_by_id_or_name(&services.db, &args.tenant)
         .await
         .map_err(store_err("tenant"))?;
+    changes.check_for(&tenant).map_err(flag_error)?;
     let fields = changes.fields().join(", ");
     let tenant = tenants::update(&services.db, &services.secrets, tenant, changes)
         .await

@@ -424,6 +424,24 @@ impl TenantChanges {
         Ok(changes)
     }
 
+    /// Checks the edit against the tenant it applies to: a tenant leaving the shared app for
+    /// a secret or certificate of its own names its own app's client id too.
+    pub fn check_for(&self, tenant: &tenants::Model) -> Result<(), String> {
+        let own_credential = matches!(
+            self.credential,
+            Some(NewCredential::Secret(_) | NewCredential::Certificate { .. })
+        );
+        if tenant.credential == CREDENTIAL_SHARED_APP && own_credential && self.client_id.is_none()
+        {
+            return Err(
+                "client_id: give the client id of the tenant's own app registration with its \
+                 secret or certificate (it signs in with the shared app now)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The names of the fields it changes (for the audit trail; never a value).
     pub fn fields(&self) -> Vec<&'static str> {
         [

@@ -410,6 +410,9 @@ pub(super) async fn edit_tenant(
     changes: TenantChanges,
 ) -> Result<entity::tenants::Model, ApiError> {
     access.require(Role::Admin)?;
+    changes
+        .check_for(&access.tenant)
+        .map_err(ApiError::Validation)?;
     let fields = changes.fields();
     let services = state.services();
     let tenant = tenant_store::update(

@@ -298,6 +298,16 @@ async fn tenants_added_by_directory_id_sign_in_with_the_consented_shared_app() {
     .await;
     assert_eq!(status, 422);
     assert!(message.starts_with("shared_app: "), "{message}");
+    let (status, message) = error_of(
+        app.patch(&platform, &path, json!({"client_secret": "x"}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        status, 422,
+        "leaving the shared app needs the own app's client id"
+    );
+    assert!(message.starts_with("client_id: "), "{message}");
     let own = register_demo_tenant(&app, "fabrikam").await;
     app.grant(&platform, &own, Role::Admin).await;
     let r = app
