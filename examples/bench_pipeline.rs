@@ -154,19 +154,7 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
     let answers: Vec<anyhow::Result<u16>> = futures_util::stream::iter(tenants.iter())
         .map(|tenant| {
             let user = &user;
-            async move {
-                let (status, body) = bench_ref
-                    .post(
-                        user,
-                        &format!("/tenants/{}/snapshots", tenant.id()),
-                        json!({}),
-                    )
-                    .await?;
-                if status != 202 {
-                    bail!("start of {}: {status} {body}", tenant.name());
-                }
-                Ok(status)
-            }
+            async move { bench_ref.start_capture(user, tenant).await.map(|_| 202) }
         })
         .buffer_unordered(STARTERS)
         .collect()

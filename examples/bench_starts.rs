@@ -197,6 +197,11 @@ async fn load(
             samples
         }));
     }
+    gather(tasks, started).await
+}
+
+/// The samples of every task that ran to the end, and the time since `started`.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Vec<Sample>>>, started: Instant) -> LoadResult {
     let mut samples = Vec::new();
     for task in tasks {
         if let Ok(part) = task.await {
@@ -246,19 +251,10 @@ async fn open_loop(
             let request = http.post(url).json(&json!({})).bearer_auth(token.as_str());
             let status = answered(request).await;
             let micros = u32::try_from(due.elapsed().as_micros()).unwrap_or(u32::MAX);
-            Sample { micros, status }
+            vec![Sample { micros, status }]
         }));
     }
-    let mut samples = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        if let Ok(sample) = task.await {
-            samples.push(sample);
-        }
-    }
-    LoadResult {
-        samples,
-        elapsed: started.elapsed(),
-    }
+    gather(tasks, started.into_std()).await
 }
 
 /// The baseline: an axum endpoint on the same path that answers 202 with a small JSON body.
