@@ -9,7 +9,9 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{RunOperation, RunStatus, TargetType};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// Serializable so a start can be answered from the run Redis remembers as active (see the
+/// orchestrator's dedupe keys).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "runs")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -10,7 +10,6 @@ use entity::enums::{ItemAction, Role, RunItemStatus};
 use entity::{backup_items, backup_sets, snapshots};
 
 use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
-use crate::graph::normalize::Normalized;
 use crate::graph::registry::PolicyType;
 use crate::graph::{Contract, ReadOnlyGraph, registry};
 use crate::graph::{compare, drift};
@@ -18,7 +17,7 @@ use crate::runs::{ExecError, Execution, SafeError};
 use crate::store::activity::{self, NewNotification};
 use crate::store::content::{self, CapturedObject, SyncOutcome};
 use crate::store::drift as drift_store;
-use crate::store::runs::{ItemResult, PlannedItem};
+use crate::store::runs::ItemResult;
 use crate::store::{StoreError, accounts};
 
 /// Where captured objects go.
@@ -415,6 +414,7 @@ async fn capture(
     let graph: ReadOnlyGraph = client.read_only();
     let done = execution.finished_items().await?;
     let mut breaker = OutageBreaker::new(execution);
+    let mut pending = Pending::new();
     // Every type's first page in a few `$batch` round trips; the rest per type below.
     let mut firsts = graph.first_pages(contracts).await;
     for contract in contracts {
@@ -432,106 +432,121 @@ async fn capture(
             Err(error) => {
                 // One type failing must not lose the others: record it and go on.
                 let error = error.map(|e| safe(&e)).unwrap_or_else(|| breaker.error());
-                execution
-                    .record(ItemResult {
-                        item_key: contract.key.to_string(),
-                        policy_type: contract.key.to_string(),
-                        display_name: contract.label.to_string(),
-                        source_ref: None,
-                        status: RunItemStatus::Failed,
-                        action: Some(ItemAction::List),
-                        error_code: Some(error.code),
-                        error_message: Some(error.message),
-                        error_context: error.context,
-                        match_kind: None,
-                        diff: None,
-                        result_graph_id: None,
-                    })
-                    .await?;
+                pending.results.push(ItemResult {
+                    status: RunItemStatus::Failed,
+                    action: Some(ItemAction::List),
+                    error_code: Some(error.code),
+                    error_message: Some(error.message),
+                    error_context: error.context,
+                    ..ItemResult::succeeded(contract.key, contract.key, contract.label)
+                });
                 unread.push(contract.key);
+                pending.flush_if_due(execution, &sink).await?;
                 continue;
             }
         };
-        let objects: Vec<(String, Normalized)> = objects
-            .into_iter()
-            .filter_map(|n| {
-                let id = n.source_id.clone()?;
-                Some((item_key(contract.key, &id), n))
-            })
-            .collect();
-        let planned: Vec<PlannedItem> = objects
-            .iter()
-            .map(|(key, n)| PlannedItem {
-                item_key: key.clone(),
-                policy_type: contract.key.to_string(),
-                display_name: n.display_name.clone(),
-                source_ref: None,
-            })
-            .collect();
-        if !planned.is_empty() {
-            execution.plan(&planned).await?;
-        }
         let mut seen = HashSet::new();
-        for (key, n) in objects {
+        for n in objects {
+            let Some(source_id) = n.source_id else {
+                continue;
+            };
+            let key = item_key(contract.key, &source_id);
             seen.insert(key.clone());
             if done.contains(&key) {
                 continue;
             }
+            let result = ItemResult {
+                result_graph_id: Some(source_id.clone()),
+                ..ItemResult::succeeded(&key, contract.key, &n.display_name)
+            };
             let object = CapturedObject {
                 policy_type: contract.key.to_string(),
-                source_id: n.source_id.clone().unwrap_or_default(),
-                display_name: n.display_name.clone(),
+                source_id,
+                display_name: n.display_name,
                 payload: n.payload,
                 assignments: n.assignments,
                 content_hash: n.content_hash,
             };
-            let (action, source_ref) = store(execution, &sink, &object).await?;
-            execution
-                .record(ItemResult {
-                    item_key: key,
-                    policy_type: object.policy_type,
-                    display_name: object.display_name,
-                    source_ref: Some(source_ref),
-                    status: RunItemStatus::Succeeded,
-                    action: Some(action),
-                    error_code: None,
-                    error_message: None,
-                    error_context: None,
-                    match_kind: None,
-                    diff: None,
-                    result_graph_id: Some(object.source_id),
-                })
-                .await?;
+            pending.objects.push((result, object));
         }
         if let Sink::BackupSet { previous, .. } = &sink {
-            mark_missing(execution, contract, previous, &seen, &done).await?;
+            mark_missing(execution, contract, previous, &seen, &done, &mut pending).await?;
         }
+        pending.flush_if_due(execution, &sink).await?;
     }
+    pending.flush(execution, &sink).await?;
     Ok(unread)
 }
 
-/// Stores one object; returns the item action and the stored row's id.
-async fn store(
-    execution: &Execution,
-    sink: &Sink,
-    object: &CapturedObject,
-) -> Result<(ItemAction, uuid::Uuid), ExecError> {
-    let db = &execution.services().db;
-    match sink {
-        Sink::Snapshot(snapshot) => {
-            let item = content::add_snapshot_item(db, snapshot, object).await?;
-            Ok((ItemAction::Captured, item.id))
+/// Captured objects and item results waiting to be stored and recorded together: a few
+/// statements and one progress event per batch rather than several per object. A batch is
+/// written once it holds [`FLUSH_ITEMS`] items or is [`FLUSH_EVERY`] old, so progress
+/// still moves on a long capture; an attempt that dies before writing one reads those
+/// objects again when the run resumes.
+struct Pending {
+    /// Objects to store, each with its result (its stored row's id filled in on storing).
+    objects: Vec<(ItemResult, CapturedObject)>,
+    /// Results with nothing to store (a type that could not be read, a missing object).
+    results: Vec<ItemResult>,
+    since: std::time::Instant,
+}
+
+const FLUSH_ITEMS: usize = 200;
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl Pending {
+    fn new() -> Self {
+        Self {
+            objects: Vec::new(),
+            results: Vec::new(),
+            since: std::time::Instant::now(),
         }
-        Sink::BackupSet { set, .. } => {
-            let (outcome, item) =
-                content::sync_backup_item(db, set, object, execution.run.id).await?;
-            let action = match outcome {
-                SyncOutcome::Added => ItemAction::Added,
-                SyncOutcome::NewVersion => ItemAction::NewVersion,
-                SyncOutcome::Unchanged => ItemAction::Unchanged,
-            };
-            Ok((action, item.id))
+    }
+
+    async fn flush_if_due(&mut self, execution: &Execution, sink: &Sink) -> Result<(), ExecError> {
+        if self.objects.len() + self.results.len() >= FLUSH_ITEMS
+            || self.since.elapsed() >= FLUSH_EVERY
+        {
+            self.flush(execution, sink).await?;
         }
+        Ok(())
+    }
+
+    /// Stores the objects, then records every result.
+    async fn flush(&mut self, execution: &Execution, sink: &Sink) -> Result<(), ExecError> {
+        self.since = std::time::Instant::now();
+        let objects = std::mem::take(&mut self.objects);
+        let mut results = std::mem::take(&mut self.results);
+        let db = &execution.services().db;
+        match sink {
+            Sink::Snapshot(snapshot) => {
+                let (stored, objects): (Vec<ItemResult>, Vec<CapturedObject>) =
+                    objects.into_iter().unzip();
+                let ids = content::add_snapshot_items(db, snapshot, objects).await?;
+                results.extend(stored.into_iter().zip(ids).map(|(result, id)| ItemResult {
+                    action: Some(ItemAction::Captured),
+                    source_ref: Some(id),
+                    ..result
+                }));
+            }
+            Sink::BackupSet { set, .. } => {
+                for (result, object) in objects {
+                    let (outcome, item) =
+                        content::sync_backup_item(db, set, &object, execution.run.id).await?;
+                    let action = match outcome {
+                        SyncOutcome::Added => ItemAction::Added,
+                        SyncOutcome::NewVersion => ItemAction::NewVersion,
+                        SyncOutcome::Unchanged => ItemAction::Unchanged,
+                    };
+                    results.push(ItemResult {
+                        action: Some(action),
+                        source_ref: Some(item.id),
+                        ..result
+                    });
+                }
+            }
+        }
+        execution.record_all(results).await
     }
 }
 
@@ -542,6 +557,7 @@ async fn mark_missing(
     previous: &HashMap<String, backup_items::Model>,
     seen: &HashSet<String>,
     done: &HashSet<String>,
+    pending: &mut Pending,
 ) -> Result<(), ExecError> {
     let db = &execution.services().db;
     for (key, item) in previous {
@@ -549,22 +565,20 @@ async fn mark_missing(
             continue;
         }
         content::mark_backup_item_missing(db, execution.scope(), item.id).await?;
-        execution
-            .record(ItemResult {
-                item_key: key.clone(),
-                policy_type: item.policy_type.clone(),
-                display_name: item.display_name.clone(),
-                source_ref: Some(item.id),
-                status: RunItemStatus::Skipped,
-                action: Some(ItemAction::Missing),
-                error_code: None,
-                error_message: Some("no longer in the tenant; kept in the backup set".into()),
-                error_context: None,
-                match_kind: None,
-                diff: None,
-                result_graph_id: Some(item.source_id.clone()),
-            })
-            .await?;
+        pending.results.push(ItemResult {
+            item_key: key.clone(),
+            policy_type: item.policy_type.clone(),
+            display_name: item.display_name.clone(),
+            source_ref: Some(item.id),
+            status: RunItemStatus::Skipped,
+            action: Some(ItemAction::Missing),
+            error_code: None,
+            error_message: Some("no longer in the tenant; kept in the backup set".into()),
+            error_context: None,
+            match_kind: None,
+            diff: None,
+            result_graph_id: Some(item.source_id.clone()),
+        });
     }
     Ok(())
 }

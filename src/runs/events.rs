@@ -71,6 +71,14 @@ pub async fn publish(broker: &Broker, event: &RunEvent) {
     publish_notice(broker, &Notice::Run(Box::new(event.clone()))).await;
 }
 
+/// The `PUBLISH` of a run event, for a caller that sends it together with other commands.
+pub fn publish_command(broker: &Broker, event: &RunEvent) -> Option<redis::Cmd> {
+    let payload = serde_json::to_string(&Notice::Run(Box::new(event.clone()))).ok()?;
+    let mut cmd = redis::cmd("PUBLISH");
+    cmd.arg(channel(broker)).arg(payload);
+    Some(cmd)
+}
+
 /// Tells every web process that a credential was revoked. Its streams also notice on their
 /// next periodic re-check, so a lost message delays the end but does not prevent it.
 pub async fn publish_revoked(broker: &Broker, credential: Credential) {

@@ -17,7 +17,6 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::SafeError;
-use super::events::EventKind;
 use super::lifecycle::{Orchestrator, failure, run_span};
 use crate::metrics;
 use crate::store::StoreResult;
@@ -204,7 +203,7 @@ impl Orchestrator {
             if let Err(e) = self.queues.push(&requeued).await {
                 tracing::warn!(error = %e, "re-queue push failed");
             }
-            self.publish(EventKind::State, &requeued).await;
+            self.publish_active(&requeued).await;
             tracing::warn!(
                 attempt = run.attempt,
                 owner = run.lease_owner.as_deref().unwrap_or("?"),

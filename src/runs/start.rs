@@ -8,8 +8,7 @@ use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::events::EventKind;
-use super::lifecycle::{Orchestrator, operation_label};
+use super::lifecycle::{Orchestrator, active_key, operation_label, remembered_run};
 use super::spec::RunSpec;
 use crate::metrics;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
@@ -98,7 +97,7 @@ impl Orchestrator {
                         // that have no live job.
                         tracing::warn!(error = %e, "push failed after commit");
                     }
-                    self.publish(EventKind::State, &run).await;
+                    self.publish_active(&run).await;
                     tracing::info!("run queued");
                     return Ok(Started {
                         run,
@@ -137,41 +136,45 @@ impl Orchestrator {
     }
 
     /// `SET NX` the dedupe key to our new run id. Returns the existing active run when the
-    /// key names one. A key naming a finished or missing run is stale: we take it over.
+    /// key names one: as Redis remembers it when it does (one round trip, no database read),
+    /// else as the database has it. A key naming a finished or missing run is stale: we take
+    /// it over.
     async fn claim_dedupe_key(&self, key: &str, run_id: Uuid) -> StoreResult<Option<runs::Model>> {
         let ttl = self.services.settings.runs.dedupe_ttl_secs;
         let mut conn = self.services.redis.connection();
-        let set: redis::RedisResult<Option<String>> = redis::cmd("SET")
-            .arg(key)
+        let script = redis::Script::new(
+            "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return {1} end return {0, redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or ''}",
+        );
+        let answer: redis::RedisResult<(i64, Option<String>, Option<String>)> = script
+            .key(key)
+            .key(active_key(key))
             .arg(run_id.to_string())
-            .arg("NX")
-            .arg("EX")
             .arg(ttl)
-            .query_async(&mut conn)
+            .invoke_async(&mut conn)
             .await;
-        match set {
-            Ok(Some(_)) => Ok(None),
-            Ok(None) => {
-                let holder: Option<String> = conn.get(key).await.unwrap_or(None);
-                let Some(holder) = holder.and_then(|h| Uuid::parse_str(&h).ok()) else {
-                    return Ok(None);
-                };
-                match run_store::get(&self.services.db, holder).await? {
-                    Some(run) if !run.status.is_terminal() => Ok(Some(run)),
-                    Some(_) => {
-                        // Stale key of a finished run: replace it (only if unchanged).
-                        let _: redis::RedisResult<()> =
-                            conn.set_ex(key, run_id.to_string(), ttl).await;
-                        Ok(None)
-                    }
-                    // Not committed yet (a concurrent start) or lost: the index decides.
-                    None => Ok(None),
-                }
-            }
+        let (holder, remembered) = match answer {
+            Ok((1, _, _)) => return Ok(None),
+            Ok((_, holder, remembered)) => (holder, remembered),
             Err(e) => {
                 tracing::warn!(error = %e, "dedupe fast path unavailable; relying on the database");
+                return Ok(None);
+            }
+        };
+        let Some(holder) = holder.and_then(|h| Uuid::parse_str(&h).ok()) else {
+            return Ok(None);
+        };
+        if let Some(run) = remembered.and_then(|v| remembered_run(&v, holder)) {
+            return Ok(Some(run));
+        }
+        match run_store::get(&self.services.db, holder).await? {
+            Some(run) if !run.status.is_terminal() => Ok(Some(run)),
+            Some(_) => {
+                // Stale key of a finished run: replace it (only if unchanged).
+                let _: redis::RedisResult<()> = conn.set_ex(key, run_id.to_string(), ttl).await;
                 Ok(None)
             }
+            // Not committed yet (a concurrent start) or lost: the index decides.
+            None => Ok(None),
         }
     }
 

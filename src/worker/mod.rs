@@ -540,13 +540,7 @@ async fn execute_claimed(
     }
     let (lost_tx, lost_rx) = watch::channel(false);
     let canceled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let heartbeat = spawn_heartbeat(
-        orchestrator.clone(),
-        run.id,
-        lease,
-        lost_tx,
-        canceled.clone(),
-    );
+    let heartbeat = spawn_heartbeat(orchestrator.clone(), &run, lease, lost_tx, canceled.clone());
     let deadline = run
         .deadline_at
         .map(|d| (d - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
@@ -685,12 +679,13 @@ async fn fail_before_work(
 
 fn spawn_heartbeat(
     orchestrator: Orchestrator,
-    run_id: Uuid,
+    run: &entity::runs::Model,
     lease: Uuid,
     lost: watch::Sender<bool>,
     canceled: Arc<std::sync::atomic::AtomicBool>,
 ) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(orchestrator.services.settings.runs.heartbeat_secs);
+    let (run_id, dedupe_key) = (run.id, orchestrator.dedupe_key_of(run));
     tokio::spawn(
         async move {
             loop {
@@ -698,6 +693,7 @@ fn spawn_heartbeat(
                 let db = &orchestrator.services.db;
                 match run_store::heartbeat(db, run_id, lease).await {
                     Ok(true) => {
+                        orchestrator.renew_active(&dedupe_key, run_id).await;
                         // A phase that records no items still notices a cancel request.
                         if matches!(run_store::cancel_request(db, run_id).await, Ok(Some(_))) {
                             canceled.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -1,5 +1,7 @@
 //! Snapshots and their items: capture snapshots, pre-restore copies, and reading them back.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use entity::{snapshot_items, snapshots};
 use sea_orm::prelude::Expr;
@@ -117,7 +119,7 @@ pub async fn keep_pre_restore_copy(
     snapshot: &snapshots::Model,
     object: &CapturedObject,
 ) -> StoreResult<()> {
-    let row = snapshot_item_row(snapshot, object);
+    let row = snapshot_item_row(snapshot, object.clone());
     let inserted = snapshot_items::Entity::insert(row)
         .on_conflict_do_nothing_on([
             snapshot_items::Column::SnapshotId,
@@ -169,52 +171,100 @@ pub async fn snapshot_item_by_source(
 
 fn snapshot_item_row(
     snapshot: &snapshots::Model,
-    object: &CapturedObject,
+    object: CapturedObject,
 ) -> snapshot_items::ActiveModel {
     snapshot_items::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(snapshot.tenant_id),
         snapshot_id: Set(snapshot.id),
-        policy_type: Set(object.policy_type.clone()),
-        source_id: Set(object.source_id.clone()),
-        display_name: Set(object.display_name.clone()),
-        payload: Set(object.payload.clone()),
-        assignments: Set(object.assignments.clone()),
-        content_hash: Set(object.content_hash.clone()),
+        policy_type: Set(object.policy_type),
+        source_id: Set(object.source_id),
+        display_name: Set(object.display_name),
+        payload: Set(object.payload),
+        assignments: Set(object.assignments),
+        content_hash: Set(object.content_hash),
         created_at: Set(Utc::now()),
     }
 }
 
+/// Stores one captured object in a snapshot (see [`add_snapshot_items`]); returns its row.
 pub async fn add_snapshot_item(
     db: &impl ConnectionTrait,
     snapshot: &snapshots::Model,
     object: &CapturedObject,
 ) -> StoreResult<snapshot_items::Model> {
-    let row = snapshot_item_row(snapshot, object);
-    snapshot_items::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                snapshot_items::Column::SnapshotId,
-                snapshot_items::Column::PolicyType,
-                snapshot_items::Column::SourceId,
-            ])
-            .update_columns([
-                snapshot_items::Column::DisplayName,
-                snapshot_items::Column::Payload,
-                snapshot_items::Column::Assignments,
-                snapshot_items::Column::ContentHash,
-            ])
-            .to_owned(),
-        )
-        .exec(db)
-        .await?;
-    snapshot_items::Entity::find()
-        .filter(snapshot_items::Column::SnapshotId.eq(snapshot.id))
-        .filter(snapshot_items::Column::PolicyType.eq(object.policy_type.as_str()))
-        .filter(snapshot_items::Column::SourceId.eq(object.source_id.as_str()))
+    let ids = add_snapshot_items(db, snapshot, vec![object.clone()]).await?;
+    let id = ids.first().copied().ok_or(StoreError::NotFound)?;
+    snapshot_items::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)
+}
+
+/// Rows of one multi-row insert of snapshot items (10 columns each).
+const INSERT_CHUNK: usize = 200;
+
+/// Stores captured objects in a snapshot (replacing what an earlier attempt stored for the
+/// same object) in multi-row statements; returns the stored rows' ids in `objects`' order.
+pub async fn add_snapshot_items(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+    objects: Vec<CapturedObject>,
+) -> StoreResult<Vec<Uuid>> {
+    let keys: Vec<(String, String)> = objects
+        .iter()
+        .map(|o| (o.policy_type.clone(), o.source_id.clone()))
+        .collect();
+    // One statement may not touch a row twice: an object listed twice keeps its last copy.
+    let mut last: HashMap<&(String, String), usize> = HashMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        last.insert(key, i);
+    }
+    let mut rows = objects
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| last.get(&keys[*i]) == Some(i))
+        .map(|(_, object)| snapshot_item_row(snapshot, object))
+        .peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        snapshot_items::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    snapshot_items::Column::SnapshotId,
+                    snapshot_items::Column::PolicyType,
+                    snapshot_items::Column::SourceId,
+                ])
+                .update_columns([
+                    snapshot_items::Column::DisplayName,
+                    snapshot_items::Column::Payload,
+                    snapshot_items::Column::Assignments,
+                    snapshot_items::Column::ContentHash,
+                ])
+                .to_owned(),
+            )
+            .exec(db)
+            .await?;
+    }
+    // The ids as stored: an object kept by an earlier attempt keeps its row's id.
+    let mut ids: HashMap<(String, String), Uuid> = HashMap::with_capacity(keys.len());
+    let source_ids: Vec<&str> = keys.iter().map(|(_, id)| id.as_str()).collect();
+    for chunk in source_ids.chunks(INSERT_CHUNK * 5) {
+        let rows: Vec<(Uuid, String, String)> = snapshot_items::Entity::find()
+            .select_only()
+            .column(snapshot_items::Column::Id)
+            .column(snapshot_items::Column::PolicyType)
+            .column(snapshot_items::Column::SourceId)
+            .filter(snapshot_items::Column::SnapshotId.eq(snapshot.id))
+            .filter(snapshot_items::Column::SourceId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        ids.extend(rows.into_iter().map(|(id, t, s)| ((t, s), id)));
+    }
+    keys.iter()
+        .map(|key| ids.get(key).copied().ok_or(StoreError::NotFound))
+        .collect()
 }
 
 /// Stores the final item count of a snapshot (one its run filled).

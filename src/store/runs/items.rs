@@ -32,6 +32,24 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// `run` as its Run Record reads once these counts are stored on it.
+    pub fn applied_to(&self, run: &runs::Model) -> runs::Model {
+        let n = |v: i64| v as i32;
+        runs::Model {
+            total_items: n(self.total),
+            succeeded_items: n(self.succeeded),
+            failed_items: n(self.failed),
+            skipped_items: n(self.skipped),
+            created_items: n(self.created),
+            updated_items: n(self.updated),
+            unchanged_items: n(self.unchanged),
+            conflict_items: n(self.conflict),
+            deleted_items: n(self.deleted),
+            updated_at: Utc::now(),
+            ..run.clone()
+        }
+    }
+
     pub fn finished(&self) -> i64 {
         self.succeeded + self.failed + self.skipped
     }
@@ -149,17 +167,16 @@ pub async fn plan_items(
     db: &impl ConnectionTrait,
     run: &runs::Model,
     items: &[PlannedItem],
-) -> StoreResult<()> {
+) -> StoreResult<Counts> {
     let now = Utc::now();
-    for chunk in items.chunks(200) {
+    for chunk in items.chunks(UPSERT_CHUNK) {
         let rows = chunk.iter().map(|item| pending_row(run, item.clone(), now));
         run_items::Entity::insert_many(rows)
             .on_conflict_do_nothing_on([run_items::Column::RunId, run_items::Column::ItemKey])
             .exec(db)
             .await?;
     }
-    refresh_counts(db, run.id, false).await?;
-    Ok(())
+    refresh_counts(db, run.id, false).await
 }
 
 /// A new item row, not yet worked on.
@@ -234,14 +251,52 @@ pub async fn record_item(
     run: &runs::Model,
     result: ItemResult,
 ) -> StoreResult<Counts> {
+    record_items(db, run, vec![result]).await
+}
+
+/// Rows of one multi-row upsert: 200 rows of 21 columns stay far below PostgreSQL's
+/// 65,535 bind parameters.
+const UPSERT_CHUNK: usize = 200;
+
+/// Upserts many items' results (by `(run_id, item_key)`; the last result of a key given
+/// twice wins) in multi-row statements, then refreshes the run's counts once.
+pub async fn record_items(
+    db: &impl ConnectionTrait,
+    run: &runs::Model,
+    results: Vec<ItemResult>,
+) -> StoreResult<Counts> {
     let now = Utc::now();
+    // One statement may not touch a row twice (PostgreSQL refuses an upsert that does).
+    let mut latest: std::collections::HashMap<String, usize> = Default::default();
+    for (i, result) in results.iter().enumerate() {
+        latest.insert(result.item_key.clone(), i);
+    }
+    let rows: Vec<run_items::ActiveModel> = results
+        .into_iter()
+        .enumerate()
+        .filter(|(i, r)| latest.get(&r.item_key) == Some(i))
+        .map(|(_, result)| result_row(run, result, now))
+        .collect();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(UPSERT_CHUNK).collect();
+        run_items::Entity::insert_many(chunk)
+            .on_conflict(result_upsert())
+            .exec(db)
+            .await?;
+    }
+    refresh_counts(db, run.id, true).await
+}
+
+/// The row an item's result is stored as.
+fn result_row(run: &runs::Model, result: ItemResult, now: DateTime<Utc>) -> run_items::ActiveModel {
     let planned = PlannedItem {
         item_key: result.item_key,
         policy_type: result.policy_type,
         display_name: result.display_name,
         source_ref: result.source_ref,
     };
-    let row = run_items::ActiveModel {
+    run_items::ActiveModel {
         status: Set(result.status),
         action: Set(result.action),
         error_code: Set(result.error_code),
@@ -254,34 +309,32 @@ pub async fn record_item(
         started_at: Set(Some(now)),
         finished_at: Set(Some(now)),
         ..pending_row(run, planned, now)
-    };
-    run_items::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([run_items::Column::RunId, run_items::Column::ItemKey])
-                .update_columns([
-                    run_items::Column::Status,
-                    run_items::Column::Action,
-                    run_items::Column::ErrorCode,
-                    run_items::Column::ErrorMessage,
-                    run_items::Column::ErrorContext,
-                    run_items::Column::MatchKind,
-                    run_items::Column::Diff,
-                    run_items::Column::ResultGraphId,
-                    run_items::Column::FinishedAt,
-                    run_items::Column::UpdatedAt,
-                    run_items::Column::DisplayName,
-                    // An import learns a file's type only by reading it.
-                    run_items::Column::PolicyType,
-                ])
-                .value(
-                    run_items::Column::Attempts,
-                    Expr::col((run_items::Entity, run_items::Column::Attempts)).add(1),
-                )
-                .to_owned(),
+    }
+}
+
+/// A result over a planned (or earlier attempt's) row: what it says replaces what was there.
+fn result_upsert() -> OnConflict {
+    OnConflict::columns([run_items::Column::RunId, run_items::Column::ItemKey])
+        .update_columns([
+            run_items::Column::Status,
+            run_items::Column::Action,
+            run_items::Column::ErrorCode,
+            run_items::Column::ErrorMessage,
+            run_items::Column::ErrorContext,
+            run_items::Column::MatchKind,
+            run_items::Column::Diff,
+            run_items::Column::ResultGraphId,
+            run_items::Column::FinishedAt,
+            run_items::Column::UpdatedAt,
+            run_items::Column::DisplayName,
+            // An import learns a file's type only by reading it.
+            run_items::Column::PolicyType,
+        ])
+        .value(
+            run_items::Column::Attempts,
+            Expr::col((run_items::Entity, run_items::Column::Attempts)).add(1),
         )
-        .exec(db)
-        .await?;
-    refresh_counts(db, run.id, true).await
+        .to_owned()
 }
 
 /// Records that a create is about to be sent, so a resumed run knows to look before it
