@@ -121,7 +121,11 @@ pub struct LogSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerSettings {
+    /// Slots per queue a worker starts with, and never goes below.
     pub concurrency: usize,
+    /// Slots per queue a worker may grow to while its slots are all busy and the CPU has room;
+    /// at or below `concurrency`, the slots stay fixed.
+    pub max_concurrency: usize,
     pub listen: SocketAddr,
     pub poll_interval_ms: u64,
     /// How long a stopping worker lets in-flight runs finish before handing them back.

@@ -218,6 +218,17 @@ impl Orchestrator {
         let finished = run_store::get(&self.services.db, run.id)
             .await?
             .ok_or(StoreError::NotFound)?;
+        // Counted as soon as the terminal state is stored, before the side effects below, so
+        // a scrape that follows a terminal run page already counts the run.
+        let began = finished.started_at.unwrap_or(finished.queued_at);
+        let duration = (finished.finished_at.unwrap_or_else(Utc::now) - began)
+            .to_std()
+            .unwrap_or_default();
+        metrics::run_finished(
+            finished.operation.as_str(),
+            finished.status.as_str(),
+            duration,
+        );
         let verb = match finished.status {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Partial => "finished with some failures",
@@ -250,15 +261,6 @@ impl Orchestrator {
         self.publish(EventKind::State, &finished).await;
         self.queue_run_event(&finished).await;
         self.settle_parents_of(finished.id).await;
-        let began = finished.started_at.unwrap_or(finished.queued_at);
-        let duration = (finished.finished_at.unwrap_or_else(Utc::now) - began)
-            .to_std()
-            .unwrap_or_default();
-        metrics::run_finished(
-            finished.operation.as_str(),
-            finished.status.as_str(),
-            duration,
-        );
         tracing::info!(status = finished.status.as_str(), "run finished");
         Ok(true)
     }

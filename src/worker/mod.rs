@@ -1,11 +1,13 @@
-//! The worker process: one apalis consumer per queue family, each executing up to
-//! `worker.concurrency` runs, plus the reaper, all supervised ([`supervise`]: restarted with
+//! The worker process: one apalis consumer per queue family, each executing as many runs as
+//! its [`slots`] allow (`worker.concurrency` up to `worker.max_concurrency`, sized to the
+//! CPU), plus the reaper, all supervised ([`supervise`]: restarted with
 //! backoff when they stop), and a small health endpoint ([`health`]).
 //!
 //! Wiring above `runs`: it hands claimed runs to `jobs` and serves `/healthz` and
 //! `/metrics`; neither `runs` nor `jobs` knows this module.
 
 mod health;
+mod slots;
 mod supervise;
 
 pub use health::router as health_router;
@@ -15,10 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apalis::prelude::{
-    BackendExt, BoxDynError, Data, Event, EventListenerExt, WorkerBuilder, WorkerBuilderExt,
-};
-use tokio::sync::{Semaphore, watch};
+use apalis::prelude::{BackendExt, BoxDynError, Data, Event, EventListenerExt, WorkerBuilder};
+use tokio::sync::watch;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -35,6 +35,7 @@ use crate::services::Services;
 use crate::startup::shutdown_signal;
 use crate::store::TenantScope;
 use crate::store::runs as run_store;
+use slots::{SlotLayer, Slots};
 use supervise::{Stopped, supervise};
 
 /// Shared by every job a worker process executes.
@@ -45,8 +46,8 @@ struct WorkerState {
     /// Runs this process holds a lease on: handed back to the queue if shutdown cuts them off.
     in_flight: Arc<Mutex<HashMap<Uuid, Uuid>>>,
     process_name: String,
-    /// Per queue family, `worker.concurrency` slots for runs executing in this process.
-    slots: [Arc<Semaphore>; 3],
+    /// Per queue family, the slots for runs executing in this process.
+    slots: [Arc<Slots>; 3],
 }
 
 /// `policyvault worker`: runs until Ctrl-C / SIGTERM.
@@ -110,12 +111,13 @@ pub async fn run_worker_with_health(
     );
     let graph = GraphShared::from_settings(&settings.graph, limiter)?;
     let concurrency = settings.worker.concurrency.max(1);
+    let max_concurrency = settings.worker.max_concurrency.max(concurrency);
     let state = WorkerState {
         orchestrator: orchestrator.clone(),
         graph,
         in_flight: Arc::new(Mutex::new(HashMap::new())),
         process_name: process_name(),
-        slots: Family::ALL.map(|_| Arc::new(Semaphore::new(concurrency))),
+        slots: Family::ALL.map(|_| Slots::new(concurrency, max_concurrency)),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut parts = tokio::task::JoinSet::new();
@@ -183,8 +185,17 @@ pub async fn run_worker_with_health(
     tracing::info!(
         worker = %state.process_name,
         concurrency,
+        max_concurrency,
         "worker started on queues capture, restore, preview"
     );
+    let adapting = tokio::spawn(slots::adapt(
+        Family::ALL
+            .iter()
+            .map(|f| (f.as_str(), state.slots[*f as usize].clone()))
+            .collect(),
+        Duration::from_secs(1),
+        stop_rx.clone(),
+    ));
     let beating = tokio::spawn(heartbeat(
         state.clone(),
         health_addr.unwrap_or_default(),
@@ -193,13 +204,14 @@ pub async fn run_worker_with_health(
     stop.await;
     let _ = stop_tx.send(true);
     beating.abort();
+    adapting.abort();
     let _ = fleet::leave(&orchestrator.services.redis, &state.process_name).await;
     // Consumers stop taking jobs at once; runs in flight get the grace period to finish.
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let drained = tokio::time::timeout(grace, async {
         while parts.join_next().await.is_some() {}
         for slots in &state.slots {
-            let _ = slots.acquire_many(concurrency as u32).await;
+            slots.drain().await;
         }
     })
     .await;
@@ -260,13 +272,6 @@ async fn consume(
             .poll_interval_ms
             .max(10),
     );
-    let concurrency = state
-        .orchestrator
-        .services
-        .settings
-        .worker
-        .concurrency
-        .max(1);
     let backend = state
         .orchestrator
         .queues
@@ -276,7 +281,7 @@ async fn consume(
     let worker = WorkerBuilder::new(name)
         .backend(backend)
         .data(state.clone())
-        .concurrency(concurrency)
+        .layer(SlotLayer(state.slots[family as usize].clone()))
         .on_event(move |_, event| {
             if matches!(event, Event::HeartBeat) {
                 health.up(&part);
@@ -448,19 +453,10 @@ async fn hand_back(state: &WorkerState) {
 /// The apalis handler. Always acknowledges: the run's state lives in the database, and the
 /// reaper re-delivers anything that needs another attempt.
 ///
-/// The run executes on a task of its own, holding one of the queue's slots: if the consumer
-/// dies under it (Redis went away), the run carries on and its slot stays taken until it ends.
+/// Behind the queue's [`SlotLayer`]: the run executes on a task of its own that holds one of
+/// the queue's slots.
 async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynError> {
-    let state = (*state).clone();
-    let slot = state.slots[Family::of(job.operation) as usize]
-        .clone()
-        .acquire_owned()
-        .await?;
-    let run = tokio::spawn(async move {
-        let _slot = slot;
-        execute_job(job, state).await;
-    });
-    let _ = run.await;
+    execute_job(job, (*state).clone()).await;
     Ok(())
 }
 

@@ -90,7 +90,18 @@ async fn a_capture_moves_the_run_item_and_graph_counters() {
     assert_eq!(run["status"], "succeeded", "{run}");
     let items = run["counts"]["succeeded"].as_f64().unwrap();
     assert!(items >= 3.0, "{run}");
-    let after = scrape(&app, &app.address).await;
+    // The worker counts a run as it stores the terminal state, so a scrape right after the run
+    // page shows it; other tests finishing in this process only add to the counters.
+    let finished_series =
+        r#"policyvault_runs_finished_total{operation="capture_snapshot",status="succeeded"}"#;
+    let mut after = scrape(&app, &app.address).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sample(&after, finished_series) <= sample(&before, finished_series)
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = scrape(&app, &app.address).await;
+    }
 
     let delta = |series: &str| {
         let (b, a) = (sample(&before, series), sample(&after, series));
@@ -98,9 +109,7 @@ async fn a_capture_moves_the_run_item_and_graph_counters() {
         a - b
     };
     let started_delta = delta(r#"policyvault_runs_started_total{operation="capture_snapshot"}"#);
-    let finished_delta = delta(
-        r#"policyvault_runs_finished_total{operation="capture_snapshot",status="succeeded"}"#,
-    );
+    let finished_delta = delta(finished_series);
     let items_delta = delta(r#"policyvault_run_items_total{outcome="succeeded"}"#);
     let duration_delta =
         delta(r#"policyvault_run_duration_seconds_count{operation="capture_snapshot"}"#);
