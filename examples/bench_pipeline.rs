@@ -51,9 +51,13 @@ struct Args {
     /// In-process workers (and raw apalis workers).
     #[arg(long, env = "PV_BENCH_WORKERS", default_value_t = 1)]
     workers: usize,
-    /// Runs (jobs) each worker executes at once.
+    /// Runs each worker starts out executing at once per queue (`worker.concurrency`).
     #[arg(long, env = "PV_BENCH_CONCURRENCY", default_value_t = 8)]
     concurrency: usize,
+    /// Slots a worker's queue may grow to while the CPU has room (`worker.max_concurrency`);
+    /// at or below `--concurrency`, fixed slots. The raw apalis workers run this many at once.
+    #[arg(long, env = "PV_BENCH_MAX_CONCURRENCY", default_value_t = 32)]
+    max_concurrency: usize,
     /// Idle poll interval of every worker, milliseconds.
     #[arg(long, env = "PV_BENCH_POLL_MS", default_value_t = 50)]
     poll_ms: u64,
@@ -65,8 +69,8 @@ struct Args {
 impl Args {
     fn command(&self) -> String {
         format!(
-            "cargo run --release --example bench_pipeline -- --runs {} --workers {} --concurrency {} --poll-ms {}",
-            self.runs, self.workers, self.concurrency, self.poll_ms
+            "cargo run --release --example bench_pipeline -- --runs {} --workers {} --concurrency {} --max-concurrency {} --poll-ms {}",
+            self.runs, self.workers, self.concurrency, self.max_concurrency, self.poll_ms
         )
     }
 }
@@ -96,6 +100,8 @@ impl Side {
 
 /// Extra figures of the product side.
 struct ProductDetail {
+    /// The most runs executing at once, from the Run Records' start and finish times.
+    peak_executing: f64,
     queue_wait: Vec<f64>,
     execution: Vec<f64>,
     graph: SimStats,
@@ -210,6 +216,16 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
     let succeeded = bench
         .scalar("SELECT count(*)::bigint FROM runs WHERE status = 'succeeded'")
         .await?;
+    let peak_executing = bench
+        .floats(
+            "SELECT max(c)::float8 FROM (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED \
+             PRECEDING) AS c FROM (SELECT started_at AS t, 1 AS d FROM runs UNION ALL \
+             SELECT finished_at, -1 FROM runs) e) x",
+        )
+        .await?
+        .first()
+        .copied()
+        .unwrap_or(0.0);
     let mut graph = SimStats::default();
     for tenant in &tenants {
         graph = graph + bench.sim_stats(&tenant.sim_id).await?;
@@ -223,6 +239,7 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
             outcome: format!("{succeeded}/{n} succeeded"),
         },
         ProductDetail {
+            peak_executing,
             queue_wait,
             execution,
             graph,
@@ -278,7 +295,7 @@ async fn raw_side(bench: &Bench, args: &Args) -> anyhow::Result<Side> {
     for i in 0..args.workers {
         let storage = storage.clone();
         let state = state.clone();
-        let concurrency = args.concurrency;
+        let concurrency = args.concurrency.max(args.max_concurrency);
         let name = format!("rawbench-{}-{i}", &run_id[..8]);
         monitor = monitor.register(move |restarts| {
             WorkerBuilder::new(format!("{name}-{restarts}"))
@@ -415,6 +432,12 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
     );
     println!();
     println!(
+        "   Runs executing at once, at most: {:.0} (slots start at {} per worker, ceiling {})",
+        detail.peak_executing,
+        args.concurrency,
+        args.max_concurrency.max(args.concurrency)
+    );
+    println!(
         "   Graph requests seen by graph-sim: {} ({:.1} per run), {} throttled",
         detail.graph.requests,
         detail.graph.requests as f64 / product.jobs.max(1) as f64,
@@ -432,6 +455,10 @@ async fn main() -> anyhow::Result<()> {
     );
     let overrides: Vec<(String, String)> = vec![
         ("worker.concurrency".into(), args.concurrency.to_string()),
+        (
+            "worker.max_concurrency".into(),
+            args.max_concurrency.to_string(),
+        ),
         ("worker.poll_interval_ms".into(), args.poll_ms.to_string()),
         ("graph.batch_size".into(), args.batch_size.to_string()),
         // Every run is another tenant's; fairness must not be what limits the figures.
