@@ -32,7 +32,7 @@ mod diff;
 mod json;
 
 pub use diff::{FieldChange, diff, masked_secrets};
-pub use json::{canonical_json, content_hash, parse_json_bytes};
+pub use json::{approx_len, canonical_json, content_hash, parse_json_bytes};
 
 const OBJECT_STRIP: &[&str] = &[
     "id",

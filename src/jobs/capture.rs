@@ -10,6 +10,7 @@ use entity::enums::{ItemAction, Role, RunItemStatus};
 use entity::{backup_items, backup_sets, snapshots};
 
 use super::{OutageBreaker, client_for, is_fatal, item_key, safe, string_list};
+use crate::graph::normalize::approx_len;
 use crate::graph::registry::PolicyType;
 use crate::graph::{Contract, ReadOnlyGraph, registry};
 use crate::graph::{compare, drift};
@@ -467,7 +468,8 @@ async fn capture(
                 assignments: n.assignments,
                 content_hash: n.content_hash,
             };
-            pending.objects.push((result, object));
+            pending.push(result, object);
+            pending.flush_if_due(execution, &sink).await?;
         }
         if let Sink::BackupSet { previous, .. } = &sink {
             mark_missing(execution, contract, previous, &seen, &done, &mut pending).await?;
@@ -480,31 +482,42 @@ async fn capture(
 
 /// Captured objects and item results waiting to be stored and recorded together: a few
 /// statements and one progress event per batch rather than several per object. A batch is
-/// written once it holds [`FLUSH_ITEMS`] items or is [`FLUSH_EVERY`] old, so progress
-/// still moves on a long capture; an attempt that dies before writing one reads those
-/// objects again when the run resumes.
+/// written once it holds [`FLUSH_ITEMS`] items, about [`FLUSH_BYTES`] of JSON (large
+/// objects: a worker's memory grows with what its captures hold) or is [`FLUSH_EVERY`]
+/// old, so progress still moves on a long capture; an attempt that dies before writing one
+/// reads those objects again when the run resumes.
 struct Pending {
     /// Objects to store, each with its result (its stored row's id filled in on storing).
     objects: Vec<(ItemResult, CapturedObject)>,
+    /// Roughly how much JSON `objects` hold.
+    bytes: usize,
     /// Results with nothing to store (a type that could not be read, a missing object).
     results: Vec<ItemResult>,
     since: std::time::Instant,
 }
 
 const FLUSH_ITEMS: usize = 200;
+const FLUSH_BYTES: usize = 256 * 1024;
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Pending {
     fn new() -> Self {
         Self {
             objects: Vec::new(),
+            bytes: 0,
             results: Vec::new(),
             since: std::time::Instant::now(),
         }
     }
 
+    fn push(&mut self, result: ItemResult, object: CapturedObject) {
+        self.bytes += approx_len(&object.payload) + approx_len(&object.assignments);
+        self.objects.push((result, object));
+    }
+
     async fn flush_if_due(&mut self, execution: &Execution, sink: &Sink) -> Result<(), ExecError> {
         if self.objects.len() + self.results.len() >= FLUSH_ITEMS
+            || self.bytes >= FLUSH_BYTES
             || self.since.elapsed() >= FLUSH_EVERY
         {
             self.flush(execution, sink).await?;
@@ -515,6 +528,7 @@ impl Pending {
     /// Stores the objects, then records every result.
     async fn flush(&mut self, execution: &Execution, sink: &Sink) -> Result<(), ExecError> {
         self.since = std::time::Instant::now();
+        self.bytes = 0;
         let objects = std::mem::take(&mut self.objects);
         let mut results = std::mem::take(&mut self.results);
         let db = &execution.services().db;

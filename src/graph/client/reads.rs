@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use serde_json::{Map, Value};
 
-use super::transport::Call;
+use super::transport::{Body, Call};
 use super::{Core, ReadOnlyGraph, malformed, origin_of};
 use crate::graph::error::{ErrorKind, GraphError};
 use crate::graph::normalize::{self, Normalized};
@@ -15,9 +15,10 @@ use crate::graph::payload::{encode_query, encode_segment, odata_string};
 use crate::graph::registry::{Contract, Fetch, Shape, SubResource};
 
 /// The first pages of several types' lists, read together by [`ReadOnlyGraph::first_pages`]
-/// and used up by [`ReadOnlyGraph::list_prefetched`].
+/// and used up by [`ReadOnlyGraph::list_prefetched`]. A page stays the text Graph sent until
+/// its type is listed.
 #[derive(Debug, Default)]
-pub struct FirstPages(HashMap<&'static str, Result<Value, GraphError>>);
+pub struct FirstPages(HashMap<&'static str, Result<Body, GraphError>>);
 
 impl FirstPages {
     /// How many types' first pages it still holds.
@@ -83,7 +84,10 @@ impl ReadOnlyGraph {
         contract: &Contract,
         pages: &mut FirstPages,
     ) -> Result<Vec<Normalized>, GraphError> {
-        let first = pages.0.remove(contract.key);
+        let first = pages
+            .0
+            .remove(contract.key)
+            .map(|page| page.and_then(|body| body.into_value(contract)));
         let listed = self.core.list_from(contract, None, first).await?;
         Ok(normalize_each(contract, listed))
     }

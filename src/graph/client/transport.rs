@@ -7,7 +7,9 @@ use std::time::{Instant, SystemTime};
 
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
 
 use super::Core;
 use crate::graph::error::{ErrorKind, GraphError};
@@ -27,6 +29,9 @@ pub(super) struct Call<'a> {
     /// Quota units: a `$batch` costs its sub-requests.
     pub(super) permits: u32,
     pub(super) policy_type: &'static str,
+    /// Hand back a successful answer's bytes unparsed (in [`Answer::raw`]): a `$batch`
+    /// answer is read by its caller.
+    pub(super) raw: bool,
 }
 
 impl Call<'_> {
@@ -39,12 +44,64 @@ impl Call<'_> {
             idempotent: true,
             permits,
             policy_type: contract.key,
+            raw: false,
         }
     }
 }
 
 pub(super) struct Answer {
     pub(super) body: Value,
+    /// The bytes of a successful answer to a [`Call::raw`] call (then `body` is `Null`).
+    pub(super) raw: Vec<u8>,
+}
+
+/// A GET's answer: parsed (read alone) or as the text a `$batch` answer carried, parsed only
+/// when used, so a batch of first pages holds most of a tenant as text rather than as a
+/// tree several times its size.
+#[derive(Debug)]
+pub(super) enum Body {
+    Parsed(Value),
+    Text(Box<RawValue>),
+}
+
+impl Body {
+    pub(super) fn into_value(self, contract: &Contract) -> Result<Value, GraphError> {
+        match self {
+            Self::Parsed(v) => Ok(v),
+            Self::Text(t) => serde_json::from_str(t.get()).map_err(|_| {
+                GraphError::new(ErrorKind::MalformedResponse).with_policy_type(contract.key)
+            }),
+        }
+    }
+}
+
+/// A `$batch` answer (https://learn.microsoft.com/graph/json-batching): each sub-response's
+/// body is kept as text.
+#[derive(Deserialize)]
+struct BatchAnswer<'a> {
+    #[serde(borrow, default)]
+    responses: Vec<SubAnswer<'a>>,
+}
+
+#[derive(Deserialize)]
+struct SubAnswer<'a> {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    status: u16,
+    #[serde(default)]
+    headers: Map<String, Value>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+}
+
+impl SubAnswer<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str())
+    }
 }
 
 enum Attempt {
@@ -67,19 +124,23 @@ impl Core {
     ) -> Vec<Result<Value, GraphError>> {
         self.batch_get_each(paths.into_iter().map(|p| (contract, p)).collect())
             .await
+            .into_iter()
+            .map(|body| body.and_then(|b| b.into_value(contract)))
+            .collect()
     }
 
     /// [`Core::batch_get`] of paths of several types, each with its own contract (they share
-    /// the first one's API version: a `$batch` addresses one version).
+    /// the first one's API version: a `$batch` addresses one version). Bodies that came in a
+    /// `$batch` answer stay text until used.
     pub(super) async fn batch_get_each(
         &self,
         requests: Vec<(&Contract, String)>,
-    ) -> Vec<Result<Value, GraphError>> {
+    ) -> Vec<Result<Body, GraphError>> {
         let size = self.shared.options.batch_size;
-        let mut out: Vec<Result<Value, GraphError>> = Vec::with_capacity(requests.len());
+        let mut out: Vec<Result<Body, GraphError>> = Vec::with_capacity(requests.len());
         for chunk in requests.chunks(size) {
             if let [(contract, path)] = chunk {
-                out.push(self.get_one(path, contract).await);
+                out.push(self.get_one(path, contract).await.map(Body::Parsed));
                 continue;
             }
             let Some((first, _)) = chunk.first() else {
@@ -100,12 +161,13 @@ impl Core {
                 idempotent: true,
                 permits: u32::try_from(chunk.len()).unwrap_or(u32::MAX),
                 policy_type: first.key,
+                raw: true,
             };
             let answer = match self.execute(&call).await {
                 Ok(a) => a,
                 Err(e) if matches!(e.status(), Some(400 | 404 | 405 | 501)) => {
                     for (contract, p) in chunk {
-                        out.push(self.get_one(p, contract).await);
+                        out.push(self.get_one(p, contract).await.map(Body::Parsed));
                     }
                     continue;
                 }
@@ -118,20 +180,19 @@ impl Core {
                     continue;
                 }
             };
-            // Sub-responses by request index, taken out of the answer (not copied: a batch of
-            // first pages can be most of a tenant).
-            let mut responses: Vec<Option<Value>> = vec![None; chunk.len()];
-            if let Value::Object(mut body) = answer.body
-                && let Some(Value::Array(all)) = body.remove("responses")
-            {
-                for r in all {
-                    let index = r
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .and_then(|id| id.parse::<usize>().ok());
-                    if let Some(slot) = index.and_then(|i| responses.get_mut(i)) {
-                        *slot = Some(r);
-                    }
+            // Sub-responses by request index. An answer that is not a batch answer (cut
+            // off, not JSON) leaves every slot empty: each is then read alone.
+            let parsed = serde_json::from_slice::<BatchAnswer<'_>>(&answer.raw).ok();
+            let mut responses: Vec<Option<SubAnswer<'_>>> =
+                std::iter::repeat_with(|| None).take(chunk.len()).collect();
+            for r in parsed.map(|a| a.responses).unwrap_or_default() {
+                let index = match &r.id {
+                    Value::String(id) => id.parse::<usize>().ok(),
+                    Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+                    _ => None,
+                };
+                if let Some(slot) = index.and_then(|i| responses.get_mut(i)) {
+                    *slot = Some(r);
                 }
             }
             for ((contract, p), sub) in chunk.iter().zip(responses) {
@@ -143,29 +204,18 @@ impl Core {
 
     async fn batch_item(
         &self,
-        sub: Option<Value>,
+        sub: Option<SubAnswer<'_>>,
         path: &str,
         contract: &Contract,
-    ) -> Result<Value, GraphError> {
-        let Some(mut sub) = sub else {
-            return self.get_one(path, contract).await;
+    ) -> Result<Body, GraphError> {
+        let Some(sub) = sub else {
+            return self.get_one(path, contract).await.map(Body::Parsed);
         };
-        let status = sub
-            .get("status")
-            .and_then(Value::as_u64)
-            .and_then(|s| u16::try_from(s).ok())
-            .unwrap_or(0);
-        let header = |name: &str| {
-            sub.get("headers").and_then(Value::as_object).and_then(|h| {
-                h.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .and_then(|(_, v)| v.as_str())
-            })
-        };
+        let status = sub.status;
         if (200..300).contains(&status) {
-            return match sub.as_object_mut().and_then(|s| s.remove("body")) {
-                Some(b @ Value::Object(_)) => Ok(b),
-                _ => self.get_one(path, contract).await,
+            return match sub.body {
+                Some(b) if b.get().trim_start().starts_with('{') => Ok(Body::Text(b.to_owned())),
+                _ => self.get_one(path, contract).await.map(Body::Parsed),
             };
         }
         if status == 429 {
@@ -177,19 +227,17 @@ impl Core {
             self.shared.limiter.note_throttled(&self.quota_key).await;
         }
         if matches!(status, 429 | 500 | 502 | 503 | 504) || status == 0 {
-            if let Some(ra) =
-                header("Retry-After").and_then(|v| parse_retry_after(v, SystemTime::now()))
+            if let Some(ra) = sub
+                .header("Retry-After")
+                .and_then(|v| parse_retry_after(v, SystemTime::now()))
             {
                 self.shared.limiter.block_for(&self.quota_key, ra).await;
             }
-            return self.get_one(path, contract).await;
+            return self.get_one(path, contract).await.map(Body::Parsed);
         }
-        let body = sub
-            .get("body")
-            .map(|b| serde_json::to_vec(b).unwrap_or_default())
-            .unwrap_or_default();
+        let body = sub.body.map(|b| b.get().as_bytes()).unwrap_or_default();
         Err(
-            GraphError::from_response(status, header("request-id"), &body)
+            GraphError::from_response(status, sub.header("request-id"), body)
                 .with_policy_type(contract.key),
         )
     }
@@ -312,13 +360,28 @@ impl Core {
         };
         if (200..300).contains(&status) {
             if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Attempt::Done(Answer { body: Value::Null });
+                return Attempt::Done(Answer {
+                    body: Value::Null,
+                    raw: Vec::new(),
+                });
+            }
+            if call.raw {
+                return Attempt::Done(Answer {
+                    body: Value::Null,
+                    raw: bytes.to_vec(),
+                });
             }
             return match serde_json::from_slice::<Value>(&bytes) {
-                Ok(body) => Attempt::Done(Answer { body }),
+                Ok(body) => Attempt::Done(Answer {
+                    body,
+                    raw: Vec::new(),
+                }),
                 // An idempotent write succeeded; its body tells us nothing we need.
                 Err(_) if call.access == Access::Write && call.idempotent => {
-                    Attempt::Done(Answer { body: Value::Null })
+                    Attempt::Done(Answer {
+                        body: Value::Null,
+                        raw: Vec::new(),
+                    })
                 }
                 Err(_) => {
                     let e = GraphError::new(if call.sent_once_only() {
@@ -383,4 +446,37 @@ fn transport_failure(call: &Call<'_>, e: &reqwest::Error) -> Attempt {
             .with_policy_type(call.policy_type)
             .retryable(true),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_answer_keeps_each_body_as_its_text() {
+        let answer = br#"{"responses":[
+            {"id":"1","status":429,"headers":{"retry-after":"3"},"body":{"error":{"code":"TooManyRequests"}}},
+            {"id":"0","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[{"id":"a"}]}}
+        ]}"#;
+        let parsed: BatchAnswer<'_> = serde_json::from_slice(answer).unwrap();
+        assert_eq!(parsed.responses.len(), 2);
+        let throttled = &parsed.responses[0];
+        assert_eq!(
+            (throttled.status, throttled.header("Retry-After")),
+            (429, Some("3"))
+        );
+        let ok = &parsed.responses[1];
+        assert_eq!(ok.id, "0");
+        assert_eq!(
+            ok.body.map(RawValue::get),
+            Some(r#"{"value":[{"id":"a"}]}"#)
+        );
+        let contract = &crate::graph::registry::all()[0];
+        let value = Body::Text(ok.body.unwrap().to_owned())
+            .into_value(contract)
+            .unwrap();
+        assert_eq!(value["value"][0]["id"], "a");
+        // A cut-off answer is no batch answer: its sub-requests are then read alone.
+        assert!(serde_json::from_slice::<BatchAnswer<'_>>(&answer[..60]).is_err());
+    }
 }

@@ -340,6 +340,7 @@ impl<'a> Call<'a> {
             idempotent,
             permits: 1,
             policy_type: contract.key,
+            raw: false,
         }
     }
 

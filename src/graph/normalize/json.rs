@@ -11,38 +11,59 @@ use crate::graph::error::JsonBytesError;
 /// JSON with object keys sorted at every level and no insignificant whitespace: equal
 /// content gives equal text whatever order the keys arrived in.
 pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(v, &mut out);
-    out
+    // Only serde_json's own output and ASCII punctuation went in: always UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn write_canonical(v: &Value, out: &mut String) {
+fn write_canonical(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
+                // Writing into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut *out, k);
+                out.push(b':');
                 write_canonical(&m[k], out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(a) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in a.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
+    }
+}
+
+/// Roughly how many bytes `v` takes as JSON text (strings counted without escapes): cheap
+/// enough to size batches by.
+pub fn approx_len(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 8,
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => 2 + a.iter().map(|x| approx_len(x) + 1).sum::<usize>(),
+        Value::Object(m) => {
+            2 + m
+                .iter()
+                .map(|(k, x)| k.len() + 4 + approx_len(x))
+                .sum::<usize>()
+        }
     }
 }
 
@@ -86,6 +107,23 @@ mod tests {
         assert_eq!(
             canonical_json(&a),
             r#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#
+        );
+        // Escapes and non-ASCII text come out as serde_json writes them.
+        let b = serde_json::json!({"k\"ey": "Zoë\n", "n": 1.5, "t": true});
+        assert_eq!(canonical_json(&b), r#"{"k\"ey":"Zoë\n","n":1.5,"t":true}"#);
+    }
+
+    #[test]
+    fn approx_len_is_close_to_the_text() {
+        let v: Value = serde_json::from_str(
+            r#"{"displayName":"Baseline","settings":[{"id":"0","value":{"a":true,"b":12}}]}"#,
+        )
+        .unwrap();
+        let text = v.to_string().len();
+        let approx = approx_len(&v);
+        assert!(
+            approx >= text / 2 && approx <= text * 2,
+            "{approx} vs {text}"
         );
     }
 

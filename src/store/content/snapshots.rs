@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::{snapshot_items, snapshots};
 use sea_orm::prelude::Expr;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Func, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -187,6 +187,36 @@ fn snapshot_item_row(
     }
 }
 
+/// One row of [`add_snapshot_items`]' insert. The JSON goes in as its text (cast to `jsonb`
+/// on PostgreSQL): a statement then holds each object once, compactly, rather than as
+/// copies of its tree.
+fn snapshot_item_values(
+    backend: DbBackend,
+    snapshot: &snapshots::Model,
+    object: CapturedObject,
+    created_at: chrono::DateTime<Utc>,
+) -> [Expr; 10] {
+    let json = |v: &Json| {
+        let text = Expr::value(v.to_string());
+        match backend {
+            DbBackend::Postgres => Func::cast_as(text, "jsonb").into(),
+            _ => text,
+        }
+    };
+    [
+        Expr::value(Uuid::now_v7()),
+        Expr::value(snapshot.tenant_id),
+        Expr::value(snapshot.id),
+        Expr::value(object.policy_type),
+        Expr::value(object.source_id),
+        Expr::value(object.display_name),
+        json(&object.payload),
+        json(&object.assignments),
+        Expr::value(object.content_hash),
+        Expr::value(created_at),
+    ]
+}
+
 /// Stores one captured object in a snapshot (see [`add_snapshot_items`]); returns its row.
 pub async fn add_snapshot_item(
     db: &impl ConnectionTrait,
@@ -220,15 +250,30 @@ pub async fn add_snapshot_items(
     for (i, key) in keys.iter().enumerate() {
         last.insert(key, i);
     }
+    let backend = db.get_database_backend();
+    let created_at = Utc::now();
     let mut rows = objects
         .into_iter()
         .enumerate()
         .filter(|(i, _)| last.get(&keys[*i]) == Some(i))
-        .map(|(_, object)| snapshot_item_row(snapshot, object))
+        .map(|(_, object)| snapshot_item_values(backend, snapshot, object, created_at))
         .peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
-        snapshot_items::Entity::insert_many(chunk)
+        let mut insert = Query::insert();
+        insert
+            .into_table(snapshot_items::Entity)
+            .columns([
+                snapshot_items::Column::Id,
+                snapshot_items::Column::TenantId,
+                snapshot_items::Column::SnapshotId,
+                snapshot_items::Column::PolicyType,
+                snapshot_items::Column::SourceId,
+                snapshot_items::Column::DisplayName,
+                snapshot_items::Column::Payload,
+                snapshot_items::Column::Assignments,
+                snapshot_items::Column::ContentHash,
+                snapshot_items::Column::CreatedAt,
+            ])
             .on_conflict(
                 OnConflict::columns([
                     snapshot_items::Column::SnapshotId,
@@ -242,9 +287,13 @@ pub async fn add_snapshot_items(
                     snapshot_items::Column::ContentHash,
                 ])
                 .to_owned(),
-            )
-            .exec(db)
-            .await?;
+            );
+        for row in rows.by_ref().take(INSERT_CHUNK) {
+            insert
+                .values(row)
+                .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))?;
+        }
+        db.execute(&insert).await?;
     }
     // The ids as stored: an object kept by an earlier attempt keeps its row's id.
     let mut ids: HashMap<(String, String), Uuid> = HashMap::with_capacity(keys.len());
