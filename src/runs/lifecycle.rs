@@ -269,25 +269,39 @@ impl Orchestrator {
     /// finished live restore is also of kind `live_restore`. Failing to write one must not
     /// change the run's outcome, so errors are logged.
     async fn notify(&self, run: &runs::Model, kind: &str, verb: &str) {
-        // A fan-out's own children: the fan-out tells its initiator, once.
-        if crate::store::fanouts::started_by_fanout(&self.services.db, run.id)
-            .await
-            .unwrap_or(false)
+        if let Err(e) = self.try_notify(run, kind, verb).await {
+            tracing::warn!(error = %e, "could not write a notification");
+        }
+    }
+
+    async fn try_notify(&self, run: &runs::Model, kind: &str, verb: &str) -> StoreResult<()> {
+        let db = &self.services.db;
+        let also: &[&str] = if run.operation.writes_to_tenant() && run.status.is_terminal() {
+            &["live_restore"]
+        } else {
+            &[]
+        };
+        // What the initiator wants first: by default most steps are not wanted, and then
+        // nothing else needs reading.
+        let mut kinds = vec![kind];
+        kinds.extend_from_slice(also);
+        if !activity::preferences(db, run.initiator_id)
+            .await?
+            .wants(run.tenant_id, &kinds)
         {
-            return;
+            return Ok(());
+        }
+        // A fan-out's own children: the fan-out tells its initiator, once.
+        if crate::store::fanouts::started_by_fanout(db, run.id).await? {
+            return Ok(());
         }
         let label = operation_label(run.operation);
         let body = run
             .summary
             .clone()
             .unwrap_or_else(|| format!("{label} {verb}."));
-        let also: &[&str] = if run.operation.writes_to_tenant() && run.status.is_terminal() {
-            &["live_restore"]
-        } else {
-            &[]
-        };
-        let result = activity::notify_if_wanted(
-            &self.services.db,
+        activity::notify(
+            db,
             NewNotification {
                 user_id: run.initiator_id,
                 tenant_id: run.tenant_id,
@@ -297,12 +311,9 @@ impl Orchestrator {
                 title: format!("{label} {verb}"),
                 body,
             },
-            also,
         )
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not write a notification");
-        }
+        .await?;
+        Ok(())
     }
 
     async fn audit(&self, run: &runs::Model, action: &str, details: serde_json::Value) {
