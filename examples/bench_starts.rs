@@ -476,7 +476,102 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
             other.join(", ")
         );
     }
-    open_loops(bench, args, &user, ids).await
+    open_loops(bench, args, &user, ids.clone()).await?;
+    serve_process(bench, args, &user, ids).await
+}
+
+/// The saturated load once more, against a `policyvault serve` process on the same database
+/// and Redis: its start rate, latency and peak RSS (the in-process application above shares
+/// its process with the clients and the baseline).
+async fn serve_process(
+    bench: &Bench,
+    args: &Args,
+    user: &bench_common::BenchUser,
+    tenants: Arc<Vec<Uuid>>,
+) -> anyhow::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut command = std::process::Command::new(bench_common::policyvault_binary()?);
+    command
+        .arg("serve")
+        .env("PV_ENV", "test")
+        .env("PV_CONFIG_DIR", bench_common::config_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    for (key, value) in &bench.overrides {
+        command.env(
+            format!("PV__{}", key.to_uppercase().replace('.', "__")),
+            value,
+        );
+    }
+    command.env("PV__SERVER__LISTEN", format!("127.0.0.1:{port}"));
+    let serve = bench_common::Guard(vec![command.spawn()?]);
+    let pid = serve.0[0].id().to_string();
+    let base = format!("http://127.0.0.1:{port}");
+    let up = Instant::now();
+    loop {
+        let ready = bench.http.get(format!("{base}/healthz")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        anyhow::ensure!(
+            up.elapsed() < Duration::from_secs(30),
+            "policyvault serve did not answer /healthz within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let idle = bench_common::peak_rss_mib(&pid).unwrap_or(0.0);
+    let token = Arc::new(user.token.expose_secret().to_string());
+    let (clients, duration) = (args.clients, Duration::from_secs(args.seconds));
+    load(
+        &bench.http,
+        &base,
+        tenants.clone(),
+        token.clone(),
+        clients,
+        WARM_UP,
+        Request::WarmUp,
+    )
+    .await;
+    let result = load(
+        &bench.http,
+        &base,
+        tenants,
+        token,
+        clients,
+        duration,
+        Request::Start,
+    )
+    .await;
+    let peak = bench_common::peak_rss_mib(&pid).unwrap_or(0.0);
+    drop(serve);
+    let all = result.sorted_latencies(|_| true);
+    println!();
+    println!(
+        "   `policyvault serve` process, {clients} clients x {} s of starts (same tenants: runs already queued, so de-duplicated):",
+        args.seconds
+    );
+    print_table(
+        &[
+            "", "starts/s", "p50", "p99", "errors", "RSS idle", "peak RSS",
+        ],
+        &[vec![
+            "serve".to_string(),
+            format!("{:.0}", result.per_sec()),
+            us(percentile(&all, 0.50)),
+            us(percentile(&all, 0.99)),
+            result
+                .samples
+                .iter()
+                .filter(|s| s.status != 200 && s.status != 202)
+                .count()
+                .to_string(),
+            format!("{idle:.1} MiB"),
+            format!("{peak:.1} MiB"),
+        ]],
+    );
+    Ok(())
 }
 
 /// The open-loop phase: every rate against the app, then against the bare endpoint.
