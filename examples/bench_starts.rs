@@ -159,6 +159,39 @@ async fn answered(request: reqwest::RequestBuilder) -> u16 {
     }
 }
 
+/// [`load`] of starts for `duration`, after [`WARM_UP`] of unmeasured requests that open
+/// the connections (HTTP keep-alive, the database pool).
+async fn warm_then_load(
+    http: &reqwest::Client,
+    base: &str,
+    tenants: Arc<Vec<Uuid>>,
+    token: Arc<String>,
+    clients: usize,
+    duration: Duration,
+) -> LoadResult {
+    let (warm_tenants, warm_token) = (tenants.clone(), token.clone());
+    load(
+        http,
+        base,
+        warm_tenants,
+        warm_token,
+        clients,
+        WARM_UP,
+        Request::WarmUp,
+    )
+    .await;
+    load(
+        http,
+        base,
+        tenants,
+        token,
+        clients,
+        duration,
+        Request::Start,
+    )
+    .await
+}
+
 /// `clients` tasks send `request` until `duration` has passed; each waits for the whole
 /// answer before sending its next request.
 async fn load(
@@ -315,24 +348,13 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
 
     // Connections (HTTP keep-alive, the database pool) are opened before the clock starts.
-    load(
-        &bench.http,
-        &bench.address,
-        ids.clone(),
-        token.clone(),
-        args.clients,
-        WARM_UP,
-        Request::WarmUp,
-    )
-    .await;
-    let app = load(
+    let app = warm_then_load(
         &bench.http,
         &bench.address,
         ids.clone(),
         token.clone(),
         args.clients,
         duration,
-        Request::Start,
     )
     .await;
 
@@ -351,24 +373,13 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
         .await?;
 
     let (base, stop_bare) = spawn_bare_axum().await?;
-    load(
-        &bench.http,
-        &base,
-        ids.clone(),
-        token.clone(),
-        args.clients,
-        WARM_UP,
-        Request::WarmUp,
-    )
-    .await;
-    let bare = load(
+    let bare = warm_then_load(
         &bench.http,
         &base,
         ids.clone(),
         token,
         args.clients,
         duration,
-        Request::Start,
     )
     .await;
     let _ = stop_bare.send(());
@@ -492,19 +503,7 @@ async fn serve_process(
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let mut command = std::process::Command::new(bench_common::policyvault_binary()?);
-    command
-        .arg("serve")
-        .env("PV_ENV", "test")
-        .env("PV_CONFIG_DIR", bench_common::config_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit());
-    for (key, value) in &bench.overrides {
-        command.env(
-            format!("PV__{}", key.to_uppercase().replace('.', "__")),
-            value,
-        );
-    }
+    let mut command = bench_common::policyvault_command(bench, "serve")?;
     command.env("PV__SERVER__LISTEN", format!("127.0.0.1:{port}"));
     let serve = bench_common::Guard(vec![command.spawn()?]);
     let pid = serve.0[0].id().to_string();
@@ -524,26 +523,7 @@ async fn serve_process(
     let idle = bench_common::peak_rss_mib(&pid).unwrap_or(0.0);
     let token = Arc::new(user.token.expose_secret().to_string());
     let (clients, duration) = (args.clients, Duration::from_secs(args.seconds));
-    load(
-        &bench.http,
-        &base,
-        tenants.clone(),
-        token.clone(),
-        clients,
-        WARM_UP,
-        Request::WarmUp,
-    )
-    .await;
-    let result = load(
-        &bench.http,
-        &base,
-        tenants,
-        token,
-        clients,
-        duration,
-        Request::Start,
-    )
-    .await;
+    let result = warm_then_load(&bench.http, &base, tenants, token, clients, duration).await;
     let peak = bench_common::peak_rss_mib(&pid).unwrap_or(0.0);
     drop(serve);
     let all = result.sorted_latencies(|_| true);

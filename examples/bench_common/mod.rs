@@ -826,9 +826,17 @@ pub fn policyvault_binary() -> anyhow::Result<std::path::PathBuf> {
 /// A `policyvault worker` process on the benchmark's database, Redis and settings, running
 /// `concurrency` runs at a time.
 pub fn spawn_worker(bench: &Bench, concurrency: usize) -> anyhow::Result<Child> {
+    let mut command = policyvault_command(bench, "worker")?;
+    command.env("PV__WORKER__CONCURRENCY", concurrency.to_string());
+    command.spawn().context("starting a worker process")
+}
+
+/// `policyvault SUBCOMMAND` on the bench's database, Redis namespace and settings
+/// (`config/test.toml` plus the overrides), its log on our stderr.
+pub fn policyvault_command(bench: &Bench, subcommand: &str) -> anyhow::Result<Command> {
     let mut command = Command::new(policyvault_binary()?);
     command
-        .arg("worker")
+        .arg(subcommand)
         .env("PV_ENV", "test")
         .env("PV_CONFIG_DIR", config_dir())
         .stdout(Stdio::null())
@@ -837,8 +845,7 @@ pub fn spawn_worker(bench: &Bench, concurrency: usize) -> anyhow::Result<Child> 
         let var = format!("PV__{}", key.to_uppercase().replace('.', "__"));
         command.env(var, value);
     }
-    command.env("PV__WORKER__CONCURRENCY", concurrency.to_string());
-    command.spawn().context("starting a worker process")
+    Ok(command)
 }
 
 /// Worker processes, killed when it is dropped.

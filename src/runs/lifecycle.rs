@@ -283,16 +283,14 @@ impl Orchestrator {
         };
         // What the initiator wants first: by default most steps are not wanted, and then
         // nothing else needs reading.
-        let mut kinds = vec![kind];
-        kinds.extend_from_slice(also);
-        if !activity::preferences(db, run.initiator_id)
-            .await?
-            .wants(run.tenant_id, &kinds)
-        {
+        if !activity::wants(db, run.initiator_id, run.tenant_id, kind, also).await? {
             return Ok(());
         }
         // A fan-out's own children: the fan-out tells its initiator, once.
-        if crate::store::fanouts::started_by_fanout(db, run.id).await? {
+        if crate::store::fanouts::started_by_fanout(db, run.id)
+            .await
+            .unwrap_or(false)
+        {
             return Ok(());
         }
         let label = operation_label(run.operation);

@@ -146,14 +146,25 @@ pub async fn notify_if_wanted(
     new: NewNotification,
     also: &[&str],
 ) -> StoreResult<bool> {
-    let prefs = preferences(db, new.user_id).await?;
-    let mut kinds = vec![new.kind.as_str()];
-    kinds.extend_from_slice(also);
-    if !prefs.wants(new.tenant_id, &kinds) {
+    if !wants(db, new.user_id, new.tenant_id, &new.kind, also).await? {
         return Ok(false);
     }
     notify(db, new).await?;
     Ok(true)
+}
+
+/// Whether `user_id`'s preferences want a notification of `kind` (or of any of `also`)
+/// about `tenant_id`.
+pub async fn wants(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_id: Uuid,
+    kind: &str,
+    also: &[&str],
+) -> StoreResult<bool> {
+    let mut kinds = vec![kind];
+    kinds.extend_from_slice(also);
+    Ok(preferences(db, user_id).await?.wants(tenant_id, &kinds))
 }
 
 /// Ids of the tenants a user is a member of, as a subquery.
