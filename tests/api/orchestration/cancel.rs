@@ -43,7 +43,17 @@ async fn a_queued_run_is_canceled_at_once_and_never_runs() {
 
     // A worker that starts now finds nothing to do: the job is acknowledged, the run stays.
     let mut worker = spawn_worker_process(&app);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let queued = policyvault::store::runs::get(&app.services.db, run_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let queues = policyvault::runs::queue::Queues::new(&app.services.redis);
+    crate::helpers::wait_until(
+        Duration::from_secs(30),
+        "the worker to take and acknowledge the canceled run's job",
+        || async { !queues.has_live_job(&queued).await.unwrap_or(true) },
+    )
+    .await;
     let run = app
         .get_json(&operator, &format!("/tenants/{}/runs/{run_id}", tenant.id))
         .await;

@@ -71,8 +71,23 @@ async fn twenty_tenants_three_workers_two_killed_one_run_per_tick_and_one_catch_
         .map(|_| spawn_worker_process_with(&app, FAST_POLL))
         .collect();
     // Three ticks or more for every tenant, while two of the workers are killed and
-    // restarted (at random points of their scheduler's work).
-    tokio::time::sleep(Duration::from_millis(3 * EVERY_SECS as u64 * 1000 / 2)).await;
+    // restarted (at random points of their scheduler's work) once every tenant has a
+    // started tick.
+    wait_until(
+        Duration::from_secs(60),
+        "a started tick per tenant",
+        || async {
+            for t in &tenants {
+                let d = detail(&app, &operator, t, &id_of(t)).await;
+                let ticks = d["ticks"].as_array().unwrap();
+                if !ticks.iter().any(|t| t["run_id"].is_string()) {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
     kill(&mut workers[0]);
     kill(&mut workers[1]);
     workers[0] = spawn_worker_process_with(&app, FAST_POLL);
