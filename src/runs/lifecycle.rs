@@ -212,12 +212,10 @@ impl Orchestrator {
         guard: impl Into<FinishGuard>,
         terminal: Terminal,
     ) -> StoreResult<bool> {
-        if !run_store::finish(&self.services.db, run.id, guard, &terminal).await? {
+        let Some(finished) = run_store::finish(&self.services.db, run.id, guard, &terminal).await?
+        else {
             return Ok(false);
-        }
-        let finished = run_store::get(&self.services.db, run.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        };
         // Counted as soon as the terminal state is stored, before the side effects below, so
         // a scrape that follows a terminal run page already counts the run.
         let began = finished.started_at.unwrap_or(finished.queued_at);
@@ -351,18 +349,17 @@ impl Orchestrator {
         run: &runs::Model,
         spec: &RunSpec,
     ) -> StoreResult<Option<Vec<TenantScope>>> {
-        let db = &self.services.db;
-        if !accounts::user_is_active(db, run.initiator_id).await? {
-            return Ok(None);
-        }
-        let mut scopes = Vec::new();
-        for tenant_id in spec.tenants(run.tenant_id) {
+        let tenants = spec.tenants(run.tenant_id);
+        let mut granted =
+            accounts::active_member_roles(&self.services.db, run.initiator_id, &tenants).await?;
+        let mut scopes = Vec::with_capacity(tenants.len());
+        for tenant_id in tenants {
             let needed = if tenant_id == run.tenant_id {
                 super::required_role(run.operation)
             } else {
                 Role::Viewer
             };
-            match accounts::member_scope(db, tenant_id, run.initiator_id).await? {
+            match granted.remove(&tenant_id) {
                 Some((scope, role)) if role.allows(needed) => scopes.push(scope),
                 _ => return Ok(None),
             }

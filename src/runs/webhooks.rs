@@ -137,7 +137,17 @@ impl Orchestrator {
         if !EVENTS.contains(&event.as_str()) {
             return;
         }
-        let tenant_name = match tenants::get(&self.services.db, run.tenant_id).await {
+        let db = &self.services.db;
+        // Most tenants have no webhook: then there is nothing more to read.
+        let hooks = match hook_store::takers(db, run.tenant_id, &event).await {
+            Ok(hooks) if hooks.is_empty() => return,
+            Ok(hooks) => hooks,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not queue webhook deliveries");
+                return;
+            }
+        };
+        let tenant_name = match tenants::get(db, run.tenant_id).await {
             Ok(t) => t.name,
             Err(_) => String::new(),
         };
@@ -165,14 +175,8 @@ impl Orchestrator {
             "text": format!("{text} {}", view.url),
             "sent_at": Utc::now(),
         });
-        if let Err(e) = hook_store::enqueue(
-            &self.services.db,
-            run.tenant_id,
-            Some(run.id),
-            &event,
-            &payload,
-        )
-        .await
+        if let Err(e) =
+            hook_store::enqueue_to(db, &hooks, run.tenant_id, Some(run.id), &event, &payload).await
         {
             tracing::warn!(error = %e, "could not queue webhook deliveries");
         }

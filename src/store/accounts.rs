@@ -109,6 +109,50 @@ pub async fn member_scope(
         .map(|m| (TenantScope::granted(m.tenant_id), m.role)))
 }
 
+/// [`member_scope`] and the tenant's row, in one statement: what a tenant-scoped request
+/// needs before it does anything.
+pub async fn member_tenant(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Option<(TenantScope, Role, tenants::Model)>> {
+    let found = memberships::Entity::find()
+        .find_also_related(tenants::Entity)
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .filter(memberships::Column::UserId.eq(user_id))
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(m, tenant)| {
+        tenant.map(|tenant| (TenantScope::granted(m.tenant_id), m.role, tenant))
+    }))
+}
+
+/// An active user's scopes of `tenant_ids` and their roles there, in one statement: a
+/// disabled user (or one who is gone) has none. Tenants the user is not a member of are
+/// absent.
+pub async fn active_member_roles(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_ids: &[Uuid],
+) -> StoreResult<std::collections::HashMap<Uuid, (TenantScope, Role)>> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let active = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(Expr::col(users::Column::Id).eq(user_id))
+        .and_where(Expr::col(users::Column::Disabled).eq(false))
+        .to_owned();
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::UserId.in_subquery(active))
+        .filter(memberships::Column::TenantId.is_in(tenant_ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| (m.tenant_id, (TenantScope::granted(m.tenant_id), m.role)))
+        .collect())
+}
+
 /// Issues an API token for a user, valid until revoked, for everything the user may do.
 pub async fn create_token(
     db: &impl ConnectionTrait,

@@ -163,6 +163,16 @@ pub async fn enqueue(
     event: &str,
     payload: &Json,
 ) -> StoreResult<usize> {
+    let hooks = takers(db, tenant_id, event).await?;
+    enqueue_to(db, &hooks, tenant_id, run_id, event, payload).await
+}
+
+/// The enabled webhooks of `tenant_id` (and the platform-wide ones) that take `event`.
+pub async fn takers(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    event: &str,
+) -> StoreResult<Vec<webhooks::Model>> {
     let hooks = webhooks::Entity::find()
         .filter(
             webhooks::Column::TenantId
@@ -172,16 +182,27 @@ pub async fn enqueue(
         .filter(webhooks::Column::Enabled.eq(true))
         .all(db)
         .await?;
-    let mut queued = 0;
+    Ok(hooks
+        .into_iter()
+        .filter(|hook| {
+            hook.kinds
+                .as_array()
+                .is_some_and(|k| k.iter().any(|v| v.as_str() == Some(event)))
+        })
+        .collect())
+}
+
+/// Queues one delivery of `payload` to each of `hooks` (from [`takers`]).
+pub async fn enqueue_to(
+    db: &impl ConnectionTrait,
+    hooks: &[webhooks::Model],
+    tenant_id: Uuid,
+    run_id: Option<Uuid>,
+    event: &str,
+    payload: &Json,
+) -> StoreResult<usize> {
     let now = Utc::now();
     for hook in hooks {
-        let takes = hook
-            .kinds
-            .as_array()
-            .is_some_and(|k| k.iter().any(|v| v.as_str() == Some(event)));
-        if !takes {
-            continue;
-        }
         webhook_deliveries::ActiveModel {
             id: Set(Uuid::now_v7()),
             webhook_id: Set(hook.id),
@@ -199,9 +220,8 @@ pub async fn enqueue(
         }
         .insert(db)
         .await?;
-        queued += 1;
     }
-    Ok(queued)
+    Ok(hooks.len())
 }
 
 /// Takes up to `limit` due deliveries for one attempt each: their next attempt is pushed to

@@ -24,7 +24,7 @@ use super::error::ApiError;
 use crate::auth::session as session_id;
 use crate::runs::events::Credential;
 use crate::store::TenantScope;
-use crate::store::{accounts, sessions, tenants as tenant_store};
+use crate::store::{accounts, sessions};
 
 /// An authenticated, enabled user, and how they authenticated.
 #[derive(Debug, Clone)]
@@ -354,10 +354,9 @@ pub async fn member_access(
     tenant_id: Uuid,
 ) -> Result<TenantAccess, ApiError> {
     let db = &state.services().db;
-    let (scope, role) = accounts::member_scope(db, tenant_id, user.id())
+    let (scope, role, tenant) = accounts::member_tenant(db, tenant_id, user.id())
         .await?
         .ok_or(ApiError::NotFound)?;
-    let tenant = tenant_store::get(db, tenant_id).await?;
     Ok(TenantAccess {
         user,
         tenant,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::{snapshot_items, snapshots};
 use sea_orm::prelude::Expr;
-use sea_orm::sea_query::{Func, OnConflict, Query};
+use sea_orm::sea_query::{ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -251,6 +251,9 @@ pub async fn add_snapshot_items(
         last.insert(key, i);
     }
     let backend = db.get_database_backend();
+    let returning = db.support_returning();
+    // The ids as stored: an object kept by an earlier attempt keeps its row's id.
+    let mut ids: HashMap<(String, String), Uuid> = HashMap::with_capacity(keys.len());
     let created_at = Utc::now();
     let mut rows = objects
         .into_iter()
@@ -293,10 +296,38 @@ pub async fn add_snapshot_items(
                 .values(row)
                 .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))?;
         }
-        db.execute(&insert).await?;
+        if returning {
+            // The upsert answers with every row it wrote, inserted or updated.
+            insert.returning(Query::returning().columns([
+                snapshot_items::Column::Id,
+                snapshot_items::Column::PolicyType,
+                snapshot_items::Column::SourceId,
+            ]));
+            for row in db.query_all(&insert).await? {
+                let id: Uuid = row.try_get("", "id")?;
+                let policy_type: String = row.try_get("", "policy_type")?;
+                let source_id: String = row.try_get("", "source_id")?;
+                ids.insert((policy_type, source_id), id);
+            }
+        } else {
+            db.execute(&insert).await?;
+        }
     }
-    // The ids as stored: an object kept by an earlier attempt keeps its row's id.
-    let mut ids: HashMap<(String, String), Uuid> = HashMap::with_capacity(keys.len());
+    if !returning {
+        read_item_ids(db, snapshot, &keys, &mut ids).await?;
+    }
+    keys.iter()
+        .map(|key| ids.get(key).copied().ok_or(StoreError::NotFound))
+        .collect()
+}
+
+/// The stored ids of `keys` in `snapshot`, for backends whose upsert cannot return them.
+async fn read_item_ids(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+    keys: &[(String, String)],
+    ids: &mut HashMap<(String, String), Uuid>,
+) -> StoreResult<()> {
     let source_ids: Vec<&str> = keys.iter().map(|(_, id)| id.as_str()).collect();
     for chunk in source_ids.chunks(INSERT_CHUNK * 5) {
         let rows: Vec<(Uuid, String, String)> = snapshot_items::Entity::find()
@@ -311,9 +342,7 @@ pub async fn add_snapshot_items(
             .await?;
         ids.extend(rows.into_iter().map(|(id, t, s)| ((t, s), id)));
     }
-    keys.iter()
-        .map(|key| ids.get(key).copied().ok_or(StoreError::NotFound))
-        .collect()
+    Ok(())
 }
 
 /// Stores the final item count of a snapshot (one its run filled).
@@ -321,14 +350,15 @@ pub async fn seal_snapshot(
     db: &impl ConnectionTrait,
     snapshot: &snapshots::Model,
 ) -> StoreResult<()> {
-    use sea_orm::PaginatorTrait;
     let snapshot_id = snapshot.id;
-    let count = snapshot_items::Entity::find()
-        .filter(snapshot_items::Column::SnapshotId.eq(snapshot_id))
-        .count(db)
-        .await?;
+    // Counted by the update itself: one statement.
+    let count = Query::select()
+        .expr(Expr::col(snapshot_items::Column::Id).count())
+        .from(snapshot_items::Entity)
+        .and_where(Expr::col(snapshot_items::Column::SnapshotId).eq(snapshot_id))
+        .to_owned();
     snapshots::Entity::update_many()
-        .col_expr(snapshots::Column::ItemCount, Expr::value(count as i32))
+        .col_expr(snapshots::Column::ItemCount, Expr::from(count))
         .filter(snapshots::Column::Id.eq(snapshot_id))
         .exec(db)
         .await?;

@@ -14,7 +14,7 @@ use sea_orm::{
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::store::{StoreError, StoreResult, TenantScope};
+use crate::store::{StoreResult, TenantScope};
 
 use super::items::{count_items, with_counts};
 use super::records::get;
@@ -113,10 +113,9 @@ pub async fn claim(
     } else {
         update
     };
-    let updated = update.exec(&txn).await?;
+    let claimed = update_one_returning(&txn, update, run_id).await?;
     txn.commit().await?;
-    if updated.rows_affected == 1 {
-        let run = get(db, run_id).await?.ok_or(StoreError::NotFound)?;
+    if let Some(run) = claimed {
         let scope = TenantScope::granted(run.tenant_id);
         return Ok(Ok((run, scope)));
     }
@@ -173,45 +172,17 @@ impl From<Option<Uuid>> for FinishGuard {
 
 /// Terminal compare-and-set, by the writer `guard` admits. Items the run never finished are
 /// recorded as failed `not_attempted` (so a re-run of the failed items includes them) — or,
-/// for a canceled run, skipped `canceled` — and the summary says how many.
+/// for a canceled run, skipped `canceled` — and the summary says how many. Returns the
+/// finished run, or `None` when `guard` does not admit this writer (nothing is changed).
 pub async fn finish(
     db: &(impl ConnectionTrait + TransactionTrait),
     run_id: Uuid,
     guard: impl Into<FinishGuard>,
     terminal: &Terminal,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<runs::Model>> {
     let guard = guard.into();
     let txn = db.begin().await?;
     let now = Utc::now();
-    let mut update = runs::Entity::update_many()
-        .col_expr(runs::Column::Status, Expr::value(terminal.status.as_str()))
-        .col_expr(runs::Column::FinishedAt, Expr::value(now))
-        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            runs::Column::ErrorCode,
-            Expr::value(terminal.error_code.clone()),
-        )
-        .col_expr(
-            runs::Column::ErrorContext,
-            Expr::value(terminal.error_context.clone()),
-        )
-        .col_expr(
-            runs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(runs::Column::Id.eq(run_id));
-    update = match guard {
-        FinishGuard::Lease(token) => update
-            .filter(runs::Column::Status.eq(RunStatus::Running))
-            .filter(runs::Column::LeaseToken.eq(token)),
-        FinishGuard::Active => {
-            update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
-        }
-        FinishGuard::Queued => update.filter(runs::Column::Status.eq(RunStatus::Queued)),
-    };
-    if update.exec(&txn).await?.rows_affected != 1 {
-        return Ok(false);
-    }
     let canceled = terminal.status == RunStatus::Canceled;
     let (status, action, code, message) = if canceled {
         (
@@ -231,6 +202,8 @@ pub async fn finish(
             ),
         )
     };
+    // Items before the run row, in the order recording items takes its locks. A writer the
+    // guard refuses below rolls these back with the transaction.
     let left = run_items::Entity::update_many()
         .col_expr(run_items::Column::Status, Expr::value(status.as_str()))
         .col_expr(run_items::Column::Action, Expr::value(action.as_str()))
@@ -262,15 +235,53 @@ pub async fn finish(
     } else {
         terminal.summary.clone()
     };
-    with_counts(runs::Entity::update_many(), &counts)
+    let mut update = with_counts(runs::Entity::update_many(), &counts)
         .col_expr(runs::Column::Status, Expr::value(status.as_str()))
+        .col_expr(runs::Column::FinishedAt, Expr::value(now))
+        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
         .col_expr(runs::Column::ErrorCode, Expr::value(error_code))
+        .col_expr(
+            runs::Column::ErrorContext,
+            Expr::value(terminal.error_context.clone()),
+        )
         .col_expr(runs::Column::Summary, Expr::value(summary))
-        .filter(runs::Column::Id.eq(run_id))
-        .exec(&txn)
-        .await?;
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(runs::Column::Id.eq(run_id));
+    update = match guard {
+        FinishGuard::Lease(token) => update
+            .filter(runs::Column::Status.eq(RunStatus::Running))
+            .filter(runs::Column::LeaseToken.eq(token)),
+        FinishGuard::Active => {
+            update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+        }
+        FinishGuard::Queued => update.filter(runs::Column::Status.eq(RunStatus::Queued)),
+    };
+    let Some(finished) = update_one_returning(&txn, update, run_id).await? else {
+        // Not this writer's to finish: dropping the transaction undoes the items above.
+        return Ok(None);
+    };
     txn.commit().await?;
-    Ok(true)
+    Ok(Some(finished))
+}
+
+/// Applies an update meant for one run and returns the row as it was written: in the same
+/// statement where the backend has `RETURNING`, else read back on the same connection.
+/// `None` when the update's filters matched no row.
+async fn update_one_returning(
+    db: &impl ConnectionTrait,
+    update: sea_orm::UpdateMany<runs::Entity>,
+    run_id: Uuid,
+) -> StoreResult<Option<runs::Model>> {
+    if db.support_returning() {
+        return Ok(update.exec_with_returning(db).await?.into_iter().next());
+    }
+    if update.exec(db).await?.rows_affected != 1 {
+        return Ok(None);
+    }
+    get(db, run_id).await
 }
 
 /// Hands a running run back to the queue (its worker died or shut down), guarded by the

@@ -2,33 +2,53 @@
 
 use super::*;
 
-#[tokio::test]
-async fn revoked_membership_fails_the_run_without_touching_graph() {
-    let mut app = spawn_app_with(no_worker()).await;
+/// An operator's capture of a tenant with two policies, queued while no worker runs.
+async fn capture_queued_without_a_worker() -> (
+    crate::helpers::TestApp,
+    crate::helpers::TestTenant,
+    crate::helpers::TestUser,
+    String,
+) {
+    let app = spawn_app_with(no_worker()).await;
     let tenant = app.add_tenant("Northwind").await;
     let user = app.add_user("op@example.com").await;
     app.grant(&user, &tenant, Role::Operator).await;
     load_some_policies(&app, &tenant, 2).await;
-
-    let started: Value = app
+    let started = app
         .post(
             &user,
             &format!("/tenants/{}/snapshots", tenant.id),
             json!({}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
+    assert_eq!(started.status(), 202);
+    let started: Value = started.json().await.unwrap();
     let run_id = started["run"]["id"].as_str().unwrap().to_string();
+    (app, tenant, user, run_id)
+}
+
+#[tokio::test]
+async fn revoked_membership_fails_the_run_without_touching_graph() {
+    let (mut app, tenant, user, run_id) = capture_queued_without_a_worker().await;
     policyvault::store::accounts::revoke_membership(&app.services.db, tenant.id, user.id)
         .await
         .unwrap();
-    let requests_before = app.sim_stats(&tenant).await["requests"].as_u64().unwrap();
+    refused_at_execution(&mut app, &tenant, &run_id).await;
+    app.shutdown().await;
+}
+
+/// Starts a worker and checks the queued run fails as no longer authorized, without a
+/// single Graph request.
+async fn refused_at_execution(
+    app: &mut crate::helpers::TestApp,
+    tenant: &crate::helpers::TestTenant,
+    run_id: &str,
+) {
+    let requests_before = app.sim_stats(tenant).await["requests"].as_u64().unwrap();
     app.start_worker();
 
     // The user can no longer read the run through the API; read it from the database.
-    let run = wait_terminal_in_db(&app, &run_id).await;
+    let run = wait_terminal_in_db(app, run_id).await;
     assert_eq!(run.status, entity::enums::RunStatus::Failed);
     assert_eq!(run.error_code.as_deref(), Some("authorization_revoked"));
     assert!(
@@ -37,11 +57,26 @@ async fn revoked_membership_fails_the_run_without_touching_graph() {
             .unwrap_or_default()
             .contains("no longer")
     );
-    let requests_after = app.sim_stats(&tenant).await["requests"].as_u64().unwrap();
+    let requests_after = app.sim_stats(tenant).await["requests"].as_u64().unwrap();
     assert_eq!(
         requests_before, requests_after,
-        "graph-sim saw a request from a revoked run"
+        "graph-sim saw a request from a run that is no longer authorized"
     );
+}
+
+#[tokio::test]
+async fn a_disabled_initiator_fails_the_run_though_the_membership_stays() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let (mut app, tenant, user, run_id) = capture_queued_without_a_worker().await;
+    entity::users::ActiveModel {
+        id: Set(user.id),
+        disabled: Set(true),
+        ..Default::default()
+    }
+    .update(&app.services.db)
+    .await
+    .unwrap();
+    refused_at_execution(&mut app, &tenant, &run_id).await;
     app.shutdown().await;
 }
 

@@ -116,7 +116,8 @@ async fn exercise(db: &DatabaseConnection) {
         .unwrap()
         .is_err()
     );
-    let planned: Vec<PlannedItem> = (0..3)
+    // k3 stays pending: finishing records it as not attempted.
+    let planned: Vec<PlannedItem> = (0..4)
         .map(|i| PlannedItem {
             item_key: format!("k{i}"),
             policy_type: "deviceConfigurations".into(),
@@ -163,7 +164,7 @@ async fn exercise(db: &DatabaseConnection) {
             counts.failed,
             counts.skipped
         ),
-        (3, 1, 1, 1)
+        (4, 1, 1, 1)
     );
     let terminal = Terminal {
         status: RunStatus::Partial,
@@ -172,18 +173,31 @@ async fn exercise(db: &DatabaseConnection) {
         summary: "done".into(),
     };
     assert!(
-        !run_store::finish(db, first.id, Some(Uuid::new_v4()), &terminal)
+        run_store::finish(db, first.id, Some(Uuid::new_v4()), &terminal)
             .await
             .unwrap()
+            .is_none(),
+        "another lease finishes nothing"
     );
-    assert!(
-        run_store::finish(db, first.id, Some(lease), &terminal)
-            .await
-            .unwrap()
+    let untouched = run_store::count_items(db, first.id).await.unwrap();
+    assert_eq!(
+        (untouched.total, untouched.finished()),
+        (4, 3),
+        "a refused finish leaves the pending item pending"
     );
+    let finished = run_store::finish(db, first.id, Some(lease), &terminal)
+        .await
+        .unwrap()
+        .expect("the lease holder finishes the run");
     let done = run_store::get(db, first.id).await.unwrap().unwrap();
+    assert_eq!(finished, done, "finish returns the run as stored");
     assert_eq!(done.status, RunStatus::Partial);
-    assert_eq!(done.total_items, 3);
+    assert_eq!((done.total_items, done.failed_items), (4, 2));
+    assert_eq!(
+        done.summary.as_deref(),
+        Some("done 1 item(s) not attempted.")
+    );
+    assert!(done.lease_owner.is_none() && done.finished_at.is_some());
     run_store::insert(db, new_run(tenant.id, user.id, tenant.id))
         .await
         .expect("a new run once the previous one is terminal");

@@ -94,12 +94,12 @@ async fn writers_take_turns_and_leftover_items_are_recorded(db: &DatabaseConnect
         error_context: None,
         summary: "Restore succeeded.".into(),
     };
-    assert!(
-        run_store::finish(db, first.id, Some(lease), &terminal)
-            .await
-            .unwrap()
-    );
+    let finished = run_store::finish(db, first.id, Some(lease), &terminal)
+        .await
+        .unwrap()
+        .expect("the lease holder finishes the run");
     let done = run_store::get(db, first.id).await.unwrap().unwrap();
+    assert_eq!(finished, done, "finish returns the run as stored");
     assert_eq!(
         done.status,
         RunStatus::Partial,
