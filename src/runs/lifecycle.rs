@@ -565,6 +565,16 @@ pub struct Execution {
     cancel_checked: std::sync::Mutex<std::time::Instant>,
     /// A sentence the executor adds to the run's summary ("1.2 MiB reclaimed").
     note: std::sync::Mutex<Option<String>>,
+    /// What this execution's item writes did: whether it tried any, and the counts the last
+    /// one stored (cleared when one fails, since it may have stored part of its rows).
+    /// Item writes of one execution go one at a time under this lock.
+    items: tokio::sync::Mutex<ItemWrites>,
+}
+
+#[derive(Debug, Default)]
+struct ItemWrites {
+    tried: bool,
+    counts: Option<Counts>,
 }
 
 /// The Redis key remembering the active run of a dedupe key: `{run id}\n{Run Record JSON}`.
@@ -605,6 +615,7 @@ impl Execution {
             canceled,
             cancel_checked: std::sync::Mutex::new(std::time::Instant::now()),
             note: std::sync::Mutex::new(None),
+            items: tokio::sync::Mutex::new(ItemWrites::default()),
         }
     }
 
@@ -695,15 +706,18 @@ impl Execution {
     /// existing rows.
     pub async fn plan(&self, items: &[PlannedItem]) -> Result<(), ExecError> {
         self.check_lease()?;
-        let counts = run_store::plan_items(&self.services().db, &self.run, items).await?;
+        let counts = self
+            .write_items(|db| run_store::plan_items(db, &self.run, items))
+            .await?;
         self.publish_progress(&counts).await;
         Ok(())
     }
 
     /// Item keys already finished by an earlier attempt: a resumed run skips them.
     pub async fn finished_items(&self) -> Result<HashSet<String>, ExecError> {
-        let rows = run_store::all_items(&self.services().db, &self.scope, self.run.id).await?;
-        Ok(rows
+        Ok(self
+            .item_rows()
+            .await?
             .into_iter()
             .filter(|r| {
                 matches!(
@@ -715,8 +729,13 @@ impl Execution {
             .collect())
     }
 
-    /// Item rows of this run (with write intents), for executors that resume carefully.
+    /// Item rows of this run (with write intents), for executors that resume carefully. A
+    /// first attempt that has written none yet has none to read: only the executions of
+    /// this run write its items.
     pub async fn item_rows(&self) -> Result<Vec<run_items::Model>, ExecError> {
+        if self.run.attempt <= 1 && !self.items.lock().await.tried {
+            return Ok(Vec::new());
+        }
         Ok(run_store::all_items(&self.services().db, &self.scope, self.run.id).await?)
     }
 
@@ -734,10 +753,32 @@ impl Execution {
         for result in &results {
             metrics::run_item(result.status.as_str());
         }
-        let counts = run_store::record_items(&self.services().db, &self.run, results).await?;
+        let counts = self
+            .write_items(|db| run_store::record_items(db, &self.run, results))
+            .await?;
         self.publish_progress(&counts).await;
         // The items are recorded: stop here if someone asked to cancel.
         self.look_for_cancel().await
+    }
+
+    /// The run's item counts as this execution's last item write stored them; `None` when it
+    /// wrote none, or the last one failed (then count the rows).
+    pub async fn stored_counts(&self) -> Option<Counts> {
+        self.items.lock().await.counts
+    }
+
+    /// One item write, keeping what [`Execution::stored_counts`] answers up to date.
+    async fn write_items<'a, F, Fut>(&'a self, write: F) -> Result<Counts, ExecError>
+    where
+        F: FnOnce(&'a sea_orm::DatabaseConnection) -> Fut,
+        Fut: std::future::Future<Output = crate::store::StoreResult<Counts>>,
+    {
+        let mut items = self.items.lock().await;
+        items.tried = true;
+        items.counts = None;
+        let counts = write(&self.services().db).await?;
+        items.counts = Some(counts);
+        Ok(counts)
     }
 
     pub async fn record_write_intent(
@@ -746,6 +787,8 @@ impl Execution {
         intent: serde_json::Value,
     ) -> Result<(), ExecError> {
         self.check_lease()?;
+        let mut items = self.items.lock().await;
+        items.tried = true;
         run_store::record_write_intent(&self.services().db, self.run.id, item_key, intent).await?;
         Ok(())
     }

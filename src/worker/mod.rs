@@ -582,9 +582,14 @@ async fn execute_claimed(
     };
     heartbeat.abort();
 
-    let counts = match crate::store::retry_transient(budget, || run_store::count_items(db, run.id))
-        .await
-    {
+    // The counts the execution's last item write stored are the rows' counts: only this
+    // lease writes them. Counted afresh when it wrote none or its last write failed.
+    let stored = execution.stored_counts().await;
+    let counts = match stored {
+        Some(counts) => Ok(counts),
+        None => crate::store::retry_transient(budget, || run_store::count_items(db, run.id)).await,
+    };
+    let counts = match counts {
         Ok(counts) => counts,
         Err(e) => {
             tracing::error!(error = %e, "could not count the run's items; the reaper will finish it");

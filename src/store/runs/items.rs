@@ -8,8 +8,8 @@ use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -114,25 +114,129 @@ pub async fn count_failed_with(
         .await?)
 }
 
-/// Copies the derived counts onto the Run Record (what lists and progress bars read).
-/// `progressed`: an item result was just recorded, so this attempt made progress.
+/// Copies the derived counts onto the Run Record (what lists and progress bars read) and
+/// returns them: counted by the update itself, one statement where the backend has
+/// `RETURNING`. `progressed`: an item result was just recorded, so this attempt made progress.
 pub async fn refresh_counts(
     db: &impl ConnectionTrait,
     run_id: Uuid,
     progressed: bool,
 ) -> StoreResult<Counts> {
-    let counts = count_items(db, run_id).await?;
-    let mut update = with_counts(runs::Entity::update_many(), &counts)
-        .col_expr(runs::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(runs::Column::Id.eq(run_id));
-    if progressed {
-        update = update.col_expr(
-            runs::Column::ProgressAttempt,
-            Expr::col(runs::Column::Attempt),
-        );
+    let returning = db.support_returning();
+    let sql = counted_update_sql(db.get_database_backend(), progressed, returning);
+    let values = [Utc::now().into(), run_id.into(), run_id.into()];
+    let stmt = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
+    if !returning {
+        db.execute_raw(stmt).await?;
+        return count_items(db, run_id).await;
     }
-    update.exec(db).await?;
-    Ok(counts)
+    match db.query_one_raw(stmt).await? {
+        Some(row) => {
+            let n = |col: &str| row.try_get::<i32>("", col).map(i64::from);
+            Ok(Counts {
+                total: n("total_items")?,
+                succeeded: n("succeeded_items")?,
+                failed: n("failed_items")?,
+                skipped: n("skipped_items")?,
+                created: n("created_items")?,
+                updated: n("updated_items")?,
+                unchanged: n("unchanged_items")?,
+                conflict: n("conflict_items")?,
+                deleted: n("deleted_items")?,
+            })
+        }
+        // No Run Record to copy onto (it was purged): the items still have their counts.
+        None => count_items(db, run_id).await,
+    }
+}
+
+/// The count columns of the Run Record, in [`Counts`] order.
+const COUNT_COLUMNS: [&str; 9] = [
+    "total_items",
+    "succeeded_items",
+    "failed_items",
+    "skipped_items",
+    "created_items",
+    "updated_items",
+    "unchanged_items",
+    "conflict_items",
+    "deleted_items",
+];
+
+/// `UPDATE runs SET <counts> FROM (<the run's items counted>) ...` with parameters
+/// (updated_at, run id, run id). Items are counted as [`Counts::add`] counts them: by status,
+/// and by what [`ItemAction::counts_as`] says an action counts as.
+fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> String {
+    let p = |i: usize| match backend {
+        DbBackend::Postgres => format!("${i}"),
+        _ => "?".to_string(),
+    };
+    let list = |texts: &[&str]| {
+        texts
+            .iter()
+            .map(|t| {
+                debug_assert!(t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+                format!("'{t}'")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sum = |column: &str, texts: &[&str]| {
+        if texts.is_empty() {
+            return "0".to_string();
+        }
+        format!(
+            "COALESCE(SUM(CASE WHEN {column} IN ({}) THEN 1 ELSE 0 END), 0)",
+            list(texts)
+        )
+    };
+    let actions = |wanted: ActionCount| -> Vec<&str> {
+        ItemAction::ALL
+            .iter()
+            .filter(|a| a.counts_as() == wanted)
+            .map(|a| a.as_str())
+            .collect()
+    };
+    let counted = [
+        "COUNT(*)".to_string(),
+        sum("status", &[RunItemStatus::Succeeded.as_str()]),
+        sum("status", &[RunItemStatus::Failed.as_str()]),
+        sum("status", &[RunItemStatus::Skipped.as_str()]),
+        sum("action", &actions(ActionCount::Created)),
+        sum("action", &actions(ActionCount::Updated)),
+        sum("action", &actions(ActionCount::Unchanged)),
+        sum("action", &actions(ActionCount::Conflict)),
+        sum("action", &actions(ActionCount::Deleted)),
+    ];
+    let select = COUNT_COLUMNS
+        .iter()
+        .zip(&counted)
+        .map(|(column, expr)| format!("{expr} AS n_{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let set = COUNT_COLUMNS
+        .iter()
+        .map(|column| format!("{column} = c.n_{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let progress = if progressed {
+        ", progress_attempt = attempt"
+    } else {
+        ""
+    };
+    let returning = if returning {
+        format!(" RETURNING {}", COUNT_COLUMNS.join(", "))
+    } else {
+        String::new()
+    };
+    format!(
+        "UPDATE runs SET {set}, updated_at = {}{progress} \
+         FROM (SELECT {select} FROM run_items WHERE run_id = {}) AS c \
+         WHERE runs.id = {}{returning}",
+        p(1),
+        p(2),
+        p(3)
+    )
 }
 
 /// Sets every count column of the Run Record from `counts`.

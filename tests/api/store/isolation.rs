@@ -29,20 +29,7 @@ async fn estate(db: &DatabaseConnection, secrets: &SecretBox, name: &str) -> Est
         .await
         .unwrap()
         .unwrap();
-    let run = run_store::insert(db, new_run(tenant.id, user.id, tenant.id))
-        .await
-        .unwrap();
-    let (claimed, _) = run_store::claim(
-        db,
-        run.id,
-        "w",
-        Uuid::new_v4(),
-        chrono::Duration::hours(1),
-        5,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let claimed = claimed_capture(db, tenant.id, user.id).await;
     run_store::record_item(
         db,
         &claimed,
@@ -71,7 +58,7 @@ async fn estate(db: &DatabaseConnection, secrets: &SecretBox, name: &str) -> Est
         assignments: json!([]),
         content_hash: "h".into(),
     };
-    let snapshot = content::snapshot_for_run(db, &scope, run.id, &[], user.id)
+    let snapshot = content::snapshot_for_run(db, &scope, claimed.id, &[], user.id)
         .await
         .unwrap();
     content::add_snapshot_item(db, &snapshot, &object)
@@ -89,7 +76,7 @@ async fn estate(db: &DatabaseConnection, secrets: &SecretBox, name: &str) -> Est
     )
     .await
     .unwrap();
-    content::sync_backup_item(db, &set, &object, run.id)
+    content::sync_backup_item(db, &set, &object, claimed.id)
         .await
         .unwrap();
     content::upsert_mapping(
@@ -108,7 +95,7 @@ async fn estate(db: &DatabaseConnection, secrets: &SecretBox, name: &str) -> Est
             tenant_id: tenant.id,
             actor_id: Some(user.id),
             action: "restore.live.queued".into(),
-            run_id: Some(run.id),
+            run_id: Some(claimed.id),
             details: json!({}),
         },
     )
@@ -118,7 +105,7 @@ async fn estate(db: &DatabaseConnection, secrets: &SecretBox, name: &str) -> Est
         scope,
         snapshot: snapshot.id,
         set: set.id,
-        run: run.id,
+        run: claimed.id,
     }
 }
 

@@ -56,3 +56,22 @@ fn new_run(tenant: Uuid, user: Uuid, target: Uuid) -> NewRun {
         max_attempts: 3,
     }
 }
+
+/// A new capture of `tenant` by `user`, claimed by a worker: ready for its items.
+async fn claimed_capture(db: &DatabaseConnection, tenant: Uuid, user: Uuid) -> entity::runs::Model {
+    let run = run_store::insert(db, new_run(tenant, user, tenant))
+        .await
+        .unwrap();
+    let (claimed, _) = run_store::claim(
+        db,
+        run.id,
+        "w",
+        Uuid::new_v4(),
+        chrono::Duration::hours(1),
+        5,
+    )
+    .await
+    .unwrap()
+    .expect("a new run is claimed");
+    claimed
+}

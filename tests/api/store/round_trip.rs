@@ -342,6 +342,146 @@ async fn exercise(db: &DatabaseConnection) {
     );
 }
 
+/// Items of every action and status, recorded in batches: the counts each write returns are
+/// the counts of the rows, and the Run Record holds them; planning does not count as progress.
+async fn counts_of_every_action(db: &DatabaseConnection) {
+    let secrets = SecretBox::from_base64_key(KEY).unwrap();
+    let tenant = tenants::create(db, &secrets, new_tenant("Fabrikam"))
+        .await
+        .unwrap();
+    let email = Email::parse("counts@example.com").unwrap();
+    let pw = Password::parse(SecretString::from("long enough password".to_string())).unwrap();
+    let user = accounts::create_user(db, &email, &pw).await.unwrap();
+    let claimed = claimed_capture(db, tenant.id, user.id).await;
+    let stored = |counts: run_store::Counts, row: &entity::runs::Model| {
+        let n = |v: i32| i64::from(v);
+        assert_eq!(
+            [
+                counts.total,
+                counts.succeeded,
+                counts.failed,
+                counts.skipped,
+                counts.created,
+                counts.updated,
+                counts.unchanged,
+                counts.conflict,
+                counts.deleted
+            ],
+            [
+                n(row.total_items),
+                n(row.succeeded_items),
+                n(row.failed_items),
+                n(row.skipped_items),
+                n(row.created_items),
+                n(row.updated_items),
+                n(row.unchanged_items),
+                n(row.conflict_items),
+                n(row.deleted_items)
+            ],
+            "the Run Record holds the counts the write returned"
+        );
+    };
+    let planned: Vec<PlannedItem> = (0..ItemAction::ALL.len() + 2)
+        .map(|i| PlannedItem {
+            item_key: format!("a{i}"),
+            policy_type: "deviceConfigurations".into(),
+            display_name: format!("Item {i}"),
+            source_ref: None,
+        })
+        .collect();
+    let counts = run_store::plan_items(db, &claimed, &planned).await.unwrap();
+    assert_eq!((counts.total, counts.finished()), (planned.len() as i64, 0));
+    let row = run_store::get(db, claimed.id).await.unwrap().unwrap();
+    stored(counts, &row);
+    assert_eq!(row.progress_attempt, 0, "planning is not progress");
+
+    let statuses = [
+        RunItemStatus::Succeeded,
+        RunItemStatus::Failed,
+        RunItemStatus::Skipped,
+    ];
+    let results: Vec<ItemResult> = ItemAction::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, action)| ItemResult {
+            status: statuses[i % statuses.len()],
+            action: Some(*action),
+            ..ItemResult::succeeded(&format!("a{i}"), "deviceConfigurations", "Item")
+        })
+        .collect();
+    for batch in results.chunks(4) {
+        let returned = run_store::record_items(db, &claimed, batch.to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            returned,
+            run_store::count_items(db, claimed.id).await.unwrap()
+        );
+        let row = run_store::get(db, claimed.id).await.unwrap().unwrap();
+        stored(returned, &row);
+        assert_eq!(
+            row.progress_attempt, claimed.attempt,
+            "a result is progress"
+        );
+    }
+    let counts = run_store::count_items(db, claimed.id).await.unwrap();
+    let by = |wanted: entity::enums::ActionCount| {
+        ItemAction::ALL
+            .iter()
+            .filter(|a| a.counts_as() == wanted)
+            .count() as i64
+    };
+    use entity::enums::ActionCount;
+    assert_eq!(
+        (
+            counts.total,
+            counts.finished(),
+            counts.created,
+            counts.updated,
+            counts.unchanged,
+            counts.conflict,
+            counts.deleted
+        ),
+        (
+            planned.len() as i64,
+            ItemAction::ALL.len() as i64,
+            by(ActionCount::Created),
+            by(ActionCount::Updated),
+            by(ActionCount::Unchanged),
+            by(ActionCount::Conflict),
+            by(ActionCount::Deleted)
+        )
+    );
+    assert!(counts.created > 0 && counts.updated > 1 && counts.deleted > 1);
+    let per_status = |status: RunItemStatus| {
+        (0..ItemAction::ALL.len())
+            .filter(|i| statuses[i % statuses.len()] == status)
+            .count() as i64
+    };
+    assert_eq!(
+        (counts.succeeded, counts.failed, counts.skipped),
+        (
+            per_status(RunItemStatus::Succeeded),
+            per_status(RunItemStatus::Failed),
+            per_status(RunItemStatus::Skipped)
+        )
+    );
+}
+
+#[tokio::test]
+async fn counts_of_every_action_on_sqlite() {
+    let db = TestDb::sqlite();
+    counts_of_every_action(&connect(&db).await).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn counts_of_every_action_on_postgres() {
+    let db = TestDb::create().await;
+    counts_of_every_action(&connect(&db).await).await;
+    db.drop_db().await;
+}
+
 #[tokio::test]
 async fn store_round_trip_and_typed_errors_on_sqlite() {
     let db = TestDb::sqlite();
