@@ -789,6 +789,8 @@ impl Execution {
         self.check_lease()?;
         let mut items = self.items.lock().await;
         items.tried = true;
+        // It marks the item running: the run's counts are taken afresh at its end.
+        items.counts = None;
         run_store::record_write_intent(&self.services().db, self.run.id, item_key, intent).await?;
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! counts derived from them.
 
 use chrono::{DateTime, Utc};
-use entity::enums::{ActionCount, ItemAction, RunItemStatus};
+use entity::enums::{ActionCount, ItemAction, RunItemStatus, RunStatus};
 use entity::{run_items, runs};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait;
@@ -114,9 +114,10 @@ pub async fn count_failed_with(
         .await?)
 }
 
-/// Copies the derived counts onto the Run Record (what lists and progress bars read) and
-/// returns them: counted by the update itself, one statement where the backend has
-/// `RETURNING`. `progressed`: an item result was just recorded, so this attempt made progress.
+/// Copies the derived counts onto the Run Record (what lists and progress bars read) while
+/// the run is running, and returns them: counted by the update itself, one statement where
+/// the backend has `RETURNING`. `progressed`: an item result was just recorded, so this
+/// attempt made progress.
 pub async fn refresh_counts(
     db: &impl ConnectionTrait,
     run_id: Uuid,
@@ -145,7 +146,8 @@ pub async fn refresh_counts(
                 deleted: n("deleted_items")?,
             })
         }
-        // No Run Record to copy onto (it was purged): the items still have their counts.
+        // The run is no longer running (finished by the reaper while a worker that lost it
+        // still wrote): its Run Record keeps the counts its finish stored.
         None => count_items(db, run_id).await,
     }
 }
@@ -232,10 +234,11 @@ fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> 
     format!(
         "UPDATE runs SET {set}, updated_at = {}{progress} \
          FROM (SELECT {select} FROM run_items WHERE run_id = {}) AS c \
-         WHERE runs.id = {}{returning}",
+         WHERE runs.id = {} AND runs.status = '{}'{returning}",
         p(1),
         p(2),
-        p(3)
+        p(3),
+        RunStatus::Running.as_str()
     )
 }
 

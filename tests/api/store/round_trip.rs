@@ -466,6 +466,42 @@ async fn counts_of_every_action(db: &DatabaseConnection) {
             per_status(RunItemStatus::Skipped)
         )
     );
+
+    // The reaper finishes it (the two planned items left become not attempted); a late
+    // write of a worker that has not noticed yet leaves the finished Run Record's counts.
+    let terminal = Terminal {
+        status: RunStatus::Failed,
+        error_code: Some("worker_lost".into()),
+        error_context: None,
+        summary: "lost".into(),
+    };
+    let finished = run_store::finish(db, claimed.id, None, &terminal)
+        .await
+        .unwrap()
+        .expect("the reaper finishes an active run");
+    let late = run_store::record_items(
+        db,
+        &claimed,
+        vec![ItemResult::succeeded(
+            "late",
+            "deviceConfigurations",
+            "Late",
+        )],
+    )
+    .await
+    .unwrap();
+    assert_eq!(late, run_store::count_items(db, claimed.id).await.unwrap());
+    assert_eq!(late.total, finished.total_items as i64 + 1);
+    let row = run_store::get(db, claimed.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.total_items, row.failed_items, row.status),
+        (
+            finished.total_items,
+            finished.failed_items,
+            RunStatus::Failed
+        ),
+        "a finished run keeps the counts its finish stored"
+    );
 }
 
 #[tokio::test]
