@@ -584,8 +584,7 @@ async fn execute_claimed(
 
     // The counts the execution's last item write stored are the rows' counts: only this
     // lease writes them. Counted afresh when it wrote none or its last write failed.
-    let stored = execution.stored_counts().await;
-    let counts = match stored {
+    let counts = match execution.stored_counts().await {
         Some(counts) => Ok(counts),
         None => crate::store::retry_transient(budget, || run_store::count_items(db, run.id)).await,
     };

@@ -133,17 +133,31 @@ pub async fn refresh_counts(
     }
     match db.query_one_raw(stmt).await? {
         Some(row) => {
-            let n = |col: &str| row.try_get::<i32>("", col).map(i64::from);
+            let mut n = [0i64; COUNT_COLUMNS.len()];
+            for (value, column) in n.iter_mut().zip(COUNT_COLUMNS) {
+                *value = i64::from(row.try_get::<i32>("", column)?);
+            }
+            let [
+                total,
+                succeeded,
+                failed,
+                skipped,
+                created,
+                updated,
+                unchanged,
+                conflict,
+                deleted,
+            ] = n;
             Ok(Counts {
-                total: n("total_items")?,
-                succeeded: n("succeeded_items")?,
-                failed: n("failed_items")?,
-                skipped: n("skipped_items")?,
-                created: n("created_items")?,
-                updated: n("updated_items")?,
-                unchanged: n("unchanged_items")?,
-                conflict: n("conflict_items")?,
-                deleted: n("deleted_items")?,
+                total,
+                succeeded,
+                failed,
+                skipped,
+                created,
+                updated,
+                unchanged,
+                conflict,
+                deleted,
             })
         }
         // The run is no longer running (finished by the reaper while a worker that lost it
@@ -166,61 +180,13 @@ const COUNT_COLUMNS: [&str; 9] = [
 ];
 
 /// `UPDATE runs SET <counts> FROM (<the run's items counted>) ...` with parameters
-/// (updated_at, run id, run id). Items are counted as [`Counts::add`] counts them: by status,
-/// and by what [`ItemAction::counts_as`] says an action counts as.
+/// (updated_at, run id, run id).
 fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> String {
     let p = |i: usize| match backend {
         DbBackend::Postgres => format!("${i}"),
         _ => "?".to_string(),
     };
-    let list = |texts: &[&str]| {
-        texts
-            .iter()
-            .map(|t| {
-                debug_assert!(t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
-                format!("'{t}'")
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let sum = |column: &str, texts: &[&str]| {
-        if texts.is_empty() {
-            return "0".to_string();
-        }
-        format!(
-            "COALESCE(SUM(CASE WHEN {column} IN ({}) THEN 1 ELSE 0 END), 0)",
-            list(texts)
-        )
-    };
-    let actions = |wanted: ActionCount| -> Vec<&str> {
-        ItemAction::ALL
-            .iter()
-            .filter(|a| a.counts_as() == wanted)
-            .map(|a| a.as_str())
-            .collect()
-    };
-    let counted = [
-        "COUNT(*)".to_string(),
-        sum("status", &[RunItemStatus::Succeeded.as_str()]),
-        sum("status", &[RunItemStatus::Failed.as_str()]),
-        sum("status", &[RunItemStatus::Skipped.as_str()]),
-        sum("action", &actions(ActionCount::Created)),
-        sum("action", &actions(ActionCount::Updated)),
-        sum("action", &actions(ActionCount::Unchanged)),
-        sum("action", &actions(ActionCount::Conflict)),
-        sum("action", &actions(ActionCount::Deleted)),
-    ];
-    let select = COUNT_COLUMNS
-        .iter()
-        .zip(&counted)
-        .map(|(column, expr)| format!("{expr} AS n_{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let set = COUNT_COLUMNS
-        .iter()
-        .map(|column| format!("{column} = c.n_{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let (select, set) = counted_columns();
     let progress = if progressed {
         ", progress_attempt = attempt"
     } else {
@@ -240,6 +206,60 @@ fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> 
         p(3),
         RunStatus::Running.as_str()
     )
+}
+
+/// The counting select list (`<expr> AS n_<column>, ...`) and the assignments
+/// (`<column> = c.n_<column>, ...`), the same on every backend: built once. Items are counted
+/// as [`Counts::add`] counts them: by status, and by what [`ItemAction::counts_as`] says an
+/// action counts as.
+fn counted_columns() -> &'static (String, String) {
+    static COLUMNS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        let sum = |column: &str, texts: &[&str]| {
+            if texts.is_empty() {
+                return "0".to_string();
+            }
+            let list = texts
+                .iter()
+                .map(|t| {
+                    debug_assert!(t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+                    format!("'{t}'")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("COALESCE(SUM(CASE WHEN {column} IN ({list}) THEN 1 ELSE 0 END), 0)")
+        };
+        let actions = |wanted: ActionCount| -> Vec<&str> {
+            ItemAction::ALL
+                .iter()
+                .filter(|a| a.counts_as() == wanted)
+                .map(|a| a.as_str())
+                .collect()
+        };
+        let counted = [
+            "COUNT(*)".to_string(),
+            sum("status", &[RunItemStatus::Succeeded.as_str()]),
+            sum("status", &[RunItemStatus::Failed.as_str()]),
+            sum("status", &[RunItemStatus::Skipped.as_str()]),
+            sum("action", &actions(ActionCount::Created)),
+            sum("action", &actions(ActionCount::Updated)),
+            sum("action", &actions(ActionCount::Unchanged)),
+            sum("action", &actions(ActionCount::Conflict)),
+            sum("action", &actions(ActionCount::Deleted)),
+        ];
+        let select = COUNT_COLUMNS
+            .iter()
+            .zip(&counted)
+            .map(|(column, expr)| format!("{expr} AS n_{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let set = COUNT_COLUMNS
+            .iter()
+            .map(|column| format!("{column} = c.n_{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        (select, set)
+    })
 }
 
 /// Sets every count column of the Run Record from `counts`.
