@@ -30,7 +30,8 @@ use apalis::prelude::{
     BackendExt, BoxDynError, Data, Monitor, TaskSink, WorkerBuilder, WorkerBuilderExt,
 };
 use bench_common::{
-    Bench, BenchTenant, Role, SimStats, ms, percentile, print_heading, print_table,
+    Bench, BenchTenant, CpuSample, Role, SimStats, admin_database_url, ms, percentile,
+    print_heading, print_table, redis_url,
 };
 use clap::Parser;
 use futures_util::StreamExt;
@@ -88,6 +89,8 @@ struct Side {
     /// Enqueue → done, seconds, ascending.
     latencies: Vec<f64>,
     outcome: String,
+    /// CPU spent from the first start to the last terminal job, where `/proc` tells.
+    cpu: Option<CpuSample>,
 }
 
 impl Side {
@@ -97,6 +100,28 @@ impl Side {
     fn q(&self, q: f64) -> String {
         ms(secs(percentile(&self.latencies, q)))
     }
+    /// CPU per job of this process without graph-sim, graph-sim, PostgreSQL, Redis and all,
+    /// milliseconds.
+    fn cpu_per_job(&self) -> Option<[f64; 5]> {
+        let cpu = self.cpu?;
+        let per = |d: Duration| d.as_secs_f64() * 1e3 / self.jobs.max(1) as f64;
+        Some([
+            per(cpu.this_process.saturating_sub(cpu.graph_sim)),
+            per(cpu.graph_sim),
+            per(cpu.postgres),
+            per(cpu.redis),
+            per(cpu.total()),
+        ])
+    }
+    /// Cores kept busy on average over the wall time.
+    fn cores_busy(&self) -> Option<f64> {
+        Some(self.cpu?.total().as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
+    }
+}
+
+/// A CPU sample of this process and the benchmark's PostgreSQL and Redis.
+fn cpu_now() -> Option<CpuSample> {
+    CpuSample::now(&admin_database_url(), &redis_url())
 }
 
 /// Extra figures of the product side.
@@ -158,6 +183,7 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let t0 = chrono::Utc::now();
+    let cpu_before = cpu_now();
     let started = Instant::now();
     let bench_ref = &*bench;
     let answers: Vec<anyhow::Result<u16>> = futures_util::stream::iter(tenants.iter())
@@ -174,18 +200,18 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
     }
 
     let n = args.runs as i64;
-    loop {
+    let cpu_after = loop {
         let done = bench
             .scalar("SELECT count(*)::bigint FROM runs WHERE status NOT IN ('queued','running')")
             .await?;
         if done >= n {
-            break;
+            break cpu_now();
         }
         if started.elapsed() > PHASE_TIMEOUT {
             bail!("only {done} of {n} runs terminal after {PHASE_TIMEOUT:?}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
     bench.stop_workers().await;
 
     let t0_sql = t0.to_rfc3339();
@@ -246,6 +272,7 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
             enqueue,
             latencies,
             outcome: format!("{succeeded}/{n} succeeded"),
+            cpu: cpu_after.zip(cpu_before).map(|(a, b)| a.since(&b)),
         },
         ProductDetail {
             peak_executing,
@@ -322,6 +349,7 @@ async fn raw_side(bench: &Bench, args: &Args) -> anyhow::Result<Side> {
     }));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
+    let cpu_before = cpu_now();
     let started = Instant::now();
     let pushes: Vec<anyhow::Result<()>> = futures_util::stream::iter(0..args.runs)
         .map(|_| {
@@ -353,6 +381,7 @@ async fn raw_side(bench: &Bench, args: &Args) -> anyhow::Result<Side> {
     })
     .await;
     let wall = started.elapsed();
+    let cpu_after = cpu_now();
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(15), monitor_task).await;
     let consumed = state.consumed.load(Ordering::SeqCst);
@@ -374,6 +403,7 @@ async fn raw_side(bench: &Bench, args: &Args) -> anyhow::Result<Side> {
         enqueue,
         latencies,
         outcome: format!("{consumed}/{} consumed", args.runs),
+        cpu: cpu_after.zip(cpu_before).map(|(a, b)| a.since(&b)),
     })
 }
 
@@ -420,6 +450,28 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
         row("p95 start → terminal", product.q(0.95), raw.q(0.95)),
         row("max start → terminal", product.q(1.0), raw.q(1.0)),
     ];
+    let cpu = |side: &Side, i: usize| {
+        side.cpu_per_job()
+            .map_or("n/a".to_string(), |c| format!("{:.2} ms", c[i]))
+    };
+    let mut rows = rows;
+    for (i, name) in [
+        "CPU per job: API, workers, clients",
+        "CPU per job: graph-sim (Graph's stand-in)",
+        "CPU per job: PostgreSQL",
+        "CPU per job: Redis",
+        "CPU per job: all",
+    ]
+    .iter()
+    .enumerate()
+    {
+        rows.push(row(name, cpu(&product, i), cpu(&raw, i)));
+    }
+    let busy = |side: &Side| {
+        side.cores_busy()
+            .map_or("n/a".into(), |b| format!("{b:.2}"))
+    };
+    rows.push(row("cores busy (CPU / wall)", busy(&product), busy(&raw)));
     print_table(&["", "PolicyVault runs", "raw apalis no-op"], &rows);
     println!();
     let q = |v: &[f64], p: f64| ms(secs(percentile(v, p)));
@@ -482,7 +534,7 @@ async fn main() -> anyhow::Result<()> {
         throttle: false,
         ..graph_sim::SimConfig::default()
     };
-    let mut bench = Bench::start(&overrides, Some(sim)).await?;
+    let mut bench = Bench::start_with_sim_thread(&overrides, sim).await?;
     let result = run(&mut bench, &args).await;
     bench.shutdown().await;
     result

@@ -158,6 +158,53 @@ pub struct Bench {
     workers: Vec<InProcessWorker>,
 }
 
+/// Where [`Bench`] runs graph-sim.
+#[derive(Debug, Clone, Copy)]
+enum SimThread {
+    /// On the benchmark's own runtime.
+    Shared,
+    /// On a current-thread runtime on a thread named [`SIM_THREAD`].
+    Own,
+}
+
+/// The name of graph-sim's thread under [`Bench::start_with_sim_thread`].
+pub const SIM_THREAD: &str = "graph-sim";
+
+async fn spawn_sim(
+    config: graph_sim::SimConfig,
+    thread: SimThread,
+) -> anyhow::Result<graph_sim::RunningSim> {
+    let listen: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    if let SimThread::Shared = thread {
+        return graph_sim::spawn(config, listen).await;
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(SIM_THREAD.into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = tx.send(Err(anyhow!("graph-sim runtime: {e}")));
+                    return;
+                }
+            };
+            // Serves until the benchmark process exits.
+            runtime.block_on(async move {
+                let spawned = graph_sim::spawn(config, listen).await;
+                let serving = spawned.is_ok();
+                let _ = tx.send(spawned);
+                if serving {
+                    std::future::pending::<()>().await;
+                }
+            });
+        })?;
+    rx.await.map_err(|_| anyhow!("graph-sim's thread ended"))?
+}
+
 impl Bench {
     /// Creates the database and namespace, migrates, starts graph-sim (when given) and the
     /// web application. Workers are started separately.
@@ -165,9 +212,27 @@ impl Bench {
         overrides: &[(String, String)],
         sim: Option<graph_sim::SimConfig>,
     ) -> anyhow::Result<Self> {
+        Self::start_with(overrides, sim, SimThread::Shared).await
+    }
+
+    /// [`Bench::start`] with graph-sim on a runtime of its own, on one thread named
+    /// `graph-sim` (see [`CpuSample::graph_sim`]): the CPU Graph's stand-in spends can then be
+    /// told apart from the product's.
+    pub async fn start_with_sim_thread(
+        overrides: &[(String, String)],
+        sim: graph_sim::SimConfig,
+    ) -> anyhow::Result<Self> {
+        Self::start_with(overrides, Some(sim), SimThread::Own).await
+    }
+
+    async fn start_with(
+        overrides: &[(String, String)],
+        sim: Option<graph_sim::SimConfig>,
+        thread: SimThread,
+    ) -> anyhow::Result<Self> {
         policyvault::http::install_crypto_provider();
         let db = BenchDb::create().await?;
-        match Self::start_on(db, overrides, sim).await {
+        match Self::start_on(db, overrides, sim, thread).await {
             Ok(bench) => Ok(bench),
             Err((db, e)) => {
                 db.drop_db().await;
@@ -180,6 +245,7 @@ impl Bench {
         db: BenchDb,
         overrides: &[(String, String)],
         sim: Option<graph_sim::SimConfig>,
+        thread: SimThread,
     ) -> Result<Self, (BenchDb, anyhow::Error)> {
         let prefix = format!("pvbench{}", &Uuid::new_v4().simple().to_string()[..10]);
         let all_overrides = overrides_for(&db.url, &prefix, overrides);
@@ -197,7 +263,7 @@ impl Bench {
             return Err((db, anyhow!("migrations: {e}")));
         }
         let sim = match sim {
-            Some(config) => match graph_sim::spawn(config, "127.0.0.1:0".parse().unwrap()).await {
+            Some(config) => match spawn_sim(config, thread).await {
                 Ok(s) => Some(s),
                 Err(e) => return Err((db, anyhow!("graph-sim: {e:#}"))),
             },
@@ -857,5 +923,124 @@ impl Drop for Guard {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// CPU time (user + system) spent so far by this process, by the PostgreSQL server listening
+/// on `pg_port` (postmaster, live backends and the backends it has reaped) and by the Redis
+/// server on `redis_port`, read from `/proc`. `None` where `/proc` cannot tell (not Linux).
+#[derive(Debug, Clone, Copy)]
+pub struct CpuSample {
+    /// All of this process's threads, [`SIM_THREAD`] included.
+    pub this_process: Duration,
+    /// This process's thread named [`SIM_THREAD`] (zero when graph-sim shares the runtime).
+    pub graph_sim: Duration,
+    pub postgres: Duration,
+    pub redis: Duration,
+}
+
+/// One `/proc/{pid}/stat`: (ppid, utime + stime, cutime + cstime) in clock ticks.
+fn proc_times(pid: &str) -> Option<(u64, u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may hold spaces, start at "state".
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    let ppid = *f.get(1)?;
+    Some((ppid, f.get(11)? + f.get(12)?, f.get(13)? + f.get(14)?))
+}
+
+fn cmdline(pid: &str) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+fn clock_ticks_per_sec() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(100)
+}
+
+/// The port of a `scheme://user@host:port/...` URL.
+fn url_port(url: &str) -> Option<u16> {
+    let authority = url.split("://").nth(1)?.split('/').next()?;
+    authority.rsplit(':').next()?.parse().ok()
+}
+
+impl CpuSample {
+    /// Reads the CPU times of this process and of the servers behind `database_url` and
+    /// `redis_url` (which must run on this machine).
+    pub fn now(database_url: &str, redis_url: &str) -> Option<CpuSample> {
+        let tick = |t: u64| Duration::from_millis(t * 1000 / clock_ticks_per_sec());
+        let pg_port = url_port(database_url)?.to_string();
+        let redis_port = url_port(redis_url)?.to_string();
+        let mut procs = Vec::new();
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let pid = entry.file_name().to_string_lossy().to_string();
+            if pid.bytes().all(|b| b.is_ascii_digit())
+                && let Some(times) = proc_times(&pid)
+            {
+                procs.push((pid, times));
+            }
+        }
+        let postmaster = procs.iter().find(|(pid, _)| {
+            let cmd = cmdline(pid);
+            let mut words = cmd.split_whitespace();
+            words.next().is_some_and(|w| w.ends_with("postgres"))
+                && cmd.contains(&format!("-p {pg_port}"))
+        })?;
+        let postmaster_pid: u64 = postmaster.0.parse().ok()?;
+        let (_, own, reaped) = postmaster.1;
+        let backends: u64 = procs
+            .iter()
+            .filter(|(_, (ppid, _, _))| *ppid == postmaster_pid)
+            .map(|(_, (_, t, _))| t)
+            .sum();
+        let redis = procs
+            .iter()
+            .find(|(pid, _)| {
+                let cmd = cmdline(pid);
+                cmd.contains("redis-server") && cmd.contains(&format!(":{redis_port}"))
+            })
+            .map(|(_, (_, t, _))| *t)?;
+        let this = proc_times("self")?.1;
+        let mut sim = 0;
+        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let tid = task.file_name().to_string_lossy().to_string();
+            let comm = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"));
+            if comm.is_ok_and(|c| c.trim() == SIM_THREAD)
+                && let Some((_, t, _)) = proc_times(&format!("self/task/{tid}"))
+            {
+                sim += t;
+            }
+        }
+        Some(CpuSample {
+            this_process: tick(this),
+            graph_sim: tick(sim),
+            postgres: tick(own + reaped + backends),
+            redis: tick(redis),
+        })
+    }
+
+    /// CPU spent between `earlier` and `self`.
+    pub fn since(&self, earlier: &CpuSample) -> CpuSample {
+        CpuSample {
+            this_process: self.this_process.saturating_sub(earlier.this_process),
+            graph_sim: self.graph_sim.saturating_sub(earlier.graph_sim),
+            postgres: self.postgres.saturating_sub(earlier.postgres),
+            redis: self.redis.saturating_sub(earlier.redis),
+        }
+    }
+
+    pub fn total(&self) -> Duration {
+        self.this_process + self.postgres + self.redis
     }
 }

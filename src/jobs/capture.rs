@@ -44,6 +44,7 @@ pub async fn capture_snapshot(
         run.id,
         &keys,
         run.initiator_id,
+        execution.is_fresh(),
     )
     .await?;
     let unread = capture(execution, &contracts, Sink::Snapshot(snapshot.clone())).await?;

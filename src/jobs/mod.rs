@@ -18,6 +18,7 @@ use crate::store::tenants;
 
 /// Runs the claimed run's spec.
 pub async fn execute(execution: &Execution) -> Result<(), ExecError> {
+    execution.begin_pass();
     match &execution.spec {
         RunSpec::CaptureSnapshot { policy_types, .. } => {
             capture::capture_snapshot(execution, policy_types).await

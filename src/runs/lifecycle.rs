@@ -212,9 +212,33 @@ impl Orchestrator {
         guard: impl Into<FinishGuard>,
         terminal: Terminal,
     ) -> StoreResult<bool> {
-        let Some(finished) = run_store::finish(&self.services.db, run.id, guard, &terminal).await?
-        else {
-            return Ok(false);
+        let finished = run_store::finish(&self.services.db, run.id, guard, &terminal).await?;
+        Ok(self.finished(finished).await)
+    }
+
+    /// [`Orchestrator::finish`] by the lease holder whose last item write stored `counts`:
+    /// when they say every item is finished, the terminal write is tried as one statement
+    /// (which counts the rows itself), and the full finish runs only if it did not apply.
+    pub async fn finish_counted(
+        &self,
+        run: &runs::Model,
+        lease: Uuid,
+        terminal: Terminal,
+        counts: &Counts,
+    ) -> StoreResult<bool> {
+        if counts.finished() == counts.total {
+            let db = &self.services.db;
+            if let Some(finished) = run_store::finish_settled(db, run.id, lease, &terminal).await? {
+                return Ok(self.finished(Some(finished)).await);
+            }
+        }
+        self.finish(run, Some(lease), terminal).await
+    }
+
+    /// The side effects of a terminal state just stored; false when none was (`None`).
+    async fn finished(&self, finished: Option<runs::Model>) -> bool {
+        let Some(finished) = finished else {
+            return false;
         };
         // Counted as soon as the terminal state is stored, before the side effects below, so
         // a scrape that follows a terminal run page already counts the run.
@@ -260,7 +284,7 @@ impl Orchestrator {
         self.queue_run_event(&finished).await;
         self.settle_parents_of(finished.id).await;
         tracing::info!(status = finished.status.as_str(), "run finished");
-        Ok(true)
+        true
     }
 
     /// Notification to the initiator about a state change, if their preferences want it. A
@@ -569,6 +593,9 @@ pub struct Execution {
     /// one stored (cleared when one fails, since it may have stored part of its rows).
     /// Item writes of one execution go one at a time under this lock.
     items: tokio::sync::Mutex<ItemWrites>,
+    /// How often this execution has begun: more than once when it resumes after the
+    /// database went away.
+    passes: std::sync::atomic::AtomicU32,
 }
 
 #[derive(Debug, Default)]
@@ -616,6 +643,7 @@ impl Execution {
             cancel_checked: std::sync::Mutex::new(std::time::Instant::now()),
             note: std::sync::Mutex::new(None),
             items: tokio::sync::Mutex::new(ItemWrites::default()),
+            passes: std::sync::atomic::AtomicU32::new(0),
         }
     }
 
@@ -727,6 +755,19 @@ impl Execution {
             })
             .map(|r| r.item_key)
             .collect())
+    }
+
+    /// Marks the start of a pass of the executor over this run (see [`Execution::is_fresh`]).
+    pub(crate) fn begin_pass(&self) {
+        self.passes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// True in the first pass of the run's first attempt (not resumed after a database
+    /// outage): what this pass has not stored yet, no earlier pass stored either, so it need
+    /// not be looked for.
+    pub fn is_fresh(&self) -> bool {
+        self.run.attempt <= 1 && self.passes.load(std::sync::atomic::Ordering::Relaxed) <= 1
     }
 
     /// Item rows of this run (with write intents), for executors that resume carefully. A

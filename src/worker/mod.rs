@@ -582,8 +582,9 @@ async fn execute_claimed(
     };
     heartbeat.abort();
 
-    // The counts the execution's last item write stored are the rows' counts: only this
-    // lease writes them. Counted afresh when it wrote none or its last write failed.
+    // The counts the execution's last item write stored; counted afresh when it wrote none
+    // or its last write failed. They decide the outcome; the finish stores the rows' own
+    // counts (a worker that lost the run may still have written).
     let counts = match execution.stored_counts().await {
         Some(counts) => Ok(counts),
         None => crate::store::retry_transient(budget, || run_store::count_items(db, run.id)).await,
@@ -636,7 +637,7 @@ async fn execute_claimed(
         ),
     };
     let finished = crate::store::retry_transient(budget, || {
-        orchestrator.finish(&run, Some(lease), terminal.clone())
+        orchestrator.finish_counted(&run, lease, terminal.clone(), &counts)
     })
     .await;
     if let Err(e) = finished {

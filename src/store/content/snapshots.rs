@@ -18,23 +18,22 @@ use crate::graph::registry::PolicyType;
 use crate::store::{StoreError, StoreResult, TenantScope};
 
 /// The snapshot a capture run fills; created on the run's first attempt, found again on a
-/// resumed one.
+/// resumed one. `fresh`: the run cannot have one yet (its first attempt, not resumed), so
+/// none is looked for.
 pub async fn snapshot_for_run(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
     run_id: Uuid,
     policy_types: &[PolicyType],
     created_by: Uuid,
+    fresh: bool,
 ) -> StoreResult<snapshots::Model> {
-    run_snapshot(
-        db,
-        scope,
-        run_id,
-        SNAPSHOT_CAPTURE,
-        Json::from(policy_types.iter().map(|t| t.key()).collect::<Vec<_>>()),
-        created_by,
-    )
-    .await
+    let policy_types = Json::from(policy_types.iter().map(|t| t.key()).collect::<Vec<_>>());
+    let purpose = SNAPSHOT_CAPTURE;
+    if fresh {
+        return new_run_snapshot(db, scope, run_id, purpose, policy_types, created_by).await;
+    }
+    run_snapshot(db, scope, run_id, purpose, policy_types, created_by).await
 }
 
 /// `snapshots.purpose` of a capture run's snapshot.
@@ -52,19 +51,30 @@ async fn run_snapshot(
     policy_types: Json,
     created_by: Uuid,
 ) -> StoreResult<snapshots::Model> {
-    let tenant_id = scope.tenant_id();
-    let find = || {
-        snapshots::Entity::find()
-            .filter(snapshots::Column::TenantId.eq(tenant_id))
-            .filter(snapshots::Column::RunId.eq(run_id))
-            .filter(snapshots::Column::Purpose.eq(purpose))
-    };
-    if let Some(existing) = find().one(db).await? {
+    let existing = snapshots::Entity::find()
+        .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
+        .filter(snapshots::Column::RunId.eq(run_id))
+        .filter(snapshots::Column::Purpose.eq(purpose))
+        .one(db)
+        .await?;
+    if let Some(existing) = existing {
         return Ok(existing);
     }
+    new_run_snapshot(db, scope, run_id, purpose, policy_types, created_by).await
+}
+
+/// A new, empty snapshot of `purpose` for run `run_id`.
+async fn new_run_snapshot(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    run_id: Uuid,
+    purpose: &str,
+    policy_types: Json,
+    created_by: Uuid,
+) -> StoreResult<snapshots::Model> {
     let row = snapshots::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(scope.tenant_id()),
         run_id: Set(Some(run_id)),
         policy_types: Set(policy_types),
         item_count: Set(0),

@@ -212,7 +212,7 @@ fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> 
 /// (`<column> = c.n_<column>, ...`), the same on every backend: built once. Items are counted
 /// as [`Counts::add`] counts them: by status, and by what [`ItemAction::counts_as`] says an
 /// action counts as.
-fn counted_columns() -> &'static (String, String) {
+pub(super) fn counted_columns() -> &'static (String, String) {
     static COLUMNS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
     COLUMNS.get_or_init(|| {
         let sum = |column: &str, texts: &[&str]| {

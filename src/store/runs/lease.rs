@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::store::{StoreResult, TenantScope};
 
-use super::items::{count_items, with_counts};
+use super::items::{Counts, count_items, counted_columns, with_counts};
 use super::records::get;
 
 /// Why a claim did not happen.
@@ -42,50 +42,52 @@ pub async fn claim(
     tenant_cap: u32,
 ) -> StoreResult<Result<(runs::Model, TenantScope), ClaimRefusal>> {
     let now = Utc::now();
-    let Some(run) = get(db, run_id).await? else {
-        return Ok(Err(ClaimRefusal::NotQueued));
-    };
-    if run.status != RunStatus::Queued {
-        return Ok(Err(ClaimRefusal::NotQueued));
-    }
+    // The claimed row's own tenant: the subqueries refer to the row being updated.
+    let own_tenant = Expr::col((runs::Entity, runs::Column::TenantId));
     let others = Alias::new("others");
     let running_in_tenant = Query::select()
         .expr(Expr::col((others.clone(), runs::Column::Id)).count())
         .from_as(runs::Entity, others.clone())
-        .and_where(Expr::col((others.clone(), runs::Column::TenantId)).eq(run.tenant_id))
+        .and_where(Expr::col((others.clone(), runs::Column::TenantId)).eq(own_tenant.clone()))
         .and_where(Expr::col((others, runs::Column::Status)).eq(RunStatus::Running.as_str()))
         .to_owned();
     // Runs that write to a tenant (restores, re-runs, undo) go one at a time per tenant:
     // two of them deciding targets at once could both take the same object by name.
+    let writing_ops = || {
+        RunOperation::ALL
+            .iter()
+            .filter(|op| op.writes_to_tenant())
+            .map(|op| op.as_str())
+    };
     let writers = Alias::new("writers");
     let writing_in_tenant = Query::select()
         .expr(Expr::col((writers.clone(), runs::Column::Id)).count())
         .from_as(runs::Entity, writers.clone())
-        .and_where(Expr::col((writers.clone(), runs::Column::TenantId)).eq(run.tenant_id))
+        .and_where(Expr::col((writers.clone(), runs::Column::TenantId)).eq(own_tenant))
         .and_where(
             Expr::col((writers.clone(), runs::Column::Status)).eq(RunStatus::Running.as_str()),
         )
-        .and_where(
-            Expr::col((writers, runs::Column::Operation)).is_in(
-                RunOperation::ALL
-                    .iter()
-                    .filter(|op| op.writes_to_tenant())
-                    .map(|op| op.as_str()),
-            ),
-        )
+        .and_where(Expr::col((writers, runs::Column::Operation)).is_in(writing_ops()))
         .to_owned();
-    let deadline = run.deadline_at.unwrap_or(now + max_duration);
     // Concurrent claims of one tenant's runs must not both see "below the cap": on
-    // PostgreSQL they serialize on a per-tenant advisory lock (SQLite serializes writers).
+    // PostgreSQL they serialize on a per-tenant advisory lock (SQLite serializes writers),
+    // keyed by the first 8 bytes of the tenant id and taken only while the run is queued.
+    // The update after it reads a fresh snapshot, so it sees the claims committed before.
     let txn = db.begin().await?;
     if txn.get_database_backend() == DbBackend::Postgres {
-        let key = i64::from_be_bytes(run.tenant_id.as_bytes()[..8].try_into().unwrap_or([0; 8]));
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [key.into()],
-        ))
-        .await?;
+        let locked = txn
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(\
+                 ('x' || substr(replace(tenant_id::text, '-', ''), 1, 16))::bit(64)::bigint) \
+                 FROM runs WHERE id = $1 AND status = 'queued'",
+                [run_id.into()],
+            ))
+            .await?;
+        if locked.rows_affected() == 0 {
+            txn.commit().await?;
+            return Ok(Err(ClaimRefusal::NotQueued));
+        }
     }
     let update = runs::Entity::update_many()
         .col_expr(
@@ -99,20 +101,24 @@ pub async fn claim(
             Expr::col(runs::Column::Attempt).add(1),
         )
         .col_expr(runs::Column::HeartbeatAt, Expr::value(now))
+        // Fixed at the first start.
         .col_expr(
             runs::Column::StartedAt,
-            Expr::value(run.started_at.unwrap_or(now)),
+            Expr::col(runs::Column::StartedAt).if_null(now),
         )
-        .col_expr(runs::Column::DeadlineAt, Expr::value(deadline))
+        .col_expr(
+            runs::Column::DeadlineAt,
+            Expr::col(runs::Column::DeadlineAt).if_null(now + max_duration),
+        )
         .col_expr(runs::Column::UpdatedAt, Expr::value(now))
         .filter(runs::Column::Id.eq(run_id))
         .filter(runs::Column::Status.eq(RunStatus::Queued))
-        .filter(Expr::from(running_in_tenant).lt(tenant_cap as i64));
-    let update = if run.operation.writes_to_tenant() {
-        update.filter(Expr::from(writing_in_tenant).eq(0))
-    } else {
-        update
-    };
+        .filter(Expr::expr(running_in_tenant).lt(tenant_cap as i64))
+        .filter(
+            Expr::col(runs::Column::Operation)
+                .is_not_in(writing_ops())
+                .or(Expr::expr(writing_in_tenant).eq(0)),
+        );
     let claimed = update_one_returning(&txn, update, run_id).await?;
     txn.commit().await?;
     if let Some(run) = claimed {
@@ -144,7 +150,7 @@ pub async fn heartbeat(
     Ok(updated.rows_affected == 1)
 }
 
-/// The terminal outcome written by [`finish`].
+/// The terminal outcome written by [`finish`] (or [`finish_settled`]).
 #[derive(Debug, Clone)]
 pub struct Terminal {
     pub status: RunStatus,
@@ -235,22 +241,116 @@ pub async fn finish(
     } else {
         terminal.summary.clone()
     };
-    let mut update = with_counts(runs::Entity::update_many(), &counts)
-        .col_expr(runs::Column::Status, Expr::value(status.as_str()))
+    let outcome = Outcome {
+        status,
+        error_code,
+        summary,
+    };
+    let update = terminal_update(run_id, guard, terminal, outcome, &counts, now);
+    let Some(finished) = update_one_returning(&txn, update, run_id).await? else {
+        // Not this writer's to finish: dropping the transaction undoes the items above.
+        return Ok(None);
+    };
+    txn.commit().await?;
+    Ok(Some(finished))
+}
+
+/// [`finish`] in one statement, for the lease holder of a run whose items are all finished:
+/// the update counts the items itself (as [`refresh_counts`] does) and applies only while
+/// the run is running under `lease_token` and no item is left unfinished. `None` when it did
+/// not apply — the lease is gone, an item is unfinished (a worker that lost the run may
+/// still have written), or the backend has no `RETURNING`: then [`finish`] decides.
+pub async fn finish_settled(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    lease_token: Uuid,
+    terminal: &Terminal,
+) -> StoreResult<Option<runs::Model>> {
+    let backend = db.get_database_backend();
+    if !db.support_returning() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let values: [sea_orm::Value; 9] = [
+        terminal.status.as_str().into(),
+        now.into(),
+        now.into(),
+        terminal.error_code.clone().into(),
+        terminal.error_context.clone().into(),
+        terminal.summary.clone().into(),
+        run_id.into(),
+        run_id.into(),
+        lease_token.into(),
+    ];
+    let stmt = Statement::from_sql_and_values(backend, settled_finish_sql(backend), values);
+    Ok(runs::Entity::find().from_raw_sql(stmt).one(db).await?)
+}
+
+/// The statement of [`finish_settled`], with parameters (status, now, now, error code, error
+/// context, summary, run id, run id, lease token).
+fn settled_finish_sql(backend: DbBackend) -> String {
+    let p = |i: usize| match backend {
+        DbBackend::Postgres => format!("${i}"),
+        _ => "?".to_string(),
+    };
+    let (select, set) = counted_columns();
+    // SQLite's RETURNING names only the updated table's columns, PostgreSQL's every table's.
+    let returned = match backend {
+        DbBackend::Postgres => "runs.*",
+        _ => "*",
+    };
+    format!(
+        "UPDATE runs SET {set}, status = {}, finished_at = {}, updated_at = {}, \
+         error_code = {}, error_context = {}, summary = {}, lease_owner = NULL \
+         FROM (SELECT {select} FROM run_items WHERE run_id = {}) AS c \
+         WHERE runs.id = {} AND runs.status = '{}' AND runs.lease_token = {} \
+         AND c.n_total_items = c.n_succeeded_items + c.n_failed_items + c.n_skipped_items \
+         RETURNING {returned}",
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+        p(6),
+        p(7),
+        p(8),
+        RunStatus::Running.as_str(),
+        p(9),
+    )
+}
+
+/// What a finish writes: the terminal's status, code and summary after the leftover items.
+struct Outcome {
+    status: RunStatus,
+    error_code: Option<String>,
+    summary: String,
+}
+
+/// The terminal compare-and-set of [`finish`] and [`finish_settled`] on the run row.
+fn terminal_update(
+    run_id: Uuid,
+    guard: FinishGuard,
+    terminal: &Terminal,
+    outcome: Outcome,
+    counts: &Counts,
+    now: DateTime<Utc>,
+) -> sea_orm::UpdateMany<runs::Entity> {
+    let update = with_counts(runs::Entity::update_many(), counts)
+        .col_expr(runs::Column::Status, Expr::value(outcome.status.as_str()))
         .col_expr(runs::Column::FinishedAt, Expr::value(now))
         .col_expr(runs::Column::UpdatedAt, Expr::value(now))
-        .col_expr(runs::Column::ErrorCode, Expr::value(error_code))
+        .col_expr(runs::Column::ErrorCode, Expr::value(outcome.error_code))
         .col_expr(
             runs::Column::ErrorContext,
             Expr::value(terminal.error_context.clone()),
         )
-        .col_expr(runs::Column::Summary, Expr::value(summary))
+        .col_expr(runs::Column::Summary, Expr::value(outcome.summary))
         .col_expr(
             runs::Column::LeaseOwner,
             Expr::value(Option::<String>::None),
         )
         .filter(runs::Column::Id.eq(run_id));
-    update = match guard {
+    match guard {
         FinishGuard::Lease(token) => update
             .filter(runs::Column::Status.eq(RunStatus::Running))
             .filter(runs::Column::LeaseToken.eq(token)),
@@ -258,13 +358,7 @@ pub async fn finish(
             update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
         }
         FinishGuard::Queued => update.filter(runs::Column::Status.eq(RunStatus::Queued)),
-    };
-    let Some(finished) = update_one_returning(&txn, update, run_id).await? else {
-        // Not this writer's to finish: dropping the transaction undoes the items above.
-        return Ok(None);
-    };
-    txn.commit().await?;
-    Ok(Some(finished))
+    }
 }
 
 /// Applies an update meant for one run and returns the row as it was written: in the same

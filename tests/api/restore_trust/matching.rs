@@ -218,6 +218,7 @@ async fn selections_are_exact_and_part_of_de_duplication() {
         uuid::Uuid::now_v7(),
         &[],
         admin.id,
+        true,
     )
     .await
     .unwrap();

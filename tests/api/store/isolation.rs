@@ -58,7 +58,7 @@ async fn estate(db: &DatabaseConnection, secrets: &SecretBox, name: &str) -> Est
         assignments: json!([]),
         content_hash: "h".into(),
     };
-    let snapshot = content::snapshot_for_run(db, &scope, claimed.id, &[], user.id)
+    let snapshot = content::snapshot_for_run(db, &scope, claimed.id, &[], user.id, false)
         .await
         .unwrap();
     content::add_snapshot_item(db, &snapshot, &object)

@@ -203,10 +203,10 @@ async fn exercise(db: &DatabaseConnection) {
         .expect("a new run once the previous one is terminal");
 
     // snapshots and backup sets
-    let snapshot = content::snapshot_for_run(db, &scope, first.id, &[], user.id)
+    let snapshot = content::snapshot_for_run(db, &scope, first.id, &[], user.id, true)
         .await
         .unwrap();
-    let again = content::snapshot_for_run(db, &scope, first.id, &[], user.id)
+    let again = content::snapshot_for_run(db, &scope, first.id, &[], user.id, false)
         .await
         .unwrap();
     assert_eq!(
@@ -533,5 +533,185 @@ async fn store_round_trip_and_typed_errors_on_postgres() {
         "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
     );
     exercise(&connect(&db).await).await;
+    db.drop_db().await;
+}
+
+/// A claim reads only the row it updates: it refuses a run that is not queued (or does not
+/// exist), one whose tenant is at its cap (other tenants' runs do not count) and a writer
+/// while another writer of its tenant runs; it fixes the start and deadline once. A settled
+/// finish counts the rows itself and applies only for the lease holder with no unfinished
+/// item.
+async fn claims_and_settled_finish(db: &DatabaseConnection) {
+    let secrets = SecretBox::from_base64_key(KEY).unwrap();
+    let tenant = tenants::create(db, &secrets, new_tenant("Northwind"))
+        .await
+        .unwrap();
+    let neighbour = tenants::create(db, &secrets, new_tenant("Tailspin"))
+        .await
+        .unwrap();
+    let email = Email::parse("claims@example.com").unwrap();
+    let pw = Password::parse(SecretString::from("long enough password".to_string())).unwrap();
+    let user = accounts::create_user(db, &email, &pw).await.unwrap();
+    let hour = chrono::Duration::hours(1);
+    let claim = |id: Uuid, lease: Uuid, cap: u32| run_store::claim(db, id, "w", lease, hour, cap);
+    let writer = |tenant: Uuid| NewRun {
+        operation: RunOperation::Restore,
+        ..new_run(tenant, user.id, Uuid::now_v7())
+    };
+
+    // The neighbour's running runs do not count against this tenant's cap of 1.
+    claimed_capture(db, neighbour.id, user.id).await;
+    let first = run_store::insert(db, new_run(tenant.id, user.id, tenant.id))
+        .await
+        .unwrap();
+    let second = run_store::insert(db, new_run(tenant.id, user.id, Uuid::now_v7()))
+        .await
+        .unwrap();
+    let lease = Uuid::new_v4();
+    let (claimed, scope) = claim(first.id, lease, 1).await.unwrap().unwrap();
+    assert_eq!(scope.tenant_id(), tenant.id);
+    assert_eq!(
+        (claimed.status, claimed.attempt, claimed.lease_token),
+        (RunStatus::Running, 1, Some(lease))
+    );
+    let started = claimed.started_at.expect("a claim sets the start");
+    assert_eq!(claimed.deadline_at, Some(started + hour));
+    for (id, what) in [
+        (first.id, "a running run"),
+        (Uuid::now_v7(), "an unknown run"),
+    ] {
+        assert_eq!(
+            claim(id, Uuid::new_v4(), 5).await.unwrap().unwrap_err(),
+            run_store::ClaimRefusal::NotQueued,
+            "{what} is not claimed"
+        );
+    }
+    assert_eq!(
+        claim(second.id, Uuid::new_v4(), 1)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        run_store::ClaimRefusal::TenantBusy,
+        "the tenant runs its cap"
+    );
+    let waiting = run_store::get(db, second.id).await.unwrap().unwrap();
+    assert_eq!((waiting.status, waiting.attempt), (RunStatus::Queued, 0));
+
+    // Writers: one at a time per tenant, next to captures, and per tenant only.
+    let restore = run_store::insert(db, writer(tenant.id)).await.unwrap();
+    let other_restore = run_store::insert(db, writer(tenant.id)).await.unwrap();
+    let neighbours_restore = run_store::insert(db, writer(neighbour.id)).await.unwrap();
+    claim(restore.id, Uuid::new_v4(), 5).await.unwrap().unwrap();
+    assert_eq!(
+        claim(other_restore.id, Uuid::new_v4(), 5)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        run_store::ClaimRefusal::TenantBusy,
+        "a second writer waits for the first"
+    );
+    claim(neighbours_restore.id, Uuid::new_v4(), 5)
+        .await
+        .unwrap()
+        .expect("another tenant's writer is not held back");
+
+    let planned = |key: &str| PlannedItem {
+        item_key: key.into(),
+        policy_type: "deviceConfigurations".into(),
+        display_name: key.to_uppercase(),
+        source_ref: None,
+    };
+    run_store::plan_items(db, &claimed, &[planned("a"), planned("b")])
+        .await
+        .unwrap();
+    let terminal = Terminal {
+        status: RunStatus::Succeeded,
+        error_code: None,
+        error_context: Some(json!({"note": "kept"})),
+        summary: "captured".into(),
+    };
+    let settled = |lease: Uuid| run_store::finish_settled(db, first.id, lease, &terminal);
+    run_store::record_items(
+        db,
+        &claimed,
+        vec![ItemResult::succeeded("a", "deviceConfigurations", "A")],
+    )
+    .await
+    .unwrap();
+    assert!(
+        settled(lease).await.unwrap().is_none(),
+        "an unfinished item leaves the finish to the full form"
+    );
+    let counts = run_store::record_items(
+        db,
+        &claimed,
+        vec![ItemResult::succeeded("b", "deviceConfigurations", "B")],
+    )
+    .await
+    .unwrap();
+    assert_eq!((counts.total, counts.finished()), (2, 2));
+    assert!(
+        settled(Uuid::new_v4()).await.unwrap().is_none(),
+        "another lease does not finish the run"
+    );
+    let row = run_store::get(db, first.id).await.unwrap().unwrap();
+    assert_eq!((row.status, row.finished_at), (RunStatus::Running, None));
+    let finished = settled(lease)
+        .await
+        .unwrap()
+        .expect("the lease holder finishes its run");
+    assert_eq!(
+        (
+            finished.status,
+            finished.total_items,
+            finished.succeeded_items,
+            finished.summary.as_deref(),
+            finished.lease_owner.as_deref(),
+            finished.error_context.clone(),
+        ),
+        (
+            RunStatus::Succeeded,
+            2,
+            2,
+            Some("captured"),
+            None,
+            Some(json!({"note": "kept"}))
+        )
+    );
+    assert!(finished.finished_at.is_some());
+    assert_eq!(
+        run_store::get(db, first.id).await.unwrap().unwrap(),
+        finished,
+        "the returned row is the stored one"
+    );
+    assert!(
+        settled(lease).await.unwrap().is_none(),
+        "a finished run is finished once"
+    );
+
+    // Below the cap again: the waiting run is claimed; handed back and claimed again, it
+    // keeps its first start and deadline.
+    let lease = Uuid::new_v4();
+    let (claimed, _) = claim(second.id, lease, 2).await.unwrap().unwrap();
+    let started = claimed.started_at.unwrap();
+    assert!(run_store::requeue(db, second.id, lease).await.unwrap());
+    let (again, _) = claim(second.id, Uuid::new_v4(), 2).await.unwrap().unwrap();
+    assert_eq!(
+        (again.attempt, again.started_at, again.deadline_at),
+        (2, Some(started), Some(started + hour))
+    );
+}
+
+#[tokio::test]
+async fn claims_and_settled_finish_on_sqlite() {
+    let db = TestDb::sqlite();
+    claims_and_settled_finish(&connect(&db).await).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn claims_and_settled_finish_on_postgres() {
+    let db = TestDb::create().await;
+    claims_and_settled_finish(&connect(&db).await).await;
     db.drop_db().await;
 }
