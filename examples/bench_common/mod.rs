@@ -979,7 +979,8 @@ impl CpuSample {
     /// Reads the CPU times of this process and of the servers behind `database_url` and
     /// `redis_url` (which must run on this machine).
     pub fn now(database_url: &str, redis_url: &str) -> Option<CpuSample> {
-        let tick = |t: u64| Duration::from_millis(t * 1000 / clock_ticks_per_sec());
+        let per_sec = clock_ticks_per_sec();
+        let tick = |t: u64| Duration::from_millis(t * 1000 / per_sec);
         let pg_port = url_port(database_url)?.to_string();
         let redis_port = url_port(redis_url)?.to_string();
         let mut procs = Vec::new();

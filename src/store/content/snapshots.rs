@@ -28,12 +28,16 @@ pub async fn snapshot_for_run(
     created_by: Uuid,
     fresh: bool,
 ) -> StoreResult<snapshots::Model> {
-    let policy_types = Json::from(policy_types.iter().map(|t| t.key()).collect::<Vec<_>>());
-    let purpose = SNAPSHOT_CAPTURE;
-    if fresh {
-        return new_run_snapshot(db, scope, run_id, purpose, policy_types, created_by).await;
-    }
-    run_snapshot(db, scope, run_id, purpose, policy_types, created_by).await
+    run_snapshot(
+        db,
+        scope,
+        run_id,
+        SNAPSHOT_CAPTURE,
+        Json::from(policy_types.iter().map(|t| t.key()).collect::<Vec<_>>()),
+        created_by,
+        fresh,
+    )
+    .await
 }
 
 /// `snapshots.purpose` of a capture run's snapshot.
@@ -42,7 +46,8 @@ pub const SNAPSHOT_CAPTURE: &str = "capture";
 /// before it changes them.
 pub const SNAPSHOT_PRE_RESTORE: &str = "pre_restore";
 
-/// The snapshot of `purpose` that run `run_id` fills, created on first use.
+/// The snapshot of `purpose` that run `run_id` fills, created on first use; `fresh`: the
+/// run cannot have one yet, so none is looked for.
 async fn run_snapshot(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
@@ -50,28 +55,19 @@ async fn run_snapshot(
     purpose: &str,
     policy_types: Json,
     created_by: Uuid,
+    fresh: bool,
 ) -> StoreResult<snapshots::Model> {
-    let existing = snapshots::Entity::find()
-        .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
-        .filter(snapshots::Column::RunId.eq(run_id))
-        .filter(snapshots::Column::Purpose.eq(purpose))
-        .one(db)
-        .await?;
-    if let Some(existing) = existing {
-        return Ok(existing);
+    if !fresh {
+        let existing = snapshots::Entity::find()
+            .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
+            .filter(snapshots::Column::RunId.eq(run_id))
+            .filter(snapshots::Column::Purpose.eq(purpose))
+            .one(db)
+            .await?;
+        if let Some(existing) = existing {
+            return Ok(existing);
+        }
     }
-    new_run_snapshot(db, scope, run_id, purpose, policy_types, created_by).await
-}
-
-/// A new, empty snapshot of `purpose` for run `run_id`.
-async fn new_run_snapshot(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    run_id: Uuid,
-    purpose: &str,
-    policy_types: Json,
-    created_by: Uuid,
-) -> StoreResult<snapshots::Model> {
     let row = snapshots::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(scope.tenant_id()),
@@ -104,6 +100,7 @@ pub async fn pre_restore_snapshot(
         SNAPSHOT_PRE_RESTORE,
         Json::Array(Vec::new()),
         run.initiator_id,
+        false,
     )
     .await?;
     if run.pre_restore_snapshot_id != Some(snapshot.id) {

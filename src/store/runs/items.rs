@@ -182,10 +182,7 @@ const COUNT_COLUMNS: [&str; 9] = [
 /// `UPDATE runs SET <counts> FROM (<the run's items counted>) ...` with parameters
 /// (updated_at, run id, run id).
 fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> String {
-    let p = |i: usize| match backend {
-        DbBackend::Postgres => format!("${i}"),
-        _ => "?".to_string(),
-    };
+    let p = |i| placeholder(backend, i);
     let (select, set) = counted_columns();
     let progress = if progressed {
         ", progress_attempt = attempt"
@@ -206,6 +203,15 @@ fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> 
         p(3),
         RunStatus::Running.as_str()
     )
+}
+
+/// The `i`-th (from 1) parameter of a raw statement: `$i` on PostgreSQL, `?` elsewhere (so
+/// parameters go in order there).
+pub(super) fn placeholder(backend: DbBackend, i: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${i}"),
+        _ => "?".to_string(),
+    }
 }
 
 /// The counting select list (`<expr> AS n_<column>, ...`) and the assignments

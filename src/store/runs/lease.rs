@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::store::{StoreResult, TenantScope};
 
-use super::items::{Counts, count_items, counted_columns, with_counts};
+use super::items::{count_items, counted_columns, placeholder, with_counts};
 use super::records::get;
 
 /// Why a claim did not happen.
@@ -241,12 +241,30 @@ pub async fn finish(
     } else {
         terminal.summary.clone()
     };
-    let outcome = Outcome {
-        status,
-        error_code,
-        summary,
+    let mut update = with_counts(runs::Entity::update_many(), &counts)
+        .col_expr(runs::Column::Status, Expr::value(status.as_str()))
+        .col_expr(runs::Column::FinishedAt, Expr::value(now))
+        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
+        .col_expr(runs::Column::ErrorCode, Expr::value(error_code))
+        .col_expr(
+            runs::Column::ErrorContext,
+            Expr::value(terminal.error_context.clone()),
+        )
+        .col_expr(runs::Column::Summary, Expr::value(summary))
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(runs::Column::Id.eq(run_id));
+    update = match guard {
+        FinishGuard::Lease(token) => update
+            .filter(runs::Column::Status.eq(RunStatus::Running))
+            .filter(runs::Column::LeaseToken.eq(token)),
+        FinishGuard::Active => {
+            update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+        }
+        FinishGuard::Queued => update.filter(runs::Column::Status.eq(RunStatus::Queued)),
     };
-    let update = terminal_update(run_id, guard, terminal, outcome, &counts, now);
     let Some(finished) = update_one_returning(&txn, update, run_id).await? else {
         // Not this writer's to finish: dropping the transaction undoes the items above.
         return Ok(None);
@@ -289,10 +307,7 @@ pub async fn finish_settled(
 /// The statement of [`finish_settled`], with parameters (status, now, now, error code, error
 /// context, summary, run id, run id, lease token).
 fn settled_finish_sql(backend: DbBackend) -> String {
-    let p = |i: usize| match backend {
-        DbBackend::Postgres => format!("${i}"),
-        _ => "?".to_string(),
-    };
+    let p = |i| placeholder(backend, i);
     let (select, set) = counted_columns();
     // SQLite's RETURNING names only the updated table's columns, PostgreSQL's every table's.
     let returned = match backend {
@@ -317,48 +332,6 @@ fn settled_finish_sql(backend: DbBackend) -> String {
         RunStatus::Running.as_str(),
         p(9),
     )
-}
-
-/// What a finish writes: the terminal's status, code and summary after the leftover items.
-struct Outcome {
-    status: RunStatus,
-    error_code: Option<String>,
-    summary: String,
-}
-
-/// The terminal compare-and-set of [`finish`] and [`finish_settled`] on the run row.
-fn terminal_update(
-    run_id: Uuid,
-    guard: FinishGuard,
-    terminal: &Terminal,
-    outcome: Outcome,
-    counts: &Counts,
-    now: DateTime<Utc>,
-) -> sea_orm::UpdateMany<runs::Entity> {
-    let update = with_counts(runs::Entity::update_many(), counts)
-        .col_expr(runs::Column::Status, Expr::value(outcome.status.as_str()))
-        .col_expr(runs::Column::FinishedAt, Expr::value(now))
-        .col_expr(runs::Column::UpdatedAt, Expr::value(now))
-        .col_expr(runs::Column::ErrorCode, Expr::value(outcome.error_code))
-        .col_expr(
-            runs::Column::ErrorContext,
-            Expr::value(terminal.error_context.clone()),
-        )
-        .col_expr(runs::Column::Summary, Expr::value(outcome.summary))
-        .col_expr(
-            runs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(runs::Column::Id.eq(run_id));
-    match guard {
-        FinishGuard::Lease(token) => update
-            .filter(runs::Column::Status.eq(RunStatus::Running))
-            .filter(runs::Column::LeaseToken.eq(token)),
-        FinishGuard::Active => {
-            update.filter(runs::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
-        }
-        FinishGuard::Queued => update.filter(runs::Column::Status.eq(RunStatus::Queued)),
-    }
 }
 
 /// Applies an update meant for one run and returns the row as it was written: in the same
