@@ -543,18 +543,29 @@ impl Bench {
         }
     }
 
-    /// Starts a capture of `tenant` through the API; the run's id.
+    /// Starts a capture of every policy type of `tenant` through the API; the run's id.
     pub async fn start_capture(
         &self,
         user: &BenchUser,
         tenant: &BenchTenant,
     ) -> anyhow::Result<String> {
+        self.start_capture_of(user, tenant, &[]).await
+    }
+
+    /// Starts a capture of `types` (every type when empty) of `tenant`; the run's id.
+    pub async fn start_capture_of(
+        &self,
+        user: &BenchUser,
+        tenant: &BenchTenant,
+        types: &[String],
+    ) -> anyhow::Result<String> {
+        let body = if types.is_empty() {
+            json!({})
+        } else {
+            json!({ "policy_types": types })
+        };
         let (status, body) = self
-            .post(
-                user,
-                &format!("/tenants/{}/snapshots", tenant.id()),
-                json!({}),
-            )
+            .post(user, &format!("/tenants/{}/snapshots", tenant.id()), body)
             .await?;
         if status != 202 {
             bail!("capture of {}: {status} {body}", tenant.name());

@@ -28,6 +28,12 @@ pub enum ClaimRefusal {
     TenantBusy,
 }
 
+/// The advisory lock key of a claim, from the `tenant_id` column in scope: a 64-bit hash of
+/// the whole id. Tenant ids are time-ordered (UUIDv7), so ids made in the same millisecond
+/// share their first 8 bytes — a key cut from them would make those tenants' claims wait
+/// for each other.
+pub const TENANT_LOCK_KEY: &str = "hashtextextended(tenant_id::text, 0)";
+
 /// `queued → running` for one worker, if the run is still queued, its tenant has fewer
 /// than `tenant_cap` running runs and — for runs that write to the tenant — no other
 /// writing run of the tenant is running. Sets a fresh lease token, bumps the attempt and fixes the
@@ -71,16 +77,17 @@ pub async fn claim(
         .to_owned();
     // Concurrent claims of one tenant's runs must not both see "below the cap": on
     // PostgreSQL they serialize on a per-tenant advisory lock (SQLite serializes writers),
-    // keyed by the first 8 bytes of the tenant id and taken only while the run is queued.
-    // The update after it reads a fresh snapshot, so it sees the claims committed before.
+    // taken only while the run is queued. The update after it reads a fresh snapshot, so
+    // it sees the claims committed before.
     let txn = db.begin().await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         let locked = txn
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock(\
-                 ('x' || substr(replace(tenant_id::text, '-', ''), 1, 16))::bit(64)::bigint) \
-                 FROM runs WHERE id = $1 AND status = 'queued'",
+                format!(
+                    "SELECT pg_advisory_xact_lock({TENANT_LOCK_KEY}) \
+                     FROM runs WHERE id = $1 AND status = 'queued'"
+                ),
                 [run_id.into()],
             ))
             .await?;

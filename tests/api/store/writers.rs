@@ -139,3 +139,90 @@ async fn writers_take_turns_on_postgres() {
     writers_take_turns_and_leftover_items_are_recorded(&connect(&db).await).await;
     db.drop_db().await;
 }
+
+/// Claims of two tenants whose ids share their first 8 bytes — as time-ordered ids made in
+/// the same millisecond do — take different locks: one tenant's claim in progress does not
+/// hold up the other's, while a second claim of the same tenant waits for it.
+#[tokio::test]
+async fn claims_of_tenants_made_in_one_millisecond_do_not_wait_for_each_other() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+
+    let db = TestDb::create().await;
+    assert!(
+        db.is_postgres(),
+        "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
+    );
+    let conn = connect(&db).await;
+    let secrets = SecretBox::from_base64_key(KEY).unwrap();
+    let a = tenants::create(&conn, &secrets, new_tenant("Lock A"))
+        .await
+        .unwrap();
+    let b = tenants::create(&conn, &secrets, new_tenant("Lock B"))
+        .await
+        .unwrap();
+    let mut bytes = *b.id.as_bytes();
+    bytes[..8].copy_from_slice(&a.id.as_bytes()[..8]);
+    let b_id = Uuid::from_bytes(bytes);
+    conn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE tenants SET id = $1 WHERE id = $2",
+        [b_id.into(), b.id.into()],
+    ))
+    .await
+    .unwrap();
+    let user = accounts::create_user(
+        &conn,
+        &Email::parse("locks@example.com").unwrap(),
+        &Password::parse(SecretString::from("correct horse battery".to_string())).unwrap(),
+    )
+    .await
+    .unwrap();
+    let run_a = run_store::insert(&conn, new_run(a.id, user.id, a.id))
+        .await
+        .unwrap();
+    let run_b = run_store::insert(&conn, new_run(b_id, user.id, b_id))
+        .await
+        .unwrap();
+    let claim = |id| {
+        run_store::claim(
+            &conn,
+            id,
+            "w",
+            Uuid::new_v4(),
+            chrono::Duration::hours(1),
+            10,
+        )
+    };
+
+    // A claim of tenant A caught while it holds A's lock.
+    let held = conn.begin().await.unwrap();
+    held.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT pg_advisory_xact_lock({}) FROM runs WHERE id = $1",
+            run_store::TENANT_LOCK_KEY
+        ),
+        [run_a.id.into()],
+    ))
+    .await
+    .unwrap();
+    let claimed = tokio::time::timeout(std::time::Duration::from_secs(10), claim(run_b.id))
+        .await
+        .expect("tenant B's claim does not wait for tenant A's lock")
+        .unwrap()
+        .expect("tenant B's run is claimed");
+    assert_eq!(claimed.0.tenant_id, b_id);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), claim(run_a.id))
+            .await
+            .is_err(),
+        "a second claim of tenant A waits for A's lock"
+    );
+    held.rollback().await.unwrap();
+    claim(run_a.id)
+        .await
+        .unwrap()
+        .expect("tenant A's run is claimed once the lock is free");
+    drop(conn);
+    db.drop_db().await;
+}
