@@ -13,7 +13,7 @@
 #
 # Sizes come from the examples' defaults or PV_BENCH_* variables, e.g. PV_BENCH_CLIENTS,
 # PV_BENCH_SECONDS, PV_BENCH_TENANTS, PV_BENCH_RUNS, PV_BENCH_WORKERS, PV_BENCH_CONCURRENCY,
-# PV_BENCH_OBJECTS, PV_BENCH_TIME_SCALE, PV_BENCH_SPREAD_SECS (see `cargo run --release --example bench_X -- --help`).
+# PV_BENCH_OBJECTS, PV_BENCH_TIME_SCALE, PV_BENCH_SPREAD_SECS, PV_BENCH_POLICY_TYPES (see `cargo run --release --example bench_X -- --help`).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$PV_ROOT"
@@ -56,10 +56,19 @@ export PV_BENCH_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
 results="$VAR/results-$(date +%Y%m%d-%H%M%S).txt"
 : >"$results"
-for b in "${benches[@]}"; do
-  log "bench_$b"
-  if ! cargo run --release --quiet --example "bench_$b" 2>&1 | tee -a "$results"; then
+run_bench() { # NAME [ARGS...]
+  local b=$1
+  shift
+  log "bench_$b $*"
+  if ! cargo run --release --quiet --example "bench_$b" -- "$@" 2>&1 | tee -a "$results"; then
     die "bench_$b failed (see $results)"
+  fi
+}
+for b in "${benches[@]}"; do
+  run_bench "$b"
+  # The pipeline's 1-2-object captures, then the same tenants captured over every type.
+  if [ "$b" = pipeline ] && [ -z "${PV_BENCH_POLICY_TYPES:-}" ]; then
+    run_bench pipeline --policy-types all
   fi
 done
 log "figures saved to $results"
