@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
 use crate::broker::{Broker, BrokerError};
 use crate::crypto::{CryptoError, SecretBox};
 use crate::settings::Settings;
@@ -28,7 +26,7 @@ pub enum ServicesError {
 #[derive(Clone, Debug)]
 pub struct Services {
     pub settings: Arc<Settings>,
-    pub db: DatabaseConnection,
+    pub db: store::Db,
     pub redis: Broker,
     pub secrets: SecretBox,
     /// The MSP's multi-tenant app registration, when `[shared_app]` configures one.
@@ -41,7 +39,10 @@ impl Services {
         let secrets = SecretBox::from_settings(&settings)?;
         let shared_app =
             SharedApp::from_settings(&settings.shared_app).map_err(ServicesError::SharedApp)?;
-        let db = store::connect(&settings.database).await?;
+        let db = store::Db::new(
+            store::connect(&settings.database).await?,
+            settings.database.max_connections,
+        );
         let redis = Broker::connect(&settings.redis).await?;
         Ok(Self {
             settings: Arc::new(settings),

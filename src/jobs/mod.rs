@@ -78,7 +78,7 @@ async fn client_for(
 /// unreachable database counts as "not confirmed": nothing is sent, and the run waits for
 /// the database like any other interruption.
 struct LeaseFence {
-    db: sea_orm::DatabaseConnection,
+    db: crate::store::Db,
     run_id: uuid::Uuid,
     lease: uuid::Uuid,
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod content;
+pub mod db;
 pub mod drift;
 pub mod email;
 pub mod fanouts;
@@ -28,6 +29,7 @@ use secrecy::ExposeSecret;
 
 use crate::settings::{DatabaseSettings, redact_url};
 
+pub use db::Db;
 pub use scope::TenantScope;
 
 /// What a query can go wrong with, in terms callers can act on.

@@ -456,7 +456,10 @@ async fn hand_back(state: &WorkerState) {
 /// Behind the queue's [`SlotLayer`]: the run executes on a task of its own that holds one of
 /// the queue's slots.
 async fn handle_job(job: RunJob, state: Data<WorkerState>) -> Result<(), BoxDynError> {
-    execute_job(job, (*state).clone()).await;
+    // A run's statements follow one another: one connection serves them all (see
+    // `store::Db::holding`).
+    let db = state.orchestrator.services.db.clone();
+    db.holding(execute_job(job, (*state).clone())).await;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Store tests on both databases: every aggregate written and read back through the store
 //! layer, and constraint violations surfacing as typed errors.
 
+mod held;
 mod isolation;
 mod retention;
 mod round_trip;
