@@ -10,6 +10,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Postgres};
@@ -44,6 +45,9 @@ pub struct Db {
 struct Held {
     conn: Option<PoolConnection<Postgres>>,
     permit: Option<OwnedSemaphorePermit>,
+    /// When its last statement ended: one idle for longer is given back and another taken,
+    /// as the pool pings one idle that long (the database may have gone away meanwhile).
+    last_used: Option<Instant>,
     /// A statement was under way: if the task's future was dropped during it, the
     /// connection is in an unknown state and goes back to the pool (which checks it).
     busy: bool,
@@ -65,9 +69,10 @@ impl Db {
     }
 
     /// Runs `fut` with one pooled connection kept for its statements, taken at the first
-    /// statement and given back when `fut` ends. Only on PostgreSQL, and only while fewer
-    /// than half the pool's connections are held; otherwise statements use the pool as
-    /// usual. Tasks `fut` spawns do not share it.
+    /// statement and given back when `fut` ends. A statement after 100 ms or more without
+    /// one takes a connection afresh, which the pool checks as it checks any idle one. Only
+    /// on PostgreSQL, and only while fewer than half the pool's connections are held;
+    /// otherwise statements use the pool as usual. Tasks `fut` spawns do not share it.
     pub async fn holding<F: Future>(&self, fut: F) -> F::Output {
         if self.pool.get_database_backend() != DbBackend::Postgres || HELD.try_with(|_| ()).is_ok()
         {
@@ -85,6 +90,10 @@ impl Db {
             // The previous statement's future was dropped mid-way.
             held.conn = None;
             held.busy = false;
+        }
+        let idle_since = held.last_used.map_or(Duration::ZERO, |t| t.elapsed());
+        if idle_since >= Duration::from_millis(super::IDLE_PING_AFTER_MS) {
+            held.conn = None;
         }
         if held.conn.is_none() {
             if held.permit.is_none() {
@@ -115,6 +124,7 @@ impl HeldGuard {
     /// which checks it before anyone reuses it.
     fn done<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
         self.0.busy = false;
+        self.0.last_used = Some(Instant::now());
         if result.is_err() {
             self.0.conn = None;
         }

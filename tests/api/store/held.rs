@@ -104,6 +104,27 @@ async fn a_failed_or_abandoned_statement_gives_the_held_connection_back() {
     .await;
 }
 
+/// The database went away while the task was between statements (here its backend is
+/// terminated): the next statement after an idle spell does not fail on the dead
+/// connection, as one taken from the pool would not.
+#[tokio::test]
+async fn a_held_connection_idle_while_the_database_went_away_is_not_used_again() {
+    let (_test_db, db) = postgres().await;
+    let other = db.pool().clone();
+    db.holding(async {
+        let first = backend(&db).await;
+        other
+            .execute_unprepared(&format!("SELECT pg_terminate_backend({first})"))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let second = backend(&db).await;
+        assert_ne!(second, first);
+        assert_eq!(backend(&db).await, second);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn at_most_half_the_pool_is_held_and_the_other_tasks_still_run() {
     let (_test_db, db) = postgres().await;
