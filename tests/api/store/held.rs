@@ -9,7 +9,10 @@ use policyvault::store::Db;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 use super::connect;
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, wait_for};
+
+/// How long the pool may take to check a connection it takes back.
+const WAIT: Duration = Duration::from_secs(2);
 
 async fn backend(db: &impl ConnectionTrait) -> i32 {
     let row = db
@@ -149,15 +152,18 @@ async fn at_most_half_the_pool_is_held_and_the_other_tasks_still_run() {
     let pool = db.pool().get_postgres_connection_pool();
     // The connection of the task that holds none goes back to the pool (after the pool's
     // own check); the two held stay out.
-    let mut out = 0;
-    for _ in 0..200 {
-        out = pool.size() as usize - pool.num_idle();
-        if out == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(out, 2, "connections checked out while three tasks hold");
+    let checked_out = || pool.size() as usize - pool.num_idle();
+    wait_for(
+        WAIT,
+        "2 connections checked out while three tasks hold",
+        || async {
+            match checked_out() {
+                2 => Ok(()),
+                n => Err(format!("{n} checked out")),
+            }
+        },
+    )
+    .await;
     barrier.wait().await;
     let mut kept = 0;
     for task in tasks {
@@ -166,11 +172,11 @@ async fn at_most_half_the_pool_is_held_and_the_other_tasks_still_run() {
     }
     assert!(kept >= 2, "the two holders keep their backends ({kept})");
     // Every held connection went back when its task ended.
-    for _ in 0..200 {
-        if pool.num_idle() == pool.size() as usize {
-            break;
+    wait_for(WAIT, "every connection back in the pool", || async {
+        match checked_out() {
+            0 => Ok(()),
+            n => Err(format!("{n} checked out")),
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(pool.num_idle(), pool.size() as usize);
+    })
+    .await;
 }
