@@ -7,6 +7,9 @@
 //! pool and Redis connection, `worker.concurrency` runs at a time) execute them. Figures:
 //! runs/s from the first start to the last terminal run, and start-to-terminal latency from
 //! the Run Records (`queued_at` → `finished_at`), split into queue wait and execution.
+//! Before the clock starts, `--warmup` captures of tenants of their own go through the same
+//! processes (as in a worker that has been running, each pooled connection has its
+//! statements prepared and planned); they count in no figure.
 //!
 //! Next to it, on the same Redis: raw apalis 1.0 + apalis-redis, N no-op jobs pushed by 16
 //! concurrent pushers and consumed by K workers with the same concurrency and poll interval —
@@ -74,13 +77,19 @@ struct Args {
         default_value = "deviceConfigurations,assignmentFilters"
     )]
     policy_types: String,
+    /// Captures of tenants of their own run through the same processes before the clock
+    /// starts, as a worker that has been running has: each pooled connection then has its
+    /// statements prepared and planned. Not counted in any figure.
+    #[arg(long, env = "PV_BENCH_WARMUP", default_value_t = 100)]
+    warmup: usize,
 }
 
 impl Args {
     fn command(&self) -> String {
         format!(
-            "cargo run --release --example bench_pipeline -- --runs {} --workers {} --concurrency {} --max-concurrency {} --poll-ms {} --policy-types {}",
+            "cargo run --release --example bench_pipeline -- --runs {} --warmup {} --workers {} --concurrency {} --max-concurrency {} --poll-ms {} --policy-types {}",
             self.runs,
+            self.warmup,
             self.workers,
             self.concurrency,
             self.max_concurrency,
@@ -160,11 +169,15 @@ struct ProductDetail {
     objects_per_run: f64,
 }
 
-async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, ProductDetail)> {
-    let user = bench.add_user("bench@example.com").await?;
-    let names: Vec<String> = (0..args.runs)
-        .map(|i| format!("Pipeline Tenant {i:04}"))
-        .collect();
+/// `count` tenants named `prefix` and a number, each with one object loaded in graph-sim,
+/// and every second one a second object.
+async fn pipeline_tenants(
+    bench: &Bench,
+    user: &bench_common::BenchUser,
+    prefix: &str,
+    count: usize,
+) -> anyhow::Result<Vec<BenchTenant>> {
+    let names: Vec<String> = (0..count).map(|i| format!("{prefix} {i:04}")).collect();
     let tenants: Vec<BenchTenant> = futures_util::stream::iter(names.iter())
         .map(|name| bench.add_tenant(name))
         .buffer_unordered(8)
@@ -173,7 +186,7 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
         .into_iter()
         .collect::<Result<_, _>>()?;
     for (i, tenant) in tenants.iter().enumerate() {
-        bench.grant(&user, tenant, Role::Operator).await?;
+        bench.grant(user, tenant, Role::Operator).await?;
         bench
             .sim_load(
                 &tenant.sim_id,
@@ -201,54 +214,75 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
                 .await?;
         }
     }
-    for _ in 0..args.workers {
-        bench.start_worker().await?;
-    }
-    // Let the workers register with apalis before the clock starts.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(tenants)
+}
 
-    let t0 = chrono::Utc::now();
-    let cpu_before = cpu_now();
-    let started = Instant::now();
-    let bench_ref = &*bench;
-    let types = &args.types();
-    let answers: Vec<anyhow::Result<u16>> = futures_util::stream::iter(tenants.iter())
-        .map(|tenant| {
-            let user = &user;
-            async move {
-                bench_ref
-                    .start_capture_of(user, tenant, types)
-                    .await
-                    .map(|_| 202)
-            }
+/// Starts a capture of each of `tenants` through the API, `STARTERS` at a time.
+async fn start_captures(
+    bench: &Bench,
+    user: &bench_common::BenchUser,
+    tenants: &[BenchTenant],
+    types: &[String],
+) -> anyhow::Result<()> {
+    let answers: Vec<anyhow::Result<()>> = futures_util::stream::iter(tenants.iter())
+        .map(|tenant| async move {
+            bench
+                .start_capture_of(user, tenant, types)
+                .await
+                .map(|_| ())
         })
         .buffer_unordered(STARTERS)
         .collect()
         .await;
-    let enqueue = started.elapsed();
-    for answer in answers {
-        answer?;
-    }
+    answers.into_iter().collect()
+}
 
-    let n = args.runs as i64;
-    let cpu_after = loop {
+/// Waits until `n` runs in all are terminal.
+async fn until_terminal(bench: &Bench, n: i64, started: Instant) -> anyhow::Result<()> {
+    loop {
         let done = bench
             .scalar("SELECT count(*)::bigint FROM runs WHERE status NOT IN ('queued','running')")
             .await?;
         if done >= n {
-            break cpu_now();
+            return Ok(());
         }
         if started.elapsed() > PHASE_TIMEOUT {
             bail!("only {done} of {n} runs terminal after {PHASE_TIMEOUT:?}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    }
+}
+
+async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, ProductDetail)> {
+    let user = bench.add_user("bench@example.com").await?;
+    let tenants = pipeline_tenants(bench, &user, "Pipeline Tenant", args.runs).await?;
+    let warmup = pipeline_tenants(bench, &user, "Pipeline Warm-up", args.warmup).await?;
+    for _ in 0..args.workers {
+        bench.start_worker().await?;
+    }
+    // Let the workers register with apalis before the clock starts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let types = &args.types();
+    let warming = Instant::now();
+    start_captures(bench, &user, &warmup, types).await?;
+    until_terminal(bench, args.warmup as i64, warming).await?;
+
+    let t0 = chrono::Utc::now();
+    let cpu_before = cpu_now();
+    let started = Instant::now();
+    start_captures(bench, &user, &tenants, types).await?;
+    let enqueue = started.elapsed();
+    until_terminal(bench, (args.warmup + args.runs) as i64, started).await?;
+    let cpu_after = cpu_now();
     bench.stop_workers().await;
 
     let t0_sql = t0.to_rfc3339();
+    // The measured runs: those queued after the clock started.
+    let measured = format!("FROM runs WHERE queued_at >= '{t0_sql}'::timestamptz");
+    let n = args.runs as i64;
     let wall = bench
         .floats(&format!(
-            "SELECT EXTRACT(EPOCH FROM (max(finished_at) - '{t0_sql}'::timestamptz))::float8 FROM runs"
+            "SELECT EXTRACT(EPOCH FROM (max(finished_at) - '{t0_sql}'::timestamptz))::float8 {measured}"
         ))
         .await?
         .first()
@@ -260,34 +294,44 @@ async fn product_side(bench: &mut Bench, args: &Args) -> anyhow::Result<(Side, P
     };
     let latencies = sorted(
         bench
-            .floats("SELECT EXTRACT(EPOCH FROM (finished_at - queued_at))::float8 FROM runs")
+            .floats(&format!(
+                "SELECT EXTRACT(EPOCH FROM (finished_at - queued_at))::float8 {measured}"
+            ))
             .await?,
     );
     let queue_wait = sorted(
         bench
-            .floats("SELECT EXTRACT(EPOCH FROM (started_at - queued_at))::float8 FROM runs")
+            .floats(&format!(
+                "SELECT EXTRACT(EPOCH FROM (started_at - queued_at))::float8 {measured}"
+            ))
             .await?,
     );
     let execution = sorted(
         bench
-            .floats("SELECT EXTRACT(EPOCH FROM (finished_at - started_at))::float8 FROM runs")
+            .floats(&format!(
+                "SELECT EXTRACT(EPOCH FROM (finished_at - started_at))::float8 {measured}"
+            ))
             .await?,
     );
     let succeeded = bench
-        .scalar("SELECT count(*)::bigint FROM runs WHERE status = 'succeeded'")
+        .scalar(&format!(
+            "SELECT count(*)::bigint {measured} AND status = 'succeeded'"
+        ))
         .await?;
     let peak_executing = bench
-        .floats(
+        .floats(&format!(
             "SELECT max(c)::float8 FROM (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED \
-             PRECEDING) AS c FROM (SELECT started_at AS t, 1 AS d FROM runs UNION ALL \
-             SELECT finished_at, -1 FROM runs) e) x",
-        )
+             PRECEDING) AS c FROM (SELECT started_at AS t, 1 AS d {measured} UNION ALL \
+             SELECT finished_at, -1 {measured}) e) x"
+        ))
         .await?
         .first()
         .copied()
         .unwrap_or(0.0);
     let objects_per_run = bench
-        .floats("SELECT avg(item_count)::float8 FROM snapshots")
+        .floats(&format!(
+            "SELECT avg(item_count)::float8 FROM snapshots WHERE run_id IN (SELECT id {measured})"
+        ))
         .await?
         .first()
         .copied()
@@ -456,7 +500,9 @@ async fn run(bench: &mut Bench, args: &Args) -> anyhow::Result<()> {
     };
     println!(
         "   PolicyVault: one capture_snapshot run per tenant (1-2 objects loaded; reads {read}), \
-         started through the API by {STARTERS} clients; latency from the Run Records"
+         started through the API by {STARTERS} clients; latency from the Run Records; \
+         after {} warm-up runs of other tenants through the same processes, not counted",
+        args.warmup
     );
     println!(
         "   raw apalis: no-op jobs on the same Redis, pushed by {STARTERS} tasks, same workers, \

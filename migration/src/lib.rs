@@ -42,6 +42,8 @@ mod m20261202_000015_estate;
 /// `users.platform_admin`, tenant disable/purge, token expiry and scope; `tenant_purge`.
 mod m20261202_000016_console;
 mod m20261202_000017_credentials;
+/// `claim_run(...)`: a run's claim in one statement (PostgreSQL).
+mod m20261206_000018_claim_function;
 
 /// All PolicyVault migrations, oldest first.
 pub struct Migrator;
@@ -67,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_estate::Migration),
             Box::new(m20261202_000016_console::Migration),
             Box::new(m20261202_000017_credentials::Migration),
+            Box::new(m20261206_000018_claim_function::Migration),
         ]
     }
 }

@@ -23,7 +23,8 @@ use crate::metrics;
 use crate::services::Services;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
 use crate::store::runs::{
-    self as run_store, ClaimRefusal, Counts, FinishGuard, ItemResult, PlannedItem, Terminal,
+    self as run_store, ClaimRefusal, Counts, FinishGuard, ItemResult, PlannedItem, Surroundings,
+    Terminal,
 };
 use crate::store::{StoreError, StoreResult, TenantScope, accounts};
 
@@ -159,7 +160,7 @@ impl Orchestrator {
         &self,
         run_id: Uuid,
         worker: &str,
-    ) -> StoreResult<Option<(runs::Model, Uuid, TenantScope)>> {
+    ) -> StoreResult<Option<(runs::Model, Uuid, TenantScope, Surroundings)>> {
         let settings = &self.services.settings.runs;
         let lease = Uuid::new_v4();
         let max = chrono::Duration::seconds(settings.max_duration_secs as i64);
@@ -173,11 +174,11 @@ impl Orchestrator {
         )
         .await?
         {
-            Ok((run, scope)) => {
+            Ok((run, scope, around)) => {
                 // The caller's run span learns the tenant only now.
                 tracing::Span::current()
                     .record("tenant_id", tracing::field::display(run.tenant_id));
-                self.notify(&run, "running", "started").await;
+                self.notify(&run, &around, "running", "started").await;
                 if run.operation.writes_to_tenant() {
                     self.audit(
                         &run,
@@ -187,7 +188,7 @@ impl Orchestrator {
                     .await;
                 }
                 self.publish_active(&run).await;
-                Ok(Some((run, lease, scope)))
+                Ok(Some((run, lease, scope, around)))
             }
             Err(ClaimRefusal::TenantBusy) => {
                 if let Some(run) = run_store::get(&self.services.db, run_id).await?
@@ -212,8 +213,19 @@ impl Orchestrator {
         guard: impl Into<FinishGuard>,
         terminal: Terminal,
     ) -> StoreResult<bool> {
-        let finished = run_store::finish(&self.services.db, run.id, guard, &terminal).await?;
-        Ok(self.finished(finished).await)
+        let db = &self.services.db;
+        let Some(finished) = run_store::finish(db, run.id, guard, &terminal).await? else {
+            return Ok(false);
+        };
+        // The finish's transaction could not read what surrounds the run: one statement does.
+        let around = match run_store::surroundings(db, finished.id).await {
+            Ok(around) => around,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read what surrounds the run; telling no one");
+                None
+            }
+        };
+        Ok(self.finished(finished, around).await)
     }
 
     /// [`Orchestrator::finish`] by the lease holder whose last item write stored `counts`:
@@ -228,18 +240,18 @@ impl Orchestrator {
     ) -> StoreResult<bool> {
         if counts.finished() == counts.total {
             let db = &self.services.db;
-            if let Some(finished) = run_store::finish_settled(db, run.id, lease, &terminal).await? {
-                return Ok(self.finished(Some(finished)).await);
+            if let Some((finished, around)) =
+                run_store::finish_settled(db, run.id, lease, &terminal).await?
+            {
+                return Ok(self.finished(finished, Some(around)).await);
             }
         }
         self.finish(run, Some(lease), terminal).await
     }
 
-    /// The side effects of a terminal state just stored; false when none was (`None`).
-    async fn finished(&self, finished: Option<runs::Model>) -> bool {
-        let Some(finished) = finished else {
-            return false;
-        };
+    /// The side effects of a terminal state just stored (always true: it was). Those that
+    /// depend on what surrounds the run are left out when `around` could not be read.
+    async fn finished(&self, finished: runs::Model, around: Option<Surroundings>) -> bool {
         // Counted as soon as the terminal state is stored, before the side effects below, so
         // a scrape that follows a terminal run page already counts the run.
         let began = finished.started_at.unwrap_or(finished.queued_at);
@@ -278,11 +290,19 @@ impl Orchestrator {
             .await;
         }
         // The audit trail first (just above), then the people and systems to tell.
-        self.notify(&finished, finished.status.as_str(), verb).await;
+        if let Some(around) = &around {
+            self.notify(&finished, around, finished.status.as_str(), verb)
+                .await;
+        }
         self.release_dedupe_key(&finished).await;
         self.publish(EventKind::State, &finished).await;
-        self.queue_run_event(&finished).await;
-        self.settle_parents_of(finished.id).await;
+        // Most tenants have no webhook and most runs no fan-out: then nothing more is read.
+        if around.as_ref().is_none_or(|a| a.webhooks) {
+            self.queue_run_event(&finished).await;
+        }
+        if around.as_ref().is_none_or(|a| a.open_fanouts) {
+            self.settle_parents_of(finished.id).await;
+        }
         tracing::info!(status = finished.status.as_str(), "run finished");
         true
     }
@@ -290,29 +310,29 @@ impl Orchestrator {
     /// Notification to the initiator about a state change, if their preferences want it. A
     /// finished live restore is also of kind `live_restore`. Failing to write one must not
     /// change the run's outcome, so errors are logged.
-    async fn notify(&self, run: &runs::Model, kind: &str, verb: &str) {
-        if let Err(e) = self.try_notify(run, kind, verb).await {
+    async fn notify(&self, run: &runs::Model, around: &Surroundings, kind: &str, verb: &str) {
+        if let Err(e) = self.try_notify(run, around, kind, verb).await {
             tracing::warn!(error = %e, "could not write a notification");
         }
     }
 
-    async fn try_notify(&self, run: &runs::Model, kind: &str, verb: &str) -> StoreResult<()> {
+    async fn try_notify(
+        &self,
+        run: &runs::Model,
+        around: &Surroundings,
+        kind: &str,
+        verb: &str,
+    ) -> StoreResult<()> {
         let db = &self.services.db;
         let also: &[&str] = if run.operation.writes_to_tenant() && run.status.is_terminal() {
             &["live_restore"]
         } else {
             &[]
         };
-        // What the initiator wants first: by default most steps are not wanted, and then
-        // nothing else needs reading.
-        if !activity::wants(db, run.initiator_id, run.tenant_id, kind, also).await? {
-            return Ok(());
-        }
+        let mut kinds = vec![kind];
+        kinds.extend_from_slice(also);
         // A fan-out's own children: the fan-out tells its initiator, once.
-        if crate::store::fanouts::started_by_fanout(db, run.id)
-            .await
-            .unwrap_or(false)
-        {
+        if !around.preferences.wants(run.tenant_id, &kinds) || around.started_by_fanout {
             return Ok(());
         }
         let label = operation_label(run.operation);
@@ -368,12 +388,24 @@ impl Orchestrator {
     /// (memberships change after queueing): the operation's role in the run's tenant, and
     /// membership of every other tenant the run reads (the source of a cross-tenant
     /// restore). `None` when any is gone.
+    ///
+    /// `scope` and `around` are the claim's: a run that touches only its own tenant needs no
+    /// further read, as the claim read the initiator's role there.
     pub async fn initiator_scopes(
         &self,
         run: &runs::Model,
         spec: &RunSpec,
+        scope: &TenantScope,
+        around: &Surroundings,
     ) -> StoreResult<Option<Vec<TenantScope>>> {
         let tenants = spec.tenants(run.tenant_id);
+        if tenants == [run.tenant_id] {
+            let needed = super::required_role(run.operation);
+            return Ok(around
+                .initiator_role
+                .filter(|role| role.allows(needed))
+                .map(|_| vec![*scope]));
+        }
         let mut granted =
             accounts::active_member_roles(&self.services.db, run.initiator_id, &tenants).await?;
         let mut scopes = Vec::with_capacity(tenants.len());

@@ -97,17 +97,28 @@ pub async fn preferences(db: &impl ConnectionTrait, user_id: Uuid) -> StoreResul
         .one(db)
         .await?;
     Ok(match row {
-        None => Preferences {
-            kinds: DEFAULT_KINDS.iter().map(|k| k.to_string()).collect(),
-            tenant_ids: None,
-            default: true,
-        },
-        Some(row) => Preferences {
-            kinds: serde_json::from_value(row.kinds).unwrap_or_default(),
-            tenant_ids: row.tenant_ids.and_then(|t| serde_json::from_value(t).ok()),
-            default: false,
-        },
+        None => Preferences::stored(None, None),
+        Some(row) => Preferences::stored(Some(row.kinds), row.tenant_ids),
     })
+}
+
+impl Preferences {
+    /// The preferences a user's row holds (its `kinds` and `tenant_ids` columns); the
+    /// defaults when there is no row (`kinds` = `None`).
+    pub fn stored(kinds: Option<Json>, tenant_ids: Option<Json>) -> Self {
+        match kinds {
+            None => Preferences {
+                kinds: DEFAULT_KINDS.iter().map(|k| k.to_string()).collect(),
+                tenant_ids: None,
+                default: true,
+            },
+            Some(kinds) => Preferences {
+                kinds: serde_json::from_value(kinds).unwrap_or_default(),
+                tenant_ids: tenant_ids.and_then(|t| serde_json::from_value(t).ok()),
+                default: false,
+            },
+        }
+    }
 }
 
 /// Stores a user's choice (replacing any earlier one).

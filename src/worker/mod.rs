@@ -34,7 +34,7 @@ use crate::runs::{RunSpec, SpecError, fleet};
 use crate::services::Services;
 use crate::startup::shutdown_signal;
 use crate::store::TenantScope;
-use crate::store::runs as run_store;
+use crate::store::runs::{self as run_store, Surroundings};
 use slots::{SlotLayer, Slots};
 use supervise::{Stopped, supervise};
 
@@ -480,14 +480,21 @@ async fn execute_job(job: RunJob, state: WorkerState) {
             return;
         }
     };
-    let (run, lease, scope) = claimed;
+    let (run, lease, scope, around) = claimed;
     if let Ok(mut held) = state.in_flight.lock() {
         held.insert(run.id, lease);
     }
     let span = run_span(run.id, Some(run.tenant_id), run.operation);
-    execute_claimed(&orchestrator, &state.graph, run.clone(), lease, scope)
-        .instrument(span)
-        .await;
+    execute_claimed(
+        &orchestrator,
+        &state.graph,
+        run.clone(),
+        lease,
+        scope,
+        around,
+    )
+    .instrument(span)
+    .await;
     if let Ok(mut held) = state.in_flight.lock() {
         held.remove(&run.id);
     }
@@ -501,6 +508,7 @@ async fn execute_claimed(
     run: entity::runs::Model,
     lease: Uuid,
     scope: TenantScope,
+    around: Surroundings,
 ) {
     let started = Instant::now();
     let db = &orchestrator.services.db;
@@ -512,7 +520,10 @@ async fn execute_claimed(
             return fail_before_work(orchestrator, &run, lease, &error).await;
         }
     };
-    let initiator_scopes = match orchestrator.initiator_scopes(&run, &spec).await {
+    let initiator_scopes = match orchestrator
+        .initiator_scopes(&run, &spec, &scope, &around)
+        .await
+    {
         Ok(Some(scopes)) => scopes,
         Ok(None) => {
             let error = SafeError::new(
@@ -529,7 +540,7 @@ async fn execute_claimed(
     };
 
     // Canceled while it waited (the request lost the race with this claim): stop now.
-    if matches!(run_store::cancel_request(db, run.id).await, Ok(Some(_))) {
+    if around.cancel_requested {
         let counts = run_store::count_items(db, run.id).await.unwrap_or_default();
         let terminal = orchestrator
             .canceled_terminal(&run, counts.finished(), counts.total)

@@ -8,8 +8,8 @@ use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionSession, TransactionTrait,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use crate::store::{StoreResult, TenantScope};
 
 use super::items::{count_items, counted_columns, placeholder, with_counts};
 use super::records::get;
+use super::surroundings::{self, Surroundings, surroundings};
 
 /// Why a claim did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +38,9 @@ pub const TENANT_LOCK_KEY: &str = "hashtextextended(tenant_id::text, 0)";
 /// `queued → running` for one worker, if the run is still queued, its tenant has fewer
 /// than `tenant_cap` running runs and — for runs that write to the tenant — no other
 /// writing run of the tenant is running. Sets a fresh lease token, bumps the attempt and fixes the
-/// deadline at the first start. A claimed run comes with the scope of its tenant: the
-/// lease is the worker's proof that it may act there.
+/// deadline at the first start. A claimed run comes with the scope of its tenant (the
+/// lease is the worker's proof that it may act there) and with what surrounds it, read in
+/// the same statement on PostgreSQL.
 pub async fn claim(
     db: &(impl ConnectionTrait + TransactionTrait),
     run_id: Uuid,
@@ -46,7 +48,109 @@ pub async fn claim(
     lease_token: Uuid,
     max_duration: Duration,
     tenant_cap: u32,
-) -> StoreResult<Result<(runs::Model, TenantScope), ClaimRefusal>> {
+) -> StoreResult<Result<(runs::Model, TenantScope, Surroundings), ClaimRefusal>> {
+    let request = ClaimRequest {
+        run_id,
+        owner,
+        lease_token,
+        max_duration,
+        tenant_cap,
+    };
+    let claimed = match db.get_database_backend() {
+        DbBackend::Postgres => claim_in_one_statement(db, &request).await?,
+        _ => {
+            let claimed = claim_in_transaction(db, &request).await?;
+            match claimed {
+                Some(run) => surroundings(db, run.id).await?.map(|around| (run, around)),
+                None => None,
+            }
+        }
+    };
+    if let Some((run, around)) = claimed {
+        let scope = TenantScope::granted(run.tenant_id);
+        return Ok(Ok((run, scope, around)));
+    }
+    let now_status = get(db, run_id).await?.map(|r| r.status);
+    Ok(Err(if now_status == Some(RunStatus::Queued) {
+        ClaimRefusal::TenantBusy
+    } else {
+        ClaimRefusal::NotQueued
+    }))
+}
+
+/// What [`claim`] was asked.
+#[derive(Clone, Copy)]
+struct ClaimRequest<'a> {
+    run_id: Uuid,
+    owner: &'a str,
+    lease_token: Uuid,
+    max_duration: Duration,
+    tenant_cap: u32,
+}
+
+/// Runs that write to a tenant (restores, re-runs, undo) go one at a time per tenant: two of
+/// them deciding targets at once could both take the same object by name.
+fn writing_ops() -> impl Iterator<Item = &'static str> {
+    RunOperation::ALL
+        .iter()
+        .filter(|op| op.writes_to_tenant())
+        .map(|op| op.as_str())
+}
+
+/// The claim on PostgreSQL: the `claim_run` function (migration `claim_function`) takes the
+/// tenant's advisory lock ([`TENANT_LOCK_KEY`]) and then updates the row under a snapshot
+/// taken after it, all in the one statement that also reads what surrounds the run.
+async fn claim_in_one_statement(
+    db: &impl ConnectionTrait,
+    request: &ClaimRequest<'_>,
+) -> StoreResult<Option<(runs::Model, Surroundings)>> {
+    let ClaimRequest {
+        run_id,
+        owner,
+        lease_token,
+        max_duration,
+        tenant_cap,
+    } = *request;
+    let now = Utc::now();
+    let writing: Vec<String> = writing_ops().map(str::to_string).collect();
+    let sql = format!(
+        "SELECT c.*, {} FROM claim_run($1, $2, $3, $4, $5, $6, $7) AS c",
+        surroundings::columns("c")
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [
+                run_id.into(),
+                owner.into(),
+                lease_token.into(),
+                now.into(),
+                (now + max_duration).into(),
+                i64::from(tenant_cap).into(),
+                writing.into(),
+            ],
+        ))
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let run = runs::Model::from_query_result(&row, "")?;
+    Ok(Some((run, surroundings::from_row(&row)?)))
+}
+
+/// The claim on SQLite, which serializes writers: one guarded update in a transaction.
+async fn claim_in_transaction(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    request: &ClaimRequest<'_>,
+) -> StoreResult<Option<runs::Model>> {
+    let ClaimRequest {
+        run_id,
+        owner,
+        lease_token,
+        max_duration,
+        tenant_cap,
+    } = *request;
     let now = Utc::now();
     // The claimed row's own tenant: the subqueries refer to the row being updated.
     let own_tenant = Expr::col((runs::Entity, runs::Column::TenantId));
@@ -57,14 +161,6 @@ pub async fn claim(
         .and_where(Expr::col((others.clone(), runs::Column::TenantId)).eq(own_tenant.clone()))
         .and_where(Expr::col((others, runs::Column::Status)).eq(RunStatus::Running.as_str()))
         .to_owned();
-    // Runs that write to a tenant (restores, re-runs, undo) go one at a time per tenant:
-    // two of them deciding targets at once could both take the same object by name.
-    let writing_ops = || {
-        RunOperation::ALL
-            .iter()
-            .filter(|op| op.writes_to_tenant())
-            .map(|op| op.as_str())
-    };
     let writers = Alias::new("writers");
     let writing_in_tenant = Query::select()
         .expr(Expr::col((writers.clone(), runs::Column::Id)).count())
@@ -75,27 +171,7 @@ pub async fn claim(
         )
         .and_where(Expr::col((writers, runs::Column::Operation)).is_in(writing_ops()))
         .to_owned();
-    // Concurrent claims of one tenant's runs must not both see "below the cap": on
-    // PostgreSQL they serialize on a per-tenant advisory lock (SQLite serializes writers),
-    // taken only while the run is queued. The update after it reads a fresh snapshot, so
-    // it sees the claims committed before.
     let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        let locked = txn
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                format!(
-                    "SELECT pg_advisory_xact_lock({TENANT_LOCK_KEY}) \
-                     FROM runs WHERE id = $1 AND status = 'queued'"
-                ),
-                [run_id.into()],
-            ))
-            .await?;
-        if locked.rows_affected() == 0 {
-            txn.commit().await?;
-            return Ok(Err(ClaimRefusal::NotQueued));
-        }
-    }
     let update = runs::Entity::update_many()
         .col_expr(
             runs::Column::Status,
@@ -128,16 +204,7 @@ pub async fn claim(
         );
     let claimed = update_one_returning(&txn, update, run_id).await?;
     txn.commit().await?;
-    if let Some(run) = claimed {
-        let scope = TenantScope::granted(run.tenant_id);
-        return Ok(Ok((run, scope)));
-    }
-    let now_status = get(db, run_id).await?.map(|r| r.status);
-    Ok(Err(if now_status == Some(RunStatus::Queued) {
-        ClaimRefusal::TenantBusy
-    } else {
-        ClaimRefusal::NotQueued
-    }))
+    Ok(claimed)
 }
 
 /// Proves the lease holder is alive. False means the lease was lost (re-queued or finished).
@@ -284,13 +351,14 @@ pub async fn finish(
 /// the update counts the items itself (as [`refresh_counts`] does) and applies only while
 /// the run is running under `lease_token` and no item is left unfinished. `None` when it did
 /// not apply — the lease is gone, an item is unfinished (a worker that lost the run may
-/// still have written), or the backend has no `RETURNING`: then [`finish`] decides.
+/// still have written), or the backend has no `RETURNING`: then [`finish`] decides. The
+/// finished run comes with what surrounds it, read by the same statement.
 pub async fn finish_settled(
     db: &impl ConnectionTrait,
     run_id: Uuid,
     lease_token: Uuid,
     terminal: &Terminal,
-) -> StoreResult<Option<runs::Model>> {
+) -> StoreResult<Option<(runs::Model, Surroundings)>> {
     let backend = db.get_database_backend();
     if !db.support_returning() {
         return Ok(None);
@@ -308,7 +376,11 @@ pub async fn finish_settled(
         lease_token.into(),
     ];
     let stmt = Statement::from_sql_and_values(backend, settled_finish_sql(backend), values);
-    Ok(runs::Entity::find().from_raw_sql(stmt).one(db).await?)
+    let Some(row) = db.query_one_raw(stmt).await? else {
+        return Ok(None);
+    };
+    let run = runs::Model::from_query_result(&row, "")?;
+    Ok(Some((run, surroundings::from_row(&row)?)))
 }
 
 /// The statement of [`finish_settled`], with parameters (status, now, now, error code, error
@@ -321,13 +393,14 @@ fn settled_finish_sql(backend: DbBackend) -> String {
         DbBackend::Postgres => "runs.*",
         _ => "*",
     };
+    let around = surroundings::columns("runs");
     format!(
         "UPDATE runs SET {set}, status = {}, finished_at = {}, updated_at = {}, \
          error_code = {}, error_context = {}, summary = {}, lease_owner = NULL \
          FROM (SELECT {select} FROM run_items WHERE run_id = {}) AS c \
          WHERE runs.id = {} AND runs.status = '{}' AND runs.lease_token = {} \
          AND c.n_total_items = c.n_succeeded_items + c.n_failed_items + c.n_skipped_items \
-         RETURNING {returned}",
+         RETURNING {returned}, {around}",
         p(1),
         p(2),
         p(3),

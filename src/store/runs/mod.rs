@@ -8,8 +8,10 @@ mod cancel;
 mod items;
 mod lease;
 mod records;
+mod surroundings;
 
 pub use cancel::*;
 pub use items::*;
 pub use lease::*;
 pub use records::*;
+pub use surroundings::{Surroundings, surroundings};

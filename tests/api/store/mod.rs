@@ -5,6 +5,7 @@ mod held;
 mod isolation;
 mod retention;
 mod round_trip;
+mod surroundings;
 mod writers;
 
 use entity::enums::{ItemAction, Role, RunItemStatus, RunOperation, RunStatus, TargetType};
@@ -63,7 +64,7 @@ async fn claimed_capture(db: &DatabaseConnection, tenant: Uuid, user: Uuid) -> e
     let run = run_store::insert(db, new_run(tenant, user, tenant))
         .await
         .unwrap();
-    let (claimed, _) = run_store::claim(
+    let (claimed, _, _) = run_store::claim(
         db,
         run.id,
         "w",

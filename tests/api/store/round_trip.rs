@@ -95,7 +95,7 @@ async fn exercise(db: &DatabaseConnection) {
 
     // claim → items → finish; then a new run of the same key is accepted
     let lease = Uuid::new_v4();
-    let (claimed, claimed_scope) =
+    let (claimed, claimed_scope, _) =
         run_store::claim(db, first.id, "w1", lease, chrono::Duration::hours(1), 2)
             .await
             .unwrap()
@@ -568,7 +568,7 @@ async fn claims_and_settled_finish(db: &DatabaseConnection) {
         .await
         .unwrap();
     let lease = Uuid::new_v4();
-    let (claimed, scope) = claim(first.id, lease, 1).await.unwrap().unwrap();
+    let (claimed, scope, _) = claim(first.id, lease, 1).await.unwrap().unwrap();
     assert_eq!(scope.tenant_id(), tenant.id);
     assert_eq!(
         (claimed.status, claimed.attempt, claimed.lease_token),
@@ -656,7 +656,7 @@ async fn claims_and_settled_finish(db: &DatabaseConnection) {
     );
     let row = run_store::get(db, first.id).await.unwrap().unwrap();
     assert_eq!((row.status, row.finished_at), (RunStatus::Running, None));
-    let finished = settled(lease)
+    let (finished, _) = settled(lease)
         .await
         .unwrap()
         .expect("the lease holder finishes its run");
@@ -692,10 +692,10 @@ async fn claims_and_settled_finish(db: &DatabaseConnection) {
     // Below the cap again: the waiting run is claimed; handed back and claimed again, it
     // keeps its first start and deadline.
     let lease = Uuid::new_v4();
-    let (claimed, _) = claim(second.id, lease, 2).await.unwrap().unwrap();
+    let (claimed, _, _) = claim(second.id, lease, 2).await.unwrap().unwrap();
     let started = claimed.started_at.unwrap();
     assert!(run_store::requeue(db, second.id, lease).await.unwrap());
-    let (again, _) = claim(second.id, Uuid::new_v4(), 2).await.unwrap().unwrap();
+    let (again, _, _) = claim(second.id, Uuid::new_v4(), 2).await.unwrap().unwrap();
     assert_eq!(
         (again.attempt, again.started_at, again.deadline_at),
         (2, Some(started), Some(started + hour))

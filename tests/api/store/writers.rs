@@ -36,7 +36,7 @@ async fn writers_take_turns_and_leftover_items_are_recorded(db: &DatabaseConnect
         .unwrap();
     let claim = |id| run_store::claim(db, id, "w", Uuid::new_v4(), chrono::Duration::hours(1), 10);
     let lease = Uuid::new_v4();
-    let (running, scope) =
+    let (running, scope, _) =
         run_store::claim(db, first.id, "w", lease, chrono::Duration::hours(1), 10)
             .await
             .unwrap()
@@ -212,15 +212,29 @@ async fn claims_of_tenants_made_in_one_millisecond_do_not_wait_for_each_other() 
         .unwrap()
         .expect("tenant B's run is claimed");
     assert_eq!(claimed.0.tenant_id, b_id);
-    assert!(
-        tokio::time::timeout(std::time::Duration::from_millis(500), claim(run_a.id))
+    let waiting = tokio::spawn({
+        let conn = conn.clone();
+        async move {
+            run_store::claim(
+                &conn,
+                run_a.id,
+                "w",
+                Uuid::new_v4(),
+                chrono::Duration::hours(1),
+                10,
+            )
             .await
-            .is_err(),
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
         "a second claim of tenant A waits for A's lock"
     );
     held.rollback().await.unwrap();
-    claim(run_a.id)
+    waiting
         .await
+        .unwrap()
         .unwrap()
         .expect("tenant A's run is claimed once the lock is free");
     drop(conn);
