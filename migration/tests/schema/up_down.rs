@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::{INDEXES, TABLES, index_names, sqlite, table_names, with_postgres};
 
 /// Tables of each migration, oldest migration first.
-const TABLES_BY_MIGRATION: [&[&str]; 17] = [
+const TABLES_BY_MIGRATION: [&[&str]; 18] = [
     &["tenants", "users", "memberships", "api_tokens"],
     &["snapshots", "snapshot_items", "backup_sets", "backup_items"],
     &[
@@ -46,6 +46,8 @@ const TABLES_BY_MIGRATION: [&[&str]; 17] = [
     &[],
     // Certificate and shared-app credentials of tenants (columns only).
     &[],
+    // The `claim_run` function (PostgreSQL only).
+    &[],
 ];
 
 #[tokio::test]
@@ -71,6 +73,10 @@ async fn up_down_up(db: &DatabaseConnection) {
 
     Migrator::up(db, None).await.expect("migrate up");
     assert_full_schema(db).await;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        assert_eq!(claim_functions(db).await, 1, "claim_run after up");
+    }
     assert!(
         Migrator::get_pending_migrations(db)
             .await
@@ -88,6 +94,9 @@ async fn up_down_up(db: &DatabaseConnection) {
             expected,
             "after rolling back to {applied} migrations"
         );
+        if postgres && applied == TABLES_BY_MIGRATION.len() - 1 {
+            assert_eq!(claim_functions(db).await, 0, "claim_run after its down");
+        }
     }
     assert!(index_names(db).await.is_empty(), "no index survives down");
     assert!(
@@ -106,6 +115,19 @@ async fn assert_full_schema(db: &DatabaseConnection) {
     tables.insert("seaql_migrations".to_owned());
     assert_eq!(table_names(db).await, tables);
     assert_eq!(index_names(db).await, names(INDEXES));
+}
+
+/// Functions named `claim_run` in the database (PostgreSQL).
+async fn claim_functions(db: &DatabaseConnection) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*)::bigint AS n FROM pg_proc WHERE proname = 'claim_run'",
+        ))
+        .await
+        .expect("pg_proc")
+        .expect("a count");
+    row.try_get("", "n").expect("n")
 }
 
 fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
