@@ -1,9 +1,9 @@
 //! Starting a run inside an HTTP request: fast, de-duplicated, and never doing the work.
 
 use entity::enums::RunOperation;
-use entity::runs;
+use entity::{runs, tenants};
 use redis::AsyncCommands;
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use super::lifecycle::{Orchestrator, active_key, operation_label, remembered_run
 use super::spec::RunSpec;
 use crate::metrics;
 use crate::store::activity::{self, NewAuditEvent, NewNotification};
-use crate::store::runs::{self as run_store, NewRun};
+use crate::store::runs::{self as run_store, NewRun, QueuedNotice, TenantState};
 use crate::store::{StoreError, StoreResult, TenantScope, fanouts};
 
 /// What to start. Authorization and input validation happened before this point.
@@ -207,7 +207,8 @@ impl Orchestrator {
     }
 
     /// The Run Record, the initiator's `queued` notification and (live restore) the audit
-    /// event, in one transaction.
+    /// event, all or nothing. A start that writes only those two — no fan-out, no audit — is
+    /// one statement on PostgreSQL; the others are one transaction.
     async fn insert_queued(
         &self,
         request: &StartRequest,
@@ -215,38 +216,46 @@ impl Orchestrator {
     ) -> StoreResult<runs::Model> {
         let spec = &request.spec;
         let (target_type, target_id) = spec.target(request.scope.tenant_id());
-        let txn = self.services.db.begin().await?;
-        let tenant = crate::store::tenants::get(&txn, request.scope.tenant_id()).await?;
-        match (spec.operation(), crate::store::tenants::refusal(&tenant)) {
-            (RunOperation::TenantPurge, None) => {
-                return Err(StoreError::Refused(
-                    "disable the tenant before purging its data".into(),
-                ));
+        let new = NewRun {
+            id: run_id,
+            tenant_id: request.scope.tenant_id(),
+            operation: spec.operation(),
+            target_type,
+            target_id,
+            selection_digest: spec.selection_digest(),
+            initiator_id: request.initiator_id,
+            parent_run_id: spec.parent_run_id(),
+            params: spec.to_stored(),
+            max_attempts: self.services.settings.runs.max_attempts,
+        };
+        let db = &self.services.db;
+        let one_statement = db.get_database_backend() == DbBackend::Postgres
+            && request.fanout_id.is_none()
+            && !spec.operation().writes_to_tenant();
+        if one_statement {
+            let state = match spec.operation() {
+                RunOperation::TenantPurge => TenantState::Disabled,
+                _ => TenantState::Enabled,
+            };
+            let notice = queued_notice(spec.operation());
+            if let Some(run) = run_store::insert_with_notice(db, new, state, notice).await? {
+                return Ok(run);
             }
-            (RunOperation::TenantPurge, Some(_)) => {}
-            (_, Some(why)) => return Err(StoreError::Refused(why)),
-            (_, None) => {}
+            // The tenant is gone or in the other state: say which.
+            let tenant = crate::store::tenants::get(db, request.scope.tenant_id()).await?;
+            refuse_for(spec.operation(), &tenant)?;
+            return Err(StoreError::Refused(
+                "the tenant changed while the run was starting; start it again".into(),
+            ));
         }
-        let run = run_store::insert(
-            &txn,
-            NewRun {
-                id: run_id,
-                tenant_id: request.scope.tenant_id(),
-                operation: spec.operation(),
-                target_type,
-                target_id,
-                selection_digest: spec.selection_digest(),
-                initiator_id: request.initiator_id,
-                parent_run_id: spec.parent_run_id(),
-                params: spec.to_stored(),
-                max_attempts: self.services.settings.runs.max_attempts,
-            },
-        )
-        .await?;
-        let label = operation_label(run.operation);
+        let txn = db.begin().await?;
+        let tenant = crate::store::tenants::get(&txn, request.scope.tenant_id()).await?;
+        refuse_for(spec.operation(), &tenant)?;
+        let run = run_store::insert(&txn, new).await?;
         if let Some(fanout_id) = request.fanout_id {
             fanouts::add_child(&txn, fanout_id, &request.scope, run.id, false).await?;
         } else {
+            let notice = queued_notice(run.operation);
             activity::notify_if_wanted(
                 &txn,
                 NewNotification {
@@ -255,8 +264,8 @@ impl Orchestrator {
                     run_id: Some(run.id),
                     fanout_id: None,
                     kind: "queued".into(),
-                    title: format!("{label} queued"),
-                    body: format!("{label} is queued and will start shortly."),
+                    title: notice.title,
+                    body: notice.body,
                 },
                 &[],
             )
@@ -285,6 +294,27 @@ impl Orchestrator {
         }
         txn.commit().await?;
         Ok(run)
+    }
+}
+
+/// Why `operation` may not start on `tenant`, if it may not: a disabled tenant runs nothing
+/// but its purge, and an enabled one is disabled before it is purged.
+fn refuse_for(operation: RunOperation, tenant: &tenants::Model) -> StoreResult<()> {
+    match (operation, crate::store::tenants::refusal(tenant)) {
+        (RunOperation::TenantPurge, None) => Err(StoreError::Refused(
+            "disable the tenant before purging its data".into(),
+        )),
+        (RunOperation::TenantPurge, Some(_)) | (_, None) => Ok(()),
+        (_, Some(why)) => Err(StoreError::Refused(why)),
+    }
+}
+
+/// The initiator's `queued` notification of a run of `operation`.
+fn queued_notice(operation: RunOperation) -> QueuedNotice {
+    let label = operation_label(operation);
+    QueuedNotice {
+        title: format!("{label} queued"),
+        body: format!("{label} is queued and will start shortly."),
     }
 }
 

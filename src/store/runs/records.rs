@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::enums::{RunOperation, RunStatus, TargetType};
 use entity::runs;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -69,6 +69,84 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewRun) -> StoreResult<runs:
         updated_at: Set(now),
     };
     Ok(row.insert(db).await?)
+}
+
+/// The `queued` notification a start owes its initiator, if their preferences want one.
+#[derive(Debug, Clone)]
+pub struct QueuedNotice {
+    pub title: String,
+    pub body: String,
+}
+
+/// What a tenant must be for a start to insert its run: enabled for every operation, but
+/// disabled for a purge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantState {
+    Enabled,
+    Disabled,
+}
+
+/// [`insert`], guarded by the tenant's state, and the initiator's `queued` notice when their
+/// preferences want it (as [`activity::Preferences::wants`] decides), in one statement:
+/// one round trip, no transaction. PostgreSQL only (the preference test is `jsonb`);
+/// SQLite starts in a transaction. `None`: the tenant is gone or not in `state`, and
+/// nothing was written.
+///
+/// [`activity::Preferences::wants`]: crate::store::activity::Preferences::wants
+pub async fn insert_with_notice(
+    db: &impl ConnectionTrait,
+    new: NewRun,
+    state: TenantState,
+    notice: QueuedNotice,
+) -> StoreResult<Option<runs::Model>> {
+    const KIND: &str = "queued";
+    let now = Utc::now();
+    // $1-$10 the run, $11 the tenant's state, $12 now, $13-$15 the notice, $16-$18 the
+    // preference test: the kind, the tenant, and the answer for a user who chose nothing.
+    let sql = r#"
+WITH r AS (
+    INSERT INTO runs (id, tenant_id, operation, target_type, target_id, selection_digest,
+        status, initiator_id, parent_run_id, params, max_attempts, queued_at, updated_at)
+    SELECT $1, t.id, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $12, $12
+    FROM tenants t WHERE t.id = $2 AND (t.disabled_at IS NOT NULL) = $11
+    RETURNING *
+), p AS (
+    SELECT kinds, tenant_ids FROM notification_preferences WHERE user_id = $7
+), n AS (
+    INSERT INTO notifications (id, user_id, tenant_id, run_id, kind, title, body, created_at)
+    SELECT $13, r.initiator_id, r.tenant_id, r.id, 'queued', $14, $15, $12 FROM r
+    WHERE CASE WHEN EXISTS (SELECT 1 FROM p)
+        THEN EXISTS (SELECT 1 FROM p WHERE p.kinds @> $16
+            AND (p.tenant_ids IS NULL OR p.tenant_ids @> $17))
+        ELSE $18 END
+)
+SELECT * FROM r"#;
+    let wanted_by_default = crate::store::activity::DEFAULT_KINDS.contains(&KIND);
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [
+            new.id.into(),
+            new.tenant_id.into(),
+            new.operation.as_str().into(),
+            new.target_type.as_str().into(),
+            new.target_id.into(),
+            new.selection_digest.into(),
+            new.initiator_id.into(),
+            new.parent_run_id.into(),
+            new.params.into(),
+            new.max_attempts.into(),
+            (state == TenantState::Disabled).into(),
+            now.into(),
+            Uuid::now_v7().into(),
+            notice.title.into(),
+            notice.body.into(),
+            serde_json::json!([KIND]).into(),
+            serde_json::json!([new.tenant_id]).into(),
+            wanted_by_default.into(),
+        ],
+    );
+    Ok(runs::Entity::find().from_raw_sql(statement).one(db).await?)
 }
 
 /// A run by id alone, for the orchestrator's own bookkeeping (de-duplication, re-offers,

@@ -5,6 +5,7 @@ mod held;
 mod isolation;
 mod retention;
 mod round_trip;
+mod start_statement;
 mod surroundings;
 mod writers;
 
@@ -42,6 +43,17 @@ fn new_tenant(name: &str) -> tenants::NewTenant {
         graph_base_url: "http://127.0.0.1:1".into(),
         login_base_url: "http://127.0.0.1:1".into(),
     }
+}
+
+/// A user of the test password, by e-mail.
+async fn new_user(db: &DatabaseConnection, email: &str) -> entity::users::Model {
+    accounts::create_user(
+        db,
+        &Email::parse(email).unwrap(),
+        &Password::parse(SecretString::from("correct horse battery".to_string())).unwrap(),
+    )
+    .await
+    .unwrap()
 }
 
 fn new_run(tenant: Uuid, user: Uuid, target: Uuid) -> NewRun {

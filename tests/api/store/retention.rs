@@ -117,13 +117,7 @@ async fn prune_at_a_chosen_instant(db: &DatabaseConnection) {
     let other = tenants::create(db, &secrets, new_tenant("Untouched"))
         .await
         .unwrap();
-    let user = accounts::create_user(
-        db,
-        &Email::parse("keeper@example.com").unwrap(),
-        &Password::parse(SecretString::from("correct horse battery".to_string())).unwrap(),
-    )
-    .await
-    .unwrap();
+    let user = new_user(db, "keeper@example.com").await;
     for t in [&tenant, &other] {
         accounts::grant_membership(db, t, &user, Role::Admin)
             .await

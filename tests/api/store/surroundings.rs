@@ -19,13 +19,7 @@ async fn surroundings_follow_the_rows(db: &DatabaseConnection) {
     let other = tenants::create(db, &secrets, new_tenant("Elsewhere"))
         .await
         .unwrap();
-    let user = accounts::create_user(
-        db,
-        &Email::parse("around@example.com").unwrap(),
-        &Password::parse(SecretString::from("correct horse battery".to_string())).unwrap(),
-    )
-    .await
-    .unwrap();
+    let user = new_user(db, "around@example.com").await;
     let claim = |id| run_store::claim(db, id, "w", Uuid::new_v4(), chrono::Duration::hours(1), 5);
 
     // Nothing around it: the default preferences, no role, nothing else.

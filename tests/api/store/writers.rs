@@ -9,13 +9,7 @@ async fn writers_take_turns_and_leftover_items_are_recorded(db: &DatabaseConnect
     let tenant = tenants::create(db, &secrets, new_tenant("Writers"))
         .await
         .unwrap();
-    let user = accounts::create_user(
-        db,
-        &Email::parse("writer@example.com").unwrap(),
-        &Password::parse(SecretString::from("correct horse battery".to_string())).unwrap(),
-    )
-    .await
-    .unwrap();
+    let user = new_user(db, "writer@example.com").await;
     let run_of = |operation, digest: &str| NewRun {
         operation,
         selection_digest: digest.into(),
