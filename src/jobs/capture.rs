@@ -49,33 +49,37 @@ pub async fn capture_snapshot(
     .await?;
     let unread = capture(execution, &contracts, Sink::Snapshot(snapshot.clone())).await?;
     let db = &execution.services().db;
-    content::seal_snapshot(db, &snapshot).await?;
-    record_changes(execution, &snapshot, &unread).await?;
-    record_drift(execution, &snapshot, &unread).await
+    let sealed = content::seal_capture(db, execution.scope(), &snapshot).await?;
+    if let Some(previous) = sealed.previous {
+        record_changes(execution, &snapshot, previous, &unread).await?;
+    }
+    if sealed.has_baseline {
+        record_drift(execution, &snapshot, &unread).await?;
+    }
+    Ok(())
 }
 
-/// Stores what changed since the tenant's previous capture of the same types. Types this
-/// capture could not read are left out on both sides (their objects did not go away).
+/// Stores what changed since `previous` (id, taken at), the tenant's previous capture of the
+/// same types. Types this capture could not read are left out on both sides (their objects
+/// did not go away).
 async fn record_changes(
     execution: &Execution,
     snapshot: &snapshots::Model,
+    (previous_id, previous_at): (uuid::Uuid, chrono::DateTime<chrono::Utc>),
     unread: &[&str],
 ) -> Result<(), ExecError> {
     let db = &execution.services().db;
     let scope = execution.scope();
-    let Some(previous) = content::previous_capture(db, scope, snapshot).await? else {
-        return Ok(());
-    };
-    let before = content::all_snapshot_items(db, scope, previous.id).await?;
+    let before = content::all_snapshot_items(db, scope, previous_id).await?;
     let after = content::all_snapshot_items(db, scope, snapshot.id).await?;
     let mut changes = compare::compare(
         &readable(&before, unread),
         &readable(&after, unread),
         &compare::Pairing::ById,
     );
-    attribute(execution, previous.created_at, &mut changes).await;
+    attribute(execution, previous_at, &mut changes).await;
     let changes = serde_json::to_value(&changes).unwrap_or_default();
-    content::record_changes(db, scope, snapshot.id, previous.id, changes).await?;
+    content::record_changes(db, scope, snapshot.id, previous_id, changes).await?;
     Ok(())
 }
 

@@ -286,6 +286,15 @@ pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
+/// The `i`-th (from 1) parameter of a raw statement: `$i` on PostgreSQL, `?` elsewhere (so
+/// parameters go in order there).
+pub(crate) fn placeholder(backend: sea_orm::DbBackend, i: usize) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("${i}"),
+        _ => "?".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{StoreError, constraint_name, transient_code};

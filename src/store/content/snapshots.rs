@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{snapshot_items, snapshots};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::{ExprTrait, Func, OnConflict, Query};
@@ -436,40 +436,66 @@ pub async fn all_snapshot_items(
         .await?)
 }
 
-/// The capture a new capture `snapshot` is compared with: the latest earlier capture snapshot
-/// of the tenant over the same policy types whose run succeeded (a capture that could not
-/// read a type would show its objects as removed).
-pub async fn previous_capture(
+/// What follows the end of a capture, read by [`seal_capture`] in the statement that seals it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedCapture {
+    /// The capture this one is compared with, and when it was taken: the latest of the
+    /// tenant's 50 captures before it over the same policy types whose run succeeded (a
+    /// capture that could not read a type would show its objects as removed).
+    pub previous: Option<(Uuid, DateTime<Utc>)>,
+    /// The tenant has a baseline to compare the capture with.
+    pub has_baseline: bool,
+}
+
+/// [`seal_snapshot`] for a capture's snapshot, returning what follows it: one statement
+/// (`RETURNING` with correlated subqueries, on PostgreSQL and SQLite alike).
+pub async fn seal_capture(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
     snapshot: &snapshots::Model,
-) -> StoreResult<Option<snapshots::Model>> {
-    let candidates = snapshots::Entity::find()
-        .filter(snapshots::Column::TenantId.eq(scope.tenant_id()))
-        .filter(snapshots::Column::Purpose.eq(SNAPSHOT_CAPTURE))
-        .filter(snapshots::Column::Id.lt(snapshot.id))
-        .order_by_desc(snapshots::Column::Id)
-        .limit(50)
-        .all(db)
-        .await?;
-    for candidate in candidates {
-        if candidate.policy_types != snapshot.policy_types {
-            continue;
-        }
-        let Some(run_id) = candidate.run_id else {
-            continue;
-        };
-        let succeeded = entity::runs::Entity::find_by_id(run_id)
-            .filter(entity::runs::Column::TenantId.eq(scope.tenant_id()))
-            .filter(entity::runs::Column::Status.eq(entity::enums::RunStatus::Succeeded))
-            .one(db)
-            .await?
-            .is_some();
-        if succeeded {
-            return Ok(Some(candidate));
-        }
-    }
-    Ok(None)
+) -> StoreResult<SealedCapture> {
+    let backend = db.get_database_backend();
+    let p = |i| crate::store::placeholder(backend, i);
+    let previous = |column: &str| {
+        format!(
+            "(SELECT q.{column} FROM (SELECT o.id, o.run_id, o.created_at, o.policy_types \
+             FROM snapshots o WHERE o.tenant_id = snapshots.tenant_id AND o.purpose = '{SNAPSHOT_CAPTURE}' \
+             AND o.id < snapshots.id ORDER BY o.id DESC LIMIT 50) AS q \
+             JOIN runs r ON r.id = q.run_id AND r.tenant_id = snapshots.tenant_id \
+             WHERE r.status = '{}' AND q.policy_types = snapshots.policy_types \
+             ORDER BY q.id DESC LIMIT 1)",
+            entity::enums::RunStatus::Succeeded.as_str()
+        )
+    };
+    let sql = format!(
+        "UPDATE snapshots SET item_count = \
+         (SELECT COUNT(i.id) FROM snapshot_items i WHERE i.snapshot_id = {}) \
+         WHERE snapshots.id = {} AND snapshots.tenant_id = {} \
+         RETURNING {} AS previous_id, {} AS previous_at, \
+         EXISTS (SELECT 1 FROM baselines b WHERE b.tenant_id = snapshots.tenant_id) AS has_baseline",
+        p(1),
+        p(2),
+        p(3),
+        previous("id"),
+        previous("created_at"),
+    );
+    let values = [
+        snapshot.id.into(),
+        snapshot.id.into(),
+        scope.tenant_id().into(),
+    ];
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let previous_id: Option<Uuid> = row.try_get("", "previous_id")?;
+    let previous_at: Option<DateTime<Utc>> = row.try_get("", "previous_at")?;
+    Ok(SealedCapture {
+        previous: previous_id.zip(previous_at),
+        has_baseline: row.try_get("", "has_baseline")?,
+    })
 }
 
 /// Stores what changed in `snapshot` since `previous`.

@@ -14,6 +14,7 @@ use sea_orm::{
 use serde_json::Value as Json;
 use uuid::Uuid;
 
+use crate::store::placeholder;
 use crate::store::{StoreResult, TenantScope};
 
 /// Item counts of a run, derived from its item rows: by status, and by what was done
@@ -203,15 +204,6 @@ fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> 
         p(3),
         RunStatus::Running.as_str()
     )
-}
-
-/// The `i`-th (from 1) parameter of a raw statement: `$i` on PostgreSQL, `?` elsewhere (so
-/// parameters go in order there).
-pub(super) fn placeholder(backend: DbBackend, i: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${i}"),
-        _ => "?".to_string(),
-    }
 }
 
 /// The counting select list (`<expr> AS n_<column>, ...`) and the assignments

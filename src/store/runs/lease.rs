@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use crate::store::{StoreResult, TenantScope};
 
-use super::items::{count_items, counted_columns, placeholder, with_counts};
+use super::items::{count_items, counted_columns, with_counts};
 use super::records::get;
 use super::surroundings::{self, Surroundings, surroundings};
+use crate::store::placeholder;
 
 /// Why a claim did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,9 +9,9 @@ use sea_orm::{ConnectionTrait, QueryResult, Statement};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::items::placeholder;
 use crate::store::StoreResult;
 use crate::store::activity::Preferences;
+use crate::store::placeholder;
 
 /// What surrounds a run, as one statement read it.
 #[derive(Debug, Clone, PartialEq, Eq)]

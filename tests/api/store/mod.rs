@@ -5,6 +5,7 @@ mod held;
 mod isolation;
 mod retention;
 mod round_trip;
+mod sealing;
 mod start_statement;
 mod surroundings;
 mod writers;
