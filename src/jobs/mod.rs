@@ -52,7 +52,10 @@ async fn client_for(
     tenant_id: uuid::Uuid,
 ) -> Result<GraphClient, ExecError> {
     let services = execution.services();
-    let tenant = tenants::get(&services.db, tenant_id).await?;
+    let tenant = match execution.take_claimed_tenant(tenant_id) {
+        Some(tenant) => tenant,
+        None => tenants::get(&services.db, tenant_id).await?,
+    };
     // Disabled after the run was queued: it does not reach Graph any more.
     if let Some(why) = tenants::refusal(&tenant) {
         return Err(ExecError::Failed(SafeError::new("tenant_disabled", why)));

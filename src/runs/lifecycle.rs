@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::enums::{Role, RunItemStatus, RunOperation, RunStatus};
-use entity::{run_items, runs};
+use entity::{run_items, runs, tenants};
 use redis::Script;
 use serde_json::json;
 use tokio::sync::watch;
@@ -160,7 +160,7 @@ impl Orchestrator {
         &self,
         run_id: Uuid,
         worker: &str,
-    ) -> StoreResult<Option<(runs::Model, Uuid, TenantScope, Surroundings)>> {
+    ) -> StoreResult<Option<(run_store::Claim, Uuid)>> {
         let settings = &self.services.settings.runs;
         let lease = Uuid::new_v4();
         let max = chrono::Duration::seconds(settings.max_duration_secs as i64);
@@ -174,21 +174,22 @@ impl Orchestrator {
         )
         .await?
         {
-            Ok((run, scope, around)) => {
+            Ok(claim) => {
+                let run = &claim.run;
                 // The caller's run span learns the tenant only now.
                 tracing::Span::current()
                     .record("tenant_id", tracing::field::display(run.tenant_id));
-                self.notify(&run, &around, "running", "started").await;
+                self.notify(run, &claim.around, "running", "started").await;
                 if run.operation.writes_to_tenant() {
                     self.audit(
-                        &run,
+                        run,
                         &format!("{}.started", super::audit_prefix(run.operation)),
                         json!({"attempt": run.attempt}),
                     )
                     .await;
                 }
-                self.publish_active(&run).await;
-                Ok(Some((run, lease, scope, around)))
+                self.publish_active(run).await;
+                Ok(Some((claim, lease)))
             }
             Err(ClaimRefusal::TenantBusy) => {
                 if let Some(run) = run_store::get(&self.services.db, run_id).await?
@@ -599,6 +600,9 @@ pub struct Claimed {
     pub lease: Uuid,
     /// The run's tenant, granted by the claim.
     pub scope: TenantScope,
+    /// The tenant's row as the claim read it, for the first Graph client of the run's own
+    /// tenant (later ones read it afresh).
+    pub tenant: Option<tenants::Model>,
     /// Every tenant the run touches, granted by the initiator's memberships at execution
     /// time ([`Orchestrator::initiator_scopes`]).
     pub initiator_scopes: Vec<TenantScope>,
@@ -614,6 +618,8 @@ pub struct Execution {
     pub lease: Uuid,
     scope: TenantScope,
     initiator_scopes: Vec<TenantScope>,
+    /// [`Claimed::tenant`], until it is taken.
+    claimed_tenant: std::sync::Mutex<Option<tenants::Model>>,
     lease_lost: watch::Receiver<bool>,
     /// Set once a cancel request is seen (by the run's heartbeat, or after an item).
     canceled: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -670,6 +676,7 @@ impl Execution {
             lease: claimed.lease,
             scope: claimed.scope,
             initiator_scopes: claimed.initiator_scopes,
+            claimed_tenant: std::sync::Mutex::new(claimed.tenant),
             lease_lost,
             canceled,
             cancel_checked: std::sync::Mutex::new(std::time::Instant::now()),
@@ -681,6 +688,13 @@ impl Execution {
 
     pub fn run_id(&self) -> Uuid {
         self.run.id
+    }
+
+    /// The row of tenant `tenant_id` as the claim read it, once: it is the run's own tenant
+    /// and nothing took it yet.
+    pub fn take_claimed_tenant(&self, tenant_id: Uuid) -> Option<tenants::Model> {
+        let mut slot = self.claimed_tenant.lock().ok()?;
+        slot.take_if(|t| t.id == tenant_id)
     }
 
     /// Adds a sentence to the summary the run ends with (when its items decide it).

@@ -33,8 +33,7 @@ use crate::runs::queue::{Family, RunJob};
 use crate::runs::{RunSpec, SpecError, fleet};
 use crate::services::Services;
 use crate::startup::shutdown_signal;
-use crate::store::TenantScope;
-use crate::store::runs::{self as run_store, Surroundings};
+use crate::store::runs::{self as run_store};
 use slots::{SlotLayer, Slots};
 use supervise::{Stopped, supervise};
 
@@ -480,21 +479,15 @@ async fn execute_job(job: RunJob, state: WorkerState) {
             return;
         }
     };
-    let (run, lease, scope, around) = claimed;
+    let (claim, lease) = claimed;
+    let run = claim.run.clone();
     if let Ok(mut held) = state.in_flight.lock() {
         held.insert(run.id, lease);
     }
     let span = run_span(run.id, Some(run.tenant_id), run.operation);
-    execute_claimed(
-        &orchestrator,
-        &state.graph,
-        run.clone(),
-        lease,
-        scope,
-        around,
-    )
-    .instrument(span)
-    .await;
+    execute_claimed(&orchestrator, &state.graph, claim, lease)
+        .instrument(span)
+        .await;
     if let Ok(mut held) = state.in_flight.lock() {
         held.remove(&run.id);
     }
@@ -505,11 +498,15 @@ async fn execute_job(job: RunJob, state: WorkerState) {
 async fn execute_claimed(
     orchestrator: &Orchestrator,
     graph: &GraphShared,
-    run: entity::runs::Model,
+    claim: run_store::Claim,
     lease: Uuid,
-    scope: TenantScope,
-    around: Surroundings,
 ) {
+    let run_store::Claim {
+        run,
+        scope,
+        around,
+        tenant,
+    } = claim;
     let started = Instant::now();
     let db = &orchestrator.services.db;
     let spec = match RunSpec::of(&run) {
@@ -565,6 +562,7 @@ async fn execute_claimed(
             spec,
             lease,
             scope,
+            tenant,
             initiator_scopes,
         },
         lost_rx,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{ItemAction, RunItemStatus, RunOperation, RunStatus};
-use entity::{run_items, runs};
+use entity::{run_items, runs, tenants};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::{Alias, Query};
@@ -49,7 +49,7 @@ pub async fn claim(
     lease_token: Uuid,
     max_duration: Duration,
     tenant_cap: u32,
-) -> StoreResult<Result<(runs::Model, TenantScope, Surroundings), ClaimRefusal>> {
+) -> StoreResult<Result<Claim, ClaimRefusal>> {
     let request = ClaimRequest {
         run_id,
         owner,
@@ -62,14 +62,21 @@ pub async fn claim(
         _ => {
             let claimed = claim_in_transaction(db, &request).await?;
             match claimed {
-                Some(run) => surroundings(db, run.id).await?.map(|around| (run, around)),
+                Some(run) => surroundings(db, run.id)
+                    .await?
+                    .map(|around| (run, around, None)),
                 None => None,
             }
         }
     };
-    if let Some((run, around)) = claimed {
+    if let Some((run, around, tenant)) = claimed {
         let scope = TenantScope::granted(run.tenant_id);
-        return Ok(Ok((run, scope, around)));
+        return Ok(Ok(Claim {
+            run,
+            scope,
+            around,
+            tenant,
+        }));
     }
     let now_status = get(db, run_id).await?.map(|r| r.status);
     Ok(Err(if now_status == Some(RunStatus::Queued) {
@@ -77,6 +84,30 @@ pub async fn claim(
     } else {
         ClaimRefusal::NotQueued
     }))
+}
+
+/// A claimed run.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub run: runs::Model,
+    /// The run's tenant: the lease is the worker's proof that it may act there.
+    pub scope: TenantScope,
+    pub around: Surroundings,
+    /// The tenant's row as the claim read it (PostgreSQL, in the same statement); `None`
+    /// where it was not read.
+    pub tenant: Option<tenants::Model>,
+}
+
+/// The tenant's columns next to a claimed run's: `t.<column> AS t_<column>, ...`.
+fn tenant_columns() -> &'static str {
+    static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        use sea_orm::{IdenStatic, Iterable};
+        tenants::Column::iter()
+            .map(|c| format!("t.{0} AS t_{0}", c.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// What [`claim`] was asked.
@@ -100,35 +131,31 @@ fn writing_ops() -> impl Iterator<Item = &'static str> {
 
 /// The claim on PostgreSQL: the `claim_run` function (migration `claim_function`) takes the
 /// tenant's advisory lock ([`TENANT_LOCK_KEY`]) and then updates the row under a snapshot
-/// taken after it, all in the one statement that also reads what surrounds the run.
+/// taken after it, all in the one statement that also reads what surrounds the run and its
+/// tenant's row.
 async fn claim_in_one_statement(
     db: &impl ConnectionTrait,
     request: &ClaimRequest<'_>,
-) -> StoreResult<Option<(runs::Model, Surroundings)>> {
-    let ClaimRequest {
-        run_id,
-        owner,
-        lease_token,
-        max_duration,
-        tenant_cap,
-    } = *request;
+) -> StoreResult<Option<(runs::Model, Surroundings, Option<tenants::Model>)>> {
     let now = Utc::now();
     let writing: Vec<String> = writing_ops().map(str::to_string).collect();
     let sql = format!(
-        "SELECT c.*, {} FROM claim_run($1, $2, $3, $4, $5, $6, $7) AS c",
-        surroundings::columns("c")
+        "SELECT c.*, {}, {} FROM claim_run($1, $2, $3, $4, $5, $6, $7) AS c \
+         LEFT JOIN tenants t ON t.id = c.tenant_id",
+        surroundings::columns("c"),
+        tenant_columns()
     );
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             sql,
             [
-                run_id.into(),
-                owner.into(),
-                lease_token.into(),
+                request.run_id.into(),
+                request.owner.into(),
+                request.lease_token.into(),
                 now.into(),
-                (now + max_duration).into(),
-                i64::from(tenant_cap).into(),
+                (now + request.max_duration).into(),
+                i64::from(request.tenant_cap).into(),
                 writing.into(),
             ],
         ))
@@ -137,7 +164,8 @@ async fn claim_in_one_statement(
         return Ok(None);
     };
     let run = runs::Model::from_query_result(&row, "")?;
-    Ok(Some((run, surroundings::from_row(&row)?)))
+    let tenant = tenants::Model::from_query_result(&row, "t_").ok();
+    Ok(Some((run, surroundings::from_row(&row)?, tenant)))
 }
 
 /// The claim on SQLite, which serializes writers: one guarded update in a transaction.

@@ -77,7 +77,7 @@ async fn claimed_capture(db: &DatabaseConnection, tenant: Uuid, user: Uuid) -> e
     let run = run_store::insert(db, new_run(tenant, user, tenant))
         .await
         .unwrap();
-    let (claimed, _, _) = run_store::claim(
+    let claimed = run_store::claim(
         db,
         run.id,
         "w",
@@ -88,5 +88,5 @@ async fn claimed_capture(db: &DatabaseConnection, tenant: Uuid, user: Uuid) -> e
     .await
     .unwrap()
     .expect("a new run is claimed");
-    claimed
+    claimed.run
 }

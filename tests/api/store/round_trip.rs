@@ -95,11 +95,14 @@ async fn exercise(db: &DatabaseConnection) {
 
     // claim → items → finish; then a new run of the same key is accepted
     let lease = Uuid::new_v4();
-    let (claimed, claimed_scope, _) =
-        run_store::claim(db, first.id, "w1", lease, chrono::Duration::hours(1), 2)
-            .await
-            .unwrap()
-            .expect("claimed");
+    let run_store::Claim {
+        run: claimed,
+        scope: claimed_scope,
+        ..
+    } = run_store::claim(db, first.id, "w1", lease, chrono::Duration::hours(1), 2)
+        .await
+        .unwrap()
+        .expect("claimed");
     assert_eq!(claimed_scope, scope, "a claim grants the run's tenant");
     assert_eq!(claimed.status, RunStatus::Running);
     assert_eq!(claimed.attempt, 1);
@@ -568,7 +571,11 @@ async fn claims_and_settled_finish(db: &DatabaseConnection) {
         .await
         .unwrap();
     let lease = Uuid::new_v4();
-    let (claimed, scope, _) = claim(first.id, lease, 1).await.unwrap().unwrap();
+    let run_store::Claim {
+        run: claimed,
+        scope,
+        ..
+    } = claim(first.id, lease, 1).await.unwrap().unwrap();
     assert_eq!(scope.tenant_id(), tenant.id);
     assert_eq!(
         (claimed.status, claimed.attempt, claimed.lease_token),
@@ -692,10 +699,14 @@ async fn claims_and_settled_finish(db: &DatabaseConnection) {
     // Below the cap again: the waiting run is claimed; handed back and claimed again, it
     // keeps its first start and deadline.
     let lease = Uuid::new_v4();
-    let (claimed, _, _) = claim(second.id, lease, 2).await.unwrap().unwrap();
+    let claimed = claim(second.id, lease, 2).await.unwrap().unwrap().run;
     let started = claimed.started_at.unwrap();
     assert!(run_store::requeue(db, second.id, lease).await.unwrap());
-    let (again, _, _) = claim(second.id, Uuid::new_v4(), 2).await.unwrap().unwrap();
+    let again = claim(second.id, Uuid::new_v4(), 2)
+        .await
+        .unwrap()
+        .unwrap()
+        .run;
     assert_eq!(
         (again.attempt, again.started_at, again.deadline_at),
         (2, Some(started), Some(started + hour))

@@ -26,7 +26,18 @@ async fn surroundings_follow_the_rows(db: &DatabaseConnection) {
     let bare = run_store::insert(db, new_run(tenant.id, user.id, tenant.id))
         .await
         .unwrap();
-    let (_, _, around) = claim(bare.id).await.unwrap().unwrap();
+    let bare_claim = claim(bare.id).await.unwrap().unwrap();
+    let around = bare_claim.around.clone();
+    let claimed_tenant = bare_claim.tenant.map(|t| t.id);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        assert_eq!(
+            claimed_tenant,
+            Some(tenant.id),
+            "the claim reads the tenant's row"
+        );
+    } else {
+        assert_eq!(claimed_tenant, None);
+    }
     let nothing = Surroundings {
         preferences: Preferences::stored(None, None),
         initiator_role: None,
@@ -95,11 +106,14 @@ async fn surroundings_follow_the_rows(db: &DatabaseConnection) {
         started_by_fanout: true,
     };
     let lease = Uuid::new_v4();
-    let (claimed, _, around) =
-        run_store::claim(db, run.id, "w", lease, chrono::Duration::hours(1), 5)
-            .await
-            .unwrap()
-            .unwrap();
+    let run_store::Claim {
+        run: claimed,
+        around,
+        ..
+    } = run_store::claim(db, run.id, "w", lease, chrono::Duration::hours(1), 5)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claimed.id, run.id);
     assert_eq!(around, everything);
     assert_eq!(

@@ -30,11 +30,14 @@ async fn writers_take_turns_and_leftover_items_are_recorded(db: &DatabaseConnect
         .unwrap();
     let claim = |id| run_store::claim(db, id, "w", Uuid::new_v4(), chrono::Duration::hours(1), 10);
     let lease = Uuid::new_v4();
-    let (running, scope, _) =
-        run_store::claim(db, first.id, "w", lease, chrono::Duration::hours(1), 10)
-            .await
-            .unwrap()
-            .expect("the first writer runs");
+    let run_store::Claim {
+        run: running,
+        scope,
+        ..
+    } = run_store::claim(db, first.id, "w", lease, chrono::Duration::hours(1), 10)
+        .await
+        .unwrap()
+        .expect("the first writer runs");
     for waiting in [second.id, undo.id] {
         assert_eq!(
             claim(waiting).await.unwrap().unwrap_err(),
@@ -205,7 +208,7 @@ async fn claims_of_tenants_made_in_one_millisecond_do_not_wait_for_each_other() 
         .expect("tenant B's claim does not wait for tenant A's lock")
         .unwrap()
         .expect("tenant B's run is claimed");
-    assert_eq!(claimed.0.tenant_id, b_id);
+    assert_eq!(claimed.run.tenant_id, b_id);
     let waiting = tokio::spawn({
         let conn = conn.clone();
         async move {
