@@ -132,7 +132,8 @@ fn writing_ops() -> impl Iterator<Item = &'static str> {
 /// The claim on PostgreSQL: the `claim_run` function (migration `claim_function`) takes the
 /// tenant's advisory lock ([`TENANT_LOCK_KEY`]) and then updates the row under a snapshot
 /// taken after it, all in the one statement that also reads what surrounds the run and its
-/// tenant's row.
+/// tenant's row. (`LIMIT 1`, which a claim of one run is anyway, tells the planner so: it
+/// would otherwise expect a set-returning function's 1,000 rows and hash the tenants table.)
 async fn claim_in_one_statement(
     db: &impl ConnectionTrait,
     request: &ClaimRequest<'_>,
@@ -140,7 +141,8 @@ async fn claim_in_one_statement(
     let now = Utc::now();
     let writing: Vec<String> = writing_ops().map(str::to_string).collect();
     let sql = format!(
-        "SELECT c.*, {}, {} FROM claim_run($1, $2, $3, $4, $5, $6, $7) AS c \
+        "SELECT c.*, {}, {} \
+         FROM (SELECT * FROM claim_run($1, $2, $3, $4, $5, $6, $7) LIMIT 1) AS c \
          LEFT JOIN tenants t ON t.id = c.tenant_id",
         surroundings::columns("c"),
         tenant_columns()
