@@ -122,17 +122,6 @@ pub async fn open_parents_of(db: &impl ConnectionTrait, run_id: Uuid) -> StoreRe
         .await?)
 }
 
-/// Whether a fan-out started this run (rather than joining it): its parent speaks for it,
-/// so the run notifies nobody on its own.
-pub async fn started_by_fanout(db: &impl ConnectionTrait, run_id: Uuid) -> StoreResult<bool> {
-    Ok(fanout_runs::Entity::find()
-        .filter(fanout_runs::Column::RunId.eq(run_id))
-        .filter(fanout_runs::Column::Joined.eq(false))
-        .one(db)
-        .await?
-        .is_some())
-}
-
 /// Every fan-out still `running` (the reaper settles those whose children all ended).
 pub async fn open(db: &impl ConnectionTrait) -> StoreResult<Vec<fanouts::Model>> {
     Ok(fanouts::Entity::find()
