@@ -51,7 +51,7 @@ const PHASE_TIMEOUT: Duration = Duration::from_secs(600);
 #[command(about = "Start-to-terminal pipeline next to raw apalis push+consume")]
 struct Args {
     /// Runs (one capture per tenant) and raw no-op jobs.
-    #[arg(long, env = "PV_BENCH_RUNS", default_value_t = 200)]
+    #[arg(long, env = "PV_BENCH_RUNS", default_value_t = 1000)]
     runs: usize,
     /// In-process workers (and raw apalis workers).
     #[arg(long, env = "PV_BENCH_WORKERS", default_value_t = 1)]
