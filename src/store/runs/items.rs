@@ -133,38 +133,41 @@ pub async fn refresh_counts(
         return count_items(db, run_id).await;
     }
     match db.query_one_raw(stmt).await? {
-        Some(row) => {
-            let mut n = [0i64; COUNT_COLUMNS.len()];
-            for (value, column) in n.iter_mut().zip(COUNT_COLUMNS) {
-                *value = i64::from(row.try_get::<i32>("", column)?);
-            }
-            let [
-                total,
-                succeeded,
-                failed,
-                skipped,
-                created,
-                updated,
-                unchanged,
-                conflict,
-                deleted,
-            ] = n;
-            Ok(Counts {
-                total,
-                succeeded,
-                failed,
-                skipped,
-                created,
-                updated,
-                unchanged,
-                conflict,
-                deleted,
-            })
-        }
+        Some(row) => counts_of(&row),
         // The run is no longer running (finished by the reaper while a worker that lost it
         // still wrote): its Run Record keeps the counts its finish stored.
         None => count_items(db, run_id).await,
     }
+}
+
+/// The counts a counted update's `RETURNING` answered with.
+fn counts_of(row: &sea_orm::QueryResult) -> StoreResult<Counts> {
+    let mut n = [0i64; COUNT_COLUMNS.len()];
+    for (value, column) in n.iter_mut().zip(COUNT_COLUMNS) {
+        *value = i64::from(row.try_get::<i32>("", column)?);
+    }
+    let [
+        total,
+        succeeded,
+        failed,
+        skipped,
+        created,
+        updated,
+        unchanged,
+        conflict,
+        deleted,
+    ] = n;
+    Ok(Counts {
+        total,
+        succeeded,
+        failed,
+        skipped,
+        created,
+        updated,
+        unchanged,
+        conflict,
+        deleted,
+    })
 }
 
 /// The count columns of the Run Record, in [`Counts`] order.
@@ -184,6 +187,14 @@ const COUNT_COLUMNS: [&str; 9] = [
 /// (updated_at, run id, run id).
 fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> String {
     let p = |i| placeholder(backend, i);
+    let items = format!("run_items WHERE run_id = {}", p(2));
+    counted_update(&items, &p(1), &p(3), progressed, returning)
+}
+
+/// `UPDATE runs SET <counts of items>, updated_at = <now> ... WHERE runs.id = <run>` while
+/// the run is running; `items` is the `FROM` of the counting select (rows with `status` and
+/// `action`), `now` and `run` are placeholders.
+fn counted_update(items: &str, now: &str, run: &str, progressed: bool, returning: bool) -> String {
     let (select, set) = counted_columns();
     let progress = if progressed {
         ", progress_attempt = attempt"
@@ -196,12 +207,9 @@ fn counted_update_sql(backend: DbBackend, progressed: bool, returning: bool) -> 
         String::new()
     };
     format!(
-        "UPDATE runs SET {set}, updated_at = {}{progress} \
-         FROM (SELECT {select} FROM run_items WHERE run_id = {}) AS c \
-         WHERE runs.id = {} AND runs.status = '{}'{returning}",
-        p(1),
-        p(2),
-        p(3),
+        "UPDATE runs SET {set}, updated_at = {now}{progress} \
+         FROM (SELECT {select} FROM {items}) AS c \
+         WHERE runs.id = {run} AND runs.status = '{}'{returning}",
         RunStatus::Running.as_str()
     )
 }
@@ -402,15 +410,50 @@ pub async fn record_items(
         .filter(|(i, r)| latest.get(&r.item_key) == Some(i))
         .map(|(_, result)| result_row(run, result, now))
         .collect();
+    let counted_with_upsert = db.get_database_backend() == DbBackend::Postgres;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(UPSERT_CHUNK).collect();
-        run_items::Entity::insert_many(chunk)
-            .on_conflict(result_upsert())
-            .exec(db)
-            .await?;
+        let upsert = run_items::Entity::insert_many(chunk).on_conflict(result_upsert());
+        if counted_with_upsert && rows.peek().is_none() {
+            return upsert_and_count(db, run.id, upsert).await;
+        }
+        upsert.exec(db).await?;
     }
     refresh_counts(db, run.id, true).await
+}
+
+/// The last upsert of [`record_items`] and the count refresh in one PostgreSQL statement:
+/// the upsert is a CTE, and the counted rows are what it wrote plus the run's other items
+/// (the statement's snapshot still holds the rows it replaced, so those are left out).
+async fn upsert_and_count(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    upsert: sea_orm::InsertMany<run_items::ActiveModel>,
+) -> StoreResult<Counts> {
+    use sea_orm::QueryTrait;
+    let backend = DbBackend::Postgres;
+    let built = upsert.build(backend);
+    let mut values = built.values.map(|v| v.0).unwrap_or_default();
+    values.push(run_id.into());
+    let run = placeholder(backend, values.len());
+    values.push(Utc::now().into());
+    let now = placeholder(backend, values.len());
+    let items = format!(
+        "(SELECT status, action FROM up UNION ALL \
+          SELECT status, action FROM run_items \
+          WHERE run_id = {run} AND item_key NOT IN (SELECT item_key FROM up)) AS i"
+    );
+    let sql = format!(
+        "WITH up AS ({} RETURNING item_key, status, action) {}",
+        built.sql,
+        counted_update(&items, &now, &run, true, true)
+    );
+    let stmt = Statement::from_sql_and_values(backend, sql, values);
+    match db.query_one_raw(stmt).await? {
+        Some(row) => counts_of(&row),
+        None => count_items(db, run_id).await,
+    }
 }
 
 /// The row an item's result is stored as.

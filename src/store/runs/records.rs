@@ -102,7 +102,8 @@ pub async fn insert_with_notice(
     const KIND: &str = "queued";
     let now = Utc::now();
     // $1-$10 the run, $11 the tenant's state, $12 now, $13-$15 the notice, $16-$18 the
-    // preference test: the kind, the tenant, and the answer for a user who chose nothing.
+    // preference test: the kind, the tenant, and the answer for a user who chose nothing;
+    // $19 the kind as the notification stores it.
     let sql = r#"
 WITH r AS (
     INSERT INTO runs (id, tenant_id, operation, target_type, target_id, selection_digest,
@@ -114,7 +115,7 @@ WITH r AS (
     SELECT kinds, tenant_ids FROM notification_preferences WHERE user_id = $7
 ), n AS (
     INSERT INTO notifications (id, user_id, tenant_id, run_id, kind, title, body, created_at)
-    SELECT $13, r.initiator_id, r.tenant_id, r.id, 'queued', $14, $15, $12 FROM r
+    SELECT $13, r.initiator_id, r.tenant_id, r.id, $19, $14, $15, $12 FROM r
     WHERE CASE WHEN EXISTS (SELECT 1 FROM p)
         THEN EXISTS (SELECT 1 FROM p WHERE p.kinds @> $16
             AND (p.tenant_ids IS NULL OR p.tenant_ids @> $17))
@@ -144,6 +145,7 @@ SELECT * FROM r"#;
             serde_json::json!([KIND]).into(),
             serde_json::json!([new.tenant_id]).into(),
             wanted_by_default.into(),
+            KIND.into(),
         ],
     );
     Ok(runs::Entity::find().from_raw_sql(statement).one(db).await?)

@@ -470,6 +470,35 @@ async fn counts_of_every_action(db: &DatabaseConnection) {
         )
     );
 
+    // A write of more rows than one statement takes (the last chunk is counted with its
+    // upsert on PostgreSQL), over rows already there, with a key given twice.
+    let mut many: Vec<ItemResult> = (0..450)
+        .map(|i| ItemResult::succeeded(&format!("b{i}"), "deviceConfigurations", "Many"))
+        .collect();
+    many.push(ItemResult {
+        status: RunItemStatus::Failed,
+        ..ItemResult::succeeded("a0", "deviceConfigurations", "Again")
+    });
+    many.push(ItemResult {
+        status: RunItemStatus::Skipped,
+        ..ItemResult::succeeded("b449", "deviceConfigurations", "Last wins")
+    });
+    let returned = run_store::record_items(db, &claimed, many).await.unwrap();
+    let after = run_store::count_items(db, claimed.id).await.unwrap();
+    assert_eq!(returned, after);
+    stored(
+        returned,
+        &run_store::get(db, claimed.id).await.unwrap().unwrap(),
+    );
+    assert_eq!(after.total, counts.total + 450);
+    assert_eq!(
+        after.skipped,
+        counts.skipped + 1,
+        "b449's last result counts"
+    );
+    let a0_failed = statuses[0] != RunItemStatus::Failed;
+    assert_eq!(after.failed, counts.failed + i64::from(a0_failed));
+
     // The reaper finishes it (the two planned items left become not attempted); a late
     // write of a worker that has not noticed yet leaves the finished Run Record's counts.
     let terminal = Terminal {
