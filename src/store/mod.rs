@@ -295,6 +295,16 @@ pub(crate) fn placeholder(backend: sea_orm::DbBackend, i: usize) -> String {
     }
 }
 
+/// `alias.<column> AS <prefix><column>, ...` for every column of `E`: a joined table's
+/// columns in a raw select, read back with `E::Model::from_query_result(row, prefix)`.
+pub(crate) fn aliased_columns<E: sea_orm::EntityTrait>(alias: &str, prefix: &str) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    E::Column::iter()
+        .map(|c| format!("{alias}.{0} AS {prefix}{0}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::{StoreError, constraint_name, transient_code};

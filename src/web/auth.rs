@@ -136,6 +136,17 @@ pub enum Authentication {
 /// Authenticates a request by its API token or session cookie. A present but invalid token
 /// is an error (401); a missing or dead cookie is anonymity.
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authentication, ApiError> {
+    Ok(authenticate_in(parts, state, None).await?.0)
+}
+
+/// [`authenticate`] for a request to `tenant`: an API token's user is read together with
+/// their membership there, which is then `Some` (its inner `None`: not a member). A session's
+/// membership is left to [`member_access`] (`None`).
+pub async fn authenticate_in(
+    parts: &Parts,
+    state: &AppState,
+    tenant: Option<Uuid>,
+) -> Result<(Authentication, Option<Option<accounts::Member>>), ApiError> {
     let db = &state.services().db;
     if let Some(header) = parts.headers.get(AUTHORIZATION) {
         let token = header
@@ -148,41 +159,51 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticat
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        let (token, user) = accounts::token_and_user(db, &SecretString::from(token.to_string()))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        return Ok(Authentication::User(CurrentUser {
+        let presented = SecretString::from(token.to_string());
+        let (token, user, member) = match tenant {
+            Some(tenant_id) => accounts::token_user_and_member(db, &presented, tenant_id)
+                .await?
+                .map(|(token, user, member)| (token, user, Some(member))),
+            None => accounts::token_and_user(db, &presented)
+                .await?
+                .map(|(token, user)| (token, user, None)),
+        }
+        .ok_or(ApiError::Unauthorized)?;
+        let user = CurrentUser {
             user,
             via: Via::Token {
                 id: token.id,
                 read_only: token.read_only,
             },
-        }));
+        };
+        return Ok((Authentication::User(user), member));
     }
     let Some(cookie) = session_cookie(&parts.headers) else {
-        return Ok(Authentication::Anonymous {
+        let anonymous = Authentication::Anonymous {
             stale_cookie: false,
-        });
+        };
+        return Ok((anonymous, None));
     };
     let security = &state.services().settings.security;
     let idle = Duration::seconds(security.session_idle_secs as i64);
     let now = Utc::now();
     let Some((session, user)) = sessions::find_active(db, &cookie, idle, now).await? else {
-        return Ok(Authentication::Anonymous { stale_cookie: true });
+        return Ok((Authentication::Anonymous { stale_cookie: true }, None));
     };
     // Record activity at a fraction of the idle window, not on every request.
     let touch_every = (idle / 10).min(Duration::seconds(60));
     if now - session.last_seen_at >= touch_every {
         sessions::touch(db, session.id, now).await?;
     }
-    Ok(Authentication::User(CurrentUser {
+    let user = CurrentUser {
         user,
         via: Via::Session(SessionRef {
             id: session.id,
             expires_at: session.expires_at,
             secret: Arc::new(cookie),
         }),
-    }))
+    };
+    Ok((Authentication::User(user), None))
 }
 
 /// The value of the `pv_session` cookie, if the request carries one.
@@ -242,6 +263,18 @@ pub struct TenantAccess {
 }
 
 impl TenantAccess {
+    /// The access a membership read for `user` grants; none (404, so existence does not
+    /// leak) without one.
+    pub fn granted(user: CurrentUser, member: Option<accounts::Member>) -> Result<Self, ApiError> {
+        let (scope, role, tenant) = member.ok_or(ApiError::NotFound)?;
+        Ok(Self {
+            user,
+            tenant,
+            role,
+            scope,
+        })
+    }
+
     pub fn tenant_id(&self) -> Uuid {
         self.tenant.id
     }
@@ -354,13 +387,6 @@ pub async fn member_access(
     tenant_id: Uuid,
 ) -> Result<TenantAccess, ApiError> {
     let db = &state.services().db;
-    let (scope, role, tenant) = accounts::member_tenant(db, tenant_id, user.id())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(TenantAccess {
-        user,
-        tenant,
-        role,
-        scope,
-    })
+    let member = accounts::member_tenant(db, tenant_id, user.id()).await?;
+    TenantAccess::granted(user, member)
 }

@@ -24,7 +24,7 @@ use entity::enums::Role;
 use uuid::Uuid;
 
 use super::AppState;
-use super::auth::{self, Authentication, member_access};
+use super::auth::{self, Authentication, TenantAccess, member_access};
 use super::error::ApiError;
 use super::openapi::Doc;
 use super::session;
@@ -288,9 +288,13 @@ pub(super) async fn enforce(State(guard): State<Guard>, request: Request, next: 
             e.into_response()
         }
     };
-    let user = match auth::authenticate(&parts, state).await {
-        Ok(Authentication::User(user)) => user,
-        Ok(Authentication::Anonymous { stale_cookie }) => {
+    let tenant_id = match access {
+        Access::Tenant(_) => tenant_segment(&mut parts).await,
+        _ => None,
+    };
+    let (user, member) = match auth::authenticate_in(&parts, state, tenant_id).await {
+        Ok((Authentication::User(user), member)) => (user, member),
+        Ok((Authentication::Anonymous { stale_cookie }, _)) => {
             return session::unauthenticated(&parts, state, stale_cookie);
         }
         Err(ApiError::Unauthorized) => return session::unauthenticated(&parts, state, false),
@@ -317,17 +321,14 @@ pub(super) async fn enforce(State(guard): State<Guard>, request: Request, next: 
     parts.extensions.insert(user.clone());
 
     if let Access::Tenant(role) = access {
-        let tenant = match RawPathParams::from_request_parts(&mut parts, &()).await {
-            Ok(params) => params
-                .iter()
-                .find(|(name, _)| *name == "tenant")
-                .and_then(|(_, value)| Uuid::parse_str(value).ok()),
-            Err(_) => None,
-        };
-        let Some(tenant_id) = tenant else {
+        let Some(tenant_id) = tenant_id else {
             return refuse(ApiError::NotFound);
         };
-        let tenant_access = match member_access(state, user, tenant_id).await {
+        let tenant_access = match member {
+            Some(member) => TenantAccess::granted(user, member),
+            None => member_access(state, user, tenant_id).await,
+        };
+        let tenant_access = match tenant_access {
             Ok(access) => access,
             Err(e) => return refuse(e),
         };
@@ -337,6 +338,15 @@ pub(super) async fn enforce(State(guard): State<Guard>, request: Request, next: 
         parts.extensions.insert(tenant_access);
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The tenant a request's `{tenant}` path segment names, if it is a tenant id.
+async fn tenant_segment(parts: &mut axum::http::request::Parts) -> Option<Uuid> {
+    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
+    params
+        .iter()
+        .find(|(name, _)| *name == "tenant")
+        .and_then(|(_, value)| Uuid::parse_str(value).ok())
 }
 
 #[cfg(test)]

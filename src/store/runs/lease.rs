@@ -101,13 +101,7 @@ pub struct Claim {
 /// The tenant's columns next to a claimed run's: `t.<column> AS t_<column>, ...`.
 fn tenant_columns() -> &'static str {
     static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    COLUMNS.get_or_init(|| {
-        use sea_orm::{IdenStatic, Iterable};
-        tenants::Column::iter()
-            .map(|c| format!("t.{0} AS t_{0}", c.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
+    COLUMNS.get_or_init(|| crate::store::aliased_columns::<tenants::Entity>("t", "t_"))
 }
 
 /// What [`claim`] was asked.

@@ -62,12 +62,53 @@ async fn exercise(db: &DatabaseConnection) {
             .map(|u| u.id),
         Some(user.id)
     );
+    // The token, its user and their membership of a tenant, read together.
+    let (read_token, read_user, member) = accounts::token_user_and_member(db, &token, tenant.id)
+        .await
+        .unwrap()
+        .expect("a live token of an enabled user");
+    assert_eq!((read_token.id, read_user.id), (token_row.id, user.id));
+    let (member_scope, member_role, member_tenant) = member.expect("a member of the tenant");
+    assert_eq!(
+        (member_scope.tenant_id(), member_role, member_tenant.id),
+        (tenant.id, Role::Admin, tenant.id)
+    );
+    assert_eq!(member_tenant.name, tenant.name);
+    let elsewhere = tenants::create(db, &secrets, new_tenant("Elsewhere"))
+        .await
+        .unwrap();
+    let (_, _, member) = accounts::token_user_and_member(db, &token, elsewhere.id)
+        .await
+        .unwrap()
+        .expect("the token is live whatever tenant it asks for");
+    assert!(member.is_none(), "not a member of another tenant");
+    let expired = accounts::TokenLimits {
+        expires_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        read_only: false,
+    };
+    let (_, expired) = accounts::issue_token(db, &user, "old", expired)
+        .await
+        .unwrap();
+    assert!(
+        accounts::token_user_and_member(db, &expired, tenant.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "an expired token is not read"
+    );
     accounts::revoke_token(db, token_row.id).await.unwrap();
     assert!(
         accounts::user_for_token(db, &token)
             .await
             .unwrap()
             .is_none()
+    );
+    assert!(
+        accounts::token_user_and_member(db, &token, tenant.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "a revoked token is not read"
     );
 
     // runs: the partial unique index, typed
