@@ -539,14 +539,30 @@ impl Pending {
         let db = &execution.services().db;
         match sink {
             Sink::Snapshot(snapshot) => {
-                let (stored, objects): (Vec<ItemResult>, Vec<CapturedObject>) =
-                    objects.into_iter().unzip();
-                let ids = content::add_snapshot_items(db, snapshot, objects).await?;
-                results.extend(stored.into_iter().zip(ids).map(|(result, id)| ItemResult {
-                    action: Some(ItemAction::Captured),
-                    source_ref: Some(id),
-                    ..result
-                }));
+                let stored: Vec<(ItemResult, CapturedObject)> = objects
+                    .into_iter()
+                    .map(|(result, object)| {
+                        let result = ItemResult {
+                            action: Some(ItemAction::Captured),
+                            ..result
+                        };
+                        (result, object)
+                    })
+                    .collect();
+                let statuses: Vec<RunItemStatus> = (results.iter().map(|r| r.status))
+                    .chain(stored.iter().map(|(r, _)| r.status))
+                    .collect();
+                return execution
+                    .record_with(&statuses, |db| {
+                        content::add_snapshot_items_recorded(
+                            db,
+                            snapshot,
+                            &execution.run,
+                            stored,
+                            results,
+                        )
+                    })
+                    .await;
             }
             Sink::BackupSet { set, .. } => {
                 for (result, object) in objects {

@@ -836,13 +836,30 @@ impl Execution {
         if results.is_empty() {
             return Ok(());
         }
+        let statuses: Vec<RunItemStatus> = results.iter().map(|r| r.status).collect();
+        self.record_with(&statuses, |db| {
+            run_store::record_items(db, &self.run, results)
+        })
+        .await
+    }
+
+    /// Records item results (of `statuses`) that `write` stores, with whatever else it
+    /// writes in the same statements, and returns the counts of: one progress event, then
+    /// the cancel check.
+    pub async fn record_with<'a, F, Fut>(
+        &'a self,
+        statuses: &[RunItemStatus],
+        write: F,
+    ) -> Result<(), ExecError>
+    where
+        F: FnOnce(&'a sea_orm::DatabaseConnection) -> Fut,
+        Fut: std::future::Future<Output = crate::store::StoreResult<Counts>>,
+    {
         self.check_lease()?;
-        for result in &results {
-            metrics::run_item(result.status.as_str());
+        for status in statuses {
+            metrics::run_item(status.as_str());
         }
-        let counts = self
-            .write_items(|db| run_store::record_items(db, &self.run, results))
-            .await?;
+        let counts = self.write_items(write).await?;
         self.publish_progress(&counts).await;
         // The items are recorded: stop here if someone asked to cancel.
         self.look_for_cancel().await

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::CapturedObject;
 use crate::graph::registry::PolicyType;
+use crate::store::runs as run_store;
 use crate::store::{StoreError, StoreResult, TenantScope};
 
 /// The snapshot a capture run fills; created on the run's first attempt, found again on a
@@ -238,6 +239,109 @@ pub async fn add_snapshot_item(
         .ok_or(StoreError::NotFound)
 }
 
+/// The multi-row upsert of snapshot items, without its rows: an object an earlier attempt
+/// stored is replaced in place (its row keeps its id).
+fn snapshot_items_upsert() -> sea_orm::sea_query::InsertStatement {
+    let mut insert = Query::insert();
+    insert
+        .into_table(snapshot_items::Entity)
+        .columns([
+            snapshot_items::Column::Id,
+            snapshot_items::Column::TenantId,
+            snapshot_items::Column::SnapshotId,
+            snapshot_items::Column::PolicyType,
+            snapshot_items::Column::SourceId,
+            snapshot_items::Column::DisplayName,
+            snapshot_items::Column::Payload,
+            snapshot_items::Column::Assignments,
+            snapshot_items::Column::ContentHash,
+            snapshot_items::Column::CreatedAt,
+        ])
+        .on_conflict(
+            OnConflict::columns([
+                snapshot_items::Column::SnapshotId,
+                snapshot_items::Column::PolicyType,
+                snapshot_items::Column::SourceId,
+            ])
+            .update_columns([
+                snapshot_items::Column::DisplayName,
+                snapshot_items::Column::Payload,
+                snapshot_items::Column::Assignments,
+                snapshot_items::Column::ContentHash,
+            ])
+            .to_owned(),
+        );
+    insert
+}
+
+/// Stores captured objects in a snapshot and records `run`'s results for them (each
+/// result's `source_ref` the object's stored row) after `others`, as [`add_snapshot_items`]
+/// and then [`run_store::record_items`] would: in one statement on PostgreSQL when they fit
+/// in one.
+pub async fn add_snapshot_items_recorded(
+    db: &impl ConnectionTrait,
+    snapshot: &snapshots::Model,
+    run: &entity::runs::Model,
+    stored: Vec<(run_store::ItemResult, CapturedObject)>,
+    mut others: Vec<run_store::ItemResult>,
+) -> StoreResult<run_store::Counts> {
+    let fits =
+        stored.len() <= INSERT_CHUNK && stored.len() + others.len() <= run_store::RECORD_AFTER_MAX;
+    if stored.is_empty() || !fits || db.get_database_backend() != DbBackend::Postgres {
+        let (results, objects): (Vec<_>, Vec<_>) = stored.into_iter().unzip();
+        let ids = add_snapshot_items(db, snapshot, objects).await?;
+        others.extend(
+            results
+                .into_iter()
+                .zip(ids)
+                .map(|(result, id)| run_store::ItemResult {
+                    source_ref: Some(id),
+                    ..result
+                }),
+        );
+        return run_store::record_items(db, run, others).await;
+    }
+    // One statement may not touch a row twice: an object listed twice keeps its last copy.
+    let key = |o: &CapturedObject| (o.policy_type.clone(), o.source_id.clone());
+    let last: HashMap<(String, String), usize> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, (_, object))| (key(object), i))
+        .collect();
+    let mut write = snapshot_items_upsert();
+    write.returning(Query::returning().columns([
+        snapshot_items::Column::Id,
+        snapshot_items::Column::PolicyType,
+        snapshot_items::Column::SourceId,
+    ]));
+    let mut results: Vec<_> = others.into_iter().map(|result| (result, None)).collect();
+    let created_at = Utc::now();
+    for (i, (result, object)) in stored.into_iter().enumerate() {
+        let (policy_type, source_id) = key(&object);
+        // The id the upsert stored or kept for the object.
+        let stored_id = Expr::cust_with_values(
+            "(SELECT stored.id FROM stored WHERE stored.policy_type = $1 AND stored.source_id = $2)",
+            [policy_type.clone(), source_id.clone()],
+        );
+        results.push((result, Some(stored_id)));
+        if last.get(&(policy_type, source_id)) == Some(&i) {
+            write
+                .values(snapshot_item_values(
+                    DbBackend::Postgres,
+                    snapshot,
+                    object,
+                    created_at,
+                ))
+                .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))?;
+        }
+    }
+    let prelude = run_store::Prelude {
+        name: "stored",
+        write,
+    };
+    run_store::record_items_after(db, run, prelude, results).await
+}
+
 /// Rows of one multi-row insert of snapshot items (10 columns each).
 const INSERT_CHUNK: usize = 200;
 
@@ -269,35 +373,7 @@ pub async fn add_snapshot_items(
         .map(|(_, object)| snapshot_item_values(backend, snapshot, object, created_at))
         .peekable();
     while rows.peek().is_some() {
-        let mut insert = Query::insert();
-        insert
-            .into_table(snapshot_items::Entity)
-            .columns([
-                snapshot_items::Column::Id,
-                snapshot_items::Column::TenantId,
-                snapshot_items::Column::SnapshotId,
-                snapshot_items::Column::PolicyType,
-                snapshot_items::Column::SourceId,
-                snapshot_items::Column::DisplayName,
-                snapshot_items::Column::Payload,
-                snapshot_items::Column::Assignments,
-                snapshot_items::Column::ContentHash,
-                snapshot_items::Column::CreatedAt,
-            ])
-            .on_conflict(
-                OnConflict::columns([
-                    snapshot_items::Column::SnapshotId,
-                    snapshot_items::Column::PolicyType,
-                    snapshot_items::Column::SourceId,
-                ])
-                .update_columns([
-                    snapshot_items::Column::DisplayName,
-                    snapshot_items::Column::Payload,
-                    snapshot_items::Column::Assignments,
-                    snapshot_items::Column::ContentHash,
-                ])
-                .to_owned(),
-            );
+        let mut insert = snapshot_items_upsert();
         for row in rows.by_ref().take(INSERT_CHUNK) {
             insert
                 .values(row)

@@ -6,10 +6,10 @@ use entity::enums::{ActionCount, ItemAction, RunItemStatus, RunStatus};
 use entity::{run_items, runs};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -399,16 +399,8 @@ pub async fn record_items(
     results: Vec<ItemResult>,
 ) -> StoreResult<Counts> {
     let now = Utc::now();
-    // One statement may not touch a row twice (PostgreSQL refuses an upsert that does).
-    let mut latest: std::collections::HashMap<String, usize> = Default::default();
-    for (i, result) in results.iter().enumerate() {
-        latest.insert(result.item_key.clone(), i);
-    }
-    let rows: Vec<run_items::ActiveModel> = results
-        .into_iter()
-        .enumerate()
-        .filter(|(i, r)| latest.get(&r.item_key) == Some(i))
-        .map(|(_, result)| result_row(run, result, now))
+    let rows: Vec<run_items::ActiveModel> = last_of_each_key(results, |r| r)
+        .map(|result| result_row(run, result, now))
         .collect();
     let counted_with_upsert = db.get_database_backend() == DbBackend::Postgres;
     let mut rows = rows.into_iter().peekable();
@@ -416,25 +408,112 @@ pub async fn record_items(
         let chunk: Vec<_> = rows.by_ref().take(UPSERT_CHUNK).collect();
         let upsert = run_items::Entity::insert_many(chunk).on_conflict(result_upsert());
         if counted_with_upsert && rows.peek().is_none() {
-            return upsert_and_count(db, run.id, upsert).await;
+            use sea_orm::QueryTrait;
+            return upsert_and_count(db, run.id, None, upsert.into_query()).await;
         }
         upsert.exec(db).await?;
     }
     refresh_counts(db, run.id, true).await
 }
 
-/// The last upsert of [`record_items`] and the count refresh in one PostgreSQL statement:
-/// the upsert is a CTE, and the counted rows are what it wrote plus the run's other items
-/// (the statement's snapshot still holds the rows it replaced, so those are left out).
+/// `results` without the earlier results of a key given again: one statement may not touch
+/// a row twice (PostgreSQL refuses an upsert that does).
+fn last_of_each_key<T>(
+    results: Vec<T>,
+    result: impl Fn(&T) -> &ItemResult,
+) -> impl Iterator<Item = T> {
+    let mut latest: std::collections::HashMap<String, usize> = Default::default();
+    for (i, r) in results.iter().enumerate() {
+        latest.insert(result(r).item_key.clone(), i);
+    }
+    results
+        .into_iter()
+        .enumerate()
+        .filter(move |(i, r)| latest.get(&result(r).item_key) == Some(i))
+        .map(|(_, r)| r)
+}
+
+/// A write that [`record_items_after`] runs first, in the same statement, as
+/// `WITH <name> AS (<write>)`: what its `RETURNING` gives, the results may refer to.
+pub struct Prelude {
+    pub name: &'static str,
+    pub write: sea_orm::sea_query::InsertStatement,
+}
+
+/// The most results [`record_items_after`] takes: one statement's worth.
+pub const RECORD_AFTER_MAX: usize = UPSERT_CHUNK;
+
+/// [`record_items`] of at most [`RECORD_AFTER_MAX`] results in one PostgreSQL statement
+/// with `prelude` before them; a result given with an expression has its `source_ref` set by
+/// it (a lookup in the prelude's rows). The caller falls back to two writes elsewhere.
+pub async fn record_items_after(
+    db: &impl ConnectionTrait,
+    run: &runs::Model,
+    prelude: Prelude,
+    results: Vec<(ItemResult, Option<Expr>)>,
+) -> StoreResult<Counts> {
+    use sea_orm::{IdenStatic, Iterable};
+    if db.get_database_backend() != DbBackend::Postgres || results.len() > RECORD_AFTER_MAX {
+        return Err(crate::store::StoreError::Db(sea_orm::DbErr::Custom(
+            "record_items_after: one PostgreSQL statement's worth of results only".into(),
+        )));
+    }
+    let now = Utc::now();
+    let mut upsert = Query::insert();
+    upsert
+        .into_table(run_items::Entity)
+        .columns(run_items::Column::iter())
+        .on_conflict(result_upsert());
+    for (result, source_ref) in last_of_each_key(results, |(r, _)| r) {
+        let row = result_row(run, result, now);
+        let values = run_items::Column::iter()
+            .map(|column| match (&source_ref, row.get(column).into_value()) {
+                (Some(expr), _) if matches!(column, run_items::Column::SourceRef) => {
+                    Ok(expr.clone())
+                }
+                (_, Some(value)) => Ok(Expr::value(value)),
+                (_, None) => Err(format!("run item column {} is not set", column.as_str())),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|values| upsert.values(values).map_err(|e| e.to_string()).map(|_| ()));
+        values.map_err(|e| crate::store::StoreError::Db(sea_orm::DbErr::Custom(e)))?;
+    }
+    upsert_and_count(db, run.id, Some(prelude), upsert).await
+}
+
+/// The last upsert of a result write and the count refresh in one PostgreSQL statement
+/// (after `prelude`, if any): the upsert is a CTE, and the counted rows are what it wrote
+/// plus the run's other items (the statement's snapshot still holds the rows it replaced,
+/// so those are left out).
 async fn upsert_and_count(
     db: &impl ConnectionTrait,
     run_id: Uuid,
-    upsert: sea_orm::InsertMany<run_items::ActiveModel>,
+    prelude: Option<Prelude>,
+    mut upsert: sea_orm::sea_query::InsertStatement,
 ) -> StoreResult<Counts> {
-    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqlWriterValues, Write};
     let backend = DbBackend::Postgres;
-    let built = upsert.build(backend);
-    let mut values = built.values.map(|v| v.0).unwrap_or_default();
+    upsert.returning(Query::returning().columns([
+        run_items::Column::ItemKey,
+        run_items::Column::Status,
+        run_items::Column::Action,
+    ]));
+    let mut sql = SqlWriterValues::new("$", true);
+    let written = (|| {
+        if let Some(prelude) = &prelude {
+            write!(sql, "WITH {} AS (", prelude.name)?;
+            prelude
+                .write
+                .build_collect_into(PostgresQueryBuilder, &mut sql);
+            sql.write_str("), up AS (")?;
+        } else {
+            sql.write_str("WITH up AS (")?;
+        }
+        upsert.build_collect_into(PostgresQueryBuilder, &mut sql);
+        sql.write_str(") ")
+    })();
+    written.map_err(|e| crate::store::StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+    let (mut sql, sea_orm::sea_query::Values(mut values)) = sql.into_parts();
     values.push(run_id.into());
     let run = placeholder(backend, values.len());
     values.push(Utc::now().into());
@@ -444,11 +523,7 @@ async fn upsert_and_count(
           SELECT status, action FROM run_items \
           WHERE run_id = {run} AND item_key NOT IN (SELECT item_key FROM up)) AS i"
     );
-    let sql = format!(
-        "WITH up AS ({} RETURNING item_key, status, action) {}",
-        built.sql,
-        counted_update(&items, &now, &run, true, true)
-    );
+    sql.push_str(&counted_update(&items, &now, &run, true, true));
     let stmt = Statement::from_sql_and_values(backend, sql, values);
     match db.query_one_raw(stmt).await? {
         Some(row) => counts_of(&row),

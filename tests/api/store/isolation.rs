@@ -337,20 +337,8 @@ async fn scopes_isolate_tenants(db: &DatabaseConnection) {
     let _ = a.run;
 }
 
-#[tokio::test]
-async fn a_tenant_scope_never_reads_another_tenants_rows_on_sqlite() {
-    let db = TestDb::sqlite();
-    scopes_isolate_tenants(&connect(&db).await).await;
-    db.drop_db().await;
-}
-
-#[tokio::test]
-async fn a_tenant_scope_never_reads_another_tenants_rows_on_postgres() {
-    let db = TestDb::create().await;
-    assert!(
-        db.is_postgres(),
-        "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
-    );
-    scopes_isolate_tenants(&connect(&db).await).await;
-    db.drop_db().await;
-}
+on_both_databases!(
+    a_tenant_scope_never_reads_another_tenants_rows_on_sqlite,
+    a_tenant_scope_never_reads_another_tenants_rows_on_postgres,
+    scopes_isolate_tenants
+);

@@ -1,15 +1,6 @@
 //! Store tests on both databases: every aggregate written and read back through the store
 //! layer, and constraint violations surfacing as typed errors.
 
-mod held;
-mod isolation;
-mod retention;
-mod round_trip;
-mod sealing;
-mod start_statement;
-mod surroundings;
-mod writers;
-
 use entity::enums::{ItemAction, Role, RunItemStatus, RunOperation, RunStatus, TargetType};
 use policyvault::crypto::SecretBox;
 use policyvault::domain::{Email, Password, TenantName};
@@ -23,6 +14,40 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::TestDb;
+
+/// Two `#[tokio::test]`s, `$sqlite` and `$postgres`, each running `$body(&connection)` on a
+/// fresh, migrated database of its kind (PostgreSQL from `PV_TEST_DATABASE_URL`).
+macro_rules! on_both_databases {
+    ($sqlite:ident, $postgres:ident, $body:path) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let db = crate::helpers::TestDb::sqlite();
+            $body(&connect(&db).await).await;
+            db.drop_db().await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let db = crate::helpers::TestDb::create().await;
+            assert!(
+                db.is_postgres(),
+                "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
+            );
+            $body(&connect(&db).await).await;
+            db.drop_db().await;
+        }
+    };
+}
+
+mod captured_items;
+mod held;
+mod isolation;
+mod retention;
+mod round_trip;
+mod sealing;
+mod start_statement;
+mod surroundings;
+mod writers;
 
 const KEY: &str = "dGVzdC1rZXktZm9yLXBvbGljeXZhdWx0LXRlc3RzISE=";
 

@@ -337,17 +337,8 @@ async fn prune_at_a_chosen_instant(db: &DatabaseConnection) {
     assert!(!far_future.snapshots.iter().any(|s| s.id == captures[0].id));
 }
 
-#[tokio::test]
-async fn retention_prunes_exactly_what_its_rules_release_on_sqlite() {
-    let db = TestDb::sqlite();
-    prune_at_a_chosen_instant(&connect(&db).await).await;
-    db.drop_db().await;
-}
-
-#[tokio::test]
-async fn retention_prunes_exactly_what_its_rules_release_on_postgres() {
-    let db = TestDb::create().await;
-    assert!(db.is_postgres());
-    prune_at_a_chosen_instant(&connect(&db).await).await;
-    db.drop_db().await;
-}
+on_both_databases!(
+    retention_prunes_exactly_what_its_rules_release_on_sqlite,
+    retention_prunes_exactly_what_its_rules_release_on_postgres,
+    prune_at_a_chosen_instant
+);

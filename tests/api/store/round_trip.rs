@@ -577,37 +577,17 @@ async fn counts_of_every_action(db: &DatabaseConnection) {
     );
 }
 
-#[tokio::test]
-async fn counts_of_every_action_on_sqlite() {
-    let db = TestDb::sqlite();
-    counts_of_every_action(&connect(&db).await).await;
-    db.drop_db().await;
-}
+on_both_databases!(
+    counts_of_every_action_on_sqlite,
+    counts_of_every_action_on_postgres,
+    counts_of_every_action
+);
 
-#[tokio::test]
-async fn counts_of_every_action_on_postgres() {
-    let db = TestDb::create().await;
-    counts_of_every_action(&connect(&db).await).await;
-    db.drop_db().await;
-}
-
-#[tokio::test]
-async fn store_round_trip_and_typed_errors_on_sqlite() {
-    let db = TestDb::sqlite();
-    exercise(&connect(&db).await).await;
-    db.drop_db().await;
-}
-
-#[tokio::test]
-async fn store_round_trip_and_typed_errors_on_postgres() {
-    let db = TestDb::create().await;
-    assert!(
-        db.is_postgres(),
-        "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
-    );
-    exercise(&connect(&db).await).await;
-    db.drop_db().await;
-}
+on_both_databases!(
+    store_round_trip_and_typed_errors_on_sqlite,
+    store_round_trip_and_typed_errors_on_postgres,
+    exercise
+);
 
 /// A claim reads only the row it updates: it refuses a run that is not queued (or does not
 /// exist), one whose tenant is at its cap (other tenants' runs do not count) and a writer
@@ -783,16 +763,8 @@ async fn claims_and_settled_finish(db: &DatabaseConnection) {
     );
 }
 
-#[tokio::test]
-async fn claims_and_settled_finish_on_sqlite() {
-    let db = TestDb::sqlite();
-    claims_and_settled_finish(&connect(&db).await).await;
-    db.drop_db().await;
-}
-
-#[tokio::test]
-async fn claims_and_settled_finish_on_postgres() {
-    let db = TestDb::create().await;
-    claims_and_settled_finish(&connect(&db).await).await;
-    db.drop_db().await;
-}
+on_both_databases!(
+    claims_and_settled_finish_on_sqlite,
+    claims_and_settled_finish_on_postgres,
+    claims_and_settled_finish
+);

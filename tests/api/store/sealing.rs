@@ -150,20 +150,8 @@ async fn sealing_reads_what_follows(db: &DatabaseConnection) {
     ));
 }
 
-#[tokio::test]
-async fn sealing_a_capture_reads_its_predecessor_and_baseline_on_sqlite() {
-    let db = TestDb::sqlite();
-    sealing_reads_what_follows(&connect(&db).await).await;
-    db.drop_db().await;
-}
-
-#[tokio::test]
-async fn sealing_a_capture_reads_its_predecessor_and_baseline_on_postgres() {
-    let db = TestDb::create().await;
-    assert!(
-        db.is_postgres(),
-        "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
-    );
-    sealing_reads_what_follows(&connect(&db).await).await;
-    db.drop_db().await;
-}
+on_both_databases!(
+    sealing_a_capture_reads_its_predecessor_and_baseline_on_sqlite,
+    sealing_a_capture_reads_its_predecessor_and_baseline_on_postgres,
+    sealing_reads_what_follows
+);

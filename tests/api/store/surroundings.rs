@@ -157,20 +157,8 @@ async fn surroundings_follow_the_rows(db: &DatabaseConnection) {
     );
 }
 
-#[tokio::test]
-async fn what_surrounds_a_run_is_read_with_its_claim_and_finish_on_sqlite() {
-    let db = TestDb::sqlite();
-    surroundings_follow_the_rows(&connect(&db).await).await;
-    db.drop_db().await;
-}
-
-#[tokio::test]
-async fn what_surrounds_a_run_is_read_with_its_claim_and_finish_on_postgres() {
-    let db = TestDb::create().await;
-    assert!(
-        db.is_postgres(),
-        "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
-    );
-    surroundings_follow_the_rows(&connect(&db).await).await;
-    db.drop_db().await;
-}
+on_both_databases!(
+    what_surrounds_a_run_is_read_with_its_claim_and_finish_on_sqlite,
+    what_surrounds_a_run_is_read_with_its_claim_and_finish_on_postgres,
+    surroundings_follow_the_rows
+);

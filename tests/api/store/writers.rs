@@ -119,23 +119,11 @@ async fn writers_take_turns_and_leftover_items_are_recorded(db: &DatabaseConnect
         .expect("the next writer runs once the first has finished");
 }
 
-#[tokio::test]
-async fn writers_take_turns_on_sqlite() {
-    let db = TestDb::sqlite();
-    writers_take_turns_and_leftover_items_are_recorded(&connect(&db).await).await;
-    db.drop_db().await;
-}
-
-#[tokio::test]
-async fn writers_take_turns_on_postgres() {
-    let db = TestDb::create().await;
-    assert!(
-        db.is_postgres(),
-        "PV_TEST_DATABASE_URL must name a PostgreSQL server (scripts/test.sh sets it)"
-    );
-    writers_take_turns_and_leftover_items_are_recorded(&connect(&db).await).await;
-    db.drop_db().await;
-}
+on_both_databases!(
+    writers_take_turns_on_sqlite,
+    writers_take_turns_on_postgres,
+    writers_take_turns_and_leftover_items_are_recorded
+);
 
 /// Claims of two tenants whose ids share their first 8 bytes — as time-ordered ids made in
 /// the same millisecond do — take different locks: one tenant's claim in progress does not
