@@ -90,8 +90,20 @@ impl Orchestrator {
     ///
     /// Setting it unconditionally is safe: the database admits one active run per key.
     pub(crate) async fn publish_active(&self, run: &runs::Model) {
+        self.publish_active_with(run, None).await
+    }
+
+    /// [`Orchestrator::publish_active`], sending `also` (a command of the same change) in
+    /// the same round trip.
+    pub(crate) async fn publish_active_with(&self, run: &runs::Model, also: Option<redis::Cmd>) {
         let key = active_key(&self.dedupe_key_of(run));
         let Ok(json) = serde_json::to_string(run) else {
+            if let Some(also) = also {
+                let mut conn = self.services.redis.connection();
+                if let Err(e) = also.query_async::<()>(&mut conn).await {
+                    tracing::warn!(error = %e, "could not record the run's job");
+                }
+            }
             return self.publish(EventKind::State, run).await;
         };
         let event = RunEvent {
@@ -100,6 +112,9 @@ impl Orchestrator {
             run: self.view(run),
         };
         let mut pipe = redis::pipe();
+        if let Some(also) = also {
+            pipe.add_command(also).ignore();
+        }
         pipe.cmd("SET")
             .arg(&key)
             .arg(format!("{}\n{json}", run.id))

@@ -117,6 +117,26 @@ impl Queues {
     }
 
     pub async fn push_after(&self, run: &runs::Model, delay: Duration) -> Result<(), QueueError> {
+        let record = self.push_unrecorded(run, delay).await?;
+        let mut conn = self.broker.connection();
+        let _: () = record
+            .query_async(&mut conn)
+            .await
+            .map_err(|source| QueueError::Record {
+                run_id: run.id,
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Pushes a job for the run like [`Queues::push_after`], but returns the command that
+    /// remembers its task id instead of sending it: for a caller that sends it together with
+    /// other commands in one round trip.
+    pub async fn push_unrecorded(
+        &self,
+        run: &runs::Model,
+        delay: Duration,
+    ) -> Result<redis::Cmd, QueueError> {
         let family = Family::of(run.operation);
         let task_id = format!("{}.{}", run.id.simple(), Uuid::new_v4().simple());
         let mut builder = TaskBuilder::new(RunJob {
@@ -135,15 +155,11 @@ impl Queues {
                 run_id: run.id,
                 reason: e.to_string(),
             })?;
-        let mut conn = self.broker.connection();
-        let _: () = conn
-            .set_ex(self.job_key(run.id), task_id, 7 * 24 * 3600)
-            .await
-            .map_err(|source| QueueError::Record {
-                run_id: run.id,
-                source,
-            })?;
-        Ok(())
+        Ok(redis::Cmd::set_ex(
+            self.job_key(run.id),
+            task_id,
+            7 * 24 * 3600,
+        ))
     }
 
     /// True when the last job pushed for the run is still waiting or running in apalis.

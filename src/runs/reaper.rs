@@ -200,10 +200,14 @@ impl Orchestrator {
                 return Ok(None);
             }
             let requeued = run_store::get(db, run.id).await?.unwrap_or(run.clone());
-            if let Err(e) = self.queues.push(&requeued).await {
-                tracing::warn!(error = %e, "re-queue push failed");
-            }
-            self.publish_active(&requeued).await;
+            let record = match self.queues.push_unrecorded(&requeued, Duration::ZERO).await {
+                Ok(record) => Some(record),
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-queue push failed");
+                    None
+                }
+            };
+            self.publish_active_with(&requeued, record).await;
             tracing::warn!(
                 attempt = run.attempt,
                 owner = run.lease_owner.as_deref().unwrap_or("?"),

@@ -41,13 +41,15 @@ async fn a_queued_run_is_canceled_at_once_and_never_runs() {
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["run"]["finished_at"], body["run"]["finished_at"]);
 
-    // A worker that starts now finds nothing to do: the job is acknowledged, the run stays.
-    let mut worker = spawn_worker_process(&app);
+    // The start remembered its job (with the run's announcement), so the sweeper leaves it.
     let queued = policyvault::store::runs::get(&app.services.db, run_id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
     let queues = policyvault::runs::queue::Queues::new(&app.services.redis);
+    assert!(queues.has_live_job(&queued).await.unwrap());
+    // A worker that starts now finds nothing to do: the job is acknowledged, the run stays.
+    let mut worker = spawn_worker_process(&app);
     crate::helpers::wait_until(
         Duration::from_secs(30),
         "the worker to take and acknowledge the canceled run's job",
