@@ -860,7 +860,7 @@ impl Execution {
 
     /// Records item results (of `statuses`) that `write` stores, with whatever else it
     /// writes in the same statements, and returns the counts of: one progress event, then
-    /// the cancel check.
+    /// the cancel check. No results: nothing is written, and the attempt made no progress.
     pub async fn record_with<'a, F, Fut>(
         &'a self,
         statuses: &[RunItemStatus],
@@ -870,6 +870,9 @@ impl Execution {
         F: FnOnce(&'a sea_orm::DatabaseConnection) -> Fut,
         Fut: std::future::Future<Output = crate::store::StoreResult<Counts>>,
     {
+        if statuses.is_empty() {
+            return Ok(());
+        }
         self.check_lease()?;
         for status in statuses {
             metrics::run_item(status.as_str());

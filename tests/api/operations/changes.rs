@@ -336,3 +336,32 @@ async fn comparisons_show_what_differs_from_a_capture_now_and_against_a_baseline
     }
     app.shutdown().await;
 }
+
+/// A capture that finds nothing records no item and so makes no progress: its empty flushes
+/// write nothing (an attempt that records nothing counts against the attempts limit).
+#[tokio::test]
+async fn a_capture_that_finds_nothing_records_no_progress() {
+    let app = spawn_app_with(demo_app()).await;
+    let tenant = app.add_tenant("Empty").await;
+    let admin = app.add_user("admin@example.com").await;
+    app.grant(&admin, &tenant, crate::helpers::Role::Admin)
+        .await;
+    let run_id = start(
+        &app,
+        &admin,
+        &format!("/tenants/{}/snapshots", tenant.id),
+        json!({"policy_types": ["deviceConfigurations"]}),
+    )
+    .await;
+    let run = app
+        .wait_for_terminal(&admin, tenant.id, &run_id, Duration::from_secs(60))
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["total"], 0, "{run}");
+    let row = policyvault::store::runs::get(&app.services.db, run_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.attempt, row.progress_attempt), (1, 0));
+    app.shutdown().await;
+}
