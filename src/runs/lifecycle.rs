@@ -93,19 +93,23 @@ impl Orchestrator {
         self.publish_active_with(run, None).await
     }
 
+    /// Pushes a queued run's job and announces the run ([`Orchestrator::publish_active`]),
+    /// remembering the job's id in the same round trip. A failed push is logged: the sweeper
+    /// re-pushes queued runs that have no live job.
+    pub(crate) async fn offer(&self, run: &runs::Model) {
+        let record = match self.queues.push_unrecorded(run, Duration::ZERO).await {
+            Ok(record) => Some(record),
+            Err(e) => {
+                tracing::warn!(error = %e, "push failed; the sweeper will re-push");
+                None
+            }
+        };
+        self.publish_active_with(run, record).await;
+    }
+
     /// [`Orchestrator::publish_active`], sending `also` (a command of the same change) in
     /// the same round trip.
-    pub(crate) async fn publish_active_with(&self, run: &runs::Model, also: Option<redis::Cmd>) {
-        let key = active_key(&self.dedupe_key_of(run));
-        let Ok(json) = serde_json::to_string(run) else {
-            if let Some(also) = also {
-                let mut conn = self.services.redis.connection();
-                if let Err(e) = also.query_async::<()>(&mut conn).await {
-                    tracing::warn!(error = %e, "could not record the run's job");
-                }
-            }
-            return self.publish(EventKind::State, run).await;
-        };
+    async fn publish_active_with(&self, run: &runs::Model, also: Option<redis::Cmd>) {
         let event = RunEvent {
             kind: EventKind::State,
             tenant_id: run.tenant_id,
@@ -115,12 +119,14 @@ impl Orchestrator {
         if let Some(also) = also {
             pipe.add_command(also).ignore();
         }
-        pipe.cmd("SET")
-            .arg(&key)
-            .arg(format!("{}\n{json}", run.id))
-            .arg("EX")
-            .arg(self.active_ttl())
-            .ignore();
+        if let Ok(json) = serde_json::to_string(run) {
+            pipe.cmd("SET")
+                .arg(active_key(&self.dedupe_key_of(run)))
+                .arg(format!("{}\n{json}", run.id))
+                .arg("EX")
+                .arg(self.active_ttl())
+                .ignore();
+        }
         if let Some(publish) = events::publish_command(&self.services.redis, &event) {
             pipe.add_command(publish).ignore();
         }

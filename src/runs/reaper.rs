@@ -200,14 +200,7 @@ impl Orchestrator {
                 return Ok(None);
             }
             let requeued = run_store::get(db, run.id).await?.unwrap_or(run.clone());
-            let record = match self.queues.push_unrecorded(&requeued, Duration::ZERO).await {
-                Ok(record) => Some(record),
-                Err(e) => {
-                    tracing::warn!(error = %e, "re-queue push failed");
-                    None
-                }
-            };
-            self.publish_active_with(&requeued, record).await;
+            self.offer(&requeued).await;
             tracing::warn!(
                 attempt = run.attempt,
                 owner = run.lease_owner.as_deref().unwrap_or("?"),

@@ -92,21 +92,7 @@ impl Orchestrator {
             match self.insert_queued(&request, run_id).await {
                 Ok(run) => {
                     record_run_id(run.id);
-                    // The job's id is remembered in the round trip that announces the run.
-                    let record = match self
-                        .queues
-                        .push_unrecorded(&run, std::time::Duration::ZERO)
-                        .await
-                    {
-                        Ok(record) => Some(record),
-                        Err(e) => {
-                            // Committed but not delivered: the sweeper re-pushes queued runs
-                            // that have no live job.
-                            tracing::warn!(error = %e, "push failed after commit");
-                            None
-                        }
-                    };
-                    self.publish_active_with(&run, record).await;
+                    self.offer(&run).await;
                     tracing::info!("run queued");
                     return Ok(Started {
                         run,

@@ -227,26 +227,21 @@ pub async fn token_and_user(
     db: &impl ConnectionTrait,
     presented: &SecretString,
 ) -> StoreResult<Option<(api_tokens::Model, users::Model)>> {
-    let hash = token::digest(presented.expose_secret());
-    let found = api_tokens::Entity::find()
-        .filter(api_tokens::Column::TokenHash.eq(hash))
-        .filter(token_is_live())
-        .find_also_related(users::Entity)
-        .one(db)
-        .await?;
-    Ok(found.and_then(|(row, user)| user.filter(|u| !u.disabled).map(|u| (row, u))))
+    let found = token_user_and_member(db, presented, None).await?;
+    Ok(found.map(|(token, user, _)| (token, user)))
 }
 
 /// A user's membership of a tenant as a request needs it: the scope it grants, the role,
 /// and the tenant's row.
 pub type Member = (TenantScope, Role, tenants::Model);
 
-/// [`token_and_user`] and the owner's [`member_tenant`] of `tenant_id` (`None` when they
-/// are not a member), in one statement: what a tenant-scoped API request reads first.
+/// A presented token, if live, with its enabled owner and the owner's [`member_tenant`] of
+/// `tenant_id` (`None` when they are not a member, or no tenant is asked about), in one
+/// statement: what a tenant-scoped API request reads first.
 pub async fn token_user_and_member(
     db: &impl ConnectionTrait,
     presented: &SecretString,
-    tenant_id: Uuid,
+    tenant_id: Option<Uuid>,
 ) -> StoreResult<Option<(api_tokens::Model, users::Model, Option<Member>)>> {
     use sea_orm::{FromQueryResult, Statement};
     static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();

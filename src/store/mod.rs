@@ -200,7 +200,7 @@ pub enum ConnectError {
 }
 
 /// A pooled connection idle for this long is pinged before it is handed out.
-pub(crate) const IDLE_PING_AFTER_MS: u64 = 100;
+pub const IDLE_PING_AFTER_MS: u64 = 100;
 
 /// Opens the pool. SQLite gets WAL and a busy timeout so the web process and workers of an
 /// embedded install can share one file.

@@ -160,15 +160,11 @@ pub async fn authenticate_in(
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
         let presented = SecretString::from(token.to_string());
-        let (token, user, member) = match tenant {
-            Some(tenant_id) => accounts::token_user_and_member(db, &presented, tenant_id)
-                .await?
-                .map(|(token, user, member)| (token, user, Some(member))),
-            None => accounts::token_and_user(db, &presented)
-                .await?
-                .map(|(token, user)| (token, user, None)),
-        }
-        .ok_or(ApiError::Unauthorized)?;
+        let (token, user, member) = accounts::token_user_and_member(db, &presented, tenant)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        // Asked about a tenant, the read answered whether the user is a member there.
+        let member = tenant.map(|_| member);
         let user = CurrentUser {
             user,
             via: Via::Token {

@@ -399,21 +399,48 @@ pub async fn record_items(
     results: Vec<ItemResult>,
 ) -> StoreResult<Counts> {
     let now = Utc::now();
-    let rows: Vec<run_items::ActiveModel> = last_of_each_key(results, |r| r)
-        .map(|result| result_row(run, result, now))
-        .collect();
     let counted_with_upsert = db.get_database_backend() == DbBackend::Postgres;
-    let mut rows = rows.into_iter().peekable();
+    let mut rows = last_of_each_key(results, |r| r)
+        .map(|result| (result, None))
+        .peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(UPSERT_CHUNK).collect();
-        let upsert = run_items::Entity::insert_many(chunk).on_conflict(result_upsert());
+        let upsert = results_upsert(run, rows.by_ref().take(UPSERT_CHUNK), now)?;
         if counted_with_upsert && rows.peek().is_none() {
-            use sea_orm::QueryTrait;
-            return upsert_and_count(db, run.id, None, upsert.into_query()).await;
+            return upsert_and_count(db, run.id, None, upsert).await;
         }
-        upsert.exec(db).await?;
+        db.execute(&upsert).await?;
     }
     refresh_counts(db, run.id, true).await
+}
+
+/// The multi-row upsert of results ([`result_row`]s over [`result_upsert`]); a result given
+/// with an expression has its `source_ref` set by it.
+fn results_upsert(
+    run: &runs::Model,
+    results: impl Iterator<Item = (ItemResult, Option<Expr>)>,
+    now: DateTime<Utc>,
+) -> StoreResult<sea_orm::sea_query::InsertStatement> {
+    use sea_orm::{IdenStatic, Iterable};
+    let mut upsert = Query::insert();
+    upsert
+        .into_table(run_items::Entity)
+        .columns(run_items::Column::iter())
+        .on_conflict(result_upsert());
+    for (result, source_ref) in results {
+        let row = result_row(run, result, now);
+        let values = run_items::Column::iter()
+            .map(|column| match (&source_ref, row.get(column).into_value()) {
+                (Some(expr), _) if matches!(column, run_items::Column::SourceRef) => {
+                    Ok(expr.clone())
+                }
+                (_, Some(value)) => Ok(Expr::value(value)),
+                (_, None) => Err(format!("run item column {} is not set", column.as_str())),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|values| upsert.values(values).map_err(|e| e.to_string()).map(|_| ()));
+        values.map_err(|e| crate::store::StoreError::Db(sea_orm::DbErr::Custom(e)))?;
+    }
+    Ok(upsert)
 }
 
 /// `results` without the earlier results of a key given again: one statement may not touch
@@ -452,32 +479,12 @@ pub async fn record_items_after(
     prelude: Prelude,
     results: Vec<(ItemResult, Option<Expr>)>,
 ) -> StoreResult<Counts> {
-    use sea_orm::{IdenStatic, Iterable};
     if db.get_database_backend() != DbBackend::Postgres || results.len() > RECORD_AFTER_MAX {
         return Err(crate::store::StoreError::Db(sea_orm::DbErr::Custom(
             "record_items_after: one PostgreSQL statement's worth of results only".into(),
         )));
     }
-    let now = Utc::now();
-    let mut upsert = Query::insert();
-    upsert
-        .into_table(run_items::Entity)
-        .columns(run_items::Column::iter())
-        .on_conflict(result_upsert());
-    for (result, source_ref) in last_of_each_key(results, |(r, _)| r) {
-        let row = result_row(run, result, now);
-        let values = run_items::Column::iter()
-            .map(|column| match (&source_ref, row.get(column).into_value()) {
-                (Some(expr), _) if matches!(column, run_items::Column::SourceRef) => {
-                    Ok(expr.clone())
-                }
-                (_, Some(value)) => Ok(Expr::value(value)),
-                (_, None) => Err(format!("run item column {} is not set", column.as_str())),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .and_then(|values| upsert.values(values).map_err(|e| e.to_string()).map(|_| ()));
-        values.map_err(|e| crate::store::StoreError::Db(sea_orm::DbErr::Custom(e)))?;
-    }
+    let upsert = results_upsert(run, last_of_each_key(results, |(r, _)| r), Utc::now())?;
     upsert_and_count(db, run.id, Some(prelude), upsert).await
 }
 

@@ -120,7 +120,26 @@ async fn a_held_connection_idle_while_the_database_went_away_is_not_used_again()
             .execute_unprepared(&format!("SELECT pg_terminate_backend({first})"))
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Wait on the backend's exit, not for it ...
+        crate::helpers::wait_until(
+            Duration::from_secs(10),
+            "the terminated backend to exit",
+            || async {
+                let row = other
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        format!("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = {first}"),
+                    ))
+                    .await
+                    .expect("query")
+                    .expect("a row");
+                row.try_get::<i64>("", "n").expect("n") == 0
+            },
+        )
+        .await;
+        // ... and let the held connection be idle for longer than the pool pings after.
+        let idle = Duration::from_millis(policyvault::store::IDLE_PING_AFTER_MS + 50);
+        tokio::time::sleep(idle).await;
         let second = backend(&db).await;
         assert_ne!(second, first);
         assert_eq!(backend(&db).await, second);

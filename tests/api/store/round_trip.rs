@@ -63,10 +63,11 @@ async fn exercise(db: &DatabaseConnection) {
         Some(user.id)
     );
     // The token, its user and their membership of a tenant, read together.
-    let (read_token, read_user, member) = accounts::token_user_and_member(db, &token, tenant.id)
-        .await
-        .unwrap()
-        .expect("a live token of an enabled user");
+    let (read_token, read_user, member) =
+        accounts::token_user_and_member(db, &token, Some(tenant.id))
+            .await
+            .unwrap()
+            .expect("a live token of an enabled user");
     assert_eq!((read_token.id, read_user.id), (token_row.id, user.id));
     let (member_scope, member_role, member_tenant) = member.expect("a member of the tenant");
     assert_eq!(
@@ -77,7 +78,7 @@ async fn exercise(db: &DatabaseConnection) {
     let elsewhere = tenants::create(db, &secrets, new_tenant("Elsewhere"))
         .await
         .unwrap();
-    let (_, _, member) = accounts::token_user_and_member(db, &token, elsewhere.id)
+    let (_, _, member) = accounts::token_user_and_member(db, &token, Some(elsewhere.id))
         .await
         .unwrap()
         .expect("the token is live whatever tenant it asks for");
@@ -90,7 +91,7 @@ async fn exercise(db: &DatabaseConnection) {
         .await
         .unwrap();
     assert!(
-        accounts::token_user_and_member(db, &expired, tenant.id)
+        accounts::token_user_and_member(db, &expired, Some(tenant.id))
             .await
             .unwrap()
             .is_none(),
@@ -104,7 +105,7 @@ async fn exercise(db: &DatabaseConnection) {
             .is_none()
     );
     assert!(
-        accounts::token_user_and_member(db, &token, tenant.id)
+        accounts::token_user_and_member(db, &token, Some(tenant.id))
             .await
             .unwrap()
             .is_none(),
